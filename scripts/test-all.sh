@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every check the project has, in the order that fails fastest: format, lint, types, unit and kernel tests
+# (Node + Dawn on a real adapter), the build, then end-to-end tests in real Chromium against the built app.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+node scripts/gen-shaders.mjs
+echo "== format"; npx prettier --check . --log-level warn
+echo "== lint"; npx eslint . --max-warnings 0
+echo "== types"; npx tsc --noEmit -p tsconfig.json
+echo "== unit and kernel tests"; npx vitest run
+echo "== build"; npx vite build --logLevel warn
+echo "== end-to-end"; npx playwright test

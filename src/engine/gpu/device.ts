@@ -1,0 +1,105 @@
+/**
+ * Acquiring a GPUDevice the same way in a page, a Worker and Node: request the adapter's own limits (the
+ * defaults, 128 MiB per binding, are too small for real checkpoints) and turn GPU failures into typed errors
+ * whose message says what to do.
+ */
+
+export class GpuUnavailableError extends Error {
+  override name = 'GpuUnavailableError';
+}
+export class GpuDeviceLostError extends Error {
+  override name = 'GpuDeviceLostError';
+}
+export class GpuOutOfMemoryError extends Error {
+  override name = 'GpuOutOfMemoryError';
+}
+export class GpuValidationError extends Error {
+  override name = 'GpuValidationError';
+}
+
+export interface EngineDevice {
+  device: GPUDevice;
+  adapterInfo: { vendor: string; architecture: string; device: string; description: string };
+  /** True for software adapters (SwiftShader), where workgroup barriers are costly: kernels pick variants by it. */
+  isSoftware: boolean;
+  hasSubgroups: boolean;
+  hasTimestamps: boolean;
+  /** Resolves when the device is lost, with a user-facing error. */
+  lost: Promise<GpuDeviceLostError>;
+}
+
+const LIMITS_WANTED = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Promise<EngineDevice> {
+  if (!gpu) {
+    throw new GpuUnavailableError(
+      'WebGPU is not available. Use a recent Chrome or Edge (or Firefox/Safari with WebGPU enabled); on Linux start Chromium with --enable-unsafe-webgpu --enable-features=Vulkan.',
+    );
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new GpuUnavailableError(
+      'No WebGPU adapter was found. Enable hardware acceleration in the browser settings, or install a Vulkan driver (SwiftShader works for testing).',
+    );
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const k of LIMITS_WANTED) requiredLimits[k] = adapter.limits[k] as number;
+  const features: GPUFeatureName[] = [];
+  for (const f of ['subgroups', 'timestamp-query'] as const) {
+    if (adapter.features.has(f)) features.push(f);
+  }
+  const device = await adapter.requestDevice({ label, requiredLimits, requiredFeatures: features });
+  const info = adapter.info;
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  const isSoftware = text.includes('swiftshader') || text.includes('llvmpipe') || info.vendor === 'google' && info.architecture === 'swiftshader';
+  const lost = device.lost.then(
+    (l) =>
+      new GpuDeviceLostError(
+        `The GPU device was lost (${l.reason}: ${l.message || 'no detail'}). Reload the model to continue; saved states are kept.`,
+      ),
+  );
+  return {
+    device,
+    adapterInfo: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+    },
+    isSoftware,
+    hasSubgroups: device.features.has('subgroups'),
+    hasTimestamps: device.features.has('timestamp-query'),
+    lost,
+  };
+}
+
+/**
+ * Runs `fn` inside validation and out-of-memory error scopes and throws a typed error if either fires.
+ * Scopes pop in reverse order of pushing.
+ */
+export async function withGpuErrors<T>(device: GPUDevice, what: string, fn: () => T | Promise<T>): Promise<T> {
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    const validation = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    if (oom) {
+      throw new GpuOutOfMemoryError(
+        `The GPU ran out of memory while ${what}. Choose a smaller model or f16 precision, or close other GPU-heavy tabs.`,
+      );
+    }
+    if (validation) throw new GpuValidationError(`GPU validation failed while ${what}: ${validation.message}`);
+  }
+  return result;
+}

@@ -1,0 +1,51 @@
+/**
+ * WebGPU in Node through Dawn (the npm package `webgpu`). Finds an adapter by itself: a real GPU where the
+ * system has a Vulkan driver, otherwise SwiftShader from Debian's Chromium. The object `create()` returns is
+ * kept in a module variable for the life of the process: when it is garbage-collected Dawn crashes Node.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { GpuUnavailableError, openDevice, type EngineDevice } from './device.ts';
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+let keepAlive: GPU | undefined;
+
+function loadDawn(): { create: (flags: string[]) => GPU; globals: Record<string, unknown> } {
+  const require = createRequire(import.meta.url);
+  try {
+    return require('webgpu') as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  } catch (e) {
+    throw new GpuUnavailableError(`The npm package "webgpu" (Dawn) could not be loaded: ${(e as Error).message}. Run npm install.`);
+  }
+}
+
+export function nodeGpu(): GPU {
+  if (keepAlive) return keepAlive;
+  const dawn = loadDawn();
+  Object.assign(globalThis, dawn.globals);
+  keepAlive = dawn.create([]);
+  return keepAlive;
+}
+
+/** Opens a device in Node: the system's Vulkan adapter, or SwiftShader when there is none. */
+export async function openNodeDevice(): Promise<EngineDevice> {
+  if (!process.env['VK_ICD_FILENAMES'] && !hasSystemVulkanDriver() && existsSync(SWIFTSHADER_ICD)) {
+    process.env['VK_ICD_FILENAMES'] = SWIFTSHADER_ICD;
+  }
+  try {
+    return await openDevice(nodeGpu());
+  } catch (e) {
+    if (e instanceof GpuUnavailableError && !existsSync(SWIFTSHADER_ICD)) {
+      throw new GpuUnavailableError(
+        'No WebGPU adapter was found: install a Vulkan driver for your GPU, or Debian\'s chromium package (it ships SwiftShader) and libvulkan1.',
+      );
+    }
+    throw e;
+  }
+}
+
+function hasSystemVulkanDriver(): boolean {
+  // Mesa's lavapipe ICD arrives with Chromium's dependencies, so ICD folders alone say nothing; a device node
+  // (NVIDIA, or a DRM render node) says there is real hardware for the system loader to find.
+  return Boolean(process.env['VK_DRIVER_FILES']) || existsSync('/dev/nvidia0') || existsSync('/dev/dri');
+}

@@ -1,0 +1,116 @@
+/**
+ * Mamba-1 weights in host memory, shaped the way Hugging Face stores them, and the recurrent state. These
+ * are the engine's plain-data interfaces: the CPU reference consumes them directly and the GPU model uploads
+ * them. Matrices are row-major `[out, in]` as in `nn.Linear`.
+ */
+import type { MambaConfig } from '../model/config.ts';
+import { expectedTensorShapes } from '../model/config.ts';
+import { ModelFormatError } from '../model/errors.ts';
+
+export interface LayerWeights {
+  norm: Float32Array; // [d_model]
+  inProj: Float32Array; // [2·d_inner, d_model]
+  inProjBias?: Float32Array; // [2·d_inner]
+  convWeight: Float32Array; // [d_inner, d_conv]
+  convBias?: Float32Array; // [d_inner]
+  xProj: Float32Array; // [dt_rank + 2·d_state, d_inner]
+  dtProj: Float32Array; // [d_inner, dt_rank]
+  dtBias: Float32Array; // [d_inner]
+  aLog: Float32Array; // [d_inner, d_state]
+  d: Float32Array; // [d_inner]
+  outProj: Float32Array; // [d_model, d_inner]
+  outProjBias?: Float32Array; // [d_model]
+}
+
+export interface MambaWeights {
+  config: MambaConfig;
+  embedding: Float32Array; // [vocab, d_model]
+  layers: LayerWeights[];
+  normF: Float32Array; // [d_model]
+  /** Present only for untied checkpoints; tied models use `embedding`. */
+  lmHead?: Float32Array; // [vocab, d_model]
+}
+
+/** One layer's recurrent state. Layouts match the fixtures: conv `[d_inner, d_conv-1]` oldest first. */
+export interface LayerState {
+  conv: Float32Array; // [d_inner, d_conv-1]
+  ssm: Float32Array; // [d_inner, d_state]
+  /** Σ Δ over every token read since the zero state, per channel (what A-decay needs). */
+  dtSum: Float32Array; // [d_inner]
+}
+
+export interface MambaState {
+  layers: LayerState[];
+}
+
+export function zeroState(config: MambaConfig): MambaState {
+  const { intermediateSize: di, stateSize: ds, convKernel: dc } = config;
+  return {
+    layers: Array.from({ length: config.numLayers }, () => ({
+      conv: new Float32Array(di * (dc - 1)),
+      ssm: new Float32Array(di * ds),
+      dtSum: new Float32Array(di),
+    })),
+  };
+}
+
+export function cloneState(s: MambaState): MambaState {
+  return {
+    layers: s.layers.map((l) => ({ conv: l.conv.slice(), ssm: l.ssm.slice(), dtSum: l.dtSum.slice() })),
+  };
+}
+
+/** Source of named f32 tensors (a safetensors file, a set of shards, generated weights). */
+export interface TensorSource {
+  has(name: string): boolean;
+  shape(name: string): number[];
+  float32(name: string): Float32Array;
+}
+
+/**
+ * Gathers and shape-checks every tensor `config` requires. `lm_head.weight` beside tied embeddings is
+ * ignored; a missing or misshapen tensor is refused with its name and both shapes.
+ */
+export function weightsFromSource(config: MambaConfig, src: TensorSource, file = 'model.safetensors'): MambaWeights {
+  const expected = expectedTensorShapes(config);
+  for (const [name, shape] of expected) {
+    if (!src.has(name)) {
+      throw new ModelFormatError(`${file} is missing tensor "${name}" that config.json requires.`);
+    }
+    const got = src.shape(name);
+    // The embedding may be padded beyond vocab_size in some exports; everything else must match exactly.
+    const same = got.length === shape.length && got.every((d, i) => d === shape[i]);
+    if (!same) {
+      throw new ModelFormatError(
+        `${file}: tensor "${name}" has shape [${got.join(', ')}] but config.json implies [${shape.join(', ')}].`,
+      );
+    }
+  }
+  const get = (n: string) => src.float32(n);
+  const opt = (n: string) => (expected.has(n) ? get(n) : undefined);
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < config.numLayers; l++) {
+    const p = `backbone.layers.${l}`;
+    layers.push({
+      norm: get(`${p}.norm.weight`),
+      inProj: get(`${p}.mixer.in_proj.weight`),
+      inProjBias: opt(`${p}.mixer.in_proj.bias`),
+      convWeight: get(`${p}.mixer.conv1d.weight`),
+      convBias: opt(`${p}.mixer.conv1d.bias`),
+      xProj: get(`${p}.mixer.x_proj.weight`),
+      dtProj: get(`${p}.mixer.dt_proj.weight`),
+      dtBias: get(`${p}.mixer.dt_proj.bias`),
+      aLog: get(`${p}.mixer.A_log`),
+      d: get(`${p}.mixer.D`),
+      outProj: get(`${p}.mixer.out_proj.weight`),
+      outProjBias: opt(`${p}.mixer.out_proj.bias`),
+    });
+  }
+  return {
+    config,
+    embedding: get('backbone.embeddings.weight'),
+    layers,
+    normF: get('backbone.norm_f.weight'),
+    lmHead: config.tieWordEmbeddings ? undefined : get('lm_head.weight'),
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * Hugging Face `MambaConfig` (Mamba-1) as the engine needs it, validated. Field names follow `config.json`;
+ * derived sizes (d_inner, dt_rank) are resolved here once so no other module repeats the defaults.
+ */
+import { ModelFormatError } from './errors.ts';
+
+export interface MambaConfig {
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  stateSize: number;
+  convKernel: number;
+  intermediateSize: number;
+  timeStepRank: number;
+  useConvBias: boolean;
+  useBias: boolean;
+  layerNormEpsilon: number;
+  tieWordEmbeddings: boolean;
+  bosTokenId?: number;
+  eosTokenId?: number;
+}
+
+function positiveInt(raw: Record<string, unknown>, key: string, file: string, fallback?: number): number {
+  const v = raw[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+    throw new ModelFormatError(`${file}: "${key}" must be a positive integer (found ${JSON.stringify(v)}).`);
+  }
+  return v;
+}
+
+function optionalInt(raw: Record<string, unknown>, key: string): number | undefined {
+  const v = raw[key];
+  return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
+}
+
+/** Parses and validates a `config.json` object; `file` names it in error messages. */
+export function parseMambaConfig(raw: unknown, file = 'config.json'): MambaConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ModelFormatError(`${file} is not a JSON object.`);
+  }
+  const r = raw as Record<string, unknown>;
+  const modelType = r['model_type'];
+  if (modelType !== 'mamba') {
+    const hint =
+      modelType === 'mamba2'
+        ? ' Mamba-2 checkpoints are not supported; pick a Mamba-1 model such as state-spaces/mamba-130m-hf.'
+        : ' Pick a Mamba-1 checkpoint in the Hugging Face layout (for example state-spaces/mamba-130m-hf).';
+    throw new ModelFormatError(
+      `${file}: model_type is ${JSON.stringify(modelType)}, not "mamba"; this is not a Mamba-1 model.${hint}`,
+    );
+  }
+  const hiddenSize = positiveInt(r, 'hidden_size', file);
+  const expand = typeof r['expand'] === 'number' ? (r['expand'] as number) : 2;
+  const intermediateSize = positiveInt(r, 'intermediate_size', file, Math.round(expand * hiddenSize));
+  const rankRaw = r['time_step_rank'];
+  const timeStepRank =
+    rankRaw === undefined || rankRaw === 'auto'
+      ? Math.ceil(hiddenSize / 16)
+      : positiveInt(r, 'time_step_rank', file);
+  const eps = r['layer_norm_epsilon'] ?? 1e-5;
+  if (typeof eps !== 'number' || !(eps > 0)) {
+    throw new ModelFormatError(`${file}: "layer_norm_epsilon" must be a positive number.`);
+  }
+  const act = r['hidden_act'];
+  if (act !== undefined && act !== 'silu') {
+    throw new ModelFormatError(`${file}: hidden_act ${JSON.stringify(act)} is not supported (only "silu").`);
+  }
+  return {
+    vocabSize: positiveInt(r, 'vocab_size', file),
+    hiddenSize,
+    numLayers: positiveInt(r, 'num_hidden_layers', file),
+    stateSize: positiveInt(r, 'state_size', file, 16),
+    convKernel: positiveInt(r, 'conv_kernel', file, 4),
+    intermediateSize,
+    timeStepRank,
+    useConvBias: r['use_conv_bias'] === undefined ? true : Boolean(r['use_conv_bias']),
+    useBias: Boolean(r['use_bias']),
+    layerNormEpsilon: eps,
+    tieWordEmbeddings: r['tie_word_embeddings'] === undefined ? true : Boolean(r['tie_word_embeddings']),
+    bosTokenId: optionalInt(r, 'bos_token_id'),
+    eosTokenId: optionalInt(r, 'eos_token_id'),
+  };
+}
+
+/** The tensors a checkpoint must hold for `config`, with their shapes, keyed by Hugging Face name. */
+export function expectedTensorShapes(config: MambaConfig): Map<string, number[]> {
+  const { hiddenSize: dm, intermediateSize: di, stateSize: ds, convKernel: dc, timeStepRank: r } = config;
+  const m = new Map<string, number[]>();
+  m.set('backbone.embeddings.weight', [config.vocabSize, dm]);
+  for (let l = 0; l < config.numLayers; l++) {
+    const p = `backbone.layers.${l}`;
+    m.set(`${p}.norm.weight`, [dm]);
+    m.set(`${p}.mixer.in_proj.weight`, [2 * di, dm]);
+    if (config.useBias) m.set(`${p}.mixer.in_proj.bias`, [2 * di]);
+    m.set(`${p}.mixer.conv1d.weight`, [di, 1, dc]);
+    if (config.useConvBias) m.set(`${p}.mixer.conv1d.bias`, [di]);
+    m.set(`${p}.mixer.x_proj.weight`, [r + 2 * ds, di]);
+    m.set(`${p}.mixer.dt_proj.weight`, [di, r]);
+    m.set(`${p}.mixer.dt_proj.bias`, [di]);
+    m.set(`${p}.mixer.A_log`, [di, ds]);
+    m.set(`${p}.mixer.D`, [di]);
+    m.set(`${p}.mixer.out_proj.weight`, [dm, di]);
+    if (config.useBias) m.set(`${p}.mixer.out_proj.bias`, [dm]);
+  }
+  m.set('backbone.norm_f.weight', [dm]);
+  if (!config.tieWordEmbeddings) m.set('lm_head.weight', [config.vocabSize, dm]);
+  return m;
+}
