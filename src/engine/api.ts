@@ -1,0 +1,93 @@
+/**
+ * The engine's public contract. Everything above the engine (the command line, the Worker behind the UI,
+ * state mixing, benchmarks) programs against these types; `src/engine/model.ts` implements them over a
+ * GPUDevice. Nothing here knows of React, stores or IndexedDB.
+ *
+ * GPU state layout (fixed, so mixing kernels and state I/O agree): a `GpuState` owns three storage buffers,
+ *   ssm   f32 [layers, d_inner, d_state]
+ *   conv  f32 [layers, d_inner, d_conv-1]   oldest input first (the fixtures' layout)
+ *   dtSum f32 [layers, d_inner]             Σ Δ since the zero state
+ */
+import type { MambaConfig } from '../model/config.ts';
+import type { MambaState } from './weights.ts';
+
+export type WeightDtype = 'f32' | 'f16';
+
+export interface GpuState {
+  readonly ssm: GPUBuffer;
+  readonly conv: GPUBuffer;
+  readonly dtSum: GPUBuffer;
+  destroy(): void;
+}
+
+export interface ProgressInfo {
+  done: number;
+  total: number;
+}
+
+export interface RunOptions {
+  /** Called after each chunk of a long prompt. */
+  onProgress?: (p: ProgressInfo) => void;
+  /** Aborts between chunks; the promise rejects with an AbortError and the state is left as it was. */
+  signal?: AbortSignal;
+}
+
+export interface SamplingOptions {
+  /** 0 or undefined means greedy (argmax). */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  /** Seeded sampling: the same seed gives the same tokens. */
+  seed?: number;
+}
+
+export interface GenerateOptions extends SamplingOptions, RunOptions {
+  maxNewTokens: number;
+  /** Generation stops after emitting any of these ids. */
+  stopTokens?: number[];
+  /** Called with each new token id as soon as it is known (streaming). */
+  onToken?: (id: number, index: number) => void;
+}
+
+export interface TokenScore {
+  /** nll[i] = −log p(tokens[i+1] | state, tokens[0..i]); length tokens.length − 1. */
+  nll: Float32Array;
+  /** The mean of nll, and exp of it. */
+  meanNll: number;
+  perplexity: number;
+}
+
+export interface MambaEngine {
+  readonly config: MambaConfig;
+  readonly dtype: WeightDtype;
+  readonly device: GPUDevice;
+
+  /** A new state on the GPU, zero-filled. */
+  createState(): GpuState;
+  resetState(state: GpuState): void;
+  copyState(dst: GpuState, src: GpuState): void;
+  readState(state: GpuState): Promise<MambaState>;
+  writeState(state: GpuState, host: MambaState): void;
+
+  /**
+   * Reads `tokens` starting from `state` (updated in place: it ends as the state after the last token).
+   * Chunked: progress is reported and cancellation honoured between chunks.
+   * `logits: 'all'` returns [tokens, vocab]; 'last' returns [vocab]; 'none' returns undefined.
+   */
+  prefill(
+    state: GpuState,
+    tokens: ArrayLike<number>,
+    options?: RunOptions & { logits?: 'none' | 'last' | 'all' },
+  ): Promise<Float32Array | undefined>;
+
+  /** Teacher-forced per-token NLL of `tokens` continued from `state`; `state` is not modified. */
+  score(state: GpuState, tokens: ArrayLike<number>, options?: RunOptions): Promise<TokenScore>;
+
+  /**
+   * Continues from `state` (not modified) after reading `prompt`, generating up to maxNewTokens ids. Only the
+   * sampled id is read back per token.
+   */
+  generate(state: GpuState, prompt: ArrayLike<number>, options: GenerateOptions): Promise<number[]>;
+
+  destroy(): void;
+}
