@@ -6,7 +6,18 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist', 'dist-node', 'node_modules', '.device-kit', 'public', 'training', 'test-results', 'playwright-report'] },
+  {
+    ignores: [
+      'dist',
+      'dist-node',
+      'node_modules',
+      '.device-kit',
+      'public',
+      'training',
+      'test-results',
+      'playwright-report',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

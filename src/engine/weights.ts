@@ -71,7 +71,11 @@ export interface TensorSource {
  * Gathers and shape-checks every tensor `config` requires. `lm_head.weight` beside tied embeddings is
  * ignored; a missing or misshapen tensor is refused with its name and both shapes.
  */
-export function weightsFromSource(config: MambaConfig, src: TensorSource, file = 'model.safetensors'): MambaWeights {
+export function weightsFromSource(
+  config: MambaConfig,
+  src: TensorSource,
+  file = 'model.safetensors',
+): MambaWeights {
   const expected = expectedTensorShapes(config);
   for (const [name, shape] of expected) {
     if (!src.has(name)) {

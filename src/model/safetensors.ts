@@ -61,7 +61,11 @@ export function safetensorsHeaderLength(prefix: Uint8Array, file: string): numbe
  * Parses the header from the first 8 + N bytes. `fileSize`, when known, is checked against the tensors'
  * extents so a truncated download is caught before any tensor is read.
  */
-export function parseSafetensorsHeader(prefix: Uint8Array, file: string, fileSize?: number): SafetensorsHeader {
+export function parseSafetensorsHeader(
+  prefix: Uint8Array,
+  file: string,
+  fileSize?: number,
+): SafetensorsHeader {
   const n = safetensorsHeaderLength(prefix, file);
   if (prefix.byteLength < 8 + n) throw new ModelFormatError(`${file} is truncated inside its header.`);
   let json: unknown;
@@ -83,7 +87,9 @@ export function parseSafetensorsHeader(prefix: Uint8Array, file: string, fileSiz
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) {
-      throw new ModelFormatError(`${file}: tensor "${name}" has unsupported dtype ${JSON.stringify(e.dtype)}.`);
+      throw new ModelFormatError(
+        `${file}: tensor "${name}" has unsupported dtype ${JSON.stringify(e.dtype)}.`,
+      );
     }
     const dtype = e.dtype as SafetensorsDtype;
     const shape = e.shape;
@@ -133,7 +139,7 @@ export function f32ToF16(value: number): number {
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 31) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
@@ -147,8 +153,8 @@ export function f32ToF16(value: number): number {
   }
   let half = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
+  // A carry out of the mantissa rolls into the exponent, which is the correct rounding (up to Infinity).
   if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  e = half >>> 10;
   return sign | half;
 }
 

@@ -46,7 +46,13 @@ export function loadFixture(name: 'tiny-a' | 'tiny-b'): Fixture {
       /* the note is free text in some fixtures; fall back to header order */
     }
   }
-  return { name, dir, weights: weightsFromSource(config, safetensorsSource(model)), expected, sequences: ordered };
+  return {
+    name,
+    dir,
+    weights: weightsFromSource(config, safetensorsSource(model)),
+    expected,
+    sequences: ordered,
+  };
 }
 
 /** max |a - b| / max(1, max |b|): the fixtures' tolerance measure. */

@@ -59,7 +59,10 @@ export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Pr
   const device = await adapter.requestDevice({ label, requiredLimits, requiredFeatures: features });
   const info = adapter.info;
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
-  const isSoftware = text.includes('swiftshader') || text.includes('llvmpipe') || info.vendor === 'google' && info.architecture === 'swiftshader';
+  const isSoftware =
+    text.includes('swiftshader') ||
+    text.includes('llvmpipe') ||
+    (info.vendor === 'google' && info.architecture === 'swiftshader');
   const lost = device.lost.then(
     (l) =>
       new GpuDeviceLostError(
@@ -85,21 +88,28 @@ export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Pr
  * Runs `fn` inside validation and out-of-memory error scopes and throws a typed error if either fires.
  * Scopes pop in reverse order of pushing.
  */
-export async function withGpuErrors<T>(device: GPUDevice, what: string, fn: () => T | Promise<T>): Promise<T> {
+export async function withGpuErrors<T>(
+  device: GPUDevice,
+  what: string,
+  fn: () => T | Promise<T>,
+): Promise<T> {
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
-  let result: T;
+  let result: T | undefined;
+  let failure: unknown;
   try {
     result = await fn();
-  } finally {
-    const validation = await device.popErrorScope();
-    const oom = await device.popErrorScope();
-    if (oom) {
-      throw new GpuOutOfMemoryError(
-        `The GPU ran out of memory while ${what}. Choose a smaller model or f16 precision, or close other GPU-heavy tabs.`,
-      );
-    }
-    if (validation) throw new GpuValidationError(`GPU validation failed while ${what}: ${validation.message}`);
+  } catch (e) {
+    failure = e;
   }
-  return result;
+  const validation = await device.popErrorScope();
+  const oom = await device.popErrorScope();
+  if (oom) {
+    throw new GpuOutOfMemoryError(
+      `The GPU ran out of memory while ${what}. Choose a smaller model or f16 precision, or close other GPU-heavy tabs.`,
+    );
+  }
+  if (validation) throw new GpuValidationError(`GPU validation failed while ${what}: ${validation.message}`);
+  if (failure !== undefined) throw failure;
+  return result as T;
 }

@@ -15,7 +15,9 @@ function loadDawn(): { create: (flags: string[]) => GPU; globals: Record<string,
   try {
     return require('webgpu') as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   } catch (e) {
-    throw new GpuUnavailableError(`The npm package "webgpu" (Dawn) could not be loaded: ${(e as Error).message}. Run npm install.`);
+    throw new GpuUnavailableError(
+      `The npm package "webgpu" (Dawn) could not be loaded: ${(e as Error).message}. Run npm install.`,
+    );
   }
 }
 
@@ -37,7 +39,7 @@ export async function openNodeDevice(): Promise<EngineDevice> {
   } catch (e) {
     if (e instanceof GpuUnavailableError && !existsSync(SWIFTSHADER_ICD)) {
       throw new GpuUnavailableError(
-        'No WebGPU adapter was found: install a Vulkan driver for your GPU, or Debian\'s chromium package (it ships SwiftShader) and libvulkan1.',
+        "No WebGPU adapter was found: install a Vulkan driver for your GPU, or Debian's chromium package (it ships SwiftShader) and libvulkan1.",
       );
     }
     throw e;

@@ -16,7 +16,13 @@ const silu = (x: number) => x / (1 + Math.exp(-x));
 const softplus = (x: number) => (x > 20 ? x : Math.log1p(Math.exp(x)));
 
 /** y[o] = Σ_i W[o, i] · x[i] (+ b[o]) with W row-major [out, in]. */
-export function matVec(w: ArrayLike<number>, x: ArrayLike<number>, out: number, inn: number, b?: ArrayLike<number>) {
+export function matVec(
+  w: ArrayLike<number>,
+  x: ArrayLike<number>,
+  out: number,
+  inn: number,
+  b?: ArrayLike<number>,
+) {
   const y = new Float64Array(out);
   for (let o = 0; o < out; o++) {
     let acc = b ? b[o]! : 0;
@@ -77,7 +83,11 @@ export function mixerStep(w: LayerWeights, st: LayerState, hNorm: Float64Array, 
  * Processes `tokens` from `initial` (zero when omitted). The returned state is a copy; `initial` is untouched.
  * State tensors are kept in float32 between tokens, as the engine keeps them.
  */
-export function referenceForward(weights: MambaWeights, tokens: ArrayLike<number>, initial?: MambaState): ReferenceResult {
+export function referenceForward(
+  weights: MambaWeights,
+  tokens: ArrayLike<number>,
+  initial?: MambaState,
+): ReferenceResult {
   const cfg = weights.config;
   const { hiddenSize: dm, vocabSize: V, layerNormEpsilon: eps } = cfg;
   const state = initial ? cloneState(initial) : zeroState(cfg);
@@ -85,7 +95,7 @@ export function referenceForward(weights: MambaWeights, tokens: ArrayLike<number
   const logits = new Float64Array(tokens.length * V);
   for (let t = 0; t < tokens.length; t++) {
     const tok = tokens[t]!;
-    let u = Float64Array.from(weights.embedding.subarray(tok * dm, (tok + 1) * dm));
+    let u: Float64Array = Float64Array.from(weights.embedding.subarray(tok * dm, (tok + 1) * dm));
     weights.layers.forEach((lw, l) => {
       const out = mixerStep(lw, state.layers[l]!, rmsNorm(u, lw.norm, eps), cfg);
       for (let i = 0; i < dm; i++) u[i] = u[i]! + out[i]!;
