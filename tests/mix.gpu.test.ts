@@ -1,0 +1,203 @@
+/**
+ * The GPU mixer on a real adapter (Dawn; SwiftShader here) against the CPU reference of the same plan and the
+ * fixtures. GpuStates are made here from plain buffers in the layout of src/engine/api.ts, so the kernels are
+ * tested independently of the engine. Every test runs inside validation/OOM error scopes (withGpuErrors).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openNodeDevice } from '../src/engine/gpu/node.ts';
+import { withGpuErrors } from '../src/engine/gpu/device.ts';
+import type { GpuState } from '../src/engine/api.ts';
+import type { MambaState } from '../src/engine/weights.ts';
+import { GpuStateMixer } from '../src/engine/states/gpuMix.ts';
+import { mixStatesCpu, decayRates } from '../src/engine/states/cpuMix.ts';
+import { layerWeightGrid, planMix, type MixSpec } from '../src/engine/states/mixSpec.ts';
+import { shapeOfConfig, type StateShape } from '../src/engine/states/types.ts';
+import { bits, randomState } from './mix-helpers.ts';
+import { loadFixture, relMaxDiff } from './helpers/fixtures.ts';
+
+let device: GPUDevice;
+const created: GPUBuffer[] = [];
+
+beforeAll(async () => {
+  device = (await openNodeDevice()).device;
+});
+afterAll(() => {
+  for (const b of created) b.destroy();
+  device?.destroy();
+});
+
+function upload(shape: StateShape, s?: MambaState): GpuState {
+  const make = (per: number, pick: (l: MambaState['layers'][number]) => Float32Array) => {
+    const b = device.createBuffer({
+      size: 4 * per * shape.layers,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
+    created.push(b);
+    s?.layers.forEach((l, i) =>
+      device.queue.writeBuffer(b, 4 * i * per, pick(l) as Float32Array<ArrayBuffer>),
+    );
+    return b;
+  };
+  return {
+    ssm: make(shape.dInner * shape.dState, (l) => l.ssm),
+    conv: make(shape.dInner * shape.convWidth, (l) => l.conv),
+    dtSum: make(shape.dInner, (l) => l.dtSum),
+    destroy() {},
+  };
+}
+
+async function download(shape: StateShape, g: GpuState): Promise<MambaState> {
+  const read = async (b: GPUBuffer, per: number) => {
+    const staging = device.createBuffer({
+      size: b.size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const enc = device.createCommandEncoder();
+    enc.copyBufferToBuffer(b, 0, staging, 0, b.size);
+    device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const all = new Float32Array(staging.getMappedRange().slice(0));
+    staging.destroy();
+    return Array.from({ length: shape.layers }, (_, l) => all.slice(l * per, (l + 1) * per));
+  };
+  const ssm = await read(g.ssm, shape.dInner * shape.dState);
+  const conv = await read(g.conv, shape.dInner * shape.convWidth);
+  const dt = await read(g.dtSum, shape.dInner);
+  return { layers: ssm.map((s, l) => ({ ssm: s, conv: conv[l]!, dtSum: dt[l]! })) };
+}
+
+/** max |gpu − cpu| / max(1, max |cpu|) over every tensor. */
+function stateDiff(a: MambaState, b: MambaState): number {
+  return Math.max(
+    ...a.layers.flatMap((l, i) => [
+      relMaxDiff(l.ssm, b.layers[i]!.ssm),
+      relMaxDiff(l.conv, b.layers[i]!.conv),
+      relMaxDiff(l.dtSum, b.layers[i]!.dtSum),
+    ]),
+  );
+}
+
+async function gpuMix(
+  shape: StateShape,
+  aLogs: Float32Array[],
+  states: MambaState[],
+  spec: MixSpec,
+): Promise<MambaState> {
+  return withGpuErrors(device, 'the mix test', async () => {
+    const mixer = new GpuStateMixer(device, shape, aLogs);
+    const srcs = states.map((s) => upload(shape, s));
+    // The destination starts as garbage so that a part the kernels forget to write shows up.
+    const dst = upload(shape, randomState(shape, 99));
+    await mixer.mix(srcs, planMix(spec, states.length, shape.layers), dst);
+    const out = await download(shape, dst);
+    mixer.destroy();
+    return out;
+  });
+}
+
+// 3 layers × 300 × 7: sizes that are not multiples of the workgroup, to catch bound errors.
+const shape: StateShape = { layers: 3, dInner: 300, dState: 7, convWidth: 3 };
+const states = [11, 12, 13, 14].map((s) => randomState(shape, s));
+const aLogs = [0, 1, 2].map((l) =>
+  Float32Array.from({ length: 300 * 7 }, (_, i) => Math.log(1 + ((i * 7 + l) % 13) / 4)),
+);
+const smallDt = states.map((s) => ({
+  layers: s.layers.map((l) => ({ ...l, dtSum: l.dtSum.map((x) => x / 8) })),
+}));
+
+describe('GPU mix equals the CPU mix', () => {
+  const cases: [string, MixSpec][] = [
+    ['weighted free', { mode: 'weighted', weights: [1.3, -0.3, 0.25, 0] }],
+    ['weighted normalised', { mode: 'weighted', weights: [2, 1, 0, 1], normalize: true }],
+    ['mean', { mode: 'mean' }],
+    ['mean, ssm only, conv zero', { mode: 'mean', ssm: 'mix', conv: 'zero' }],
+    ['weighted, conv only (ssm last)', { mode: 'weighted', weights: [0.1, 0.2, 0.3, 0.4], ssm: 'last' }],
+    ['adecay', { mode: 'adecay' }],
+    ['adecay with weights and conv mixed', { mode: 'adecay', weights: [0.5, 0, 2, 1], conv: 'mix' }],
+    [
+      'per-layer ramp',
+      { mode: 'weighted', layerWeights: layerWeightGrid([0.2, 0.3, 0.1, 0.4], 3, { kind: 'ramp', base: 2 }) },
+    ],
+    [
+      'per-layer with an all-zero layer',
+      {
+        mode: 'weighted',
+        layerWeights: [
+          [0, 0, 0, 0],
+          [1, 0, 0, 0],
+          [0.5, 0.5, 0, 0],
+        ],
+      },
+    ],
+  ];
+  for (const [name, spec] of cases) {
+    it(`${name}: within 4e-7 of the CPU mix`, async () => {
+      const gpu = await gpuMix(shape, aLogs, smallDt, spec);
+      const cpu = mixStatesCpu(smallDt, planMix(spec, 4, 3), decayRates(aLogs));
+      const d = stateDiff(gpu, cpu);
+      console.log(`[mix.gpu] ${name}: max rel diff GPU vs CPU ${d.toExponential(2)}`);
+      expect(d).toBeLessThan(4e-7);
+    });
+  }
+});
+
+describe('GPU exact invariants', () => {
+  it('weight 1 on one state reproduces it bit for bit (free and normalised)', async () => {
+    for (const j of [0, 3]) {
+      for (const normalize of [false, true]) {
+        const out = await gpuMix(shape, aLogs, states, {
+          mode: 'weighted',
+          weights: states.map((_, i) => (i === j ? 1 : 0)),
+          normalize,
+        });
+        expect(bits(out)).toEqual(bits(states[j]!));
+      }
+    }
+  });
+
+  it('the mean of copies of one state is that state bit for bit (K = 3, 5)', async () => {
+    for (const k of [3, 5]) {
+      const out = await gpuMix(
+        shape,
+        aLogs,
+        Array.from({ length: k }, () => states[2]!),
+        { mode: 'mean' },
+      );
+      expect(bits(out)).toEqual(bits(states[2]!));
+    }
+  });
+});
+
+describe('GPU mix reproduces the fixtures', () => {
+  for (const name of ['tiny-a', 'tiny-b'] as const) {
+    it(`${name}: adecay.ssm_state (1e-5) and mix.weights (equal to the CPU mix, 4e-7)`, async () => {
+      const fx = loadFixture(name);
+      const shp = shapeOfConfig(fx.weights.config);
+      const srcs = Array.from(fx.expected.int32('mix.sources')).map((i) => {
+        const seq = fx.sequences[i]!;
+        return {
+          layers: fx.weights.layers.map((_, l) => ({
+            ssm: fx.expected.float32(`${seq}.ssm_state.${l}`),
+            conv: fx.expected.float32(`${seq}.conv_state.${l}`),
+            dtSum: fx.expected.float32(`${seq}.dt_sum.${l}`),
+          })),
+        };
+      });
+      const al = fx.weights.layers.map((l) => l.aLog);
+      const ad = await gpuMix(shp, al, srcs, { mode: 'adecay' });
+      ad.layers.forEach((ls, l) => {
+        const d = relMaxDiff(ls.ssm, fx.expected.float32(`adecay.ssm_state.${l}`));
+        console.log(`[mix.gpu] ${name} adecay layer ${l}: rel diff to fixture ${d.toExponential(2)}`);
+        expect(d).toBeLessThan(1e-5);
+        expect(bits({ layers: [{ ...ls, ssm: new Float32Array(0), dtSum: new Float32Array(0) }] })).toEqual(
+          bits({
+            layers: [{ ...srcs.at(-1)!.layers[l]!, ssm: new Float32Array(0), dtSum: new Float32Array(0) }],
+          }),
+        );
+      });
+      const spec: MixSpec = { mode: 'weighted', weights: Array.from(fx.expected.float32('mix.weights')) };
+      const gm = await gpuMix(shp, al, srcs, spec);
+      expect(stateDiff(gm, mixStatesCpu(srcs, planMix(spec, srcs.length, shp.layers)))).toBeLessThan(4e-7);
+    });
+  }
+});
