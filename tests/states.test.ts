@@ -1,0 +1,114 @@
+/** The weights hash and retrieval by similarity. */
+import { describe, expect, it } from 'vitest';
+import { loadFixture } from './helpers/fixtures.ts';
+import { hashModelWeights } from '../src/engine/states/hash.ts';
+import { rankStates, retrieveAndMix, softmaxWeights } from '../src/engine/states/retrieval.ts';
+import { StateMismatchError, type StateShape, type StoredState } from '../src/engine/states/types.ts';
+import type { MambaState } from '../src/engine/weights.ts';
+import { bits, randomState } from './mix-helpers.ts';
+
+describe('hashModelWeights', () => {
+  it('is stable across loads, differs between models, and changes with one ulp of one weight', () => {
+    const a1 = hashModelWeights(loadFixture('tiny-a').weights);
+    const a2 = hashModelWeights(loadFixture('tiny-a').weights);
+    const b = hashModelWeights(loadFixture('tiny-b').weights);
+    expect(a1).toMatch(/^w1-[0-9a-f]{16}$/);
+    expect(a2).toBe(a1);
+    expect(b).not.toBe(a1);
+    const w = loadFixture('tiny-a').weights;
+    const u = new Uint32Array(w.layers[1]!.dtBias.buffer, w.layers[1]!.dtBias.byteOffset, 1);
+    u[0] = u[0]! + 1;
+    expect(hashModelWeights(w)).not.toBe(a1);
+    const c = loadFixture('tiny-a').weights;
+    expect(hashModelWeights({ ...c, config: { ...c.config, layerNormEpsilon: 1e-6 } })).not.toBe(a1);
+  });
+});
+
+const shape: StateShape = { layers: 3, dInner: 32, dState: 4, convWidth: 3 };
+function stored(id: string, state: MambaState, extra: Partial<StoredState['meta']> = {}): StoredState {
+  return {
+    meta: {
+      id,
+      name: id,
+      modelId: 'm',
+      weightsHash: 'w1-x',
+      shape,
+      text: '',
+      tokenIds: [],
+      tokenCount: 0,
+      createdAt: 0,
+      ...extra,
+    },
+    state,
+  };
+}
+const library = [1, 2, 3, 4, 5].map((i) => stored(`s${i}`, randomState(shape, i)));
+
+function perturbed(s: MambaState, eps: number, seed: number): MambaState {
+  const noise = randomState(shape, seed);
+  return {
+    layers: s.layers.map((l, i) => ({
+      ssm: l.ssm.map((x, j) => x + eps * noise.layers[i]!.ssm[j]!),
+      conv: l.conv.slice(),
+      dtSum: l.dtSum.slice(),
+    })),
+  };
+}
+
+describe('retrieval', () => {
+  it('finds the stored state a noisy query came from, by cosine and by L2, per layer and over all layers', () => {
+    for (const target of [0, 3]) {
+      const query = stored('q', perturbed(library[target]!.state, 0.2, 77));
+      for (const metric of ['cosine', 'l2'] as const) {
+        for (const layer of [0, 2, 'all'] as const) {
+          const hits = rankStates(query, library, { metric, layer, k: 3 });
+          expect(hits.length).toBe(3);
+          expect(hits[0]!.state.meta.id).toBe(`s${target + 1}`);
+          expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
+        }
+      }
+    }
+  });
+
+  it('cosine ignores scale, L2 does not', () => {
+    const scaled = stored('q', {
+      layers: library[1]!.state.layers.map((l) => ({ ...l, ssm: l.ssm.map((x) => 3 * x) })),
+    });
+    const cos = rankStates(scaled, library, { metric: 'cosine', layer: 'all' });
+    expect(cos[0]!.state.meta.id).toBe('s2');
+    expect(cos[0]!.score).toBeCloseTo(1, 12);
+    const l2 = rankStates(scaled, library, { metric: 'l2', layer: 'all' });
+    expect(l2.find((h) => h.state.meta.id === 's2')!.distance).toBeGreaterThan(1);
+  });
+
+  it('softmax weights sum to 1, follow the scores, and sharpen as τ falls', () => {
+    const w = softmaxWeights([0.9, 0.5, 0.1], 0.2);
+    expect(w.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(w[0]).toBeGreaterThan(w[1]!);
+    expect(w[1]).toBeGreaterThan(w[2]!);
+    expect(softmaxWeights([0.9, 0.5], 0.01)[0]).toBeGreaterThan(0.999);
+    expect(() => softmaxWeights([1], 0)).toThrow(StateMismatchError);
+  });
+
+  it('retrieve-and-mix: the top k mixed with softmax(similarity/τ); a tiny τ returns the best state exactly', () => {
+    const query = stored('q', perturbed(library[2]!.state, 0.1, 5));
+    const r = retrieveAndMix(query, library, { metric: 'cosine', layer: 1, k: 3, tau: 0.1 });
+    expect(r.sources.map((s) => s.meta.id)[0]).toBe('s3');
+    expect(r.weights.length).toBe(3);
+    const e = 7;
+    const want = r.sources.reduce((a, s, i) => a + r.weights[i]! * s.state.layers[0]!.ssm[e]!, 0);
+    expect(r.mixed.state.layers[0]!.ssm[e]).toBeCloseTo(want, 5);
+    const sharp = retrieveAndMix(query, library, { metric: 'cosine', layer: 1, k: 3, tau: 1e-4 });
+    expect(sharp.weights[0]).toBe(1);
+    expect(bits(sharp.mixed.state)).toEqual(bits(library[2]!.state));
+  });
+
+  it('refuses a library with states of another model, and a layer that does not exist', () => {
+    const query = stored('q', library[0]!.state);
+    const foreign = stored('f', library[1]!.state, { weightsHash: 'w1-y' });
+    expect(() => rankStates(query, [...library, foreign], { metric: 'cosine', layer: 0 })).toThrow(
+      /different models/,
+    );
+    expect(() => rankStates(query, library, { metric: 'cosine', layer: 3 })).toThrow(/layers 0 to 2/);
+  });
+});
