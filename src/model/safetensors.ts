@@ -158,6 +158,15 @@ export function f32ToF16(value: number): number {
   return sign | half;
 }
 
+/** Rounds a number to the nearest bfloat16 (ties to even, NaN kept) and returns its 16 bits. */
+export function f32ToBf16(value: number): number {
+  f32Scratch[0] = value;
+  const x = u32Scratch[0]!;
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
+  const rounded = x + 0x7fff + ((x >>> 16) & 1);
+  return (rounded >>> 16) & 0xffff;
+}
+
 /** Decodes a tensor's raw little-endian bytes to f32 (F32, F16, BF16, F64) or to numbers (integers). */
 export function decodeToFloat32(bytes: Uint8Array, dtype: SafetensorsDtype, name = 'tensor'): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -249,9 +258,9 @@ export class SafetensorsFile {
 }
 
 export interface TensorToWrite {
-  dtype: 'F32' | 'I32' | 'F16';
+  dtype: 'F32' | 'I32' | 'F16' | 'BF16';
   shape: number[];
-  /** F32 → Float32Array, I32 → Int32Array, F16 → Uint16Array of half bits. */
+  /** F32 → Float32Array, I32 → Int32Array, F16 / BF16 → Uint16Array of the 16-bit patterns. */
   data: Float32Array | Int32Array | Uint16Array;
 }
 

@@ -1,0 +1,250 @@
+/**
+ * Where a checkpoint's files come from. Every source answers the same question, "open this file as a byte
+ * stream", so the loader is one piece of code for the hub, the app's bundled folder, files a user picked or
+ * dropped, and (src/model/node.ts) a folder on disk. HTTP sources read through the model cache first and fill
+ * it as they download.
+ */
+import { DownloadError } from './errors.ts';
+import { download, type FetchLike } from './download.ts';
+import { teeIntoCache, type CacheLike } from './cache.ts';
+import type { ByteChunks } from './stream.ts';
+
+export interface OpenedFile {
+  body: ByteChunks;
+  /** The size when known in advance (content-length, File.size). */
+  size: number | undefined;
+  fromCache: boolean;
+  /** Call once the file was read to its end and validated (stores a download in the cache). */
+  commit(): Promise<string | undefined>;
+  /** Call on failure: discards any partial cache copy and releases the stream. */
+  abort(reason?: unknown): void;
+  /** Removes a cached copy (after it proved corrupt), so loading again starts clean. */
+  evict?(): Promise<void>;
+}
+
+export interface OpenOptions {
+  signal?: AbortSignal;
+}
+
+export interface ModelSource {
+  /** Names the checkpoint in messages and groups its files in the cache (e.g. "org/repo@main"). */
+  readonly id: string;
+  /** Prefix for file names in messages: a URL folder, a repo, a directory path. */
+  label(file: string): string;
+  /** Opens `file`; throws DownloadError with failure 'not-found' when the checkpoint lacks it. */
+  open(file: string, opts?: OpenOptions): Promise<OpenedFile>;
+  /** Whether `file` is in the local cache (lets the loader choose single-file vs sharded while offline). */
+  isCached?(file: string): Promise<boolean>;
+}
+
+export interface HttpSourceOptions {
+  fetch?: FetchLike;
+  /** undefined: no caching (Node, or caching turned off). */
+  cache?: CacheLike;
+  retries?: number;
+  retryDelayMs?: number;
+}
+
+/** A folder served over HTTP: `${baseUrl}/${file}`. */
+export function httpSource(id: string, baseUrl: string, opts: HttpSourceOptions = {}): ModelSource {
+  const base = baseUrl.replace(/\/+$/, '');
+  const urlOf = (file: string) => `${base}/${file.split('/').map(encodeURIComponent).join('/')}`;
+  const label = (file: string) => `${id}/${file}`;
+  return {
+    id,
+    label,
+    async isCached(file) {
+      if (!opts.cache) return false;
+      const hit = await opts.cache.match(urlOf(file));
+      await hit?.body?.cancel().catch(() => undefined);
+      return hit !== undefined;
+    },
+    async open(file, o = {}) {
+      const url = urlOf(file);
+      const cache = opts.cache;
+      const evict = cache ? async () => void (await cache.delete(url)) : undefined;
+      if (cache) {
+        const hit = await cache.match(url);
+        if (hit?.body) {
+          const size = hit.headers.get('x-soup-size');
+          return {
+            body: hit.body,
+            size: size !== null ? Number(size) : undefined,
+            fromCache: true,
+            commit: async () => undefined,
+            abort: (r) => void hit.body?.cancel(r).catch(() => undefined),
+            evict,
+          };
+        }
+      }
+      const dl = await download(url, {
+        file: label(file),
+        fetch: opts.fetch,
+        signal: o.signal,
+        retries: opts.retries,
+        retryDelayMs: opts.retryDelayMs,
+      });
+      if (!cache) {
+        return {
+          body: dl.body,
+          size: dl.size,
+          fromCache: false,
+          commit: async () => undefined,
+          abort: (r) => void dl.body.cancel(r).catch(() => undefined),
+        };
+      }
+      const w = teeIntoCache(dl.body, cache, url, { model: id, file, size: dl.size });
+      return {
+        body: w.body,
+        size: dl.size,
+        fromCache: false,
+        commit: () => w.commit(),
+        abort: (r) => {
+          w.abort(r);
+          w.body.cancel(r).catch(() => undefined);
+        },
+        evict,
+      };
+    },
+  };
+}
+
+export const DEFAULT_HUB_URL = 'https://huggingface.co';
+
+export interface HubSourceOptions extends HttpSourceOptions {
+  repo: string;
+  revision?: string;
+  /** The hub's base URL; tests point it at a local server. */
+  hubUrl?: string;
+}
+
+const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+/** A repo on the Hugging Face hub: `${hubUrl}/${repo}/resolve/${revision}/${file}`. */
+export function hubSource(o: HubSourceOptions): ModelSource {
+  const repo = o.repo.trim();
+  if (!REPO_ID.test(repo)) {
+    throw new DownloadError(
+      `"${o.repo}" is not a hub repo id; write it as owner/name, for example state-spaces/mamba-130m-hf.`,
+      'not-found',
+      repo,
+    );
+  }
+  const revision = (o.revision ?? 'main').trim() || 'main';
+  const hub = (o.hubUrl ?? DEFAULT_HUB_URL).replace(/\/+$/, '');
+  return httpSource(`${repo}@${revision}`, `${hub}/${repo}/resolve/${encodeURIComponent(revision)}`, o);
+}
+
+/** A model folder shipped with the app under public/models (see public/models/manifest.json). */
+export function bundledSource(folder: string, modelsUrl: string, opts: HttpSourceOptions = {}): ModelSource {
+  return httpSource(`bundled:${folder}`, `${modelsUrl.replace(/\/+$/, '')}/${folder}`, opts);
+}
+
+export interface BundledModel {
+  id: string;
+  folder: string;
+  description?: string;
+  parameters?: number;
+  license?: string;
+}
+
+export interface BundledManifest {
+  default: string;
+  models: BundledModel[];
+}
+
+/** Reads public/models/manifest.json: the models shipped with the app and the one loaded by default. */
+export async function fetchBundledManifest(
+  modelsUrl: string,
+  fetchFn: FetchLike = fetch,
+): Promise<BundledManifest> {
+  const url = `${modelsUrl.replace(/\/+$/, '')}/manifest.json`;
+  const res = await fetchFn(url);
+  if (!res.ok) {
+    throw new DownloadError(
+      `The app's model list could not be read (HTTP ${res.status} at ${url}). Load a model from the hub or from local files instead.`,
+      res.status === 404 ? 'not-found' : 'http',
+      url,
+      res.status,
+    );
+  }
+  const m = (await res.json()) as Partial<BundledManifest>;
+  if (!Array.isArray(m.models) || typeof m.default !== 'string') {
+    throw new DownloadError(`${url} is not a model manifest ({default, models}).`, 'http', url);
+  }
+  return m as BundledManifest;
+}
+
+/** Files a user picked or dropped (a checkpoint folder's files, or just some of them). */
+export function filesSource(files: readonly File[], id = 'local files'): ModelSource {
+  const byName = new Map<string, File>();
+  for (const f of files) {
+    // A picked folder gives "folder/sub/model.safetensors" in webkitRelativePath; match by base name.
+    byName.set(f.name, f);
+  }
+  return blobSource(id, async (file) => byName.get(file.split('/').pop()!));
+}
+
+/** A folder the user granted through showDirectoryPicker() or a dropped directory entry. */
+export function directoryHandleSource(dir: FileSystemDirectoryHandle): ModelSource {
+  return blobSource(dir.name, async (file) => {
+    try {
+      return await (await dir.getFileHandle(file)).getFile();
+    } catch (e) {
+      if ((e as { name?: string }).name === 'NotFoundError') return undefined;
+      throw e;
+    }
+  });
+}
+
+function blobSource(id: string, find: (file: string) => Promise<Blob | undefined>): ModelSource {
+  return {
+    id,
+    label: (file) => `${id}/${file}`,
+    async open(file) {
+      const blob = await find(file);
+      if (!blob) {
+        throw new DownloadError(
+          `${id} has no ${file}. Pick the checkpoint's config.json, tokenizer.json and model.safetensors (or its index and shards) together.`,
+          'not-found',
+          file,
+        );
+      }
+      const body = blob.stream();
+      return {
+        body,
+        size: blob.size,
+        fromCache: false,
+        commit: async () => undefined,
+        abort: (r) => void body.cancel(r).catch(() => undefined),
+      };
+    },
+  };
+}
+
+/** Reads a small file (config, tokenizer, index) to text; `file.commit()` is the caller's to call. */
+export async function readAllText(body: ByteChunks): Promise<string> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  if (body instanceof ReadableStream) {
+    const r = body.getReader();
+    for (;;) {
+      const { done, value } = await r.read();
+      if (done) break;
+      parts.push(value);
+      n += value.byteLength;
+    }
+  } else {
+    for await (const c of body) {
+      parts.push(c);
+      n += c.byteLength;
+    }
+  }
+  const all = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
