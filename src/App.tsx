@@ -1,8 +1,98 @@
+/**
+ * The playground page. Without WebGPU it shows what is needed instead; otherwise it applies a shared recipe
+ * from the URL (if any), loads the bundled default model in the engine worker, and lays out the panels.
+ */
+import { useEffect, useState } from 'react';
+import { ErrorBanner } from './features/errors/ErrorBanner.tsx';
+import { NoWebGpu } from './features/errors/NoWebGpu.tsx';
+import { GenerationPanel } from './features/generation/GenerationPanel.tsx';
+import { InspectorPanel } from './features/inspector/InspectorPanel.tsx';
+import { LibraryPanel } from './features/library/LibraryPanel.tsx';
+import { MixerPanel } from './features/mixer/MixerPanel.tsx';
+import { loadDefaultModel } from './features/model/engine.ts';
+import { ModelPanel } from './features/model/ModelPanel.tsx';
+import { PerplexityPanel } from './features/perplexity/PerplexityPanel.tsx';
+import { applyRecipe } from './features/share/apply.ts';
+import { decodeRecipe } from './features/share/recipe.ts';
+import { RECIPE_PARAM, SharePanel } from './features/share/SharePanel.tsx';
+
+async function webGpuProblem(): Promise<string | undefined> {
+  if (!('gpu' in navigator) || !navigator.gpu) {
+    return 'This browser does not expose WebGPU (navigator.gpu is missing).';
+  }
+  try {
+    const adapter = await navigator.gpu.requestAdapter();
+    if (!adapter)
+      return 'WebGPU is present but no GPU adapter is available (hardware acceleration may be off or the GPU blocklisted).';
+  } catch (e) {
+    return `WebGPU failed to start: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+let started = false;
+
+/** Runs once per page: apply the link's recipe, then load the default model. */
+function startOnce(setShareError: (s: string) => void) {
+  if (started) return;
+  started = true;
+  const hash = new URLSearchParams(window.location.hash.slice(1)).get(RECIPE_PARAM);
+  if (hash) {
+    try {
+      applyRecipe(decodeRecipe(hash));
+    } catch (e) {
+      setShareError((e as Error).message);
+    }
+  }
+  void loadDefaultModel();
+}
+
 export function App() {
+  const [gpu, setGpu] = useState<'checking' | 'ok' | string>('checking');
+  const [shareError, setShareError] = useState<string>();
+
+  useEffect(() => {
+    void webGpuProblem().then((p) => setGpu(p ?? 'ok'));
+  }, []);
+  useEffect(() => {
+    if (gpu === 'ok') startOnce(setShareError);
+  }, [gpu]);
+
+  if (gpu !== 'ok' && gpu !== 'checking') return <NoWebGpu reason={gpu} />;
   return (
-    <main>
-      <h1>State Soup Playground</h1>
-      <p>{'gpu' in navigator ? 'WebGPU is available.' : 'WebGPU is not available in this browser.'}</p>
-    </main>
+    <div className="app">
+      <header className="app-header">
+        <h1>State Soup Playground</h1>
+        <p className="tagline">
+          Store Mamba’s recurrent state after it reads a text, mix stored states with sliders, and watch
+          generations and perplexity change. After Pióro et al., <cite>State Soup</cite> (2024).
+        </p>
+      </header>
+      <ErrorBanner />
+      {shareError && (
+        <p className="banner banner-error" role="alert">
+          {shareError}
+        </p>
+      )}
+      {gpu === 'checking' ? (
+        <p role="status">Checking for WebGPU…</p>
+      ) : (
+        <div className="layout">
+          <div className="col col-left">
+            <ModelPanel />
+            <LibraryPanel />
+          </div>
+          <div className="col col-mid">
+            <MixerPanel />
+            <PerplexityPanel />
+          </div>
+          <div className="col col-right">
+            <GenerationPanel />
+            <InspectorPanel />
+            <SharePanel />
+          </div>
+        </div>
+      )}
+    </div>
   );
 }

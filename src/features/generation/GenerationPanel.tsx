@@ -1,0 +1,236 @@
+/**
+ * Generation: the query continued from the mix and, side by side, from each mixed state alone and from
+ * the concatenated texts. Tokens stream in, coloured by the probability the model gave them; hovering or
+ * focusing one shows the top alternatives.
+ */
+import { useEffect, useRef } from 'react';
+import { useLibraryStore } from '../../stores/library.ts';
+import { useMixerStore } from '../../stores/mixer.ts';
+import { useModelStore } from '../../stores/model.ts';
+import { useResultsStore, type GenerationColumn } from '../../stores/results.ts';
+import { useSessionStore } from '../../stores/session.ts';
+import { isAbort } from '../../worker/client.ts';
+import type { StartState } from '../../worker/protocol.ts';
+import { engine, errorText } from '../model/engine.ts';
+import { CONCAT_SEPARATOR } from '../perplexity/baselines.ts';
+import { useMixStart } from '../perplexity/useLiveScore.ts';
+import { TokenStream } from './TokenStream.tsx';
+
+interface ColumnPlan {
+  key: string;
+  label: string;
+  start: StartState;
+}
+
+function runColumns(plans: ColumnPlan[]) {
+  const { query, sampling } = useSessionStore.getState();
+  const results = useResultsStore.getState();
+  const kept = results.generation.filter((c) => !plans.some((p) => p.key === c.key));
+  const fresh: GenerationColumn[] = plans.map((p) => ({
+    key: p.key,
+    label: p.label,
+    tokens: [],
+    status: 'running',
+  }));
+  // Keep column order: mix first, then the rest as planned.
+  results.set({ generation: plans.length > 1 ? fresh : [...fresh, ...kept] });
+  for (const p of plans) {
+    engine()
+      .request(
+        'generated',
+        { type: 'generate', start: p.start, query, sampling },
+        {
+          lane: `gen-${p.key}`,
+          onToken: (_i, token) =>
+            useResultsStore.getState().updateColumn(p.key, (c) => ({ ...c, tokens: [...c.tokens, token] })),
+        },
+      )
+      .then((r) =>
+        useResultsStore
+          .getState()
+          .updateColumn(p.key, (c) => ({ ...c, tokens: r.tokens, status: 'done', ms: r.ms })),
+      )
+      .catch((e: unknown) => {
+        if (isAbort(e)) return;
+        useResultsStore
+          .getState()
+          .updateColumn(p.key, (c) => ({ ...c, status: 'error', error: errorText(e) }));
+      });
+  }
+}
+
+export function GenerationPanel() {
+  const session = useSessionStore();
+  const ready = useModelStore((s) => s.status === 'ready');
+  const entries = useLibraryStore((s) => s.entries);
+  const selected = useMixerStore((s) => s.selected);
+  const columns = useResultsStore((s) => s.generation);
+  const { start: mixStart, waiting } = useMixStart();
+  const mixKey = JSON.stringify(mixStart);
+  const firstRun = useRef(true);
+
+  const plans = (): ColumnPlan[] => {
+    if (!mixStart) return [];
+    const list: ColumnPlan[] = [
+      { key: 'mix', label: selected.length === 0 ? 'Zero state' : 'Mix', start: mixStart },
+    ];
+    if (session.sideBySide && selected.length > 0) {
+      const mixed = selected.map((id) => entries.find((e) => e.id === id)).filter((e) => e !== undefined);
+      for (const e of mixed)
+        list.push({ key: e.id, label: `${e.name} alone`, start: { kind: 'stored', key: e.id } });
+      if (mixed.length > 1 && mixed.every((e) => e.text)) {
+        list.push({
+          key: 'concat',
+          label: 'Concatenated texts',
+          start: { kind: 'text', text: mixed.map((e) => e.text).join(CONCAT_SEPARATOR) },
+        });
+      }
+    }
+    return list;
+  };
+
+  // Live regeneration: the mix column follows the weights when the toggle is on.
+  useEffect(() => {
+    if (firstRun.current) {
+      firstRun.current = false;
+      return;
+    }
+    if (!session.liveRegenerate || !ready || !mixStart || !session.query) return;
+    runColumns([{ key: 'mix', label: selected.length === 0 ? 'Zero state' : 'Mix', start: mixStart }]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [mixKey, session.liveRegenerate]);
+
+  const s = session.sampling;
+  return (
+    <section className="panel" aria-labelledby="gen-title">
+      <h2 id="gen-title">Generation</h2>
+      <form
+        className="gen-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          runColumns(plans());
+        }}
+      >
+        <label className="field">
+          <span>Query</span>
+          <textarea
+            aria-label="Query"
+            rows={2}
+            value={session.query}
+            placeholder="The model reads this after the mixed state, then continues"
+            onChange={(e) => session.set({ query: e.target.value })}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+                e.preventDefault();
+                e.currentTarget.form?.requestSubmit();
+              }
+            }}
+          />
+        </label>
+        <div className="sampling">
+          <label>
+            Temperature{' '}
+            <input
+              type="number"
+              min={0}
+              max={5}
+              step={0.05}
+              value={s.temperature}
+              onChange={(e) => session.setSampling({ temperature: Math.max(0, Number(e.target.value)) })}
+            />
+          </label>
+          <label>
+            Top-k{' '}
+            <input
+              type="number"
+              min={0}
+              max={1000}
+              step={1}
+              value={s.topK}
+              onChange={(e) => session.setSampling({ topK: Math.max(0, Math.round(Number(e.target.value))) })}
+            />
+          </label>
+          <label>
+            Top-p{' '}
+            <input
+              type="number"
+              min={0}
+              max={1}
+              step={0.01}
+              value={s.topP}
+              onChange={(e) =>
+                session.setSampling({ topP: Math.min(1, Math.max(0, Number(e.target.value))) })
+              }
+            />
+          </label>
+          <label>
+            Seed{' '}
+            <input
+              type="number"
+              min={0}
+              step={1}
+              value={s.seed}
+              onChange={(e) => session.setSampling({ seed: Math.max(0, Math.round(Number(e.target.value))) })}
+            />
+          </label>
+          <label>
+            Length{' '}
+            <input
+              type="number"
+              min={1}
+              max={512}
+              step={1}
+              value={s.maxNewTokens}
+              onChange={(e) =>
+                session.setSampling({
+                  maxNewTokens: Math.min(512, Math.max(1, Math.round(Number(e.target.value)))),
+                })
+              }
+            />
+          </label>
+          <span className="hint">{s.temperature > 0 ? 'sampling (seeded)' : 'greedy'}</span>
+        </div>
+        <div className="row">
+          <button type="submit" disabled={!ready || !mixStart || !session.query.trim()}>
+            Generate
+          </button>{' '}
+          <label>
+            <input
+              type="checkbox"
+              checked={session.sideBySide}
+              onChange={(e) => session.set({ sideBySide: e.target.checked })}
+            />{' '}
+            Side by side (each state alone, concatenated texts)
+          </label>{' '}
+          <label>
+            <input
+              type="checkbox"
+              checked={session.liveRegenerate}
+              onChange={(e) => session.set({ liveRegenerate: e.target.checked })}
+            />{' '}
+            Regenerate as weights move
+          </label>
+        </div>
+        {waiting && <p className="hint">{waiting}</p>}
+      </form>
+      <div className="gen-columns" role="region" aria-label="Generation" aria-live="polite">
+        {columns.map((c) => (
+          <article key={c.key} className="gen-column" aria-label={c.label}>
+            <h3>
+              {c.label}
+              {c.status === 'running' && <span className="hint"> · generating…</span>}
+              {c.status === 'done' && c.ms !== undefined && (
+                <span className="hint"> · {Math.round(c.ms)} ms</span>
+              )}
+            </h3>
+            <p className="token-text">
+              <span className="gen-query">{session.query}</span>
+              <TokenStream tokens={c.tokens} />
+            </p>
+            {c.error && <p className="error-text">{c.error}</p>}
+          </article>
+        ))}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,119 @@
+/**
+ * The page's single engine worker and the actions that drive it: load a model, then (re)compute every
+ * library state from its text. Components call these; results land in the stores.
+ */
+import { EngineClient, isAbort } from '../../worker/client.ts';
+import type { ModelSource } from '../../worker/protocol.ts';
+import { useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
+import { useModelStore, type Manifest, type ManifestEntry } from '../../stores/model.ts';
+
+let client: EngineClient | undefined;
+
+export function engine(): EngineClient {
+  if (!client) {
+    client = EngineClient.start();
+    client.onFatal = (e) => useModelStore.getState().set({ status: 'lost', error: e.message });
+  }
+  return client;
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+const MODELS_BASE = `${import.meta.env.BASE_URL}models`;
+
+export async function fetchManifest(): Promise<Manifest> {
+  const res = await fetch(`${MODELS_BASE}/manifest.json`);
+  if (!res.ok || !(res.headers.get('content-type') ?? '').includes('json')) {
+    throw new Error(
+      'This build has no bundled model (models/manifest.json is missing). Choose local model files below.',
+    );
+  }
+  return (await res.json()) as Manifest;
+}
+
+export function bundledSource(entry: ManifestEntry): ModelSource {
+  return { kind: 'url', baseUrl: `${MODELS_BASE}/${entry.folder}`, id: entry.id };
+}
+
+let loadSeq = 0;
+
+export async function loadModel(source: ModelSource, entry?: ManifestEntry): Promise<void> {
+  const model = useModelStore.getState();
+  const seq = ++loadSeq;
+  model.set({
+    status: 'loading',
+    error: undefined,
+    info: undefined,
+    entry,
+    progress: { phase: 'Starting', done: 0, total: 1 },
+  });
+  try {
+    const r = await engine().request(
+      'loaded',
+      { type: 'load', source, precision: model.precision },
+      {
+        lane: 'load',
+        onProgress: (phase, done, total) =>
+          useModelStore.getState().set({ progress: { phase, done, total } }),
+      },
+    );
+    if (seq !== loadSeq) return;
+    const info = entry ? { ...r.info, description: entry.description } : r.info;
+    useModelStore.getState().set({ status: 'ready', info, progress: undefined });
+    await captureAll();
+  } catch (e) {
+    if (isAbort(e) || seq !== loadSeq) return;
+    useModelStore.getState().set({ status: 'error', error: errorText(e), progress: undefined });
+  }
+}
+
+export async function loadDefaultModel(): Promise<void> {
+  const model = useModelStore.getState();
+  try {
+    const manifest = await fetchManifest();
+    const entry = manifest.models.find((m) => m.folder === manifest.default || m.id === manifest.default);
+    if (!entry)
+      throw new Error(`models/manifest.json names default "${manifest.default}" but lists no such model.`);
+    model.set({ manifest });
+    await loadModel(bundledSource(entry), entry);
+  } catch (e) {
+    model.set({ status: 'error', error: errorText(e) });
+  }
+}
+
+/** Reads one entry's text into its state in the worker. */
+export async function captureEntry(entry: LibraryEntry): Promise<void> {
+  const lib = useLibraryStore.getState();
+  if (entry.origin === 'import' && !entry.text) {
+    lib.setStatus(entry.id, {
+      kind: 'error',
+      message: 'Imported state files are kept only for this visit; import the file again.',
+    });
+    return;
+  }
+  lib.setStatus(entry.id, { kind: 'pending', done: 0, total: 1 });
+  try {
+    const r = await engine().request(
+      'captured',
+      { type: 'capture', key: entry.id, text: entry.text },
+      {
+        onProgress: (_p, done, total) =>
+          useLibraryStore.getState().setStatus(entry.id, { kind: 'pending', done, total }),
+      },
+    );
+    useLibraryStore.getState().setTokenCount(entry.id, r.tokenCount);
+    useLibraryStore.getState().setStatus(entry.id, { kind: 'ready' });
+  } catch (e) {
+    useLibraryStore.getState().setStatus(entry.id, { kind: 'error', message: errorText(e) });
+  }
+}
+
+/** After a (re)load, rebuilds every stored state from its text, oldest first. */
+export async function captureAll(): Promise<void> {
+  for (const e of useLibraryStore.getState().entries) {
+    if (useModelStore.getState().status !== 'ready') return;
+    await captureEntry(e);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Keeps the perplexity of the evaluation text under the current mix up to date. Every change of the mix or
+ * the text sends a new request on the 'score' lane, which cancels the one in flight: while a slider is
+ * dragged the worker always works on the newest weights and never on a queue of stale ones.
+ */
+import { useEffect } from 'react';
+import { useLibraryStore } from '../../stores/library.ts';
+import { recipeOf, useMixerStore } from '../../stores/mixer.ts';
+import { useModelStore } from '../../stores/model.ts';
+import { useResultsStore } from '../../stores/results.ts';
+import { useSessionStore } from '../../stores/session.ts';
+import { isAbort } from '../../worker/client.ts';
+import type { StartState } from '../../worker/protocol.ts';
+import { engine, errorText } from '../model/engine.ts';
+
+/** The start state of the current mix, or why there is none yet. */
+export function useMixStart(): { start?: StartState; waiting?: string } {
+  const mixer = useMixerStore();
+  const status = useLibraryStore((s) => s.status);
+  const notReady = mixer.selected.filter((id) => status[id]?.kind !== 'ready');
+  if (notReady.length > 0) return { waiting: 'Waiting for the mixed states to be computed…' };
+  if (mixer.selected.length === 0) return { start: { kind: 'zero' } };
+  if (mixer.mode === 'weighted' && mixer.normalize) {
+    const sum = mixer.selected.reduce((a, id) => a + (mixer.weights[id] ?? 0), 0);
+    if (Math.abs(sum) < 1e-9) return { waiting: 'The weights sum to zero, so they cannot be normalised.' };
+  }
+  return { start: { kind: 'mix', recipe: recipeOf(mixer) } };
+}
+
+export function useLiveScore() {
+  const ready = useModelStore((s) => s.status === 'ready');
+  const text = useSessionStore((s) => s.evalText);
+  const { start, waiting } = useMixStart();
+  const key = JSON.stringify(start);
+  useEffect(() => {
+    const results = useResultsStore.getState();
+    if (!ready || !start || text.trim().length === 0) {
+      engine().cancelLane('score');
+      results.set({ scoreStatus: 'idle', scoreError: waiting });
+      return;
+    }
+    results.set({ scoreStatus: 'running', scoreError: undefined });
+    engine()
+      .request('scored', { type: 'score', start, text }, { lane: 'score' })
+      .then((r) => useResultsStore.getState().set({ score: r, scoreStatus: 'done' }))
+      .catch((e: unknown) => {
+        if (isAbort(e)) return;
+        useResultsStore.getState().set({ scoreStatus: 'error', scoreError: errorText(e) });
+      });
+    // `key` stands for `start` (a new object each render).
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [ready, key, text, waiting]);
+}

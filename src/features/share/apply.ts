@@ -1,0 +1,77 @@
+/**
+ * Taking a recipe into the page and making one from it. Applying merges: states the library already has
+ * (same name and text) are reused, others are added (a name clash gets a suffix), so opening a link or
+ * importing a session never deletes what the user saved.
+ */
+import { newEntryId, uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
+import { useMixerStore } from '../../stores/mixer.ts';
+import { useModelStore } from '../../stores/model.ts';
+import { useSessionStore } from '../../stores/session.ts';
+import { captureEntry } from '../model/engine.ts';
+import { matchEntries, type Recipe } from './recipe.ts';
+
+export function currentRecipe(): Recipe {
+  const lib = useLibraryStore.getState();
+  const mixer = useMixerStore.getState();
+  const session = useSessionStore.getState();
+  const used = lib.entries.filter((e) => e.text);
+  return {
+    model: useModelStore.getState().info?.id,
+    states: used.map((e) => ({ name: e.name, text: e.text, ...(e.task ? { task: e.task } : {}) })),
+    mixed: mixer.selected.map((id) => used.findIndex((e) => e.id === id)).filter((i) => i >= 0),
+    weights: mixer.selected.filter((id) => used.some((e) => e.id === id)).map((id) => mixer.weights[id] ?? 0),
+    mode: mixer.mode,
+    normalize: mixer.normalize,
+    parts: mixer.parts,
+    profile: mixer.profile,
+    sampling: session.sampling,
+    query: session.query,
+    evalText: session.evalText,
+  };
+}
+
+export function applyRecipe(recipe: Recipe): void {
+  const lib = useLibraryStore.getState();
+  const matched = matchEntries(recipe, lib.entries);
+  const ids: string[] = [];
+  const added: LibraryEntry[] = [];
+  recipe.states.forEach((s, i) => {
+    const hit = matched[i];
+    if (hit) {
+      ids.push(hit.id);
+      return;
+    }
+    const entry: LibraryEntry = {
+      id: newEntryId(),
+      name: uniqueName(s.name, [...useLibraryStore.getState().entries]),
+      text: s.text,
+      origin: 'text',
+      task: s.task,
+      createdAt: Date.now(),
+    };
+    useLibraryStore.getState().add(entry);
+    added.push(entry);
+    ids.push(entry.id);
+  });
+  const selected = recipe.mixed.map((i) => ids[i]!).filter((id) => id !== undefined);
+  const weights = { ...useMixerStore.getState().weights };
+  selected.forEach((id, i) => (weights[id] = recipe.weights[i] ?? 0));
+  useMixerStore.getState().set({
+    selected,
+    weights,
+    mode: recipe.mode,
+    normalize: recipe.normalize,
+    parts: recipe.parts,
+    profile: recipe.profile,
+  });
+  useSessionStore
+    .getState()
+    .set({ query: recipe.query, evalText: recipe.evalText, sampling: recipe.sampling });
+  if (useModelStore.getState().status === 'ready') {
+    void (async () => {
+      for (const e of added) await captureEntry(e);
+    })();
+  } else {
+    for (const e of added) useLibraryStore.getState().setStatus(e.id, { kind: 'pending', done: 0, total: 1 });
+  }
+}

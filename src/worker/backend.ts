@@ -1,0 +1,50 @@
+/**
+ * What the worker needs from an engine, in host terms: read a text into a state, score a text from a state,
+ * generate from a state. Two implementations: the WebGPU engine (src/engine/model.ts) and the float64 CPU
+ * reference (the test oracle, slow, for tiny models and for machines where the GPU engine is absent). States
+ * cross this interface as host `MambaState`s so mixing, export and inspection need no GPU round trip.
+ */
+import type { MambaConfig } from '../model/config.ts';
+import type { MambaState } from '../engine/weights.ts';
+import type { SamplingSettings } from './protocol.ts';
+
+export interface StepResult {
+  id: number;
+  prob: number;
+  top: { id: number; prob: number }[];
+}
+
+export interface BackendRun {
+  signal: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Backend {
+  readonly kind: 'webgpu' | 'cpu-reference';
+  readonly config: MambaConfig;
+  readonly adapter: string;
+  /** A_log per layer, [d_inner, d_state]: what A-decay mixing needs. */
+  aLog(layer: number): Float32Array;
+  /** The state after reading `tokens` from the zero state (dtSum included). */
+  capture(tokens: number[], run: BackendRun): Promise<MambaState>;
+  /** nll[i] = −log p(tokens[i+1] | start, tokens[0..i]). */
+  score(start: MambaState | null, tokens: number[], run: BackendRun): Promise<Float32Array>;
+  /** Reads `prompt` from `start`, then samples; `onStep` streams each new token. */
+  generate(
+    start: MambaState | null,
+    prompt: number[],
+    sampling: SamplingSettings,
+    stopTokens: number[],
+    run: BackendRun & { onStep: (s: StepResult, index: number) => void },
+  ): Promise<StepResult[]>;
+  destroy(): void;
+}
+
+export function abortError(): DOMException {
+  return new DOMException('Superseded by newer work.', 'AbortError');
+}
+
+/** Lets queued messages (a newer request, a cancel) run between steps of long synchronous work. */
+export function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}

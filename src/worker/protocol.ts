@@ -1,0 +1,126 @@
+/**
+ * The typed message protocol between the page and the engine Worker. Requests and responses are
+ * discriminated unions on `type`; every request carries an `id` the responses echo. Only small things cross
+ * the boundary (ids, texts, token ids, per-token numbers); states stay in the worker, keyed by the library
+ * entry's id, and tensors cross only for import/export.
+ */
+import type { MambaState } from '../engine/weights.ts';
+
+/** Where a model comes from. `url` is a folder served over HTTP with config.json, model.safetensors, … */
+export type ModelSource =
+  | { kind: 'url'; baseUrl: string; id: string }
+  | { kind: 'hub'; repo: string }
+  | { kind: 'files'; files: File[] };
+
+export type Precision = 'f32' | 'f16';
+
+export type MixMode = 'weighted' | 'mean' | 'adecay';
+export type LayerProfile = 'uniform' | 'early' | 'late' | 'ramp';
+
+/** How the current mix is made: which stored states, their weights, and the operator. */
+export interface MixRecipe {
+  sources: { key: string; weight: number }[];
+  mode: MixMode;
+  /** Divide weights by their sum (convex mix) before mixing. */
+  normalize: boolean;
+  parts: { ssm: boolean; conv: boolean };
+  profile: LayerProfile;
+}
+
+/** A state the worker can start from: the zero state, a stored one, the mix, or a text read from zero. */
+export type StartState =
+  | { kind: 'zero' }
+  | { kind: 'stored'; key: string }
+  | { kind: 'mix'; recipe: MixRecipe }
+  | { kind: 'text'; text: string };
+
+export interface SamplingSettings {
+  /** 0 = greedy. */
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+  maxNewTokens: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  description: string;
+  layers: number;
+  dModel: number;
+  dState: number;
+  vocab: number;
+  precision: Precision;
+  /** Which engine runs: WebGPU, or the float64 CPU reference where the GPU engine is not available. */
+  engine: 'webgpu' | 'cpu-reference';
+  adapter: string;
+  /** 'bpe' when tokenizer.json was loaded; 'bytes' for test models without one (ids are UTF-8 bytes). */
+  tokenizer: 'bpe' | 'bytes';
+  stateBytes: number;
+}
+
+export interface TokenView {
+  /** The token's text (decoded alone). */
+  text: string;
+  id: number;
+}
+
+export interface GeneratedToken extends TokenView {
+  /** Probability the model gave the chosen token. */
+  prob: number;
+  /** The most likely alternatives at this step, best first. */
+  top: { text: string; prob: number }[];
+}
+
+export interface LayerNorms {
+  key: string;
+  ssm: number[];
+  conv: number[];
+}
+
+export type WorkerRequest =
+  | { type: 'load'; id: number; source: ModelSource; precision: Precision }
+  | { type: 'capture'; id: number; key: string; text: string }
+  | { type: 'import'; id: number; key: string; state: MambaState }
+  | { type: 'export'; id: number; key: string }
+  | { type: 'drop'; id: number; key: string }
+  | { type: 'score'; id: number; start: StartState; text: string }
+  | {
+      type: 'generate';
+      id: number;
+      start: StartState;
+      query: string;
+      sampling: SamplingSettings;
+    }
+  | { type: 'sweep'; id: number; recipe: MixRecipe; key: string; alphas: number[]; text: string }
+  | { type: 'inspect'; id: number; keys: string[] }
+  | { type: 'tokenize'; id: number; text: string }
+  | { type: 'cancel'; id: number; target: number };
+
+export type WorkerResponse =
+  | { type: 'progress'; id: number; phase: string; done: number; total: number }
+  | { type: 'loaded'; id: number; info: ModelInfo }
+  | { type: 'captured'; id: number; key: string; tokenCount: number }
+  | { type: 'exported'; id: number; key: string; state: MambaState }
+  | { type: 'scored'; id: number; tokens: TokenView[]; nll: number[]; perplexity: number; ms: number }
+  | { type: 'token'; id: number; index: number; token: GeneratedToken }
+  | { type: 'generated'; id: number; tokens: GeneratedToken[]; ms: number }
+  | { type: 'swept'; id: number; points: { alpha: number; perplexity: number }[] }
+  | { type: 'inspected'; id: number; norms: LayerNorms[]; similarity: number[][] }
+  | { type: 'tokenized'; id: number; tokens: TokenView[] }
+  | { type: 'done'; id: number }
+  | { type: 'error'; id: number; error: WorkerError }
+  /** Not tied to a request: the GPU device was lost; the model must be reloaded (states are kept). */
+  | { type: 'fatal'; id: 0; error: WorkerError };
+
+/** Errors cross the boundary as plain data; `name` keeps the class (GpuOutOfMemoryError, AbortError, …). */
+export interface WorkerError {
+  name: string;
+  message: string;
+}
+
+/** The responses a request of each type finishes with. */
+export type FinalResponse = Exclude<
+  WorkerResponse,
+  { type: 'progress' } | { type: 'token' } | { type: 'fatal' }
+>;
