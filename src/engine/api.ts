@@ -45,8 +45,21 @@ export interface GenerateOptions extends SamplingOptions, RunOptions {
   maxNewTokens: number;
   /** Generation stops after emitting any of these ids. */
   stopTokens?: number[];
-  /** Called with each new token id as soon as it is known (streaming). */
-  onToken?: (id: number, index: number) => void;
+  /**
+   * Called with each new token id as soon as it is known (streaming). With `reportTop` set, `info` carries
+   * the chosen token's probability and the most likely alternatives.
+   */
+  onToken?: (id: number, index: number, info?: TokenReport) => void;
+  /**
+   * When set (1..16), each step also reads back the chosen token's probability and the top-N ids with
+   * theirs, under softmax(logits) at temperature 1; when unset only the id (4 bytes) is read back.
+   */
+  reportTop?: number;
+}
+
+export interface TokenReport {
+  prob: number;
+  alternatives: { id: number; prob: number }[];
 }
 
 export interface TokenScore {

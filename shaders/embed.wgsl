@@ -1,0 +1,38 @@
+// Embedding gather. resid[t, i] = E[tok[t] - ROW0, i] for the tokens whose id falls in this row part
+// [ROW0, ROW0 + ROWS) of a (possibly row-split) embedding matrix; one dispatch per part.
+// Shapes: tokens u32 [T], E packed weights [ROWS, DM] (f32 bits, or f16 two per u32), resid f32 [T, DM].
+// Reference: referenceForward's `weights.embedding.subarray(tok * dm, ...)` (src/engine/reference/mamba.ts).
+// Dispatch: (ceil(DM / 64), T).
+struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+
+override DM: u32;
+override ROW0: u32;
+override ROWS: u32;
+override F16: bool;
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> tokens: array<u32>;
+@group(0) @binding(2) var<storage, read> W: array<u32>;
+@group(0) @binding(3) var<storage, read_write> resid: array<f32>;
+
+fn loadW(i: u32) -> f32 {
+  if (F16) {
+    let p = unpack2x16float(W[i >> 1u]);
+    return select(p.x, p.y, (i & 1u) == 1u);
+  }
+  return bitcast<f32>(W[i]);
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.x;
+  let t = g.y;
+  if (t >= dims.T || i >= DM) {
+    return;
+  }
+  let tok = tokens[t];
+  if (tok < ROW0 || tok >= ROW0 + ROWS) {
+    return;
+  }
+  resid[t * DM + i] = loadW((tok - ROW0) * DM + i);
+}

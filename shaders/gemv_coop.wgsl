@@ -1,0 +1,61 @@
+// GEMV for decode, one workgroup of 64 invocations per output row (the hardware-GPU variant): invocations
+// stride over k and the partial sums are reduced through workgroup memory.
+// y[COL0 + n] = sum_k x[k] * W[n, k] (+ bias[BIAS_OFF + n]); W f32 bits or f16 packed two per u32.
+// Shapes: x f32 [K], W [N, K], y f32 [>= COL0 + N].
+// Reference: matVec in src/engine/reference/mamba.ts.
+// Dispatch: (N) workgroups (the host splits matrices so N <= 65535).
+override N: u32;
+override K: u32;
+override COL0: u32;
+override HAS_BIAS: bool;
+override BIAS_OFF: u32;
+override F16: bool;
+
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> W: array<u32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+
+var<workgroup> partial: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let n = wid.x;
+  if (n >= N) {
+    return;
+  }
+  let row = n * K;
+  var acc = 0.0;
+  if (F16 && (K & 1u) == 0u) {
+    let w0 = row >> 1u;
+    for (var k = li * 2u; k < K; k += 128u) {
+      let p = unpack2x16float(W[w0 + (k >> 1u)]);
+      acc += p.x * X[k] + p.y * X[k + 1u];
+    }
+  } else if (F16) {
+    for (var k = li; k < K; k += 64u) {
+      let i = row + k;
+      let p = unpack2x16float(W[i >> 1u]);
+      acc += select(p.x, p.y, (i & 1u) == 1u) * X[k];
+    }
+  } else {
+    for (var k = li; k < K; k += 64u) {
+      acc += bitcast<f32>(W[row + k]) * X[k];
+    }
+  }
+  partial[li] = acc;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) {
+    if (li < s) {
+      partial[li] += partial[li + s];
+    }
+    workgroupBarrier();
+  }
+  if (li == 0u) {
+    var v = partial[0];
+    if (HAS_BIAS) {
+      v += bias[BIAS_OFF + n];
+    }
+    Y[COL0 + n] = v;
+  }
+}

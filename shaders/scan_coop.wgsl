@@ -1,0 +1,78 @@
+// Selective scan over a chunk of T tokens (the hardware-GPU variant): one invocation per (channel, state
+// element), CPW channels per workgroup of DS * CPW invocations, h in a register; the sum over the state for y
+// goes through workgroup memory each token. Fused with dt_proj + softplus, D*x and the SiLU(z) gate:
+//   dt = softplus(dtB[c] + sum_r dtW[c, r] * dbc[t, r]);  h[n] = exp(dt * A[c, n]) * h[n] + dt * B[t, n] * xc[t, c]
+//   out[t, c] = (sum_n h[n] * C[t, n] + D[c] * xc[t, c]) * silu(z[t, c]);  dtSum[c] += dt
+// Starts from the given state and writes the final state back.
+// Shapes as scan.wgsl: dbc [T, R + 2*DS], xz [T, 2*DI], xc [T, DI], params (dtW, dtB, A, D at offsets),
+// state (ssm [DI, DS] at 0, dtSum [DI] at DI*DS), out [T, DI]. DS * CPW <= 256.
+// Reference: mixerStep in src/engine/reference/mamba.ts.
+// Dispatch: (ceil(DI / CPW)).
+struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+
+override DI: u32;
+override DS: u32;
+override R: u32;
+override CPW: u32;
+override DTW_OFF: u32;
+override DTB_OFF: u32;
+override A_OFF: u32;
+override D_OFF: u32;
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> dbc: array<f32>;
+@group(0) @binding(2) var<storage, read> xz: array<f32>;
+@group(0) @binding(3) var<storage, read> xc: array<f32>;
+@group(0) @binding(4) var<storage, read> params: array<f32>;
+@group(0) @binding(5) var<storage, read_write> state: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+
+var<workgroup> prod: array<f32, 256>;
+
+@compute @workgroup_size(DS * CPW)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let n = li % DS;
+  let cl = li / DS;
+  let c = wid.x * CPW + cl;
+  let isActive = c < DI;
+  let cc = min(c, DI - 1u);
+  let NDBC = R + 2u * DS;
+  var h = 0.0;
+  var a = 0.0;
+  if (isActive) {
+    h = state[cc * DS + n];
+  }
+  a = params[A_OFF + cc * DS + n];
+  var dtSum = state[DI * DS + cc];
+  let dtb = params[DTB_OFF + cc];
+  let d = params[D_OFF + cc];
+  let T = dims.T;
+  for (var t = 0u; t < T; t++) {
+    let row = t * NDBC;
+    var dtr = dtb;
+    for (var r = 0u; r < R; r++) {
+      dtr += params[DTW_OFF + cc * R + r] * dbc[row + r];
+    }
+    let dt = select(log(1.0 + exp(dtr)), dtr, dtr > 20.0);
+    dtSum += dt;
+    let x = xc[t * DI + cc];
+    h = exp(dt * a) * h + dt * x * dbc[row + R + n];
+    prod[li] = h * dbc[row + R + DS + n];
+    workgroupBarrier();
+    if (n == 0u && isActive) {
+      var y = 0.0;
+      for (var m = 0u; m < DS; m++) {
+        y += prod[li + m];
+      }
+      let z = xz[t * 2u * DI + DI + cc];
+      out[t * DI + cc] = (y + d * x) * (z / (1.0 + exp(-z)));
+    }
+    workgroupBarrier();
+  }
+  if (isActive) {
+    state[cc * DS + n] = h;
+    if (n == 0u) {
+      state[DI * DS + cc] = dtSum;
+    }
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Large weight matrices on the GPU: stored as f32 bits or as f16 packed two per u32 (round to nearest even on
+ * the host, unpacked in WGSL with `unpack2x16float`, so no `shader-f16` is needed), and split by rows into
+ * several buffers when one binding would exceed the device's `maxStorageBufferBindingSize` (the f32
+ * embedding of mamba-130m is 154 MB against SwiftShader's 128 MiB). Each part is its own buffer, so every
+ * binding starts at offset 0 and the packing restarts at each part (no half-word straddles two parts).
+ */
+import { f32ToF16 } from '../../model/safetensors.ts';
+import type { WeightDtype } from '../api.ts';
+
+export interface RowPart {
+  row0: number;
+  rows: number;
+  buffer: GPUBuffer;
+}
+
+export interface WeightMatrix {
+  rows: number;
+  cols: number;
+  parts: RowPart[];
+}
+
+/** Bytes that `rows` rows of `cols` weights take in `dtype`. */
+export function packedBytes(rows: number, cols: number, dtype: WeightDtype): number {
+  const n = rows * cols;
+  return dtype === 'f16' ? Math.ceil(n / 2) * 4 : n * 4;
+}
+
+/** Row ranges so that each part fits `maxBindingBytes` and at most `maxRows` rows (a dispatch dimension). */
+export function planRowParts(
+  rows: number,
+  cols: number,
+  dtype: WeightDtype,
+  maxBindingBytes: number,
+  maxRows = 65535,
+): { row0: number; rows: number }[] {
+  const perWeight = dtype === 'f16' ? 2 : 4;
+  // ceil(n·cols/2)·4 ≤ n·cols·2 + 4 bytes for f16, so this bound is safe for both dtypes.
+  const perPart = Math.min(rows, maxRows, Math.floor((maxBindingBytes - 4) / (cols * perWeight)));
+  if (perPart < 1) {
+    throw new RangeError(`One row of ${cols} weights does not fit a ${maxBindingBytes}-byte binding.`);
+  }
+  const parts: { row0: number; rows: number }[] = [];
+  for (let r = 0; r < rows; r += perPart) parts.push({ row0: r, rows: Math.min(perPart, rows - r) });
+  return parts;
+}
+
+/** The words to upload for `data` (row-major) in `dtype`: f32 bits as they are, or f16 pairs (low half first). */
+export function packWeights(data: Float32Array, dtype: WeightDtype): Uint32Array {
+  if (dtype === 'f32') return new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const words = new Uint32Array(Math.ceil(data.length / 2));
+  for (let i = 0; i < data.length; i += 2) {
+    const lo = f32ToF16(data[i]!);
+    const hi = i + 1 < data.length ? f32ToF16(data[i + 1]!) : 0;
+    words[i >> 1] = (lo | (hi << 16)) >>> 0;
+  }
+  return words;
+}
+
+/** Creates the part buffers and writes `data` ([rows, cols] row-major) into them. */
+export function uploadMatrix(
+  device: GPUDevice,
+  label: string,
+  data: Float32Array,
+  rows: number,
+  cols: number,
+  dtype: WeightDtype,
+  maxBindingBytes: number,
+  track: (b: GPUBuffer) => void,
+): WeightMatrix {
+  const parts: RowPart[] = [];
+  for (const p of planRowParts(rows, cols, dtype, maxBindingBytes)) {
+    const words = packWeights(data.subarray(p.row0 * cols, (p.row0 + p.rows) * cols), dtype);
+    const buffer = device.createBuffer({
+      label: `${label}[${p.row0}..${p.row0 + p.rows})`,
+      size: Math.max(4, words.byteLength),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    track(buffer);
+    device.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
+    parts.push({ row0: p.row0, rows: p.rows, buffer });
+  }
+  return { rows, cols, parts };
+}

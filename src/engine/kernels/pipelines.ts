@@ -1,0 +1,66 @@
+/**
+ * Compute pipelines from the WGSL in shaders/ (via the generated shaderSources), made once per distinct set
+ * of override constants, and a small record of one dispatch (pipeline + bind group + workgroup counts as a
+ * function of the chunk length) so a forward pass is encoded from prebuilt parts with no per-token
+ * allocation.
+ */
+import { shaderSources } from '../shaders.gen.ts';
+
+export type Constants = Record<string, number | boolean>;
+
+export interface Dispatch {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  /** Workgroup counts for a chunk of `t` tokens. */
+  size: (t: number) => [number, number, number];
+}
+
+export class PipelineCache {
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  get(kernel: string, constants: Constants): GPUComputePipeline {
+    const key = `${kernel}:${JSON.stringify(constants)}`;
+    const hit = this.pipelines.get(key);
+    if (hit) return hit;
+    let module = this.modules.get(kernel);
+    if (!module) {
+      const code = shaderSources[kernel];
+      if (code === undefined)
+        throw new Error(`No shader named "${kernel}" (run node scripts/gen-shaders.mjs).`);
+      module = this.device.createShaderModule({ label: kernel, code });
+      this.modules.set(kernel, module);
+    }
+    const numeric: Record<string, number> = {};
+    for (const [k, v] of Object.entries(constants)) numeric[k] = typeof v === 'boolean' ? Number(v) : v;
+    const pipeline = this.device.createComputePipeline({
+      label: key,
+      layout: 'auto',
+      compute: { module, entryPoint: 'main', constants: numeric },
+    });
+    this.pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  /** A bind group for `pipeline` with `buffers[i]` at binding i (undefined entries are skipped). */
+  bind(pipeline: GPUComputePipeline, label: string, buffers: (GPUBuffer | undefined)[]): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [];
+    buffers.forEach((buffer, binding) => {
+      if (buffer) entries.push({ binding, resource: { buffer } });
+    });
+    return this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+  }
+}
+
+export function encodeDispatches(pass: GPUComputePassEncoder, steps: readonly Dispatch[], t: number): void {
+  for (const s of steps) {
+    const [x, y, z] = s.size(t);
+    if (x === 0 || y === 0 || z === 0) continue;
+    pass.setPipeline(s.pipeline);
+    pass.setBindGroup(0, s.bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+  }
+}

@@ -1,0 +1,872 @@
+/**
+ * The WebGPU Mamba-1 engine: implements the MambaEngine contract of api.ts over hand-written WGSL kernels
+ * (shaders/*.wgsl).
+ *
+ * Shape of the computation. Every call copies the caller's GpuState into the engine's per-layer working
+ * state, runs there, and copies back only when the call is meant to change the state (prefill) and was not
+ * cancelled; so score/generate leave the state untouched and an aborted prefill leaves it as it was. The
+ * working state and all activation buffers are fixed, so pipelines and bind groups are made once, in
+ * finalize().
+ *
+ * Prefill runs the prompt in chunks of `chunkSize` tokens through all layers (tiled GEMMs, the conv and the
+ * chunked selective scan, each continuing from the state the previous chunk left), one command buffer per
+ * chunk; progress and cancellation happen between chunks. Decode runs one token per command buffer with
+ * six dispatches per layer (norm+residual, in_proj, conv, x_proj, dt_proj+scan+gate, out_proj), then norm_f,
+ * the LM head and the GPU sampler, which writes the next input id in place; only the id (4 bytes, or the
+ * small top-N report) is read back.
+ *
+ * Calls are serialised: the working buffers are shared, so a score() issued during generate() waits.
+ */
+import type { MambaConfig } from '../model/config.ts';
+import { expectedTensorShapes } from '../model/config.ts';
+import { ModelFormatError } from '../model/errors.ts';
+import type {
+  GenerateOptions,
+  GpuState,
+  MambaEngine,
+  RunOptions,
+  TokenScore,
+  TokenReport,
+  WeightDtype,
+} from './api.ts';
+import { GpuDeviceLostError, withGpuErrors, type EngineDevice } from './gpu/device.ts';
+import { uploadMatrix, type WeightMatrix } from './gpu/weightMatrix.ts';
+import { layerParamLayout, layerStateLayout, type LayerParamLayout } from './kernels/layout.ts';
+import { encodeDispatches, PipelineCache, type Constants, type Dispatch } from './kernels/pipelines.ts';
+import type { MambaState, MambaWeights } from './weights.ts';
+
+export type KernelVariant = 'software' | 'hardware';
+
+export interface EngineOptions {
+  dtype: WeightDtype;
+  /** Tokens per prefill chunk (one scan dispatch per layer per chunk). Default 128. */
+  chunkSize?: number;
+  /**
+   * 'software': one invocation per output row / channel, no workgroup barriers (SwiftShader);
+   * 'hardware': cooperative reductions through workgroup memory. Default: by `EngineDevice.isSoftware`.
+   */
+  variant?: KernelVariant;
+  /** Largest binding for one part of a weight matrix; default the device limit. Tests shrink it. */
+  maxBindingBytes?: number;
+}
+
+const SAMPLE_OUT_WORDS = 3 + 2 * 16;
+
+const ceil = (a: number, b: number) => Math.ceil(a / b);
+
+function abortError(): Error {
+  return new DOMException('The operation was cancelled; the state is unchanged.', 'AbortError');
+}
+
+export class GpuMambaModel implements MambaEngine {
+  readonly device: GPUDevice;
+  readonly chunkSize: number;
+  readonly variant: KernelVariant;
+
+  private readonly owned: GPUBuffer[] = [];
+  private readonly pipes: PipelineCache;
+  private readonly maxBinding: number;
+  private readonly pl: LayerParamLayout;
+  private readonly expected: Map<string, number[]>;
+  private readonly received = new Set<string>();
+  private readonly matrices = new Map<string, WeightMatrix>();
+  private readonly layerParams: GPUBuffer[] = [];
+  private readonly work: GPUBuffer[] = [];
+  private normF!: GPUBuffer;
+  private act!: {
+    dims: GPUBuffer;
+    tokens: GPUBuffer;
+    targets: GPUBuffer;
+    resid: GPUBuffer;
+    delta: GPUBuffer;
+    normed: GPUBuffer;
+    xz: GPUBuffer;
+    xc: GPUBuffer;
+    dbc: GPUBuffer;
+    y: GPUBuffer;
+    logits: GPUBuffer;
+    nll: GPUBuffer;
+    lastNormed: GPUBuffer;
+    lastLogits: GPUBuffer;
+    sampleParams: GPUBuffer;
+    rng: GPUBuffer;
+    sampleOut: GPUBuffer;
+  };
+  private plan?: {
+    body: Dispatch[];
+    decodeBody: Dispatch[];
+    normF: Dispatch[];
+    headAll: Dispatch[];
+    nll: Dispatch[];
+    headLast: Dispatch[];
+    sample: Dispatch[];
+  };
+  private queue: Promise<unknown> = Promise.resolve();
+  private lostError?: GpuDeviceLostError;
+  private destroyed = false;
+
+  private constructor(
+    readonly dev: EngineDevice,
+    readonly config: MambaConfig,
+    readonly dtype: WeightDtype,
+    opts: EngineOptions,
+  ) {
+    this.device = dev.device;
+    this.pipes = new PipelineCache(this.device);
+    this.variant = opts.variant ?? (dev.isSoftware ? 'software' : 'hardware');
+    this.maxBinding = Math.min(
+      opts.maxBindingBytes ?? Infinity,
+      this.device.limits.maxStorageBufferBindingSize,
+    );
+    // The logits of one chunk must fit one binding too.
+    const byLogits = Math.floor(this.device.limits.maxStorageBufferBindingSize / (config.vocabSize * 4));
+    this.chunkSize = Math.max(1, Math.min(opts.chunkSize ?? 128, byLogits));
+    this.pl = layerParamLayout(config);
+    this.expected = expectedTensorShapes(config);
+    void dev.lost.then((e) => {
+      this.lostError = e;
+    });
+  }
+
+  /** Allocates parameter, state and activation buffers; then uploadTensor() each weight and finalize(). */
+  static async create(dev: EngineDevice, config: MambaConfig, opts: EngineOptions): Promise<GpuMambaModel> {
+    if (config.convKernel < 2 || config.convKernel > 8) {
+      throw new ModelFormatError(
+        `conv_kernel ${config.convKernel} is not supported (the engine handles 2 to 8).`,
+      );
+    }
+    if (config.stateSize > 64) {
+      throw new ModelFormatError(
+        `state_size ${config.stateSize} is not supported (the engine handles up to 64).`,
+      );
+    }
+    const m = new GpuMambaModel(dev, config, opts.dtype, opts);
+    await m.guardAlloc('allocating the model buffers', () => m.allocate());
+    return m;
+  }
+
+  /** Uploads every tensor of `weights` and finalizes. */
+  static async fromWeights(dev: EngineDevice, w: MambaWeights, opts: EngineOptions): Promise<GpuMambaModel> {
+    const m = await GpuMambaModel.create(dev, w.config, opts);
+    await m.uploadTensor('backbone.embeddings.weight', w.embedding);
+    await m.uploadTensor('backbone.norm_f.weight', w.normF);
+    if (w.lmHead) await m.uploadTensor('lm_head.weight', w.lmHead);
+    for (let l = 0; l < w.layers.length; l++) {
+      const lw = w.layers[l]!;
+      const p = `backbone.layers.${l}`;
+      const named: [string, Float32Array | undefined][] = [
+        [`${p}.norm.weight`, lw.norm],
+        [`${p}.mixer.in_proj.weight`, lw.inProj],
+        [`${p}.mixer.in_proj.bias`, lw.inProjBias],
+        [`${p}.mixer.conv1d.weight`, lw.convWeight],
+        [`${p}.mixer.conv1d.bias`, lw.convBias],
+        [`${p}.mixer.x_proj.weight`, lw.xProj],
+        [`${p}.mixer.dt_proj.weight`, lw.dtProj],
+        [`${p}.mixer.dt_proj.bias`, lw.dtBias],
+        [`${p}.mixer.A_log`, lw.aLog],
+        [`${p}.mixer.D`, lw.d],
+        [`${p}.mixer.out_proj.weight`, lw.outProj],
+        [`${p}.mixer.out_proj.bias`, lw.outProjBias],
+      ];
+      for (const [name, data] of named) if (data) await m.uploadTensor(name, data);
+    }
+    await m.finalize();
+    return m;
+  }
+
+  // ---------------------------------------------------------------- allocation and upload
+
+  private buffer(label: string, bytes: number, usage: number): GPUBuffer {
+    const b = this.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
+    this.owned.push(b);
+    return b;
+  }
+
+  private async guardAlloc<T>(what: string, fn: () => T): Promise<T> {
+    try {
+      return await withGpuErrors(this.device, what, fn);
+    } catch (e) {
+      this.destroy();
+      throw e;
+    }
+  }
+
+  private allocate(): void {
+    const c = this.config;
+    const { hiddenSize: dm, intermediateSize: di, stateSize: ds, timeStepRank: r, vocabSize: V } = c;
+    const S = GPUBufferUsage.STORAGE;
+    const CD = GPUBufferUsage.COPY_DST;
+    const CS = GPUBufferUsage.COPY_SRC;
+    const T = this.chunkSize;
+    for (let l = 0; l < c.numLayers; l++) {
+      this.layerParams.push(this.buffer(`layer${l}.params`, this.pl.total * 4, S | CD));
+      this.work.push(this.buffer(`layer${l}.state`, layerStateLayout(c).total * 4, S | CD | CS));
+    }
+    this.normF = this.buffer('norm_f', dm * 4, S | CD);
+    this.act = {
+      dims: this.buffer('dims', 16, GPUBufferUsage.UNIFORM | CD),
+      tokens: this.buffer('tokens', T * 4, S | CD),
+      targets: this.buffer('targets', T * 4, S | CD),
+      resid: this.buffer('resid', T * dm * 4, S),
+      delta: this.buffer('delta', T * dm * 4, S),
+      normed: this.buffer('normed', T * dm * 4, S | CS),
+      xz: this.buffer('xz', T * 2 * di * 4, S),
+      xc: this.buffer('xc', T * di * 4, S),
+      dbc: this.buffer('dbc', T * (r + 2 * ds) * 4, S),
+      y: this.buffer('y', T * di * 4, S),
+      logits: this.buffer('logits', T * V * 4, S | CS),
+      nll: this.buffer('nll', T * 4, S | CS),
+      lastNormed: this.buffer('lastNormed', dm * 4, S | CD),
+      lastLogits: this.buffer('lastLogits', V * 4, S | CS),
+      sampleParams: this.buffer('sampleParams', 16, GPUBufferUsage.UNIFORM | CD),
+      rng: this.buffer('rng', 4, S | CD),
+      sampleOut: this.buffer('sampleOut', SAMPLE_OUT_WORDS * 4, S | CS),
+    };
+  }
+
+  /**
+   * Uploads one tensor by its Hugging Face name (so a loader can stream a checkpoint). Tensors the config
+   * does not use (e.g. `lm_head.weight` of a tied model) are ignored. A wrong size is a ModelFormatError; out
+   * of GPU memory frees everything and throws GpuOutOfMemoryError.
+   */
+  async uploadTensor(name: string, data: Float32Array): Promise<void> {
+    if (this.plan) throw new Error('uploadTensor after finalize()');
+    const shape = this.expected.get(name);
+    if (!shape) return;
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n) {
+      throw new ModelFormatError(
+        `Tensor "${name}" has ${data.length} values but config.json implies [${shape.join(', ')}] (${n}).`,
+      );
+    }
+    await this.guardAlloc(`uploading ${name}`, () => this.place(name, data, shape));
+    this.received.add(name);
+  }
+
+  private place(name: string, data: Float32Array, shape: number[]): void {
+    const q = this.device.queue;
+    const track = (b: GPUBuffer) => this.owned.push(b);
+    const matrix = (key: string) =>
+      this.matrices.set(
+        key,
+        uploadMatrix(this.device, key, data, shape[0]!, shape[1]!, this.dtype, this.maxBinding, track),
+      );
+    if (name === 'backbone.embeddings.weight') return void matrix('embedding');
+    if (name === 'lm_head.weight') return void matrix('lm_head');
+    if (name === 'backbone.norm_f.weight') return writeArray(q, this.normF, 0, data);
+    const m = /^backbone\.layers\.(\d+)\.(.+)$/.exec(name);
+    if (!m) return;
+    const l = Number(m[1]);
+    const part = m[2]!;
+    const params = this.layerParams[l]!;
+    const at = (offset: number, values: Float32Array) => writeArray(q, params, offset * 4, values);
+    switch (part) {
+      case 'mixer.in_proj.weight':
+      case 'mixer.x_proj.weight':
+      case 'mixer.out_proj.weight':
+        return void matrix(`layer${l}.${part.split('.')[1]!}`);
+      case 'norm.weight':
+        return at(this.pl.norm, data);
+      case 'mixer.in_proj.bias':
+        return at(this.pl.inProjBias, data);
+      case 'mixer.conv1d.weight':
+        return at(this.pl.convWeight, data);
+      case 'mixer.conv1d.bias':
+        return at(this.pl.convBias, data);
+      case 'mixer.dt_proj.weight':
+        return at(this.pl.dtProj, data);
+      case 'mixer.dt_proj.bias':
+        return at(this.pl.dtBias, data);
+      case 'mixer.A_log':
+        // The scan needs A = −exp(A_log); computing it once here saves an exp per state element per token.
+        return at(
+          this.pl.a,
+          data.map((v) => -Math.exp(v)),
+        );
+      case 'mixer.D':
+        return at(this.pl.d, data);
+      case 'mixer.out_proj.bias':
+        return at(this.pl.outProjBias, data);
+      default:
+        return;
+    }
+  }
+
+  /** Checks that every required tensor arrived, then builds all pipelines and bind groups once. */
+  async finalize(): Promise<void> {
+    const missing = [...this.expected.keys()].filter((n) => !this.received.has(n));
+    if (missing.length > 0) {
+      this.destroy();
+      throw new ModelFormatError(
+        `The checkpoint is missing ${missing.length} tensor(s) that config.json requires, e.g. "${missing[0]}".`,
+      );
+    }
+    await this.guardAlloc('building the GPU pipelines', () => {
+      this.plan = this.buildPlan();
+    });
+  }
+
+  // ---------------------------------------------------------------- pipelines
+
+  private gemmSteps(
+    key: string,
+    x: GPUBuffer,
+    y: GPUBuffer,
+    ldy: number,
+    bias: GPUBuffer,
+    biasOff: number | undefined,
+    mode: 'gemm' | 'gemv',
+  ): Dispatch[] {
+    const m = this.matrices.get(key)!;
+    const kernel = mode === 'gemm' ? 'gemm' : this.variant === 'software' ? 'gemv' : 'gemv_coop';
+    return m.parts.map((p) => {
+      const constants: Constants = {
+        N: p.rows,
+        K: m.cols,
+        COL0: p.row0,
+        HAS_BIAS: biasOff !== undefined,
+        BIAS_OFF: (biasOff ?? 0) + p.row0,
+        F16: this.dtype === 'f16',
+      };
+      if (mode === 'gemm') constants['LDY'] = ldy;
+      const pipeline = this.pipes.get(kernel, constants);
+      const dims = mode === 'gemm' ? this.act.dims : undefined;
+      const bindGroup = this.pipes.bind(pipeline, `${key}.${kernel}`, [dims, x, p.buffer, bias, y]);
+      const size: Dispatch['size'] =
+        mode === 'gemm'
+          ? (t) => [ceil(p.rows, 64), ceil(t, 64), 1]
+          : kernel === 'gemv'
+            ? () => [ceil(p.rows, 64), 1, 1]
+            : () => [p.rows, 1, 1];
+      return { label: `${key}.${kernel}`, pipeline, bindGroup, size };
+    });
+  }
+
+  private rmsnormStep(label: string, add: boolean, weight: GPUBuffer, wOff: number): Dispatch {
+    const a = this.act;
+    const pipeline = this.pipes.get('rmsnorm', {
+      DM: this.config.hiddenSize,
+      ADD: add,
+      EPS: this.config.layerNormEpsilon,
+      W_OFF: wOff,
+    });
+    const bindGroup = this.pipes.bind(pipeline, label, [a.dims, a.delta, a.resid, weight, a.normed]);
+    return { label, pipeline, bindGroup, size: (t) => [t, 1, 1] };
+  }
+
+  private buildPlan(): NonNullable<GpuMambaModel['plan']> {
+    const c = this.config;
+    const a = this.act;
+    const { hiddenSize: dm, intermediateSize: di, stateSize: ds, timeStepRank: r, vocabSize: V } = c;
+    const f16 = this.dtype === 'f16';
+    const sl = layerStateLayout(c);
+    const pl = this.pl;
+
+    const embedding = this.matrices.get('embedding')!;
+    const embed: Dispatch[] = embedding.parts.map((p) => {
+      const pipeline = this.pipes.get('embed', { DM: dm, ROW0: p.row0, ROWS: p.rows, F16: f16 });
+      const bindGroup = this.pipes.bind(pipeline, 'embed', [a.dims, a.tokens, p.buffer, a.resid]);
+      return { label: 'embed', pipeline, bindGroup, size: (t) => [ceil(dm, 64), t, 1] };
+    });
+
+    const layerSteps = (mode: 'gemm' | 'gemv'): Dispatch[] => {
+      const steps: Dispatch[] = [...embed];
+      for (let l = 0; l < c.numLayers; l++) {
+        const params = this.layerParams[l]!;
+        const work = this.work[l]!;
+        steps.push(this.rmsnormStep(`layer${l}.norm`, l > 0, params, pl.norm));
+        steps.push(
+          ...this.gemmSteps(
+            `layer${l}.in_proj`,
+            a.normed,
+            a.xz,
+            2 * di,
+            params,
+            c.useBias ? pl.inProjBias : undefined,
+            mode,
+          ),
+        );
+        const convPipe = this.pipes.get('conv1d', {
+          DI: di,
+          DC: c.convKernel,
+          HAS_BIAS: c.useConvBias,
+          CW_OFF: pl.convWeight,
+          CB_OFF: pl.convBias,
+          CONV_OFF: sl.conv,
+        });
+        steps.push({
+          label: `layer${l}.conv`,
+          pipeline: convPipe,
+          bindGroup: this.pipes.bind(convPipe, `layer${l}.conv`, [a.dims, a.xz, params, work, a.xc]),
+          size: () => [ceil(di, 64), 1, 1],
+        });
+        steps.push(...this.gemmSteps(`layer${l}.x_proj`, a.xc, a.dbc, r + 2 * ds, params, undefined, mode));
+        const scanConsts: Constants = {
+          DI: di,
+          DS: ds,
+          R: r,
+          DTW_OFF: pl.dtProj,
+          DTB_OFF: pl.dtBias,
+          A_OFF: pl.a,
+          D_OFF: pl.d,
+        };
+        const coop = this.variant === 'hardware';
+        const cpw = Math.max(1, Math.floor(64 / ds));
+        if (coop) scanConsts['CPW'] = cpw;
+        const scanPipe = this.pipes.get(coop ? 'scan_coop' : 'scan', scanConsts);
+        steps.push({
+          label: `layer${l}.scan`,
+          pipeline: scanPipe,
+          bindGroup: this.pipes.bind(scanPipe, `layer${l}.scan`, [
+            a.dims,
+            a.dbc,
+            a.xz,
+            a.xc,
+            params,
+            work,
+            a.y,
+          ]),
+          size: () => [coop ? ceil(di, cpw) : ceil(di, 64), 1, 1],
+        });
+        steps.push(
+          ...this.gemmSteps(
+            `layer${l}.out_proj`,
+            a.y,
+            a.delta,
+            dm,
+            params,
+            c.useBias ? pl.outProjBias : undefined,
+            mode,
+          ),
+        );
+      }
+      return steps;
+    };
+
+    const headKey = c.tieWordEmbeddings ? 'embedding' : 'lm_head';
+    const nllPipe = this.pipes.get('nll', { V });
+    const samplePipe = this.pipes.get('sample', { V });
+    return {
+      body: layerSteps('gemm'),
+      decodeBody: layerSteps('gemv'),
+      normF: [this.rmsnormStep('norm_f', true, this.normF, 0)],
+      headAll: this.gemmSteps(headKey, a.normed, a.logits, V, this.normF, undefined, 'gemm'),
+      headLast: this.gemmSteps(headKey, a.lastNormed, a.lastLogits, V, this.normF, undefined, 'gemv'),
+      nll: [
+        {
+          label: 'nll',
+          pipeline: nllPipe,
+          bindGroup: this.pipes.bind(nllPipe, 'nll', [a.dims, a.logits, a.targets, a.nll]),
+          size: (t) => [t, 1, 1],
+        },
+      ],
+      sample: [
+        {
+          label: 'sample',
+          pipeline: samplePipe,
+          bindGroup: this.pipes.bind(samplePipe, 'sample', [
+            a.sampleParams,
+            a.lastLogits,
+            a.rng,
+            a.tokens,
+            a.sampleOut,
+          ]),
+          size: () => [1, 1, 1],
+        },
+      ],
+    };
+  }
+
+  // ---------------------------------------------------------------- states
+
+  createState(): GpuState {
+    const { numLayers: L, intermediateSize: di, stateSize: ds, convKernel: dc } = this.config;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const mk = (label: string, n: number) =>
+      this.device.createBuffer({ label, size: Math.max(16, n * 4), usage });
+    const ssm = mk('state.ssm', L * di * ds);
+    const conv = mk('state.conv', L * di * (dc - 1));
+    const dtSum = mk('state.dtSum', L * di);
+    const s: GpuState = {
+      ssm,
+      conv,
+      dtSum,
+      destroy: () => {
+        ssm.destroy();
+        conv.destroy();
+        dtSum.destroy();
+      },
+    };
+    this.resetState(s);
+    return s;
+  }
+
+  resetState(state: GpuState): void {
+    const enc = this.device.createCommandEncoder({ label: 'resetState' });
+    enc.clearBuffer(state.ssm);
+    enc.clearBuffer(state.conv);
+    enc.clearBuffer(state.dtSum);
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  copyState(dst: GpuState, src: GpuState): void {
+    const enc = this.device.createCommandEncoder({ label: 'copyState' });
+    enc.copyBufferToBuffer(src.ssm, 0, dst.ssm, 0, src.ssm.size);
+    enc.copyBufferToBuffer(src.conv, 0, dst.conv, 0, src.conv.size);
+    enc.copyBufferToBuffer(src.dtSum, 0, dst.dtSum, 0, src.dtSum.size);
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  async readState(state: GpuState): Promise<MambaState> {
+    return this.exclusive(async () => {
+      const { numLayers: L, intermediateSize: di, stateSize: ds, convKernel: dc } = this.config;
+      const sizes = [L * di * ds, L * di * (dc - 1), L * di];
+      const srcs = [state.ssm, state.conv, state.dtSum];
+      const enc = this.device.createCommandEncoder({ label: 'readState' });
+      const staging = sizes.map((n, i) => {
+        const b = this.device.createBuffer({
+          size: Math.max(16, n * 4),
+          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        });
+        if (n > 0) enc.copyBufferToBuffer(srcs[i]!, 0, b, 0, n * 4);
+        return b;
+      });
+      this.device.queue.submit([enc.finish()]);
+      const host = await Promise.all(
+        staging.map(async (b, i) => {
+          await b.mapAsync(GPUMapMode.READ);
+          const v = new Float32Array(b.getMappedRange(0, sizes[i]! * 4).slice(0));
+          b.destroy();
+          return v;
+        }),
+      );
+      const [ssm, conv, dtSum] = host as [Float32Array, Float32Array, Float32Array];
+      return {
+        layers: Array.from({ length: L }, (_, l) => ({
+          ssm: ssm.slice(l * di * ds, (l + 1) * di * ds),
+          conv: conv.slice(l * di * (dc - 1), (l + 1) * di * (dc - 1)),
+          dtSum: dtSum.slice(l * di, (l + 1) * di),
+        })),
+      };
+    });
+  }
+
+  writeState(state: GpuState, host: MambaState): void {
+    const { numLayers: L, intermediateSize: di, stateSize: ds, convKernel: dc } = this.config;
+    if (host.layers.length !== L)
+      throw new RangeError(`writeState: ${host.layers.length} layers, model has ${L}.`);
+    const q = this.device.queue;
+    host.layers.forEach((ls, l) => {
+      if (ls.ssm.length !== di * ds || ls.conv.length !== di * (dc - 1) || ls.dtSum.length !== di) {
+        throw new RangeError(`writeState: layer ${l} has the wrong sizes for this model.`);
+      }
+      writeArray(q, state.ssm, l * di * ds * 4, ls.ssm);
+      if (dc > 1) writeArray(q, state.conv, l * di * (dc - 1) * 4, ls.conv);
+      writeArray(q, state.dtSum, l * di * 4, ls.dtSum);
+    });
+  }
+
+  /** Copies between a caller's GpuState and the per-layer working state. */
+  private encodeStateCopy(enc: GPUCommandEncoder, state: GpuState, toWork: boolean): void {
+    const { intermediateSize: di, stateSize: ds, convKernel: dc } = this.config;
+    const sl = layerStateLayout(this.config);
+    this.work.forEach((w, l) => {
+      const pieces: [GPUBuffer, number, number, number][] = [
+        [state.ssm, l * di * ds * 4, sl.ssm * 4, di * ds * 4],
+        [state.dtSum, l * di * 4, sl.dtSum * 4, di * 4],
+        [state.conv, l * di * (dc - 1) * 4, sl.conv * 4, di * (dc - 1) * 4],
+      ];
+      for (const [buf, off, woff, bytes] of pieces) {
+        if (bytes === 0) continue;
+        if (toWork) enc.copyBufferToBuffer(buf, off, w, woff, bytes);
+        else enc.copyBufferToBuffer(w, woff, buf, off, bytes);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- running
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      if (this.destroyed) throw new Error('The engine was destroyed; load the model again.');
+      if (this.lostError) throw this.lostError;
+      try {
+        return await fn();
+      } catch (e) {
+        if (this.lostError) throw this.lostError;
+        throw e;
+      }
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private checkTokens(tokens: ArrayLike<number>): Uint32Array {
+    const V = this.config.vocabSize;
+    const out = new Uint32Array(tokens.length);
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!;
+      if (!Number.isInteger(t) || t < 0 || t >= V) {
+        throw new RangeError(
+          `Token id ${t} at position ${i} is outside this model's vocabulary (0..${V - 1}).`,
+        );
+      }
+      out[i] = t;
+    }
+    return out;
+  }
+
+  /**
+   * Runs `ids` through the model on the working state, chunk by chunk. `perChunk` adds work at the end of
+   * each chunk's command buffer (LM head, NLL, copies); `afterSubmit` runs after each chunk is submitted.
+   */
+  private async runChunks(
+    ids: Uint32Array,
+    opts: RunOptions | undefined,
+    perChunk: (enc: GPUCommandEncoder, start: number, len: number, last: boolean) => void,
+    afterSubmit?: (start: number, len: number) => Promise<void>,
+  ): Promise<void> {
+    const plan = this.plan;
+    if (!plan) throw new Error('finalize() was not called.');
+    const q = this.device.queue;
+    const total = ids.length;
+    for (let start = 0; start < total; start += this.chunkSize) {
+      if (opts?.signal?.aborted) throw abortError();
+      const len = Math.min(this.chunkSize, total - start);
+      writeArray(q, this.act.tokens, 0, ids.subarray(start, start + len));
+      q.writeBuffer(this.act.dims, 0, new Uint32Array([len, start, 0, 0]));
+      const enc = this.device.createCommandEncoder({ label: `chunk@${start}` });
+      const pass = enc.beginComputePass({ label: 'layers' });
+      encodeDispatches(pass, plan.body, len);
+      pass.end();
+      const last = start + len >= total;
+      perChunk(enc, start, len, last);
+      q.submit([enc.finish()]);
+      if (afterSubmit) await afterSubmit(start, len);
+      else if (opts?.onProgress || opts?.signal) await q.onSubmittedWorkDone();
+      opts?.onProgress?.({ done: start + len, total });
+    }
+  }
+
+  /** norm_f on the chunk, then row `len − 1` of the normed hidden → lastNormed → LM head GEMV → lastLogits. */
+  private encodeLastLogits(enc: GPUCommandEncoder, len: number): void {
+    const plan = this.plan!;
+    const dm = this.config.hiddenSize;
+    let pass = enc.beginComputePass({ label: 'norm_f' });
+    encodeDispatches(pass, plan.normF, len);
+    pass.end();
+    enc.copyBufferToBuffer(this.act.normed, (len - 1) * dm * 4, this.act.lastNormed, 0, dm * 4);
+    pass = enc.beginComputePass({ label: 'lm_head (last)' });
+    encodeDispatches(pass, plan.headLast, 1);
+    pass.end();
+  }
+
+  private staging(bytes: number): GPUBuffer {
+    return this.device.createBuffer({
+      label: 'readback',
+      size: Math.max(16, bytes),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  prefill(
+    state: GpuState,
+    tokens: ArrayLike<number>,
+    options?: RunOptions & { logits?: 'none' | 'last' | 'all' },
+  ): Promise<Float32Array | undefined> {
+    return this.exclusive(async () => {
+      const ids = this.checkTokens(tokens);
+      const mode = options?.logits ?? 'none';
+      const V = this.config.vocabSize;
+      if (ids.length === 0) return mode === 'none' ? undefined : new Float32Array(0);
+      const q = this.device.queue;
+      const enc0 = this.device.createCommandEncoder({ label: 'state→work' });
+      this.encodeStateCopy(enc0, state, true);
+      q.submit([enc0.finish()]);
+
+      const all = mode === 'all' ? new Float32Array(ids.length * V) : undefined;
+      const chunkRead = mode === 'all' ? this.staging(this.chunkSize * V * 4) : undefined;
+      const lastRead = mode === 'last' ? this.staging(V * 4) : undefined;
+      try {
+        await this.runChunks(
+          ids,
+          options,
+          (enc, _start, len, last) => {
+            if (mode === 'all') {
+              const pass = enc.beginComputePass({ label: 'norm_f + lm_head' });
+              encodeDispatches(pass, this.plan!.normF, len);
+              encodeDispatches(pass, this.plan!.headAll, len);
+              pass.end();
+              enc.copyBufferToBuffer(this.act.logits, 0, chunkRead!, 0, len * V * 4);
+            } else if (mode === 'last' && last) {
+              this.encodeLastLogits(enc, len);
+              enc.copyBufferToBuffer(this.act.lastLogits, 0, lastRead!, 0, V * 4);
+            }
+            if (last) this.encodeStateCopy(enc, state, false);
+          },
+          mode === 'all'
+            ? async (start, len) => {
+                await chunkRead!.mapAsync(GPUMapMode.READ, 0, len * V * 4);
+                all!.set(new Float32Array(chunkRead!.getMappedRange(0, len * V * 4)), start * V);
+                chunkRead!.unmap();
+              }
+            : undefined,
+        );
+        if (lastRead) {
+          await lastRead.mapAsync(GPUMapMode.READ);
+          return new Float32Array(lastRead.getMappedRange(0, V * 4).slice(0));
+        }
+        if (mode === 'none') await q.onSubmittedWorkDone();
+        return all;
+      } finally {
+        chunkRead?.destroy();
+        lastRead?.destroy();
+      }
+    });
+  }
+
+  score(state: GpuState, tokens: ArrayLike<number>, options?: RunOptions): Promise<TokenScore> {
+    return this.exclusive(async () => {
+      const ids = this.checkTokens(tokens);
+      const n = Math.max(0, ids.length - 1);
+      if (n === 0) return { nll: new Float32Array(0), meanNll: NaN, perplexity: NaN };
+      const q = this.device.queue;
+      const enc0 = this.device.createCommandEncoder({ label: 'state→work' });
+      this.encodeStateCopy(enc0, state, true);
+      q.submit([enc0.finish()]);
+      // The last token has no successor: score only needs tokens[0 .. L−2] through the model.
+      const inputs = ids.subarray(0, n);
+      const read = this.staging(n * 4);
+      try {
+        await this.runChunks(inputs, options, (enc, start, len) => {
+          const targets = ids.slice(start + 1, start + 1 + len);
+          q.writeBuffer(this.act.targets, 0, targets);
+          const pass = enc.beginComputePass({ label: 'norm_f + lm_head + nll' });
+          encodeDispatches(pass, this.plan!.normF, len);
+          encodeDispatches(pass, this.plan!.headAll, len);
+          encodeDispatches(pass, this.plan!.nll, len);
+          pass.end();
+          enc.copyBufferToBuffer(this.act.nll, 0, read, start * 4, len * 4);
+        });
+        await read.mapAsync(GPUMapMode.READ);
+        const nll = new Float32Array(read.getMappedRange(0, n * 4).slice(0));
+        let sum = 0;
+        for (const v of nll) sum += v;
+        const meanNll = sum / n;
+        return { nll, meanNll, perplexity: Math.exp(meanNll) };
+      } finally {
+        read.destroy();
+      }
+    });
+  }
+
+  generate(state: GpuState, prompt: ArrayLike<number>, options: GenerateOptions): Promise<number[]> {
+    return this.exclusive(async () => {
+      const ids = this.checkTokens(prompt);
+      if (ids.length === 0) {
+        throw new RangeError('generate needs at least one prompt token (for example the BOS id).');
+      }
+      const plan = this.plan!;
+      const q = this.device.queue;
+      const report = Math.max(0, Math.min(16, Math.floor(options.reportTop ?? 0)));
+      const temperature = options.temperature ?? 0;
+      const sp = new ArrayBuffer(16);
+      new Float32Array(sp, 0, 1)[0] = temperature > 0 ? temperature : 0;
+      new Uint32Array(sp, 4, 1)[0] = Math.max(0, Math.floor(options.topK ?? 0));
+      new Float32Array(sp, 8, 1)[0] = options.topP ?? 1;
+      new Uint32Array(sp, 12, 1)[0] = report;
+      q.writeBuffer(this.act.sampleParams, 0, sp);
+      q.writeBuffer(this.act.rng, 0, new Uint32Array([seedWord(options.seed)]));
+
+      const enc0 = this.device.createCommandEncoder({ label: 'state→work' });
+      this.encodeStateCopy(enc0, state, true);
+      q.submit([enc0.finish()]);
+
+      const outBytes = report > 0 ? (3 + 2 * report) * 4 : 4;
+      const reads = [this.staging(outBytes), this.staging(outBytes)];
+      const emitted: number[] = [];
+      const stops = new Set(options.stopTokens ?? []);
+      const encodeSample = (enc: GPUCommandEncoder, read: GPUBuffer) => {
+        const pass = enc.beginComputePass({ label: 'sample' });
+        encodeDispatches(pass, plan.sample, 1);
+        pass.end();
+        enc.copyBufferToBuffer(this.act.sampleOut, 0, read, 0, outBytes);
+      };
+      const submitDecodeStep = (read: GPUBuffer) => {
+        const enc = this.device.createCommandEncoder({ label: 'decode' });
+        const pass = enc.beginComputePass({ label: 'decode layers' });
+        encodeDispatches(pass, plan.decodeBody, 1);
+        pass.end();
+        this.encodeLastLogits(enc, 1);
+        encodeSample(enc, read);
+        q.submit([enc.finish()]);
+      };
+      try {
+        if (options.maxNewTokens <= 0) return emitted;
+        await this.runChunks(ids, options, (enc, _s, len, last) => {
+          if (!last) return;
+          this.encodeLastLogits(enc, len);
+          encodeSample(enc, reads[0]!);
+        });
+        q.writeBuffer(this.act.dims, 0, new Uint32Array([1, 0, 0, 0]));
+        // One step stays in flight: token i+1 is encoded and submitted before token i is read back (the
+        // sampled id never leaves the GPU between steps); a surplus step after a stop is harmless, since
+        // only the working state sees it.
+        for (let i = 0; i < options.maxNewTokens; i++) {
+          const read = reads[i % 2]!;
+          if (i + 1 < options.maxNewTokens) submitDecodeStep(reads[(i + 1) % 2]!);
+          await read.mapAsync(GPUMapMode.READ, 0, outBytes);
+          const words = new Uint32Array(read.getMappedRange(0, outBytes).slice(0));
+          read.unmap();
+          const id = words[0]!;
+          emitted.push(id);
+          if (report > 0) {
+            const f = new Float32Array(words.buffer);
+            const alternatives = [];
+            for (let j = 0; j < words[2]!; j++)
+              alternatives.push({ id: words[3 + 2 * j]!, prob: f[4 + 2 * j]! });
+            const info: TokenReport = { prob: f[1]!, alternatives };
+            options.onToken?.(id, i, info);
+          } else {
+            options.onToken?.(id, i);
+          }
+          if (stops.has(id)) break;
+          if (options.signal?.aborted) throw abortError();
+        }
+        await q.onSubmittedWorkDone();
+        return emitted;
+      } finally {
+        for (const r of reads) r.destroy();
+      }
+    });
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const b of this.owned) b.destroy();
+    this.owned.length = 0;
+    this.plan = undefined;
+  }
+}
+
+/** queue.writeBuffer for any typed array (host arrays may view a SharedArrayBuffer in the typings). */
+function writeArray(q: GPUQueue, buffer: GPUBuffer, byteOffset: number, data: ArrayBufferView): void {
+  q.writeBuffer(buffer, byteOffset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+}
+
+/** The sampler's initial PCG state: from the seed when given (same seed, same tokens), else random. */
+function seedWord(seed: number | undefined): number {
+  const s = seed === undefined ? Math.floor(Math.random() * 0x100000000) : Math.floor(seed);
+  // SplitMix-style scramble so nearby seeds start far apart.
+  let z = (s + 0x9e3779b9) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+/** Opens the engine for `weights` on `dev`. */
+export function createEngine(dev: EngineDevice, weights: MambaWeights, opts: EngineOptions) {
+  return GpuMambaModel.fromWeights(dev, weights, opts);
+}
