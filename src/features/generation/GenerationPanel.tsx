@@ -103,7 +103,7 @@ export function GenerationPanel() {
   const s = session.sampling;
   return (
     <section className="panel" aria-labelledby="gen-title">
-      <h2 id="gen-title">Generation</h2>
+      <h2 id="gen-title">Continuation</h2>
       <form
         className="gen-form"
         onSubmit={(e) => {

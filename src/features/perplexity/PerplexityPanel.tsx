@@ -27,7 +27,7 @@ export function PerplexityPanel() {
 
   return (
     <section className="panel" aria-labelledby="ppl-title">
-      <h2 id="ppl-title">Perplexity</h2>
+      <h2 id="ppl-title">Evaluation</h2>
       <label className="field">
         <span>Evaluation text</span>
         <textarea

@@ -1,0 +1,51 @@
+import { expect, test } from '@playwright/test';
+import { readPerplexity, saveState, serveTinyModel } from './app-helpers.ts';
+
+test('first session: load, save two states, mix, move a weight by keyboard, generate, reload keeps states', async ({
+  page,
+}) => {
+  await serveTinyModel(page);
+  await page.goto('/');
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+
+  await saveState(page, 'alpha', 'the quick brown fox jumps over the lazy dog. ');
+  await saveState(page, 'beta', 'one two three four five six seven eight nine ten. ');
+  await page.getByRole('checkbox', { name: 'Mix alpha' }).check();
+  await page.getByRole('checkbox', { name: 'Mix beta' }).check();
+
+  await page.getByRole('textbox', { name: 'Evaluation text' }).fill('a quick brown dog jumps over the fox');
+  const before = await readPerplexity(page);
+  expect(before).toBeGreaterThan(1);
+
+  const slider = page.getByRole('slider', { name: 'Weight of alpha' });
+  await expect(slider).toHaveAttribute('aria-valuenow', '0.5');
+  await slider.focus();
+  await page.keyboard.press('Shift+ArrowRight');
+  await expect(slider).toHaveAttribute('aria-valuenow', '0.6');
+  await page.keyboard.press('ArrowLeft');
+  await expect(slider).toHaveAttribute('aria-valuenow', '0.59');
+  await page.keyboard.press('Alt+ArrowRight');
+  await expect(slider).toHaveAttribute('aria-valuenow', '0.591');
+  await expect(page.getByLabel('Perplexity', { exact: true })).not.toHaveText(String(before));
+  const after = await readPerplexity(page);
+  expect(after).not.toBe(before);
+
+  await page.getByRole('textbox', { name: 'Query' }).fill('the ');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  const gen = page.getByRole('region', { name: 'Generation' });
+  await expect(gen.getByRole('article', { name: 'Mix' })).toContainText('the ');
+  await expect(gen.getByRole('article', { name: 'Mix' }).locator('.gen-token').first()).toBeVisible();
+
+  await page.reload();
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  const list = page.getByRole('list', { name: 'Stored states' });
+  await expect(list.getByText('alpha', { exact: true })).toBeVisible();
+  await expect(list.getByText('beta', { exact: true })).toBeVisible();
+  await expect(page.getByRole('checkbox', { name: 'Mix alpha' })).toBeChecked();
+  await expect(page.getByRole('slider', { name: 'Weight of alpha' })).toHaveAttribute(
+    'aria-valuenow',
+    '0.591',
+  );
+  // The states are recomputed from their texts, so the same mix gives the same perplexity.
+  await expect(page.getByLabel('Perplexity', { exact: true })).toHaveText(String(after));
+});

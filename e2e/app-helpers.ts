@@ -1,0 +1,56 @@
+/**
+ * Shared setup of the app's end-to-end tests. `serveTinyModel` answers the app's requests for the bundled
+ * model with the tiny-b golden fixture (random weights, no tokenizer: ids are UTF-8 bytes), so the UI flows
+ * run fast and deterministically on SwiftShader; tests of the real bundled model say so in their names.
+ */
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, type Page } from '@playwright/test';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures');
+
+export async function serveTinyModel(page: Page, name: 'tiny-a' | 'tiny-b' = 'tiny-b') {
+  await page.route('**/models/manifest.json', (route) =>
+    route.fulfill({
+      contentType: 'application/json',
+      body: JSON.stringify({
+        default: name,
+        models: [
+          {
+            id: `fixture/${name}`,
+            folder: name,
+            description: 'golden test fixture (random weights)',
+            parameters: '0.1M',
+          },
+        ],
+      }),
+    }),
+  );
+  await page.route(`**/models/${name}/*`, (route) => {
+    const file = new URL(route.request().url()).pathname.split('/').pop()!;
+    if (file !== 'config.json' && file !== 'model.safetensors')
+      return route.fulfill({ status: 404, body: 'not found' });
+    const body = readFileSync(join(FIXTURES, name, file));
+    return route.fulfill({
+      body,
+      contentType: file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+    });
+  });
+}
+
+export async function saveState(page: Page, name: string, text: string) {
+  await page.getByRole('textbox', { name: 'State text' }).fill(text);
+  await page.getByRole('textbox', { name: 'State name' }).fill(name);
+  await page.getByRole('button', { name: 'Save state' }).click();
+  await expect(
+    page.getByRole('list', { name: 'Stored states' }).getByText(name, { exact: true }),
+  ).toBeVisible();
+}
+
+/** The number shown in the element labelled Perplexity, once it is one. */
+export async function readPerplexity(page: Page): Promise<number> {
+  const out = page.getByLabel('Perplexity', { exact: true });
+  await expect(out).toHaveText(/\d/);
+  return Number((await out.textContent())!.trim());
+}
