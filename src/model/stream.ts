@@ -170,7 +170,7 @@ export async function streamSafetensors(
 
 function truncated(file: string, reader: ChunkReader, t: TensorInfo): ModelFormatError {
   return new ModelFormatError(
-    `${file} is truncated: it ends after ${reader.position} bytes, inside tensor "${t.name}". Download it again (or delete it from the cache).`,
+    `${file} is truncated: it ends after ${reader.position} bytes, inside tensor "${t.name}". Download it again.`,
   );
 }
 

@@ -153,6 +153,9 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       if (opts.chunkDelayMs) await new Promise((r) => setTimeout(r, opts.chunkDelayMs));
       if (res.destroyed) return;
     }
+    // Let the bytes already written reach the client first: a real connection drops mid-body, after the
+    // response has started, not together with its headers.
+    if (cut) await new Promise((r) => setTimeout(r, 50));
     if (cut?.kind === 'drop') {
       res.socket?.destroy();
       return;
