@@ -3,7 +3,9 @@
  * system has a Vulkan driver, otherwise SwiftShader from Debian's Chromium. The object `create()` returns is
  * kept in a module variable for the life of the process: when it is garbage-collected Dawn crashes Node.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { GpuUnavailableError, openDevice, type EngineDevice } from './device.ts';
 
@@ -23,6 +25,13 @@ function loadDawn(): { create: (flags: string[]) => GPU; globals: Record<string,
 
 export function nodeGpu(): GPU {
   if (keepAlive) return keepAlive;
+  // The Vulkan loader prints an error line on every start when XDG_RUNTIME_DIR is unset (CI, containers):
+  // give it a private folder so a command's stderr carries only our own messages.
+  if (!process.env['XDG_RUNTIME_DIR']) {
+    const dir = join(tmpdir(), `soup-runtime-${process.getuid?.() ?? 0}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env['XDG_RUNTIME_DIR'] = dir;
+  }
   const dawn = loadDawn();
   Object.assign(globalThis, dawn.globals);
   keepAlive = dawn.create([]);

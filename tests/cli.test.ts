@@ -1,0 +1,129 @@
+/**
+ * The command line end to end, as a user runs it (`npm run -s soup -- ...` is `tsx src/cli/main.ts ...`), on
+ * the real adapter Node finds (SwiftShader here): the fixtures' request/result protocol within 1e-3, greedy
+ * continuations, and one-line errors for bad input.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { SafetensorsFile } from '../src/model/safetensors.ts';
+import { FIXTURES_DIR, relMaxDiff } from './helpers/fixtures.ts';
+
+const run = promisify(execFile);
+const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
+
+async function soup(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(TSX, ['src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** The request a fixture's expected.safetensors was made from (fixtures/README.md). */
+function requestOf(expected: SafetensorsFile) {
+  const note = JSON.parse(expected.metadata['note']!) as {
+    sequences: string[];
+    mix: { sources: string[]; weights: number[] };
+  };
+  const sequences: Record<string, number[]> = {};
+  for (const s of note.sequences) sequences[s] = Array.from(expected.int32(`${s}.tokens`));
+  const query = Array.from(expected.int32('mix.query_tokens'));
+  return {
+    sequences,
+    mix: { sources: note.mix.sources, weights: note.mix.weights, query },
+    adecay: { sources: note.mix.sources, query },
+  };
+}
+
+describe('soup eval reproduces the transformers fixtures', () => {
+  for (const name of ['tiny-a', 'tiny-b']) {
+    it(`${name}: every tensor of expected.safetensors within 1e-3`, async () => {
+      const dir = join(FIXTURES_DIR, name);
+      const expected = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'expected.safetensors'))));
+      const work = mkdtempSync(join(tmpdir(), 'soup-eval-'));
+      writeFileSync(join(work, 'req.json'), JSON.stringify(requestOf(expected)));
+      const out = join(work, 'out.safetensors');
+      const r = await soup(['eval', '--model', dir, '--request', join(work, 'req.json'), '--out', out]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const got = new SafetensorsFile(new Uint8Array(readFileSync(out)));
+      let compared = 0;
+      for (const t of expected.names) {
+        if (t.endsWith('.greedy')) continue; // generation is checked below
+        const info = expected.info(t);
+        if (info.dtype === 'I32') {
+          expect(Array.from(got.int32(t)), t).toEqual(Array.from(expected.int32(t)));
+        } else {
+          expect(relMaxDiff(got.float32(t), expected.float32(t)), t).toBeLessThan(1e-3);
+        }
+        compared++;
+      }
+      expect(compared).toBeGreaterThan(10);
+    });
+
+    it(`${name}: generate --greedy --json gives transformers' greedy continuation`, async () => {
+      const dir = join(FIXTURES_DIR, name);
+      const expected = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'expected.safetensors'))));
+      const seq = expected.names.find((n) => n.endsWith('.greedy'))!.slice(0, -'.greedy'.length);
+      const tokens = Array.from(expected.int32(`${seq}.tokens`)).join(',');
+      const r = await soup([
+        'generate',
+        '--model',
+        dir,
+        '--tokens',
+        tokens,
+        '--max-new-tokens',
+        '24',
+        '--greedy',
+        '--json',
+      ]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).tokens).toEqual(Array.from(expected.int32(`${seq}.greedy`)));
+    });
+  }
+});
+
+describe('soup reports bad input in one line', () => {
+  it('a missing model folder', async () => {
+    const r = await soup(['generate', '--model', '/nonexistent/model', '--tokens', '1', '--json']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/does not exist/);
+  });
+
+  it('a config that is not Mamba', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'soup-bad-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 10 }));
+    const r = await soup(['generate', '--model', dir, '--tokens', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not a Mamba-1 model/);
+  });
+
+  it('a corrupt safetensors file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'soup-bad-'));
+    copyFileSync(join(FIXTURES_DIR, 'tiny-a/config.json'), join(dir, 'config.json'));
+    const good = readFileSync(join(FIXTURES_DIR, 'tiny-a/model.safetensors'));
+    writeFileSync(join(dir, 'model.safetensors'), good.subarray(0, good.length - 1000));
+    const r = await soup(['generate', '--model', dir, '--tokens', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/truncated/);
+  });
+
+  it('an unknown option and a token beyond the vocabulary', async () => {
+    const dir = join(FIXTURES_DIR, 'tiny-a');
+    const r1 = await soup(['generate', '--model', dir, '--tokens', '1', '--frobnicate']);
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toMatch(/Unknown option --frobnicate/);
+    const r2 = await soup(['generate', '--model', dir, '--tokens', '1,99999']);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/beyond the vocabulary/);
+  });
+});
