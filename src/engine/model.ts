@@ -112,7 +112,7 @@ export class GpuMambaModel implements MambaEngine {
     opts: EngineOptions,
   ) {
     this.device = dev.device;
-    this.pipes = new PipelineCache(this.device);
+    this.pipes = PipelineCache.forDevice(this.device);
     this.variant = opts.variant ?? (dev.isSoftware ? 'software' : 'hardware');
     this.maxBinding = Math.min(
       opts.maxBindingBytes ?? Infinity,
@@ -318,7 +318,8 @@ export class GpuMambaModel implements MambaEngine {
     mode: 'gemm' | 'gemv',
   ): Dispatch[] {
     const m = this.matrices.get(key)!;
-    const kernel = mode === 'gemm' ? 'gemm' : this.variant === 'software' ? 'gemv' : 'gemv_coop';
+    const soft = this.variant === 'software';
+    const kernel = mode === 'gemm' ? (soft ? 'gemm_reg' : 'gemm') : soft ? 'gemv' : 'gemv_coop';
     return m.parts.map((p) => {
       const constants: Constants = {
         N: p.rows,
@@ -333,11 +334,13 @@ export class GpuMambaModel implements MambaEngine {
       const dims = mode === 'gemm' ? this.act.dims : undefined;
       const bindGroup = this.pipes.bind(pipeline, `${key}.${kernel}`, [dims, x, p.buffer, bias, y]);
       const size: Dispatch['size'] =
-        mode === 'gemm'
+        kernel === 'gemm'
           ? (t) => [ceil(p.rows, 64), ceil(t, 64), 1]
-          : kernel === 'gemv'
-            ? () => [ceil(p.rows, 64), 1, 1]
-            : () => [p.rows, 1, 1];
+          : kernel === 'gemm_reg'
+            ? (t) => [ceil(ceil(p.rows, 4), 64), ceil(t, 4), 1]
+            : kernel === 'gemv'
+              ? () => [ceil(p.rows, 64), 1, 1]
+              : () => [p.rows, 1, 1];
       return { label: `${key}.${kernel}`, pipeline, bindGroup, size };
     });
   }
@@ -838,6 +841,38 @@ export class GpuMambaModel implements MambaEngine {
         return emitted;
       } finally {
         for (const r of reads) r.destroy();
+      }
+    });
+  }
+
+  /**
+   * Reads one token through the decode path (GEMVs, one command buffer) from `state`, updating it in place,
+   * and returns the next-token logits [vocab]. For tools (the CLI, tests) that need full logits per step;
+   * generate() itself never reads logits back.
+   */
+  decodeStep(state: GpuState, token: number): Promise<Float32Array> {
+    return this.exclusive(async () => {
+      const ids = this.checkTokens([token]);
+      const plan = this.plan!;
+      const q = this.device.queue;
+      const V = this.config.vocabSize;
+      const read = this.staging(V * 4);
+      try {
+        writeArray(q, this.act.tokens, 0, ids);
+        q.writeBuffer(this.act.dims, 0, new Uint32Array([1, 0, 0, 0]));
+        const enc = this.device.createCommandEncoder({ label: 'decodeStep' });
+        this.encodeStateCopy(enc, state, true);
+        const pass = enc.beginComputePass({ label: 'decode layers' });
+        encodeDispatches(pass, plan.decodeBody, 1);
+        pass.end();
+        this.encodeLastLogits(enc, 1);
+        this.encodeStateCopy(enc, state, false);
+        enc.copyBufferToBuffer(this.act.lastLogits, 0, read, 0, V * 4);
+        q.submit([enc.finish()]);
+        await read.mapAsync(GPUMapMode.READ);
+        return new Float32Array(read.getMappedRange(0, V * 4).slice(0));
+      } finally {
+        read.destroy();
       }
     });
   }

@@ -16,11 +16,26 @@ export interface Dispatch {
   size: (t: number) => [number, number, number];
 }
 
+const caches = new WeakMap<GPUDevice, PipelineCache>();
+
 export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
 
   constructor(private readonly device: GPUDevice) {}
+
+  /**
+   * One cache per device: pipelines depend only on the kernel and its constants, so models of the same
+   * shape (reloads, f32/f16 variants, tests) share them; compiling is slow on SwiftShader.
+   */
+  static forDevice(device: GPUDevice): PipelineCache {
+    let c = caches.get(device);
+    if (!c) {
+      c = new PipelineCache(device);
+      caches.set(device, c);
+    }
+    return c;
+  }
 
   get(kernel: string, constants: Constants): GPUComputePipeline {
     const key = `${kernel}:${JSON.stringify(constants)}`;
