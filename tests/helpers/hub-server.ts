@@ -25,6 +25,8 @@ export type FaultKind =
 
 export interface Fault {
   file: string;
+  /** Limit the fault to one repo (default: the file in every repo). */
+  repo?: string;
   kind: FaultKind;
   /** Byte count for drop/short. */
   at?: number;
@@ -79,21 +81,23 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
   const lfsThreshold = opts.lfsThreshold ?? 1024;
   const log: LoggedRequest[] = [];
   const faults = opts.faults ?? [];
-  const blobs = new Map<string, { file: string; bytes: Uint8Array; etag: string }>();
+  type Blob = { file: string; repo: string; bytes: Uint8Array; etag: string };
+  const blobs = new Map<string, Blob>();
 
-  function takeFault(file: string, kinds: FaultKind[]): Fault | undefined {
-    const f = faults.find((x) => x.file === file && kinds.includes(x.kind) && (x.times ?? Infinity) > 0);
+  function takeFault(file: string, repo: string, kinds: FaultKind[]): Fault | undefined {
+    const f = faults.find(
+      (x) =>
+        x.file === file &&
+        (x.repo === undefined || x.repo === repo) &&
+        kinds.includes(x.kind) &&
+        (x.times ?? Infinity) > 0,
+    );
     if (f && f.times !== undefined) f.times--;
     return f;
   }
 
-  async function sendBytes(
-    req: IncomingMessage,
-    res: ServerResponse,
-    entry: { file: string; bytes: Uint8Array; etag: string },
-    server: 'hub' | 'cdn',
-  ) {
-    const { bytes, file } = entry;
+  async function sendBytes(req: IncomingMessage, res: ServerResponse, entry: Blob, server: 'hub' | 'cdn') {
+    const { bytes, file, repo } = entry;
     const rec: LoggedRequest = {
       server,
       method: req.method ?? 'GET',
@@ -103,7 +107,7 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       bytesSent: 0,
     };
     log.push(rec);
-    const err = takeFault(file, ['not-found', 'server-error']);
+    const err = takeFault(file, repo, ['not-found', 'server-error']);
     if (err) {
       rec.status = err.kind === 'not-found' ? 404 : 500;
       res.writeHead(rec.status, { 'content-type': 'text/plain' });
@@ -111,7 +115,7 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       return;
     }
     let start = 0;
-    const noRange = takeFault(file, ['no-range']);
+    const noRange = takeFault(file, repo, ['no-range']);
     const m = req.headers.range && !noRange ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range) : null;
     let end = bytes.byteLength; // exclusive
     if (m) {
@@ -143,7 +147,7 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       res.end();
       return;
     }
-    const cut = takeFault(file, ['drop', 'short']);
+    const cut = takeFault(file, repo, ['drop', 'short']);
     const stopAt = cut ? Math.max(start, Math.min(end, cut.at ?? 0)) : end;
     for (let at = start; at < stopAt; at += CHUNK) {
       const piece = bytes.subarray(at, Math.min(stopAt, at + CHUNK));
@@ -201,9 +205,12 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     }
     const file = m[3]!;
     const etag = `"${createHash('sha256').update(bytes).digest('hex')}"`;
-    if (bytes.byteLength >= lfsThreshold && !faults.some((f) => f.file === file && f.kind === 'not-found')) {
+    if (
+      bytes.byteLength >= lfsThreshold &&
+      !faults.some((f) => f.file === file && (f.repo ?? m[1]) === m[1] && f.kind === 'not-found')
+    ) {
       const key = createHash('sha256').update(`${m[1]}/${m[2]}/${file}`).digest('hex').slice(0, 32);
-      blobs.set(key, { file, bytes, etag });
+      blobs.set(key, { file, repo: m[1]!, bytes, etag });
       log.push({
         server: 'hub',
         method: req.method ?? '',
@@ -220,7 +227,7 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       res.end();
       return;
     }
-    void sendBytes(req, res, { file, bytes, etag }, 'hub');
+    void sendBytes(req, res, { file, repo: m[1]!, bytes, etag }, 'hub');
   });
 
   const sockets = new Set<Socket>();
