@@ -1,0 +1,244 @@
+/**
+ * The state library in real Chromium (IndexedDB through src/storage, exposed by src/harness/parts/storage.ts):
+ * save, list, reload, delete, export → import, refused files, a full disk, and the v1 → v2 schema upgrade.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SeededState } from '../src/harness/parts/storage.ts';
+import type { StateMeta, StateShape } from '../src/engine/states/types.ts';
+
+type Result<T> = { ok: T } | { error: string; message: string };
+interface StorageApi {
+  deleteDb(db: string): Promise<void>;
+  seededBits(s: SeededState): number[][];
+  save(db: string, s: SeededState[]): Promise<Result<void>>;
+  list(db: string, modelId: string, hash: string): Promise<StateMeta[]>;
+  models(db: string): Promise<{ modelId: string; weightsHash: string; count: number; bytes: number }[]>;
+  load(db: string, id: string): Promise<Result<{ meta: StateMeta; bits: number[][] }>>;
+  remove(db: string, ids: string[]): Promise<void>;
+  exportFile(db: string, ids: string[]): Promise<string>;
+  importFile(db: string, b64: string, name: string, expect: unknown): Promise<Result<StateMeta[]>>;
+}
+
+const DB = 'state-soup-e2e';
+const shape: StateShape = { layers: 2, dInner: 24, dState: 4, convWidth: 3 };
+const modelA = { modelId: 'state-spaces/mamba-130m-hf', weightsHash: 'w1-aaaaaaaaaaaaaaaa' };
+const modelB = { modelId: 'state-spaces/mamba-370m-hf', weightsHash: 'w1-bbbbbbbbbbbbbbbb' };
+const seeded = (i: number, model = modelA, extra: Partial<SeededState> = {}): SeededState => ({
+  id: `id-${i}`,
+  name: `state ${i}`,
+  seed: i,
+  shape,
+  ...model,
+  ...extra,
+});
+
+async function open(page: Page) {
+  await page.goto('/harness.html');
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+}
+
+/** Calls window.soup.storage[name](...args) in the page. */
+function call<T>(page: Page, name: keyof StorageApi, ...args: unknown[]): Promise<T> {
+  return page.evaluate(
+    ([n, a]) => {
+      const api = (window as unknown as { soup: { storage: Record<string, (...x: unknown[]) => unknown> } })
+        .soup.storage;
+      return api[n as string]!(...(a as unknown[])) as Promise<T>;
+    },
+    [name, args] as const,
+  );
+}
+
+test.beforeEach(async ({ page }) => {
+  await open(page);
+  await call(page, 'deleteDb', DB);
+});
+
+test('save, list by model, survive a reload, load bit for bit, delete', async ({ page }) => {
+  const states = [seeded(1, modelA, { taskLabel: 'antonyms' }), seeded(2), seeded(3, modelB)];
+  expect(await call(page, 'save', DB, states)).toEqual({ ok: undefined });
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+
+  const listA = await call<StateMeta[]>(page, 'list', DB, modelA.modelId, modelA.weightsHash);
+  expect(listA.map((m) => m.id)).toEqual(['id-1', 'id-2']);
+  expect(listA[0]!.taskLabel).toBe('antonyms');
+  expect(listA[0]!.tokenIds).toEqual([1, 2, 3, 1]);
+  const listB = await call<StateMeta[]>(page, 'list', DB, modelB.modelId, modelB.weightsHash);
+  expect(listB.map((m) => m.id)).toEqual(['id-3']);
+  // The same model id with other weights is another model: kept apart.
+  expect(await call<StateMeta[]>(page, 'list', DB, modelA.modelId, 'w1-0000000000000000')).toEqual([]);
+  const models = await call<{ count: number; bytes: number }[]>(page, 'models', DB);
+  expect(models.map((m) => m.count).sort()).toEqual([1, 2]);
+
+  const loaded = await call<Result<{ meta: StateMeta; bits: number[][] }>>(page, 'load', DB, 'id-2');
+  if (!('ok' in loaded)) throw new Error(loaded.message);
+  expect(loaded.ok.bits).toEqual(await call(page, 'seededBits', seeded(2)));
+
+  await call(page, 'remove', DB, ['id-1']);
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+  expect(
+    (await call<StateMeta[]>(page, 'list', DB, modelA.modelId, modelA.weightsHash)).map((m) => m.id),
+  ).toEqual(['id-2']);
+  const gone = await call<Result<unknown>>(page, 'load', DB, 'id-1');
+  expect(gone).toMatchObject({ error: 'StateNotFoundError' });
+});
+
+test('export → import round trip is bit-identical; foreign and corrupt files are refused and change nothing', async ({
+  page,
+}) => {
+  await call(page, 'save', DB, [seeded(4, modelA, { taskLabel: 'plural' }), seeded(5)]);
+  const file = await call<string>(page, 'exportFile', DB, ['id-4', 'id-5']);
+  const before = await call<StateMeta[]>(page, 'list', DB, modelA.modelId, modelA.weightsHash);
+  await call(page, 'remove', DB, ['id-4', 'id-5']);
+
+  const imported = await call<Result<StateMeta[]>>(page, 'importFile', DB, file, 'two.safetensors', {
+    ...modelA,
+    shape,
+  });
+  expect(imported).toEqual({ ok: before });
+  for (const i of [4, 5]) {
+    const got = await call<Result<{ meta: StateMeta; bits: number[][] }>>(page, 'load', DB, `id-${i}`);
+    if (!('ok' in got)) throw new Error(got.message);
+    expect(got.ok.bits).toEqual(await call(page, 'seededBits', seeded(i)));
+  }
+  expect(await call(page, 'list', DB, modelA.modelId, modelA.weightsHash)).toEqual(before);
+
+  // A state of another model.
+  const foreign = await call<Result<unknown>>(page, 'importFile', DB, file, 'two.safetensors', {
+    ...modelB,
+    shape,
+  });
+  expect(foreign).toMatchObject({ error: 'StateFileError' });
+  expect('message' in foreign && foreign.message).toContain('Load state-spaces/mamba-130m-hf to import it');
+  // A model checkpoint, which is safetensors but not a state.
+  const checkpoint = readFileSync(
+    join(import.meta.dirname, '../../shared/fixtures/tiny-a/model.safetensors'),
+  ).toString('base64');
+  expect(
+    await call(page, 'importFile', DB, checkpoint, 'model.safetensors', { ...modelA, shape }),
+  ).toMatchObject({
+    error: 'StateFileError',
+    message: expect.stringContaining('not a saved state'),
+  });
+  // A truncated state file.
+  const truncated = Buffer.from(file, 'base64').subarray(0, 400).toString('base64');
+  expect(
+    await call(page, 'importFile', DB, truncated, 'cut.safetensors', { ...modelA, shape }),
+  ).toMatchObject({ error: 'StateFileError' });
+  expect(await call(page, 'list', DB, modelA.modelId, modelA.weightsHash)).toEqual(before);
+  expect(await call(page, 'list', DB, modelB.modelId, modelB.weightsHash)).toEqual([]);
+});
+
+test('a full disk gives StorageFullError and loses nothing saved before', async ({ browser }) => {
+  // A fresh context whose quota is overridden before IndexedDB is first touched: Chromium reads the quota
+  // when the origin's storage is opened (navigator.storage.estimate() keeps reporting the real one).
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto('/harness.html');
+    const cdp = await context.newCDPSession(page);
+    const origin = new URL(page.url()).origin;
+    // 256 KiB for the whole origin: room for a small state, not for the 5 MB one below.
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 256 * 1024 });
+    await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+    expect(await call(page, 'save', DB, [seeded(6)])).toEqual({ ok: undefined });
+    const big = seeded(7, modelA, { shape: { layers: 16, dInner: 4096, dState: 16, convWidth: 3 } });
+    const res = await call<Result<void>>(page, 'save', DB, [seeded(8), big]);
+    expect(res).toMatchObject({
+      error: 'StorageFullError',
+      message: expect.stringContaining('everything saved before is kept'),
+    });
+    // The transaction was all or nothing: id-8 (small, in the same save) is absent, id-6 intact.
+    const list = await call<StateMeta[]>(page, 'list', DB, modelA.modelId, modelA.weightsHash);
+    expect(list.map((m) => m.id)).toEqual(['id-6']);
+    const got = await call<Result<{ bits: number[][] }>>(page, 'load', DB, 'id-6');
+    if (!('ok' in got)) throw new Error(got.message);
+    expect(got.ok.bits).toEqual(await call(page, 'seededBits', seeded(6)));
+  } finally {
+    await context.close();
+  }
+});
+
+test('schema upgrade: a version-1 database written by hand is migrated to version 2 with nothing lost', async ({
+  page,
+}) => {
+  const v1 = seeded(9, modelA, { taskLabel: 'capitals' });
+  const bits = await call<number[][]>(page, 'seededBits', v1);
+  // Write the v1 layout directly with the raw IndexedDB API: one "states" store, one record per state.
+  await page.evaluate(
+    ([db, s, b]) =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open(db, 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('states', { keyPath: 'id' });
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const d = req.result;
+          // bits per layer: [ssm, conv, dtSum]; the v1 record stacks each tensor over layers.
+          const stack = (k: number) => {
+            const words = b.filter((_, i) => i % 3 === k).flat();
+            return Uint32Array.from(words).buffer;
+          };
+          const tx = d.transaction('states', 'readwrite');
+          tx.objectStore('states').put({
+            id: s.id,
+            name: s.name,
+            modelId: s.modelId,
+            weightsHash: s.weightsHash,
+            text: 'written by version 1',
+            tokenIds: [7, 8, 9],
+            createdAt: 1234,
+            taskLabel: s.taskLabel,
+            layers: s.shape.layers,
+            dInner: s.shape.dInner,
+            dState: s.shape.dState,
+            convWidth: s.shape.convWidth,
+            ssm: stack(0),
+            conv: stack(1),
+            dtSum: stack(2),
+          });
+          tx.oncomplete = () => {
+            d.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+    [DB, v1, bits] as const,
+  );
+
+  const list = await call<StateMeta[]>(page, 'list', DB, modelA.modelId, modelA.weightsHash);
+  expect(list).toEqual([
+    {
+      id: 'id-9',
+      name: 'state 9',
+      modelId: modelA.modelId,
+      weightsHash: modelA.weightsHash,
+      shape,
+      text: 'written by version 1',
+      tokenIds: [7, 8, 9],
+      tokenCount: 3,
+      createdAt: 1234,
+      taskLabel: 'capitals',
+    },
+  ]);
+  const got = await call<Result<{ bits: number[][] }>>(page, 'load', DB, 'id-9');
+  if (!('ok' in got)) throw new Error(got.message);
+  expect(got.ok.bits).toEqual(bits);
+  const stores = await page.evaluate(
+    (db) =>
+      new Promise<{ version: number; names: string[] }>((resolve) => {
+        const req = indexedDB.open(db);
+        req.onsuccess = () => {
+          const r = { version: req.result.version, names: [...req.result.objectStoreNames] };
+          req.result.close();
+          resolve(r);
+        };
+      }),
+    DB,
+  );
+  expect(stores).toEqual({ version: 2, names: ['meta', 'tensors'] });
+});

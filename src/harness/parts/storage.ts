@@ -1,0 +1,125 @@
+/**
+ * Exposes the state library (src/storage) to Playwright as window.soup.storage. Every call opens and closes
+ * the database, so a test that reloads the page sees only what was really persisted. States are generated in
+ * the page from a seed (storage tests need exact bits, not a model); results come back as plain JSON: metas,
+ * tensors as arrays of their u32 bit patterns, files as base64.
+ */
+import { StateLibrary, storageEstimate, STATE_DB_NAME } from '../../storage/stateLibrary.ts';
+import type { StateShape, StoredState, StateMeta } from '../../engine/states/types.ts';
+import type { MambaState } from '../../engine/weights.ts';
+
+export interface SeededState {
+  id: string;
+  name: string;
+  modelId: string;
+  weightsHash: string;
+  seed: number;
+  shape: StateShape;
+  taskLabel?: string;
+}
+
+/** xorshift values in [−4, 4) with some ±0, the same for the same seed. */
+function seededState(seed: number, shape: StateShape): MambaState {
+  let x = seed >>> 0 || 1;
+  const next = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const u = (x >>> 0) / 2 ** 32;
+    return u < 0.05 ? -0 : (u - 0.5) * 8;
+  };
+  const fill = (n: number) => Float32Array.from({ length: n }, next);
+  return {
+    layers: Array.from({ length: shape.layers }, () => ({
+      ssm: fill(shape.dInner * shape.dState),
+      conv: fill(shape.dInner * shape.convWidth),
+      dtSum: fill(shape.dInner),
+    })),
+  };
+}
+
+function stored(s: SeededState): StoredState {
+  const meta: StateMeta = {
+    id: s.id,
+    name: s.name,
+    modelId: s.modelId,
+    weightsHash: s.weightsHash,
+    shape: s.shape,
+    text: `text of ${s.name}`,
+    tokenIds: [1, 2, 3, s.seed],
+    tokenCount: 4,
+    createdAt: 1_764_000_000_000 + s.seed,
+  };
+  if (s.taskLabel) meta.taskLabel = s.taskLabel;
+  return { meta, state: seededState(s.seed, s.shape) };
+}
+
+function bitsOf(s: MambaState): number[][] {
+  return s.layers.flatMap((l) =>
+    [l.ssm, l.conv, l.dtSum].map((a) => Array.from(new Uint32Array(a.slice().buffer))),
+  );
+}
+
+async function withLibrary<T>(db: string, fn: (lib: StateLibrary) => Promise<T>): Promise<T> {
+  const lib = await StateLibrary.open(db);
+  try {
+    return await fn(lib);
+  } finally {
+    lib.close();
+  }
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+/** Runs fn and returns its value, or the error's class name and message (errors do not cross evaluate). */
+async function result<T>(fn: () => Promise<T>): Promise<{ ok: T } | { error: string; message: string }> {
+  try {
+    return { ok: await fn() };
+  } catch (e) {
+    return { error: (e as Error).name, message: (e as Error).message };
+  }
+}
+
+export function register(r: Record<string, unknown>) {
+  r['storage'] = {
+    defaultDb: STATE_DB_NAME,
+    deleteDb: (db: string) =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.deleteDatabase(db);
+        req.onsuccess = () => resolve();
+        req.onerror = () => reject(req.error);
+      }),
+    /** The bits a seeded state has, for comparison with what comes back from storage. */
+    seededBits: (s: SeededState) => bitsOf(stored(s).state),
+    save: (db: string, states: SeededState[]) =>
+      result(() => withLibrary(db, (lib) => lib.saveMany(states.map(stored)))),
+    list: (db: string, modelId: string, weightsHash: string) =>
+      withLibrary(db, (lib) => lib.list(modelId, weightsHash)),
+    models: (db: string) => withLibrary(db, (lib) => lib.models()),
+    load: (db: string, id: string) =>
+      result(() =>
+        withLibrary(db, async (lib) => {
+          const s = await lib.load(id);
+          return { meta: s.meta, bits: bitsOf(s.state) };
+        }),
+      ),
+    remove: (db: string, ids: string[]) => withLibrary(db, (lib) => lib.delete(ids)),
+    exportFile: (db: string, ids: string[]) =>
+      withLibrary(db, async (lib) => toBase64(await lib.exportFile(ids))),
+    importFile: (
+      db: string,
+      b64: string,
+      name: string,
+      expect: { modelId: string; weightsHash: string; shape: StateShape },
+    ) => result(() => withLibrary(db, (lib) => lib.importFile(fromBase64(b64), name, expect))),
+    estimate: () => storageEstimate(),
+  };
+}

@@ -1,0 +1,306 @@
+/**
+ * The state library in IndexedDB: the only module that imports `idb` (ESLint enforces it).
+ *
+ * What it keeps, in the database "state-soup-states":
+ *   version 2 (current)
+ *     meta     key id: a StateMeta (src/engine/states/types.ts) plus modelKey = "<modelId>#<weightsHash>" and
+ *              bytes; indexes byModel (modelKey) and byCreated. Listing reads only this store.
+ *     tensors  key id: { id, ssm, conv, dtSum } as ArrayBuffers of little-endian f32, layers stacked:
+ *              ssm [layers, d_inner, d_state], conv [layers, d_inner, d_conv-1], dtSum [layers, d_inner].
+ *   version 1 (the first release; migrated on open)
+ *     states   key id: one record per state with the metadata fields of StateMeta flattened (id, name,
+ *              modelId, weightsHash, text, tokenIds, createdAt, taskLabel?, layers, dInner, dState, convWidth)
+ *              and the three tensors (ssm, conv, dtSum ArrayBuffers, the same stacking) in the same record.
+ *              Split in v2 so that listing a library does not read every tensor.
+ *
+ * A state is written whole or not at all: its meta and tensors go in one readwrite transaction. States of
+ * different models are kept apart by modelKey: list() needs the model, and nothing mixes across keys.
+ * A full disk (QuotaExceededError) aborts the transaction, so nothing saved before is touched, and surfaces
+ * as StorageFullError with what to do.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { StateMeta, StateShape, StoredState } from '../engine/states/types.ts';
+import { shapeMismatch, StateMismatchError } from '../engine/states/types.ts';
+import { exportStateFile, importStateFile, type ImportExpectation } from '../engine/states/stateFile.ts';
+import type { LayerState } from '../engine/weights.ts';
+
+export const STATE_DB_NAME = 'state-soup-states';
+export const STATE_DB_VERSION = 2;
+
+export class StorageFullError extends Error {
+  override name = 'StorageFullError';
+  constructor(what: string) {
+    super(
+      `The browser's storage is full, so ${what} was not saved; everything saved before is kept. Delete states or cached models in the Storage panel (or free disk space), then try again.`,
+    );
+  }
+}
+
+export class StateNotFoundError extends Error {
+  override name = 'StateNotFoundError';
+}
+
+export class StorageUnavailableError extends Error {
+  override name = 'StorageUnavailableError';
+}
+
+export interface MetaRecord extends StateMeta {
+  modelKey: string;
+  bytes: number;
+}
+
+export interface TensorRecord {
+  id: string;
+  ssm: ArrayBuffer;
+  conv: ArrayBuffer;
+  dtSum: ArrayBuffer;
+}
+
+/** The version-1 record, kept as a type for the migration (and the upgrade test that writes one by hand). */
+export interface V1StateRecord {
+  id: string;
+  name: string;
+  modelId: string;
+  weightsHash: string;
+  text: string;
+  tokenIds: number[];
+  createdAt: number;
+  taskLabel?: string;
+  layers: number;
+  dInner: number;
+  dState: number;
+  convWidth: number;
+  ssm: ArrayBuffer;
+  conv: ArrayBuffer;
+  dtSum: ArrayBuffer;
+}
+
+interface StateDB extends DBSchema {
+  meta: { key: string; value: MetaRecord; indexes: { byModel: string; byCreated: number } };
+  tensors: { key: string; value: TensorRecord };
+}
+
+export function modelKey(modelId: string, weightsHash: string): string {
+  return `${modelId}#${weightsHash}`;
+}
+
+function stacked(layers: LayerState[], pick: (l: LayerState) => Float32Array): ArrayBuffer {
+  const per = pick(layers[0]!).length;
+  const out = new Float32Array(per * layers.length);
+  layers.forEach((l, i) => out.set(pick(l), i * per));
+  return out.buffer;
+}
+
+function unstack(buf: ArrayBuffer, layers: number): Float32Array[] {
+  const all = new Float32Array(buf);
+  const per = all.length / layers;
+  return Array.from({ length: layers }, (_, l) => all.slice(l * per, (l + 1) * per));
+}
+
+function toRecords(s: StoredState): { meta: MetaRecord; tensors: TensorRecord } {
+  const bad = shapeMismatch(s.state, s.meta.shape);
+  if (bad) throw new StateMismatchError(`"${s.meta.name}" cannot be saved: ${bad}.`);
+  const tensors: TensorRecord = {
+    id: s.meta.id,
+    ssm: stacked(s.state.layers, (l) => l.ssm),
+    conv: stacked(s.state.layers, (l) => l.conv),
+    dtSum: stacked(s.state.layers, (l) => l.dtSum),
+  };
+  const bytes = tensors.ssm.byteLength + tensors.conv.byteLength + tensors.dtSum.byteLength;
+  return { meta: { ...s.meta, modelKey: modelKey(s.meta.modelId, s.meta.weightsHash), bytes }, tensors };
+}
+
+function fromRecords(meta: MetaRecord, t: TensorRecord): StoredState {
+  const { modelKey: _k, bytes: _b, ...plain } = meta;
+  const n = meta.shape.layers;
+  const ssm = unstack(t.ssm, n);
+  const conv = unstack(t.conv, n);
+  const dt = unstack(t.dtSum, n);
+  return { meta: plain, state: { layers: ssm.map((s, l) => ({ ssm: s, conv: conv[l]!, dtSum: dt[l]! })) } };
+}
+
+function v1ToV2(r: V1StateRecord): { meta: MetaRecord; tensors: TensorRecord } {
+  const shape: StateShape = { layers: r.layers, dInner: r.dInner, dState: r.dState, convWidth: r.convWidth };
+  const meta: MetaRecord = {
+    id: r.id,
+    name: r.name,
+    modelId: r.modelId,
+    weightsHash: r.weightsHash,
+    shape,
+    text: r.text,
+    tokenIds: r.tokenIds,
+    tokenCount: r.tokenIds.length,
+    createdAt: r.createdAt,
+    modelKey: modelKey(r.modelId, r.weightsHash),
+    bytes: r.ssm.byteLength + r.conv.byteLength + r.dtSum.byteLength,
+  };
+  if (r.taskLabel !== undefined) meta.taskLabel = r.taskLabel;
+  return { meta, tensors: { id: r.id, ssm: r.ssm, conv: r.conv, dtSum: r.dtSum } };
+}
+
+function isQuota(e: unknown): boolean {
+  const name = (e as { name?: string } | null)?.name;
+  return name === 'QuotaExceededError';
+}
+
+export class StateLibrary {
+  private constructor(private readonly db: IDBPDatabase<StateDB>) {}
+
+  /** Opens (creating or upgrading) the library. An upgrade runs in one versionchange transaction. */
+  static async open(name = STATE_DB_NAME): Promise<StateLibrary> {
+    if (typeof indexedDB === 'undefined') {
+      throw new StorageUnavailableError(
+        'This browser offers no IndexedDB (private mode?), so states cannot be saved.',
+      );
+    }
+    const db = await openDB<StateDB>(name, STATE_DB_VERSION, {
+      async upgrade(db, oldVersion, _newVersion, tx) {
+        if (oldVersion >= 2) return;
+        const meta = db.createObjectStore('meta', { keyPath: 'id' });
+        meta.createIndex('byModel', 'modelKey');
+        meta.createIndex('byCreated', 'createdAt');
+        db.createObjectStore('tensors', { keyPath: 'id' });
+        if (oldVersion !== 1) return;
+        // The v1 store is not in the v2 schema type: reach it untyped, move every record, then drop it. All in
+        // the versionchange transaction, so a failure leaves the v1 database as it was.
+        const untyped = tx as unknown as {
+          objectStore(n: string): {
+            openCursor(): Promise<{ value: V1StateRecord; continue(): Promise<unknown> } | null>;
+          };
+        };
+        let cursor = await untyped.objectStore('states').openCursor();
+        while (cursor) {
+          const { meta: m, tensors } = v1ToV2(cursor.value);
+          await tx.objectStore('meta').put(m);
+          await tx.objectStore('tensors').put(tensors);
+          cursor = (await cursor.continue()) as typeof cursor;
+        }
+        (db as unknown as IDBDatabase).deleteObjectStore('states');
+      },
+      blocking() {
+        // Another tab wants to upgrade: step aside rather than block it.
+        db.close();
+      },
+    });
+    return new StateLibrary(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Saves states (new or overwriting the same ids) in one transaction: all are saved, or none. */
+  async saveMany(states: StoredState[]): Promise<void> {
+    const records = states.map(toRecords);
+    const tx = this.db.transaction(['meta', 'tensors'], 'readwrite');
+    try {
+      await Promise.all([
+        ...records.flatMap((r) => [
+          tx.objectStore('meta').put(r.meta),
+          tx.objectStore('tensors').put(r.tensors),
+        ]),
+        tx.done,
+      ]);
+    } catch (e) {
+      if (isQuota(e) || isQuota(tx.error)) {
+        throw new StorageFullError(
+          states.length === 1 ? `"${states[0]!.meta.name}"` : `these ${states.length} states`,
+        );
+      }
+      throw e;
+    }
+  }
+
+  save(state: StoredState): Promise<void> {
+    return this.saveMany([state]);
+  }
+
+  /** One model's states (same id and weights), oldest first. */
+  async list(modelId: string, weightsHash: string): Promise<StateMeta[]> {
+    const records = await this.db.getAllFromIndex('meta', 'byModel', modelKey(modelId, weightsHash));
+    return records.sort((a, b) => a.createdAt - b.createdAt).map(({ modelKey: _k, bytes: _b, ...m }) => m);
+  }
+
+  /** Every model that has states here, with how many and their total size: for the Storage panel. */
+  async models(): Promise<{ modelId: string; weightsHash: string; count: number; bytes: number }[]> {
+    const all = await this.db.getAll('meta');
+    const byKey = new Map<string, { modelId: string; weightsHash: string; count: number; bytes: number }>();
+    for (const m of all) {
+      const e = byKey.get(m.modelKey) ?? {
+        modelId: m.modelId,
+        weightsHash: m.weightsHash,
+        count: 0,
+        bytes: 0,
+      };
+      e.count++;
+      e.bytes += m.bytes;
+      byKey.set(m.modelKey, e);
+    }
+    return [...byKey.values()];
+  }
+
+  async load(id: string): Promise<StoredState> {
+    const tx = this.db.transaction(['meta', 'tensors'], 'readonly');
+    const [meta, tensors] = await Promise.all([
+      tx.objectStore('meta').get(id),
+      tx.objectStore('tensors').get(id),
+      tx.done,
+    ]);
+    if (!meta || !tensors)
+      throw new StateNotFoundError(`The state ${id} is no longer in the library (deleted in another tab?).`);
+    return fromRecords(meta, tensors);
+  }
+
+  async loadMany(ids: string[]): Promise<StoredState[]> {
+    return Promise.all(ids.map((id) => this.load(id)));
+  }
+
+  /** Changes the name or task label; the tensors are untouched. */
+  async updateMeta(id: string, patch: { name?: string; taskLabel?: string }): Promise<void> {
+    const tx = this.db.transaction('meta', 'readwrite');
+    const m = await tx.store.get(id);
+    if (!m) throw new StateNotFoundError(`The state ${id} is no longer in the library.`);
+    await tx.store.put({ ...m, ...patch });
+    await tx.done;
+  }
+
+  async delete(ids: string[]): Promise<void> {
+    const tx = this.db.transaction(['meta', 'tensors'], 'readwrite');
+    await Promise.all([
+      ...ids.flatMap((id) => [tx.objectStore('meta').delete(id), tx.objectStore('tensors').delete(id)]),
+      tx.done,
+    ]);
+  }
+
+  /** A state file (safetensors) of the given states, all of one model. */
+  async exportFile(ids: string[]): Promise<Uint8Array> {
+    return exportStateFile(await this.loadMany(ids));
+  }
+
+  /**
+   * Imports a state file for the loaded model. The file is read and checked completely before anything is
+   * written (a refused file changes nothing), then saved in one transaction.
+   */
+  async importFile(bytes: Uint8Array, fileName: string, expect: ImportExpectation): Promise<StateMeta[]> {
+    const states = importStateFile(bytes, fileName, expect);
+    // Saved as exported (ids, names, origins): importing a file back restores exactly what was exported.
+    await this.saveMany(states);
+    return states.map((s) => s.meta);
+  }
+}
+
+/** Space used and available (navigator.storage.estimate), and whether the browser keeps it under pressure. */
+export async function storageEstimate(): Promise<
+  { usage: number; quota: number; persisted: boolean } | undefined
+> {
+  if (typeof navigator === 'undefined' || !navigator.storage?.estimate) return undefined;
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
+  return { usage, quota, persisted };
+}
+
+/** Asks the browser not to evict saved states under storage pressure; resolves to whether it agreed. */
+export async function requestPersistence(): Promise<boolean> {
+  if (typeof navigator === 'undefined' || !navigator.storage?.persist) return false;
+  return navigator.storage.persist();
+}
