@@ -1,0 +1,126 @@
+/**
+ * The memory estimate, the precision default and the list of known checkpoints: parameter counts from the
+ * closed formula of Mamba-1's tensors, the binding splits the issue names (the embedding of 130m in f32 and of
+ * 790m+ in f16 exceed a 128 MiB binding), and refusals with their messages.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseMambaConfig, type MambaConfig } from '../src/model/config.ts';
+import { ModelTooLargeError } from '../src/model/errors.ts';
+import { KNOWN_MODELS } from '../src/model/hub.ts';
+import { assertFits, countParameters, defaultPrecision, estimateMemory } from '../src/model/memory.ts';
+
+/** config.json of a state-spaces/mamba-*-hf checkpoint (their published fields). */
+function hfConfig(hidden: number, layers: number): MambaConfig {
+  return parseMambaConfig({
+    model_type: 'mamba',
+    vocab_size: 50280,
+    hidden_size: hidden,
+    num_hidden_layers: layers,
+    state_size: 16,
+    expand: 2,
+    conv_kernel: 4,
+    time_step_rank: 'auto',
+    use_bias: false,
+    use_conv_bias: true,
+    tie_word_embeddings: true,
+  });
+}
+
+/** Σ of Mamba-1 tensor sizes written out by hand (tied, conv bias, no linear biases). */
+function formula(dm: number, L: number, V = 50280, ds = 16, dc = 4): number {
+  const di = 2 * dm;
+  const r = Math.ceil(dm / 16);
+  const layer = dm + 2 * di * dm + di * dc + di + (r + 2 * ds) * di + di * r + di + di * ds + di + dm * di;
+  return V * dm + L * layer + dm;
+}
+
+const MiB128 = { maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 256 * 2 ** 20 };
+
+describe('memory estimate', () => {
+  it('parameter counts follow the closed formula; 130m has about 129M parameters', () => {
+    for (const m of KNOWN_MODELS) {
+      expect(m.parameters).toBe(formula(m.hiddenSize, m.numLayers));
+      expect(countParameters(hfConfig(m.hiddenSize, m.numLayers))).toBe(m.parameters);
+    }
+    const p130 = KNOWN_MODELS[0]!.parameters;
+    expect(p130).toBeGreaterThan(128e6);
+    expect(p130).toBeLessThan(131e6);
+    const p28 = KNOWN_MODELS[4]!.parameters;
+    expect(p28).toBeGreaterThan(2.7e9);
+    expect(p28).toBeLessThan(2.8e9);
+  });
+
+  it('the known list: five state-spaces checkpoints, ordered by size, F32 download = 4 bytes per parameter', () => {
+    expect(KNOWN_MODELS.map((m) => m.repo)).toEqual([
+      'state-spaces/mamba-130m-hf',
+      'state-spaces/mamba-370m-hf',
+      'state-spaces/mamba-790m-hf',
+      'state-spaces/mamba-1.4b-hf',
+      'state-spaces/mamba-2.8b-hf',
+    ]);
+    for (let i = 0; i < KNOWN_MODELS.length; i++) {
+      const m = KNOWN_MODELS[i]!;
+      expect(m.downloadBytes).toBe(4 * m.parameters);
+      expect(m.gpuBytes.f16).toBeLessThan(m.gpuBytes.f32);
+      expect(m.gpuBytes.f32 - m.gpuBytes.f16).toBe(2 * m.parameters);
+      if (i > 0) expect(m.parameters).toBeGreaterThan(KNOWN_MODELS[i - 1]!.parameters);
+    }
+  });
+
+  it('the embedding splits where the issue says: 130m in f32, 790m and up in f16 (128 MiB bindings)', () => {
+    const blocks = (dm: number, L: number, p: 'f32' | 'f16') =>
+      estimateMemory(hfConfig(dm, L), p, MiB128).largestMatrix.blocks;
+    expect(blocks(768, 24, 'f32')).toBe(2);
+    expect(blocks(768, 24, 'f16')).toBe(1);
+    expect(blocks(1024, 48, 'f16')).toBe(1);
+    expect(blocks(1536, 48, 'f16')).toBe(2);
+    expect(blocks(2560, 64, 'f16')).toBe(2);
+    expect(blocks(2560, 64, 'f32')).toBe(4);
+  });
+
+  it('weights, activations and states add up', () => {
+    const c = hfConfig(768, 24);
+    const e = estimateMemory(c, 'f16');
+    expect(e.weightBytes).toBe(2 * countParameters(c));
+    expect(e.totalBytes).toBe(e.weightBytes + e.activationBytes + e.stateBytes);
+    // Four live states of 24 layers × 1536 channels × (16 + 3 + 1) floats.
+    expect(e.stateBytes).toBe(4 * 4 * 24 * 1536 * 20);
+  });
+
+  it('precision default: f16 above 500 MB of f32 weights, else the checkpoint own', () => {
+    expect(defaultPrecision(hfConfig(768, 24), 'F32')).toBe('f16'); // 130m: 517 MB in f32
+    const tiny = hfConfig(64, 2);
+    expect(defaultPrecision(tiny, 'F32')).toBe('f32');
+    expect(defaultPrecision(tiny, 'F16')).toBe('f16');
+    expect(defaultPrecision(tiny, 'BF16')).toBe('f16');
+  });
+
+  it('refuses a model over budget, suggesting f16 when that fits', () => {
+    const c = hfConfig(2560, 64);
+    const f16 = estimateMemory(c, 'f16').totalBytes;
+    expect(() => assertFits(c, 'f32', MiB128, 8e9, 'state-spaces/mamba-2.8b-hf@main')).toThrow(
+      ModelTooLargeError,
+    );
+    expect(() => assertFits(c, 'f32', MiB128, 8e9, 'state-spaces/mamba-2.8b-hf@main')).toThrow(
+      /^state-spaces\/mamba-2\.8b-hf@main needs about 11\.\d GB of GPU memory at f32 .* more than the 8\.0 GB available\. At f16 it needs about 5\.\d GB, which fits: choose f16 precision\.$/,
+    );
+    expect(f16).toBeLessThan(8e9);
+    expect(() => assertFits(c, 'f16', MiB128, 4e9)).toThrow(
+      /more than the 4\.0 GB available\. Choose a smaller model\.$/,
+    );
+    expect(assertFits(c, 'f16', MiB128, 8e9).totalBytes).toBe(f16);
+  });
+
+  it('refuses when one row cannot fit a binding', () => {
+    expect(() =>
+      assertFits(
+        hfConfig(768, 24),
+        'f32',
+        { maxStorageBufferBindingSize: 1024, maxBufferSize: 1024 },
+        undefined,
+      ),
+    ).toThrow(
+      "This model cannot run on this GPU: one row of backbone.embeddings.weight (3 KB) exceeds the adapter's largest buffer binding (1 KB).",
+    );
+  });
+});
