@@ -30,7 +30,7 @@ import type {
   WeightDtype,
 } from './api.ts';
 import { GpuDeviceLostError, withGpuErrors, type EngineDevice } from './gpu/device.ts';
-import { uploadMatrix, type WeightMatrix } from './gpu/weightMatrix.ts';
+import { planRowParts, uploadMatrix, type RowPart, type WeightMatrix } from './gpu/weightMatrix.ts';
 import { layerParamLayout, layerStateLayout, type LayerParamLayout } from './kernels/layout.ts';
 import { encodeDispatches, PipelineCache, type Constants, type Dispatch } from './kernels/pipelines.ts';
 import type { MambaState, MambaWeights } from './weights.ts';
@@ -241,6 +241,53 @@ export class GpuMambaModel implements MambaEngine {
     }
     await this.guardAlloc(`uploading ${name}`, () => this.place(name, data, shape));
     this.received.add(name);
+  }
+
+  /**
+   * For generated weights (benchmarks' random models, src/engine/randomWeights.ts): creates the row parts of
+   * a big matrix (embedding, lm_head, in/x/out_proj) by the same planning as uploadTensor and lets `fill`
+   * write each part on the GPU, in this engine's dtype and packing. Other tensors: use uploadTensor.
+   */
+  async uploadTensorGenerated(
+    name: string,
+    fill: (part: RowPart, cols: number, dtype: WeightDtype) => void,
+  ): Promise<void> {
+    if (this.plan) throw new Error('uploadTensorGenerated after finalize()');
+    const shape = this.expected.get(name);
+    if (!shape) return;
+    const layer = /^backbone\.layers\.(\d+)\.mixer\.(in_proj|x_proj|out_proj)\.weight$/.exec(name);
+    const key =
+      name === 'backbone.embeddings.weight'
+        ? 'embedding'
+        : name === 'lm_head.weight'
+          ? 'lm_head'
+          : layer
+            ? `layer${layer[1]}.${layer[2]}`
+            : undefined;
+    if (!key) throw new RangeError(`"${name}" is not a weight matrix; use uploadTensor for it.`);
+    const [rows, cols] = shape as [number, number];
+    await this.guardAlloc(`generating ${name}`, () => {
+      const parts = planRowParts(rows, cols, this.dtype, this.maxBinding).map((p) => {
+        const words = this.dtype === 'f16' ? Math.ceil((p.rows * cols) / 2) : p.rows * cols;
+        const buffer = this.buffer(
+          `${key}[${p.row0}..${p.row0 + p.rows})`,
+          words * 4,
+          GPUBufferUsage.STORAGE,
+        );
+        return { ...p, buffer };
+      });
+      this.matrices.set(key, { rows, cols, parts });
+      for (const part of parts) fill(part, cols, this.dtype);
+    });
+    this.received.add(name);
+  }
+
+  /**
+   * The prebuilt dispatches by phase (after finalize()), for benchmarks: counting dispatches per token and
+   * timing each with timestamp queries. Read-only: encoding them outside a call is the caller's risk.
+   */
+  get dispatchPlan(): Readonly<Record<string, readonly Dispatch[]>> | undefined {
+    return this.plan;
   }
 
   private place(name: string, data: Float32Array, shape: number[]): void {

@@ -1,0 +1,261 @@
+/**
+ * Random Mamba-1 models of the real sizes (random:130m … random:2.8b), for benchmarks: the big matrices are
+ * filled on the GPU by shaders/fill_random.wgsl (generating and packing 2.8 B values in JS would take longer
+ * than everything measured), the small per-layer vectors come from the host. Every value is a pure function of
+ * (seed, tensor name, element index), so `randomHostWeights` rebuilds the very same model on the host for
+ * the CPU reference (tests use that on small configs).
+ *
+ * Scales follow transformers' Mamba init so activations stay finite through 64 layers: matrices uniform with
+ * std 0.02, conv as nn.Conv1d's default (bound 1/√d_conv), dt_proj bound dt_rank^−½, dt_bias the inverse
+ * softplus of Δ log-uniform in [0.001, 0.1], A_log = log(1..d_state), D = 1, norms 1.
+ */
+import type { MambaConfig } from '../model/config.ts';
+import { expectedTensorShapes } from '../model/config.ts';
+import type { WeightDtype } from './api.ts';
+import type { EngineDevice } from './gpu/device.ts';
+import type { RowPart } from './gpu/weightMatrix.ts';
+import { GpuMambaModel, type EngineOptions } from './model.ts';
+import { shaderSources } from './shaders.gen.ts';
+import type { LayerWeights, MambaWeights } from './weights.ts';
+
+/** d_model and layers of the state-spaces/mamba-*-hf checkpoints. */
+export const RANDOM_SIZES = {
+  '130m': [768, 24],
+  '370m': [1024, 48],
+  '790m': [1536, 48],
+  '1.4b': [2048, 48],
+  '2.8b': [2560, 64],
+} as const satisfies Record<string, readonly [number, number]>;
+
+export type RandomSize = keyof typeof RANDOM_SIZES;
+
+/** 'random:130m' → '130m'; anything else → undefined. */
+export function parseRandomModel(spec: string): RandomSize | undefined {
+  const m = /^random:(.+)$/.exec(spec);
+  if (!m) return undefined;
+  return Object.hasOwn(RANDOM_SIZES, m[1]!) ? (m[1] as RandomSize) : undefined;
+}
+
+export function randomConfig(size: RandomSize): MambaConfig {
+  const [dm, layers] = RANDOM_SIZES[size];
+  return {
+    vocabSize: 50280,
+    hiddenSize: dm,
+    numLayers: layers,
+    stateSize: 16,
+    convKernel: 4,
+    intermediateSize: 2 * dm,
+    timeStepRank: Math.ceil(dm / 16),
+    useConvBias: true,
+    useBias: false,
+    layerNormEpsilon: 1e-5,
+    tieWordEmbeddings: true,
+    bosTokenId: 0,
+    eosTokenId: 0,
+  };
+}
+
+/** The hash of fill_random.wgsl (Chris Wellons' lowbias32). */
+export function lowbias32(x: number): number {
+  let h = x >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d) >>> 0;
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Exactly the kernel's value for element `e` under `key`: uniform in [−bound, bound). */
+export function hashUniform(e: number, key: number, bound: number): number {
+  const w = (lowbias32((e + key) >>> 0) >>> 8) / 8388608 - 1; // exact in f32
+  return Math.fround(w * Math.fround(bound));
+}
+
+/** A per-tensor key: FNV-1a of the name, mixed with the seed. */
+export function tensorKey(name: string, seed: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return lowbias32((h ^ lowbias32(seed >>> 0)) >>> 0);
+}
+
+const MATRIX_STD = 0.02;
+/** A uniform distribution with standard deviation σ has half-width σ√3. */
+const MATRIX_BOUND = MATRIX_STD * Math.sqrt(3);
+
+/** The big matrices (filled on the GPU), by their Hugging Face names. */
+export function isGeneratedMatrix(name: string): boolean {
+  return (
+    name === 'backbone.embeddings.weight' ||
+    name === 'lm_head.weight' ||
+    /^backbone\.layers\.\d+\.mixer\.(in_proj|x_proj|out_proj)\.weight$/.test(name)
+  );
+}
+
+/** The host values of tensor `name` (any tensor; the GPU makes the same values for the big matrices). */
+export function hostTensor(config: MambaConfig, name: string, seed: number): Float32Array {
+  const shape = expectedTensorShapes(config).get(name);
+  if (!shape) throw new RangeError(`No tensor "${name}" in this config.`);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const key = tensorKey(name, seed);
+  const out = new Float32Array(n);
+  const uniform = (bound: number) => {
+    for (let e = 0; e < n; e++) out[e] = hashUniform(e, key, bound);
+    return out;
+  };
+  if (isGeneratedMatrix(name)) return uniform(MATRIX_BOUND);
+  const part = name.replace(/^backbone\.layers\.\d+\./, '');
+  switch (part) {
+    case 'mixer.conv1d.weight':
+    case 'mixer.conv1d.bias':
+      return uniform(1 / Math.sqrt(config.convKernel));
+    case 'mixer.dt_proj.weight':
+      return uniform(1 / Math.sqrt(config.timeStepRank));
+    case 'mixer.dt_proj.bias': {
+      // Δ = softplus(bias) log-uniform in [0.001, 0.1]; bias = Δ + log(1 − e^−Δ).
+      const lo = Math.log(0.001);
+      const hi = Math.log(0.1);
+      for (let e = 0; e < n; e++) {
+        const u = (hashUniform(e, key, 1) + 1) / 2;
+        const dt = Math.max(1e-4, Math.exp(lo + u * (hi - lo)));
+        out[e] = dt + Math.log(-Math.expm1(-dt));
+      }
+      return out;
+    }
+    case 'mixer.A_log': {
+      const ds = config.stateSize;
+      for (let e = 0; e < n; e++) out[e] = Math.log((e % ds) + 1);
+      return out;
+    }
+    default:
+      // norm.weight, norm_f, D: ones; biases of in/out_proj (use_bias models): zeros.
+      return out.fill(/bias$/.test(part) ? 0 : 1);
+  }
+}
+
+/** The whole model on the host (small configs: tests compare the GPU-filled engine with the CPU reference). */
+export function randomHostWeights(config: MambaConfig, seed: number): MambaWeights {
+  const names = expectedTensorShapes(config);
+  const get = (n: string) => hostTensor(config, n, seed);
+  const opt = (n: string) => (names.has(n) ? get(n) : undefined);
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < config.numLayers; l++) {
+    const p = `backbone.layers.${l}`;
+    layers.push({
+      norm: get(`${p}.norm.weight`),
+      inProj: get(`${p}.mixer.in_proj.weight`),
+      inProjBias: opt(`${p}.mixer.in_proj.bias`),
+      convWeight: get(`${p}.mixer.conv1d.weight`),
+      convBias: opt(`${p}.mixer.conv1d.bias`),
+      xProj: get(`${p}.mixer.x_proj.weight`),
+      dtProj: get(`${p}.mixer.dt_proj.weight`),
+      dtBias: get(`${p}.mixer.dt_proj.bias`),
+      aLog: get(`${p}.mixer.A_log`),
+      d: get(`${p}.mixer.D`),
+      outProj: get(`${p}.mixer.out_proj.weight`),
+      outProjBias: opt(`${p}.mixer.out_proj.bias`),
+    });
+  }
+  return {
+    config,
+    embedding: get('backbone.embeddings.weight'),
+    layers,
+    normF: get('backbone.norm_f.weight'),
+    lmHead: opt('lm_head.weight'),
+  };
+}
+
+const WORKGROUP = 256;
+const MAX_GROUPS_X = 65535;
+
+/** Runs fill_random.wgsl over matrix parts. */
+export class GpuRandomFill {
+  private readonly pipeline: GPUComputePipeline;
+
+  constructor(private readonly device: GPUDevice) {
+    const code = shaderSources['fill_random'];
+    if (code === undefined) throw new Error('No shader "fill_random" (run node scripts/gen-shaders.mjs).');
+    this.pipeline = device.createComputePipeline({
+      label: 'fill_random',
+      layout: 'auto',
+      compute: { module: device.createShaderModule({ label: 'fill_random', code }), entryPoint: 'main' },
+    });
+  }
+
+  /** Fills `part` (rows row0.. of a matrix with `cols` columns) with hashUniform(e, key, bound). */
+  fill(part: RowPart, cols: number, dtype: WeightDtype, key: number, bound: number): void {
+    const count = part.rows * cols;
+    const words = dtype === 'f16' ? Math.ceil(count / 2) : count;
+    const groups = Math.ceil(words / WORKGROUP);
+    const x = Math.min(groups, MAX_GROUPS_X);
+    const y = Math.ceil(groups / x);
+    const raw = new ArrayBuffer(32);
+    const u = new Uint32Array(raw);
+    u.set([(part.row0 * cols) >>> 0, count, words, key, 0, dtype === 'f16' ? 1 : 0, x * WORKGROUP, 0]);
+    new Float32Array(raw)[4] = bound;
+    const params = this.device.createBuffer({
+      label: 'fill_random params',
+      size: 32,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.device.queue.writeBuffer(params, 0, raw);
+    const bindGroup = this.device.createBindGroup({
+      layout: this.pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: params } },
+        { binding: 1, resource: { buffer: part.buffer } },
+      ],
+    });
+    const enc = this.device.createCommandEncoder({ label: 'fill_random' });
+    const pass = enc.beginComputePass({ label: 'fill_random' });
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y);
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+    // Freed once the submitted fill has run (WebGPU defers destruction of buffers in use).
+    params.destroy();
+  }
+}
+
+export interface RandomModel {
+  engine: GpuMambaModel;
+  /** Each layer's A_log (what GpuStateMixer needs on the host). */
+  aLogs: Float32Array[];
+}
+
+/**
+ * Builds a random model of `config` on `dev`: matrices filled on the GPU, vectors uploaded from the host.
+ * Resolves once the GPU has finished every fill (so a caller timing it measures the whole upload).
+ */
+export async function createRandomEngine(
+  dev: EngineDevice,
+  config: MambaConfig,
+  opts: EngineOptions,
+  seed = 0,
+): Promise<RandomModel> {
+  const engine = await GpuMambaModel.create(dev, config, opts);
+  const filler = new GpuRandomFill(dev.device);
+  const aLogs: Float32Array[] = [];
+  try {
+    for (const name of expectedTensorShapes(config).keys()) {
+      if (isGeneratedMatrix(name)) {
+        const key = tensorKey(name, seed);
+        await engine.uploadTensorGenerated(name, (part, cols, dtype) =>
+          filler.fill(part, cols, dtype, key, MATRIX_BOUND),
+        );
+      } else {
+        const data = hostTensor(config, name, seed);
+        const m = /^backbone\.layers\.(\d+)\.mixer\.A_log$/.exec(name);
+        if (m) aLogs[Number(m[1])] = data;
+        await engine.uploadTensor(name, data);
+      }
+    }
+    await engine.finalize();
+    await dev.device.queue.onSubmittedWorkDone();
+  } catch (e) {
+    engine.destroy();
+    throw e;
+  }
+  return { engine, aLogs };
+}
