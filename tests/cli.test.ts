@@ -127,3 +127,19 @@ describe('soup reports bad input in one line', () => {
     expect(r2.stderr).toMatch(/beyond the vocabulary/);
   });
 });
+
+describe('soup tokenize', () => {
+  it('gives the reference ids of every fixture string', async () => {
+    const dir = join(FIXTURES_DIR, 'gpt-neox-tokenizer');
+    const cases = (
+      JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
+        cases: { text: string; ids: number[] }[];
+      }
+    ).cases;
+    for (const c of cases.slice(0, 4)) {
+      const r = await soup(['tokenize', '--model', dir, '--text', c.text, '--json']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ ids: c.ids });
+    }
+  });
+});

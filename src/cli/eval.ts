@@ -93,11 +93,7 @@ export async function runEval(model: OpenedModel, requestFile: string, outFile: 
     }
     const mixer =
       request.mix || request.adecay
-        ? new GpuStateMixer(
-            engine.device,
-            shapeOfConfig(config),
-            model.weights.layers.map((l) => l.aLog),
-          )
+        ? new GpuStateMixer(engine.device, shapeOfConfig(config), model.aLogs)
         : undefined;
     const runMix = async (sources: string[], spec: MixSpec, query: number[]) => {
       const dst = engine.createState();

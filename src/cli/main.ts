@@ -5,7 +5,8 @@
 import { parseArgs, required, UsageError } from './args.ts';
 import { runEval } from './eval.ts';
 import { runGenerate } from './generate.ts';
-import { openModelDir, parseDtype, readTokenizer } from './model-dir.ts';
+import { loadTokenizerFromDir } from '../model/node.ts';
+import { openModelDir, parseDtype } from './model-dir.ts';
 import { describeFsError, isUserError } from './output.ts';
 
 const USAGE = `usage: soup <command> [options]
@@ -55,8 +56,7 @@ async function main(argv: string[]): Promise<void> {
     case 'tokenize': {
       const args = parseArgs(rest, { values: ['model', 'text'], flags: ['json'] });
       const dir = required(args, 'model');
-      const tokenizer = readTokenizer(dir);
-      if (!tokenizer) throw new UsageError(`${dir} has no tokenizer.json.`);
+      const tokenizer = await loadTokenizerFromDir(dir);
       const ids = tokenizer.encode(required(args, 'text'));
       process.stdout.write((args.flags.has('json') ? JSON.stringify({ ids }) : ids.join(',')) + '\n');
       return;
