@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { exportStateFile, importStateFile, stateFileName } from '../src/engine/states/stateFile.ts';
 import { StateFileError, type StoredState, type StateShape } from '../src/engine/states/types.ts';
 import { writeSafetensors } from '../src/model/safetensors.ts';
-import { FIXTURES_DIR } from './helpers/fixtures.ts';
+import { FIXTURES_DIR, loadFixture } from './helpers/fixtures.ts';
+import { mixStoredCpu } from '../src/engine/states/mix.ts';
+import { shapeOfConfig } from '../src/engine/states/types.ts';
 import { bits, randomState } from './mix-helpers.ts';
 
 const shape: StateShape = { layers: 2, dInner: 24, dState: 4, convWidth: 3 };
@@ -126,5 +128,44 @@ describe('state files', () => {
       expect(got.sums[`states.${i}.ssm`]).toBeCloseTo(sum, 3);
       expect(got.tokens[`states.${i}.token_ids`]).toEqual(s.meta.tokenIds);
     });
+  });
+
+  it('docs/states.md recipe: the exported mix of tiny-a, put in transformers-style conv windows, continues to mix.query_logits', () => {
+    const fx = loadFixture('tiny-a');
+    const sources: StoredState[] = Array.from(fx.expected.int32('mix.sources')).map((i) => {
+      const seq = fx.sequences[i]!;
+      return {
+        meta: {
+          ...state(i).meta,
+          id: seq,
+          name: seq,
+          modelId: 'tiny-a',
+          shape: shapeOfConfig(fx.weights.config),
+        },
+        state: {
+          layers: fx.weights.layers.map((_, l) => ({
+            ssm: fx.expected.float32(`${seq}.ssm_state.${l}`),
+            conv: fx.expected.float32(`${seq}.conv_state.${l}`),
+            dtSum: fx.expected.float32(`${seq}.dt_sum.${l}`),
+          })),
+        },
+      };
+    });
+    const mixed = mixStoredCpu(sources, {
+      mode: 'weighted',
+      weights: Array.from(fx.expected.float32('mix.weights')),
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'statefile-'));
+    writeFileSync(join(dir, 'mix.safetensors'), exportStateFile([mixed]));
+    const out = execFileSync(
+      'python3',
+      [join(import.meta.dirname, 'py/continue_like_hf.py'), join(dir, 'mix.safetensors'), fx.dir],
+      { encoding: 'utf8' },
+    );
+    const { rel_max_diff: d } = JSON.parse(out) as { rel_max_diff: number };
+    console.log(
+      `[states.file] numpy continuation from the exported mix vs mix.query_logits: ${d.toExponential(2)}`,
+    );
+    expect(d).toBeLessThan(1e-3);
   });
 });
