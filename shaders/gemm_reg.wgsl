@@ -38,37 +38,39 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
     return;
   }
   // Rows past the end are clamped to the last valid one (and not stored), so the loop has no branches.
-  var nr: array<u32, 4>;
-  var tr: array<u32, 4>;
-  for (var i = 0u; i < 4u; i++) {
-    nr[i] = min(n0 + i, N - 1u) * K;
-    tr[i] = min(t0 + i, T - 1u) * K;
-  }
-  var acc: array<f32, 16>;
+  // vec4 registers rather than small arrays: SwiftShader keeps dynamically indexed arrays in memory.
+  let nr = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u)) * K;
+  let tr = min(vec4u(t0) + vec4u(0u, 1u, 2u, 3u), vec4u(T - 1u)) * K;
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
   for (var k = 0u; k < K; k++) {
-    var a: array<f32, 4>;
-    var b: array<f32, 4>;
-    for (var i = 0u; i < 4u; i++) {
-      a[i] = X[tr[i] + k];
-      b[i] = loadW(nr[i] + k);
-    }
-    for (var i = 0u; i < 4u; i++) {
-      for (var j = 0u; j < 4u; j++) {
-        acc[i * 4u + j] += a[i] * b[j];
-      }
+    let b = vec4f(loadW(nr.x + k), loadW(nr.y + k), loadW(nr.z + k), loadW(nr.w + k));
+    acc0 += X[tr.x + k] * b;
+    acc1 += X[tr.y + k] * b;
+    acc2 += X[tr.z + k] * b;
+    acc3 += X[tr.w + k] * b;
+  }
+  var bias4 = vec4f(0.0);
+  if (HAS_BIAS) {
+    for (var j = 0u; j < 4u; j++) {
+      bias4[j] = bias[BIAS_OFF + min(n0 + j, N - 1u)];
     }
   }
-  for (var i = 0u; i < 4u; i++) {
-    let t = t0 + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + j;
-      if (t < T && n < N) {
-        var v = acc[i * 4u + j];
-        if (HAS_BIAS) {
-          v += bias[BIAS_OFF + n];
-        }
-        Y[t * LDY + COL0 + n] = v;
-      }
+  store(t0, n0, acc0 + bias4);
+  store(t0 + 1u, n0, acc1 + bias4);
+  store(t0 + 2u, n0, acc2 + bias4);
+  store(t0 + 3u, n0, acc3 + bias4);
+}
+
+fn store(t: u32, n0: u32, v: vec4f) {
+  if (t >= dims.T) {
+    return;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    if (n0 + j < N) {
+      Y[t * LDY + COL0 + n0 + j] = v[j];
     }
   }
 }

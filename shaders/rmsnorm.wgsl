@@ -1,4 +1,4 @@
-// RMSNorm with the residual add. For each token t (one workgroup of 64 each):
+// RMSNorm with the residual add. For each token t (one workgroup of WG each):
 //   if ADD: resid[t] += delta[t]   (the previous mixer's output joins the residual stream)
 //   out[t, i] = resid[t, i] / sqrt(mean_i(resid[t]^2) + EPS) * weight[W_OFF + i]
 // Shapes: resid, delta, out f32 [T, DM]; weight f32 (the layer's parameter buffer, norm at W_OFF).
@@ -10,6 +10,8 @@ override DM: u32;
 override ADD: bool;
 override EPS: f32;
 override W_OFF: u32;
+// Invocations per row: a power of two <= 256 (64 on GPUs; 4 on SwiftShader, where barriers are costly).
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> delta: array<f32>;
@@ -17,9 +19,9 @@ override W_OFF: u32;
 @group(0) @binding(3) var<storage, read> weight: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-var<workgroup> partial: array<f32, 64>;
+var<workgroup> partial: array<f32, 256>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
   let t = wid.x;
   if (t >= dims.T) {
@@ -27,7 +29,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   let base = t * DM;
   var ss = 0.0;
-  for (var i = li; i < DM; i += 64u) {
+  for (var i = li; i < DM; i += WG) {
     var v = resid[base + i];
     if (ADD) {
       v += delta[base + i];
@@ -37,14 +39,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   partial[li] = ss;
   workgroupBarrier();
-  for (var s = 32u; s > 0u; s >>= 1u) {
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (li < s) {
       partial[li] += partial[li + s];
     }
     workgroupBarrier();
   }
   let scale = inverseSqrt(partial[0] / f32(DM) + EPS);
-  for (var i = li; i < DM; i += 64u) {
+  for (var i = li; i < DM; i += WG) {
     out[base + i] = resid[base + i] * scale * weight[W_OFF + i];
   }
 }

@@ -1,5 +1,5 @@
 // Picks the next token on the GPU from one row of logits, so only the id (4 bytes) is read back per token.
-// One workgroup of 256 invocations.
+// One workgroup of WG invocations.
 //   temperature <= 0: argmax (ties: the smallest id).
 //   otherwise: p_i ∝ exp((l_i - max) / temperature) restricted to the top-k ids (topK > 0), then to the
 //   nucleus (0 < topP < 1: the fewest highest-probability ids whose mass reaches topP), and one id is drawn
@@ -16,7 +16,8 @@
 struct Params { temperature: f32, topK: u32, topP: f32, reportTop: u32 }
 
 override V: u32;
-const WG = 256u;
+// Invocations: a power of two <= 256 (256 on GPUs; 4 on SwiftShader, where barriers are costly).
+override WG: u32 = 256u;
 const MAX_TOP = 16u;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -25,8 +26,8 @@ const MAX_TOP = 16u;
 @group(0) @binding(3) var<storage, read_write> tokens: array<u32>;
 @group(0) @binding(4) var<storage, read_write> out: array<u32>;
 
-var<workgroup> rv: array<f32, WG>;
-var<workgroup> ri: array<u32, WG>;
+var<workgroup> rv: array<f32, 256>;
+var<workgroup> ri: array<u32, 256>;
 var<workgroup> sharedU: u32;
 var<workgroup> sharedF: f32;
 

@@ -55,7 +55,10 @@ for (const name of ['tiny-a', 'tiny-b'] as const) {
       it('greedy continuations equal <seq>.greedy', async () => {
         const fx = fixture(name);
         await withScope(dev.device, async () => {
-          for (const seq of fx.sequences) {
+          // The cooperative kernels are slow on SwiftShader (a barrier per token in the scan, a 256-wide
+          // sampler): there, one sequence per fixture checks them; the software kernels check all.
+          const seqs = variant === 'software' ? fx.sequences : fx.sequences.slice(-1);
+          for (const seq of seqs) {
             const state = model.createState();
             const out = await model.generate(state, fx.expected.int32(`${seq}.tokens`), { maxNewTokens: 24 });
             expect(out, seq).toEqual([...fx.expected.int32(`${seq}.greedy`)]);

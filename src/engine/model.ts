@@ -392,6 +392,15 @@ export class GpuMambaModel implements MambaEngine {
     });
   }
 
+  /**
+   * Invocations for a one-workgroup reduction (RMSNorm, log-softmax, sampling): wide on GPUs; 4 on
+   * SwiftShader, where each workgroup barrier costs a switch of every invocation's fiber (a 256-wide
+   * sampler spent ~18 ms per token in barriers there).
+   */
+  private reductionWidth(gpu: number): number {
+    return this.variant === 'software' ? 4 : gpu;
+  }
+
   private rmsnormStep(label: string, add: boolean, weight: GPUBuffer, wOff: number): Dispatch {
     const a = this.act;
     const pipeline = this.pipes.get('rmsnorm', {
@@ -399,6 +408,7 @@ export class GpuMambaModel implements MambaEngine {
       ADD: add,
       EPS: this.config.layerNormEpsilon,
       W_OFF: wOff,
+      WG: this.reductionWidth(64),
     });
     const bindGroup = this.pipes.bind(pipeline, label, [a.dims, a.delta, a.resid, weight, a.normed]);
     return { label, pipeline, bindGroup, size: (t) => [t, 1, 1] };
@@ -494,8 +504,8 @@ export class GpuMambaModel implements MambaEngine {
     };
 
     const headKey = c.tieWordEmbeddings ? 'embedding' : 'lm_head';
-    const nllPipe = this.pipes.get('nll', { V });
-    const samplePipe = this.pipes.get('sample', { V });
+    const nllPipe = this.pipes.get('nll', { V, WG: this.reductionWidth(64) });
+    const samplePipe = this.pipes.get('sample', { V, WG: this.reductionWidth(256) });
     return {
       body: layerSteps('gemm'),
       decodeBody: layerSteps('gemv'),
