@@ -20,7 +20,9 @@ export interface LibraryEntry {
 }
 
 export type EntryStatus =
-  { kind: 'pending'; done: number; total: number } | { kind: 'ready' } | { kind: 'error'; message: string };
+  | { kind: 'pending'; done: number; total: number }
+  | { kind: 'ready'; fromStorage?: boolean; warning?: string }
+  | { kind: 'error'; message: string };
 
 interface LibraryStore {
   entries: LibraryEntry[];

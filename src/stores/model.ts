@@ -24,13 +24,13 @@ interface ModelStore {
   /** The bundled model's manifest entry, when the model came from there. */
   entry?: ManifestEntry;
   manifest?: Manifest;
-  precision: Precision;
+  precision: Precision | 'auto';
   error?: string;
   set(p: Partial<Omit<ModelStore, 'set'>>): void;
 }
 
 export const useModelStore = create<ModelStore>()((set) => ({
   status: 'idle',
-  precision: 'f16',
+  precision: 'auto',
   set: (p) => set(p),
 }));

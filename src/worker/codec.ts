@@ -2,7 +2,7 @@
  * Text ↔ token ids inside the worker. With a tokenizer.json the model's BPE tokenizer is used; the tiny test
  * models have none, so their ids are the UTF-8 bytes of the text (the UI says so).
  */
-import { MambaTokenizer } from '../model/tokenizer.ts';
+import type { MambaTokenizer } from '../model/tokenizer.ts';
 
 export interface TextCodec {
   readonly kind: 'bpe' | 'bytes';
@@ -25,8 +25,7 @@ export function bytesCodec(vocab: number): TextCodec {
   };
 }
 
-export function bpeCodec(tokenizerJson: unknown): TextCodec {
-  const tok = MambaTokenizer.fromJSON(tokenizerJson);
+export function bpeCodec(tok: MambaTokenizer): TextCodec {
   return {
     kind: 'bpe',
     encode: (text) => tok.encode(text),

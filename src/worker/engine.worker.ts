@@ -1,61 +1,91 @@
 /**
- * The engine Worker: owns the backend (WebGPU engine or CPU reference), the tokenizer and every state
- * tensor, so the page never blocks on model work. Stored states are kept here keyed by library id; the page
- * holds only ids and metadata. Requests run concurrently; a `cancel` aborts one at its next step, which is
+ * The engine Worker: owns the WebGPU engine, the tokenizer and every state tensor, so the page never blocks on
+ * model work; the page holds ids and metadata. States are saved to the IndexedDB library (src/storage) as they
+ * are made, and taken from it on the next visit when they were made with the same weights. Requests run
+ * concurrently; a `cancel` aborts one (at its next step, or before it starts if it is still waiting), which is
  * how newer perplexity work supersedes older work instead of queueing behind it.
  */
+import { mixStoredCpu } from '../engine/states/mix.ts';
+import { exportStateFile, importStateFile, stateFileName } from '../engine/states/stateFile.ts';
+import { shapeOfConfig, type StoredState } from '../engine/states/types.ts';
 import type { MambaState } from '../engine/weights.ts';
-import type { Backend } from './backend.ts';
+import { bundledSource, filesSource, hubSource, type ModelSource as LoaderSource } from '../model/sources.ts';
+import { StateLibrary } from '../storage/stateLibrary.ts';
 import { bpeCodec, bytesCodec, type TextCodec } from './codec.ts';
-import { createBackend } from './create-backend.ts';
-import { loadModelFiles } from './load.ts';
-import { mixStates } from './mix.ts';
+import { openGpuBackend, type GpuBackend } from './gpu-backend.ts';
+import { specOf } from './mix-recipe.ts';
 import type {
   GeneratedToken,
   LayerNorms,
+  MixRecipe,
   ModelInfo,
+  ModelSource,
   StartState,
+  StateSummary,
   WorkerRequest,
   WorkerResponse,
 } from './protocol.ts';
 
 const scope = self as unknown as {
-  postMessage(m: WorkerResponse): void;
+  postMessage(m: WorkerResponse, transfer?: Transferable[]): void;
   onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
 };
 
-let backend: Backend | undefined;
-let codec: TextCodec | undefined;
-const states = new Map<string, MambaState>();
-/** States of texts read from zero (concatenations), by text; small, most recent last. */
+interface Loaded {
+  backend: GpuBackend;
+  codec: TextCodec;
+  info: ModelInfo;
+}
+
+let model: Loaded | undefined;
+const states = new Map<string, StoredState>();
+/** States of texts read from zero (concatenations), by text; a few, most recent last. */
 const textStates = new Map<string, MambaState>();
 const running = new Map<number, AbortController>();
+let library: Promise<StateLibrary | undefined> | undefined;
 
-const post = (m: WorkerResponse) => scope.postMessage(m);
+const post = (m: WorkerResponse, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
 
-function ready(): { backend: Backend; codec: TextCodec } {
-  if (!backend || !codec) throw new Error('No model is loaded yet. Wait for "Model ready" or load a model.');
-  return { backend, codec };
+/** The IndexedDB library, or undefined where IndexedDB is unavailable (states then last for the visit). */
+function openLibrary(): Promise<StateLibrary | undefined> {
+  library ??= StateLibrary.open().catch(() => undefined);
+  return library;
+}
+
+function ready(): Loaded {
+  if (!model) throw new Error('No model is loaded yet. Wait for "Model ready" or load a model.');
+  return model;
+}
+
+function stored(key: string): StoredState {
+  const s = states.get(key);
+  if (!s) throw new Error(`That state is not ready yet: it is still being computed, or computing it failed.`);
+  return s;
+}
+
+function mix(recipe: MixRecipe): MambaState {
+  const { backend } = ready();
+  const spec = specOf(recipe, backend.config.numLayers);
+  return mixStoredCpu(
+    recipe.sources.map((s) => stored(s.key)),
+    spec,
+    recipe.mode === 'adecay' ? backend.allALogs() : undefined,
+  ).state;
 }
 
 async function startState(start: StartState, signal: AbortSignal): Promise<MambaState | null> {
-  const { backend: b, codec: c } = ready();
+  const { backend, codec } = ready();
   switch (start.kind) {
     case 'zero':
       return null;
     case 'stored':
-      return stored(start.key);
+      return stored(start.key).state;
     case 'mix':
-      return mixStates(
-        b.config,
-        start.recipe.sources.map((s) => stored(s.key)),
-        start.recipe,
-        (l) => b.aLog(l),
-      );
+      return start.recipe.sources.length === 0 ? null : mix(start.recipe);
     case 'text': {
       const hit = textStates.get(start.text);
       if (hit) return hit;
-      const s = await b.capture(c.encode(start.text), { signal });
+      const s = await backend.capture(codec.encode(start.text), { signal });
       textStates.set(start.text, s);
       if (textStates.size > 8) textStates.delete(textStates.keys().next().value!);
       return s;
@@ -63,35 +93,24 @@ async function startState(start: StartState, signal: AbortSignal): Promise<Mamba
   }
 }
 
-function stored(key: string): MambaState {
-  const s = states.get(key);
-  if (!s) throw new Error(`State ${key} is not in the worker yet; it is still being computed or failed.`);
-  return s;
-}
-
 function tokensOf(text: string) {
-  const { codec: c } = ready();
-  return c.encode(text).map((id) => ({ id, text: c.tokenText(id) }));
+  const { codec } = ready();
+  return codec.encode(text).map((id) => ({ id, text: codec.tokenText(id) }));
 }
 
-function norm(a: Float32Array, from = 0, to = a.length) {
+function norm(a: Float32Array) {
   let s = 0;
-  for (let i = from; i < to; i++) s += a[i]! * a[i]!;
+  for (const x of a) s += x * x;
   return Math.sqrt(s);
-}
-
-function flatSsm(s: MambaState): Float32Array[] {
-  return s.layers.map((l) => l.ssm);
 }
 
 function cosine(a: MambaState, b: MambaState): number {
   let dot = 0;
   let na = 0;
   let nb = 0;
-  const la = flatSsm(a);
-  const lb = flatSsm(b);
-  la.forEach((x, l) => {
-    const y = lb[l]!;
+  a.layers.forEach((la, l) => {
+    const x = la.ssm;
+    const y = b.layers[l]!.ssm;
     for (let i = 0; i < x.length; i++) {
       dot += x[i]! * y[i]!;
       na += x[i]! * x[i]!;
@@ -108,69 +127,204 @@ function perplexityOf(nll: Float32Array): number {
   return Math.exp(s / nll.length);
 }
 
+function loaderSource(source: ModelSource): LoaderSource {
+  switch (source.kind) {
+    case 'bundled':
+      return bundledSource(source.folder, source.modelsUrl);
+    case 'hub':
+      return hubSource({ repo: source.repo, ...(source.hubUrl ? { hubUrl: source.hubUrl } : {}) });
+    case 'files':
+      return filesSource(source.files);
+  }
+}
+
+function modelIdOf(source: ModelSource): string {
+  switch (source.kind) {
+    case 'bundled':
+      return source.id;
+    case 'hub':
+      return source.repo;
+    case 'files':
+      return (
+        source.files.find((f) => f.name === 'config.json')?.webkitRelativePath.split('/')[0] || 'local files'
+      );
+  }
+}
+
+/** Saves to IndexedDB; returns a warning (full disk, no IndexedDB) instead of failing: the state still works. */
+async function persist(s: StoredState): Promise<string | undefined> {
+  const lib = await openLibrary();
+  if (!lib)
+    return 'This browser’s storage is unavailable, so the state lasts only for this visit (its text is kept).';
+  try {
+    await lib.save(s);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+async function fromStorage(key: string, text: string): Promise<StoredState | undefined> {
+  const { info } = ready();
+  const lib = await openLibrary();
+  if (!lib) return undefined;
+  try {
+    const s = await lib.load(key);
+    if (s.meta.weightsHash !== info.weightsHash || s.meta.text !== text) return undefined;
+    return s;
+  } catch {
+    return undefined;
+  }
+}
+
 async function handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, signal: AbortSignal): Promise<void> {
   const { id } = req;
   const progress = (phase: string, done: number, total: number) =>
     post({ type: 'progress', id, phase, done, total });
   switch (req.type) {
     case 'load': {
-      backend?.destroy();
-      backend = undefined;
-      codec = undefined;
+      model?.backend.destroy();
+      model = undefined;
       states.clear();
       textStates.clear();
-      const files = await loadModelFiles(req.source, progress, signal);
-      const made = await createBackend(files, req.precision, progress, (error) =>
-        post({ type: 'fatal', id: 0, error: { name: error.name, message: error.message } }),
+      const r = await openGpuBackend(
+        loaderSource(req.source),
+        req.precision,
+        (p) => {
+          const phase =
+            p.phase === 'weights'
+              ? `${p.fromCache ? 'Reading cached' : 'Downloading'} ${p.file}`
+              : p.phase === 'finalize'
+                ? 'Preparing the GPU'
+                : p.phase === 'metadata'
+                  ? `Reading ${p.file}`
+                  : 'Done';
+          progress(phase, p.overallLoaded, p.overallTotal ?? 0);
+        },
+        (error) => {
+          model = undefined;
+          post({ type: 'fatal', id: 0, error: { name: error.name, message: error.message } });
+        },
+        signal,
       );
-      backend = made;
-      codec = files.tokenizerJson ? bpeCodec(files.tokenizerJson) : bytesCodec(files.config.vocabSize);
-      const cfg = files.config;
+      const cfg = r.backend.config;
+      const codec = r.tokenizer ? bpeCodec(r.tokenizer) : bytesCodec(cfg.vocabSize);
       const info: ModelInfo = {
-        id: files.id,
+        id: modelIdOf(req.source),
         description: '',
         layers: cfg.numLayers,
         dModel: cfg.hiddenSize,
         dState: cfg.stateSize,
         vocab: cfg.vocabSize,
-        precision: made.kind === 'webgpu' ? req.precision : 'f32',
-        engine: made.kind,
-        adapter: made.adapter,
+        precision: r.precision,
+        engine: 'webgpu',
+        adapter: r.backend.adapter,
         tokenizer: codec.kind,
-        stateBytes: cfg.numLayers * cfg.intermediateSize * (cfg.stateSize + cfg.convKernel - 1 + 1) * 4,
+        stateBytes: cfg.numLayers * cfg.intermediateSize * (cfg.stateSize + cfg.convKernel) * 4,
+        memoryBytes: r.estimateBytes,
+        weightsHash: r.weightsHash,
       };
+      model = { backend: r.backend, codec, info };
       post({ type: 'loaded', id, info });
       return;
     }
     case 'capture': {
-      const { backend: b, codec: c } = ready();
-      const tokens = c.encode(req.text);
-      const s = await b.capture(tokens, { signal, onProgress: (d, t) => progress('Reading text', d, t) });
+      const { backend, codec, info } = ready();
+      const kept = await fromStorage(req.key, req.text);
+      if (kept) {
+        states.set(req.key, kept);
+        post({ type: 'captured', id, key: req.key, tokenCount: kept.meta.tokenCount, fromStorage: true });
+        return;
+      }
+      const tokenIds = codec.encode(req.text);
+      if (tokenIds.length === 0) throw new Error('The text has no tokens; type some text to make a state.');
+      const state = await backend.capture(tokenIds, {
+        signal,
+        onProgress: (d, t) => progress('Reading text', d, t),
+      });
+      const s: StoredState = {
+        meta: {
+          id: req.key,
+          name: req.name,
+          modelId: info.id,
+          weightsHash: info.weightsHash,
+          shape: shapeOfConfig(backend.config),
+          text: req.text,
+          tokenIds,
+          tokenCount: tokenIds.length,
+          createdAt: Date.now(),
+          ...(req.task ? { taskLabel: req.task } : {}),
+        },
+        state,
+      };
       states.set(req.key, s);
-      post({ type: 'captured', id, key: req.key, tokenCount: tokens.length });
+      const warning = await persist(s);
+      post({
+        type: 'captured',
+        id,
+        key: req.key,
+        tokenCount: tokenIds.length,
+        fromStorage: false,
+        ...(warning ? { warning } : {}),
+      });
       return;
     }
-    case 'import':
-      ready();
-      states.set(req.key, req.state);
-      post({ type: 'captured', id, key: req.key, tokenCount: 0 });
+    case 'importFile': {
+      const { backend, info } = ready();
+      const got = importStateFile(new Uint8Array(req.bytes), req.fileName, {
+        modelId: info.id,
+        weightsHash: info.weightsHash,
+        shape: shapeOfConfig(backend.config),
+      });
+      const summaries: StateSummary[] = [];
+      let warning: string | undefined;
+      for (const s of got) {
+        // Fresh ids: importing the same file twice gives two entries, never a silent overwrite.
+        const key = `s-${crypto.randomUUID()}`;
+        const copy: StoredState = {
+          meta: { ...s.meta, id: key, origin: `import ${req.fileName}` },
+          state: s.state,
+        };
+        states.set(key, copy);
+        warning = (await persist(copy)) ?? warning;
+        summaries.push({
+          key,
+          name: s.meta.name,
+          text: s.meta.text,
+          tokenCount: s.meta.tokenCount,
+          ...(s.meta.taskLabel ? { task: s.meta.taskLabel } : {}),
+        });
+      }
+      post({ type: 'imported', id, states: summaries, ...(warning ? { warning } : {}) });
       return;
-    case 'export':
-      post({ type: 'exported', id, key: req.key, state: stored(req.key) });
+    }
+    case 'export': {
+      const list = req.keys.map(stored);
+      const bytes = exportStateFile(list);
+      post({ type: 'exported', id, bytes, fileName: stateFileName(list) }, [bytes.buffer]);
       return;
+    }
+    case 'rename': {
+      const s = states.get(req.key);
+      if (s) s.meta = { ...s.meta, name: req.name };
+      await (await openLibrary())?.updateMeta(req.key, { name: req.name }).catch(() => undefined);
+      post({ type: 'done', id });
+      return;
+    }
     case 'drop':
       states.delete(req.key);
+      await (await openLibrary())?.delete([req.key]).catch(() => undefined);
       post({ type: 'done', id });
       return;
     case 'tokenize':
       post({ type: 'tokenized', id, tokens: tokensOf(req.text) });
       return;
     case 'score': {
-      const { backend: b } = ready();
+      const { backend } = ready();
       const t0 = performance.now();
       const start = await startState(req.start, signal);
       const tokens = tokensOf(req.text);
-      const nll = await b.score(
+      const nll = await backend.score(
         start,
         tokens.map((t) => t.id),
         { signal },
@@ -186,7 +340,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, signal: A
       return;
     }
     case 'sweep': {
-      const { backend: b } = ready();
+      const { backend } = ready();
       const ids = tokensOf(req.text).map((t) => t.id);
       const points: { alpha: number; perplexity: number }[] = [];
       for (const [i, alpha] of req.alphas.entries()) {
@@ -194,13 +348,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, signal: A
           ...req.recipe,
           sources: req.recipe.sources.map((s) => (s.key === req.key ? { ...s, weight: alpha } : s)),
         };
-        const start = mixStates(
-          b.config,
-          recipe.sources.map((s) => stored(s.key)),
-          recipe,
-          (l) => b.aLog(l),
-        );
-        const nll = await b.score(start, ids, { signal });
+        const nll = await backend.score(mix(recipe), ids, { signal });
         points.push({ alpha, perplexity: perplexityOf(nll) });
         progress('Sweeping', i + 1, req.alphas.length);
       }
@@ -208,16 +356,18 @@ async function handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, signal: A
       return;
     }
     case 'generate': {
-      const { backend: b, codec: c } = ready();
+      const { backend, codec } = ready();
       const t0 = performance.now();
       const start = await startState(req.start, signal);
+      const prompt = codec.encode(req.query);
+      if (prompt.length === 0) throw new Error('The query has no tokens; type a query to continue.');
       const view = (tid: number, prob: number, top: { id: number; prob: number }[]): GeneratedToken => ({
         id: tid,
-        text: c.tokenText(tid),
+        text: codec.tokenText(tid),
         prob,
-        top: top.map((t) => ({ text: c.tokenText(t.id), prob: t.prob })),
+        top: top.map((t) => ({ text: codec.tokenText(t.id), prob: t.prob })),
       });
-      const steps = await b.generate(start, c.encode(req.query), req.sampling, c.stopTokens, {
+      const steps = await backend.generate(start, prompt, req.sampling, codec.stopTokens, {
         signal,
         onStep: (s, index) => post({ type: 'token', id, index, token: view(s.id, s.prob, s.top) }),
       });
@@ -232,10 +382,10 @@ async function handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, signal: A
     case 'inspect': {
       const picked = req.keys.filter((k) => states.has(k));
       const norms: LayerNorms[] = picked.map((key) => {
-        const s = stored(key);
+        const s = stored(key).state;
         return { key, ssm: s.layers.map((l) => norm(l.ssm)), conv: s.layers.map((l) => norm(l.conv)) };
       });
-      const similarity = picked.map((a) => picked.map((b) => cosine(stored(a), stored(b))));
+      const similarity = picked.map((a) => picked.map((b) => cosine(stored(a).state, stored(b).state)));
       post({ type: 'inspected', id, norms, similarity });
       return;
     }

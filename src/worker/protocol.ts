@@ -4,12 +4,10 @@
  * the boundary (ids, texts, token ids, per-token numbers); states stay in the worker, keyed by the library
  * entry's id, and tensors cross only for import/export.
  */
-import type { MambaState } from '../engine/weights.ts';
-
-/** Where a model comes from. `url` is a folder served over HTTP with config.json, model.safetensors, … */
+/** Where a model comes from: a folder shipped with the app, a hub repo, or files the user picked. */
 export type ModelSource =
-  | { kind: 'url'; baseUrl: string; id: string }
-  | { kind: 'hub'; repo: string }
+  | { kind: 'bundled'; modelsUrl: string; folder: string; id: string }
+  | { kind: 'hub'; repo: string; hubUrl?: string }
   | { kind: 'files'; files: File[] };
 
 export type Precision = 'f32' | 'f16';
@@ -51,12 +49,23 @@ export interface ModelInfo {
   dState: number;
   vocab: number;
   precision: Precision;
-  /** Which engine runs: WebGPU, or the float64 CPU reference where the GPU engine is not available. */
   engine: 'webgpu' | 'cpu-reference';
   adapter: string;
   /** 'bpe' when tokenizer.json was loaded; 'bytes' for test models without one (ids are UTF-8 bytes). */
   tokenizer: 'bpe' | 'bytes';
   stateBytes: number;
+  /** The loader's estimate of GPU memory in use (weights, activations, states). */
+  memoryBytes: number;
+  weightsHash: string;
+}
+
+/** A stored state as the page lists it. */
+export interface StateSummary {
+  key: string;
+  name: string;
+  text: string;
+  tokenCount: number;
+  task?: string;
 }
 
 export interface TokenView {
@@ -79,10 +88,12 @@ export interface LayerNorms {
 }
 
 export type WorkerRequest =
-  | { type: 'load'; id: number; source: ModelSource; precision: Precision }
-  | { type: 'capture'; id: number; key: string; text: string }
-  | { type: 'import'; id: number; key: string; state: MambaState }
-  | { type: 'export'; id: number; key: string }
+  | { type: 'load'; id: number; source: ModelSource; precision: Precision | 'auto' }
+  /** Makes the state of `text` (or takes it from storage when it was saved with this model). */
+  | { type: 'capture'; id: number; key: string; name: string; text: string; task?: string }
+  | { type: 'importFile'; id: number; bytes: ArrayBuffer; fileName: string }
+  | { type: 'export'; id: number; keys: string[] }
+  | { type: 'rename'; id: number; key: string; name: string }
   | { type: 'drop'; id: number; key: string }
   | { type: 'score'; id: number; start: StartState; text: string }
   | {
@@ -100,8 +111,9 @@ export type WorkerRequest =
 export type WorkerResponse =
   | { type: 'progress'; id: number; phase: string; done: number; total: number }
   | { type: 'loaded'; id: number; info: ModelInfo }
-  | { type: 'captured'; id: number; key: string; tokenCount: number }
-  | { type: 'exported'; id: number; key: string; state: MambaState }
+  | { type: 'captured'; id: number; key: string; tokenCount: number; fromStorage: boolean; warning?: string }
+  | { type: 'imported'; id: number; states: StateSummary[]; warning?: string }
+  | { type: 'exported'; id: number; bytes: Uint8Array; fileName: string }
   | { type: 'scored'; id: number; tokens: TokenView[]; nll: number[]; perplexity: number; ms: number }
   | { type: 'token'; id: number; index: number; token: GeneratedToken }
   | { type: 'generated'; id: number; tokens: GeneratedToken[]; ms: number }

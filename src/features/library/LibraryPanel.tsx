@@ -128,7 +128,13 @@ function EntryRow({ entry }: { entry: LibraryEntry }) {
   const commitRename = () => {
     const entries = useLibraryStore.getState().entries.filter((x) => x.id !== entry.id);
     const n = draft.trim();
-    if (n && n !== entry.name) useLibraryStore.getState().rename(entry.id, uniqueName(n, entries));
+    if (n && n !== entry.name) {
+      const name = uniqueName(n, entries);
+      useLibraryStore.getState().rename(entry.id, name);
+      void engine()
+        .request('done', { type: 'rename', key: entry.id, name })
+        .catch(() => {});
+    }
     setEditing(false);
   };
 

@@ -143,7 +143,7 @@ export function MixerPanel() {
             />{' '}
             conv state
           </label>
-          <span className="hint"> (unmixed parts come from the first state)</span>
+          <span className="hint"> (an unmixed part is taken from the last state)</span>
         </span>
         <label>
           Per-layer profile{' '}
@@ -157,7 +157,10 @@ export function MixerPanel() {
               </option>
             ))}
           </select>
-          <span className="hint"> playground extension: layer l gets p_l·mix + (1−p_l)·first state</span>
+          <span className="hint">
+            {' '}
+            playground extension: layer l gets p_l·w + (1−p_l)·(first state alone)
+          </span>
         </label>
       </fieldset>
     </section>

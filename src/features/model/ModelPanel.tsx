@@ -1,27 +1,23 @@
-/** The model: what is loaded (the bundled default on start), progress, precision, a memory estimate, other sources. */
+/**
+ * The model: what is loaded (the bundled default on start), progress, precision, a memory estimate, and the
+ * other sources: the bundled list, a hub model (the known 130m–2.8b or any repo id) and local files.
+ */
 import { useState } from 'react';
+import { KNOWN_MODELS } from '../../model/hub.ts';
+import { formatBytes } from '../../model/progress.ts';
 import { useModelStore } from '../../stores/model.ts';
 import type { Precision } from '../../worker/protocol.ts';
 import { bundledSource, loadDefaultModel, loadModel } from './engine.ts';
 
-function bytes(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
-  return `${(n / 1e3).toFixed(1)} kB`;
-}
-
-function parameterCount(p: string | number | undefined): number | undefined {
-  if (typeof p === 'number') return p;
-  if (!p) return undefined;
-  const m = /^([\d.]+)\s*([kmb])?/i.exec(p.trim());
-  if (!m) return undefined;
-  const scale = { k: 1e3, m: 1e6, b: 1e9 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'b'] ?? 1;
-  return Number(m[1]) * scale;
+/** A hub mirror can be given as ?hub=URL (tests use a local server; mirrors work the same way). */
+function hubUrl(): string | undefined {
+  return new URLSearchParams(window.location.search).get('hub') ?? undefined;
 }
 
 export function ModelPanel() {
   const m = useModelStore();
   const [files, setFiles] = useState<File[]>([]);
+  const [repo, setRepo] = useState(KNOWN_MODELS[0]!.repo);
   const statusText =
     m.status === 'ready'
       ? 'Model ready'
@@ -32,8 +28,11 @@ export function ModelPanel() {
           : m.status === 'lost'
             ? 'GPU device lost'
             : 'No model loaded';
-  const params = parameterCount(m.entry?.parameters);
-  const bytesPer = m.precision === 'f16' ? 2 : 4;
+  const known = KNOWN_MODELS.find((k) => k.repo === repo.trim());
+  const precisionFor = (p: Precision | 'auto'): Precision => (p === 'auto' ? 'f16' : p);
+  const busy = m.status === 'loading';
+  const pct =
+    m.progress && m.progress.total > 0 ? Math.round((100 * m.progress.done) / m.progress.total) : undefined;
 
   return (
     <section className="panel model-panel" aria-labelledby="model-title">
@@ -41,12 +40,18 @@ export function ModelPanel() {
       <p className={`model-status model-status-${m.status}`} role="status">
         {statusText}
       </p>
-      {m.status === 'loading' && m.progress && (
-        <progress
-          aria-label="Model loading progress"
-          value={m.progress.total > 0 ? m.progress.done : undefined}
-          max={Math.max(1, m.progress.total)}
-        />
+      {busy && m.progress && (
+        <>
+          <progress
+            aria-label="Model loading progress"
+            value={m.progress.total > 0 ? m.progress.done : undefined}
+            max={Math.max(1, m.progress.total)}
+          />
+          <span className="hint">
+            {m.progress.total > 0 &&
+              `${formatBytes(m.progress.done)} of ${formatBytes(m.progress.total)} (${pct} %)`}
+          </span>
+        </>
       )}
       {m.info && (
         <dl className="model-info">
@@ -61,19 +66,18 @@ export function ModelPanel() {
           </dd>
           <dt>Engine</dt>
           <dd>
-            {m.info.engine === 'webgpu'
-              ? `WebGPU (${m.info.precision} weights)`
-              : 'CPU reference (float64, slow)'}{' '}
-            on {m.info.adapter}
+            WebGPU, {m.info.precision} weights, on {m.info.adapter}
           </dd>
+          <dt>GPU memory</dt>
+          <dd>about {formatBytes(m.info.memoryBytes)}</dd>
           <dt>Tokenizer</dt>
           <dd>
             {m.info.tokenizer === 'bpe'
               ? 'GPT-NeoX BPE'
-              : 'bytes (this model has no tokenizer.json: ids are UTF-8 bytes)'}
+              : 'none in this checkpoint: token ids are the text’s UTF-8 bytes'}
           </dd>
           <dt>One state</dt>
-          <dd>{bytes(m.info.stateBytes)}</dd>
+          <dd>{formatBytes(m.info.stateBytes)}</dd>
         </dl>
       )}
       {m.error && (
@@ -85,23 +89,22 @@ export function ModelPanel() {
         <summary>Choose another model</summary>
         <label>
           Precision{' '}
-          <select value={m.precision} onChange={(e) => m.set({ precision: e.target.value as Precision })}>
+          <select
+            value={m.precision}
+            onChange={(e) => m.set({ precision: e.target.value as Precision | 'auto' })}
+          >
+            <option value="auto">automatic (f16 for 130m and larger)</option>
             <option value="f16">f16 weights (half the memory)</option>
             <option value="f32">f32 weights (exact)</option>
           </select>
         </label>
-        {params !== undefined && (
-          <p className="hint">
-            Memory estimate for {m.entry?.id}: about {bytes(params * bytesPer)} of GPU memory for the weights.
-          </p>
-        )}
         {m.manifest && (
           <div className="row">
             {m.manifest.models.map((e) => (
               <button
                 key={e.id}
                 type="button"
-                disabled={m.status === 'loading'}
+                disabled={busy}
                 onClick={() => void loadModel(bundledSource(e), e)}
               >
                 Load bundled {e.id}
@@ -110,9 +113,45 @@ export function ModelPanel() {
           </div>
         )}
         {!m.manifest && (
-          <button type="button" disabled={m.status === 'loading'} onClick={() => void loadDefaultModel()}>
+          <button type="button" disabled={busy} onClick={() => void loadDefaultModel()}>
             Retry the bundled model
           </button>
+        )}
+        <div className="row">
+          <label>
+            Hub model{' '}
+            <input
+              aria-label="Hub repo id"
+              list="known-models"
+              value={repo}
+              size={28}
+              onChange={(e) => setRepo(e.target.value)}
+            />
+          </label>
+          <datalist id="known-models">
+            {KNOWN_MODELS.map((k) => (
+              <option key={k.repo} value={k.repo}>
+                {k.name}
+              </option>
+            ))}
+          </datalist>
+          <button
+            type="button"
+            disabled={busy || !repo.trim()}
+            onClick={() =>
+              void loadModel({ kind: 'hub', repo: repo.trim(), ...(hubUrl() ? { hubUrl: hubUrl()! } : {}) })
+            }
+          >
+            Load from hub
+          </button>
+        </div>
+        {known && (
+          <p className="hint">
+            {known.name}: {(known.parameters / 1e6).toFixed(0)} M parameters, download about{' '}
+            {formatBytes(known.downloadBytes)}, GPU memory about{' '}
+            {formatBytes(known.gpuBytes[precisionFor(m.precision)])} at {precisionFor(m.precision)}
+            {known.note ? ` (${known.note})` : ''}. Downloads are cached in the browser.
+          </p>
         )}
         <div className="row">
           <label>
@@ -127,15 +166,14 @@ export function ModelPanel() {
           </label>{' '}
           <button
             type="button"
-            disabled={files.length === 0 || m.status === 'loading'}
+            disabled={files.length === 0 || busy}
             onClick={() => void loadModel({ kind: 'files', files })}
           >
             Load local files
           </button>
         </div>
         <p className="hint">
-          Hugging Face hub models: not in this build yet (the hub loader is being written); download the files
-          and load them as local files.
+          Loading another model keeps your stored texts; their states are recomputed for the new model.
         </p>
       </details>
     </section>

@@ -34,7 +34,13 @@ export async function fetchManifest(): Promise<Manifest> {
 }
 
 export function bundledSource(entry: ManifestEntry): ModelSource {
-  return { kind: 'url', baseUrl: `${MODELS_BASE}/${entry.folder}`, id: entry.id };
+  // Absolute: the worker resolves URLs against its own script's address, not the page's.
+  return {
+    kind: 'bundled',
+    modelsUrl: new URL(MODELS_BASE, window.location.href).href,
+    folder: entry.folder,
+    id: entry.id,
+  };
 }
 
 let loadSeq = 0;
@@ -86,25 +92,26 @@ export async function loadDefaultModel(): Promise<void> {
 /** Reads one entry's text into its state in the worker. */
 export async function captureEntry(entry: LibraryEntry): Promise<void> {
   const lib = useLibraryStore.getState();
-  if (entry.origin === 'import' && !entry.text) {
-    lib.setStatus(entry.id, {
-      kind: 'error',
-      message: 'Imported state files are kept only for this visit; import the file again.',
-    });
-    return;
-  }
   lib.setStatus(entry.id, { kind: 'pending', done: 0, total: 1 });
   try {
     const r = await engine().request(
       'captured',
-      { type: 'capture', key: entry.id, text: entry.text },
+      {
+        type: 'capture',
+        key: entry.id,
+        name: entry.name,
+        text: entry.text,
+        ...(entry.task ? { task: entry.task } : {}),
+      },
       {
         onProgress: (_p, done, total) =>
           useLibraryStore.getState().setStatus(entry.id, { kind: 'pending', done, total }),
       },
     );
     useLibraryStore.getState().setTokenCount(entry.id, r.tokenCount);
-    useLibraryStore.getState().setStatus(entry.id, { kind: 'ready' });
+    useLibraryStore
+      .getState()
+      .setStatus(entry.id, { kind: 'ready', fromStorage: r.fromStorage, warning: r.warning });
   } catch (e) {
     useLibraryStore.getState().setStatus(entry.id, { kind: 'error', message: errorText(e) });
   }

@@ -1,0 +1,188 @@
+/**
+ * The WebGPU engine as the worker's backend: opens the device, streams the checkpoint into GpuMambaModel
+ * through the model loader (progress, memory check, cache), and runs capture / score / generate from host
+ * states. Calls are serialised here, and a call whose signal was aborted while it waited never reaches the
+ * GPU: that is what lets new perplexity work supersede stale work instead of queueing behind it.
+ */
+import { openDevice } from '../engine/gpu/device.ts';
+import { GpuMambaModel } from '../engine/model.ts';
+import type { GpuState } from '../engine/api.ts';
+import type { MambaState } from '../engine/weights.ts';
+import { loadModel, TOKENIZER_FILE, type LoadProgress } from '../model/loader.ts';
+import { DownloadError } from '../model/errors.ts';
+import type { ModelSource as LoaderSource } from '../model/sources.ts';
+import type { MambaTokenizer } from '../model/tokenizer.ts';
+import type { MambaConfig } from '../model/config.ts';
+import { abortError, type Backend, type BackendRun, type StepResult } from './backend.ts';
+import { StreamingFingerprint } from './fingerprint.ts';
+import type { Precision, SamplingSettings } from './protocol.ts';
+
+const TOP_ALTERNATIVES = 5;
+
+export interface GpuLoadResult {
+  backend: GpuBackend;
+  tokenizer: MambaTokenizer | undefined;
+  precision: Precision;
+  weightsHash: string;
+  estimateBytes: number;
+}
+
+export class GpuBackend implements Backend {
+  readonly kind = 'webgpu' as const;
+  private gate: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly engine: GpuMambaModel,
+    private readonly aLogs: Float32Array[],
+    readonly adapter: string,
+  ) {}
+
+  get config(): MambaConfig {
+    return this.engine.config;
+  }
+
+  aLog(layer: number): Float32Array {
+    return this.aLogs[layer]!;
+  }
+
+  allALogs(): Float32Array[] {
+    return this.aLogs;
+  }
+
+  /** Runs `fn` after every earlier call, on a scratch state holding `start`; skipped if already superseded. */
+  private exclusive<T>(
+    signal: AbortSignal,
+    start: MambaState | null,
+    fn: (s: GpuState) => Promise<T>,
+  ): Promise<T> {
+    const run = async () => {
+      if (signal.aborted) throw abortError();
+      const scratch = this.engine.createState();
+      try {
+        if (start) this.engine.writeState(scratch, start);
+        return await fn(scratch);
+      } finally {
+        scratch.destroy();
+      }
+    };
+    const p = this.gate.then(run, run);
+    this.gate = p.catch(() => undefined);
+    return p;
+  }
+
+  capture(tokens: number[], run: BackendRun): Promise<MambaState> {
+    return this.exclusive(run.signal, null, async (s) => {
+      await this.engine.prefill(s, tokens, {
+        logits: 'none',
+        signal: run.signal,
+        onProgress: (p) => run.onProgress?.(p.done, p.total),
+      });
+      return this.engine.readState(s);
+    });
+  }
+
+  score(start: MambaState | null, tokens: number[], run: BackendRun): Promise<Float32Array> {
+    return this.exclusive(
+      run.signal,
+      start,
+      async (s) => (await this.engine.score(s, tokens, { signal: run.signal })).nll,
+    );
+  }
+
+  generate(
+    start: MambaState | null,
+    prompt: number[],
+    sampling: SamplingSettings,
+    stopTokens: number[],
+    run: BackendRun & { onStep: (s: StepResult, index: number) => void },
+  ): Promise<StepResult[]> {
+    return this.exclusive(run.signal, start, async (s) => {
+      const out: StepResult[] = [];
+      await this.engine.generate(s, prompt, {
+        maxNewTokens: sampling.maxNewTokens,
+        temperature: sampling.temperature,
+        topK: sampling.topK,
+        topP: sampling.topP,
+        seed: sampling.seed,
+        stopTokens,
+        signal: run.signal,
+        reportTop: TOP_ALTERNATIVES,
+        onToken: (id, index, info) => {
+          const step = { id, prob: info?.prob ?? NaN, top: info?.alternatives ?? [] };
+          out.push(step);
+          run.onStep(step, index);
+        },
+      });
+      return out;
+    });
+  }
+
+  destroy(): void {
+    this.engine.destroy();
+    this.engine.device.destroy();
+  }
+}
+
+/** Opens WebGPU and streams the checkpoint onto it. */
+export async function openGpuBackend(
+  source: LoaderSource,
+  precision: Precision | 'auto',
+  progress: (p: LoadProgress) => void,
+  onDeviceLost: (e: Error) => void,
+  signal: AbortSignal,
+): Promise<GpuLoadResult> {
+  const dev = await openDevice(typeof navigator !== 'undefined' ? navigator.gpu : undefined);
+  let destroyed = false;
+  void dev.lost.then((e) => {
+    if (!destroyed) onDeviceLost(e);
+  });
+  const aLogs: Float32Array[] = [];
+  let fingerprint: StreamingFingerprint | undefined;
+  try {
+    const load = (tokenizer: boolean) =>
+      loadModel(source, {
+        tokenizer,
+        precision,
+        limits: dev.device.limits,
+        signal,
+        onProgress: progress,
+        createSink: async (config, p) => {
+          fingerprint = new StreamingFingerprint(JSON.stringify(config));
+          const model = await GpuMambaModel.create(dev, config, { dtype: p });
+          return {
+            model,
+            uploadTensor(name: string, data: Float32Array) {
+              fingerprint!.add(name, data);
+              const m = /^backbone\.layers\.(\d+)\.mixer\.A_log$/.exec(name);
+              if (m) aLogs[Number(m[1])] = data.slice();
+              return model.uploadTensor(name, data);
+            },
+            finalize: () => model.finalize(),
+            destroy: () => model.destroy(),
+          };
+        },
+      });
+    // Tiny test checkpoints ship no tokenizer.json; they run on byte ids (the UI says so). It is read before
+    // any weight, so trying again without it costs only config.json.
+    const loaded = await load(true).catch((e: unknown) => {
+      const missingTokenizer =
+        e instanceof DownloadError && e.failure === 'not-found' && e.url.endsWith(TOKENIZER_FILE);
+      if (!missingTokenizer) throw e;
+      return load(false);
+    });
+    const info = dev.adapterInfo;
+    const adapter =
+      [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'WebGPU adapter';
+    return {
+      backend: new GpuBackend(loaded.sink.model, aLogs, adapter),
+      tokenizer: loaded.tokenizer,
+      precision: loaded.precision,
+      weightsHash: fingerprint!.hex(),
+      estimateBytes: loaded.estimate.totalBytes,
+    };
+  } catch (e) {
+    destroyed = true;
+    dev.device.destroy();
+    throw e;
+  }
+}
