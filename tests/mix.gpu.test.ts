@@ -129,6 +129,17 @@ describe('GPU mix equals the CPU mix', () => {
         ],
       },
     ],
+    [
+      'per-layer with an all-zero layer, every source used elsewhere',
+      {
+        mode: 'weighted',
+        layerWeights: [
+          [0, 0, 0, 0],
+          [1, 1, 1, 1],
+          [0.5, -0.5, 0.25, 2],
+        ],
+      },
+    ],
   ];
   for (const [name, spec] of cases) {
     it(`${name}: within 4e-7 of the CPU mix`, async () => {

@@ -133,7 +133,7 @@ export class GpuStateMixer {
     const perLayer = this.perLayer(part);
     const total = perLayer * this.shape.layers;
     const ops = linearOps(grid, srcs.length);
-    if (ops.some((o) => o.every((op) => op === OP_SKIP))) {
+    if (grid.some((_, l) => ops.every((o) => o[l] === OP_SKIP))) {
       // Layers whose weights are all zero must end as zeros: clear first, every other element is assigned.
       enc.clearBuffer(dst[part], 0, 4 * total);
     }
