@@ -110,6 +110,10 @@ def line_of(pair) -> str:
     return f'{pair[0]}->{pair[1]}\n'
 
 
+TASK_WEIGHTS = {'antonym': 1.5, 'uppercase': 2.0, 'capital': 1.0, 'plural': 1.5, 'past': 1.5, 'lowercase': 1.0,
+                'capitalize': 1.0, 'first_letter': 0.5, 'continent': 0.5}
+
+
 class Sampler:
     """Makes training rows of seq+1 tokens. Each row starts from the zero state (as the app's prompts do):
     with probability p_task it opens with a block of one task's examples, then more blocks of other tasks or
@@ -128,6 +132,14 @@ class Sampler:
             pairs = [tuple(p) for p in t['train']]
             ids = tok.encode_batch([line_of(p) for p in pairs])
             self.tasks.append({'name': t['name'], 'pairs': pairs, 'ids': ids, 'forbid': forbidden.get(t['name'], {})})
+        # The five named tasks get more blocks; first_letter and continent are learnt quickly (smoke run).
+        self.weights = [TASK_WEIGHTS.get(t['name'], 1.0) for t in self.tasks]
+
+    def pick_task(self, exclude=None):
+        while True:
+            t = self.rng.choices(self.tasks, weights=self.weights)[0]
+            if t is not exclude:
+                return t
 
     def block(self, task) -> list[int]:
         n = self.rng.randint(1, self.max_block)
@@ -162,7 +174,7 @@ class Sampler:
             last = None
             while len(out) < need:
                 if self.rng.random() < 0.7:
-                    t = self.rng.choice([t for t in self.tasks if t is not last])
+                    t = self.pick_task(last)
                     out.extend(self.block(t))
                     out.extend(self.newline)  # a blank line ends a block
                     last = t
@@ -172,8 +184,7 @@ class Sampler:
             out.extend(self.text_window(self.rng.randint(need // 4, need)))
             while len(out) < need:
                 out.extend(self.newline)
-                t = self.rng.choice(self.tasks)
-                out.extend(self.block(t))
+                out.extend(self.block(self.pick_task()))
         return out[:need]
 
     def batch(self, bsz: int) -> np.ndarray:
