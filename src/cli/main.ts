@@ -3,6 +3,7 @@
  * Node finds (a real GPU, else SwiftShader). Errors a user can fix print one line and exit 1 (2 for usage).
  */
 import { parseArgs, required, UsageError } from './args.ts';
+import { BENCH_OPTIONS, BENCH_USAGE, runBench } from './bench.ts';
 import { runEval } from './eval.ts';
 import { runGenerate } from './generate.ts';
 import { loadTokenizerFromDir } from '../model/node.ts';
@@ -13,7 +14,8 @@ const USAGE = `usage: soup <command> [options]
   eval      --model DIR --request REQ.json --out OUT.safetensors [--dtype f32|f16]
   generate  --model DIR (--tokens 1,2,3 | --prompt TEXT) --max-new-tokens N
             [--greedy | --temperature T --top-k K --top-p P --seed S] [--dtype f32|f16] [--json]
-  tokenize  --model DIR --text TEXT [--json]`;
+  tokenize  --model DIR --text TEXT [--json]
+${BENCH_USAGE}`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -53,6 +55,8 @@ async function main(argv: string[]): Promise<void> {
       }
       return;
     }
+    case 'bench':
+      return runBench(parseArgs(rest, BENCH_OPTIONS));
     case 'tokenize': {
       const args = parseArgs(rest, { values: ['model', 'text'], flags: ['json'] });
       const dir = required(args, 'model');

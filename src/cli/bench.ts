@@ -1,0 +1,170 @@
+/**
+ * `soup bench --model (DIR | random:130m | … | random:2.8b) [--dtype f32|f16] [--json] [--quick]
+ *  [--check CHECK.safetensors]`: the engine's speed on the adapter Node finds (src/bench/run.ts), and with
+ * --check, how far its logits are from the ones transformers saved for the same weights (bench/hf_bench.py).
+ * Progress goes to stderr; the figures (text, or one JSON object) to stdout.
+ */
+import { readFileSync } from 'node:fs';
+import type { WeightDtype } from '../engine/api.ts';
+import type { EngineDevice } from '../engine/gpu/device.ts';
+import { openNodeDevice } from '../engine/gpu/node.ts';
+import type { GpuMambaModel } from '../engine/model.ts';
+import { createRandomEngine, parseRandomModel, randomConfig, RANDOM_SIZES } from '../engine/randomWeights.ts';
+import { SafetensorsFile } from '../model/safetensors.ts';
+import { formatText } from '../bench/format.ts';
+import { runBenchmark, type BenchOptions, type BenchResult } from '../bench/run.ts';
+import { intOption, UsageError, type ParsedArgs } from './args.ts';
+import { openModelDir, parseDtype } from './model-dir.ts';
+
+export const BENCH_USAGE = `  bench     --model (DIR | random:${Object.keys(RANDOM_SIZES).join(' | random:')})
+            [--dtype f32|f16] [--json] [--quick] [--check CHECK.safetensors]
+            [--prefill 128,512,2048] [--decode-tokens 128] [--eval-tokens 256]`;
+
+export const BENCH_OPTIONS = {
+  values: ['model', 'dtype', 'check', 'prefill', 'decode-tokens', 'eval-tokens', 'seed'],
+  flags: ['json', 'quick'],
+};
+
+interface Opened {
+  engine: GpuMambaModel;
+  dev: EngineDevice;
+  aLogs: Float32Array[];
+  uploadMs: number;
+}
+
+async function open(model: string, dtype: WeightDtype | undefined, seed: number): Promise<Opened> {
+  if (model.startsWith('random:')) {
+    const size = parseRandomModel(model);
+    if (!size) {
+      throw new UsageError(
+        `Unknown random model "${model}"; choose one of ${Object.keys(RANDOM_SIZES)
+          .map((s) => `random:${s}`)
+          .join(', ')}.`,
+      );
+    }
+    const dev = await openNodeDevice();
+    const t0 = performance.now();
+    const { engine, aLogs } = await createRandomEngine(
+      dev,
+      randomConfig(size),
+      { dtype: dtype ?? 'f16' },
+      seed,
+    );
+    return { engine, dev, aLogs, uploadMs: performance.now() - t0 };
+  }
+  const t0 = performance.now();
+  const opened = await openModelDir(model, dtype);
+  await opened.dev.device.queue.onSubmittedWorkDone();
+  return { engine: opened.engine, dev: opened.dev, aLogs: opened.aLogs, uploadMs: performance.now() - t0 };
+}
+
+export interface LogitsCheck {
+  file: string;
+  tokens: number;
+  maxAbsDiff: number;
+  /** max |ours − theirs| / max(1, max |theirs|), the fixtures' measure. */
+  relMaxDiff: number;
+  argmaxAgreement: number;
+}
+
+/** Prefills the check's tokens from the zero state and compares every position's logits. */
+export async function checkLogits(engine: GpuMambaModel, file: string): Promise<LogitsCheck> {
+  const st = new SafetensorsFile(new Uint8Array(readFileSync(file)), file);
+  const tokens = Array.from(st.int32('check.tokens'));
+  const want = st.float32('check.logits');
+  const V = engine.config.vocabSize;
+  if (want.length !== tokens.length * V) {
+    throw new UsageError(
+      `${file}: check.logits has ${want.length} values, expected ${tokens.length} × ${V}.`,
+    );
+  }
+  const state = engine.createState();
+  let got: Float32Array;
+  try {
+    got = (await engine.prefill(state, tokens, { logits: 'all' }))!;
+  } finally {
+    state.destroy();
+  }
+  let maxAbs = 0;
+  let maxRef = 0;
+  let agree = 0;
+  for (let t = 0; t < tokens.length; t++) {
+    let a = 0;
+    let b = 0;
+    for (let v = 0; v < V; v++) {
+      const i = t * V + v;
+      maxAbs = Math.max(maxAbs, Math.abs(got[i]! - want[i]!));
+      maxRef = Math.max(maxRef, Math.abs(want[i]!));
+      if (got[i]! > got[t * V + a]!) a = v;
+      if (want[i]! > want[t * V + b]!) b = v;
+    }
+    if (a === b) agree++;
+  }
+  return {
+    file,
+    tokens: tokens.length,
+    maxAbsDiff: maxAbs,
+    relMaxDiff: maxAbs / Math.max(1, maxRef),
+    argmaxAgreement: agree / tokens.length,
+  };
+}
+
+function lengthList(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const xs = text.split(',').map(Number);
+  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1)) {
+    throw new UsageError(`--prefill must be comma-separated positive token counts (got "${text}").`);
+  }
+  return xs;
+}
+
+export async function runBench(args: ParsedArgs): Promise<void> {
+  const model = args.values.get('model');
+  if (model === undefined) throw new UsageError(`--model is required.\n${BENCH_USAGE}`);
+  const dtype = parseDtype(args.values.get('dtype'));
+  const json = args.flags.has('json');
+  const opts: BenchOptions = {
+    quick: args.flags.has('quick'),
+    prefillLengths: lengthList(args.values.get('prefill')),
+    decodeTokens: intOption(args, 'decode-tokens'),
+    evalTokens: intOption(args, 'eval-tokens'),
+    onProgress: (m) => process.stderr.write(`bench: ${m}\n`),
+  };
+  for (const [name, v] of [
+    ['decode-tokens', opts.decodeTokens],
+    ['eval-tokens', opts.evalTokens],
+  ] as const) {
+    if (v !== undefined && v < 2) throw new UsageError(`--${name} must be at least 2.`);
+  }
+  process.stderr.write(`bench: loading ${model}\n`);
+  const { engine, dev, aLogs, uploadMs } = await open(model, dtype, intOption(args, 'seed', 0)!);
+  try {
+    const checkFile = args.values.get('check');
+    const check = checkFile ? await checkLogits(engine, checkFile) : undefined;
+    const info = dev.adapterInfo;
+    const result: BenchResult & { check?: LogitsCheck } = await runBenchmark(
+      {
+        engine,
+        aLogs,
+        model,
+        adapter: [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' '),
+        hasTimestamps: dev.hasTimestamps,
+        uploadMs,
+      },
+      opts,
+    );
+    if (check) result.check = check;
+    if (json) {
+      process.stdout.write(JSON.stringify(result) + '\n');
+    } else {
+      process.stdout.write(formatText(result) + '\n');
+      if (check) {
+        process.stdout.write(
+          `logits vs ${check.file}: max |diff| ${check.maxAbsDiff.toExponential(3)}, relative ${check.relMaxDiff.toExponential(3)}, argmax agrees at ${(100 * check.argmaxAgreement).toFixed(1)} % of ${check.tokens} positions\n`,
+        );
+      }
+    }
+  } finally {
+    engine.destroy();
+  }
+}
