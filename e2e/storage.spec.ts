@@ -15,6 +15,7 @@ interface StorageApi {
   save(db: string, s: SeededState[]): Promise<Result<void>>;
   list(db: string, modelId: string, hash: string): Promise<StateMeta[]>;
   models(db: string): Promise<{ modelId: string; weightsHash: string; count: number; bytes: number }[]>;
+  loadAll(db: string, modelId: string, hash: string): Promise<{ id: string; bits: number[][] }[]>;
   load(db: string, id: string): Promise<Result<{ meta: StateMeta; bits: number[][] }>>;
   remove(db: string, ids: string[]): Promise<void>;
   exportFile(db: string, ids: string[]): Promise<string>;
@@ -76,6 +77,16 @@ test('save, list by model, survive a reload, load bit for bit, delete', async ({
   const loaded = await call<Result<{ meta: StateMeta; bits: number[][] }>>(page, 'load', DB, 'id-2');
   if (!('ok' in loaded)) throw new Error(loaded.message);
   expect(loaded.ok.bits).toEqual(await call(page, 'seededBits', seeded(2)));
+
+  const all = await call<{ id: string; bits: number[][] }[]>(
+    page,
+    'loadAll',
+    DB,
+    modelA.modelId,
+    modelA.weightsHash,
+  );
+  expect(all.map((x) => x.id)).toEqual(['id-1', 'id-2']);
+  expect(all[0]!.bits).toEqual(await call(page, 'seededBits', states[0]));
 
   await call(page, 'remove', DB, ['id-1']);
   await page.reload();

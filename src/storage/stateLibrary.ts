@@ -251,6 +251,11 @@ export class StateLibrary {
     return fromRecords(meta, tensors);
   }
 
+  /** Every state of one model with its tensors (for retrieval and the inspector's similarity map). */
+  async loadAll(modelId: string, weightsHash: string): Promise<StoredState[]> {
+    return this.loadMany((await this.list(modelId, weightsHash)).map((m) => m.id));
+  }
+
   async loadMany(ids: string[]): Promise<StoredState[]> {
     return Promise.all(ids.map((id) => this.load(id)));
   }

@@ -111,6 +111,10 @@ export function register(r: Record<string, unknown>) {
           return { meta: s.meta, bits: bitsOf(s.state) };
         }),
       ),
+    loadAll: (db: string, modelId: string, weightsHash: string) =>
+      withLibrary(db, async (lib) =>
+        (await lib.loadAll(modelId, weightsHash)).map((st) => ({ id: st.meta.id, bits: bitsOf(st.state) })),
+      ),
     remove: (db: string, ids: string[]) => withLibrary(db, (lib) => lib.delete(ids)),
     exportFile: (db: string, ids: string[]) =>
       withLibrary(db, async (lib) => toBase64(await lib.exportFile(ids))),
