@@ -198,6 +198,15 @@ describe('refusals', () => {
     expect(() => mixStoredCpu([a, b], spec({ weights: [1.3, -0.3], normalize: true }))).toThrow(/negative/);
     expect(() => mixStoredCpu([a, b], spec({ weights: [0, 0], normalize: true }))).toThrow(/positive sum/);
     expect(() => mixStoredCpu([a, b], spec({ weights: [NaN, 1] }))).toThrow(/not a number/);
+    expect(() =>
+      mixStoredCpu([a, b], {
+        mode: 'mean',
+        layerWeights: [
+          [1, 0],
+          [0, 1],
+        ],
+      }),
+    ).toThrow(/mean takes no weights/);
     // Free weights may extrapolate.
     const ex = mixStoredCpu([a, b], spec({ weights: [1.3, -0.3] }));
     const i = 5;

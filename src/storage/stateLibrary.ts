@@ -256,8 +256,21 @@ export class StateLibrary {
     return this.loadMany((await this.list(modelId, weightsHash)).map((m) => m.id));
   }
 
+  /** Several states read in one transaction, so a delete in another tab cannot interleave. */
   async loadMany(ids: string[]): Promise<StoredState[]> {
-    return Promise.all(ids.map((id) => this.load(id)));
+    const tx = this.db.transaction(['meta', 'tensors'], 'readonly');
+    const pairs = await Promise.all(
+      ids.map((id) => Promise.all([tx.objectStore('meta').get(id), tx.objectStore('tensors').get(id)])),
+    );
+    await tx.done;
+    return pairs.map(([meta, tensors], i) => {
+      if (!meta || !tensors) {
+        throw new StateNotFoundError(
+          `The state ${ids[i]} is no longer in the library (deleted in another tab?).`,
+        );
+      }
+      return fromRecords(meta, tensors);
+    });
   }
 
   /** Changes the name or task label; the tensors are untouched. */

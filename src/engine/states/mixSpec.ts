@@ -108,6 +108,12 @@ export interface MixPlan {
 export function planMix(spec: MixSpec, sources: number, layers: number): MixPlan {
   if (sources < 1) throw new StateMismatchError('Choose at least one state to mix.');
   const f32 = Math.fround;
+  if (spec.mode === 'mean' && (spec.layerWeights || spec.normalize)) {
+    // Refused rather than ignored: a per-layer mean is a weighted mix with equal weights and a profile.
+    throw new StateMismatchError(
+      'The mean takes no weights; use a weighted mix with equal weights for per-layer control.',
+    );
+  }
   let grid: number[][] = [];
   if (spec.mode !== 'mean') {
     const fallback = spec.mode === 'adecay' ? new Array<number>(sources).fill(1) : undefined;
