@@ -1,0 +1,134 @@
+/**
+ * Model loading in real Chromium, for e2e/loading.spec.ts: load a checkpoint from a hub URL (the test's local
+ * hub server) through the real Cache Storage into the real WebGPU engine, and report what happened as plain
+ * data (files and whether each came from the cache, progress figures, a hash of every tensor, logits for
+ * given tokens). Also the cache view: list, delete, storage estimate, persist.
+ */
+import { openDevice, type EngineDevice } from '../../engine/gpu/device.ts';
+import { GpuMambaModel } from '../../engine/model.ts';
+import {
+  deleteCachedModel,
+  listCachedModels,
+  openModelCache,
+  requestPersistentStorage,
+  storageStatus,
+} from '../../model/cache.ts';
+import { loadModel, type LoadProgress, type PrecisionChoice, type WeightSink } from '../../model/loader.ts';
+import { hubSource } from '../../model/sources.ts';
+
+export interface HubLoadRequest {
+  hubUrl: string;
+  repo: string;
+  revision?: string;
+  precision?: PrecisionChoice;
+  /** Token sequences to run through the loaded engine; their logits come back. */
+  sequences?: Record<string, number[]>;
+  /** Abort once this many bytes of weights have arrived (tests cancel). */
+  abortAfterBytes?: number;
+}
+
+/** FNV-1a over a tensor's f32 bytes: equal hashes mean bit-identical tensors. */
+function fnv1a(data: Float32Array): string {
+  const b = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+/** Forwards to the engine and hashes what passes through. */
+class HashingSink implements WeightSink {
+  hashes: Record<string, string> = {};
+  constructor(readonly model: GpuMambaModel) {}
+  async uploadTensor(name: string, data: Float32Array) {
+    this.hashes[name] = fnv1a(data);
+    await this.model.uploadTensor(name, data);
+  }
+  finalize() {
+    return this.model.finalize();
+  }
+  destroy() {
+    this.model.destroy();
+  }
+}
+
+let dev: EngineDevice | undefined;
+
+async function loadFromHub(req: HubLoadRequest) {
+  dev ??= await openDevice(navigator.gpu);
+  const cache = await openModelCache();
+  const progress: LoadProgress[] = [];
+  const ctl = new AbortController();
+  let sinks = 0;
+  let destroyed = 0;
+  try {
+    const loaded = await loadModel(
+      hubSource({ repo: req.repo, revision: req.revision, hubUrl: req.hubUrl, cache, retryDelayMs: 50 }),
+      {
+        tokenizer: false,
+        precision: req.precision,
+        limits: dev.device.limits,
+        signal: ctl.signal,
+        onProgress: (p) => {
+          progress.push(p);
+          if (req.abortAfterBytes !== undefined && p.overallLoaded >= req.abortAfterBytes) ctl.abort();
+        },
+        createSink: async (config, precision) => {
+          sinks++;
+          const sink = new HashingSink(await GpuMambaModel.create(dev!, config, { dtype: precision }));
+          const destroy = sink.destroy.bind(sink);
+          sink.destroy = () => {
+            destroyed++;
+            destroy();
+          };
+          return sink;
+        },
+      },
+    );
+    const logits: Record<string, number[]> = {};
+    const model = loaded.sink.model;
+    for (const [name, tokens] of Object.entries(req.sequences ?? {})) {
+      const state = model.createState();
+      logits[name] = Array.from((await model.prefill(state, tokens, { logits: 'all' }))!);
+      state.destroy();
+    }
+    loaded.sink.destroy();
+    const weights = progress.filter((p) => p.phase === 'weights');
+    return {
+      ok: true as const,
+      cacheAvailable: cache !== undefined,
+      files: loaded.files,
+      precision: loaded.precision,
+      checkpointDtype: loaded.checkpointDtype,
+      warnings: loaded.warnings,
+      hashes: loaded.sink.hashes,
+      logits,
+      progress: {
+        events: weights.length,
+        last: weights[weights.length - 1],
+        maxSpeed: Math.max(0, ...weights.map((p) => p.bytesPerSecond)),
+        anyTimeLeft: weights.some((p) => p.secondsLeft !== undefined),
+        monotonic: weights.every((p, i) => i === 0 || p.overallLoaded >= weights[i - 1]!.overallLoaded),
+        phases: [...new Set(progress.map((p) => p.phase))],
+      },
+    };
+  } catch (e) {
+    const err = e as Error;
+    return { ok: false as const, name: err.name, message: err.message, sinks, destroyed };
+  }
+}
+
+export function register(r: Record<string, unknown>) {
+  r['loading'] = {
+    loadFromHub,
+    async cacheList() {
+      const cache = await openModelCache();
+      return cache ? listCachedModels(cache) : [];
+    },
+    async cacheDelete(model: string) {
+      const cache = await openModelCache();
+      return cache ? deleteCachedModel(cache, model) : 0;
+    },
+    storage: storageStatus,
+    persist: requestPersistentStorage,
+  };
+}
