@@ -6,14 +6,16 @@
 struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
 
 override DM: u32;
-override ROW0: u32;
-override ROWS: u32;
 override F16: bool;
+
+// The row part this dispatch covers (a uniform, so all parts share one pipeline).
+struct Part { ROW0: u32, ROWS: u32, pad0: u32, pad1: u32 }
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;
 @group(0) @binding(2) var<storage, read> W: array<u32>;
 @group(0) @binding(3) var<storage, read_write> resid: array<f32>;
+@group(0) @binding(4) var<uniform> part: Part;
 
 fn loadW(i: u32) -> f32 {
   if (F16) {
@@ -31,8 +33,8 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
     return;
   }
   let tok = tokens[t];
-  if (tok < ROW0 || tok >= ROW0 + ROWS) {
+  if (tok < part.ROW0 || tok >= part.ROW0 + part.ROWS) {
     return;
   }
-  resid[t * DM + i] = loadW((tok - ROW0) * DM + i);
+  resid[t * DM + i] = loadW((tok - part.ROW0) * DM + i);
 }

@@ -8,13 +8,11 @@
 // Dispatch: (ceil(N / 64), ceil(T / 64)).
 struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
 
-override N: u32;
-override K: u32;
-override LDY: u32;
-override COL0: u32;
-override HAS_BIAS: bool;
-override BIAS_OFF: u32;
 override F16: bool;
+
+// Per row part, so every part of every matrix of one dtype shares one pipeline.
+struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -40,19 +38,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let t0 = wid.y * 64u;
   let n0 = wid.x * 64u;
   var acc: array<f32, 16>;
-  for (var k0 = 0u; k0 < K; k0 += 16u) {
+  for (var k0 = 0u; k0 < shape.K; k0 += 16u) {
     for (var j = 0u; j < 4u; j++) {
       let e = li + j * 256u;
       let r = e >> 4u;
       let k = k0 + (e & 15u);
       var xv = 0.0;
-      if (t0 + r < T && k < K) {
-        xv = X[(t0 + r) * K + k];
+      if (t0 + r < T && k < shape.K) {
+        xv = X[(t0 + r) * shape.K + k];
       }
       xs[e] = xv;
       var wv = 0.0;
-      if (n0 + r < N && k < K) {
-        wv = loadW((n0 + r) * K + k);
+      if (n0 + r < shape.N && k < shape.K) {
+        wv = loadW((n0 + r) * shape.K + k);
       }
       ws[e] = wv;
     }
@@ -76,12 +74,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     let t = t0 + lid.y + 16u * i;
     for (var j = 0u; j < 4u; j++) {
       let n = n0 + lid.x + 16u * j;
-      if (t < T && n < N) {
+      if (t < T && n < shape.N) {
         var v = acc[i * 4u + j];
-        if (HAS_BIAS) {
-          v += bias[BIAS_OFF + n];
+        if (shape.HAS_BIAS != 0u) {
+          v += bias[shape.BIAS_OFF + n];
         }
-        Y[t * LDY + COL0 + n] = v;
+        Y[t * shape.LDY + shape.COL0 + n] = v;
       }
     }
   }

@@ -7,13 +7,11 @@
 // Dispatch: (ceil(ceil(N / 4) / 64), ceil(T / 4)).
 struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
 
-override N: u32;
-override K: u32;
-override LDY: u32;
-override COL0: u32;
-override HAS_BIAS: bool;
-override BIAS_OFF: u32;
 override F16: bool;
+
+// Per row part, so every part of every matrix of one dtype shares one pipeline.
+struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -34,18 +32,18 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   let T = dims.T;
   let n0 = g.x * 4u;
   let t0 = g.y * 4u;
-  if (n0 >= N || t0 >= T) {
+  if (n0 >= shape.N || t0 >= T) {
     return;
   }
   // Rows past the end are clamped to the last valid one (and not stored), so the loop has no branches.
   // vec4 registers rather than small arrays: SwiftShader keeps dynamically indexed arrays in memory.
-  let nr = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u)) * K;
-  let tr = min(vec4u(t0) + vec4u(0u, 1u, 2u, 3u), vec4u(T - 1u)) * K;
+  let nr = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(shape.N - 1u)) * shape.K;
+  let tr = min(vec4u(t0) + vec4u(0u, 1u, 2u, 3u), vec4u(T - 1u)) * shape.K;
   var acc0 = vec4f(0.0);
   var acc1 = vec4f(0.0);
   var acc2 = vec4f(0.0);
   var acc3 = vec4f(0.0);
-  for (var k = 0u; k < K; k++) {
+  for (var k = 0u; k < shape.K; k++) {
     let b = vec4f(loadW(nr.x + k), loadW(nr.y + k), loadW(nr.z + k), loadW(nr.w + k));
     acc0 += X[tr.x + k] * b;
     acc1 += X[tr.y + k] * b;
@@ -53,9 +51,9 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
     acc3 += X[tr.w + k] * b;
   }
   var bias4 = vec4f(0.0);
-  if (HAS_BIAS) {
+  if (shape.HAS_BIAS != 0u) {
     for (var j = 0u; j < 4u; j++) {
-      bias4[j] = bias[BIAS_OFF + min(n0 + j, N - 1u)];
+      bias4[j] = bias[shape.BIAS_OFF + min(n0 + j, shape.N - 1u)];
     }
   }
   store(t0, n0, acc0 + bias4);
@@ -69,8 +67,8 @@ fn store(t: u32, n0: u32, v: vec4f) {
     return;
   }
   for (var j = 0u; j < 4u; j++) {
-    if (n0 + j < N) {
-      Y[t * LDY + COL0 + n0 + j] = v[j];
+    if (n0 + j < shape.N) {
+      Y[t * shape.LDY + shape.COL0 + n0 + j] = v[j];
     }
   }
 }

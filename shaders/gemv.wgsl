@@ -4,12 +4,11 @@
 // Shapes: x f32 [K] (token row 0), W [N, K], y f32 [>= COL0 + N].
 // Reference: matVec in src/engine/reference/mamba.ts.
 // Dispatch: (ceil(N / 64)).
-override N: u32;
-override K: u32;
-override COL0: u32;
-override HAS_BIAS: bool;
-override BIAS_OFF: u32;
 override F16: bool;
+
+// Per row part, so every part of every matrix of one dtype shares one pipeline.
+struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> W: array<u32>;
@@ -19,31 +18,31 @@ override F16: bool;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3u) {
   let n = g.x;
-  if (n >= N) {
+  if (n >= shape.N) {
     return;
   }
   var acc = 0.0;
-  let row = n * K;
-  if (F16 && (K & 1u) == 0u) {
+  let row = n * shape.K;
+  if (F16 && (shape.K & 1u) == 0u) {
     // Rows start on a word boundary: read two weights per load.
     let w0 = row >> 1u;
-    for (var k = 0u; k < K; k += 2u) {
+    for (var k = 0u; k < shape.K; k += 2u) {
       let p = unpack2x16float(W[w0 + (k >> 1u)]);
       acc += p.x * X[k] + p.y * X[k + 1u];
     }
   } else if (F16) {
-    for (var k = 0u; k < K; k++) {
+    for (var k = 0u; k < shape.K; k++) {
       let i = row + k;
       let p = unpack2x16float(W[i >> 1u]);
       acc += select(p.x, p.y, (i & 1u) == 1u) * X[k];
     }
   } else {
-    for (var k = 0u; k < K; k++) {
+    for (var k = 0u; k < shape.K; k++) {
       acc += bitcast<f32>(W[row + k]) * X[k];
     }
   }
-  if (HAS_BIAS) {
-    acc += bias[BIAS_OFF + n];
+  if (shape.HAS_BIAS != 0u) {
+    acc += bias[shape.BIAS_OFF + n];
   }
-  Y[COL0 + n] = acc;
+  Y[shape.COL0 + n] = acc;
 }

@@ -4,12 +4,11 @@
 // Shapes: x f32 [K], W [N, K], y f32 [>= COL0 + N].
 // Reference: matVec in src/engine/reference/mamba.ts.
 // Dispatch: (N) workgroups (the host splits matrices so N <= 65535).
-override N: u32;
-override K: u32;
-override COL0: u32;
-override HAS_BIAS: bool;
-override BIAS_OFF: u32;
 override F16: bool;
+
+// Per row part, so every part of every matrix of one dtype shares one pipeline.
+struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> W: array<u32>;
@@ -21,25 +20,25 @@ var<workgroup> partial: array<f32, 64>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
   let n = wid.x;
-  if (n >= N) {
+  if (n >= shape.N) {
     return;
   }
-  let row = n * K;
+  let row = n * shape.K;
   var acc = 0.0;
-  if (F16 && (K & 1u) == 0u) {
+  if (F16 && (shape.K & 1u) == 0u) {
     let w0 = row >> 1u;
-    for (var k = li * 2u; k < K; k += 128u) {
+    for (var k = li * 2u; k < shape.K; k += 128u) {
       let p = unpack2x16float(W[w0 + (k >> 1u)]);
       acc += p.x * X[k] + p.y * X[k + 1u];
     }
   } else if (F16) {
-    for (var k = li; k < K; k += 64u) {
+    for (var k = li; k < shape.K; k += 64u) {
       let i = row + k;
       let p = unpack2x16float(W[i >> 1u]);
       acc += select(p.x, p.y, (i & 1u) == 1u) * X[k];
     }
   } else {
-    for (var k = li; k < K; k += 64u) {
+    for (var k = li; k < shape.K; k += 64u) {
       acc += bitcast<f32>(W[row + k]) * X[k];
     }
   }
@@ -53,9 +52,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   if (li == 0u) {
     var v = partial[0];
-    if (HAS_BIAS) {
-      v += bias[BIAS_OFF + n];
+    if (shape.HAS_BIAS != 0u) {
+      v += bias[shape.BIAS_OFF + n];
     }
-    Y[COL0 + n] = v;
+    Y[shape.COL0 + n] = v;
   }
 }

@@ -87,19 +87,17 @@ describe('matmul kernels against matVec', () => {
             for (const p of parts) {
               const bw = storage(packWeights(w.slice(p.row0 * K, (p.row0 + p.rows) * K), dtype));
               made.push(bw);
-              const constants: Record<string, number | boolean> = {
-                N: p.rows,
-                K,
-                COL0: col0 + p.row0,
-                HAS_BIAS: true,
-                BIAS_OFF: 1 + p.row0,
-                F16: dtype === 'f16',
-              };
-              if (!kernel.startsWith('gemv')) constants['LDY'] = ldy;
-              const pipeline = pipes.get(kernel, constants);
+              const shape = dev.device.createBuffer({
+                size: 32,
+                usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+              });
+              const words = [p.rows, K, ldy, col0 + p.row0, 1 + p.row0, 1, 0, 0];
+              dev.device.queue.writeBuffer(shape, 0, new Uint32Array(words));
+              made.push(shape);
+              const pipeline = pipes.get(kernel, { F16: dtype === 'f16' });
               const d = kernel.startsWith('gemv') ? undefined : dims;
               pass.setPipeline(pipeline);
-              pass.setBindGroup(0, pipes.bind(pipeline, kernel, [d, bx, bw, bb, by]));
+              pass.setBindGroup(0, pipes.bind(pipeline, kernel, [d, bx, bw, bb, by, shape]));
               if (kernel === 'gemm') pass.dispatchWorkgroups(Math.ceil(p.rows / 64), Math.ceil(T / 64));
               else if (kernel === 'gemm_reg')
                 pass.dispatchWorkgroups(Math.ceil(p.rows / 4 / 64), Math.ceil(T / 4));

@@ -368,18 +368,21 @@ export class GpuMambaModel implements MambaEngine {
     const soft = this.variant === 'software';
     const kernel = mode === 'gemm' ? (soft ? 'gemm_reg' : 'gemm') : soft ? 'gemv' : 'gemv_coop';
     return m.parts.map((p) => {
-      const constants: Constants = {
-        N: p.rows,
-        K: m.cols,
-        COL0: p.row0,
-        HAS_BIAS: biasOff !== undefined,
-        BIAS_OFF: (biasOff ?? 0) + p.row0,
-        F16: this.dtype === 'f16',
-      };
-      if (mode === 'gemm') constants['LDY'] = ldy;
-      const pipeline = this.pipes.get(kernel, constants);
+      const shape = this.buffer(`${key}.shape`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+      const words = [
+        p.rows,
+        m.cols,
+        ldy,
+        p.row0,
+        (biasOff ?? 0) + p.row0,
+        biasOff !== undefined ? 1 : 0,
+        0,
+        0,
+      ];
+      writeArray(this.device.queue, shape, 0, new Uint32Array(words));
+      const pipeline = this.pipes.get(kernel, { F16: this.dtype === 'f16' });
       const dims = mode === 'gemm' ? this.act.dims : undefined;
-      const bindGroup = this.pipes.bind(pipeline, `${key}.${kernel}`, [dims, x, p.buffer, bias, y]);
+      const bindGroup = this.pipes.bind(pipeline, `${key}.${kernel}`, [dims, x, p.buffer, bias, y, shape]);
       const size: Dispatch['size'] =
         kernel === 'gemm'
           ? (t) => [ceil(p.rows, 64), ceil(t, 64), 1]
@@ -424,8 +427,10 @@ export class GpuMambaModel implements MambaEngine {
 
     const embedding = this.matrices.get('embedding')!;
     const embed: Dispatch[] = embedding.parts.map((p) => {
-      const pipeline = this.pipes.get('embed', { DM: dm, ROW0: p.row0, ROWS: p.rows, F16: f16 });
-      const bindGroup = this.pipes.bind(pipeline, 'embed', [a.dims, a.tokens, p.buffer, a.resid]);
+      const range = this.buffer('embed.part', 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+      writeArray(this.device.queue, range, 0, new Uint32Array([p.row0, p.rows, 0, 0]));
+      const pipeline = this.pipes.get('embed', { DM: dm, F16: f16 });
+      const bindGroup = this.pipes.bind(pipeline, 'embed', [a.dims, a.tokens, p.buffer, a.resid, range]);
       return { label: 'embed', pipeline, bindGroup, size: (t) => [ceil(dm, 64), t, 1] };
     });
 
