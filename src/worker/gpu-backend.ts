@@ -35,6 +35,8 @@ export class GpuBackend implements Backend {
     private readonly engine: GpuMambaModel,
     private readonly aLogs: Float32Array[],
     readonly adapter: string,
+    /** Set when we destroy the device ourselves, so its `lost` promise is not reported as a failure. */
+    private readonly ownership: { destroyed: boolean },
   ) {}
 
   get config(): MambaConfig {
@@ -118,6 +120,7 @@ export class GpuBackend implements Backend {
   }
 
   destroy(): void {
+    this.ownership.destroyed = true;
     this.engine.destroy();
     this.engine.device.destroy();
   }
@@ -132,9 +135,9 @@ export async function openGpuBackend(
   signal: AbortSignal,
 ): Promise<GpuLoadResult> {
   const dev = await openDevice(typeof navigator !== 'undefined' ? navigator.gpu : undefined);
-  let destroyed = false;
+  const ownership = { destroyed: false };
   void dev.lost.then((e) => {
-    if (!destroyed) onDeviceLost(e);
+    if (!ownership.destroyed) onDeviceLost(e);
   });
   const aLogs: Float32Array[] = [];
   let fingerprint: StreamingFingerprint | undefined;
@@ -174,14 +177,14 @@ export async function openGpuBackend(
     const adapter =
       [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'WebGPU adapter';
     return {
-      backend: new GpuBackend(loaded.sink.model, aLogs, adapter),
+      backend: new GpuBackend(loaded.sink.model, aLogs, adapter, ownership),
       tokenizer: loaded.tokenizer,
       precision: loaded.precision,
       weightsHash: fingerprint!.hex(),
       estimateBytes: loaded.estimate.totalBytes,
     };
   } catch (e) {
-    destroyed = true;
+    ownership.destroyed = true;
     dev.device.destroy();
     throw e;
   }

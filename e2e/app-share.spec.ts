@@ -1,0 +1,46 @@
+import { expect, test } from '@playwright/test';
+import { readPerplexity, saveState, serveTinyModel } from './app-helpers.ts';
+
+test('share URL round trip: a fresh browser opening the link rebuilds the same view', async ({
+  page,
+  browser,
+}) => {
+  await serveTinyModel(page);
+  await page.goto('/');
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  await saveState(page, 'red', 'red apples and red cherries. ');
+  await saveState(page, 'blue', 'blue sky over a blue sea. ');
+  await page.getByRole('checkbox', { name: 'Mix red' }).check();
+  await page.getByRole('checkbox', { name: 'Mix blue' }).check();
+  const slider = page.getByRole('slider', { name: 'Weight of blue' });
+  await slider.focus();
+  await page.keyboard.press('Shift+ArrowRight'); // 0.5 → 0.6
+  await page.keyboard.press('Shift+ArrowRight'); // → 0.7
+  await page.getByRole('textbox', { name: 'Evaluation text' }).fill('red sky over the sea');
+  await page.getByRole('textbox', { name: 'Query' }).fill('blue ');
+  await page.getByLabel('Seed').fill('7');
+  const ppl = await readPerplexity(page);
+  await expect(page.getByLabel('Perplexity', { exact: true })).toHaveAttribute('aria-busy', 'false');
+  const settled = await readPerplexity(page);
+
+  await page.getByRole('button', { name: 'Copy share link' }).click();
+  const link = await page.getByRole('textbox', { name: 'Share link' }).inputValue();
+  expect(link).toContain('#r=');
+
+  // A new context has empty storage: everything must come from the link.
+  const other = await browser.newContext();
+  const fresh = await other.newPage();
+  await serveTinyModel(fresh);
+  await fresh.goto(link);
+  await expect(fresh.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  await expect(fresh.getByRole('checkbox', { name: 'Mix red' })).toBeChecked();
+  await expect(fresh.getByRole('checkbox', { name: 'Mix blue' })).toBeChecked();
+  await expect(fresh.getByRole('slider', { name: 'Weight of blue' })).toHaveAttribute('aria-valuenow', '0.7');
+  await expect(fresh.getByRole('textbox', { name: 'Evaluation text' })).toHaveValue('red sky over the sea');
+  await expect(fresh.getByRole('textbox', { name: 'Query' })).toHaveValue('blue ');
+  await expect(fresh.getByLabel('Seed')).toHaveValue('7');
+  // States recomputed from the texts give the same perplexity as in the sender's page.
+  await expect(fresh.getByLabel('Perplexity', { exact: true })).toHaveText(String(settled));
+  expect(ppl).toBeGreaterThan(1);
+  await other.close();
+});
