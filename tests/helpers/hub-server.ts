@@ -50,6 +50,8 @@ export interface HubServerOptions {
   /** Files at least this large are redirected to the CDN origin, as the hub does for LFS files. */
   lfsThreshold?: number;
   faults?: Fault[];
+  /** Plain files at fixed paths (e.g. "/models/manifest.json"), served like the app's public folder. */
+  statics?: Record<string, Uint8Array>;
   /** Delay per 64 KiB chunk, to make progress and cancel observable. */
   chunkDelayMs?: number;
   maxConnections?: number;
@@ -195,6 +197,16 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       return;
     }
     const path = decodeURIComponent((req.url ?? '').split('?')[0]!);
+    const fixed = opts.statics?.[path];
+    if (fixed) {
+      void sendBytes(
+        req,
+        res,
+        { file: path.split('/').pop()!, repo: '', bytes: fixed, etag: '"static"' },
+        'hub',
+      );
+      return;
+    }
     const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
     const files = m ? opts.repos[m[1]!] : undefined;
     const bytes = m && files && revisions.has(m[2]!) ? files[m[3]!] : undefined;
