@@ -45,8 +45,16 @@ def sync():
     torch.cuda.synchronize()
 
 
+def forward(model, ids):
+    """One prefill forward that keeps only the last position's logits (as the engine's prefill does)."""
+    try:
+        return model(ids, logits_to_keep=1)
+    except TypeError:  # transformers without logits_to_keep
+        return model(ids)
+
+
 @torch.inference_mode()
-def bench_one(size: str, dtype: str, prefill_lengths, decode_tokens: int, save_dir: str | None):
+def bench_one(size: str, dtype: str, prefill_lengths, decode_tokens: int, save_dir: str | None, reps: int):
     torch.manual_seed(0)
     cfg = make_config(size)
     tdtype = torch.float32 if dtype == "f32" else torch.float16
@@ -56,12 +64,11 @@ def bench_one(size: str, dtype: str, prefill_lengths, decode_tokens: int, save_d
     gen = torch.Generator(device="cuda").manual_seed(1)
     for n in prefill_lengths:
         ids = torch.randint(0, cfg.vocab_size, (1, n), device="cuda", generator=gen)
-        model(ids, logits_to_keep=1)  # warm-up
+        forward(model, ids)  # warm-up
         sync()
-        reps = 3
         t0 = time.perf_counter()
         for _ in range(reps):
-            model(ids, logits_to_keep=1)
+            forward(model, ids)
         sync()
         result[f"prefill_{n}_tok_s"] = n * reps / (time.perf_counter() - t0)
     prompt = torch.randint(0, cfg.vocab_size, (1, 8), device="cuda", generator=gen)
@@ -80,7 +87,11 @@ def bench_one(size: str, dtype: str, prefill_lengths, decode_tokens: int, save_d
         state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items() if k != "lm_head.weight"}
         save_file(state, os.path.join(save_dir, "model.safetensors"), metadata={"format": "pt"})
         ids = torch.arange(0, 64, device="cuda").unsqueeze(0) * 7 % cfg.vocab_size
+        # Full f32 for the reference logits: cuDNN's conv may otherwise use TF32 (10-bit mantissa).
+        tf32 = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
         logits = model(ids).logits[0].float().cpu()
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
         save_file({"check.tokens": ids[0].to(torch.int32).cpu(), "check.logits": logits},
                   os.path.join(save_dir, "check.safetensors"))
         result["saved"] = save_dir
@@ -95,12 +106,13 @@ def main():
     ap.add_argument("--dtypes", default="f32,f16")
     ap.add_argument("--prefill", default="128,512,2048")
     ap.add_argument("--decode", type=int, default=128)
+    ap.add_argument("--reps", type=int, default=3, help="timed prefill runs per length (after one warm-up)")
     ap.add_argument("--save", default=None, help="folder for the 130m f32 weights and check logits")
     a = ap.parse_args()
     for size in a.sizes.split(","):
         for dtype in a.dtypes.split(","):
             r = bench_one(size, dtype, [int(x) for x in a.prefill.split(",")], a.decode,
-                          a.save if size == "130m" else None)
+                          a.save if size == "130m" else None, a.reps)
             print(json.dumps(r), flush=True)
 
 
