@@ -7,6 +7,8 @@
  *   ssm   f32 [layers, d_inner, d_state]
  *   conv  f32 [layers, d_inner, d_conv-1]   oldest input first (the fixtures' layout)
  *   dtSum f32 [layers, d_inner]             Σ Δ since the zero state
+ * Each buffer needs STORAGE | COPY_SRC | COPY_DST usage: the engine copies states into its own per-layer
+ * working buffers and back (engine.createState() makes them so).
  */
 import type { MambaConfig } from '../model/config.ts';
 import type { MambaState } from './weights.ts';

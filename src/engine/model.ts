@@ -16,6 +16,15 @@
  * small top-N report) is read back.
  *
  * Calls are serialised: the working buffers are shared, so a score() issued during generate() waits.
+ *
+ * Precision: with dtype 'f16' the large matrices (embedding / LM head, in_proj, x_proj, out_proj) are packed
+ * two per u32; the small per-channel tensors (norms, conv, dt_proj, A, D, biases) stay f32, as do
+ * activations, the residual stream and states.
+ *
+ * Kernel variants: 'software' (SwiftShader) uses one invocation per output row / channel and 4-wide
+ * reductions, because workgroup barriers dominate there; 'hardware' uses tiled GEMMs through workgroup
+ * memory, one workgroup per GEMV row, a scan with one invocation per (channel, state element), and wide
+ * reductions. Both are tested on SwiftShader (tests/kernels*.test.ts, tests/engine*.test.ts).
  */
 import type { MambaConfig } from '../model/config.ts';
 import { expectedTensorShapes } from '../model/config.ts';
