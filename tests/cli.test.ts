@@ -143,3 +143,64 @@ describe('soup tokenize', () => {
     }
   });
 });
+
+describe('soup generate on the bundled default model', () => {
+  const manifest = JSON.parse(readFileSync('public/models/manifest.json', 'utf8')) as { default: string };
+  const dir = join('public/models', manifest.default);
+  const prompt = 'hot->cold\nbig->small\nlight->';
+
+  it('--prompt equals --tokens of the tokenizer ids, and text is the decoded tokens', async () => {
+    const ids = JSON.parse((await soup(['tokenize', '--model', dir, '--text', prompt, '--json'])).stdout) as {
+      ids: number[];
+    };
+    const byText = await soup([
+      'generate',
+      '--model',
+      dir,
+      '--prompt',
+      prompt,
+      '--max-new-tokens',
+      '8',
+      '--greedy',
+      '--json',
+    ]);
+    const byIds = await soup([
+      'generate',
+      '--model',
+      dir,
+      '--tokens',
+      ids.ids.join(','),
+      '--max-new-tokens',
+      '8',
+      '--greedy',
+      '--json',
+    ]);
+    expect(byText.code).toBe(0);
+    const a = JSON.parse(byText.stdout) as { tokens: number[]; text: string };
+    const b = JSON.parse(byIds.stdout) as { tokens: number[]; text: string };
+    expect(a.tokens).toHaveLength(8);
+    expect(a).toEqual(b);
+    expect(a.text.length).toBeGreaterThan(0);
+  });
+
+  it('the same seed gives the same sample', async () => {
+    const args = [
+      'generate',
+      '--model',
+      dir,
+      '--prompt',
+      'The',
+      '--max-new-tokens',
+      '12',
+      '--temperature',
+      '1',
+      '--seed',
+      '11',
+      '--json',
+    ];
+    const first = await soup(args);
+    const second = await soup(args);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual(JSON.parse(second.stdout));
+  });
+});
