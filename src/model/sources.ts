@@ -6,7 +6,7 @@
  */
 import { DownloadError } from './errors.ts';
 import { download, type FetchLike } from './download.ts';
-import { teeIntoCache, type CacheLike } from './cache.ts';
+import { openModelCache, teeIntoCache, type CacheLike } from './cache.ts';
 import type { ByteChunks } from './stream.ts';
 
 export interface OpenedFile {
@@ -39,8 +39,11 @@ export interface ModelSource {
 
 export interface HttpSourceOptions {
   fetch?: FetchLike;
-  /** undefined: no caching (Node, or caching turned off). */
-  cache?: CacheLike;
+  /**
+   * Where downloads are kept. undefined (default): the browser's Cache Storage where it exists (none in Node);
+   * false: no caching.
+   */
+  cache?: CacheLike | false;
   retries?: number;
   retryDelayMs?: number;
 }
@@ -50,18 +53,27 @@ export function httpSource(id: string, baseUrl: string, opts: HttpSourceOptions 
   const base = baseUrl.replace(/\/+$/, '');
   const urlOf = (file: string) => `${base}/${file.split('/').map(encodeURIComponent).join('/')}`;
   const label = (file: string) => `${id}/${file}`;
+  let cacheP: Promise<CacheLike | undefined> | undefined;
+  const getCache = () =>
+    (cacheP ??=
+      opts.cache === false
+        ? Promise.resolve(undefined)
+        : opts.cache
+          ? Promise.resolve(opts.cache)
+          : openModelCache());
   return {
     id,
     label,
     async isCached(file) {
-      if (!opts.cache) return false;
-      const hit = await opts.cache.match(urlOf(file));
+      const cache = await getCache();
+      if (!cache) return false;
+      const hit = await cache.match(urlOf(file));
       await hit?.body?.cancel().catch(() => undefined);
       return hit !== undefined;
     },
     async open(file, o = {}) {
       const url = urlOf(file);
-      const cache = opts.cache;
+      const cache = await getCache();
       const evict = cache ? async () => void (await cache.delete(url)) : undefined;
       if (cache) {
         const hit = await cache.match(url);

@@ -62,7 +62,8 @@ async function loadFromHub(req: HubLoadRequest) {
   let destroyed = 0;
   try {
     const loaded = await loadModel(
-      hubSource({ repo: req.repo, revision: req.revision, hubUrl: req.hubUrl, cache, retryDelayMs: 50 }),
+      // No cache passed: the default, the browser's Cache Storage, is what the app gets too.
+      hubSource({ repo: req.repo, revision: req.revision, hubUrl: req.hubUrl, retryDelayMs: 50 }),
       {
         tokenizer: false,
         precision: req.precision,
