@@ -65,7 +65,8 @@ export function App() {
         <h1>State Soup Playground</h1>
         <p className="tagline">
           Store Mamba’s recurrent state after it reads a text, mix stored states with sliders, and watch
-          generations and perplexity change. After Pióro et al., <cite>State Soup</cite> (2024).
+          generations and perplexity change. After Pióro et al., <cite>State Soup</cite> (2024).{' '}
+          <a href="?bench">Benchmark your GPU</a>
         </p>
       </header>
       <ErrorBanner />
