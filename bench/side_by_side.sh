@@ -1,49 +1,56 @@
 #!/usr/bin/env bash
-# The side-by-side benchmark, in one command on the GPU machine (see bench/RESULTS.md for how it is run):
-#   1. transformers' MambaForCausalLM (PyTorch, CUDA, f32 and f16) at each size, random weights; at 130m f32
-#      it also saves its weights and the logits of a fixed 64-token sequence;
-#   2. this engine through Dawn: transformers' saved 130m weights (logits checked against theirs, f32 and f16),
-#      then random weights generated on the GPU at the other sizes;
-#   3. a merged table (both engines and their ratio).
-# Needs: python3 with torch + transformers, node on PATH, dist-bench/soup.mjs (node scripts/bundle-node.mjs),
-# node_modules/webgpu. Writes into $OUT (default ./out): hf.jsonl, ours.jsonl, table.md, logs.
+# The side-by-side benchmark, in one command on the GPU machine (bench/RESULTS.md says how it was run). For each
+# size, smallest first, so a run cut short still holds complete pairs:
+#   1. transformers' MambaForCausalLM (PyTorch, CUDA, f32 and f16), random weights; at 130m f32 it also saves
+#      its weights and the logits of a fixed 64-token sequence (bench/hf_bench.py --save);
+#   2. this engine through Dawn on the same size: at 130m transformers' saved weights, with its logits checked
+#      against theirs; at the other sizes random weights generated on the GPU;
+# then a merged table of both engines and their ratio (bench/merge_results.py).
+# Needs python3 with torch + transformers, node on PATH, dist-bench/soup.mjs (node scripts/bundle-node.mjs) and
+# node_modules/webgpu. Writes into $OUT (default ./out): device.txt, hf.jsonl, ours.jsonl, table.md, *.err.
+# Every step gets a share of BUDGET_S seconds (default 500), so the whole script ends within it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}
 SIZES=${SIZES:-130m,1.4b,2.8b}
 DTYPES=${DTYPES:-f32,f16}
+HF_PREFILL=${HF_PREFILL:-512,2048}
 PREFILL=${PREFILL:-128,512,2048}
 SAVE=${SAVE:-/tmp/hf-130m}
-OURS_TIMEOUT=${OURS_TIMEOUT:-150}
+BUDGET_S=${BUDGET_S:-500}
 mkdir -p "$OUT"
+: > "$OUT/hf.jsonl"
+: > "$OUT/ours.jsonl"
 export PYTHONUNBUFFERED=1
-soup() { timeout "$OURS_TIMEOUT" node dist-bench/soup.mjs bench "$@"; }
+
+left() { echo $((BUDGET_S - SECONDS)); }
+# At most $1 seconds, and never past the budget (minus a margin for the merge).
+cap() { local l; l=$(($(left) - 15)); ((l < $1)) && echo $((l > 0 ? l : 1)) || echo "$1"; }
 
 { date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null; node --version; } \
   | tee "$OUT/device.txt"
 
-echo "== transformers"
-python3 bench/hf_bench.py --sizes "$SIZES" --dtypes "$DTYPES" --prefill "$PREFILL" --reps "${HF_REPS:-2}" \
-  --save "$SAVE" 2> "$OUT/hf.err" | tee "$OUT/hf.jsonl"
-tail -3 "$OUT/hf.err"
-
-echo "== this engine (Dawn)"
-: > "$OUT/ours.jsonl"
 IFS=, read -ra sizes <<< "$SIZES"
 IFS=, read -ra dtypes <<< "$DTYPES"
 for size in "${sizes[@]}"; do
+  (($(left) < 40)) && { echo "== budget spent: stopping before $size"; break; }
+  echo "== $size: transformers (t=${SECONDS}s)"
+  timeout "$(cap 150)" python3 bench/hf_bench.py --sizes "$size" --dtypes "$DTYPES" --prefill "$HF_PREFILL" \
+    --reps "${HF_REPS:-2}" --save "$SAVE" 2>> "$OUT/hf.err" | tee -a "$OUT/hf.jsonl"
   for dtype in "${dtypes[@]}"; do
     if [[ $size == 130m && -f $SAVE/check.safetensors ]]; then
       model=$SAVE; extra=(--check "$SAVE/check.safetensors")
     else
       model=random:$size; extra=()
     fi
-    echo "-- $model $dtype"
-    soup --model "$model" --dtype "$dtype" --prefill "$PREFILL" --json "${extra[@]}" \
-      >> "$OUT/ours.jsonl" 2>> "$OUT/ours.err" || echo "   failed or timed out (rc $?): see ours.err"
-    tail -1 "$OUT/ours.jsonl" | cut -c1-300
+    echo "== $size: this engine, $model $dtype (t=${SECONDS}s)"
+    before=$(wc -l < "$OUT/ours.jsonl")
+    timeout "$(cap 100)" node dist-bench/soup.mjs bench --model "$model" --dtype "$dtype" --prefill "$PREFILL" \
+      --json "${extra[@]}" >> "$OUT/ours.jsonl" 2>> "$OUT/ours.err" || echo "   failed or cut short (rc $?): see ours.err"
+    (($(wc -l < "$OUT/ours.jsonl") > before)) && tail -1 "$OUT/ours.jsonl" | cut -c1-400
   done
 done
 
-echo "== merged"
+echo "== merged (t=${SECONDS}s)"
 python3 bench/merge_results.py "$OUT/hf.jsonl" "$OUT/ours.jsonl" | tee "$OUT/table.md"
+tail -n 5 "$OUT/hf.err" "$OUT/ours.err"
