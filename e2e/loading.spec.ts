@@ -13,7 +13,7 @@ import { SafetensorsFile } from '../src/model/safetensors.ts';
 import { parseMambaConfig } from '../src/model/config.ts';
 import { weightsFromSource } from '../src/engine/weights.ts';
 import { referenceForward } from '../src/engine/reference/mamba.ts';
-import type { HubLoadRequest } from '../src/harness/parts/loading.ts';
+import type { HubLoadRequest, LoadRequest } from '../src/harness/parts/loading.ts';
 
 type LoadResult =
   | {
@@ -119,7 +119,13 @@ test.describe.serial('loading a checkpoint in Chromium', () => {
     context = await browser.newContext();
     page = await context.newPage();
     hub = await startHubServer({
-      repos: { 'test/tiny-a': A, 'test/tiny-b-sharded': sharded(B, 3), 'test/tiny-b-bf16': B_BF16 },
+      repos: {
+        'test/tiny-a': A,
+        'test/tiny-b-sharded': sharded(B, 3),
+        'test/tiny-b-bf16': B_BF16,
+        'test/tiny-a-flaky': A,
+      },
+      faults: [{ file: 'model.safetensors', repo: 'test/tiny-a-flaky', kind: 'drop', at: 150_000, times: 1 }],
       lfsThreshold: 4096,
       chunkDelayMs: 5,
     });
@@ -186,6 +192,87 @@ test.describe.serial('loading a checkpoint in Chromium', () => {
     for (const [seq, logits] of Object.entries(r.logits)) {
       expect(relMaxDiff(logits, referenceForward(w, seqs[seq]!).logits), seq).toBeLessThan(1e-3);
     }
+  });
+
+  test('a connection dropped mid-file is resumed with a Range request from the CDN', async () => {
+    await openHarness(page);
+    const r = await load(page, { hubUrl, repo: 'test/tiny-a-flaky', sequences: sequences('tiny-a', 1) });
+    if (!r.ok) throw new Error(r.message);
+    expect(r.hashes).toEqual(hashesOf(A));
+    const cdn = hub!.log.filter(
+      (x) => x.server === 'cdn' && x.method === 'GET' && x.path.startsWith('/lfs/'),
+    );
+    const resumed = cdn.filter((x) => x.status === 206);
+    expect(resumed.length).toBe(1);
+    const from = Number(/^bytes=(\d+)-$/.exec(resumed[0]!.range!)![1]);
+    expect(from).toBeGreaterThan(0);
+    expect(from).toBeLessThanOrEqual(150_000);
+    expect(resumed[0]!.bytesSent).toBe(A['model.safetensors']!.byteLength - from);
+    const fx = loadFixture('tiny-a');
+    for (const [seq, logits] of Object.entries(r.logits)) {
+      expect(relMaxDiff(logits, fx.expected.float32(`${seq}.logits`)), seq).toBeLessThan(1e-3);
+    }
+  });
+
+  test('local files from a file picker, and a folder handle (OPFS), load the same tensors', async () => {
+    await openHarness(page);
+    const files = sharded(B, 2);
+    await page.evaluate(() => {
+      const input = document.createElement('input');
+      input.type = 'file';
+      input.multiple = true;
+      input.id = 'pick';
+      document.body.append(input);
+    });
+    await page.setInputFiles(
+      '#pick',
+      Object.entries(files).map(([name, bytes]) => ({
+        name,
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.from(bytes),
+      })),
+    );
+    const req: LoadRequest = { sequences: sequences('tiny-b', 1) };
+    const picked = (await page.evaluate(
+      (r) =>
+        (
+          window as unknown as {
+            soup: { loading: { loadFromPicked: (s: string, r: unknown) => Promise<unknown> } };
+          }
+        ).soup.loading.loadFromPicked('#pick', r),
+      req,
+    )) as LoadResult;
+    if (!picked.ok) throw new Error(picked.message);
+    expect(picked.hashes).toEqual(hashesOf(B));
+    const fx = loadFixture('tiny-b');
+    for (const [seq, logits] of Object.entries(picked.logits)) {
+      expect(relMaxDiff(logits, fx.expected.float32(`${seq}.logits`)), seq).toBeLessThan(1e-3);
+    }
+
+    const b64 = Object.fromEntries(
+      Object.entries(asDtype(B, 'F16')).map(([n, b]) => [n, Buffer.from(b).toString('base64')]),
+    );
+    const fromDir = (await page.evaluate(
+      async ([files, r]) => {
+        const loading = (
+          window as unknown as {
+            soup: {
+              loading: {
+                writeOpfs: (d: string, f: unknown) => Promise<void>;
+                loadFromOpfs: (d: string, r: unknown) => Promise<unknown>;
+              };
+            };
+          }
+        ).soup.loading;
+        await loading.writeOpfs('tiny-b-f16', files);
+        return loading.loadFromOpfs('tiny-b-f16', r);
+      },
+      [b64, {}] as const,
+    )) as LoadResult;
+    if (!fromDir.ok) throw new Error(fromDir.message);
+    expect(fromDir.checkpointDtype).toBe('F16');
+    expect(fromDir.precision).toBe('f16');
+    expect(fromDir.hashes).toEqual(hashesOf(asDtype(B, 'F16')));
   });
 
   test('cancelling mid-download frees the engine and caches nothing of the weights', async () => {

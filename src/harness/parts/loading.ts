@@ -14,17 +14,20 @@ import {
   storageStatus,
 } from '../../model/cache.ts';
 import { loadModel, type LoadProgress, type PrecisionChoice, type WeightSink } from '../../model/loader.ts';
-import { hubSource } from '../../model/sources.ts';
+import { directoryHandleSource, filesSource, hubSource, type ModelSource } from '../../model/sources.ts';
 
-export interface HubLoadRequest {
-  hubUrl: string;
-  repo: string;
-  revision?: string;
+export interface LoadRequest {
   precision?: PrecisionChoice;
   /** Token sequences to run through the loaded engine; their logits come back. */
   sequences?: Record<string, number[]>;
   /** Abort once this many bytes of weights have arrived (tests cancel). */
   abortAfterBytes?: number;
+}
+
+export interface HubLoadRequest extends LoadRequest {
+  hubUrl: string;
+  repo: string;
+  revision?: string;
 }
 
 /** FNV-1a over a tensor's f32 bytes: equal hashes mean bit-identical tensors. */
@@ -53,7 +56,37 @@ class HashingSink implements WeightSink {
 
 let dev: EngineDevice | undefined;
 
-async function loadFromHub(req: HubLoadRequest) {
+function loadFromHub(req: HubLoadRequest) {
+  // No cache passed: the default, the browser's Cache Storage, is what the app gets too.
+  return runLoad(
+    hubSource({ repo: req.repo, revision: req.revision, hubUrl: req.hubUrl, retryDelayMs: 50 }),
+    req,
+  );
+}
+
+/** Files chosen in an <input type=file> (Playwright's setInputFiles), as from the app's file picker. */
+function loadFromPicked(selector: string, req: LoadRequest) {
+  const input = document.querySelector<HTMLInputElement>(selector)!;
+  return runLoad(filesSource(Array.from(input.files ?? []), 'picked files'), req);
+}
+
+/** A folder in the origin-private file system: a real FileSystemDirectoryHandle, as from showDirectoryPicker. */
+async function loadFromOpfs(folder: string, req: LoadRequest) {
+  const root = await navigator.storage.getDirectory();
+  return runLoad(directoryHandleSource(await root.getDirectoryHandle(folder)), req);
+}
+
+async function writeOpfs(folder: string, files: Record<string, string>) {
+  const root = await navigator.storage.getDirectory();
+  const dir = await root.getDirectoryHandle(folder, { create: true });
+  for (const [name, b64] of Object.entries(files)) {
+    const w = await (await dir.getFileHandle(name, { create: true })).createWritable();
+    await w.write(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+    await w.close();
+  }
+}
+
+async function runLoad(source: ModelSource, req: LoadRequest) {
   dev ??= await openDevice(navigator.gpu);
   const cache = await openModelCache();
   const progress: LoadProgress[] = [];
@@ -61,30 +94,26 @@ async function loadFromHub(req: HubLoadRequest) {
   let sinks = 0;
   let destroyed = 0;
   try {
-    const loaded = await loadModel(
-      // No cache passed: the default, the browser's Cache Storage, is what the app gets too.
-      hubSource({ repo: req.repo, revision: req.revision, hubUrl: req.hubUrl, retryDelayMs: 50 }),
-      {
-        tokenizer: false,
-        precision: req.precision,
-        limits: dev.device.limits,
-        signal: ctl.signal,
-        onProgress: (p) => {
-          progress.push(p);
-          if (req.abortAfterBytes !== undefined && p.overallLoaded >= req.abortAfterBytes) ctl.abort();
-        },
-        createSink: async (config, precision) => {
-          sinks++;
-          const sink = new HashingSink(await GpuMambaModel.create(dev!, config, { dtype: precision }));
-          const destroy = sink.destroy.bind(sink);
-          sink.destroy = () => {
-            destroyed++;
-            destroy();
-          };
-          return sink;
-        },
+    const loaded = await loadModel(source, {
+      tokenizer: false,
+      precision: req.precision,
+      limits: dev.device.limits,
+      signal: ctl.signal,
+      onProgress: (p) => {
+        progress.push(p);
+        if (req.abortAfterBytes !== undefined && p.overallLoaded >= req.abortAfterBytes) ctl.abort();
       },
-    );
+      createSink: async (config, precision) => {
+        sinks++;
+        const sink = new HashingSink(await GpuMambaModel.create(dev!, config, { dtype: precision }));
+        const destroy = sink.destroy.bind(sink);
+        sink.destroy = () => {
+          destroyed++;
+          destroy();
+        };
+        return sink;
+      },
+    });
     const logits: Record<string, number[]> = {};
     const model = loaded.sink.model;
     for (const [name, tokens] of Object.entries(req.sequences ?? {})) {
@@ -121,6 +150,9 @@ async function loadFromHub(req: HubLoadRequest) {
 export function register(r: Record<string, unknown>) {
   r['loading'] = {
     loadFromHub,
+    loadFromPicked,
+    loadFromOpfs,
+    writeOpfs,
     async cacheList() {
       const cache = await openModelCache();
       return cache ? listCachedModels(cache) : [];
