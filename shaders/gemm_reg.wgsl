@@ -4,6 +4,7 @@
 // W is one row part of an nn.Linear weight [out, in], f32 bits or f16 packed two per u32.
 // Shapes: X f32 [T, K], W [N, K], Y f32 [T, LDY].
 // Reference: matVec in src/engine/reference/mamba.ts applied to every token.
+// Where K allows, 4 (f32) or 8 (f16) weights per 16-byte load (SwiftShader runs loads as gathers).
 // Dispatch: (ceil(ceil(N / 4) / 64), ceil(T / 4)).
 struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
 
@@ -14,46 +15,104 @@ struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> W: array<u32>;
+@group(0) @binding(1) var<storage, read> X: array<vec4f>;
+@group(0) @binding(2) var<storage, read> W: array<vec4u>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
+fn xAt(k: u32) -> f32 {
+  return X[k >> 2u][k & 3u];
+}
+
 fn loadW(i: u32) -> f32 {
   if (F16) {
-    let p = unpack2x16float(W[i >> 1u]);
+    let p = unpack2x16float(W[i >> 3u][(i >> 1u) & 3u]);
     return select(p.x, p.y, (i & 1u) == 1u);
   }
-  return bitcast<f32>(W[i]);
+  return bitcast<f32>(W[i >> 2u][i & 3u]);
+}
+
+// 8 consecutive f16 weights from one 16-byte load, as two vec4s.
+fn halves(w: vec4u) -> array<vec4f, 2> {
+  return array<vec4f, 2>(
+    vec4f(unpack2x16float(w.x), unpack2x16float(w.y)),
+    vec4f(unpack2x16float(w.z), unpack2x16float(w.w)),
+  );
 }
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3u) {
   let T = dims.T;
+  let N = shape.N;
+  let K = shape.K;
   let n0 = g.x * 4u;
   let t0 = g.y * 4u;
-  if (n0 >= shape.N || t0 >= T) {
+  if (n0 >= N || t0 >= T) {
     return;
   }
   // Rows past the end are clamped to the last valid one (and not stored), so the loop has no branches.
   // vec4 registers rather than small arrays: SwiftShader keeps dynamically indexed arrays in memory.
-  let nr = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(shape.N - 1u)) * shape.K;
-  let tr = min(vec4u(t0) + vec4u(0u, 1u, 2u, 3u), vec4u(T - 1u)) * shape.K;
+  let nr = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u)) * K;
+  let tr = min(vec4u(t0) + vec4u(0u, 1u, 2u, 3u), vec4u(T - 1u)) * K;
+  // acc0..3: tokens t0..t0+3; components: outputs n0..n0+3.
   var acc0 = vec4f(0.0);
   var acc1 = vec4f(0.0);
   var acc2 = vec4f(0.0);
   var acc3 = vec4f(0.0);
-  for (var k = 0u; k < shape.K; k++) {
-    let b = vec4f(loadW(nr.x + k), loadW(nr.y + k), loadW(nr.z + k), loadW(nr.w + k));
-    acc0 += X[tr.x + k] * b;
-    acc1 += X[tr.y + k] * b;
-    acc2 += X[tr.z + k] * b;
-    acc3 += X[tr.w + k] * b;
+  if (F16 && (K & 7u) == 0u) {
+    let wr = nr >> vec4u(3u);
+    let xr = tr >> vec4u(2u);
+    for (var j = 0u; j < (K >> 3u); j++) {
+      let w0 = halves(W[wr.x + j]);
+      let w1 = halves(W[wr.y + j]);
+      let w2 = halves(W[wr.z + j]);
+      let w3 = halves(W[wr.w + j]);
+      for (var h = 0u; h < 2u; h++) {
+        let k4 = 2u * j + h;
+        let a0 = w0[h];
+        let a1 = w1[h];
+        let a2 = w2[h];
+        let a3 = w3[h];
+        let x0 = X[xr.x + k4];
+        let x1 = X[xr.y + k4];
+        let x2 = X[xr.z + k4];
+        let x3 = X[xr.w + k4];
+        acc0 += vec4f(dot(x0, a0), dot(x0, a1), dot(x0, a2), dot(x0, a3));
+        acc1 += vec4f(dot(x1, a0), dot(x1, a1), dot(x1, a2), dot(x1, a3));
+        acc2 += vec4f(dot(x2, a0), dot(x2, a1), dot(x2, a2), dot(x2, a3));
+        acc3 += vec4f(dot(x3, a0), dot(x3, a1), dot(x3, a2), dot(x3, a3));
+      }
+    }
+  } else if (!F16 && (K & 3u) == 0u) {
+    let wr = nr >> vec4u(2u);
+    let xr = tr >> vec4u(2u);
+    for (var j = 0u; j < (K >> 2u); j++) {
+      let a0 = bitcast<vec4f>(W[wr.x + j]);
+      let a1 = bitcast<vec4f>(W[wr.y + j]);
+      let a2 = bitcast<vec4f>(W[wr.z + j]);
+      let a3 = bitcast<vec4f>(W[wr.w + j]);
+      let x0 = X[xr.x + j];
+      let x1 = X[xr.y + j];
+      let x2 = X[xr.z + j];
+      let x3 = X[xr.w + j];
+      acc0 += vec4f(dot(x0, a0), dot(x0, a1), dot(x0, a2), dot(x0, a3));
+      acc1 += vec4f(dot(x1, a0), dot(x1, a1), dot(x1, a2), dot(x1, a3));
+      acc2 += vec4f(dot(x2, a0), dot(x2, a1), dot(x2, a2), dot(x2, a3));
+      acc3 += vec4f(dot(x3, a0), dot(x3, a1), dot(x3, a2), dot(x3, a3));
+    }
+  } else {
+    for (var k = 0u; k < K; k++) {
+      let b = vec4f(loadW(nr.x + k), loadW(nr.y + k), loadW(nr.z + k), loadW(nr.w + k));
+      acc0 += xAt(tr.x + k) * b;
+      acc1 += xAt(tr.y + k) * b;
+      acc2 += xAt(tr.z + k) * b;
+      acc3 += xAt(tr.w + k) * b;
+    }
   }
   var bias4 = vec4f(0.0);
   if (shape.HAS_BIAS != 0u) {
     for (var j = 0u; j < 4u; j++) {
-      bias4[j] = bias[shape.BIAS_OFF + min(n0 + j, shape.N - 1u)];
+      bias4[j] = bias[shape.BIAS_OFF + min(n0 + j, N - 1u)];
     }
   }
   store(t0, n0, acc0 + bias4);

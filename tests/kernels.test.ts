@@ -22,7 +22,7 @@ beforeAll(async () => {
 
 function storage(data: ArrayBufferView, extra = 0): GPUBuffer {
   const b = dev.device.createBuffer({
-    size: Math.max(16, Math.ceil((data.byteLength + extra) / 4) * 4),
+    size: Math.max(16, Math.ceil((data.byteLength + extra) / 16) * 16),
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
   });
   dev.device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
@@ -75,7 +75,7 @@ describe('matmul kernels against matVec', () => {
             const col0 = 2;
             const ldy = N + 5;
             // Split the matrix in two row parts as the engine does for oversized bindings.
-            const parts = planRowParts(N, K, dtype, Math.ceil(N / 2) * K * (dtype === 'f16' ? 2 : 4) + 8);
+            const parts = planRowParts(N, K, dtype, Math.ceil(N / 2) * K * (dtype === 'f16' ? 2 : 4) + 16);
             expect(parts.length).toBe(2);
             const bx = storage(x);
             const bb = storage(bias);

@@ -186,7 +186,8 @@ export class GpuMambaModel implements MambaEngine {
   // ---------------------------------------------------------------- allocation and upload
 
   private buffer(label: string, bytes: number, usage: number): GPUBuffer {
-    const b = this.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
+    // Multiples of 16 bytes: some kernels view activations as array<vec4f>.
+    const b = this.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
     this.owned.push(b);
     return b;
   }

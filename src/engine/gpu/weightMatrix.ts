@@ -35,8 +35,8 @@ export function planRowParts(
   maxRows = 65535,
 ): { row0: number; rows: number }[] {
   const perWeight = dtype === 'f16' ? 2 : 4;
-  // ceil(n·cols/2)·4 ≤ n·cols·2 + 4 bytes for f16, so this bound is safe for both dtypes.
-  const perPart = Math.min(rows, maxRows, Math.floor((maxBindingBytes - 4) / (cols * perWeight)));
+  // A part's buffer is its packed size rounded up to 16 bytes, at most n·cols·bytes + 16.
+  const perPart = Math.min(rows, maxRows, Math.floor((maxBindingBytes - 16) / (cols * perWeight)));
   if (perPart < 1) {
     throw new RangeError(`One row of ${cols} weights does not fit a ${maxBindingBytes}-byte binding.`);
   }
@@ -73,7 +73,8 @@ export function uploadMatrix(
     const words = packWeights(data.subarray(p.row0 * cols, (p.row0 + p.rows) * cols), dtype);
     const buffer = device.createBuffer({
       label: `${label}[${p.row0}..${p.row0 + p.rows})`,
-      size: Math.max(4, words.byteLength),
+      // Multiples of 16 bytes: the software matmuls read weights as array<vec4u>.
+      size: Math.max(16, Math.ceil(words.byteLength / 16) * 16),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
     });
     track(buffer);
