@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadModel, type LoadOptions } from '../src/model/loader.ts';
-import { hubSource } from '../src/model/sources.ts';
+import { bundledSource, hubSource } from '../src/model/sources.ts';
 import { DownloadError, ModelFormatError } from '../src/model/errors.ts';
 import { deleteCachedModel, listCachedModels, QUOTA_MESSAGE } from '../src/model/cache.ts';
 import { download } from '../src/model/download.ts';
@@ -13,7 +13,7 @@ import { SafetensorsFile } from '../src/model/safetensors.ts';
 import type { MambaConfig } from '../src/model/config.ts';
 import { startHubServer, type HubServer } from './helpers/hub-server.ts';
 import { MemoryCache, RecordingSink } from './helpers/loading.ts';
-import { fixtureFiles, sharded } from './helpers/model-variants.ts';
+import { asDtype, fixtureFiles, sharded } from './helpers/model-variants.ts';
 
 const A = fixtureFiles('tiny-a');
 const WEIGHTS = A['model.safetensors']!;
@@ -140,7 +140,9 @@ describe('downloads that go wrong', () => {
       fetch: fake,
     }).catch((e: unknown) => e);
     expect((err as DownloadError).failure).toBe('forbidden');
-    expect((err as Error).message).toMatch(/may be private or gated\. Accept its terms on the hub/);
+    expect((err as Error).message).toBe(
+      'x@main/config.json is not accessible (HTTP 403 at https://hub.example/x/resolve/main/config.json): the repo does not exist, or it is private or gated. Check the repo id; for a gated repo accept its terms on the hub, or download the files and open them as local files.',
+    );
   });
 
   it('a repo id that is not owner/name is refused before any request', () => {
@@ -257,5 +259,32 @@ describe('the cache', () => {
     const loaded = await loadModel(src('test/a', cache), opts());
     expectFixtureTensors(loaded.sink);
     expect(hub.log.some((r) => r.server === 'cdn' && r.status === 200)).toBe(true);
+  });
+});
+
+describe('the bundled folder: network first, cache when offline', () => {
+  it('an updated bundled model replaces the cached one; with the server gone the cache serves it', async () => {
+    const statics: Record<string, Uint8Array> = {
+      '/models/m/config.json': A['config.json']!,
+      '/models/m/model.safetensors': WEIGHTS,
+    };
+    const server = await startHubServer({ repos: {}, statics });
+    const modelsUrl = `${server.url}/models`;
+    const cache = new MemoryCache();
+    const load = () => loadModel(bundledSource('m', modelsUrl, { cache, retryDelayMs: 5 }), opts());
+    try {
+      const first = await load();
+      expect(first.checkpointDtype).toBe('F32');
+      // The app is updated: the same URL now serves an F16 export.
+      statics['/models/m/model.safetensors'] = asDtype(A, 'F16')['model.safetensors']!;
+      const second = await load();
+      expect(second.files.every((f) => !f.fromCache)).toBe(true);
+      expect(second.checkpointDtype).toBe('F16');
+    } finally {
+      await server.close();
+    }
+    const offline = await load();
+    expect(offline.files.every((f) => f.fromCache)).toBe(true);
+    expect(offline.checkpointDtype).toBe('F16');
   });
 });

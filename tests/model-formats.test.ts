@@ -68,6 +68,7 @@ async function loadHub(repo: string, extra: { revision?: string; tokenizer?: boo
     {
       createSink: sinkFactory(made),
       tokenizer: extra.tokenizer ?? false,
+      progressIntervalMs: 0,
       onProgress: (p) => progress.push(p),
     },
   );
@@ -243,5 +244,27 @@ describe('a folder on disk (the command line)', () => {
     expect(loaded.checkpointDtype).toBe('BF16');
     expect(loaded.tokenizer?.decode([12092, 13, 1533, 2])).toBe('Hello, world!');
     expect(loaded.files.filter((f) => f.file.endsWith('.safetensors')).length).toBe(2);
+  });
+});
+
+describe('progress events are throttled', () => {
+  it('with the default interval a fast load sends few weight events, the last one complete', async () => {
+    const progress: LoadProgress[] = [];
+    const made: RecordingSink[] = [];
+    await loadModel(hubSource({ repo: 'test/tiny-b-sharded', hubUrl: hub.url }), {
+      createSink: sinkFactory(made),
+      tokenizer: false,
+      onProgress: (p) => progress.push(p),
+    });
+    const weights = progress.filter((p) => p.phase === 'weights');
+    const unthrottledChunks = Math.ceil(
+      sharded(B, 3)['model-00001-of-00003.safetensors']!.byteLength / 65536,
+    );
+    // At least the forced last event per shard; fewer than one per chunk plus one per tensor.
+    expect(weights.length).toBeGreaterThanOrEqual(3);
+    expect(weights.length).toBeLessThan(unthrottledChunks * 3 + made[0]!.order.length);
+    const last = weights[weights.length - 1]!;
+    expect(last.tensorsDone).toBe(last.tensorsTotal);
+    expect(last.fileIndex).toBe(2);
   });
 });

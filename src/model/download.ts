@@ -40,8 +40,9 @@ function statusError(res: Response, url: string, file: string): DownloadError {
     );
   }
   if (s === 401 || s === 403) {
+    // The hub answers 401 both for private or gated repos and for repos that do not exist.
     return new DownloadError(
-      `${file} is not accessible (HTTP ${s} at ${url}): the repo may be private or gated. Accept its terms on the hub, or download the files and open them as local files.`,
+      `${file} is not accessible (HTTP ${s} at ${url}): the repo does not exist, or it is private or gated. Check the repo id; for a gated repo accept its terms on the hub, or download the files and open them as local files.`,
       'forbidden',
       url,
       s,

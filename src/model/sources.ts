@@ -46,6 +46,12 @@ export interface HttpSourceOptions {
   cache?: CacheLike | false;
   retries?: number;
   retryDelayMs?: number;
+  /**
+   * 'cache' (default): a cached file is used without asking the server (hub revisions rarely change and
+   * files are large). 'network': the server is asked first and the cache is the offline fallback (the app's
+   * bundled model, which changes when the app is updated; the browser's HTTP cache keeps that cheap).
+   */
+  prefer?: 'cache' | 'network';
 }
 
 /** A folder served over HTTP: `${baseUrl}/${file}`. */
@@ -75,27 +81,39 @@ export function httpSource(id: string, baseUrl: string, opts: HttpSourceOptions 
       const url = urlOf(file);
       const cache = await getCache();
       const evict = cache ? async () => void (await cache.delete(url)) : undefined;
-      if (cache) {
-        const hit = await cache.match(url);
-        if (hit?.body) {
-          const size = hit.headers.get('x-soup-size');
-          return {
-            body: hit.body,
-            size: size !== null ? Number(size) : undefined,
-            fromCache: true,
-            commit: async () => undefined,
-            abort: (r) => void hit.body?.cancel(r).catch(() => undefined),
-            evict,
-          };
-        }
+      const fromCache = async (): Promise<OpenedFile | undefined> => {
+        const hit = await cache?.match(url);
+        if (!hit?.body) return undefined;
+        const size = hit.headers.get('x-soup-size');
+        return {
+          body: hit.body,
+          size: size !== null ? Number(size) : undefined,
+          fromCache: true,
+          commit: async () => undefined,
+          abort: (r) => void hit.body?.cancel(r).catch(() => undefined),
+          evict,
+        };
+      };
+      if (opts.prefer !== 'network') {
+        const hit = await fromCache();
+        if (hit) return hit;
       }
-      const dl = await download(url, {
-        file: label(file),
-        fetch: opts.fetch,
-        signal: o.signal,
-        retries: opts.retries,
-        retryDelayMs: opts.retryDelayMs,
-      });
+      let dl: Awaited<ReturnType<typeof download>>;
+      try {
+        dl = await download(url, {
+          file: label(file),
+          fetch: opts.fetch,
+          signal: o.signal,
+          retries: opts.prefer === 'network' ? 0 : opts.retries,
+          retryDelayMs: opts.retryDelayMs,
+        });
+      } catch (e) {
+        // Network first, cache when offline (or the server is down).
+        const offline = e instanceof DownloadError && (e.failure === 'network' || e.failure === 'http');
+        const hit = opts.prefer === 'network' && offline ? await fromCache() : undefined;
+        if (hit) return hit;
+        throw e;
+      }
       if (!cache) {
         return {
           body: dl.body,
@@ -149,7 +167,10 @@ export function hubSource(o: HubSourceOptions): ModelSource {
 
 /** A model folder shipped with the app under public/models (see public/models/manifest.json). */
 export function bundledSource(folder: string, modelsUrl: string, opts: HttpSourceOptions = {}): ModelSource {
-  return httpSource(`bundled:${folder}`, `${modelsUrl.replace(/\/+$/, '')}/${folder}`, opts);
+  return httpSource(`bundled:${folder}`, `${modelsUrl.replace(/\/+$/, '')}/${folder}`, {
+    prefer: 'network',
+    ...opts,
+  });
 }
 
 export interface BundledModel {

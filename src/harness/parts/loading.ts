@@ -99,6 +99,7 @@ async function runLoad(source: ModelSource, req: LoadRequest) {
       precision: req.precision,
       limits: dev.device.limits,
       signal: ctl.signal,
+      progressIntervalMs: 0,
       onProgress: (p) => {
         progress.push(p);
         if (req.abortAfterBytes !== undefined && p.overallLoaded >= req.abortAfterBytes) ctl.abort();
