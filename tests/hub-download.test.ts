@@ -118,7 +118,9 @@ describe('downloads that go wrong', () => {
     hub.faults.push({ file: 'model.safetensors', kind: 'not-found' });
     const made: RecordingSink[] = [];
     const err = await loadModel(src(), opts(made)).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/^test\/a@main\/model\.safetensors was not found \(HTTP 404 at /);
+    expect((err as Error).message).toBe(
+      `test/a@main has neither model.safetensors nor model.safetensors.index.json (not found at ${hub.url}/test/a/resolve/main/model.safetensors). Only safetensors checkpoints can be loaded: pick a repo that has them (the state-spaces/mamba-*-hf repos do), or convert pytorch_model.bin to safetensors first.`,
+    );
     expect(made.length).toBe(0);
   });
 
