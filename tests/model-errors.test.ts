@@ -193,6 +193,12 @@ describe('refused checkpoints, each with its message', () => {
     );
   });
 
+  it('picked files without any weights', async () => {
+    expect(await message({ 'config.json': A['config.json']! })).toBe(
+      'my-model has neither model.safetensors nor model.safetensors.index.json. Only safetensors checkpoints can be loaded: pick a repo that has them (the state-spaces/mamba-*-hf repos do), or convert pytorch_model.bin to safetensors first.',
+    );
+  });
+
   it('a tokenizer with more tokens than the model has embeddings', async () => {
     const { error } = await attempt({ ...A, 'tokenizer.json': tokenizerBytes() }, { tokenizer: true });
     expect(error).toBeInstanceOf(ModelFormatError);

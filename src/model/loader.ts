@@ -201,7 +201,7 @@ export async function loadModel<S extends WeightSink>(
       const opened = await source.open(file, { signal }).catch((e: unknown) => {
         if (plan.files.length === 1 && e instanceof DownloadError && e.failure === 'not-found') {
           throw new DownloadError(
-            `${source.id} has neither ${WEIGHTS_FILE} nor ${INDEX_FILE} (not found at ${e.url}). Only safetensors checkpoints can be loaded: pick a repo that has them (the state-spaces/mamba-*-hf repos do), or convert pytorch_model.bin to safetensors first.`,
+            `${source.id} has neither ${WEIGHTS_FILE} nor ${INDEX_FILE}${/^https?:/.test(e.url) ? ` (not found at ${e.url})` : ''}. Only safetensors checkpoints can be loaded: pick a repo that has them (the state-spaces/mamba-*-hf repos do), or convert pytorch_model.bin to safetensors first.`,
             'not-found',
             e.url,
             e.status,
