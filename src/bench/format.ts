@@ -41,6 +41,10 @@ export function summaryRows(r: BenchResult): Row[] {
     label: 'dispatches',
     value: `${r.dispatchesPerDecodeToken} per decode token; ${r.dispatchesPerPrefillChunk} per prefill chunk of ${r.prefillChunk}`,
   });
+  rows.push({
+    label: 'dispatch floor',
+    value: `${f(r.dispatchFloor.ms, 3)} ms for ${r.dispatchFloor.dispatches} empty dispatches (${f(r.dispatchFloor.perDispatchUs, 1)} µs each beyond the first)`,
+  });
   for (const p of r.profiles ?? []) {
     const wall = p.phase === 'decode' ? r.decode.msPerToken : undefined;
     rows.push({

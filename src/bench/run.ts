@@ -17,6 +17,7 @@ import { GpuStateMixer } from '../engine/states/gpuMix.ts';
 import { planMix } from '../engine/states/mixSpec.ts';
 import { shapeOfConfig } from '../engine/states/types.ts';
 import { decodeBytesPerToken, decodeDispatches, prefillDispatches, type DecodeBytes } from './cost.ts';
+import { measureDispatchFloor, type DispatchFloor } from './floor.ts';
 import { profilePhase, type PhaseProfile } from './profile.ts';
 import { median, now, randomTokens, timeRuns } from './stats.ts';
 
@@ -58,6 +59,8 @@ export interface BenchResult {
   dispatchesPerDecodeToken: number;
   dispatchesPerPrefillChunk: number;
   prefillChunk: number;
+  /** The time of as many empty dispatches as a decode token has (one submit, waited for). */
+  dispatchFloor: DispatchFloor;
   /** Per-kernel GPU times, when the adapter has timestamp queries. */
   profiles?: PhaseProfile[];
   notes: string[];
@@ -154,6 +157,9 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
     const prefillSteps = prefillDispatches(dplan);
     const decodeBytes = decodeBytesPerToken(c, engine.dtype);
 
+    say(`dispatch floor (${decodeSteps.length} empty dispatches)`);
+    const dispatchFloor = await measureDispatchFloor(engine.device, decodeSteps.length, quick ? 5 : 30);
+
     // ---- per-kernel GPU time
     let profiles: PhaseProfile[] | undefined;
     if (input.hasTimestamps) {
@@ -195,6 +201,7 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
       dispatchesPerDecodeToken: decodeSteps.length,
       dispatchesPerPrefillChunk: prefillSteps.length,
       prefillChunk: engine.chunkSize,
+      dispatchFloor,
       profiles,
       notes,
     };

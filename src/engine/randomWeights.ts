@@ -216,6 +216,34 @@ export class GpuRandomFill {
     // Freed once the submitted fill has run (WebGPU defers destruction of buffers in use).
     params.destroy();
   }
+
+  /**
+   * An encoder of dispatches that do nothing (zero words to fill), for measuring the cost of a dispatch
+   * itself (src/bench/floor.ts). `target` is any storage buffer of at least 4 bytes.
+   */
+  emptyDispatches(target: GPUBuffer): { encode: (pass: GPUComputePassEncoder) => void; destroy: () => void } {
+    const params = this.device.createBuffer({
+      label: 'fill_random empty params',
+      size: 32,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.device.queue.writeBuffer(params, 0, new Uint32Array(8)); // words = 0
+    const bindGroup = this.device.createBindGroup({
+      layout: this.pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: params } },
+        { binding: 1, resource: { buffer: target } },
+      ],
+    });
+    return {
+      encode: (pass) => {
+        pass.setPipeline(this.pipeline);
+        pass.setBindGroup(0, bindGroup);
+        pass.dispatchWorkgroups(1);
+      },
+      destroy: () => params.destroy(),
+    };
+  }
 }
 
 export interface RandomModel {
