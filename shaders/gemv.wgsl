@@ -1,11 +1,11 @@
-// GEMV for decode, one invocation per output row (the SwiftShader variant: no workgroup barriers, which are
+// GEMV for decode, one invocation per four output rows (the SwiftShader variant: no workgroup barriers, which are
 // costly on a CPU rasteriser): y[COL0 + n] = sum_k x[k] * W[n, k] (+ bias[BIAS_OFF + n]) for n < N.
 // W is one row part of an nn.Linear weight [out, in], f32 bits or f16 packed two per u32.
 // Shapes: x f32 [K] (token row 0), W [N, K], y f32 [>= COL0 + N].
 // Reference: matVec in src/engine/reference/mamba.ts.
 // Rows are read 4 (f32) or 8 (f16) weights per 16-byte load where K allows: SwiftShader runs each
 // invocation's loads as gathers, so fewer, wider loads are what makes it fast there.
-// Dispatch: (ceil(N / 64)).
+// Dispatch: (ceil(ceil(N / 4) / 64)).
 override F16: bool;
 
 // Per row part, so every part of every matrix of one dtype shares one pipeline.
@@ -31,33 +31,56 @@ fn loadW(i: u32) -> f32 {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3u) {
-  let n = g.x;
+  // Four rows per invocation share each load of x (rows past N are clamped and not stored).
+  let n0 = g.x * 4u;
+  let N = shape.N;
   let K = shape.K;
-  if (n >= shape.N) {
+  if (n0 >= N) {
     return;
   }
-  var acc = 0.0;
-  let row = n * K;
+  let rows = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u)) * K;
+  var acc = vec4f(0.0);
   if (F16 && (K & 7u) == 0u) {
-    let base = row >> 3u;
+    let b = rows >> vec4u(3u);
     for (var j = 0u; j < (K >> 3u); j++) {
-      let w = W[base + j];
-      let lo = vec4f(unpack2x16float(w.x), unpack2x16float(w.y));
-      let hi = vec4f(unpack2x16float(w.z), unpack2x16float(w.w));
-      acc += dot(lo, X[2u * j]) + dot(hi, X[2u * j + 1u]);
+      let xl = X[2u * j];
+      let xh = X[2u * j + 1u];
+      let w0 = W[b.x + j];
+      let w1 = W[b.y + j];
+      let w2 = W[b.z + j];
+      let w3 = W[b.w + j];
+      acc += vec4f(
+        dot(vec4f(unpack2x16float(w0.x), unpack2x16float(w0.y)), xl) + dot(vec4f(unpack2x16float(w0.z), unpack2x16float(w0.w)), xh),
+        dot(vec4f(unpack2x16float(w1.x), unpack2x16float(w1.y)), xl) + dot(vec4f(unpack2x16float(w1.z), unpack2x16float(w1.w)), xh),
+        dot(vec4f(unpack2x16float(w2.x), unpack2x16float(w2.y)), xl) + dot(vec4f(unpack2x16float(w2.z), unpack2x16float(w2.w)), xh),
+        dot(vec4f(unpack2x16float(w3.x), unpack2x16float(w3.y)), xl) + dot(vec4f(unpack2x16float(w3.z), unpack2x16float(w3.w)), xh),
+      );
     }
   } else if (!F16 && (K & 3u) == 0u) {
-    let base = row >> 2u;
+    let b = rows >> vec4u(2u);
     for (var j = 0u; j < (K >> 2u); j++) {
-      acc += dot(bitcast<vec4f>(W[base + j]), X[j]);
+      let x = X[j];
+      acc += vec4f(
+        dot(bitcast<vec4f>(W[b.x + j]), x),
+        dot(bitcast<vec4f>(W[b.y + j]), x),
+        dot(bitcast<vec4f>(W[b.z + j]), x),
+        dot(bitcast<vec4f>(W[b.w + j]), x),
+      );
     }
   } else {
     for (var k = 0u; k < K; k++) {
-      acc += loadW(row + k) * xAt(k);
+      let x = xAt(k);
+      acc += x * vec4f(loadW(rows.x + k), loadW(rows.y + k), loadW(rows.z + k), loadW(rows.w + k));
     }
   }
-  if (shape.HAS_BIAS != 0u) {
-    acc += bias[shape.BIAS_OFF + n];
+  for (var i = 0u; i < 4u; i++) {
+    let n = n0 + i;
+    if (n < N) {
+      var v = acc[i];
+      if (shape.HAS_BIAS != 0u) {
+        v += bias[shape.BIAS_OFF + n];
+      }
+      Y[shape.COL0 + n] = v;
+    }
   }
-  Y[shape.COL0 + n] = acc;
 }

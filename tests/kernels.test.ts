@@ -101,7 +101,7 @@ describe('matmul kernels against matVec', () => {
               if (kernel === 'gemm') pass.dispatchWorkgroups(Math.ceil(p.rows / 64), Math.ceil(T / 64));
               else if (kernel === 'gemm_reg')
                 pass.dispatchWorkgroups(Math.ceil(p.rows / 4 / 64), Math.ceil(T / 4));
-              else if (kernel === 'gemv') pass.dispatchWorkgroups(Math.ceil(p.rows / 64));
+              else if (kernel === 'gemv') pass.dispatchWorkgroups(Math.ceil(p.rows / 4 / 64));
               else pass.dispatchWorkgroups(p.rows);
             }
             pass.end();

@@ -399,7 +399,7 @@ export class GpuMambaModel implements MambaEngine {
           : kernel === 'gemm_reg'
             ? (t) => [ceil(ceil(p.rows, 4), 64), ceil(t, 4), 1]
             : kernel === 'gemv'
-              ? () => [ceil(p.rows, 64), 1, 1]
+              ? () => [ceil(ceil(p.rows, 4), 64), 1, 1]
               : () => [p.rows, 1, 1];
       return { label: `${key}.${kernel}`, pipeline, bindGroup, size };
     });
