@@ -8,6 +8,10 @@ export interface ManifestEntry {
   description: string;
   parameters?: string | number;
   license?: string;
+  /** The task suite file in the model's folder (presets). */
+  tasks?: string;
+  /** The files in the model's folder. */
+  files?: string[];
 }
 
 export interface Manifest {

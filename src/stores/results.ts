@@ -26,6 +26,8 @@ export interface GenerationColumn {
 
 interface ResultsStore {
   score?: ScoreView;
+  /** Counts results received, so a test or a view can tell a new result from an equal-looking one. */
+  scoreSeq: number;
   scoreStatus: 'idle' | 'running' | 'done' | 'error';
   scoreError?: string;
   baselines: Baseline[];
@@ -40,6 +42,7 @@ interface ResultsStore {
 
 export const useResultsStore = create<ResultsStore>()((set) => ({
   scoreStatus: 'idle',
+  scoreSeq: 0,
   baselines: [],
   sweepStatus: 'idle',
   generation: [],

@@ -11,6 +11,7 @@ import { shapeOfConfig, type StoredState } from '../engine/states/types.ts';
 import type { MambaState } from '../engine/weights.ts';
 import { bundledSource, filesSource, hubSource, type ModelSource as LoaderSource } from '../model/sources.ts';
 import { StateLibrary } from '../storage/stateLibrary.ts';
+import { DownloadError } from '../model/errors.ts';
 import { bpeCodec, bytesCodec, type TextCodec } from './codec.ts';
 import { openGpuBackend, type GpuBackend } from './gpu-backend.ts';
 import { specOf } from './mix-recipe.ts';
@@ -130,12 +131,34 @@ function perplexityOf(nll: Float32Array): number {
 function loaderSource(source: ModelSource): LoaderSource {
   switch (source.kind) {
     case 'bundled':
-      return bundledSource(source.folder, source.modelsUrl);
+      return listedFilesOnly(bundledSource(source.folder, source.modelsUrl), source.files);
     case 'hub':
       return hubSource({ repo: source.repo, ...(source.hubUrl ? { hubUrl: source.hubUrl } : {}) });
     case 'files':
       return filesSource(source.files);
   }
+}
+
+/**
+ * A bundled folder holds only the files its manifest lists. Static servers with a single-page-app fallback
+ * answer any other path with index.html and status 200, which the loader would read as a corrupt
+ * model.safetensors.index.json; with the list, an unlisted file is "not found" without a request.
+ */
+function listedFilesOnly(source: LoaderSource, files: string[] | undefined): LoaderSource {
+  if (!files) return source;
+  return {
+    id: source.id,
+    label: (f) => source.label(f),
+    open: (f, opts) => {
+      if (!files.includes(f)) {
+        return Promise.reject(
+          new DownloadError(`${source.label(f)} is not in the model's manifest.`, 'not-found', f),
+        );
+      }
+      return source.open(f, opts);
+    },
+    ...(source.isCached ? { isCached: (f: string) => source.isCached!(f) } : {}),
+  };
 }
 
 function modelIdOf(source: ModelSource): string {

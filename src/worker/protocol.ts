@@ -6,7 +6,8 @@
  */
 /** Where a model comes from: a folder shipped with the app, a hub repo, or files the user picked. */
 export type ModelSource =
-  | { kind: 'bundled'; modelsUrl: string; folder: string; id: string }
+  /** `files`: the folder's files as the manifest lists them (others are known to be absent). */
+  | { kind: 'bundled'; modelsUrl: string; folder: string; id: string; files?: string[] }
   | { kind: 'hub'; repo: string; hubUrl?: string }
   | { kind: 'files'; files: File[] };
 

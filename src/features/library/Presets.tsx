@@ -1,4 +1,118 @@
-/** Presets from the bundled model's tasks.json: one click makes k-shot task states (wired when it exists). */
+/** One click makes k-shot task states from the bundled model's tasks.json (and held-out query and evaluation text). */
+import { useEffect, useState } from 'react';
+import { newEntryId, uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
+import { useMixerStore } from '../../stores/mixer.ts';
+import { useModelStore } from '../../stores/model.ts';
+import { useSessionStore } from '../../stores/session.ts';
+import { captureEntry, errorText, MODELS_BASE } from '../model/engine.ts';
+import { heldOut, parseTaskSuite, taskPrompts, type TaskSuite } from './presets.ts';
+
 export function Presets() {
-  return null;
+  const entry = useModelStore((s) => s.entry);
+  const ready = useModelStore((s) => s.status === 'ready');
+  const tasksFile = entry?.tasks;
+  const [suite, setSuite] = useState<TaskSuite>();
+  const [error, setError] = useState<string>();
+  const [task, setTask] = useState('');
+  const [shots, setShots] = useState(4);
+  const [count, setCount] = useState(3);
+
+  useEffect(() => {
+    if (!entry || !tasksFile) return;
+    let live = true;
+    fetch(`${MODELS_BASE}/${entry.folder}/${tasksFile}`)
+      .then((r) => {
+        if (!r.ok) throw new Error(`The task presets could not be read (HTTP ${r.status}).`);
+        return r.json();
+      })
+      .then((raw: unknown) => {
+        if (!live) return;
+        const s = parseTaskSuite(raw);
+        setSuite(s);
+        setTask((t) => t || s.tasks[0]?.name || '');
+      })
+      .catch((e: unknown) => live && setError(errorText(e)));
+    return () => {
+      live = false;
+    };
+  }, [entry, tasksFile]);
+
+  if (!tasksFile) return null;
+  const make = () => {
+    if (!suite) return;
+    const prompts = taskPrompts(suite, task, shots, count);
+    const lib = useLibraryStore.getState();
+    const made: LibraryEntry[] = prompts.map((text, i) => ({
+      id: newEntryId(),
+      name: uniqueName(`${task} ${shots}-shot #${i + 1}`, useLibraryStore.getState().entries),
+      text,
+      origin: 'preset',
+      task,
+      createdAt: Date.now() + i,
+    }));
+    for (const e of made) lib.add(e);
+    // Mix the new states equally and ask a held-out question of the task.
+    useMixerStore.getState().set({
+      selected: made.map((e) => e.id),
+      weights: {
+        ...useMixerStore.getState().weights,
+        ...Object.fromEntries(made.map((e) => [e.id, 1 / made.length])),
+      },
+      mode: 'weighted',
+    });
+    useSessionStore.getState().set(heldOut(suite, task));
+    void (async () => {
+      for (const e of made) await captureEntry(e);
+    })();
+  };
+
+  return (
+    <fieldset className="presets">
+      <legend>Task presets (from the bundled model’s tasks.json)</legend>
+      {error && <p className="error-text">{error}</p>}
+      {suite && (
+        <div className="row">
+          <label>
+            Task{' '}
+            <select value={task} onChange={(e) => setTask(e.target.value)}>
+              {suite.tasks.map((t) => (
+                <option key={t.name} value={t.name} title={t.description}>
+                  {t.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Shots{' '}
+            <input
+              type="number"
+              min={1}
+              max={32}
+              value={shots}
+              onChange={(e) => setShots(Math.max(1, Math.min(32, Math.round(Number(e.target.value)))))}
+            />
+          </label>
+          <label>
+            States{' '}
+            <input
+              type="number"
+              min={1}
+              max={8}
+              value={count}
+              onChange={(e) => setCount(Math.max(1, Math.min(8, Math.round(Number(e.target.value)))))}
+            />
+          </label>
+          <button type="button" disabled={!ready || !task} onClick={make}>
+            Make task states
+          </button>
+        </div>
+      )}
+      {suite && (
+        <p className="hint">
+          {suite.tasks.find((t) => t.name === task)?.description}. Makes {count} states of {shots} disjoint
+          examples each, mixes them equally, and puts a held-out query and evaluation text in place.
+        </p>
+      )}
+    </fieldset>
+  );
 }

@@ -73,7 +73,7 @@ export function ModelPanel() {
           <dt>Tokenizer</dt>
           <dd>
             {m.info.tokenizer === 'bpe'
-              ? 'GPT-NeoX BPE'
+              ? 'byte-level BPE (tokenizer.json)'
               : 'none in this checkpoint: token ids are the text’s UTF-8 bytes'}
           </dd>
           <dt>One state</dt>

@@ -21,7 +21,7 @@ export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-const MODELS_BASE = `${import.meta.env.BASE_URL}models`;
+export const MODELS_BASE = `${import.meta.env.BASE_URL}models`;
 
 export async function fetchManifest(): Promise<Manifest> {
   const res = await fetch(`${MODELS_BASE}/manifest.json`);
@@ -40,6 +40,7 @@ export function bundledSource(entry: ManifestEntry): ModelSource {
     modelsUrl: new URL(MODELS_BASE, window.location.href).href,
     folder: entry.folder,
     id: entry.id,
+    ...(entry.files ? { files: entry.files } : {}),
   };
 }
 

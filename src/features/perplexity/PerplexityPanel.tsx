@@ -23,7 +23,7 @@ export function PerplexityPanel() {
   const evalText = useSessionStore((s) => s.evalText);
   const setSession = useSessionStore((s) => s.set);
   const ready = useModelStore((s) => s.status === 'ready');
-  const { score, scoreStatus, scoreError, baselines } = useResultsStore();
+  const { score, scoreStatus, scoreError, baselines, scoreSeq } = useResultsStore();
 
   return (
     <section className="panel" aria-labelledby="ppl-title">
@@ -47,6 +47,7 @@ export function PerplexityPanel() {
           aria-label="Perplexity"
           aria-live="polite"
           aria-busy={scoreStatus === 'running'}
+          data-result={scoreSeq}
         >
           {score ? formatPpl(score.perplexity) : '—'}
         </output>

@@ -42,7 +42,9 @@ export function useLiveScore() {
     results.set({ scoreStatus: 'running', scoreError: undefined });
     engine()
       .request('scored', { type: 'score', start, text }, { lane: 'score' })
-      .then((r) => useResultsStore.getState().set({ score: r, scoreStatus: 'done' }))
+      .then((r) =>
+        useResultsStore.setState((s) => ({ score: r, scoreStatus: 'done', scoreSeq: s.scoreSeq + 1 })),
+      )
       .catch((e: unknown) => {
         if (isAbort(e)) return;
         useResultsStore.getState().set({ scoreStatus: 'error', scoreError: errorText(e) });
