@@ -147,6 +147,15 @@ describe('downloads that go wrong', () => {
     );
   });
 
+  it('a compressed response: content-length is not taken as the size, and the whole body arrives', async () => {
+    const body = new Uint8Array(100).map((_, i) => i);
+    const fake = async () =>
+      new Response(body, { headers: { 'content-length': '10', 'content-encoding': 'gzip' } });
+    const dl = await download('https://hub.example/x/resolve/main/config.json', { file: 'x', fetch: fake });
+    expect(dl.size).toBeUndefined();
+    expect(new Uint8Array(await new Response(dl.body).arrayBuffer())).toEqual(body);
+  });
+
   it('a repo id that is not owner/name is refused before any request', () => {
     expect(() => hubSource({ repo: 'mamba 130m', hubUrl: hub.url })).toThrow(
       /"mamba 130m" is not a hub repo id; write it as owner\/name, for example state-spaces\/mamba-130m-hf\./,

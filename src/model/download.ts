@@ -105,7 +105,12 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
 
   const first = await openWithRetries(fetchFn, url, file, undefined, signal, retries, baseDelay);
   const lengthHeader = first.headers.get('content-length');
-  const size = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+  // A compressed response's content-length counts compressed bytes while the body yields decoded ones, and
+  // ranges address the compressed form: such a body has no usable size and is resumed by restarting.
+  const encoding = (first.headers.get('content-encoding') ?? 'identity').toLowerCase();
+  const encoded = encoding !== 'identity' && encoding !== '';
+  const size =
+    !encoded && lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
 
   let reader: ReadableStreamDefaultReader<Uint8Array> = first.body!.getReader();
   let received = 0;
@@ -128,7 +133,15 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
     resumes++;
     await sleep(baseDelay * 2 ** (retries - attemptsLeft - 1), signal);
     reader.cancel().catch(() => undefined);
-    const res = await openWithRetries(fetchFn, url, file, received, signal, attemptsLeft, baseDelay);
+    const res = await openWithRetries(
+      fetchFn,
+      url,
+      file,
+      encoded ? undefined : received,
+      signal,
+      attemptsLeft,
+      baseDelay,
+    );
     if (res.status === 206) {
       const range = parseContentRange(res.headers.get('content-range'));
       if (!range || range.start !== received || (size !== undefined && range.total !== size)) {
