@@ -60,9 +60,10 @@ describe('matmul kernels against matVec', () => {
     [5, 130, 96],
     [70, 67, 35],
   ];
-  for (const kernel of ['gemm', 'gemm_reg', 'gemv', 'gemv_coop'] as const) {
+  for (const kernel of ['gemm', 'gemm_reg', 'gemv', 'gemv_coop', 'gemv_subgroup'] as const) {
     for (const dtype of ['f32', 'f16'] as const) {
-      it(`${kernel} ${dtype}`, async () => {
+      it(`${kernel} ${dtype}`, async (ctx) => {
+        if (kernel === 'gemv_subgroup' && !dev.hasSubgroups) ctx.skip();
         await withScope(dev.device, async () => {
           const next = rng(11);
           for (const [T0, N, K] of shapes) {

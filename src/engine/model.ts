@@ -23,7 +23,8 @@
  *
  * Kernel variants: 'software' (SwiftShader) uses one invocation per output row / channel and 4-wide
  * reductions, because workgroup barriers dominate there; 'hardware' uses tiled GEMMs through workgroup
- * memory, one workgroup per GEMV row, a scan with one invocation per (channel, state element), and wide
+ * memory, one workgroup per GEMV row (reduced with subgroupAdd where the device has subgroups), a scan with
+ * one invocation per (channel, state element), and wide
  * reductions. Both are tested on SwiftShader (tests/kernels*.test.ts, tests/engine*.test.ts).
  */
 import type { MambaConfig } from '../model/config.ts';
@@ -55,6 +56,8 @@ export interface EngineOptions {
    * 'hardware': cooperative reductions through workgroup memory. Default: by `EngineDevice.isSoftware`.
    */
   variant?: KernelVariant;
+  /** Hardware variant only: reduce GEMV rows with subgroupAdd. Default: where the device has subgroups. */
+  subgroups?: boolean;
   /** Largest binding for one part of a weight matrix; default the device limit. Tests shrink it. */
   maxBindingBytes?: number;
 }
@@ -71,6 +74,7 @@ export class GpuMambaModel implements MambaEngine {
   readonly device: GPUDevice;
   readonly chunkSize: number;
   readonly variant: KernelVariant;
+  readonly useSubgroups: boolean;
 
   private readonly owned: GPUBuffer[] = [];
   private readonly pipes: PipelineCache;
@@ -123,6 +127,7 @@ export class GpuMambaModel implements MambaEngine {
     this.device = dev.device;
     this.pipes = PipelineCache.forDevice(this.device);
     this.variant = opts.variant ?? (dev.isSoftware ? 'software' : 'hardware');
+    this.useSubgroups = this.variant === 'hardware' && dev.hasSubgroups && (opts.subgroups ?? true);
     this.maxBinding = Math.min(
       opts.maxBindingBytes ?? Infinity,
       this.device.limits.maxStorageBufferBindingSize,
@@ -376,7 +381,8 @@ export class GpuMambaModel implements MambaEngine {
   ): Dispatch[] {
     const m = this.matrices.get(key)!;
     const soft = this.variant === 'software';
-    const kernel = mode === 'gemm' ? (soft ? 'gemm_reg' : 'gemm') : soft ? 'gemv' : 'gemv_coop';
+    const coopGemv = this.useSubgroups ? 'gemv_subgroup' : 'gemv_coop';
+    const kernel = mode === 'gemm' ? (soft ? 'gemm_reg' : 'gemm') : soft ? 'gemv' : coopGemv;
     return m.parts.map((p) => {
       const shape = this.buffer(`${key}.shape`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
       const words = [
