@@ -6,7 +6,7 @@
  * file that proves corrupt is evicted so loading again starts clean.
  */
 import { parseMambaConfig, expectedTensorShapes, type MambaConfig } from './config.ts';
-import { DownloadError, ModelFormatError, isAbortError } from './errors.ts';
+import { DownloadError, ModelFormatError } from './errors.ts';
 import {
   assertFits,
   defaultPrecision,
@@ -302,8 +302,7 @@ export async function loadModel<S extends WeightSink>(
     } catch {
       /* the original error matters more */
     }
-    if (isAbortError(e)) throw e;
-    throw e;
+    throw e; // an AbortError stays an AbortError: the caller tells a cancel from a failure by its name
   }
 }
 
