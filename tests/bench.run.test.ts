@@ -1,0 +1,137 @@
+/**
+ * The benchmark over a real adapter (Dawn/SwiftShader) on the tiny-b fixture: figures are finite and add up
+ * (no timed assertions: speed here says nothing), dispatch counts are the engine plan's, the per-kernel times
+ * sum to the phase's GPU time, the byte count matches a count by hand, and the logits check of `soup bench
+ * --check` agrees with the fixture's transformers logits.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeBytesPerToken } from '../src/bench/cost.ts';
+import { formatText } from '../src/bench/format.ts';
+import { runBenchmark, type BenchResult } from '../src/bench/run.ts';
+import { checkLogits } from '../src/cli/bench.ts';
+import type { EngineDevice } from '../src/engine/gpu/device.ts';
+import { openNodeDevice } from '../src/engine/gpu/node.ts';
+import { GpuMambaModel } from '../src/engine/model.ts';
+import { randomConfig } from '../src/engine/randomWeights.ts';
+import { writeSafetensors } from '../src/model/safetensors.ts';
+import { loadFixture, type Fixture } from './helpers/fixtures.ts';
+import { withScope } from './helpers/gpu.ts';
+
+let dev: EngineDevice;
+let fx: Fixture;
+let engine: GpuMambaModel;
+let result: BenchResult;
+let dir: string;
+
+beforeAll(async () => {
+  dev = await openNodeDevice();
+  fx = loadFixture('tiny-b');
+  engine = await GpuMambaModel.fromWeights(dev, fx.weights, { dtype: 'f32', chunkSize: 16 });
+  dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
+  result = await withScope(dev.device, () =>
+    runBenchmark(
+      {
+        engine,
+        aLogs: fx.weights.layers.map((l) => l.aLog),
+        model: 'tiny-b',
+        adapter: 'test',
+        hasTimestamps: dev.hasTimestamps,
+        uploadMs: 0,
+      },
+      { quick: true, prefillLengths: [8, 40], decodeTokens: 6, evalTokens: 20 },
+    ),
+  );
+});
+afterAll(() => {
+  engine?.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('runBenchmark on tiny-b', () => {
+  it('reports finite positive figures for every measurement', () => {
+    expect(result.prefill.map((p) => p.tokens)).toEqual([8, 40]);
+    for (const p of result.prefill) {
+      expect(p.ms).toBeGreaterThan(0);
+      expect(p.tokPerS).toBeCloseTo((p.tokens / p.ms) * 1000, 6);
+    }
+    expect(result.decode.tokens).toBe(6);
+    expect(result.decode.tokPerS).toBeGreaterThan(0);
+    expect(result.decode.msPerToken * result.decode.tokPerS).toBeCloseTo(1000, 6);
+    expect(result.mixRescore.evalTokens).toBe(20);
+    expect(result.mixRescore.totalMs).toBeGreaterThanOrEqual(result.mixRescore.scoreMs);
+    expect(result.dispatchFloor.ms).toBeGreaterThan(0);
+    expect(result.notes.filter((n) => n.includes('non-finite'))).toEqual([]);
+    expect(formatText(result)).toContain('decode 6');
+  });
+
+  it('counts the dispatches of the engine plan (tiny-b: 3 layers × 6 + embed, norm_f, head, sample)', () => {
+    const plan = engine.dispatchPlan!;
+    expect(result.dispatchesPerDecodeToken).toBe(
+      plan['decodeBody']!.length + plan['normF']!.length + plan['headLast']!.length + plan['sample']!.length,
+    );
+    // One head part (512 × 96 fits one binding): 1 + 3·6 + 1 + 1 + 1.
+    expect(result.dispatchesPerDecodeToken).toBe(22);
+    expect(result.dispatchesPerPrefillChunk).toBe(plan['body']!.length);
+  });
+
+  it('per-kernel times sum to the phase GPU time and cover every dispatch', () => {
+    if (!dev.hasTimestamps) return; // the result says so in its notes instead
+    expect(result.profiles).toHaveLength(2);
+    for (const p of result.profiles!) {
+      const sum = p.kernels.reduce((a, k) => a + k.ms, 0);
+      expect(sum).toBeCloseTo(p.gpuMs, 9);
+      expect(p.kernels.reduce((a, k) => a + k.calls, 0)).toBe(p.dispatches);
+      expect(p.kernels.find((k) => k.kernel === 'scan')?.calls).toBe(3);
+    }
+  });
+});
+
+describe('decode bytes per token', () => {
+  it('130m f16 and f32: matrices counted by hand', () => {
+    const c = randomConfig('130m');
+    // in_proj 3072×768, x_proj 80×1536, out_proj 768×1536 per layer; head 50280×768.
+    const perLayer = 3072 * 768 + 80 * 1536 + 768 * 1536;
+    const f16 = decodeBytesPerToken(c, 'f16');
+    const f32 = decodeBytesPerToken(c, 'f32');
+    expect(f16.layerMatrices).toBe(24 * perLayer * 2);
+    expect(f32.layerMatrices).toBe(24 * perLayer * 4);
+    expect(f16.head).toBe(50280 * 768 * 2);
+    expect(f32.paramsAndState).toBe(f16.paramsAndState);
+    expect(f16.total).toBe(f16.layerMatrices + f16.head + f16.paramsAndState);
+  });
+});
+
+describe('soup bench --check', () => {
+  it("agrees with transformers' logits of the fixture (1e-3 relative) and sees a wrong file", async () => {
+    const tokens = fx.expected.int32('p1.tokens');
+    const logits = fx.expected.float32('p1.logits');
+    const V = fx.weights.config.vocabSize;
+    const good = join(dir, 'check.safetensors');
+    writeFileSync(
+      good,
+      writeSafetensors({
+        'check.tokens': { dtype: 'I32', shape: [tokens.length], data: tokens },
+        'check.logits': { dtype: 'F32', shape: [tokens.length, V], data: logits },
+      }),
+    );
+    const ok = await checkLogits(engine, good);
+    expect(ok.tokens).toBe(tokens.length);
+    expect(ok.relMaxDiff).toBeLessThan(1e-3);
+    expect(ok.argmaxAgreement).toBe(1);
+    // The same logits shifted by one position must not pass.
+    const shifted = logits.slice();
+    shifted.copyWithin(0, V);
+    const bad = join(dir, 'bad.safetensors');
+    writeFileSync(
+      bad,
+      writeSafetensors({
+        'check.tokens': { dtype: 'I32', shape: [tokens.length], data: tokens },
+        'check.logits': { dtype: 'F32', shape: [tokens.length, V], data: shifted },
+      }),
+    );
+    expect((await checkLogits(engine, bad)).relMaxDiff).toBeGreaterThan(1e-2);
+  });
+});
