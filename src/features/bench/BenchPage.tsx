@@ -7,6 +7,7 @@ import { useRef, useState } from 'react';
 import { formatText, kernelRows, summaryRows } from '../../bench/format.ts';
 import { parameterCount, runBenchmark, type BenchResult } from '../../bench/run.ts';
 import type { WeightDtype } from '../../engine/api.ts';
+import type { MambaConfig } from '../../model/config.ts';
 import { openDevice, type EngineDevice } from '../../engine/gpu/device.ts';
 import {
   createRandomEngine,
@@ -21,14 +22,29 @@ type Status =
   | { kind: 'done'; result: BenchResult }
   | { kind: 'error'; message: string };
 
-const SIZES = Object.keys(RANDOM_SIZES) as RandomSize[];
+/** 'tiny': a few layers of small width, to check in seconds that the page works on this GPU (and in tests). */
+type PageSize = RandomSize | 'tiny';
+const SIZES: PageSize[] = [...(Object.keys(RANDOM_SIZES) as RandomSize[]), 'tiny'];
 
-function weightGb(size: RandomSize, dtype: WeightDtype): string {
-  return ((parameterCount(randomConfig(size)) * (dtype === 'f16' ? 2 : 4)) / 1e9).toFixed(2);
+function pageConfig(size: PageSize): MambaConfig {
+  if (size !== 'tiny') return randomConfig(size);
+  return {
+    ...randomConfig('130m'),
+    vocabSize: 1024,
+    hiddenSize: 64,
+    intermediateSize: 128,
+    numLayers: 2,
+    timeStepRank: 4,
+  };
+}
+
+function weightGb(size: PageSize, dtype: WeightDtype): string {
+  const gb = (parameterCount(pageConfig(size)) * (dtype === 'f16' ? 2 : 4)) / 1e9;
+  return gb < 0.01 ? gb.toFixed(4) : gb.toFixed(2);
 }
 
 export function BenchPage() {
-  const [size, setSize] = useState<RandomSize>('130m');
+  const [size, setSize] = useState<PageSize>('130m');
   const [dtype, setDtype] = useState<WeightDtype>('f16');
   const [quick, setQuick] = useState(false);
   const [status, setStatus] = useState<Status>({ kind: 'idle' });
@@ -41,7 +57,7 @@ export function BenchPage() {
       const d = dev.current;
       setStatus({ kind: 'running', message: `generating random:${size} weights (${dtype}) on the GPU` });
       const t0 = performance.now();
-      const { engine, aLogs } = await createRandomEngine(d, randomConfig(size), { dtype });
+      const { engine, aLogs } = await createRandomEngine(d, pageConfig(size), { dtype });
       const uploadMs = performance.now() - t0;
       try {
         const info = d.adapterInfo;
@@ -84,8 +100,8 @@ export function BenchPage() {
       <section className="panel" aria-labelledby="bench-setup">
         <h2 id="bench-setup">Setup</h2>
         <label>
-          Size{' '}
-          <select value={size} disabled={running} onChange={(e) => setSize(e.target.value as RandomSize)}>
+          Size (random weights){' '}
+          <select value={size} disabled={running} onChange={(e) => setSize(e.target.value as PageSize)}>
             {SIZES.map((s) => (
               <option key={s} value={s}>
                 {s} ({weightGb(s, dtype)} GB of weights)
