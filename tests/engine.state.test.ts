@@ -179,6 +179,38 @@ describe('progress and cancellation', () => {
   });
 });
 
+describe('generate', () => {
+  it('leaves the state untouched, streams ids in order, and stops on abort', async () => {
+    await withScope(dev.device, async () => {
+      const s = b.createState();
+      await b.prefill(s, fb.expected.int32('p3.tokens'));
+      const before = await b.readState(s);
+      const streamed: number[] = [];
+      const ids = await b.generate(s, fb.expected.int32('p1.tokens'), {
+        maxNewTokens: 10,
+        onToken: (id) => void streamed.push(id),
+      });
+      expect(streamed).toEqual(ids);
+      const ctl = new AbortController();
+      const run = b.generate(s, [1, 2], {
+        maxNewTokens: 50,
+        signal: ctl.signal,
+        onToken: (_id, i) => {
+          if (i === 2) ctl.abort();
+        },
+      });
+      await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+      const after = await b.readState(s);
+      after.layers.forEach((ls, l) => {
+        expect(ls.ssm).toEqual(before.layers[l]!.ssm);
+        expect(ls.conv).toEqual(before.layers[l]!.conv);
+        expect(ls.dtSum).toEqual(before.layers[l]!.dtSum);
+      });
+      s.destroy();
+    });
+  });
+});
+
 describe('row-split weight matrices', () => {
   for (const dtype of ['f32', 'f16'] as const) {
     it(`${dtype}: a tiny binding limit (embedding in many parts) gives the unsplit logits`, async () => {
