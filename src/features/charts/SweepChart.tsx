@@ -112,7 +112,7 @@ export function SweepChart() {
       {sweep && (
         <figure className="sweep-chart">
           <ResponsiveContainer width="100%" height={240}>
-            <LineChart data={sweep.points} margin={{ top: 8, right: 16, bottom: 16, left: 8 }}>
+            <LineChart data={sweep.points} margin={{ top: 18, right: 16, bottom: 16, left: 8 }}>
               <CartesianGrid strokeDasharray="3 3" />
               <XAxis
                 dataKey="alpha"
@@ -138,7 +138,6 @@ export function SweepChart() {
                     y={b.perplexity}
                     stroke={COLOURS[i % COLOURS.length]}
                     strokeDasharray="4 4"
-                    label={{ value: b.label, position: 'right', fontSize: 10 }}
                   />
                 ) : null,
               )}
@@ -159,6 +158,16 @@ export function SweepChart() {
               />
             </LineChart>
           </ResponsiveContainer>
+          <ul className="sweep-legend">
+            {baselines.map((b, i) =>
+              b.perplexity !== undefined && Number.isFinite(b.perplexity) ? (
+                <li key={b.label}>
+                  <span className="swatch" style={{ borderColor: COLOURS[i % COLOURS.length] }} /> {b.label}{' '}
+                  {b.perplexity.toPrecision(4)}
+                </li>
+              ) : null,
+            )}
+          </ul>
           <figcaption className="hint">
             Perplexity (log scale) against the weight of {sweep.label}; dashed lines are the baselines.
           </figcaption>

@@ -100,9 +100,14 @@ export function MixerPanel() {
               mixer.setWeights({ [mixed[0]!.id]: w[0], [mixed[1]!.id]: w[1], [mixed[2]!.id]: w[2] })
             }
           />
-          <p className="hint">
+          <div className="hint">
+            <ol className="pad-names">
+              {mixed.map((e) => (
+                <li key={e.id}>{e.name}</li>
+              ))}
+            </ol>
             Drag the point (or use the arrow keys on the pad): its barycentric coordinates become the weights.
-          </p>
+          </div>
         </div>
       )}
       <fieldset className="mixer-options">

@@ -91,6 +91,7 @@ export function TrianglePad({
       }}
     >
       <polygon points={P.map((p) => `${p.x},${p.y}`).join(' ')} className="triangle-pad-face" />
+      {/* Corners are numbered; the names are listed beside the pad (they would overlap here). */}
       {P.map((p, i) => (
         <text
           key={i}
@@ -99,7 +100,7 @@ export function TrianglePad({
           textAnchor={i === 0 ? 'middle' : i === 1 ? 'start' : 'end'}
           className="triangle-pad-label"
         >
-          {names[i]}
+          {i + 1}
         </text>
       ))}
       <circle cx={pt.x} cy={pt.y} r={7} className="triangle-pad-point" />

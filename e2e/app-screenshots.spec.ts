@@ -1,0 +1,48 @@
+/**
+ * Screenshots of the main views for the README (docs/screenshots/), taken on the bundled model in real
+ * Chromium. Run on purpose: SOUP_SCREENSHOTS=1 npx playwright test -c e2e/app.playwright.config.ts app-screenshots
+ */
+import { expect, test } from '@playwright/test';
+
+test.skip(!process.env['SOUP_SCREENSHOTS'], 'takes screenshots only when SOUP_SCREENSHOTS=1');
+
+test('screenshots of the playground', async ({ page }) => {
+  test.setTimeout(600_000);
+  await page.setViewportSize({ width: 1440, height: 1300 });
+  await page.goto('/');
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  await page.screenshot({ path: 'docs/screenshots/01-first-view.png' });
+
+  // A task preset: three antonym states mixed, a held-out query and evaluation text.
+  await page.getByRole('button', { name: 'Make task states' }).click();
+  const list = page.getByRole('list', { name: 'Stored states' });
+  await expect(list.getByRole('listitem')).toHaveCount(3);
+  await expect(list.locator('.library-meta', { hasText: /\d+ tokens/ })).toHaveCount(3);
+  await page.getByRole('textbox', { name: 'State text' }).fill('hot->cold\nbig->small\nfast->slow\n');
+  await page.getByRole('textbox', { name: 'State name' }).fill('my antonyms');
+  await page.getByRole('button', { name: 'Save state' }).click();
+  const out = page.getByLabel('Perplexity', { exact: true });
+  await expect(out).toHaveText(/\d/);
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.getByRole('region', { name: 'Generation' }).getByText('generating…')).toHaveCount(0, {
+    timeout: 300_000,
+  });
+  await expect(page.locator('.baselines td', { hasText: '…' })).toHaveCount(0, { timeout: 300_000 });
+  await page.screenshot({ path: 'docs/screenshots/02-mix-three-states.png', fullPage: true });
+
+  await page.getByRole('button', { name: /Run sweep/ }).click();
+  await expect(page.locator('.sweep-chart')).toBeVisible({ timeout: 300_000 });
+  await page.getByRole('button', { name: 'Inspect stored states' }).click();
+  await expect(page.locator('.heatmap')).toBeVisible();
+  await page.locator('.sweep').screenshot({ path: 'docs/screenshots/03-sweep.png' });
+  await page.locator('.heatmap').screenshot({ path: 'docs/screenshots/04-similarity.png' });
+  await page.screenshot({ path: 'docs/screenshots/05-full-page.png', fullPage: true });
+});
+
+test('screenshot of the page without WebGPU', async ({ page }) => {
+  await page.addInitScript(() => delete (Navigator.prototype as unknown as { gpu?: unknown }).gpu);
+  await page.setViewportSize({ width: 1000, height: 700 });
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'State Soup Playground needs WebGPU' })).toBeVisible();
+  await page.screenshot({ path: 'docs/screenshots/06-no-webgpu.png' });
+});
