@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { readPerplexity, saveState, serveTinyModel } from './app-helpers.ts';
+import { readPerplexityText, saveState, serveTinyModel } from './app-helpers.ts';
 
 test('export and import: a state file and a session file bring the states into a fresh browser', async ({
   page,
@@ -13,7 +13,7 @@ test('export and import: a state file and a session file bring the states into a
   await page.getByRole('checkbox', { name: 'Mix greeting' }).check();
   await page.getByRole('textbox', { name: 'Evaluation text' }).fill('hello, how are you?');
   await expect(page.getByLabel('Perplexity', { exact: true })).toHaveAttribute('aria-busy', 'false');
-  const ppl = await readPerplexity(page);
+  const ppl = await readPerplexityText(page);
 
   const stateDownload = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Export greeting' }).click();
@@ -46,7 +46,7 @@ test('export and import: a state file and a session file bring the states into a
   await expect(fresh.getByRole('status').filter({ hasText: 'Imported 1 state' })).toBeVisible();
   await fresh.getByRole('checkbox', { name: 'Mix greeting' }).check();
   await fresh.getByRole('textbox', { name: 'Evaluation text' }).fill('hello, how are you?');
-  await expect(fresh.getByLabel('Perplexity', { exact: true })).toHaveText(String(ppl));
+  await expect(fresh.getByLabel('Perplexity', { exact: true })).toHaveText(ppl);
 
   // The session file: brings the recipe's settings; the state it names (same name and text) is already in the
   // library from the state file, so it is reused, not duplicated.
@@ -54,7 +54,7 @@ test('export and import: a state file and a session file bring the states into a
   await fresh.getByLabel('Import session').setInputFiles(sessionPath);
   await expect(fresh.getByRole('textbox', { name: 'Evaluation text' })).toHaveValue('hello, how are you?');
   await expect(fresh.getByRole('list', { name: 'Stored states' }).getByRole('listitem')).toHaveCount(1);
-  await expect(fresh.getByLabel('Perplexity', { exact: true })).toHaveText(String(ppl));
+  await expect(fresh.getByLabel('Perplexity', { exact: true })).toHaveText(ppl);
 
   // A file that is not a state file is refused with a message, and nothing is added.
   await fresh.getByLabel('Import state files').setInputFiles({

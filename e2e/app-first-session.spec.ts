@@ -1,19 +1,21 @@
 import { expect, test } from '@playwright/test';
-import { readPerplexity, saveState, serveTinyModel } from './app-helpers.ts';
+import { readPerplexity, readPerplexityText, saveState } from './app-helpers.ts';
 
 test('first session: load, save two states, mix, move a weight by keyboard, generate, reload keeps states', async ({
   page,
 }) => {
-  await serveTinyModel(page);
+  // The bundled default model, as a new user gets it.
   await page.goto('/');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
 
-  await saveState(page, 'alpha', 'the quick brown fox jumps over the lazy dog. ');
-  await saveState(page, 'beta', 'one two three four five six seven eight nine ten. ');
+  await expect(page.locator('.model-info')).toContainText('soup-mamba-4.6m');
+  await saveState(page, 'alpha', 'hot->cold\nbig->small\nfast->slow\n');
+  await saveState(page, 'beta', 'France->Paris\nJapan->Tokyo\nItaly->Rome\n');
   await page.getByRole('checkbox', { name: 'Mix alpha' }).check();
   await page.getByRole('checkbox', { name: 'Mix beta' }).check();
 
-  await page.getByRole('textbox', { name: 'Evaluation text' }).fill('a quick brown dog jumps over the fox');
+  await page.getByRole('textbox', { name: 'Evaluation text' }).fill('up->down\nwet->dry\nSpain->Madrid\n');
+  await expect(page.getByLabel('Perplexity', { exact: true })).toHaveAttribute('aria-busy', 'false');
   const before = await readPerplexity(page);
   expect(before).toBeGreaterThan(1);
 
@@ -26,14 +28,15 @@ test('first session: load, save two states, mix, move a weight by keyboard, gene
   await expect(slider).toHaveAttribute('aria-valuenow', '0.59');
   await page.keyboard.press('Alt+ArrowRight');
   await expect(slider).toHaveAttribute('aria-valuenow', '0.591');
-  await expect(page.getByLabel('Perplexity', { exact: true })).not.toHaveText(String(before));
-  const after = await readPerplexity(page);
-  expect(after).not.toBe(before);
+  // The result for the final weight (0.591): busy clears only when the newest request has answered.
+  await expect(page.getByLabel('Perplexity', { exact: true })).toHaveAttribute('aria-busy', 'false');
+  const after = await readPerplexityText(page);
+  expect(Number(after)).not.toBe(before);
 
-  await page.getByRole('textbox', { name: 'Query' }).fill('the ');
+  await page.getByRole('textbox', { name: 'Query' }).fill('light->');
   await page.getByRole('button', { name: 'Generate' }).click();
   const gen = page.getByRole('region', { name: 'Generation' });
-  await expect(gen.getByRole('article', { name: 'Mix' })).toContainText('the ');
+  await expect(gen.getByRole('article', { name: 'Mix' })).toContainText('light->');
   await expect(gen.getByRole('article', { name: 'Mix' }).locator('.gen-token').first()).toBeVisible();
 
   await page.reload();
@@ -47,5 +50,5 @@ test('first session: load, save two states, mix, move a weight by keyboard, gene
     '0.591',
   );
   // The states are recomputed from their texts, so the same mix gives the same perplexity.
-  await expect(page.getByLabel('Perplexity', { exact: true })).toHaveText(String(after));
+  await expect(page.getByLabel('Perplexity', { exact: true })).toHaveText(after);
 });

@@ -50,7 +50,12 @@ export async function saveState(page: Page, name: string, text: string) {
 
 /** The number shown in the element labelled Perplexity, once it is one. */
 export async function readPerplexity(page: Page): Promise<number> {
+  return Number(await readPerplexityText(page));
+}
+
+/** The text of the Perplexity element as shown (compare texts, not numbers: "3.350" is not String(3.35)). */
+export async function readPerplexityText(page: Page): Promise<string> {
   const out = page.getByLabel('Perplexity', { exact: true });
   await expect(out).toHaveText(/\d/);
-  return Number((await out.textContent())!.trim());
+  return (await out.textContent())!.trim();
 }
