@@ -69,12 +69,25 @@ describe('runBenchmark on tiny-b', () => {
 
   it('counts the dispatches of the engine plan (tiny-b: 3 layers × 6 + embed, norm_f, head, sample)', () => {
     const plan = engine.dispatchPlan!;
+    expect(engine.variant).toBe('software');
     expect(result.dispatchesPerDecodeToken).toBe(
-      plan['decodeBody']!.length + plan['normF']!.length + plan['headLast']!.length + plan['sample']!.length,
+      plan['decodeBody']!.length + plan['decodeHead']!.length + plan['sample']!.length,
     );
     // One head part (512 × 96 fits one binding): 1 + 3·6 + 1 + 1 + 1.
     expect(result.dispatchesPerDecodeToken).toBe(22);
     expect(result.dispatchesPerPrefillChunk).toBe(plan['body']!.length);
+  });
+
+  it('the hardware variant fuses decode to 4 dispatches per layer (tiny-b: 1 + 3·4 + head + sample)', async () => {
+    const hw = await GpuMambaModel.fromWeights(dev, fx.weights, { dtype: 'f32', variant: 'hardware' });
+    try {
+      const plan = hw.dispatchPlan!;
+      const n = plan['decodeBody']!.length + plan['decodeHead']!.length + plan['sample']!.length;
+      expect(n).toBe(15);
+      expect(plan['decodeBody']!.filter((d) => d.label.includes('gemv_fused'))).toHaveLength(9);
+    } finally {
+      hw.destroy();
+    }
   });
 
   it('per-kernel times sum to the phase GPU time and cover every dispatch', () => {

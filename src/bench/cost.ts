@@ -31,7 +31,7 @@ export function decodeBytesPerToken(c: MambaConfig, dtype: WeightDtype): DecodeB
 }
 
 /** The phases of one decode token in the engine's plan (model.ts: generate's submitDecodeStep). */
-export const DECODE_PHASES = ['decodeBody', 'normF', 'headLast', 'sample'] as const;
+export const DECODE_PHASES = ['decodeBody', 'decodeHead', 'sample'] as const;
 
 export function decodeDispatches(plan: Readonly<Record<string, readonly Dispatch[]>>): readonly Dispatch[] {
   return DECODE_PHASES.flatMap((p) => {

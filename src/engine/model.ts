@@ -86,6 +86,8 @@ export class GpuMambaModel implements MambaEngine {
   private readonly layerParams: GPUBuffer[] = [];
   private readonly work: GPUBuffer[] = [];
   private normF!: GPUBuffer;
+  /** Bound to the fused GEMV's conv outputs where a step does not use them (writable bindings may not alias). */
+  private unusedRw!: [GPUBuffer, GPUBuffer];
   private act!: {
     dims: GPUBuffer;
     tokens: GPUBuffer;
@@ -112,6 +114,8 @@ export class GpuMambaModel implements MambaEngine {
     headAll: Dispatch[];
     nll: Dispatch[];
     headLast: Dispatch[];
+    /** Decode's norm_f + LM head on the one token, writing lastLogits. */
+    decodeHead: Dispatch[];
     sample: Dispatch[];
   };
   private queue: Promise<unknown> = Promise.resolve();
@@ -218,6 +222,7 @@ export class GpuMambaModel implements MambaEngine {
       this.work.push(this.buffer(`layer${l}.state`, layerStateLayout(c).total * 4, S | CD | CS));
     }
     this.normF = this.buffer('norm_f', dm * 4, S | CD);
+    this.unusedRw = [this.buffer('unused.state', 16, S), this.buffer('unused.xc', 16, S)];
     this.act = {
       dims: this.buffer('dims', 16, GPUBufferUsage.UNIFORM | CD),
       tokens: this.buffer('tokens', T * 4, S | CD),
@@ -420,6 +425,88 @@ export class GpuMambaModel implements MambaEngine {
     return this.variant === 'software' ? 4 : gpu;
   }
 
+  /**
+   * Decode (hardware variant) keeps to 4 dispatches per layer through gemv_fused.wgsl, whose vec4 weight loads
+   * need K % 8 == 0 (f16) / K % 4 == 0 (f32) for every matrix; other shapes keep the 6-dispatch plan.
+   */
+  private fusedDecode(): boolean {
+    const { hiddenSize: dm, intermediateSize: di } = this.config;
+    return this.variant === 'hardware' && dm % 8 === 0 && di % 8 === 0;
+  }
+
+  /** One fused-GEMV dispatch per row part of matrix `key` (see shaders/gemv_fused.wgsl for the flags). */
+  private fusedGemvSteps(
+    key: string,
+    x: GPUBuffer,
+    y: GPUBuffer,
+    params: GPUBuffer,
+    biasOff: number | undefined,
+    consts: Constants,
+    conv?: { state: GPUBuffer; xc: GPUBuffer },
+  ): Dispatch[] {
+    const m = this.matrices.get(key)!;
+    const kernel = this.useSubgroups ? 'gemv_fused_sg' : 'gemv_fused';
+    const pipeline = this.pipes.get(kernel, { F16: this.dtype === 'f16', ...consts });
+    return m.parts.map((p) => {
+      const shape = this.buffer(`${key}.shape`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+      const words = [p.rows, m.cols, 0, p.row0, (biasOff ?? 0) + p.row0, biasOff !== undefined ? 1 : 0, 0, 0];
+      writeArray(this.device.queue, shape, 0, new Uint32Array(words));
+      const [s, xc] = conv ? [conv.state, conv.xc] : this.unusedRw;
+      const bindGroup = this.pipes.bind(pipeline, `${key}.${kernel}`, [shape, x, p.buffer, params, y, s, xc]);
+      return { label: `${key}.${kernel}`, pipeline, bindGroup, size: () => [p.rows, 1, 1] };
+    });
+  }
+
+  /** Decode body of the hardware variant: embed, then per layer norm+in_proj+conv, x_proj, scan, out_proj+residual. */
+  private fusedDecodeBody(embed: Dispatch[], scanStep: (l: number) => Dispatch): Dispatch[] {
+    const c = this.config;
+    const a = this.act;
+    const pl = this.pl;
+    const sl = layerStateLayout(c);
+    const steps: Dispatch[] = [...embed];
+    for (let l = 0; l < c.numLayers; l++) {
+      const params = this.layerParams[l]!;
+      const bias = c.useBias ? pl.inProjBias : undefined;
+      steps.push(
+        ...this.fusedGemvSteps(
+          `layer${l}.in_proj`,
+          a.resid,
+          a.xz,
+          params,
+          bias,
+          {
+            NORM: true,
+            EPS: c.layerNormEpsilon,
+            NW_OFF: pl.norm,
+            CONV: true,
+            DI: c.intermediateSize,
+            DC: c.convKernel,
+            HAS_CONV_BIAS: c.useConvBias,
+            CW_OFF: pl.convWeight,
+            CB_OFF: pl.convBias,
+            CONV_OFF: sl.conv,
+          },
+          { state: this.work[l]!, xc: a.xc },
+        ),
+      );
+      steps.push(...this.fusedGemvSteps(`layer${l}.x_proj`, a.xc, a.dbc, params, undefined, {}));
+      steps.push(scanStep(l));
+      steps.push(
+        ...this.fusedGemvSteps(
+          `layer${l}.out_proj`,
+          a.y,
+          a.resid,
+          params,
+          c.useBias ? pl.outProjBias : undefined,
+          {
+            ACCUM: true,
+          },
+        ),
+      );
+    }
+    return steps;
+  }
+
   private rmsnormStep(label: string, add: boolean, weight: GPUBuffer, wOff: number): Dispatch {
     const a = this.act;
     const pipeline = this.pipes.get('rmsnorm', {
@@ -449,6 +536,36 @@ export class GpuMambaModel implements MambaEngine {
       const bindGroup = this.pipes.bind(pipeline, 'embed', [a.dims, a.tokens, p.buffer, a.resid, range]);
       return { label: 'embed', pipeline, bindGroup, size: (t) => [ceil(dm, 64), t, 1] };
     });
+
+    const scanStep = (l: number): Dispatch => {
+      const scanConsts: Constants = {
+        DI: di,
+        DS: ds,
+        R: r,
+        DTW_OFF: pl.dtProj,
+        DTB_OFF: pl.dtBias,
+        A_OFF: pl.a,
+        D_OFF: pl.d,
+      };
+      const coop = this.variant === 'hardware';
+      const cpw = Math.max(1, Math.floor(64 / ds));
+      if (coop) scanConsts['CPW'] = cpw;
+      const scanPipe = this.pipes.get(coop ? 'scan_coop' : 'scan', scanConsts);
+      return {
+        label: `layer${l}.scan`,
+        pipeline: scanPipe,
+        bindGroup: this.pipes.bind(scanPipe, `layer${l}.scan`, [
+          a.dims,
+          a.dbc,
+          a.xz,
+          a.xc,
+          this.layerParams[l]!,
+          this.work[l]!,
+          a.y,
+        ]),
+        size: () => [coop ? ceil(di, cpw) : ceil(di, 64), 1, 1],
+      };
+    };
 
     const layerSteps = (mode: 'gemm' | 'gemv'): Dispatch[] => {
       const steps: Dispatch[] = [...embed];
@@ -482,33 +599,7 @@ export class GpuMambaModel implements MambaEngine {
           size: () => [ceil(di, 64), 1, 1],
         });
         steps.push(...this.gemmSteps(`layer${l}.x_proj`, a.xc, a.dbc, r + 2 * ds, params, undefined, mode));
-        const scanConsts: Constants = {
-          DI: di,
-          DS: ds,
-          R: r,
-          DTW_OFF: pl.dtProj,
-          DTB_OFF: pl.dtBias,
-          A_OFF: pl.a,
-          D_OFF: pl.d,
-        };
-        const coop = this.variant === 'hardware';
-        const cpw = Math.max(1, Math.floor(64 / ds));
-        if (coop) scanConsts['CPW'] = cpw;
-        const scanPipe = this.pipes.get(coop ? 'scan_coop' : 'scan', scanConsts);
-        steps.push({
-          label: `layer${l}.scan`,
-          pipeline: scanPipe,
-          bindGroup: this.pipes.bind(scanPipe, `layer${l}.scan`, [
-            a.dims,
-            a.dbc,
-            a.xz,
-            a.xc,
-            params,
-            work,
-            a.y,
-          ]),
-          size: () => [coop ? ceil(di, cpw) : ceil(di, 64), 1, 1],
-        });
+        steps.push(scanStep(l));
         steps.push(
           ...this.gemmSteps(
             `layer${l}.out_proj`,
@@ -525,14 +616,23 @@ export class GpuMambaModel implements MambaEngine {
     };
 
     const headKey = c.tieWordEmbeddings ? 'embedding' : 'lm_head';
+    const normF = this.rmsnormStep('norm_f', true, this.normF, 0);
     const nllPipe = this.pipes.get('nll', { V, WG: this.reductionWidth(64) });
     const samplePipe = this.pipes.get('sample', { V, WG: this.reductionWidth(256) });
     return {
       body: layerSteps('gemm'),
-      decodeBody: layerSteps('gemv'),
-      normF: [this.rmsnormStep('norm_f', true, this.normF, 0)],
+      decodeBody: this.fusedDecode() ? this.fusedDecodeBody(embed, scanStep) : layerSteps('gemv'),
+      normF: [normF],
       headAll: this.gemmSteps(headKey, a.normed, a.logits, V, this.normF, undefined, 'gemm'),
       headLast: this.gemmSteps(headKey, a.lastNormed, a.lastLogits, V, this.normF, undefined, 'gemv'),
+      // Decode: out_proj+residual already left the final residual in row 0 (fused plan), so norm_f folds into
+      // the head GEMV; the 6-dispatch plan still adds the last delta in norm_f and reads row 0 of `normed`.
+      decodeHead: this.fusedDecode()
+        ? this.fusedGemvSteps(headKey, a.resid, a.lastLogits, this.normF, undefined, {
+            NORM: true,
+            EPS: c.layerNormEpsilon,
+          })
+        : [normF, ...this.gemmSteps(headKey, a.normed, a.lastLogits, V, this.normF, undefined, 'gemv')],
       nll: [
         {
           label: 'nll',
@@ -878,8 +978,8 @@ export class GpuMambaModel implements MambaEngine {
         const enc = this.device.createCommandEncoder({ label: 'decode' });
         const pass = enc.beginComputePass({ label: 'decode layers' });
         encodeDispatches(pass, plan.decodeBody, 1);
+        encodeDispatches(pass, plan.decodeHead, 1);
         pass.end();
-        this.encodeLastLogits(enc, 1);
         encodeSample(enc, read);
         q.submit([enc.finish()]);
       };
@@ -942,8 +1042,8 @@ export class GpuMambaModel implements MambaEngine {
         this.encodeStateCopy(enc, state, true);
         const pass = enc.beginComputePass({ label: 'decode layers' });
         encodeDispatches(pass, plan.decodeBody, 1);
+        encodeDispatches(pass, plan.decodeHead, 1);
         pass.end();
-        this.encodeLastLogits(enc, 1);
         this.encodeStateCopy(enc, state, false);
         enc.copyBufferToBuffer(this.act.lastLogits, 0, read, 0, V * 4);
         q.submit([enc.finish()]);

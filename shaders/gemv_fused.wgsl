@@ -1,0 +1,127 @@
+// Fused decode GEMV (hardware variant, one token): one workgroup of 64 invocations per output row, weights read
+// as vec4<u32> (8 f16 or 4 f32 per load), with optional fused steps so a decode layer is 4 dispatches:
+//   NORM  prologue: x = rmsnorm(X) * params[NW_OFF..] (each workgroup recomputes sum(X^2) from the same loads
+//         it makes anyway), i.e. y[n] = rsqrt(mean(X^2) + EPS) * sum_k W[n, k] * X[k] * nw[k]
+//   ACCUM epilogue: Y[COL0 + n] += y (out_proj adds straight into the residual stream: row n is owned by one
+//         workgroup, so the read-modify-write is race-free)
+//   CONV  epilogue, rows g = COL0 + n < DI (the x half of in_proj): the conv step of channel g on the conv
+//         state, SiLU, xc[g] written and the window shifted (channel g is owned by workgroup n)
+// y = sum_k X[k] * W[n, k] (+ bias[BIAS_OFF + n]). Shapes: X f32 [K], W [N, K] (K % 8 == 0 for f16,
+// K % 4 == 0 for f32), Y f32 [>= COL0 + N], params f32 (norm weight at NW_OFF, conv weight [DI, DC] at CW_OFF,
+// conv bias at CB_OFF), state f32 (conv state [DI, DC-1] at CONV_OFF), xc f32 [DI].
+// Reference: rmsNorm, matVec and the conv part of mixerStep in src/engine/reference/mamba.ts.
+// Dispatch: (N) workgroups.
+override F16: bool;
+override NORM: bool = false;
+override ACCUM: bool = false;
+override CONV: bool = false;
+override EPS: f32 = 1e-5;
+override NW_OFF: u32 = 0u;
+override DI: u32 = 0u;
+override DC: u32 = 4u;
+override HAS_CONV_BIAS: bool = false;
+override CW_OFF: u32 = 0u;
+override CB_OFF: u32 = 0u;
+override CONV_OFF: u32 = 0u;
+
+struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(0) var<uniform> shape: Shape;
+@group(0) @binding(1) var<storage, read> X: array<vec4f>;
+@group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> params: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> state: array<f32>;
+@group(0) @binding(6) var<storage, read_write> xc: array<f32>;
+
+var<workgroup> partial: array<vec2f, 64>;
+
+fn xAt(j: u32) -> vec4f {
+  var x = X[j];
+  if (NORM) {
+    let k = NW_OFF + 4u * j;
+    x *= vec4f(params[k], params[k + 1u], params[k + 2u], params[k + 3u]);
+  }
+  return x;
+}
+
+fn sq(j: u32) -> f32 {
+  let x = X[j];
+  return dot(x, x);
+}
+
+fn convStep(g: u32, x: f32) {
+  let sbase = CONV_OFF + g * (DC - 1u);
+  let wbase = CW_OFF + g * DC;
+  var acc = params[wbase + DC - 1u] * x;
+  if (HAS_CONV_BIAS) {
+    acc += params[CB_OFF + g];
+  }
+  for (var k = 0u; k < DC - 1u; k++) {
+    acc += params[wbase + k] * state[sbase + k];
+  }
+  for (var k = 0u; k + 2u < DC; k++) {
+    state[sbase + k] = state[sbase + k + 1u];
+  }
+  state[sbase + DC - 2u] = x;
+  xc[g] = acc / (1.0 + exp(-acc));
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let n = wid.x;
+  if (n >= shape.N) {
+    return;
+  }
+  var acc = 0.0;
+  var ss = 0.0;
+  if (F16) {
+    let per = shape.K / 8u;
+    let w0 = n * per;
+    for (var j = li; j < per; j += 64u) {
+      let w = W[w0 + j];
+      let lo = xAt(2u * j);
+      let hi = xAt(2u * j + 1u);
+      acc += dot(vec4f(unpack2x16float(w.x), unpack2x16float(w.y)), lo);
+      acc += dot(vec4f(unpack2x16float(w.z), unpack2x16float(w.w)), hi);
+      if (NORM) {
+        ss += sq(2u * j) + sq(2u * j + 1u);
+      }
+    }
+  } else {
+    let per = shape.K / 4u;
+    let w0 = n * per;
+    for (var j = li; j < per; j += 64u) {
+      acc += dot(bitcast<vec4f>(W[w0 + j]), xAt(j));
+      if (NORM) {
+        ss += sq(j);
+      }
+    }
+  }
+  partial[li] = vec2f(acc, ss);
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) {
+    if (li < s) {
+      partial[li] += partial[li + s];
+    }
+    workgroupBarrier();
+  }
+  let sums = partial[0];
+  if (li == 0u) {
+    var v = sums.x;
+    if (NORM) {
+      v *= inverseSqrt(sums.y / f32(shape.K) + EPS);
+    }
+    if (shape.HAS_BIAS != 0u) {
+      v += params[shape.BIAS_OFF + n];
+    }
+    let g = shape.COL0 + n;
+    if (ACCUM) {
+      Y[g] += v;
+    } else {
+      Y[g] = v;
+    }
+    if (CONV && g < DI) {
+      convStep(g, v);
+    }
+  }
+}
