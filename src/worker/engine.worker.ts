@@ -246,6 +246,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, signal: A
         stateBytes: cfg.numLayers * cfg.intermediateSize * (cfg.stateSize + cfg.convKernel) * 4,
         memoryBytes: r.estimateBytes,
         weightsHash: r.weightsHash,
+        warnings: r.warnings,
       };
       model = { backend: r.backend, codec, info };
       post({ type: 'loaded', id, info });

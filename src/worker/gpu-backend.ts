@@ -25,6 +25,7 @@ export interface GpuLoadResult {
   precision: Precision;
   weightsHash: string;
   estimateBytes: number;
+  warnings: string[];
 }
 
 export class GpuBackend implements Backend {
@@ -182,6 +183,7 @@ export async function openGpuBackend(
       precision: loaded.precision,
       weightsHash: fingerprint!.hex(),
       estimateBytes: loaded.estimate.totalBytes,
+      warnings: loaded.warnings,
     };
   } catch (e) {
     ownership.destroyed = true;

@@ -58,6 +58,8 @@ export interface ModelInfo {
   /** The loader's estimate of GPU memory in use (weights, activations, states). */
   memoryBytes: number;
   weightsHash: string;
+  /** Non-fatal problems while loading (the download cache is full): the model still works. */
+  warnings: string[];
 }
 
 /** A stored state as the page lists it. */

@@ -1,6 +1,6 @@
 /** Device loss and other whole-page conditions, with what to do about them. */
 import { useModelStore } from '../../stores/model.ts';
-import { loadDefaultModel } from '../model/engine.ts';
+import { reloadLastModel } from '../model/engine.ts';
 
 export function ErrorBanner() {
   const status = useModelStore((s) => s.status);
@@ -12,7 +12,7 @@ export function ErrorBanner() {
         <strong>The GPU device was lost.</strong> {error} Your stored states are kept; reloading the model
         recomputes them from their texts.
       </p>
-      <button type="button" onClick={() => void loadDefaultModel()}>
+      <button type="button" onClick={() => void reloadLastModel()}>
         Recover: reload the model
       </button>
     </div>

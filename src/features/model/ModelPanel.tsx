@@ -80,6 +80,11 @@ export function ModelPanel() {
           <dd>{formatBytes(m.info.stateBytes)}</dd>
         </dl>
       )}
+      {m.info?.warnings.map((w) => (
+        <p key={w} className="error-text" role="alert">
+          {w}
+        </p>
+      ))}
       {m.error && (
         <p className="error-text" role="alert">
           {m.error}

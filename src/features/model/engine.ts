@@ -45,10 +45,17 @@ export function bundledSource(entry: ManifestEntry): ModelSource {
 }
 
 let loadSeq = 0;
+/** The last model asked for, so recovery after a lost device reloads that one. */
+let lastLoad: { source: ModelSource; entry?: ManifestEntry } | undefined;
+
+export function reloadLastModel(): Promise<void> {
+  return lastLoad ? loadModel(lastLoad.source, lastLoad.entry) : loadDefaultModel();
+}
 
 export async function loadModel(source: ModelSource, entry?: ManifestEntry): Promise<void> {
   const model = useModelStore.getState();
   const seq = ++loadSeq;
+  lastLoad = { source, ...(entry ? { entry } : {}) };
   model.set({
     status: 'loading',
     error: undefined,
