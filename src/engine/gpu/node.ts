@@ -34,7 +34,10 @@ export function nodeGpu(): GPU {
   }
   const dawn = loadDawn();
   Object.assign(globalThis, dawn.globals);
-  keepAlive = dawn.create([]);
+  // Dawn rounds timestamp queries to 2^16 ns by default (a browser's anti-fingerprinting measure); the
+  // benchmark's per-kernel profiles need real durations. Measured on SwiftShader here: with the toggle every
+  // timestamp was a multiple of 65,536 ns, without it none were.
+  keepAlive = dawn.create(['disable-dawn-features=timestamp_quantization']);
   return keepAlive;
 }
 
