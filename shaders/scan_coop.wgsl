@@ -6,6 +6,7 @@
 // Starts from the given state and writes the final state back.
 // Shapes as scan.wgsl: dbc [T, R + 2*DS], xz [T, 2*DI], xc [T, DI], params (dtW, dtB, A, D at offsets),
 // state (ssm [DI, DS] at 0, dtSum [DI] at DI*DS), out [T, DI]. DS * CPW <= 256.
+// DT_PRE (prefill): dt comes precomputed from dt_proj.wgsl (binding 7, [T, DI]) instead of being computed here.
 // Reference: mixerStep in src/engine/reference/mamba.ts.
 // Dispatch: (ceil(DI / CPW)).
 struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
@@ -18,6 +19,7 @@ override DTW_OFF: u32;
 override DTB_OFF: u32;
 override A_OFF: u32;
 override D_OFF: u32;
+override DT_PRE: bool = false;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> dbc: array<f32>;
@@ -26,6 +28,7 @@ override D_OFF: u32;
 @group(0) @binding(4) var<storage, read> params: array<f32>;
 @group(0) @binding(5) var<storage, read_write> state: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(7) var<storage, read> dtIn: array<f32>;
 
 var<workgroup> prod: array<f32, 256>;
 
@@ -49,11 +52,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let T = dims.T;
   for (var t = 0u; t < T; t++) {
     let row = t * NDBC;
-    var dtr = dtb;
-    for (var r = 0u; r < R; r++) {
-      dtr += params[DTW_OFF + cc * R + r] * dbc[row + r];
+    var dt = 0.0;
+    if (DT_PRE) {
+      dt = dtIn[t * DI + cc];
+    } else {
+      var dtr = dtb;
+      for (var r = 0u; r < R; r++) {
+        dtr += params[DTW_OFF + cc * R + r] * dbc[row + r];
+      }
+      dt = select(log(1.0 + exp(dtr)), dtr, dtr > 20.0);
     }
-    let dt = select(log(1.0 + exp(dtr)), dtr, dtr > 20.0);
     dtSum += dt;
     let x = xc[t * DI + cc];
     h = exp(dt * a) * h + dt * x * dbc[row + R + n];

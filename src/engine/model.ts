@@ -10,10 +10,12 @@
  *
  * Prefill runs the prompt in chunks of `chunkSize` tokens through all layers (tiled GEMMs, the conv and the
  * chunked selective scan, each continuing from the state the previous chunk left), one command buffer per
- * chunk; progress and cancellation happen between chunks. Decode runs one token per command buffer with
- * six dispatches per layer (norm+residual, in_proj, conv, x_proj, dt_proj+scan+gate, out_proj), then norm_f,
- * the LM head and the GPU sampler, which writes the next input id in place; only the id (4 bytes, or the
- * small top-N report) is read back.
+ * chunk; progress and cancellation happen between chunks (on GPUs dt_proj runs for the whole chunk in
+ * parallel before the sequential scan). Decode runs one token per command buffer: in the software variant
+ * six dispatches per layer (norm+residual, in_proj, conv, x_proj, dt_proj+scan+gate, out_proj), then norm_f
+ * and the LM head; in the hardware variant four (norm+in_proj+conv step, x_proj, dt_proj+scan+gate,
+ * out_proj+residual; shaders/gemv_fused.wgsl), then norm_f+LM head in one; then the GPU sampler, which writes
+ * the next input id in place; only the id (4 bytes, or the small top-N report) is read back.
  *
  * Calls are serialised: the working buffers are shared, so a score() issued during generate() waits.
  *
@@ -49,7 +51,7 @@ export type KernelVariant = 'software' | 'hardware';
 
 export interface EngineOptions {
   dtype: WeightDtype;
-  /** Tokens per prefill chunk (one scan dispatch per layer per chunk). Default 128. */
+  /** Tokens per prefill chunk (one scan dispatch per layer per chunk). Default 512 (hardware), 128 (software). */
   chunkSize?: number;
   /**
    * 'software': one invocation per output row / channel, no workgroup barriers (SwiftShader);
@@ -99,6 +101,7 @@ export class GpuMambaModel implements MambaEngine {
     xc: GPUBuffer;
     dbc: GPUBuffer;
     y: GPUBuffer;
+    dt: GPUBuffer;
     logits: GPUBuffer;
     nll: GPUBuffer;
     lastNormed: GPUBuffer;
@@ -138,7 +141,10 @@ export class GpuMambaModel implements MambaEngine {
     );
     // The logits of one chunk must fit one binding too.
     const byLogits = Math.floor(this.device.limits.maxStorageBufferBindingSize / (config.vocabSize * 4));
-    this.chunkSize = Math.max(1, Math.min(opts.chunkSize ?? 128, byLogits));
+    // GPUs: 512-token chunks give the thin GEMMs (x_proj, out_proj) 4x the workgroups of 128 (the H200 run
+    // measured 4 and 24 workgroups at 128 tokens, on a 132-SM GPU); SwiftShader has nothing to gain.
+    const chunkDefault = this.variant === 'hardware' ? 512 : 128;
+    this.chunkSize = Math.max(1, Math.min(opts.chunkSize ?? chunkDefault, byLogits));
     this.pl = layerParamLayout(config);
     this.expected = expectedTensorShapes(config);
     void dev.lost.then((e) => {
@@ -234,6 +240,7 @@ export class GpuMambaModel implements MambaEngine {
       xc: this.buffer('xc', T * di * 4, S),
       dbc: this.buffer('dbc', T * (r + 2 * ds) * 4, S),
       y: this.buffer('y', T * di * 4, S),
+      dt: this.buffer('dt', T * di * 4, S),
       logits: this.buffer('logits', T * V * 4, S | CS),
       nll: this.buffer('nll', T * 4, S | CS),
       lastNormed: this.buffer('lastNormed', dm * 4, S | CD),
@@ -537,7 +544,7 @@ export class GpuMambaModel implements MambaEngine {
       return { label: 'embed', pipeline, bindGroup, size: (t) => [ceil(dm, 64), t, 1] };
     });
 
-    const scanStep = (l: number): Dispatch => {
+    const scanStep = (l: number, dtPre = false): Dispatch => {
       const scanConsts: Constants = {
         DI: di,
         DS: ds,
@@ -550,6 +557,7 @@ export class GpuMambaModel implements MambaEngine {
       const coop = this.variant === 'hardware';
       const cpw = Math.max(1, Math.floor(64 / ds));
       if (coop) scanConsts['CPW'] = cpw;
+      if (coop) scanConsts['DT_PRE'] = dtPre;
       const scanPipe = this.pipes.get(coop ? 'scan_coop' : 'scan', scanConsts);
       return {
         label: `layer${l}.scan`,
@@ -562,6 +570,7 @@ export class GpuMambaModel implements MambaEngine {
           this.layerParams[l]!,
           this.work[l]!,
           a.y,
+          coop ? a.dt : undefined,
         ]),
         size: () => [coop ? ceil(di, cpw) : ceil(di, 64), 1, 1],
       };
@@ -599,7 +608,24 @@ export class GpuMambaModel implements MambaEngine {
           size: () => [ceil(di, 64), 1, 1],
         });
         steps.push(...this.gemmSteps(`layer${l}.x_proj`, a.xc, a.dbc, r + 2 * ds, params, undefined, mode));
-        steps.push(scanStep(l));
+        // Prefill on GPUs: dt_proj for the whole chunk in parallel first, so the sequential scan does less.
+        const dtPre = mode === 'gemm' && this.variant === 'hardware';
+        if (dtPre) {
+          const dtPipe = this.pipes.get('dt_proj', {
+            DI: di,
+            DS: ds,
+            R: r,
+            DTW_OFF: pl.dtProj,
+            DTB_OFF: pl.dtBias,
+          });
+          steps.push({
+            label: `layer${l}.dt_proj`,
+            pipeline: dtPipe,
+            bindGroup: this.pipes.bind(dtPipe, `layer${l}.dt_proj`, [a.dims, a.dbc, params, a.dt]),
+            size: (t) => [ceil(di, 64), t, 1],
+          });
+        }
+        steps.push(scanStep(l, dtPre));
         steps.push(
           ...this.gemmSteps(
             `layer${l}.out_proj`,
