@@ -1,11 +1,11 @@
 // Selective scan over a chunk of T tokens (the hardware-GPU variant): one invocation per (channel, state
-// element), CPW channels per workgroup of DS * CPW invocations, h in a register; the sum over the state for y
-// goes through workgroup memory each token. Fused with dt_proj + softplus, D*x and the SiLU(z) gate:
+// element), CPW channels per workgroup of DS * CPW <= 64 invocations, h in a register; the products for y
+// gather in workgroup memory over blocks of TB = 16 tokens, then one invocation per (token, channel) sums them. Fused with dt_proj + softplus, D*x and the SiLU(z) gate:
 //   dt = softplus(dtB[c] + sum_r dtW[c, r] * dbc[t, r]);  h[n] = exp(dt * A[c, n]) * h[n] + dt * B[t, n] * xc[t, c]
 //   out[t, c] = (sum_n h[n] * C[t, n] + D[c] * xc[t, c]) * silu(z[t, c]);  dtSum[c] += dt
 // Starts from the given state and writes the final state back.
 // Shapes as scan.wgsl: dbc [T, R + 2*DS], xz [T, 2*DI], xc [T, DI], params (dtW, dtB, A, D at offsets),
-// state (ssm [DI, DS] at 0, dtSum [DI] at DI*DS), out [T, DI]. DS * CPW <= 256.
+// state (ssm [DI, DS] at 0, dtSum [DI] at DI*DS), out [T, DI]. DS * CPW <= 64.
 // DT_PRE (prefill): dt comes precomputed from dt_proj.wgsl (binding 7, [T, DI]) instead of being computed here.
 // Reference: mixerStep in src/engine/reference/mamba.ts.
 // Dispatch: (ceil(DI / CPW)).
@@ -30,10 +30,13 @@ override DT_PRE: bool = false;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
 @group(0) @binding(7) var<storage, read> dtIn: array<f32>;
 
-var<workgroup> prod: array<f32, 256>;
+// Products h[n] * C[t, n] of TB tokens, reduced once per TB tokens (2 barriers per TB tokens, not per token).
+const TB = 16u;
+var<workgroup> prod: array<f32, 1040>; // TB rows of (DS * CPW + 1), DS * CPW <= 64
 
 @compute @workgroup_size(DS * CPW)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let WG = DS * CPW;
   let n = li % DS;
   let cl = li / DS;
   let c = wid.x * CPW + cl;
@@ -48,32 +51,44 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   a = params[A_OFF + cc * DS + n];
   var dtSum = state[DI * DS + cc];
   let dtb = params[DTB_OFF + cc];
-  let d = params[D_OFF + cc];
   let T = dims.T;
-  for (var t = 0u; t < T; t++) {
-    let row = t * NDBC;
-    var dt = 0.0;
-    if (DT_PRE) {
-      dt = dtIn[t * DI + cc];
-    } else {
-      var dtr = dtb;
-      for (var r = 0u; r < R; r++) {
-        dtr += params[DTW_OFF + cc * R + r] * dbc[row + r];
+  for (var t0 = 0u; t0 < T; t0 += TB) {
+    let nb = min(TB, T - t0);
+    for (var j = 0u; j < nb; j++) {
+      let t = t0 + j;
+      let row = t * NDBC;
+      var dt = 0.0;
+      if (DT_PRE) {
+        dt = dtIn[t * DI + cc];
+      } else {
+        var dtr = dtb;
+        for (var r = 0u; r < R; r++) {
+          dtr += params[DTW_OFF + cc * R + r] * dbc[row + r];
+        }
+        dt = select(log(1.0 + exp(dtr)), dtr, dtr > 20.0);
       }
-      dt = select(log(1.0 + exp(dtr)), dtr, dtr > 20.0);
+      dtSum += dt;
+      let x = xc[t * DI + cc];
+      h = exp(dt * a) * h + dt * x * dbc[row + R + n];
+      // Token j's products in row j (stride WG + 1, so the readers below hit different banks).
+      prod[j * (WG + 1u) + li] = h * dbc[row + R + DS + n];
     }
-    dtSum += dt;
-    let x = xc[t * DI + cc];
-    h = exp(dt * a) * h + dt * x * dbc[row + R + n];
-    prod[li] = h * dbc[row + R + DS + n];
     workgroupBarrier();
-    if (n == 0u && isActive) {
-      var y = 0.0;
-      for (var m = 0u; m < DS; m++) {
-        y += prod[li + m];
+    // Pairs (token j, channel): consecutive invocations take consecutive tokens of one channel.
+    for (var p = li; p < TB * CPW; p += WG) {
+      let j = p % TB;
+      let c2 = wid.x * CPW + p / TB;
+      if (j < nb && c2 < DI) {
+        let t = t0 + j;
+        var y = 0.0;
+        let base = j * (WG + 1u) + (p / TB) * DS;
+        for (var m = 0u; m < DS; m++) {
+          y += prod[base + m];
+        }
+        let x = xc[t * DI + c2];
+        let z = xz[t * 2u * DI + DI + c2];
+        out[t * DI + c2] = (y + params[D_OFF + c2] * x) * (z / (1.0 + exp(-z)));
       }
-      let z = xz[t * 2u * DI + DI + cc];
-      out[t * DI + cc] = (y + d * x) * (z / (1.0 + exp(-z)));
     }
     workgroupBarrier();
   }
