@@ -1,7 +1,7 @@
 /** The weights hash and retrieval by similarity. */
 import { describe, expect, it } from 'vitest';
 import { loadFixture } from './helpers/fixtures.ts';
-import { hashModelWeights } from '../src/engine/states/hash.ts';
+import { hashModelWeights, namedTensors, WeightsHasher } from '../src/engine/states/hash.ts';
 import { rankStates, retrieveAndMix, softmaxWeights } from '../src/engine/states/retrieval.ts';
 import { StateMismatchError, type StateShape, type StoredState } from '../src/engine/states/types.ts';
 import type { MambaState } from '../src/engine/weights.ts';
@@ -12,7 +12,7 @@ describe('hashModelWeights', () => {
     const a1 = hashModelWeights(loadFixture('tiny-a').weights);
     const a2 = hashModelWeights(loadFixture('tiny-a').weights);
     const b = hashModelWeights(loadFixture('tiny-b').weights);
-    expect(a1).toMatch(/^w1-[0-9a-f]{16}$/);
+    expect(a1).toMatch(/^w2-[0-9a-f]{16}$/);
     expect(a2).toBe(a1);
     expect(b).not.toBe(a1);
     const w = loadFixture('tiny-a').weights;
@@ -21,6 +21,36 @@ describe('hashModelWeights', () => {
     expect(hashModelWeights(w)).not.toBe(a1);
     const c = loadFixture('tiny-a').weights;
     expect(hashModelWeights({ ...c, config: { ...c.config, layerNormEpsilon: 1e-6 } })).not.toBe(a1);
+  });
+
+  it('streams tensors in any order to the same digest as hashModelWeights', () => {
+    const w = loadFixture('tiny-a').weights;
+    const whole = hashModelWeights(w);
+    const named = namedTensors(w);
+    expect(named.length).toBeGreaterThan(10);
+    // A fixed-seed shuffle (Fisher–Yates over a small LCG) that is checked to differ from the name order.
+    const order = named.slice();
+    let seed = 12345;
+    for (let i = order.length - 1; i > 0; i--) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const j = seed % (i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    expect(order.map((t) => t[0])).not.toEqual(named.map((t) => t[0]));
+    const streamed = new WeightsHasher(w.config);
+    for (const [name, t] of order) streamed.add(name, t.slice());
+    expect(streamed.digest()).toBe(whole);
+    // Swapping two same-shaped tensors' names changes it: names are part of the hash, not just the values.
+    const swapped = new WeightsHasher(w.config);
+    for (const [name, t] of named) {
+      const other = name.endsWith('.mixer.D')
+        ? name.replace('.mixer.D', '.mixer.dt_proj.bias')
+        : name.endsWith('.mixer.dt_proj.bias')
+          ? name.replace('.mixer.dt_proj.bias', '.mixer.D')
+          : name;
+      swapped.add(other, t);
+    }
+    expect(swapped.digest()).not.toBe(whole);
   });
 });
 

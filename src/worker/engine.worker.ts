@@ -36,6 +36,8 @@ interface Loaded {
   backend: GpuBackend;
   codec: TextCodec;
   info: ModelInfo;
+  /** The retired "s1-" fingerprint of these weights, to recognise states saved by an older version. */
+  legacyHash: string;
 }
 
 let model: Loaded | undefined;
@@ -193,8 +195,15 @@ async function fromStorage(key: string, text: string): Promise<StoredState | und
   if (!lib) return undefined;
   try {
     const s = await lib.load(key);
-    if (s.meta.weightsHash !== info.weightsHash || s.meta.text !== text) return undefined;
-    return s;
+    if (s.meta.text !== text) return undefined;
+    if (s.meta.weightsHash === info.weightsHash) return s;
+    // Saved by an older version under the retired "s1-" fingerprint of these very weights (recomputed while
+    // this model loaded): re-tag it with the one weights hash and save it back, so it is neither lost nor
+    // recomputed. A state of other weights stays as it is and is recomputed from its text.
+    if (s.meta.modelId !== info.id || s.meta.weightsHash !== model!.legacyHash) return undefined;
+    const migrated: StoredState = { meta: { ...s.meta, weightsHash: info.weightsHash }, state: s.state };
+    await lib.save(migrated).catch(() => undefined);
+    return migrated;
   } catch {
     return undefined;
   }
@@ -248,7 +257,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, signal: A
         weightsHash: r.weightsHash,
         warnings: r.warnings,
       };
-      model = { backend: r.backend, codec, info };
+      model = { backend: r.backend, codec, info, legacyHash: r.legacyWeightsHash };
       post({ type: 'loaded', id, info });
       return;
     }

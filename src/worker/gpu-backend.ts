@@ -14,7 +14,8 @@ import type { ModelSource as LoaderSource } from '../model/sources.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import type { MambaConfig } from '../model/config.ts';
 import { abortError, type Backend, type BackendRun, type StepResult } from './backend.ts';
-import { StreamingFingerprint } from './fingerprint.ts';
+import { WeightsHasher } from '../engine/states/hash.ts';
+import { LegacyS1Fingerprint } from './legacy-s1.ts';
 import type { Precision, SamplingSettings } from './protocol.ts';
 
 const TOP_ALTERNATIVES = 5;
@@ -24,6 +25,8 @@ export interface GpuLoadResult {
   tokenizer: MambaTokenizer | undefined;
   precision: Precision;
   weightsHash: string;
+  /** The retired "s1-" fingerprint of the same weights: states saved under it are re-tagged, not lost. */
+  legacyWeightsHash: string;
   estimateBytes: number;
   warnings: string[];
 }
@@ -141,7 +144,8 @@ export async function openGpuBackend(
     if (!ownership.destroyed) onDeviceLost(e);
   });
   const aLogs: Float32Array[] = [];
-  let fingerprint: StreamingFingerprint | undefined;
+  let hasher: WeightsHasher | undefined;
+  let legacy: LegacyS1Fingerprint | undefined;
   try {
     const load = (tokenizer: boolean) =>
       loadModel(source, {
@@ -151,12 +155,14 @@ export async function openGpuBackend(
         signal,
         onProgress: progress,
         createSink: async (config, p) => {
-          fingerprint = new StreamingFingerprint(JSON.stringify(config));
+          hasher = new WeightsHasher(config);
+          legacy = new LegacyS1Fingerprint(JSON.stringify(config));
           const model = await GpuMambaModel.create(dev, config, { dtype: p });
           return {
             model,
             uploadTensor(name: string, data: Float32Array) {
-              fingerprint!.add(name, data);
+              hasher!.add(name, data);
+              legacy!.add(name, data);
               const m = /^backbone\.layers\.(\d+)\.mixer\.A_log$/.exec(name);
               if (m) aLogs[Number(m[1])] = data.slice();
               return model.uploadTensor(name, data);
@@ -181,7 +187,8 @@ export async function openGpuBackend(
       backend: new GpuBackend(loaded.sink.model, aLogs, adapter, ownership),
       tokenizer: loaded.tokenizer,
       precision: loaded.precision,
-      weightsHash: fingerprint!.hex(),
+      weightsHash: hasher!.digest(),
+      legacyWeightsHash: legacy!.hex(),
       estimateBytes: loaded.estimate.totalBytes,
       warnings: loaded.warnings,
     };

@@ -2,15 +2,22 @@
  * A stable fingerprint of a model's weights and config, stored with every state so that states computed with
  * other weights (another checkpoint, a fine-tune, a different revision) are never mixed or loaded silently.
  *
- * Not cryptographic: two 32-bit multiply-xorshift lanes (murmur3-style finalisers) over every f32 word of every
- * tensor in a fixed order, plus the config. It hashes the host f32 values, so the same checkpoint gives the same
- * hash whether its file was F32 or F16 and whether the GPU copy is f32 or f16. Synchronous and about as fast as
- * reading the memory once (≈0.5 s for mamba-130m).
+ * One hash for every caller: the worker feeds tensors as they stream to the GPU (file order, no host copy of
+ * the model), Node code hashes a MambaWeights in memory; both go through WeightsHasher, which hashes each
+ * tensor on its own and combines the per-tensor digests sorted by Hugging Face tensor name, so the order the
+ * tensors arrive in does not matter and the two give the same string for the same checkpoint.
+ *
+ * Not cryptographic: two 32-bit multiply-xorshift lanes (murmur3-style finalisers) over every f32 word. It
+ * hashes the host f32 values, so the same checkpoint gives the same hash whether its file was F32 or F16 and
+ * whether the GPU copy is f32 or f16. About as fast as reading the memory once.
+ *
+ * "w2-": "w1-" (a fixed-order in-memory hash) and the worker's old "s1-" streaming fingerprint are retired;
+ * neither is comparable with this one.
  */
 import type { MambaConfig } from '../../model/config.ts';
 import type { MambaWeights } from '../weights.ts';
 
-const FORMAT = 'w1';
+const FORMAT = 'w2';
 
 class Hash64 {
   private a = 0x9e3779b9 | 0;
@@ -34,7 +41,6 @@ class Hash64 {
   floats(f: Float32Array): void {
     // A view shares the bytes; an unaligned view (impossible for Float32Array) would need a copy.
     this.words(new Uint32Array(f.buffer, f.byteOffset, f.length));
-    // Length marks the boundary between tensors, so moving a value from one tensor to the next changes it.
     this.words(Uint32Array.of(f.length));
   }
 
@@ -46,7 +52,8 @@ class Hash64 {
     this.words(Uint32Array.of(bytes.length));
   }
 
-  hex(): string {
+  /** The two finalised lanes. */
+  final(): [number, number] {
     const fmix = (h: number) => {
       h ^= h >>> 16;
       h = Math.imul(h, 0x85ebca6b);
@@ -57,7 +64,7 @@ class Hash64 {
     };
     const a = fmix(this.a ^ this.n);
     const b = fmix(this.b ^ Math.imul(this.n, 0x27d4eb2f) ^ a);
-    return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+    return [a, b];
   }
 }
 
@@ -78,31 +85,65 @@ function canonicalConfig(c: MambaConfig): string {
   ]);
 }
 
-/** "w1-" + 16 hex digits; equal weights and config always give the same string. */
-export function hashModelWeights(weights: MambaWeights): string {
-  const h = new Hash64();
-  h.text(canonicalConfig(weights.config));
-  h.floats(weights.embedding);
-  for (const l of weights.layers) {
-    for (const t of [
-      l.norm,
-      l.inProj,
-      l.inProjBias,
-      l.convWeight,
-      l.convBias,
-      l.xProj,
-      l.dtProj,
-      l.dtBias,
-      l.aLog,
-      l.d,
-      l.outProj,
-      l.outProjBias,
-    ]) {
-      if (t) h.floats(t);
-      else h.words(Uint32Array.of(0xffffffff));
-    }
+/**
+ * Streaming, order-independent weights hash: `add` each tensor once under its Hugging Face name, in any order,
+ * then `digest`. Only the per-tensor digests are kept, so the tensors need not stay in memory.
+ */
+export class WeightsHasher {
+  private readonly tensors = new Map<string, [number, number]>();
+
+  constructor(private readonly config: MambaConfig) {}
+
+  add(name: string, data: Float32Array): void {
+    if (this.tensors.has(name)) throw new Error(`Tensor "${name}" was hashed twice.`);
+    const h = new Hash64();
+    h.floats(data);
+    this.tensors.set(name, h.final());
   }
-  h.floats(weights.normF);
-  if (weights.lmHead) h.floats(weights.lmHead);
-  return `${FORMAT}-${h.hex()}`;
+
+  /** "w2-" + 16 hex digits; equal weights and config always give the same string. */
+  digest(): string {
+    const h = new Hash64();
+    h.text(canonicalConfig(this.config));
+    // The name goes in with its digest: moving values from one tensor to another changes the result.
+    for (const name of [...this.tensors.keys()].sort()) {
+      h.text(name);
+      h.words(Uint32Array.from(this.tensors.get(name)!));
+    }
+    const [a, b] = h.final();
+    return `${FORMAT}-${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}`;
+  }
+}
+
+/** Every tensor of `weights` under its Hugging Face name (optional ones only when present). */
+export function namedTensors(weights: MambaWeights): [string, Float32Array][] {
+  const out: [string, Float32Array][] = [['backbone.embeddings.weight', weights.embedding]];
+  weights.layers.forEach((l, i) => {
+    const p = `backbone.layers.${i}`;
+    const entries: [string, Float32Array | undefined][] = [
+      [`${p}.norm.weight`, l.norm],
+      [`${p}.mixer.in_proj.weight`, l.inProj],
+      [`${p}.mixer.in_proj.bias`, l.inProjBias],
+      [`${p}.mixer.conv1d.weight`, l.convWeight],
+      [`${p}.mixer.conv1d.bias`, l.convBias],
+      [`${p}.mixer.x_proj.weight`, l.xProj],
+      [`${p}.mixer.dt_proj.weight`, l.dtProj],
+      [`${p}.mixer.dt_proj.bias`, l.dtBias],
+      [`${p}.mixer.A_log`, l.aLog],
+      [`${p}.mixer.D`, l.d],
+      [`${p}.mixer.out_proj.weight`, l.outProj],
+      [`${p}.mixer.out_proj.bias`, l.outProjBias],
+    ];
+    for (const [n, t] of entries) if (t) out.push([n, t]);
+  });
+  out.push(['backbone.norm_f.weight', weights.normF]);
+  if (weights.lmHead) out.push(['lm_head.weight', weights.lmHead]);
+  return out;
+}
+
+/** The WeightsHasher digest of weights held in memory. */
+export function hashModelWeights(weights: MambaWeights): string {
+  const h = new WeightsHasher(weights.config);
+  for (const [name, t] of namedTensors(weights)) h.add(name, t);
+  return h.digest();
 }

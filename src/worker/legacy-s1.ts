@@ -1,16 +1,15 @@
 /**
- * A fingerprint of a model's weights computed while they stream to the GPU, so states are tagged with the
- * weights they came from without keeping a host copy of the model. The states module's hashModelWeights
- * needs every tensor on the host in a fixed order; the loader delivers tensors in file order and the GPU keeps
- * them, so this one hashes each tensor as it arrives and combines the per-tensor digests sorted by name.
- * Prefixed "s1-" so it is never confused with a "w1-" hash (the two are not comparable).
+ * RETIRED: the worker's first weights fingerprint ("s1-"), kept only so states saved with it are recognised and
+ * re-tagged with the one weights hash (src/engine/states/hash.ts, "w2-") instead of being dropped. It is
+ * recomputed while the model streams in; a stored state tagged with this model's "s1-" value was made with
+ * these exact weights, so moving it to the "w2-" tag is safe. Never use it to tag new states.
  */
 function mix32(h: number, x: number, k: number) {
   h = Math.imul(h ^ x, k);
   return (h << 13) | (h >>> 19);
 }
 
-export class StreamingFingerprint {
+export class LegacyS1Fingerprint {
   private readonly digests = new Map<string, [number, number]>();
 
   constructor(private readonly configText: string) {}
