@@ -15,6 +15,7 @@ import { PerplexityPanel } from './features/perplexity/PerplexityPanel.tsx';
 import { applyRecipe } from './features/share/apply.ts';
 import { decodeRecipe } from './features/share/recipe.ts';
 import { RECIPE_PARAM, SharePanel } from './features/share/SharePanel.tsx';
+import { StoragePanel } from './features/storage/StoragePanel.tsx';
 
 async function webGpuProblem(): Promise<string | undefined> {
   if (!('gpu' in navigator) || !navigator.gpu) {
@@ -91,6 +92,7 @@ export function App() {
             <GenerationPanel />
             <InspectorPanel />
             <SharePanel />
+            <StoragePanel />
           </div>
         </div>
       )}
