@@ -15,6 +15,7 @@ import { PerplexityPanel } from './features/perplexity/PerplexityPanel.tsx';
 import { applyRecipe } from './features/share/apply.ts';
 import { decodeRecipe } from './features/share/recipe.ts';
 import { RECIPE_PARAM, SharePanel } from './features/share/SharePanel.tsx';
+import { RetrievalPanel } from './features/retrieval/RetrievalPanel.tsx';
 import { StoragePanel } from './features/storage/StoragePanel.tsx';
 
 async function webGpuProblem(): Promise<string | undefined> {
@@ -86,6 +87,7 @@ export function App() {
           </div>
           <div className="col col-mid">
             <MixerPanel />
+            <RetrievalPanel />
             <PerplexityPanel />
           </div>
           <div className="col col-right">

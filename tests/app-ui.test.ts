@@ -13,6 +13,8 @@ import { exampleLines, heldOut, taskPrompts, type TaskSuite } from '../src/featu
 import { sweepCsv, SWEEP_ALPHAS } from '../src/features/charts/sweep.ts';
 import { fromBarycentric, toBarycentric } from '../src/features/mixer/TrianglePad.tsx';
 import { stepFor } from '../src/features/mixer/WeightSlider.tsx';
+import { topKMix } from '../src/features/retrieval/topk.ts';
+import { cachedModelLabel } from '../src/features/storage/StoragePanel.tsx';
 import { loadFixture } from './helpers/fixtures.ts';
 import type { MixRecipe } from '../src/worker/protocol.ts';
 
@@ -157,5 +159,36 @@ describe('sweep, pad and keyboard', () => {
     expect(stepFor({ shiftKey: false, altKey: false }, 0.01)).toBe(0.01);
     expect(stepFor({ shiftKey: true, altKey: false }, 0.01)).toBeCloseTo(0.1);
     expect(stepFor({ shiftKey: false, altKey: true }, 0.01)).toBeCloseTo(0.001);
+  });
+});
+
+describe('retrieval: Mix top k', () => {
+  const hits = [
+    { key: 'a', score: 0.9 },
+    { key: 'b', score: 0.8 },
+    { key: 'c', score: 0.1 },
+  ];
+  it('keeps the k best in rank order with weights softmax(score / τ) that sum to 1', () => {
+    const m = topKMix(hits, 2, 0.1);
+    expect(m.selected).toEqual(['a', 'b']);
+    // Worked by hand: e^(0.9/0.1) : e^(0.8/0.1) = e : 1.
+    expect(m.weights['a']).toBeCloseTo(Math.E / (Math.E + 1), 12);
+    expect(m.weights['b']).toBeCloseTo(1 / (Math.E + 1), 12);
+    expect(topKMix(hits, 5, 1).selected).toEqual(['a', 'b', 'c']);
+    // A large τ flattens towards the mean, a small one picks the best.
+    expect(topKMix(hits, 3, 1e6).weights['c']).toBeCloseTo(1 / 3, 5);
+    expect(topKMix(hits, 3, 1e-3).weights['a']).toBeCloseTo(1, 12);
+  });
+  it('refuses a τ that is not positive, k below 1 and an empty ranking with a readable message', () => {
+    expect(() => topKMix(hits, 2, 0)).toThrow(/τ must be positive/);
+    expect(() => topKMix(hits, 0, 0.1)).toThrow(/k must be a whole number/);
+    expect(() => topKMix([], 2, 0.1)).toThrow(/Rank the stored states first/);
+  });
+});
+
+describe('storage panel', () => {
+  it('names bundled cache groups by folder and keeps hub ids', () => {
+    expect(cachedModelLabel('bundled:soup-mamba-4.6m')).toBe('soup-mamba-4.6m (bundled)');
+    expect(cachedModelLabel('state-spaces/mamba-130m-hf@main')).toBe('state-spaces/mamba-130m-hf@main');
   });
 });

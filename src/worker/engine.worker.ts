@@ -6,6 +6,7 @@
  * how newer perplexity work supersedes older work instead of queueing behind it.
  */
 import { mixStoredCpu } from '../engine/states/mix.ts';
+import { rankStates } from '../engine/states/retrieval.ts';
 import { exportStateFile, importStateFile, stateFileName } from '../engine/states/stateFile.ts';
 import { shapeOfConfig, type StoredState } from '../engine/states/types.ts';
 import type { MambaState } from '../engine/weights.ts';
@@ -409,6 +410,36 @@ async function handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, signal: A
         id,
         tokens: steps.map((s) => view(s.id, s.prob, s.top)),
         ms: performance.now() - t0,
+      });
+      return;
+    }
+    case 'retrieve': {
+      const { backend, codec, info } = ready();
+      const tokenIds = codec.encode(req.query);
+      if (tokenIds.length === 0) throw new Error('The retrieval query has no tokens; type a query first.');
+      // The query's state read from zero, the same way stored states were made (cached like concatenations).
+      const state = (await startState({ kind: 'text', text: req.query }, signal))!;
+      const query: StoredState = {
+        meta: {
+          id: 'retrieval-query',
+          name: 'retrieval query',
+          modelId: info.id,
+          weightsHash: info.weightsHash,
+          shape: shapeOfConfig(backend.config),
+          text: req.query,
+          tokenIds,
+          tokenCount: tokenIds.length,
+          createdAt: Date.now(),
+        },
+        state,
+      };
+      const library = req.keys.filter((k) => states.has(k)).map(stored);
+      const hits = rankStates(query, library, { metric: req.metric, layer: req.layer });
+      post({
+        type: 'retrieved',
+        id,
+        hits: hits.map((h) => ({ key: h.state.meta.id, score: h.score })),
+        queryTokens: tokenIds.length,
       });
       return;
     }

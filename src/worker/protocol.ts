@@ -108,6 +108,16 @@ export type WorkerRequest =
     }
   | { type: 'sweep'; id: number; recipe: MixRecipe; key: string; alphas: number[]; text: string }
   | { type: 'inspect'; id: number; keys: string[] }
+  /** Ranks the stored states `keys` by similarity to the state of `query` read from zero (best first). */
+  | {
+      type: 'retrieve';
+      id: number;
+      query: string;
+      keys: string[];
+      metric: 'cosine' | 'l2';
+      /** 0-based layer, or every layer. */
+      layer: number | 'all';
+    }
   | { type: 'tokenize'; id: number; text: string }
   | { type: 'cancel'; id: number; target: number };
 
@@ -122,6 +132,8 @@ export type WorkerResponse =
   | { type: 'generated'; id: number; tokens: GeneratedToken[]; ms: number }
   | { type: 'swept'; id: number; points: { alpha: number; perplexity: number }[] }
   | { type: 'inspected'; id: number; norms: LayerNorms[]; similarity: number[][] }
+  /** `score`: the cosine, or −(L2 distance); higher is more similar. */
+  | { type: 'retrieved'; id: number; hits: { key: string; score: number }[]; queryTokens: number }
   | { type: 'tokenized'; id: number; tokens: TokenView[] }
   | { type: 'done'; id: number }
   | { type: 'error'; id: number; error: WorkerError }
