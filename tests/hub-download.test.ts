@@ -147,6 +147,23 @@ describe('downloads that go wrong', () => {
     );
   });
 
+  it('an HTML page answered for a JSON or safetensors file (an SPA fallback) is "not found", not parsed', async () => {
+    const page = '<!doctype html><html><body>app</body></html>';
+    const fake = async () => new Response(page, { headers: { 'content-type': 'text/html; charset=utf-8' } });
+    for (const name of ['tokenizer.json', 'model.safetensors']) {
+      const url = `https://app.example/models/tiny/${name}`;
+      const err = await download(url, { file: `tiny/${name}`, fetch: fake }).catch((e: unknown) => e);
+      expect((err as DownloadError).failure).toBe('not-found');
+      expect((err as Error).message).toBe(
+        `tiny/${name} was not found (${url} answered with an HTML page, not the file). Check the address and that the folder has this file.`,
+      );
+    }
+    // The same JSON served with its own type still downloads.
+    const json = async () => new Response('{"a":1}', { headers: { 'content-type': 'application/json' } });
+    const dl = await download('https://app.example/models/tiny/config.json', { file: 'c', fetch: json });
+    expect(await new Response(dl.body).text()).toBe('{"a":1}');
+  });
+
   it('a compressed response: content-length is not taken as the size, and the whole body arrives', async () => {
     const body = new Uint8Array(100).map((_, i) => i);
     const fake = async () =>

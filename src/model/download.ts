@@ -29,6 +29,15 @@ export interface DownloadedBody {
   resumes: () => number;
 }
 
+/**
+ * A static host or dev server with a single-page-app fallback answers 200 with index.html for a file that does
+ * not exist. No JSON or safetensors file is ever served as text/html, so that answer means "not found".
+ */
+function isHtmlFallback(res: Response, url: string): boolean {
+  const type = res.headers.get('content-type') ?? '';
+  return /^\s*text\/html\b/i.test(type) && /\.(json|safetensors)(?:[?#]|$)/i.test(url);
+}
+
 function statusError(res: Response, url: string, file: string): DownloadError {
   const s = res.status;
   if (s === 404) {
@@ -247,8 +256,16 @@ async function openWithRetries(
       await sleep(baseDelay * 2 ** attempt, signal);
       continue;
     }
-    if (res.ok && res.body) return res;
+    if (res.ok && res.body && !isHtmlFallback(res, url)) return res;
     res.body?.cancel().catch(() => undefined);
+    if (res.ok && res.body) {
+      throw new DownloadError(
+        `${file} was not found (${url} answered with an HTML page, not the file). Check the address and that the folder has this file.`,
+        'not-found',
+        url,
+        res.status,
+      );
+    }
     // A 5xx may be passing (the CDN under load); anything else will not change by retrying.
     if (res.status >= 500 && attempt < retries) {
       await sleep(baseDelay * 2 ** attempt, signal);
