@@ -46,3 +46,32 @@ test('screenshot of the page without WebGPU', async ({ page }) => {
   await expect(page.getByRole('heading', { name: 'State Soup Playground needs WebGPU' })).toBeVisible();
   await page.screenshot({ path: 'docs/screenshots/06-no-webgpu.png' });
 });
+
+test('screenshots of the retrieval and storage panels', async ({ page }) => {
+  test.setTimeout(300_000);
+  await page.setViewportSize({ width: 1440, height: 1300 });
+  await page.goto('/');
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  const save = async (name: string, text: string) => {
+    await page.getByRole('textbox', { name: 'State text' }).fill(text);
+    await page.getByRole('textbox', { name: 'State name' }).fill(name);
+    await page.getByRole('button', { name: 'Save state' }).click();
+  };
+  await save('antonyms 1', 'begin->end\nbelow->above\nbig->little\nblack->white\n');
+  await save('capitals', 'Chile->Santiago\nChina->Beijing\nCroatia->Zagreb\nCuba->Havana\n');
+  await save('antonyms 2', 'able->unable\nabove->below\nalive->dead\naccept->refuse\n');
+  const retrieval = page.getByRole('region', { name: 'Retrieval' });
+  await expect(retrieval.getByLabel('States to rank')).toHaveText('3 of 3 stored states ready to rank.');
+  await retrieval.getByRole('textbox', { name: 'Retrieval query' }).fill('best->worst\nbirth->death\n');
+  await retrieval.getByRole('button', { name: 'Rank states' }).click();
+  await expect(retrieval.getByRole('list', { name: 'Retrieved states' }).getByRole('listitem')).toHaveCount(
+    3,
+  );
+  await retrieval.getByRole('button', { name: 'Mix top k' }).click();
+  await expect(page.getByRole('checkbox', { name: 'Mix antonyms 2' })).toBeChecked();
+  await retrieval.screenshot({ path: 'docs/screenshots/07-retrieval.png' });
+  const storage = page.getByRole('region', { name: 'Storage' });
+  await expect(storage.getByLabel('Size of saved states')).toHaveText(/^3 states/);
+  await storage.getByRole('button', { name: 'Keep data persistent' }).focus();
+  await storage.screenshot({ path: 'docs/screenshots/08-storage.png' });
+});

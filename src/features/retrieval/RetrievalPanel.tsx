@@ -62,7 +62,7 @@ export function RetrievalPanel() {
       <label className="field">
         <span>Retrieval query</span>
         <textarea
-          rows={2}
+          rows={3}
           value={query}
           placeholder={'One or two examples, e.g.\nhot->cold'}
           onChange={(e) => setQuery(e.target.value)}

@@ -144,7 +144,11 @@ export function StoragePanel() {
       ) : snap.cached.length === 0 ? (
         <p className="hint">No model files are cached.</p>
       ) : null}
-      <ul className="storage-list" aria-labelledby="cached-models-title">
+      <ul
+        className="storage-list"
+        aria-labelledby="cached-models-title"
+        style={{ paddingLeft: 0, listStyle: 'none' }}
+      >
         {snap?.cached?.map((m) => (
           <li key={m.model} className="row library-actions">
             <span>
