@@ -11,6 +11,7 @@ import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { GpuMambaModel } from '../src/engine/model.ts';
 import { referenceForward } from '../src/engine/reference/mamba.ts';
+import { randomConfig, randomHostWeights } from '../src/engine/randomWeights.ts';
 import type { MambaWeights } from '../src/engine/weights.ts';
 import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
 import { loadFixture, relMaxDiff } from './helpers/fixtures.ts';
@@ -114,4 +115,39 @@ describe('fused hardware decode (tiny-b)', () => {
       });
     });
   }
+});
+
+describe('hardware decode on shapes the fused GEMV cannot take (d_model % 8 != 0)', () => {
+  it('keeps the 6-dispatch plan and still matches the reference within 1e-3', async () => {
+    const config = {
+      ...randomConfig('130m'),
+      vocabSize: 300,
+      hiddenSize: 36,
+      intermediateSize: 72,
+      numLayers: 2,
+      timeStepRank: 3,
+    };
+    const w = randomHostWeights(config, 7);
+    await withScope(dev.device, async () => {
+      const m = await GpuMambaModel.fromWeights(dev, w, { dtype: 'f32', variant: 'hardware', chunkSize: 8 });
+      try {
+        const plan = m.dispatchPlan!;
+        expect(plan['decodeBody']!.some((d) => d.label.includes('gemv_fused'))).toBe(false);
+        expect(plan['decodeBody']!.length).toBe(1 + 2 * 6);
+        const prompt = [1, 2, 250];
+        const more = [9, 299];
+        const cont = referenceForward(w, more, referenceForward(w, prompt).state);
+        const s = m.createState();
+        await m.prefill(s, prompt);
+        for (let i = 0; i < more.length; i++) {
+          const got = await m.decodeStep(s, more[i]!);
+          const want = cont.logits.subarray(i * 300, (i + 1) * 300);
+          expect(relMaxDiff(got, want), `decode ${i}`).toBeLessThan(1e-3);
+        }
+        s.destroy();
+      } finally {
+        m.destroy();
+      }
+    });
+  });
 });
