@@ -605,7 +605,8 @@ export class GpuMambaModel implements MambaEngine {
           label: `layer${l}.conv`,
           pipeline: convPipe,
           bindGroup: this.pipes.bind(convPipe, `layer${l}.conv`, [a.dims, a.xz, params, work, a.xc]),
-          size: () => [ceil(di, 64), 1, 1],
+          // 8 tokens per invocation (TT in shaders/conv1d.wgsl): parallel over the chunk's tokens.
+          size: (t) => [ceil(di, 64), ceil(t, 8), 1],
         });
         steps.push(...this.gemmSteps(`layer${l}.x_proj`, a.xc, a.dbc, r + 2 * ds, params, undefined, mode));
         // Prefill on GPUs: dt_proj for the whole chunk in parallel first, so the sequential scan does less.
