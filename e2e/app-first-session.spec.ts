@@ -33,7 +33,7 @@ test('first session: load, save two states, mix, move a weight by keyboard, gene
   const after = await readPerplexityText(page);
   expect(Number(after)).not.toBe(before);
 
-  await page.getByRole('textbox', { name: 'Query' }).fill('light->');
+  await page.getByRole('textbox', { name: 'Query', exact: true }).fill('light->');
   await page.getByRole('button', { name: 'Generate' }).click();
   const gen = page.getByRole('region', { name: 'Generation' });
   await expect(gen.getByRole('article', { name: 'Mix' })).toContainText('light->');

@@ -17,7 +17,7 @@ test('share URL round trip: a fresh browser opening the link rebuilds the same v
   await page.keyboard.press('Shift+ArrowRight'); // 0.5 → 0.6
   await page.keyboard.press('Shift+ArrowRight'); // → 0.7
   await page.getByRole('textbox', { name: 'Evaluation text' }).fill('red sky over the sea');
-  await page.getByRole('textbox', { name: 'Query' }).fill('blue ');
+  await page.getByRole('textbox', { name: 'Query', exact: true }).fill('blue ');
   await page.getByLabel('Seed').fill('7');
   const ppl = await readPerplexity(page);
   await expect(page.getByLabel('Perplexity', { exact: true })).toHaveAttribute('aria-busy', 'false');
@@ -37,7 +37,7 @@ test('share URL round trip: a fresh browser opening the link rebuilds the same v
   await expect(fresh.getByRole('checkbox', { name: 'Mix blue' })).toBeChecked();
   await expect(fresh.getByRole('slider', { name: 'Weight of blue' })).toHaveAttribute('aria-valuenow', '0.7');
   await expect(fresh.getByRole('textbox', { name: 'Evaluation text' })).toHaveValue('red sky over the sea');
-  await expect(fresh.getByRole('textbox', { name: 'Query' })).toHaveValue('blue ');
+  await expect(fresh.getByRole('textbox', { name: 'Query', exact: true })).toHaveValue('blue ');
   await expect(fresh.getByLabel('Seed')).toHaveValue('7');
   // States recomputed from the texts give the same perplexity as in the sender's page.
   await expect(fresh.getByLabel('Perplexity', { exact: true })).toHaveText(settled);
