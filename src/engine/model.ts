@@ -623,7 +623,7 @@ export class GpuMambaModel implements MambaEngine {
             label: `layer${l}.dt_proj`,
             pipeline: dtPipe,
             bindGroup: this.pipes.bind(dtPipe, `layer${l}.dt_proj`, [a.dims, a.dbc, params, a.dt]),
-            size: (t) => [ceil(di, 64), t, 1],
+            size: (t) => [ceil(di, 64), ceil(t, 64), 1],
           });
         }
         steps.push(scanStep(l, dtPre));
