@@ -8,10 +8,9 @@
  * mixes the old state with the chunk's inputs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KernelVariant } from '../src/engine/api.ts';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
-import { GpuMambaModel } from '../src/engine/model.ts';
+import { GpuMambaModel, type KernelVariant } from '../src/engine/model.ts';
 import { referenceForward } from '../src/engine/reference/mamba.ts';
 import { randomConfig, randomHostWeights } from '../src/engine/randomWeights.ts';
 import type { MambaState, MambaWeights } from '../src/engine/weights.ts';
