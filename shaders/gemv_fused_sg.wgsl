@@ -1,6 +1,6 @@
 enable subgroups;
 
-// Fused decode GEMV, as gemv_fused.wgsl but reduced with subgroupAdd (devices with subgroups): one workgroup of 64 invocations per output row, weights read
+// Fused decode GEMV, as gemv_fused.wgsl but reduced with subgroupAdd (devices with subgroups): one workgroup of 64 invocations per ROWS output rows, weights read
 // as vec4<u32> (8 f16 or 4 f32 per load), with optional fused steps so a decode layer is 4 dispatches:
 //   NORM  prologue: x = rmsnorm(X) * params[NW_OFF..] (each workgroup recomputes sum(X^2) from the same loads
 //         it makes anyway), i.e. y[n] = rsqrt(mean(X^2) + EPS) * sum_k W[n, k] * X[k] * nw[k]
@@ -12,7 +12,7 @@ enable subgroups;
 // K % 4 == 0 for f32), Y f32 [>= COL0 + N], params f32 (norm weight at NW_OFF, conv weight [DI, DC] at CW_OFF,
 // conv bias at CB_OFF), state f32 (conv state [DI, DC-1] at CONV_OFF), xc f32 [DI].
 // Reference: rmsNorm, matVec and the conv part of mixerStep in src/engine/reference/mamba.ts.
-// Dispatch: (N) workgroups.
+// Dispatch: (ceil(N / ROWS)) workgroups.
 override F16: bool;
 override NORM: bool = false;
 override ACCUM: bool = false;
@@ -25,6 +25,10 @@ override HAS_CONV_BIAS: bool = false;
 override CW_OFF: u32 = 0u;
 override CB_OFF: u32 = 0u;
 override CONV_OFF: u32 = 0u;
+// Rows per workgroup (1..4): with several, the (normalised) input is loaded once for ROWS weight rows instead of
+// once per row (the 2.8b in_proj re-read its residual and norm weight 10,240 times per token). Whole rows, so
+// whole conv channels, still belong to one workgroup: the CONV and ACCUM epilogues stay race-free.
+override ROWS: u32 = 1u;
 
 struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(0) var<uniform> shape: Shape;
@@ -35,7 +39,8 @@ struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32
 @group(0) @binding(5) var<storage, read_write> state: array<f32>;
 @group(0) @binding(6) var<storage, read_write> xc: array<f32>;
 
-var<workgroup> partial: array<vec2f, 64>;
+var<workgroup> partial: array<vec4f, 64>; // per invocation: the ROWS row sums
+var<workgroup> partialSs: array<f32, 64>; // per invocation: its part of sum(X^2)
 
 fn xAt(j: u32) -> vec4f {
   var x = X[j];
@@ -71,61 +76,80 @@ fn convStep(g: u32, x: f32) {
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32,
         @builtin(subgroup_invocation_id) sgi: u32) {
-  let n = wid.x;
-  if (n >= shape.N) {
+  let n0 = wid.x * ROWS;
+  if (n0 >= shape.N) {
     return;
   }
-  var acc = 0.0;
+  // Rows past the end are clamped to the last one (loaded, never stored), so the inner loop has no branches.
+  var row: array<u32, 4>;
+  for (var r = 0u; r < ROWS; r++) {
+    row[r] = min(n0 + r, shape.N - 1u);
+  }
+  var acc = vec4f(0.0); // component r: row n0 + r
   var ss = 0.0;
   if (F16) {
     let per = shape.K / 8u;
-    let w0 = n * per;
     for (var j = li; j < per; j += 64u) {
-      let w = W[w0 + j];
       let lo = xAt(2u * j);
       let hi = xAt(2u * j + 1u);
-      acc += dot(vec4f(unpack2x16float(w.x), unpack2x16float(w.y)), lo);
-      acc += dot(vec4f(unpack2x16float(w.z), unpack2x16float(w.w)), hi);
+      for (var r = 0u; r < ROWS; r++) {
+        let w = W[row[r] * per + j];
+        acc[r] += dot(vec4f(unpack2x16float(w.x), unpack2x16float(w.y)), lo) +
+          dot(vec4f(unpack2x16float(w.z), unpack2x16float(w.w)), hi);
+      }
       if (NORM) {
         ss += sq(2u * j) + sq(2u * j + 1u);
       }
     }
   } else {
     let per = shape.K / 4u;
-    let w0 = n * per;
     for (var j = li; j < per; j += 64u) {
-      acc += dot(bitcast<vec4f>(W[w0 + j]), xAt(j));
+      let x = xAt(j);
+      for (var r = 0u; r < ROWS; r++) {
+        acc[r] += dot(bitcast<vec4f>(W[row[r] * per + j]), x);
+      }
       if (NORM) {
         ss += sq(j);
       }
     }
   }
-  // Each subgroup's first lane writes its sum at its own index (no assumption on the lane mapping).
-  let s2 = subgroupAdd(vec2f(acc, ss));
-  partial[li] = select(vec2f(0.0), s2, sgi == 0u);
+  // Each subgroup's first lane writes its sums at its own index (no assumption on the lane mapping).
+  let sa = subgroupAdd(acc);
+  let sb = subgroupAdd(ss);
+  partial[li] = select(vec4f(0.0), sa, sgi == 0u);
+  partialSs[li] = select(0.0, sb, sgi == 0u);
   workgroupBarrier();
-  var sums = vec2f(0.0);
+  var sums = vec4f(0.0);
+  var sumSs = 0.0;
   if (li == 0u) {
     for (var i = 0u; i < 64u; i++) {
       sums += partial[i];
+      sumSs += partialSs[i];
     }
   }
   if (li == 0u) {
-    var v = sums.x;
+    var scale = 1.0;
     if (NORM) {
-      v *= inverseSqrt(sums.y / f32(shape.K) + EPS);
+      scale = inverseSqrt(sumSs / f32(shape.K) + EPS);
     }
-    if (shape.HAS_BIAS != 0u) {
-      v += params[shape.BIAS_OFF + n];
-    }
-    let g = shape.COL0 + n;
-    if (ACCUM) {
-      Y[g] += v;
-    } else {
-      Y[g] = v;
-    }
-    if (CONV && g < DI) {
-      convStep(g, v);
+    for (var r = 0u; r < ROWS; r++) {
+      let n = n0 + r;
+      if (n >= shape.N) {
+        break;
+      }
+      var v = sums[r] * scale;
+      if (shape.HAS_BIAS != 0u) {
+        v += params[shape.BIAS_OFF + n];
+      }
+      let g = shape.COL0 + n;
+      if (ACCUM) {
+        Y[g] += v;
+      } else {
+        Y[g] = v;
+      }
+      if (CONV && g < DI) {
+        convStep(g, v);
+      }
     }
   }
 }

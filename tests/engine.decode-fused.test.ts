@@ -58,6 +58,7 @@ const cases: {
   subgroups: boolean;
   bias?: boolean;
   maxBindingBytes?: number;
+  decodeRows?: number;
 }[] = [
   { name: 'f32', dtype: 'f32', subgroups: false },
   { name: 'f32 subgroups', dtype: 'f32', subgroups: true },
@@ -69,6 +70,17 @@ const cases: {
     subgroups: true,
     bias: true,
     maxBindingBytes: 4096,
+  },
+  // Several rows per workgroup: 3 leaves partial workgroups (x_proj 22 rows, head 512), 4 divides most.
+  { name: 'f32, 4 rows per workgroup', dtype: 'f32', subgroups: false, decodeRows: 4 },
+  { name: 'f16 subgroups, 3 rows per workgroup', dtype: 'f16', subgroups: true, decodeRows: 3 },
+  {
+    name: 'f16 split into row parts, biases, 3 rows per workgroup',
+    dtype: 'f16',
+    subgroups: false,
+    bias: true,
+    maxBindingBytes: 4096,
+    decodeRows: 3,
   },
 ];
 
@@ -86,6 +98,7 @@ describe('fused hardware decode (tiny-b)', () => {
           subgroups: c.subgroups,
           chunkSize: 16,
           maxBindingBytes: c.maxBindingBytes,
+          decodeRows: c.decodeRows,
         });
         try {
           expect(m.dispatchPlan!['decodeBody']!.some((d) => d.label.includes('gemv_fused'))).toBe(true);

@@ -62,6 +62,12 @@ export interface EngineOptions {
   subgroups?: boolean;
   /** Largest binding for one part of a weight matrix; default the device limit. Tests shrink it. */
   maxBindingBytes?: number;
+  /**
+   * Rows per workgroup of the fused decode GEMV (1 to 4). Default: 4 for row parts of at least 4,096 rows (2.8b
+   * in_proj, LM heads), where it saves re-reading the input per row and workgroups stay plentiful, else 1.
+   * Tests force it to cover the multi-row path on small models.
+   */
+  decodeRows?: number;
 }
 
 const SAMPLE_OUT_WORDS = 3 + 2 * 16;
@@ -77,6 +83,7 @@ export class GpuMambaModel implements MambaEngine {
   readonly chunkSize: number;
   readonly variant: KernelVariant;
   readonly useSubgroups: boolean;
+  private readonly decodeRows?: number;
 
   private readonly owned: GPUBuffer[] = [];
   private readonly pipes: PipelineCache;
@@ -135,6 +142,13 @@ export class GpuMambaModel implements MambaEngine {
     this.pipes = PipelineCache.forDevice(this.device);
     this.variant = opts.variant ?? (dev.isSoftware ? 'software' : 'hardware');
     this.useSubgroups = this.variant === 'hardware' && dev.hasSubgroups && (opts.subgroups ?? true);
+    if (
+      opts.decodeRows !== undefined &&
+      !(Number.isInteger(opts.decodeRows) && opts.decodeRows >= 1 && opts.decodeRows <= 4)
+    ) {
+      throw new RangeError(`decodeRows must be 1 to 4, got ${opts.decodeRows}`);
+    }
+    this.decodeRows = opts.decodeRows;
     this.maxBinding = Math.min(
       opts.maxBindingBytes ?? Infinity,
       this.device.limits.maxStorageBufferBindingSize,
@@ -453,14 +467,15 @@ export class GpuMambaModel implements MambaEngine {
   ): Dispatch[] {
     const m = this.matrices.get(key)!;
     const kernel = this.useSubgroups ? 'gemv_fused_sg' : 'gemv_fused';
-    const pipeline = this.pipes.get(kernel, { F16: this.dtype === 'f16', ...consts });
     return m.parts.map((p) => {
+      const rows = this.decodeRows ?? (p.rows >= 4096 ? 4 : 1);
+      const pipeline = this.pipes.get(kernel, { F16: this.dtype === 'f16', ROWS: rows, ...consts });
       const shape = this.buffer(`${key}.shape`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
       const words = [p.rows, m.cols, 0, p.row0, (biasOff ?? 0) + p.row0, biasOff !== undefined ? 1 : 0, 0, 0];
       writeArray(this.device.queue, shape, 0, new Uint32Array(words));
       const [s, xc] = conv ? [conv.state, conv.xc] : this.unusedRw;
       const bindGroup = this.pipes.bind(pipeline, `${key}.${kernel}`, [shape, x, p.buffer, params, y, s, xc]);
-      return { label: `${key}.${kernel}`, pipeline, bindGroup, size: () => [p.rows, 1, 1] };
+      return { label: `${key}.${kernel}`, pipeline, bindGroup, size: () => [ceil(p.rows, rows), 1, 1] };
     });
   }
 
