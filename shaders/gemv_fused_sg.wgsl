@@ -7,7 +7,7 @@ enable subgroups;
 //   ACCUM epilogue: Y[COL0 + n] += y (out_proj adds straight into the residual stream: row n is owned by one
 //         workgroup, so the read-modify-write is race-free)
 //   CONV  epilogue, rows g = COL0 + n < DI (the x half of in_proj): the conv step of channel g on the conv
-//         state, SiLU, xc[g] written and the window shifted (channel g is owned by workgroup n)
+//         state, SiLU, xc[g] written and the window shifted (channel g is owned by workgroup n / ROWS)
 // y = sum_k X[k] * W[n, k] (+ bias[BIAS_OFF + n]). Shapes: X f32 [K], W [N, K] (K % 8 == 0 for f16,
 // K % 4 == 0 for f32), Y f32 [>= COL0 + N], params f32 (norm weight at NW_OFF, conv weight [DI, DC] at CW_OFF,
 // conv bias at CB_OFF), state f32 (conv state [DI, DC-1] at CONV_OFF), xc f32 [DI].
