@@ -16,7 +16,7 @@ import type { EngineDevice } from './gpu/device.ts';
 import type { RowPart } from './gpu/weightMatrix.ts';
 import { GpuMambaModel, type EngineOptions } from './model.ts';
 import { shaderSources } from './shaders.gen.ts';
-import type { LayerWeights, MambaWeights } from './weights.ts';
+import { assembleWeights, type MambaWeights } from './weights.ts';
 
 /** d_model and layers of the state-spaces/mamba-*-hf checkpoints. */
 export const RANDOM_SIZES = {
@@ -135,34 +135,7 @@ export function hostTensor(config: MambaConfig, name: string, seed: number): Flo
 
 /** The whole model on the host (small configs: tests compare the GPU-filled engine with the CPU reference). */
 export function randomHostWeights(config: MambaConfig, seed: number): MambaWeights {
-  const names = expectedTensorShapes(config);
-  const get = (n: string) => hostTensor(config, n, seed);
-  const opt = (n: string) => (names.has(n) ? get(n) : undefined);
-  const layers: LayerWeights[] = [];
-  for (let l = 0; l < config.numLayers; l++) {
-    const p = `backbone.layers.${l}`;
-    layers.push({
-      norm: get(`${p}.norm.weight`),
-      inProj: get(`${p}.mixer.in_proj.weight`),
-      inProjBias: opt(`${p}.mixer.in_proj.bias`),
-      convWeight: get(`${p}.mixer.conv1d.weight`),
-      convBias: opt(`${p}.mixer.conv1d.bias`),
-      xProj: get(`${p}.mixer.x_proj.weight`),
-      dtProj: get(`${p}.mixer.dt_proj.weight`),
-      dtBias: get(`${p}.mixer.dt_proj.bias`),
-      aLog: get(`${p}.mixer.A_log`),
-      d: get(`${p}.mixer.D`),
-      outProj: get(`${p}.mixer.out_proj.weight`),
-      outProjBias: opt(`${p}.mixer.out_proj.bias`),
-    });
-  }
-  return {
-    config,
-    embedding: get('backbone.embeddings.weight'),
-    layers,
-    normF: get('backbone.norm_f.weight'),
-    lmHead: opt('lm_head.weight'),
-  };
+  return assembleWeights(config, (n) => hostTensor(config, n, seed));
 }
 
 const WORKGROUP = 256;

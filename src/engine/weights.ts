@@ -90,7 +90,15 @@ export function weightsFromSource(
       );
     }
   }
-  const get = (n: string) => src.float32(n);
+  return assembleWeights(config, (n) => src.float32(n));
+}
+
+/**
+ * Builds MambaWeights from a getter of tensors by Hugging Face name; optional tensors (biases, an untied
+ * head) are asked for only when `config` has them. Shapes are the caller's to check.
+ */
+export function assembleWeights(config: MambaConfig, get: (name: string) => Float32Array): MambaWeights {
+  const expected = expectedTensorShapes(config);
   const opt = (n: string) => (expected.has(n) ? get(n) : undefined);
   const layers: LayerWeights[] = [];
   for (let l = 0; l < config.numLayers; l++) {
