@@ -93,6 +93,9 @@ describe('memory estimate', () => {
     expect(defaultPrecision(tiny, 'F32')).toBe('f32');
     expect(defaultPrecision(tiny, 'F16')).toBe('f16');
     expect(defaultPrecision(tiny, 'BF16')).toBe('f16');
+    // Software adapters keep small models in f32 whatever the file holds, but not large ones.
+    expect(defaultPrecision(tiny, 'F16', true)).toBe('f32');
+    expect(defaultPrecision(hfConfig(768, 24), 'F16', true)).toBe('f16');
   });
 
   it('refuses a model over budget, suggesting f16 when that fits', () => {

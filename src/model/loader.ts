@@ -65,6 +65,8 @@ export interface LoadOptions<S extends WeightSink> {
   precision?: PrecisionChoice;
   /** The adapter's limits: the estimate is checked against them before any weight is downloaded. */
   limits?: DeviceLimits;
+  /** 'auto' keeps models under 500 MB in f32 even from F16/BF16 files (software adapters: see defaultPrecision). */
+  preferF32?: boolean;
   /** GPU memory the caller knows to be available; above it the model is refused before downloading. */
   memoryBudgetBytes?: number;
   /** Load tokenizer.json too (default true). */
@@ -252,7 +254,8 @@ export async function loadModel<S extends WeightSink>(
             checkHeader(header, name, expected, plan.inFile(file), config);
             if (!sink) {
               checkpointDtype = headerDtype(header, expected);
-              precision = choice === 'auto' ? defaultPrecision(config, checkpointDtype) : choice;
+              precision =
+                choice === 'auto' ? defaultPrecision(config, checkpointDtype, opts.preferF32) : choice;
               estimate = assertFits(config, precision, opts.limits, opts.memoryBudgetBytes, source.id);
               sink = await opts.createSink(config, precision);
             }
