@@ -22,8 +22,7 @@ import {
   randomConfig,
   randomHostWeights,
 } from '../src/engine/randomWeights.ts';
-import type { MambaWeights } from '../src/engine/weights.ts';
-import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
+import { weightsAsHeld } from '../src/engine/gpu/weightMatrix.ts';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,27 +53,6 @@ const argmax = (a: ArrayLike<number>) => {
   return best;
 };
 
-const roundF16 = (a: Float32Array) => {
-  const out = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = f16ToF32(f32ToF16(a[i]!));
-  return out;
-};
-
-function asHeld(w: MambaWeights, dtype: WeightDtype): MambaWeights {
-  if (dtype === 'f32') return w;
-  return {
-    ...w,
-    embedding: roundF16(w.embedding),
-    lmHead: w.lmHead && roundF16(w.lmHead),
-    layers: w.layers.map((l) => ({
-      ...l,
-      inProj: roundF16(l.inProj),
-      xProj: roundF16(l.xProj),
-      outProj: roundF16(l.outProj),
-    })),
-  };
-}
-
 const config = randomConfig(size);
 const V = config.vocabSize;
 const dev = await openNodeDevice();
@@ -82,7 +60,7 @@ const host = randomHostWeights(config, 0);
 let failed = false;
 for (const dtype of dtypes) {
   const t0 = performance.now();
-  const ref = referenceForward(asHeld(host, dtype), TOKENS);
+  const ref = referenceForward(weightsAsHeld(host, dtype), TOKENS);
   const refMs = performance.now() - t0;
   const { engine } = await createRandomEngine(dev, config, { dtype, variant }, 0);
   try {

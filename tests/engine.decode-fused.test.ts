@@ -13,7 +13,7 @@ import { GpuMambaModel } from '../src/engine/model.ts';
 import { referenceForward } from '../src/engine/reference/mamba.ts';
 import { randomConfig, randomHostWeights } from '../src/engine/randomWeights.ts';
 import type { MambaWeights } from '../src/engine/weights.ts';
-import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
+import { weightsAsHeld } from '../src/engine/gpu/weightMatrix.ts';
 import { loadFixture, relMaxDiff } from './helpers/fixtures.ts';
 import { withScope } from './helpers/gpu.ts';
 
@@ -22,24 +22,6 @@ beforeAll(async () => {
   dev = await openNodeDevice();
 });
 afterAll(() => undefined);
-
-const roundF16 = (a: Float32Array) => a.map((v) => f16ToF32(f32ToF16(v)));
-
-/** The weights as the engine holds them in `dtype`: the big matrices rounded to f16, the rest f32. */
-function asHeld(w: MambaWeights, dtype: WeightDtype): MambaWeights {
-  if (dtype === 'f32') return w;
-  return {
-    ...w,
-    embedding: roundF16(w.embedding),
-    lmHead: w.lmHead && roundF16(w.lmHead),
-    layers: w.layers.map((l) => ({
-      ...l,
-      inProj: roundF16(l.inProj),
-      xProj: roundF16(l.xProj),
-      outProj: roundF16(l.outProj),
-    })),
-  };
-}
 
 /** tiny-b with small biases on in_proj / out_proj (the fixture has none), to cover the bias path. */
 function withBiases(w: MambaWeights): MambaWeights {
@@ -90,7 +72,7 @@ describe('fused hardware decode (tiny-b)', () => {
       if (c.subgroups && !dev.hasSubgroups) return;
       const fx = loadFixture('tiny-b');
       const base = c.bias ? withBiases(fx.weights) : fx.weights;
-      const held = asHeld(base, c.dtype);
+      const held = weightsAsHeld(base, c.dtype);
       await withScope(dev.device, async () => {
         const m = await GpuMambaModel.fromWeights(dev, base, {
           dtype: c.dtype,

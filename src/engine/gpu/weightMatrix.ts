@@ -5,8 +5,9 @@
  * embedding of mamba-130m is 154 MB against SwiftShader's 128 MiB). Each part is its own buffer, so every
  * binding starts at offset 0 and the packing restarts at each part (no half-word straddles two parts).
  */
-import { f32ToF16 } from '../../model/safetensors.ts';
+import { f16ToF32, f32ToF16 } from '../../model/safetensors.ts';
 import type { WeightDtype } from '../api.ts';
+import type { MambaWeights } from '../weights.ts';
 
 export interface RowPart {
   row0: number;
@@ -82,4 +83,25 @@ export function uploadMatrix(
     parts.push({ row0: p.row0, rows: p.rows, buffer });
   }
   return { rows, cols, parts };
+}
+
+const roundF16 = (a: Float32Array) => a.map((v) => f16ToF32(f32ToF16(v)));
+
+/**
+ * The weights as the engine holds them in `dtype`: in f16 the packed matrices (embedding, LM head, in/x/out
+ * projections) rounded to f16, everything else f32. The CPU reference on these is what f16 kernels must match.
+ */
+export function weightsAsHeld(w: MambaWeights, dtype: WeightDtype): MambaWeights {
+  if (dtype === 'f32') return w;
+  return {
+    ...w,
+    embedding: roundF16(w.embedding),
+    lmHead: w.lmHead && roundF16(w.lmHead),
+    layers: w.layers.map((l) => ({
+      ...l,
+      inProj: roundF16(l.inProj),
+      xProj: roundF16(l.xProj),
+      outProj: roundF16(l.outProj),
+    })),
+  };
 }
