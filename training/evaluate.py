@@ -46,7 +46,8 @@ class Runner:
         return last, [(c, h) for c, h, _ in st]
 
     @torch.no_grad()
-    def greedy(self, seqs: list[list[int]], states=None, max_new: int = 12) -> list[str]:
+    def greedy(self, seqs: list[list[int]], states=None, max_new: int = 30) -> list[str]:
+        # 30 new tokens hold the longest answer (spell: 12 letters and 11 spaces, then the newline).
         out: list[str] = []
         for i in range(0, len(seqs), self.bsz):
             chunk = seqs[i:i + self.bsz]

@@ -8,7 +8,7 @@ Reads training/data/raw (made by fetch_sources.sh) and writes:
 
 Design (see README.md):
 - Every task is a function input -> output; a line is `input->output`, a query ends with `->`.
-- Rule tasks (uppercase, lowercase, capitalize, first_letter, plural, past) hold out a set of words that never
+- Rule tasks (uppercase, lowercase, capitalize, first_letter, spell, plural, past) hold out a set of words that never
   appears as the input of ANY rule task in training (one shared set, so `light` held out for uppercase is not
   seen as `LIGHT->light` in lowercase training either).
 - Knowledge tasks (antonym, capital, continent) need their facts in training; their evaluation prompts pair a
@@ -174,6 +174,41 @@ def past_pairs(tc) -> list[tuple[str, str]]:
     return pairs
 
 
+def wordnet_lemmas(pos: str) -> list[str]:
+    """Single-word, lowercase, alphabetic lemmas of WordNet's index.<pos> (the licence header lines start with
+    spaces and are skipped)."""
+    out = []
+    for line in (RAW / 'wordnet' / f'index.{pos}').read_text().splitlines():
+        if line.startswith(' '):
+            continue
+        w = line.split(' ', 1)[0]
+        if ALPHA.match(w):
+            out.append(w)
+    return out
+
+
+def wider_pairs(lemmas, known: dict[str, str], exc: dict[str, list[str]], rule, seen: collections.Counter,
+                min_freq: int) -> list[tuple[str, str]]:
+    """More (base, inflected) pairs for the rule tasks' training sets, beyond the Brown-tagged ones: WordNet
+    lemmas that occur in the text at least `min_freq` times, inflected by the exception list or the spelling
+    rules, keeping only a form that itself occurs in the text (any tag, Brown or KJV) so that ambiguous rules
+    (`visit`: visited, not visitted; `hero`: heroes, not heros) are settled by attestation. The Brown-tagged
+    pairs (`known`) win where both exist."""
+    pairs = dict(known)
+    for w in lemmas:
+        if w in pairs or len(w) < 3 or seen[w] < min_freq:
+            continue
+        cands = [f for f in exc.get(w, []) + rule(w) if ALPHA.match(f) and f != w]
+        scored = [(seen[f], f) for f in cands if seen[f] > 0]
+        if scored:
+            pairs[w] = max(scored)[1]
+    return sorted(pairs.items())
+
+
+def spell(w: str) -> str:
+    return ' '.join(w)
+
+
 def antonym_pairs(freq: collections.Counter) -> list[tuple[str, str]]:
     """WordNet direct antonyms ('!' lexical pointers) of adjectives, verbs, nouns and adverbs; one answer per
     input (the most frequent antonym in Brown), both words common (Brown count >= 15)."""
@@ -239,8 +274,16 @@ def main() -> None:
         for w, _t in tagged:
             freq[w.lower()] += 1
 
+    # Word counts over all the natural text (Brown and KJV, lower-cased): attestation for the wider pairs.
+    seen: collections.Counter = collections.Counter(freq)
+    for _title, text in kjv:
+        seen.update(w.lower() for w in re.findall(r'[A-Za-z]+', text))
+
     plurals = plural_pairs(tc)
     pasts = past_pairs(tc)
+    # Training-only additions (the held-out nouns and verbs below still come from the Brown-tagged pairs).
+    plurals_wide = wider_pairs(wordnet_lemmas('noun'), dict(plurals), read_exc('noun.exc'), regular_plurals, seen, 2)
+    pasts_wide = wider_pairs(wordnet_lemmas('verb'), dict(pasts), read_exc('verb.exc'), regular_pasts, seen, 2)
     antonyms = antonym_pairs(freq)
     capitals, continents = country_pairs()
 
@@ -256,13 +299,21 @@ def main() -> None:
     rest = sorted(set(pool) - noun_ho - verb_ho)
     word_ho = set(rng.sample(rest, 150))
     held = noun_ho | verb_ho | word_ho
+    # The letter/case tasks train on a wider pool than the one the held-out words were drawn from: every word of
+    # the text seen at least 3 times (3-12 letters) and every input of the wider plural/past pairs. More distinct
+    # words per rule means a rule learnt on the pieces words are made of, not on a few thousand memorised words.
+    # The answers of held-out plural/past queries are kept out of it too (`absorbed` as an uppercase or spell
+    # input would show the model the very form it is asked for).
+    answers_ho = {f for w, f in plurals_wide + pasts_wide if w in held}
+    wide = sorted((set(pool) | {w for w, n in seen.items() if n >= 3 and ALPHA.match(w) and 3 <= len(w) <= 12}
+                   | {s for s, _ in plurals_wide} | {v for v, _ in pasts_wide}) - answers_ho)
 
     def split_rule(pairs, key_held):
-        train = [p for p in pairs if p[0].lower() not in held]
+        train = [p for p in pairs if p[0].lower() not in held and p[0].lower() not in answers_ho]
         test = [p for p in pairs if p[0].lower() in key_held]
         return train, test
 
-    pool_pairs = lambda f: [(w, f(w)) for w in pool]  # noqa: E731
+    pool_pairs = lambda f: [(w, f(w)) for w in wide]  # noqa: E731
     case_ho = held  # any held-out word can be a case/letter query
     tasks = []
 
@@ -276,13 +327,16 @@ def main() -> None:
     add('antonym', 'knowledge', 'word -> its opposite (WordNet direct antonyms)', antonyms)
     add('uppercase', 'rule', 'word -> the word in capitals', pool_pairs(str.upper))
     add('capital', 'knowledge', 'country -> its capital city', capitals)
-    add('plural', 'rule', 'singular noun -> plural (forms attested in the Brown corpus)', plurals, noun_ho)
-    add('past', 'rule', 'verb -> simple past tense (forms attested in the Brown corpus)', pasts, verb_ho)
+    add('plural', 'rule', 'singular noun -> plural (forms attested in the Brown corpus or the KJV)', plurals_wide,
+        noun_ho)
+    add('past', 'rule', 'verb -> simple past tense (forms attested in the Brown corpus or the KJV)', pasts_wide,
+        verb_ho)
     add('lowercase', 'rule', 'WORD IN CAPITALS -> the word in lower case',
-        [(w.upper(), w) for w in pool])
+        [(w.upper(), w) for w in wide])
     add('capitalize', 'rule', 'word -> the word with a capital first letter', pool_pairs(str.capitalize))
     add('first_letter', 'rule', 'word -> its first letter', pool_pairs(lambda w: w[0]))
     add('continent', 'knowledge', 'country -> its continent', continents)
+    add('spell', 'rule', 'word -> its letters, separated by spaces', pool_pairs(spell))
 
     # Held-out queries and their fixed 8 examples (first k used for k-shot; pairs of two make the 2-shot
     # states that the State Soup evaluation averages).
@@ -299,10 +353,10 @@ def main() -> None:
             prompts.append({'task': t['name'], 'query': list(q), 'examples': [list(e) for e in rng.sample(others, N_SHOTS)]})
         t['train'] = sorted(t['train'])
 
-    # Sanity: rule-task training inputs never contain a held-out word.
+    # Sanity: rule-task training inputs never contain a held-out word or the answer of a held-out query.
     for t in tasks:
         if t['kind'] == 'rule':
-            assert not any(i.lower() in held for i, _ in t['train']), t['name']
+            assert not any(i.lower() in held or i.lower() in answers_ho for i, _ in t['train']), t['name']
 
     # Natural text: Brown files whose number ends in 0 and every 25th KJV chapter are held out.
     text_train, text_val = [], []
@@ -321,7 +375,8 @@ def main() -> None:
         'separator': '->',
         'heldoutMeaning': {
             'rule': 'words never used as the input of any rule task (uppercase, lowercase, capitalize, '
-            'first_letter, plural, past) in training',
+            'first_letter, spell, plural, past) in training; neither are the plural and past forms of the '
+            'held-out nouns and verbs',
             'knowledge': 'evaluation queries: the facts are in training, but never in one training block '
             'together with the examples of their evaluation prompt',
         },

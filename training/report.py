@@ -21,7 +21,7 @@ def main(path: str) -> None:
         a = e['icl'][n]
         star = ' (named)' if n in NAMED else ''
         print(f"| {n}{star} | {e['n_prompts'][n]} | " + ' | '.join(f"{100 * a[k]:.0f} %" for k in ('0', '1', '2', '8')) + ' |')
-    for key, label in (('icl_named5_mean', 'mean of the five named tasks'), ('icl_all_mean', 'mean of all nine')):
+    for key, label in (('icl_named5_mean', 'mean of the five named tasks'), ('icl_all_mean', f'mean of all {len(names)}')):
         print(f'| **{label}** | | ' + ' | '.join(f"**{100 * e[key][k]:.1f} %**" for k in ('0', '1', '2', '8')) + ' |')
     print('\n| task | mean of four 2-shot states | one 2-shot state (avg of the four) | 2-shot prompt | 8-shot prompt |')
     print('|---|---:|---:|---:|---:|')
@@ -29,7 +29,7 @@ def main(path: str) -> None:
         s = e['soup'][n]
         print(f"| {n} | {100 * s['mean_of_four_2shot_states']:.0f} % | {100 * s['single_2shot_state_avg']:.1f} % | "
               f"{100 * s['prompt_2shot']:.0f} % | {100 * s['prompt_8shot']:.0f} % |")
-    for key, label in (('soup_named5_mean', 'mean of the five named'), ('soup_all_mean', 'mean of all nine')):
+    for key, label in (('soup_named5_mean', 'mean of the five named'), ('soup_all_mean', f'mean of all {len(names)}')):
         s = e[key]
         print(f"| **{label}** | **{100 * s['mean_of_four_2shot_states']:.1f} %** | **{100 * s['single_2shot_state_avg']:.1f} %** | "
               f"**{100 * s['prompt_2shot']:.1f} %** | **{100 * s['prompt_8shot']:.1f} %** |")
