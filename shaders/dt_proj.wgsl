@@ -1,7 +1,7 @@
 // dt_proj + softplus for a prefill chunk, ahead of the scan (hardware variant), so the sequential loop of
 // scan_coop.wgsl no longer spends R multiply-adds per token in every one of its DS invocations per channel:
 //   dt[t, c] = softplus(dtB[c] + sum_r dtW[c, r] * dbc[t, r])   (softplus(v) = v above 20, as the scan does)
-// A tiled GEMM (T x R by R x DI) like gemm.wgsl: tiles of 64 tokens x 64 channels, 16 r per step, staged in
+// A tiled GEMM (T x R by R x DI): tiles of 64 tokens x 64 channels, 16 r per step, staged in
 // workgroup memory with coalesced loads (one invocation per (channel, token) read its weight row R floats
 // away from its neighbour's: 0.49 TFLOP/s on the H200); each of the 16x16 invocations keeps a 4x4 block.
 // Shapes: dbc f32 [T, R + 2*DS], params f32 (dtW [DI, R] at DTW_OFF, dtB [DI] at DTB_OFF), dt f32 [T, DI].

@@ -91,3 +91,42 @@ for (const mdl of models) {
     });
   }
 }
+
+// The prefill GEMM's configurations (shaders/gemm_tiled.wgsl), forced: 128 x 128 tiles everywhere (the 150-token
+// chunk is a full and a partial token tile), and 64 x 64 tiles with as much split-K as K allows (x_proj and
+// out_proj have K = 200: 13 steps of 16, 3 splits; the reduce adds them and the bias-free partials).
+describe('random d_inner 200 (hardware), prefill GEMM configurations forced', () => {
+  const forced = [
+    { name: '128 x 128 tiles', prefillGemm: { bigMinTiles: 1 } },
+    { name: '64 x 64 tiles, split-K', prefillGemm: { bigMinTiles: 1e9, splitTarget: 1e6 } },
+  ];
+  for (const f of forced) {
+    it(`${f.name}: a 150-token chunk, then 2 tokens, give the reference logits and states within 1e-3`, async () => {
+      const w = models[1]!.weights();
+      const V = w.config.vocabSize;
+      const parts = [tokens(150, V, 7), tokens(2, V, 8)];
+      await withScope(dev.device, async () => {
+        const m = await GpuMambaModel.fromWeights(dev, w, {
+          dtype: 'f32',
+          variant: 'hardware',
+          chunkSize: 160,
+          prefillGemm: f.prefillGemm,
+        });
+        const s = m.createState();
+        try {
+          let prev: MambaState | undefined;
+          for (const [i, part] of parts.entries()) {
+            const ref = referenceForward(w, part, prev);
+            const got = (await m.prefill(s, part, { logits: 'all' }))!;
+            expect(relMaxDiff(got, ref.logits), `part ${i} logits`).toBeLessThan(1e-3);
+            expectStates(await m.readState(s), ref.state, `part ${i}`);
+            prev = ref.state;
+          }
+        } finally {
+          s.destroy();
+          m.destroy();
+        }
+      });
+    });
+  }
+});

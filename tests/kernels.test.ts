@@ -1,6 +1,6 @@
 /**
- * Kernels on a real adapter against plain CPU references at awkward sizes: the four matmul kernels
- * (tiled GEMM, register GEMM, GEMV, cooperative GEMV) in f32 and packed f16, and the GPU sampler against a
+ * Kernels on a real adapter against plain CPU references at awkward sizes: the matmul kernels (register
+ * GEMM, GEMV, cooperative GEMVs, and the register-tiled GEMM with its split-K reduce) in f32 and packed f16, and the GPU sampler against a
  * known distribution. The conv, scan, norm and embedding kernels are checked through whole random models
  * in tests/kernels.models.test.ts.
  */
@@ -60,7 +60,7 @@ describe('matmul kernels against matVec', () => {
     [5, 130, 96],
     [70, 67, 35],
   ];
-  for (const kernel of ['gemm', 'gemm_reg', 'gemv', 'gemv_coop', 'gemv_subgroup'] as const) {
+  for (const kernel of ['gemm_reg', 'gemv', 'gemv_coop', 'gemv_subgroup'] as const) {
     for (const dtype of ['f32', 'f16'] as const) {
       it(`${kernel} ${dtype}`, async (ctx) => {
         if (kernel === 'gemv_subgroup' && !dev.hasSubgroups) ctx.skip();
@@ -99,8 +99,7 @@ describe('matmul kernels against matVec', () => {
               const d = kernel.startsWith('gemv') ? undefined : dims;
               pass.setPipeline(pipeline);
               pass.setBindGroup(0, pipes.bind(pipeline, kernel, [d, bx, bw, bb, by, shape]));
-              if (kernel === 'gemm') pass.dispatchWorkgroups(Math.ceil(p.rows / 64), Math.ceil(T / 64));
-              else if (kernel === 'gemm_reg')
+              if (kernel === 'gemm_reg')
                 pass.dispatchWorkgroups(Math.ceil(p.rows / 4 / 64), Math.ceil(T / 4));
               else if (kernel === 'gemv') pass.dispatchWorkgroups(Math.ceil(p.rows / 4 / 64));
               else pass.dispatchWorkgroups(p.rows);
@@ -123,6 +122,100 @@ describe('matmul kernels against matVec', () => {
             }
             expect(relMaxDiff(gotRows, want.subarray(0, T * N)), `T=${T} N=${N} K=${K}`).toBeLessThan(1e-5);
             for (const b of [bx, bb, by, dims, ...made]) b.destroy();
+          }
+        });
+      });
+    }
+  }
+});
+
+describe('gemm_tiled (hardware prefill GEMM) and its split-K reduce against matVec', () => {
+  // [tokens, outputs, inputs]: odd K (f16 pairs straddle rows), N and T off every tile, K off the 16-k step.
+  const shapes: [number, number, number][] = [
+    [1, 67, 33],
+    [70, 67, 35],
+    [130, 140, 300],
+  ];
+  // [TM, TN, SPLIT_TARGET, MAX_SPLIT]: 64 x 64 and 128 x 128 tiles, one split, and split-K up to 7 ways
+  // (more splits than 16-k steps at K = 33, so some z ranges are empty and must write zeros).
+  const configs: [number, number, number, number][] = [
+    [4, 4, 1, 1],
+    [8, 8, 1, 1],
+    [4, 8, 1, 1],
+    [4, 4, 64, 7],
+    [8, 4, 64, 3],
+  ];
+  for (const [TM, TN, target, maxSplit] of configs) {
+    for (const dtype of ['f32', 'f16'] as const) {
+      it(`${TM * 16} x ${TN * 16} tiles, split-K target ${target} (at most ${maxSplit}), ${dtype}`, async () => {
+        await withScope(dev.device, async () => {
+          const next = rng(13);
+          const consts = { TM, TN };
+          const gemm = pipes.get('gemm_tiled', { F16: dtype === 'f16', ...consts });
+          const reduce = pipes.get('gemm_splitk_reduce', consts);
+          for (const [T, N, K] of shapes) {
+            const x = randn(T * K, next);
+            const w = randn(N * K, next);
+            const bias = randn(N + 3, next);
+            const wSeen = dtype === 'f16' ? w.map((v) => f16ToF32(f32ToF16(v))) : w;
+            const col0 = 2;
+            const ldy = N + 5;
+            const parts = planRowParts(N, K, dtype, Math.ceil(N / 2) * K * (dtype === 'f16' ? 2 : 4) + 16);
+            expect(parts.length).toBe(2);
+            const bx = storage(x);
+            const bb = storage(bias);
+            const by = storage(new Float32Array(T * ldy));
+            const bp = storage(new Float32Array(maxSplit * T * N));
+            const dims = uniform(new Uint32Array([T, 0, 0, 0]));
+            const made: GPUBuffer[] = [];
+            const tiles = (rows: number) => Math.ceil(T / (16 * TM)) * Math.ceil(rows / (16 * TN));
+            let maxUsed = 1;
+            for (const p of parts) {
+              // One pass per part: the parts share the partial-sum buffer.
+              const enc = dev.device.createCommandEncoder();
+              const pass = enc.beginComputePass();
+              const bw = storage(packWeights(w.slice(p.row0 * K, (p.row0 + p.rows) * K), dtype));
+              made.push(bw);
+              const shape = dev.device.createBuffer({
+                size: 32,
+                usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+              });
+              const words = [p.rows, K, ldy, col0 + p.row0, 1 + p.row0, 1, target, maxSplit];
+              dev.device.queue.writeBuffer(shape, 0, new Uint32Array(words));
+              made.push(shape);
+              const split =
+                maxSplit <= 1 ? 1 : Math.min(maxSplit, Math.max(1, Math.ceil(target / tiles(p.rows))));
+              maxUsed = Math.max(maxUsed, split);
+              pass.setPipeline(gemm);
+              pass.setBindGroup(0, pipes.bind(gemm, 'gemm_tiled', [dims, bx, bw, bb, by, shape, bp]));
+              pass.dispatchWorkgroups(Math.ceil(p.rows / (16 * TN)), Math.ceil(T / (16 * TM)), split);
+              if (split > 1) {
+                pass.setPipeline(reduce);
+                pass.setBindGroup(
+                  0,
+                  pipes.bind(reduce, 'reduce', [dims, undefined, undefined, bb, by, shape, bp]),
+                );
+                pass.dispatchWorkgroups(Math.ceil(p.rows / 64), T);
+              }
+              pass.end();
+              dev.device.queue.submit([enc.finish()]);
+            }
+            if (maxSplit > 1 && T > 1) expect(maxUsed).toBeGreaterThan(1);
+            const got = new Float32Array(await read(by, T * ldy * 4));
+            const want = new Float64Array(T * N);
+            const gotRows = new Float32Array(T * N);
+            for (let t = 0; t < T; t++) {
+              for (let n = 0; n < N; n++) {
+                let acc = bias[1 + n]!;
+                for (let k = 0; k < K; k++) acc += x[t * K + k]! * wSeen[n * K + k]!;
+                want[t * N + n] = acc;
+                gotRows[t * N + n] = got[t * ldy + col0 + n]!;
+              }
+              expect(got[t * ldy]).toBe(0);
+              expect(got[t * ldy + col0 + N]).toBe(0);
+            }
+            expect(relMaxDiff(gotRows, want), `T=${T} N=${N} K=${K}`).toBeLessThan(1e-5);
+            for (const b of [bx, bb, by, bp, dims, ...made]) b.destroy();
           }
         });
       });

@@ -81,14 +81,18 @@ async function timeEach(device: GPUDevice, steps: readonly Dispatch[], t: number
   return out;
 }
 
-/** Times every dispatch `runs` times (after one warm-up) and groups the medians by kernel. */
+/**
+ * Times every dispatch `runs` times (after one warm-up) and groups the medians by kernel. Dispatches that
+ * get no workgroups at `t` tokens (alternatives the engine picks between by chunk length) are left out.
+ */
 export async function profilePhase(
   device: GPUDevice,
   phase: string,
-  steps: readonly Dispatch[],
+  allSteps: readonly Dispatch[],
   t: number,
   runs = 3,
 ): Promise<PhaseProfile> {
+  const steps = nonEmpty(allSteps, t);
   await timeEach(device, steps, t);
   const all: number[][] = [];
   for (let r = 0; r < runs; r++) all.push(await timeEach(device, steps, t));
@@ -110,4 +114,9 @@ export async function profilePhase(
   for (const k of kernels) k.share = gpuMs > 0 ? k.ms / gpuMs : 0;
   kernels.sort((a, b) => b.ms - a.ms);
   return { phase, tokens: t, dispatches: steps.length, gpuMs, kernels };
+}
+
+/** The dispatches that get workgroups at `t` tokens (the ones encodeDispatches issues). */
+export function nonEmpty(steps: readonly Dispatch[], t: number): Dispatch[] {
+  return steps.filter((s) => s.size(t).every((n) => n > 0));
 }

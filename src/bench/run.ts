@@ -18,7 +18,7 @@ import { planMix } from '../engine/states/mixSpec.ts';
 import { shapeOfConfig } from '../engine/states/types.ts';
 import { decodeBytesPerToken, decodeDispatches, prefillDispatches, type DecodeBytes } from './cost.ts';
 import { measureDispatchFloor, type DispatchFloor } from './floor.ts';
-import { profilePhase, type PhaseProfile } from './profile.ts';
+import { nonEmpty, profilePhase, type PhaseProfile } from './profile.ts';
 import { median, now, randomTokens, timeRuns } from './stats.ts';
 
 export interface BenchOptions {
@@ -199,7 +199,7 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
       decodeBytes,
       decodeBandwidthGBs: (decodeBytes.total * decode.tokPerS) / 1e9,
       dispatchesPerDecodeToken: decodeSteps.length,
-      dispatchesPerPrefillChunk: prefillSteps.length,
+      dispatchesPerPrefillChunk: nonEmpty(prefillSteps, engine.chunkSize).length,
       prefillChunk: engine.chunkSize,
       dispatchFloor,
       profiles,

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { WeightDtype } from '../engine/api.ts';
 import type { EngineDevice } from '../engine/gpu/device.ts';
 import { openNodeDevice } from '../engine/gpu/node.ts';
-import type { GpuMambaModel } from '../engine/model.ts';
+import type { EngineOptions, GpuMambaModel } from '../engine/model.ts';
 import { createRandomEngine, parseRandomModel, randomConfig, RANDOM_SIZES } from '../engine/randomWeights.ts';
 import { SafetensorsFile } from '../model/safetensors.ts';
 import { formatText } from '../bench/format.ts';
@@ -18,10 +18,22 @@ import { openModelDir, parseDtype } from './model-dir.ts';
 
 export const BENCH_USAGE = `  bench     --model (DIR | random:${Object.keys(RANDOM_SIZES).join(' | random:')})
             [--dtype f32|f16] [--json] [--quick] [--check CHECK.safetensors]
-            [--prefill 128,512,2048] [--decode-tokens 128] [--eval-tokens 256]`;
+            [--prefill 128,512,2048] [--decode-tokens 128] [--eval-tokens 256]
+            [--chunk N] [--big-tiles N] [--split-target N]   (engine tuning: prefill chunk, GEMM tiles)`;
 
 export const BENCH_OPTIONS = {
-  values: ['model', 'dtype', 'check', 'prefill', 'decode-tokens', 'eval-tokens', 'seed'],
+  values: [
+    'model',
+    'dtype',
+    'check',
+    'prefill',
+    'decode-tokens',
+    'eval-tokens',
+    'seed',
+    'chunk',
+    'big-tiles',
+    'split-target',
+  ],
   flags: ['json', 'quick'],
 };
 
@@ -32,7 +44,14 @@ interface Opened {
   uploadMs: number;
 }
 
-async function open(model: string, dtype: WeightDtype | undefined, seed: number): Promise<Opened> {
+type Tuning = Omit<EngineOptions, 'dtype'>;
+
+async function open(
+  model: string,
+  dtype: WeightDtype | undefined,
+  seed: number,
+  tuning: Tuning,
+): Promise<Opened> {
   if (model.startsWith('random:')) {
     const size = parseRandomModel(model);
     if (!size) {
@@ -47,13 +66,13 @@ async function open(model: string, dtype: WeightDtype | undefined, seed: number)
     const { engine, aLogs } = await createRandomEngine(
       dev,
       randomConfig(size),
-      { dtype: dtype ?? 'f16' },
+      { ...tuning, dtype: dtype ?? 'f16' },
       seed,
     );
     return { engine, dev, aLogs, uploadMs: performance.now() - t0 };
   }
   const t0 = performance.now();
-  const opened = await openModelDir(model, dtype);
+  const opened = await openModelDir(model, dtype, tuning);
   await opened.dev.device.queue.onSubmittedWorkDone();
   return { engine: opened.engine, dev: opened.dev, aLogs: opened.aLogs, uploadMs: performance.now() - t0 };
 }
@@ -137,7 +156,24 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     if (v !== undefined && v < 2) throw new UsageError(`--${name} must be at least 2.`);
   }
   process.stderr.write(`bench: loading ${model}\n`);
-  const { engine, dev, aLogs, uploadMs } = await open(model, dtype, intOption(args, 'seed', 0)!);
+  const tuning: Tuning = {};
+  const chunk = intOption(args, 'chunk');
+  const bigMinTiles = intOption(args, 'big-tiles');
+  const splitTarget = intOption(args, 'split-target');
+  for (const [name, v] of [
+    ['chunk', chunk],
+    ['big-tiles', bigMinTiles],
+    ['split-target', splitTarget],
+  ] as const) {
+    if (v !== undefined && v < 1) throw new UsageError(`--${name} must be at least 1.`);
+  }
+  if (chunk !== undefined) tuning.chunkSize = chunk;
+  if (bigMinTiles !== undefined || splitTarget !== undefined) {
+    tuning.prefillGemm = {};
+    if (bigMinTiles !== undefined) tuning.prefillGemm.bigMinTiles = bigMinTiles;
+    if (splitTarget !== undefined) tuning.prefillGemm.splitTarget = splitTarget;
+  }
+  const { engine, dev, aLogs, uploadMs } = await open(model, dtype, intOption(args, 'seed', 0)!, tuning);
   try {
     const checkFile = args.values.get('check');
     const check = checkFile ? await checkLogits(engine, checkFile) : undefined;

@@ -11,7 +11,7 @@ import type { MambaTokenizer } from '../model/tokenizer.ts';
 import type { WeightDtype } from '../engine/api.ts';
 import { openNodeDevice } from '../engine/gpu/node.ts';
 import type { EngineDevice } from '../engine/gpu/device.ts';
-import { GpuMambaModel } from '../engine/model.ts';
+import { GpuMambaModel, type EngineOptions } from '../engine/model.ts';
 import { UsageError } from './args.ts';
 
 export interface OpenedModel {
@@ -27,7 +27,11 @@ export interface OpenedModel {
 const A_LOG = /^backbone\.layers\.(\d+)\.mixer\.A_log$/;
 
 /** `dtype` undefined: the checkpoint's own precision (F32 stays f32) unless it is too large for it. */
-export async function openModelDir(dir: string, dtype?: WeightDtype): Promise<OpenedModel> {
+export async function openModelDir(
+  dir: string,
+  dtype?: WeightDtype,
+  engineOptions: Omit<EngineOptions, 'dtype'> = {},
+): Promise<OpenedModel> {
   if (!existsSync(dir)) throw new UsageError(`Model folder ${dir} does not exist.`);
   const dev = await openNodeDevice();
   const aLogs: Float32Array[] = [];
@@ -37,7 +41,7 @@ export async function openModelDir(dir: string, dtype?: WeightDtype): Promise<Op
     tokenizer: existsSync(join(dir, 'tokenizer.json')),
     limits: dev.device.limits,
     createSink: async (config, precision) => {
-      const engine = await GpuMambaModel.create(dev, config, { dtype: precision });
+      const engine = await GpuMambaModel.create(dev, config, { ...engineOptions, dtype: precision });
       return {
         engine,
         uploadTensor: (name: string, data: Float32Array) => {

@@ -24,8 +24,8 @@
  * activations, the residual stream and states.
  *
  * Kernel variants: 'software' (SwiftShader) uses one invocation per output row / channel and 4-wide
- * reductions, because workgroup barriers dominate there; 'hardware' uses tiled GEMMs through workgroup
- * memory, one workgroup per GEMV row (reduced with subgroupAdd where the device has subgroups), a scan with
+ * reductions, because workgroup barriers dominate there; 'hardware' uses register-tiled GEMMs through workgroup
+ * memory (128 x 128 tiles, or 64 x 64 with split-K where that leaves too few workgroups), one workgroup per GEMV row (reduced with subgroupAdd where the device has subgroups), a scan with
  * one invocation per (channel, state element), and wide
  * reductions. Both are tested on SwiftShader (tests/kernels*.test.ts, tests/engine*.test.ts).
  */
@@ -68,6 +68,26 @@ export interface EngineOptions {
    * Tests force it to cover the multi-row path on small models.
    */
   decodeRows?: number;
+  /**
+   * Hardware variant, prefill GEMMs (shaders/gemm_tiled.wgsl), chosen per matrix and chunk length: 128 x 128
+   * tiles where they give at least `bigMinTiles` workgroups, else 64 x 64 tiles with split-K up to
+   * `splitTarget` workgroups. Defaults from the H200 runs (bench/RESULTS.md); benchmarks sweep them.
+   */
+  prefillGemm?: { bigMinTiles?: number; splitTarget?: number };
+}
+
+/** Workgroups along z of gemm_tiled.wgsl for `t` tokens; the same formula as splitCount() in the shader. */
+export function splitCount(
+  t: number,
+  rows: number,
+  tm: number,
+  tn: number,
+  target: number,
+  maxSplit: number,
+) {
+  if (maxSplit <= 1) return 1;
+  const tiles = ceil(t, 16 * tm) * ceil(rows, 16 * tn);
+  return Math.min(maxSplit, Math.max(1, ceil(target, tiles)));
 }
 
 const SAMPLE_OUT_WORDS = 3 + 2 * 16;
@@ -84,6 +104,10 @@ export class GpuMambaModel implements MambaEngine {
   readonly variant: KernelVariant;
   readonly useSubgroups: boolean;
   private readonly decodeRows?: number;
+  private readonly bigMinTiles: number;
+  private readonly splitTarget: number;
+  /** Partial sums of split-K prefill GEMMs (gemm_tiled.wgsl's P), sized in buildPlan; shared by all GEMMs. */
+  private splitK?: GPUBuffer;
 
   private readonly owned: GPUBuffer[] = [];
   private readonly pipes: PipelineCache;
@@ -149,6 +173,8 @@ export class GpuMambaModel implements MambaEngine {
       throw new RangeError(`decodeRows must be 1 to 4, got ${opts.decodeRows}`);
     }
     this.decodeRows = opts.decodeRows;
+    this.bigMinTiles = opts.prefillGemm?.bigMinTiles ?? 264;
+    this.splitTarget = opts.prefillGemm?.splitTarget ?? 264;
     this.maxBinding = Math.min(
       opts.maxBindingBytes ?? Infinity,
       this.device.limits.maxStorageBufferBindingSize,
@@ -406,9 +432,12 @@ export class GpuMambaModel implements MambaEngine {
     mode: 'gemm' | 'gemv',
   ): Dispatch[] {
     const m = this.matrices.get(key)!;
+    if (mode === 'gemm' && this.variant === 'hardware') {
+      return m.parts.flatMap((p) => this.tiledGemmSteps(key, m.cols, p, x, y, ldy, bias, biasOff));
+    }
     const soft = this.variant === 'software';
     const coopGemv = this.useSubgroups ? 'gemv_subgroup' : 'gemv_coop';
-    const kernel = mode === 'gemm' ? (soft ? 'gemm_reg' : 'gemm') : soft ? 'gemv' : coopGemv;
+    const kernel = mode === 'gemm' ? 'gemm_reg' : soft ? 'gemv' : coopGemv;
     return m.parts.map((p) => {
       const shape = this.buffer(`${key}.shape`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
       const words = [
@@ -426,15 +455,102 @@ export class GpuMambaModel implements MambaEngine {
       const dims = mode === 'gemm' ? this.act.dims : undefined;
       const bindGroup = this.pipes.bind(pipeline, `${key}.${kernel}`, [dims, x, p.buffer, bias, y, shape]);
       const size: Dispatch['size'] =
-        kernel === 'gemm'
-          ? (t) => [ceil(p.rows, 64), ceil(t, 64), 1]
-          : kernel === 'gemm_reg'
-            ? (t) => [ceil(ceil(p.rows, 4), 64), ceil(t, 4), 1]
-            : kernel === 'gemv'
-              ? () => [ceil(ceil(p.rows, 4), 64), 1, 1]
-              : () => [p.rows, 1, 1];
+        kernel === 'gemm_reg'
+          ? (t) => [ceil(ceil(p.rows, 4), 64), ceil(t, 4), 1]
+          : kernel === 'gemv'
+            ? () => [ceil(ceil(p.rows, 4), 64), 1, 1]
+            : () => [p.rows, 1, 1];
       return { label: `${key}.${kernel}`, pipeline, bindGroup, size };
     });
+  }
+
+  /**
+   * One row part of a prefill GEMM on GPUs (shaders/gemm_tiled.wgsl): three prebuilt dispatches of which the
+   * chunk length picks one or two (the others get zero workgroups and are skipped): 128 x 128 tiles when
+   * they alone give `bigMinTiles` workgroups (2.8b in_proj), else 64 x 64 tiles, with split-K along z when
+   * even those are too few (x_proj's 80 outputs, out_proj at short chunks), then the split-K reduce.
+   */
+  private tiledGemmSteps(
+    key: string,
+    K: number,
+    p: RowPart,
+    x: GPUBuffer,
+    y: GPUBuffer,
+    ldy: number,
+    bias: GPUBuffer,
+    biasOff: number | undefined,
+  ): Dispatch[] {
+    const f16 = this.dtype === 'f16';
+    // Each split keeps at least 4 steps of 16 k; at most 16 splits.
+    const maxSplit = Math.max(1, Math.min(16, Math.floor(ceil(K, 16) / 4)));
+    const shapeBuf = (target: number, maxS: number) => {
+      const b = this.buffer(`${key}.shape`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+      const words = [
+        p.rows,
+        K,
+        ldy,
+        p.row0,
+        (biasOff ?? 0) + p.row0,
+        biasOff !== undefined ? 1 : 0,
+        target,
+        maxS,
+      ];
+      writeArray(this.device.queue, b, 0, new Uint32Array(words));
+      return b;
+    };
+    const bigShape = shapeBuf(1, 1);
+    const midShape = shapeBuf(this.splitTarget, maxSplit);
+    const useBig = (t: number) => ceil(t, 128) * ceil(p.rows, 128) >= this.bigMinTiles;
+    const split = (t: number) => splitCount(t, p.rows, 4, 4, this.splitTarget, maxSplit);
+    const partials = this.splitK!;
+    const big = this.pipes.get('gemm_tiled', { F16: f16, TM: 8, TN: 8 });
+    const mid = this.pipes.get('gemm_tiled', { F16: f16, TM: 4, TN: 4 });
+    const reduce = this.pipes.get('gemm_splitk_reduce', { TM: 4, TN: 4 });
+    const d = this.act.dims;
+    return [
+      {
+        label: `${key}.gemm128`,
+        pipeline: big,
+        bindGroup: this.pipes.bind(big, `${key}.gemm128`, [d, x, p.buffer, bias, y, bigShape, partials]),
+        size: (t) => (useBig(t) ? [ceil(p.rows, 128), ceil(t, 128), 1] : [0, 0, 0]),
+      },
+      {
+        label: `${key}.gemm64`,
+        pipeline: mid,
+        bindGroup: this.pipes.bind(mid, `${key}.gemm64`, [d, x, p.buffer, bias, y, midShape, partials]),
+        size: (t) => (useBig(t) ? [0, 0, 0] : [ceil(p.rows, 64), ceil(t, 64), split(t)]),
+      },
+      {
+        label: `${key}.splitk`,
+        pipeline: reduce,
+        bindGroup: this.pipes.bind(reduce, `${key}.splitk`, [
+          d,
+          undefined,
+          undefined,
+          bias,
+          y,
+          midShape,
+          partials,
+        ]),
+        size: (t) => (!useBig(t) && split(t) > 1 ? [ceil(p.rows, 64), t, 1] : [0, 0, 0]),
+      },
+    ];
+  }
+
+  /** Floats of split-K partial sums the largest prefill GEMM part needs at any chunk length. */
+  private splitKFloats(): number {
+    let most = 4;
+    for (const m of this.matrices.values()) {
+      const maxSplit = Math.max(1, Math.min(16, Math.floor(ceil(m.cols, 16) / 4)));
+      for (const p of m.parts) {
+        for (let t = 1; t <= this.chunkSize; t++) {
+          if (ceil(t, 128) * ceil(p.rows, 128) >= this.bigMinTiles) continue;
+          const s = splitCount(t, p.rows, 4, 4, this.splitTarget, maxSplit);
+          if (s > 1) most = Math.max(most, s * t * p.rows);
+        }
+      }
+    }
+    return most;
   }
 
   /**
@@ -543,6 +659,9 @@ export class GpuMambaModel implements MambaEngine {
   }
 
   private buildPlan(): NonNullable<GpuMambaModel['plan']> {
+    if (this.variant === 'hardware') {
+      this.splitK = this.buffer('splitK.partials', this.splitKFloats() * 4, GPUBufferUsage.STORAGE);
+    }
     const c = this.config;
     const a = this.act;
     const { hiddenSize: dm, intermediateSize: di, stateSize: ds, timeStepRank: r, vocabSize: V } = c;

@@ -1,0 +1,172 @@
+// Register-tiled GEMM for prefill on GPUs (the hardware variant):
+//   Y[t, COL0 + n] = sum_k X[t, k] * W[n, k] (+ bias[BIAS_OFF + n])   for t < T (from dims), n < N.
+// W is one row part of an nn.Linear weight [out, in] (rows COL0 .. COL0+N), stored as f32 bits or as f16
+// packed two per u32 (element i in half i & 1 of word i >> 1); any K.
+// Shapes: X f32 [T, K], W [N, K], Y f32 [T, LDY]; with split-K, P f32 [SPLIT, T, N] (partial sums).
+// Tiles: BM = 16 * TM tokens x BN = 16 * TN outputs per workgroup of 16 x 16 invocations (TM, TN each 4 or 8).
+// Invocation (tx, ty) keeps TM x TN sums in registers: tokens 64 q + 4 ty + i, outputs 64 p + 4 tx + j
+// (q < TM / 4, p < TN / 4, i, j < 4), so the inner loop reads vec4s of workgroup memory without bank
+// conflicts and a warp stores 64 consecutive outputs of a row. 16 k per step, staged k-major in workgroup
+// memory; the next step's operands are loaded into registers while the current step is multiplied.
+// Split-K (thin matrices, short chunks: too few tiles to fill the GPU): the K steps are divided among
+// splitCount(T) workgroups along z. With one split the sums (+ bias) go straight to Y; with more, each
+// writes its partial sums to P (no bias) and gemm_splitk_reduce.wgsl adds them up with the bias into Y.
+// splitCount must equal the one in gemm_splitk_reduce.wgsl and splitCount() in src/engine/model.ts.
+// Reference: matVec in src/engine/reference/mamba.ts applied to every token.
+// Dispatch: (ceil(N / BN), ceil(T / BM), splitCount(T)).
+struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+
+override F16: bool;
+override TM: u32 = 4u;
+override TN: u32 = 4u;
+
+// SPLIT_TARGET: workgroups wanted (split-K kicks in below it); MAX_SPLIT 1 disables split-K.
+struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, SPLIT_TARGET: u32, MAX_SPLIT: u32 }
+@group(0) @binding(5) var<uniform> shape: Shape;
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> W: array<u32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> P: array<f32>;
+
+const BK = 16u;
+// Row strides of the k-major tiles in vec4s, one vec4 of padding so the stores of 16 k spread over the banks.
+override SX: u32 = 4u * TM + 1u;
+override SW: u32 = 4u * TN + 1u;
+var<workgroup> xs: array<vec4f, 16u * SX>; // [16 k][BM / 4 token groups]
+var<workgroup> ws: array<vec4f, 16u * SW>; // [16 k][BN / 4 output groups]
+
+fn splitCount(T: u32) -> u32 {
+  if (shape.MAX_SPLIT <= 1u) {
+    return 1u;
+  }
+  let tiles = ((T + 16u * TM - 1u) / (16u * TM)) * ((shape.N + 16u * TN - 1u) / (16u * TN));
+  return clamp((shape.SPLIT_TARGET + tiles - 1u) / tiles, 1u, shape.MAX_SPLIT);
+}
+
+// Item e of a tile (k = e % 16, group g = e / 16): 4 consecutive tokens (rows) at one k, zero outside.
+fn loadX(e: u32, t0: u32, kb: u32) -> vec4f {
+  let K = shape.K;
+  let k = kb + (e & 15u);
+  let t = t0 + 4u * (e >> 4u);
+  let kc = min(k, K - 1u);
+  var v = vec4f(0.0);
+  for (var i = 0u; i < 4u; i++) {
+    let ti = min(t + i, dims.T - 1u);
+    v[i] = select(0.0, X[ti * K + kc], t + i < dims.T && k < K);
+  }
+  return v;
+}
+
+fn loadW(e: u32, n0: u32, kb: u32) -> vec4f {
+  let K = shape.K;
+  let k = kb + (e & 15u);
+  let n = n0 + 4u * (e >> 4u);
+  let kc = min(k, K - 1u);
+  var v = vec4f(0.0);
+  for (var i = 0u; i < 4u; i++) {
+    let idx = min(n + i, shape.N - 1u) * K + kc;
+    var w: f32;
+    if (F16) {
+      let p = unpack2x16float(W[idx >> 1u]);
+      w = select(p.x, p.y, (idx & 1u) == 1u);
+    } else {
+      w = bitcast<f32>(W[idx]);
+    }
+    v[i] = select(0.0, w, n + i < shape.N && k < K);
+  }
+  return v;
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let T = dims.T;
+  let N = shape.N;
+  let t0 = wid.y * 16u * TM;
+  let n0 = wid.x * 16u * TN;
+  let split = splitCount(T);
+  let nk = (shape.K + BK - 1u) / BK;
+  let per = (nk + split - 1u) / split;
+  let s0 = min(nk, wid.z * per);
+  let s1 = min(nk, s0 + per);
+  // acc[(4 q + i) * 2 + p]: token 64 q + 4 ty + i, outputs 64 p + 4 tx + 0..3.
+  var acc: array<vec4f, 16>;
+  // Items li + 256 u of the X tile (u < TM / 4) and of the W tile (u < TN / 4), prefetched.
+  var xr: array<vec4f, 2>;
+  var wr: array<vec4f, 2>;
+  if (s0 < s1) {
+    for (var u = 0u; u < TM / 4u; u++) {
+      xr[u] = loadX(li + 256u * u, t0, s0 * BK);
+    }
+    for (var u = 0u; u < TN / 4u; u++) {
+      wr[u] = loadW(li + 256u * u, n0, s0 * BK);
+    }
+  }
+  for (var s = s0; s < s1; s++) {
+    for (var u = 0u; u < TM / 4u; u++) {
+      let e = li + 256u * u;
+      xs[(e & 15u) * SX + (e >> 4u)] = xr[u];
+    }
+    for (var u = 0u; u < TN / 4u; u++) {
+      let e = li + 256u * u;
+      ws[(e & 15u) * SW + (e >> 4u)] = wr[u];
+    }
+    workgroupBarrier();
+    if (s + 1u < s1) {
+      for (var u = 0u; u < TM / 4u; u++) {
+        xr[u] = loadX(li + 256u * u, t0, (s + 1u) * BK);
+      }
+      for (var u = 0u; u < TN / 4u; u++) {
+        wr[u] = loadW(li + 256u * u, n0, (s + 1u) * BK);
+      }
+    }
+    for (var kk = 0u; kk < BK; kk++) {
+      var a: array<vec4f, 2>;
+      var b: array<vec4f, 2>;
+      for (var q = 0u; q < TM / 4u; q++) {
+        a[q] = xs[kk * SX + 16u * q + lid.y];
+      }
+      for (var p = 0u; p < TN / 4u; p++) {
+        b[p] = ws[kk * SW + 16u * p + lid.x];
+      }
+      for (var q = 0u; q < TM / 4u; q++) {
+        for (var i = 0u; i < 4u; i++) {
+          for (var p = 0u; p < TN / 4u; p++) {
+            acc[(4u * q + i) * 2u + p] += a[q][i] * b[p];
+          }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var q = 0u; q < TM / 4u; q++) {
+    for (var i = 0u; i < 4u; i++) {
+      let t = t0 + 64u * q + 4u * lid.y + i;
+      if (t >= T) {
+        continue;
+      }
+      for (var p = 0u; p < TN / 4u; p++) {
+        let v = acc[(4u * q + i) * 2u + p];
+        let nb = n0 + 64u * p + 4u * lid.x;
+        for (var j = 0u; j < 4u; j++) {
+          let n = nb + j;
+          if (n >= N) {
+            continue;
+          }
+          if (split == 1u) {
+            var y = v[j];
+            if (shape.HAS_BIAS != 0u) {
+              y += bias[shape.BIAS_OFF + n];
+            }
+            Y[t * shape.LDY + shape.COL0 + n] = y;
+          } else {
+            P[(wid.z * T + t) * N + n] = v[j];
+          }
+        }
+      }
+    }
+  }
+}
