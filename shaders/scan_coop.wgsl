@@ -6,7 +6,8 @@
 // Starts from the given state and writes the final state back.
 // Shapes as scan.wgsl: dbc [T, R + 2*DS], xz [T, 2*DI], xc [T, DI], params (dtW, dtB, A, D at offsets),
 // state (ssm [DI, DS] at 0, dtSum [DI] at DI*DS), out [T, DI]. DS * CPW <= 64.
-// DT_PRE (prefill): dt comes precomputed from dt_proj.wgsl (binding 7, [T, DI]) instead of being computed here.
+// DT_PRE (prefill): dt comes precomputed from dt_proj.wgsl (binding 7, [T, DI]) instead of being computed here,
+// and each whole block of TB tokens loads its inputs into registers before running the recurrence.
 // Reference: mixerStep in src/engine/reference/mamba.ts.
 // Dispatch: (ceil(DI / CPW)).
 struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
@@ -54,7 +55,29 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let T = dims.T;
   for (var t0 = 0u; t0 < T; t0 += TB) {
     let nb = min(TB, T - t0);
-    for (var j = 0u; j < nb; j++) {
+    if (DT_PRE && nb == TB) {
+      // Prefill, whole block: the block's inputs are loaded first (independent loads in flight together),
+      // so the recurrence below waits on memory once per TB tokens instead of once per token.
+      var dtv: array<f32, TB>;
+      var xv: array<f32, TB>;
+      var bv: array<f32, TB>;
+      var cv: array<f32, TB>;
+      for (var j = 0u; j < TB; j++) {
+        let t = t0 + j;
+        let row = t * NDBC;
+        dtv[j] = dtIn[t * DI + cc];
+        xv[j] = xc[t * DI + cc];
+        bv[j] = dbc[row + R + n];
+        cv[j] = dbc[row + R + DS + n];
+      }
+      for (var j = 0u; j < TB; j++) {
+        let dt = dtv[j];
+        dtSum += dt;
+        h = exp(dt * a) * h + dt * xv[j] * bv[j];
+        prod[j * (WG + 1u) + li] = h * cv[j];
+      }
+    }
+    for (var j = 0u; j < select(nb, 0u, DT_PRE && nb == TB); j++) {
       let t = t0 + j;
       let row = t * NDBC;
       var dt = 0.0;
