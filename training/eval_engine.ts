@@ -5,7 +5,9 @@
  * the 2-shot prompt, and the mean of the four 2-shot states (SSM and conv state, per layer, averaged on the
  * host) continued with `query->`.
  *
- *   npx tsx training/eval_engine.ts [N=10]
+ *   npx tsx training/eval_engine.ts [N=10] [TASK,...]   (default: the five named tasks)
+ *
+ * It also prints the 8-shot prompts it got wrong (query, expected, output).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,6 +23,7 @@ import { safetensorsSource } from '../tests/helpers/fixtures.ts';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NAMED = ['antonym', 'uppercase', 'capital', 'plural', 'past'];
 const n = Number(process.argv[2] ?? 10);
+const tasks = process.argv[3] ? process.argv[3].split(',') : NAMED;
 
 const manifest = JSON.parse(readFileSync(join(ROOT, 'public/models/manifest.json'), 'utf8')) as {
   default: string;
@@ -68,13 +71,16 @@ const answer = async (state: ReturnType<typeof model.createState>, text: string)
 
 const t0 = Date.now();
 const totals = { shot8: 0, shot2: 0, soup: 0, count: 0 };
-for (const task of NAMED) {
+for (const task of tasks) {
   const acc = { shot8: 0, shot2: 0, soup: 0 };
+  const wrong: string[] = [];
   const ps = prompts.filter((p) => p.task === task).slice(0, n);
   for (const p of ps) {
     const query = `${p.query[0]}->`;
     const zero = model.createState();
-    acc.shot8 += +((await answer(zero, lines(p.examples) + query)) === p.query[1]);
+    const out8 = await answer(zero, lines(p.examples) + query);
+    acc.shot8 += +(out8 === p.query[1]);
+    if (out8 !== p.query[1]) wrong.push(`${p.query[0]}->${p.query[1]} (got ${JSON.stringify(out8)})`);
     acc.shot2 += +((await answer(zero, lines(p.examples.slice(0, 2)) + query)) === p.query[1]);
     const states: MambaState[] = [];
     for (let i = 0; i < 4; i++) {
@@ -97,10 +103,11 @@ for (const task of NAMED) {
     `${task.padEnd(10)} n=${ps.length}  8-shot ${acc.shot8}/${ps.length}  2-shot ${acc.shot2}/${ps.length}  ` +
       `mean of four 2-shot states ${acc.soup}/${ps.length}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
   );
+  if (wrong.length) console.log(`  8-shot wrong: ${wrong.join(', ')}`);
 }
 const pct = (x: number) => `${((100 * x) / totals.count).toFixed(1)} %`;
 console.log(
-  `named five, ${totals.count} prompts: 8-shot ${pct(totals.shot8)}, 2-shot ${pct(totals.shot2)}, ` +
+  `${tasks.join(', ')}: ${totals.count} prompts: 8-shot ${pct(totals.shot8)}, 2-shot ${pct(totals.shot2)}, ` +
     `mean of four 2-shot states ${pct(totals.soup)}`,
 );
 model.destroy();
