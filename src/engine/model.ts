@@ -25,7 +25,7 @@
  *
  * Kernel variants: 'software' (SwiftShader) uses one invocation per output row / channel and 4-wide
  * reductions, because workgroup barriers dominate there; 'hardware' uses register-tiled GEMMs through workgroup
- * memory (128 x 128 tiles, or 64 x 64 with split-K where that leaves too few workgroups), one workgroup per GEMV row (reduced with subgroupAdd where the device has subgroups), a scan with
+ * memory (64 x 64 tiles, with split-K where they leave too few workgroups), one workgroup per GEMV row (reduced with subgroupAdd where the device has subgroups), a scan with
  * one invocation per (channel, state element), and wide
  * reductions. Both are tested on SwiftShader (tests/kernels*.test.ts, tests/engine*.test.ts).
  */
@@ -71,10 +71,15 @@ export interface EngineOptions {
   /**
    * Hardware variant, prefill GEMMs (shaders/gemm_tiled.wgsl), chosen per matrix and chunk length: 128 x 128
    * tiles where they give at least `bigMinTiles` workgroups, else 64 x 64 tiles with split-K up to
-   * `splitTarget` workgroups. Defaults from the H200 runs (bench/RESULTS.md); benchmarks sweep them.
+   * `splitTarget` workgroups. Defaults from the H200 (bench/RESULTS.md, fourth pass): split-K to 264
+   * workgroups, and no 128 x 128 tiles (Infinity): there they ran 14x slower than 64 x 64 (2.8b in_proj,
+   * 512 tokens: 820 vs 58 ms). Benchmarks sweep both (`soup bench --big-tiles --split-target`).
    */
   prefillGemm?: { bigMinTiles?: number; splitTarget?: number };
 }
+
+/** Most split-K workgroups for K inputs: each keeps at least 4 steps of 16 k; at most 16. */
+const maxSplitFor = (K: number) => Math.max(1, Math.min(16, Math.floor(ceil(K, 16) / 4)));
 
 /** Workgroups along z of gemm_tiled.wgsl for `t` tokens; the same formula as splitCount() in the shader. */
 export function splitCount(
@@ -173,7 +178,7 @@ export class GpuMambaModel implements MambaEngine {
       throw new RangeError(`decodeRows must be 1 to 4, got ${opts.decodeRows}`);
     }
     this.decodeRows = opts.decodeRows;
-    this.bigMinTiles = opts.prefillGemm?.bigMinTiles ?? 264;
+    this.bigMinTiles = opts.prefillGemm?.bigMinTiles ?? Infinity;
     this.splitTarget = opts.prefillGemm?.splitTarget ?? 264;
     this.maxBinding = Math.min(
       opts.maxBindingBytes ?? Infinity,
@@ -430,10 +435,13 @@ export class GpuMambaModel implements MambaEngine {
     bias: GPUBuffer,
     biasOff: number | undefined,
     mode: 'gemm' | 'gemv',
+    foldReduce = false,
   ): Dispatch[] {
     const m = this.matrices.get(key)!;
     if (mode === 'gemm' && this.variant === 'hardware') {
-      return m.parts.flatMap((p) => this.tiledGemmSteps(key, m.cols, p, x, y, ldy, bias, biasOff));
+      return m.parts.flatMap((p) =>
+        this.tiledGemmSteps(key, m.cols, p, x, y, ldy, bias, biasOff, foldReduce),
+      );
     }
     const soft = this.variant === 'software';
     const coopGemv = this.useSubgroups ? 'gemv_subgroup' : 'gemv_coop';
@@ -467,8 +475,8 @@ export class GpuMambaModel implements MambaEngine {
   /**
    * One row part of a prefill GEMM on GPUs (shaders/gemm_tiled.wgsl): three prebuilt dispatches of which the
    * chunk length picks one or two (the others get zero workgroups and are skipped): 128 x 128 tiles when
-   * they alone give `bigMinTiles` workgroups (2.8b in_proj), else 64 x 64 tiles, with split-K along z when
-   * even those are too few (x_proj's 80 outputs, out_proj at short chunks), then the split-K reduce.
+   * they alone give `bigMinTiles` workgroups (never by default), else 64 x 64 tiles, with split-K along z
+   * when even those are too few (x_proj's 80 outputs, out_proj at short chunks), then the split-K reduce.
    */
   private tiledGemmSteps(
     key: string,
@@ -479,10 +487,10 @@ export class GpuMambaModel implements MambaEngine {
     ldy: number,
     bias: GPUBuffer,
     biasOff: number | undefined,
+    foldReduce: boolean,
   ): Dispatch[] {
     const f16 = this.dtype === 'f16';
-    // Each split keeps at least 4 steps of 16 k; at most 16 splits.
-    const maxSplit = Math.max(1, Math.min(16, Math.floor(ceil(K, 16) / 4)));
+    const maxSplit = maxSplitFor(K);
     const shapeBuf = (target: number, maxS: number) => {
       const b = this.buffer(`${key}.shape`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
       const words = [
@@ -507,7 +515,7 @@ export class GpuMambaModel implements MambaEngine {
     const mid = this.pipes.get('gemm_tiled', { F16: f16, TM: 4, TN: 4 });
     const reduce = this.pipes.get('gemm_splitk_reduce', { TM: 4, TN: 4 });
     const d = this.act.dims;
-    return [
+    const steps: Dispatch[] = [
       {
         label: `${key}.gemm128`,
         pipeline: big,
@@ -520,28 +528,31 @@ export class GpuMambaModel implements MambaEngine {
         bindGroup: this.pipes.bind(mid, `${key}.gemm64`, [d, x, p.buffer, bias, y, midShape, partials]),
         size: (t) => (useBig(t) ? [0, 0, 0] : [ceil(p.rows, 64), ceil(t, 64), split(t)]),
       },
-      {
-        label: `${key}.splitk`,
-        pipeline: reduce,
-        bindGroup: this.pipes.bind(reduce, `${key}.splitk`, [
-          d,
-          undefined,
-          undefined,
-          bias,
-          y,
-          midShape,
-          partials,
-        ]),
-        size: (t) => (!useBig(t) && split(t) > 1 ? [ceil(p.rows, 64), t, 1] : [0, 0, 0]),
-      },
     ];
+    // x_proj: the next kernel (dt_proj.wgsl) sums the partials itself.
+    if (foldReduce) return steps;
+    steps.push({
+      label: `${key}.splitk`,
+      pipeline: reduce,
+      bindGroup: this.pipes.bind(reduce, `${key}.splitk`, [
+        d,
+        undefined,
+        undefined,
+        bias,
+        y,
+        midShape,
+        partials,
+      ]),
+      size: (t) => (!useBig(t) && split(t) > 1 ? [ceil(p.rows, 64), t, 1] : [0, 0, 0]),
+    });
+    return steps;
   }
 
   /** Floats of split-K partial sums the largest prefill GEMM part needs at any chunk length. */
   private splitKFloats(): number {
     let most = 4;
     for (const m of this.matrices.values()) {
-      const maxSplit = Math.max(1, Math.min(16, Math.floor(ceil(m.cols, 16) / 4)));
+      const maxSplit = maxSplitFor(m.cols);
       for (const p of m.parts) {
         for (let t = 1; t <= this.chunkSize; t++) {
           if (ceil(t, 128) * ceil(p.rows, 128) >= this.bigMinTiles) continue;
@@ -742,9 +753,14 @@ export class GpuMambaModel implements MambaEngine {
           // 8 tokens per invocation (TT in shaders/conv1d.wgsl): parallel over the chunk's tokens.
           size: (t) => [ceil(di, 64), ceil(t, 8), 1],
         });
-        steps.push(...this.gemmSteps(`layer${l}.x_proj`, a.xc, a.dbc, r + 2 * ds, params, undefined, mode));
-        // Prefill on GPUs: dt_proj for the whole chunk in parallel first, so the sequential scan does less.
+        // Prefill on GPUs: dt_proj for the whole chunk in parallel first, so the sequential scan does less;
+        // it also sums x_proj's split-K partials (when x_proj is one row part), saving a dispatch per layer.
         const dtPre = mode === 'gemm' && this.variant === 'hardware';
+        const xProj = this.matrices.get(`layer${l}.x_proj`)!;
+        const fold = dtPre && xProj.parts.length === 1;
+        steps.push(
+          ...this.gemmSteps(`layer${l}.x_proj`, a.xc, a.dbc, r + 2 * ds, params, undefined, mode, fold),
+        );
         if (dtPre) {
           const dtPipe = this.pipes.get('dt_proj', {
             DI: di,
@@ -752,11 +768,20 @@ export class GpuMambaModel implements MambaEngine {
             R: r,
             DTW_OFF: pl.dtProj,
             DTB_OFF: pl.dtBias,
+            XSPLIT_TARGET: this.splitTarget,
+            XMAX_SPLIT: fold ? maxSplitFor(xProj.cols) : 1,
+            XBIG_MIN: Math.min(this.bigMinTiles, 0xffffffff),
           });
           steps.push({
             label: `layer${l}.dt_proj`,
             pipeline: dtPipe,
-            bindGroup: this.pipes.bind(dtPipe, `layer${l}.dt_proj`, [a.dims, a.dbc, params, a.dt]),
+            bindGroup: this.pipes.bind(dtPipe, `layer${l}.dt_proj`, [
+              a.dims,
+              a.dbc,
+              params,
+              a.dt,
+              this.splitK,
+            ]),
             size: (t) => [ceil(di, 64), ceil(t, 64), 1],
           });
         }
