@@ -208,7 +208,13 @@ export class GpuStateMixer {
     return policy !== 'mix';
   }
 
-  /** Writes the mix of `srcs` (all of this mixer's shape) into `dst`; resolves once the GPU has finished. */
+  /**
+   * Writes the mix of `srcs` (all of this mixer's shape) into `dst`. Resolves once the work is submitted and
+   * its error scopes are clear, without waiting for the GPU: the queue runs it before anything submitted
+   * later (score, generate, readState, a buffer's mapAsync), so a rescore right after sees the mix, and the
+   * mix + rescore latency of the benchmark loses a GPU round trip (about 1.7 ms on the H200 through Dawn).
+   * The transient uniforms are destroyed right after the submit, which WebGPU allows (freed once used).
+   */
   async mix(srcs: GpuState[], plan: MixPlan, dst: GpuState): Promise<void> {
     if (srcs.length !== plan.sources)
       throw new StateMismatchError(`The plan is for ${plan.sources} states, not ${srcs.length}.`);
@@ -240,7 +246,6 @@ export class GpuStateMixer {
         }
         if (!this.policyPass(enc, 'conv', plan.conv, srcs, dst)) linearOrMean('conv');
         this.device.queue.submit([enc.finish()]);
-        await this.device.queue.onSubmittedWorkDone();
       } finally {
         for (const b of this.transient) b.destroy();
         this.transient = [];
