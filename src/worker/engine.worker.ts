@@ -108,20 +108,23 @@ function norm(a: Float32Array) {
   return Math.sqrt(s);
 }
 
-function cosine(a: MambaState, b: MambaState): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  a.layers.forEach((la, l) => {
-    const x = la.ssm;
-    const y = b.layers[l]!.ssm;
-    for (let i = 0; i < x.length; i++) {
-      dot += x[i]! * y[i]!;
-      na += x[i]! * x[i]!;
-      nb += y[i]! * y[i]!;
+/** Dot products of the SSM states of `list`, one n × n matrix per layer (the inspector's PCA map and cosines). */
+function ssmGrams(list: MambaState[]): number[][][] {
+  const layers = list[0]?.layers.length ?? 0;
+  return Array.from({ length: layers }, (_, l) => {
+    const g = list.map(() => Array<number>(list.length).fill(0));
+    for (let i = 0; i < list.length; i++) {
+      const x = list[i]!.layers[l]!.ssm;
+      for (let j = i; j < list.length; j++) {
+        const y = list[j]!.layers[l]!.ssm;
+        let dot = 0;
+        for (let k = 0; k < x.length; k++) dot += x[k]! * y[k]!;
+        g[i]![j] = dot;
+        g[j]![i] = dot;
+      }
     }
+    return g;
   });
-  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
 }
 
 function perplexityOf(nll: Float32Array): number {
@@ -449,8 +452,16 @@ async function handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, signal: A
         const s = stored(key).state;
         return { key, ssm: s.layers.map((l) => norm(l.ssm)), conv: s.layers.map((l) => norm(l.conv)) };
       });
-      const similarity = picked.map((a) => picked.map((b) => cosine(stored(a).state, stored(b).state)));
-      post({ type: 'inspected', id, norms, similarity });
+      const grams = ssmGrams(picked.map((k) => stored(k).state));
+      // Cosine over all layers from the summed dot products: ⟨a, b⟩ / √(⟨a, a⟩⟨b, b⟩).
+      const all = picked.map((_, i) => picked.map((_, j) => grams.reduce((s, g) => s + g[i]![j]!, 0)));
+      const similarity = all.map((row, i) =>
+        row.map((d, j) => {
+          const nn = all[i]![i]! * all[j]![j]!;
+          return nn > 0 ? d / Math.sqrt(nn) : 0;
+        }),
+      );
+      post({ type: 'inspected', id, norms, similarity, grams });
       return;
     }
   }

@@ -1,4 +1,7 @@
-/** The state inspector: per-layer norms of the mixed states and a cosine-similarity heatmap of the library. */
+/**
+ * The state inspector: per-layer norms of the mixed states, a cosine-similarity heatmap of the library and a
+ * PCA map of it coloured by task.
+ */
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useLibraryStore } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
@@ -6,6 +9,7 @@ import { useModelStore } from '../../stores/model.ts';
 import { useResultsStore } from '../../stores/results.ts';
 import { engine, errorText } from '../model/engine.ts';
 import { useState } from 'react';
+import { PcaMap } from './PcaMap.tsx';
 
 const COLOURS = ['#7c3aed', '#d97706', '#2563eb', '#16a34a', '#dc2626', '#0891b2'];
 
@@ -29,9 +33,14 @@ export function InspectorPanel() {
     setError(undefined);
     try {
       const r = await engine().request('inspected', { type: 'inspect', keys: readyIds });
-      useResultsStore
-        .getState()
-        .set({ inspector: { norms: r.norms, similarity: r.similarity, keys: r.norms.map((n) => n.key) } });
+      useResultsStore.getState().set({
+        inspector: {
+          norms: r.norms,
+          similarity: r.similarity,
+          grams: r.grams,
+          keys: r.norms.map((n) => n.key),
+        },
+      });
     } catch (e) {
       setError(errorText(e));
     }
@@ -107,6 +116,15 @@ export function InspectorPanel() {
             ))}
           </tbody>
         </table>
+      )}
+      {inspector && inspector.keys.length > 1 && (
+        <PcaMap
+          points={inspector.keys.map((key) => {
+            const e = entries.find((x) => x.id === key);
+            return { key, name: e?.name ?? '?', ...(e?.task ? { task: e.task } : {}) };
+          })}
+          grams={inspector.grams}
+        />
       )}
     </section>
   );
