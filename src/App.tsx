@@ -17,6 +17,8 @@ import { decodeRecipe } from './features/share/recipe.ts';
 import { RECIPE_PARAM, SharePanel } from './features/share/SharePanel.tsx';
 import { RetrievalPanel } from './features/retrieval/RetrievalPanel.tsx';
 import { StoragePanel } from './features/storage/StoragePanel.tsx';
+import { PresenterToggle } from './features/present/PresenterToggle.tsx';
+import { useViewStore } from './features/present/view.ts';
 
 async function webGpuProblem(): Promise<string | undefined> {
   if (!('gpu' in navigator) || !navigator.gpu) {
@@ -52,6 +54,9 @@ function startOnce(setShareError: (s: string) => void) {
 export function App() {
   const [gpu, setGpu] = useState<'checking' | 'ok' | string>('checking');
   const [shareError, setShareError] = useState<string>();
+  const present = useViewStore((s) => s.present);
+  const hidden = useViewStore((s) => s.hidden);
+  const shown = (p: (typeof hidden)[number]) => !hidden.includes(p);
 
   useEffect(() => {
     void webGpuProblem().then((p) => setGpu(p ?? 'ok'));
@@ -59,6 +64,10 @@ export function App() {
   useEffect(() => {
     if (gpu === 'ok') startOnce(setShareError);
   }, [gpu]);
+  useEffect(() => {
+    // Large type: every size in the stylesheet is relative to the root's.
+    document.documentElement.classList.toggle('present', present);
+  }, [present]);
 
   if (gpu !== 'ok' && gpu !== 'checking') return <NoWebGpu reason={gpu} />;
   return (
@@ -68,8 +77,9 @@ export function App() {
         <p className="tagline">
           Store Mamba’s recurrent state after it reads a text, mix stored states with sliders, and watch
           generations and perplexity change. After Pióro et al., <cite>State Soup</cite> (2024).{' '}
-          <a href="?bench">Benchmark your GPU</a>
+          {shown('bench') && <a href="?bench">Benchmark your GPU</a>}
         </p>
+        <PresenterToggle />
       </header>
       <ErrorBanner />
       {shareError && (
@@ -87,14 +97,14 @@ export function App() {
           </div>
           <div className="col col-mid">
             <MixerPanel />
-            <RetrievalPanel />
+            {shown('retrieval') && <RetrievalPanel />}
             <PerplexityPanel />
           </div>
           <div className="col col-right">
             <GenerationPanel />
-            <InspectorPanel />
-            <SharePanel />
-            <StoragePanel />
+            {shown('inspector') && <InspectorPanel />}
+            {shown('share') && <SharePanel />}
+            {shown('storage') && <StoragePanel />}
           </div>
         </div>
       )}

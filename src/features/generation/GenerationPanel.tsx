@@ -14,6 +14,7 @@ import type { StartState } from '../../worker/protocol.ts';
 import { engine, errorText } from '../model/engine.ts';
 import { CONCAT_SEPARATOR } from '../perplexity/baselines.ts';
 import { useMixStart } from '../perplexity/useLiveScore.ts';
+import { useShown } from '../present/view.ts';
 import { TokenStream } from './TokenStream.tsx';
 
 interface ColumnPlan {
@@ -68,6 +69,7 @@ export function GenerationPanel() {
   const { start: mixStart, waiting } = useMixStart();
   const mixKey = JSON.stringify(mixStart);
   const firstRun = useRef(true);
+  const showSampling = useShown('sampling');
 
   const plans = (): ColumnPlan[] => {
     if (!mixStart) return [];
@@ -127,69 +129,75 @@ export function GenerationPanel() {
             }}
           />
         </label>
-        <div className="sampling">
-          <label>
-            Temperature{' '}
-            <input
-              type="number"
-              min={0}
-              max={5}
-              step={0.05}
-              value={s.temperature}
-              onChange={(e) => session.setSampling({ temperature: Math.max(0, Number(e.target.value)) })}
-            />
-          </label>
-          <label>
-            Top-k{' '}
-            <input
-              type="number"
-              min={0}
-              max={1000}
-              step={1}
-              value={s.topK}
-              onChange={(e) => session.setSampling({ topK: Math.max(0, Math.round(Number(e.target.value))) })}
-            />
-          </label>
-          <label>
-            Top-p{' '}
-            <input
-              type="number"
-              min={0}
-              max={1}
-              step={0.01}
-              value={s.topP}
-              onChange={(e) =>
-                session.setSampling({ topP: Math.min(1, Math.max(0, Number(e.target.value))) })
-              }
-            />
-          </label>
-          <label>
-            Seed{' '}
-            <input
-              type="number"
-              min={0}
-              step={1}
-              value={s.seed}
-              onChange={(e) => session.setSampling({ seed: Math.max(0, Math.round(Number(e.target.value))) })}
-            />
-          </label>
-          <label>
-            Length{' '}
-            <input
-              type="number"
-              min={1}
-              max={512}
-              step={1}
-              value={s.maxNewTokens}
-              onChange={(e) =>
-                session.setSampling({
-                  maxNewTokens: Math.min(512, Math.max(1, Math.round(Number(e.target.value)))),
-                })
-              }
-            />
-          </label>
-          <span className="hint">{s.temperature > 0 ? 'sampling (seeded)' : 'greedy'}</span>
-        </div>
+        {showSampling && (
+          <div className="sampling">
+            <label>
+              Temperature{' '}
+              <input
+                type="number"
+                min={0}
+                max={5}
+                step={0.05}
+                value={s.temperature}
+                onChange={(e) => session.setSampling({ temperature: Math.max(0, Number(e.target.value)) })}
+              />
+            </label>
+            <label>
+              Top-k{' '}
+              <input
+                type="number"
+                min={0}
+                max={1000}
+                step={1}
+                value={s.topK}
+                onChange={(e) =>
+                  session.setSampling({ topK: Math.max(0, Math.round(Number(e.target.value))) })
+                }
+              />
+            </label>
+            <label>
+              Top-p{' '}
+              <input
+                type="number"
+                min={0}
+                max={1}
+                step={0.01}
+                value={s.topP}
+                onChange={(e) =>
+                  session.setSampling({ topP: Math.min(1, Math.max(0, Number(e.target.value))) })
+                }
+              />
+            </label>
+            <label>
+              Seed{' '}
+              <input
+                type="number"
+                min={0}
+                step={1}
+                value={s.seed}
+                onChange={(e) =>
+                  session.setSampling({ seed: Math.max(0, Math.round(Number(e.target.value))) })
+                }
+              />
+            </label>
+            <label>
+              Length{' '}
+              <input
+                type="number"
+                min={1}
+                max={512}
+                step={1}
+                value={s.maxNewTokens}
+                onChange={(e) =>
+                  session.setSampling({
+                    maxNewTokens: Math.min(512, Math.max(1, Math.round(Number(e.target.value)))),
+                  })
+                }
+              />
+            </label>
+            <span className="hint">{s.temperature > 0 ? 'sampling (seeded)' : 'greedy'}</span>
+          </div>
+        )}
         <div className="row">
           <button type="submit" disabled={!ready || !mixStart || !session.query.trim()}>
             Generate

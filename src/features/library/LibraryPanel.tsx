@@ -6,6 +6,7 @@ import { useModelStore } from '../../stores/model.ts';
 import { captureEntry, engine } from '../model/engine.ts';
 import { StateFiles } from './StateFiles.tsx';
 import { Presets } from './Presets.tsx';
+import { useShown } from '../present/view.ts';
 
 function defaultName(text: string) {
   return text.trim().split(/\s+/).slice(0, 3).join(' ').slice(0, 24) || 'state';
@@ -17,6 +18,7 @@ export function LibraryPanel() {
   const entries = useLibraryStore((s) => s.entries);
   const add = useLibraryStore((s) => s.add);
   const status = useModelStore((s) => s.status);
+  const showFiles = useShown('files');
 
   const save = () => {
     const entry: LibraryEntry = {
@@ -77,7 +79,7 @@ export function LibraryPanel() {
       {entries.length === 0 && (
         <p className="hint">No stored states yet. Save one from a text above, or use a preset.</p>
       )}
-      <StateFiles />
+      {showFiles && <StateFiles />}
     </section>
   );
 }

@@ -2,6 +2,7 @@
 import { useLibraryStore } from '../../stores/library.ts';
 import { useMixerStore, WEIGHT_MAX, WEIGHT_MIN } from '../../stores/mixer.ts';
 import type { LayerProfile, MixMode } from '../../worker/protocol.ts';
+import { useShown } from '../present/view.ts';
 import { TrianglePad } from './TrianglePad.tsx';
 import { WeightSlider } from './WeightSlider.tsx';
 
@@ -26,6 +27,7 @@ export function MixerPanel() {
     .filter((e): e is NonNullable<typeof e> => e !== undefined);
   const sum = mixed.reduce((a, e) => a + (mixer.weights[e.id] ?? 0), 0);
   const usesWeights = mixer.mode === 'weighted';
+  const showOperator = useShown('operator');
 
   return (
     <section className="panel" aria-labelledby="mixer-title">
@@ -110,64 +112,66 @@ export function MixerPanel() {
           </div>
         </div>
       )}
-      <fieldset className="mixer-options">
-        <legend>Operator</legend>
-        <label>
-          Mode{' '}
-          <select value={mixer.mode} onChange={(e) => mixer.set({ mode: e.target.value as MixMode })}>
-            {MODES.map((m) => (
-              <option key={m.value} value={m.value}>
-                {m.label} — {m.origin}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          <input
-            type="checkbox"
-            checked={mixer.normalize}
-            onChange={(e) => mixer.set({ normalize: e.target.checked })}
-          />{' '}
-          Normalise weights (convex mix)
-        </label>
-        <span className="mixer-parts">
-          Mix parts:{' '}
+      {showOperator && (
+        <fieldset className="mixer-options">
+          <legend>Operator</legend>
           <label>
-            <input
-              type="checkbox"
-              checked={mixer.parts.ssm}
-              onChange={(e) => mixer.set({ parts: { ...mixer.parts, ssm: e.target.checked } })}
-            />{' '}
-            SSM state
-          </label>{' '}
-          <label>
-            <input
-              type="checkbox"
-              checked={mixer.parts.conv}
-              onChange={(e) => mixer.set({ parts: { ...mixer.parts, conv: e.target.checked } })}
-            />{' '}
-            conv state
+            Mode{' '}
+            <select value={mixer.mode} onChange={(e) => mixer.set({ mode: e.target.value as MixMode })}>
+              {MODES.map((m) => (
+                <option key={m.value} value={m.value}>
+                  {m.label} — {m.origin}
+                </option>
+              ))}
+            </select>
           </label>
-          <span className="hint"> (an unmixed part is taken from the last state)</span>
-        </span>
-        <label>
-          Per-layer profile{' '}
-          <select
-            value={mixer.profile}
-            onChange={(e) => mixer.set({ profile: e.target.value as LayerProfile })}
-          >
-            {PROFILES.map((p) => (
-              <option key={p.value} value={p.value}>
-                {p.label}
-              </option>
-            ))}
-          </select>
-          <span className="hint">
-            {' '}
-            playground extension: layer l gets p_l·w + (1−p_l)·(first state alone)
+          <label>
+            <input
+              type="checkbox"
+              checked={mixer.normalize}
+              onChange={(e) => mixer.set({ normalize: e.target.checked })}
+            />{' '}
+            Normalise weights (convex mix)
+          </label>
+          <span className="mixer-parts">
+            Mix parts:{' '}
+            <label>
+              <input
+                type="checkbox"
+                checked={mixer.parts.ssm}
+                onChange={(e) => mixer.set({ parts: { ...mixer.parts, ssm: e.target.checked } })}
+              />{' '}
+              SSM state
+            </label>{' '}
+            <label>
+              <input
+                type="checkbox"
+                checked={mixer.parts.conv}
+                onChange={(e) => mixer.set({ parts: { ...mixer.parts, conv: e.target.checked } })}
+              />{' '}
+              conv state
+            </label>
+            <span className="hint"> (an unmixed part is taken from the last state)</span>
           </span>
-        </label>
-      </fieldset>
+          <label>
+            Per-layer profile{' '}
+            <select
+              value={mixer.profile}
+              onChange={(e) => mixer.set({ profile: e.target.value as LayerProfile })}
+            >
+              {PROFILES.map((p) => (
+                <option key={p.value} value={p.value}>
+                  {p.label}
+                </option>
+              ))}
+            </select>
+            <span className="hint">
+              {' '}
+              playground extension: layer l gets p_l·w + (1−p_l)·(first state alone)
+            </span>
+          </label>
+        </fieldset>
+      )}
     </section>
   );
 }

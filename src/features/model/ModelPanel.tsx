@@ -8,6 +8,7 @@ import { formatBytes } from '../../model/progress.ts';
 import { useModelStore } from '../../stores/model.ts';
 import type { Precision } from '../../worker/protocol.ts';
 import { bundledSource, loadDefaultModel, loadModel } from './engine.ts';
+import { useShown } from '../present/view.ts';
 
 /** A hub mirror can be given as ?hub=URL (tests use a local server; mirrors work the same way). */
 function hubUrl(): string | undefined {
@@ -17,6 +18,7 @@ function hubUrl(): string | undefined {
 export function ModelPanel() {
   const m = useModelStore();
   const [files, setFiles] = useState<File[]>([]);
+  const showSources = useShown('sources');
   const [repo, setRepo] = useState(KNOWN_MODELS[0]!.repo);
   const statusText =
     m.status === 'ready'
@@ -90,97 +92,99 @@ export function ModelPanel() {
           {m.error}
         </p>
       )}
-      <details className="model-choose">
-        <summary>Choose another model</summary>
-        <label>
-          Precision{' '}
-          <select
-            value={m.precision}
-            onChange={(e) => m.set({ precision: e.target.value as Precision | 'auto' })}
-          >
-            <option value="auto">automatic (f16 for 130m and larger)</option>
-            <option value="f16">f16 weights (half the memory)</option>
-            <option value="f32">f32 weights (exact)</option>
-          </select>
-        </label>
-        {m.manifest && (
-          <div className="row">
-            {m.manifest.models.map((e) => (
-              <button
-                key={e.id}
-                type="button"
-                disabled={busy}
-                onClick={() => void loadModel(bundledSource(e), e)}
-              >
-                Load bundled {e.id}
-              </button>
-            ))}
-          </div>
-        )}
-        {!m.manifest && (
-          <button type="button" disabled={busy} onClick={() => void loadDefaultModel()}>
-            Retry the bundled model
-          </button>
-        )}
-        <div className="row">
+      {showSources && (
+        <details className="model-choose">
+          <summary>Choose another model</summary>
           <label>
-            Hub model{' '}
-            <input
-              aria-label="Hub repo id"
-              list="known-models"
-              value={repo}
-              size={28}
-              onChange={(e) => setRepo(e.target.value)}
-            />
+            Precision{' '}
+            <select
+              value={m.precision}
+              onChange={(e) => m.set({ precision: e.target.value as Precision | 'auto' })}
+            >
+              <option value="auto">automatic (f16 for 130m and larger)</option>
+              <option value="f16">f16 weights (half the memory)</option>
+              <option value="f32">f32 weights (exact)</option>
+            </select>
           </label>
-          <datalist id="known-models">
-            {KNOWN_MODELS.map((k) => (
-              <option key={k.repo} value={k.repo}>
-                {k.name}
-              </option>
-            ))}
-          </datalist>
-          <button
-            type="button"
-            disabled={busy || !repo.trim()}
-            onClick={() =>
-              void loadModel({ kind: 'hub', repo: repo.trim(), ...(hubUrl() ? { hubUrl: hubUrl()! } : {}) })
-            }
-          >
-            Load from hub
-          </button>
-        </div>
-        {known && (
+          {m.manifest && (
+            <div className="row">
+              {m.manifest.models.map((e) => (
+                <button
+                  key={e.id}
+                  type="button"
+                  disabled={busy}
+                  onClick={() => void loadModel(bundledSource(e), e)}
+                >
+                  Load bundled {e.id}
+                </button>
+              ))}
+            </div>
+          )}
+          {!m.manifest && (
+            <button type="button" disabled={busy} onClick={() => void loadDefaultModel()}>
+              Retry the bundled model
+            </button>
+          )}
+          <div className="row">
+            <label>
+              Hub model{' '}
+              <input
+                aria-label="Hub repo id"
+                list="known-models"
+                value={repo}
+                size={28}
+                onChange={(e) => setRepo(e.target.value)}
+              />
+            </label>
+            <datalist id="known-models">
+              {KNOWN_MODELS.map((k) => (
+                <option key={k.repo} value={k.repo}>
+                  {k.name}
+                </option>
+              ))}
+            </datalist>
+            <button
+              type="button"
+              disabled={busy || !repo.trim()}
+              onClick={() =>
+                void loadModel({ kind: 'hub', repo: repo.trim(), ...(hubUrl() ? { hubUrl: hubUrl()! } : {}) })
+              }
+            >
+              Load from hub
+            </button>
+          </div>
+          {known && (
+            <p className="hint">
+              {known.name}: {(known.parameters / 1e6).toFixed(0)} M parameters, download about{' '}
+              {formatBytes(known.downloadBytes)}, GPU memory about{' '}
+              {formatBytes(known.gpuBytes[precisionFor(m.precision)])} at {precisionFor(m.precision)}
+              {known.note ? ` (${known.note})` : ''}. Downloads are cached in the browser.
+            </p>
+          )}
+          <div className="row">
+            <label>
+              Local model files (config.json, model.safetensors, tokenizer.json){' '}
+              <input
+                type="file"
+                multiple
+                accept=".json,.safetensors"
+                aria-label="Local model files"
+                onChange={(e) => setFiles(Array.from(e.target.files ?? []))}
+              />
+            </label>{' '}
+            <button
+              type="button"
+              disabled={files.length === 0 || busy}
+              onClick={() => void loadModel({ kind: 'files', files })}
+            >
+              Load local files
+            </button>
+          </div>
           <p className="hint">
-            {known.name}: {(known.parameters / 1e6).toFixed(0)} M parameters, download about{' '}
-            {formatBytes(known.downloadBytes)}, GPU memory about{' '}
-            {formatBytes(known.gpuBytes[precisionFor(m.precision)])} at {precisionFor(m.precision)}
-            {known.note ? ` (${known.note})` : ''}. Downloads are cached in the browser.
+            Loading another model keeps your stored texts; their states are recomputed for the new model.
           </p>
-        )}
-        <div className="row">
-          <label>
-            Local model files (config.json, model.safetensors, tokenizer.json){' '}
-            <input
-              type="file"
-              multiple
-              accept=".json,.safetensors"
-              aria-label="Local model files"
-              onChange={(e) => setFiles(Array.from(e.target.files ?? []))}
-            />
-          </label>{' '}
-          <button
-            type="button"
-            disabled={files.length === 0 || busy}
-            onClick={() => void loadModel({ kind: 'files', files })}
-          >
-            Load local files
-          </button>
-        </div>
-        <p className="hint">
-          Loading another model keeps your stored texts; their states are recomputed for the new model.
-        </p>
-      </details>
+        </details>
+      )}
     </section>
   );
 }

@@ -5,6 +5,7 @@ import { useModelStore } from '../../stores/model.ts';
 import { SweepChart } from '../charts/SweepChart.tsx';
 import { useBaselines } from './baselines.ts';
 import { useLiveScore } from './useLiveScore.ts';
+import { useShown } from '../present/view.ts';
 
 /** NLL in nats → a background colour: green (likely) to red (surprising), clamped at 8 nats. */
 export function nllColour(nll: number): string {
@@ -24,6 +25,7 @@ export function PerplexityPanel() {
   const setSession = useSessionStore((s) => s.set);
   const ready = useModelStore((s) => s.status === 'ready');
   const { score, scoreStatus, scoreError, baselines, scoreSeq } = useResultsStore();
+  const showSweep = useShown('sweep');
 
   return (
     <section className="panel" aria-labelledby="ppl-title">
@@ -107,7 +109,7 @@ export function PerplexityPanel() {
           </tbody>
         </table>
       )}
-      <SweepChart />
+      {showSweep && <SweepChart />}
     </section>
   );
 }
