@@ -78,9 +78,6 @@ export interface EngineOptions {
   prefillGemm?: { bigMinTiles?: number; splitTarget?: number };
 }
 
-/** Most split-K workgroups for K inputs: each keeps at least 4 steps of 16 k; at most 16. */
-const maxSplitFor = (K: number) => Math.max(1, Math.min(16, Math.floor(ceil(K, 16) / 4)));
-
 /** Workgroups along z of gemm_tiled.wgsl for `t` tokens; the same formula as splitCount() in the shader. */
 export function splitCount(
   t: number,
@@ -435,13 +432,10 @@ export class GpuMambaModel implements MambaEngine {
     bias: GPUBuffer,
     biasOff: number | undefined,
     mode: 'gemm' | 'gemv',
-    foldReduce = false,
   ): Dispatch[] {
     const m = this.matrices.get(key)!;
     if (mode === 'gemm' && this.variant === 'hardware') {
-      return m.parts.flatMap((p) =>
-        this.tiledGemmSteps(key, m.cols, p, x, y, ldy, bias, biasOff, foldReduce),
-      );
+      return m.parts.flatMap((p) => this.tiledGemmSteps(key, m.cols, p, x, y, ldy, bias, biasOff));
     }
     const soft = this.variant === 'software';
     const coopGemv = this.useSubgroups ? 'gemv_subgroup' : 'gemv_coop';
@@ -487,10 +481,10 @@ export class GpuMambaModel implements MambaEngine {
     ldy: number,
     bias: GPUBuffer,
     biasOff: number | undefined,
-    foldReduce: boolean,
   ): Dispatch[] {
     const f16 = this.dtype === 'f16';
-    const maxSplit = maxSplitFor(K);
+    // Each split keeps at least 4 steps of 16 k; at most 16 splits.
+    const maxSplit = Math.max(1, Math.min(16, Math.floor(ceil(K, 16) / 4)));
     const shapeBuf = (target: number, maxS: number) => {
       const b = this.buffer(`${key}.shape`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
       const words = [
@@ -515,7 +509,7 @@ export class GpuMambaModel implements MambaEngine {
     const mid = this.pipes.get('gemm_tiled', { F16: f16, TM: 4, TN: 4 });
     const reduce = this.pipes.get('gemm_splitk_reduce', { TM: 4, TN: 4 });
     const d = this.act.dims;
-    const steps: Dispatch[] = [
+    return [
       {
         label: `${key}.gemm128`,
         pipeline: big,
@@ -528,31 +522,28 @@ export class GpuMambaModel implements MambaEngine {
         bindGroup: this.pipes.bind(mid, `${key}.gemm64`, [d, x, p.buffer, bias, y, midShape, partials]),
         size: (t) => (useBig(t) ? [0, 0, 0] : [ceil(p.rows, 64), ceil(t, 64), split(t)]),
       },
+      {
+        label: `${key}.splitk`,
+        pipeline: reduce,
+        bindGroup: this.pipes.bind(reduce, `${key}.splitk`, [
+          d,
+          undefined,
+          undefined,
+          bias,
+          y,
+          midShape,
+          partials,
+        ]),
+        size: (t) => (!useBig(t) && split(t) > 1 ? [ceil(p.rows, 64), t, 1] : [0, 0, 0]),
+      },
     ];
-    // x_proj: the next kernel (dt_proj.wgsl) sums the partials itself.
-    if (foldReduce) return steps;
-    steps.push({
-      label: `${key}.splitk`,
-      pipeline: reduce,
-      bindGroup: this.pipes.bind(reduce, `${key}.splitk`, [
-        d,
-        undefined,
-        undefined,
-        bias,
-        y,
-        midShape,
-        partials,
-      ]),
-      size: (t) => (!useBig(t) && split(t) > 1 ? [ceil(p.rows, 64), t, 1] : [0, 0, 0]),
-    });
-    return steps;
   }
 
   /** Floats of split-K partial sums the largest prefill GEMM part needs at any chunk length. */
   private splitKFloats(): number {
     let most = 4;
     for (const m of this.matrices.values()) {
-      const maxSplit = maxSplitFor(m.cols);
+      const maxSplit = Math.max(1, Math.min(16, Math.floor(ceil(m.cols, 16) / 4)));
       for (const p of m.parts) {
         for (let t = 1; t <= this.chunkSize; t++) {
           if (ceil(t, 128) * ceil(p.rows, 128) >= this.bigMinTiles) continue;
@@ -753,14 +744,9 @@ export class GpuMambaModel implements MambaEngine {
           // 8 tokens per invocation (TT in shaders/conv1d.wgsl): parallel over the chunk's tokens.
           size: (t) => [ceil(di, 64), ceil(t, 8), 1],
         });
-        // Prefill on GPUs: dt_proj for the whole chunk in parallel first, so the sequential scan does less;
-        // it also sums x_proj's split-K partials (when x_proj is one row part), saving a dispatch per layer.
+        steps.push(...this.gemmSteps(`layer${l}.x_proj`, a.xc, a.dbc, r + 2 * ds, params, undefined, mode));
+        // Prefill on GPUs: dt_proj for the whole chunk in parallel first, so the sequential scan does less.
         const dtPre = mode === 'gemm' && this.variant === 'hardware';
-        const xProj = this.matrices.get(`layer${l}.x_proj`)!;
-        const fold = dtPre && xProj.parts.length === 1;
-        steps.push(
-          ...this.gemmSteps(`layer${l}.x_proj`, a.xc, a.dbc, r + 2 * ds, params, undefined, mode, fold),
-        );
         if (dtPre) {
           const dtPipe = this.pipes.get('dt_proj', {
             DI: di,
@@ -768,20 +754,11 @@ export class GpuMambaModel implements MambaEngine {
             R: r,
             DTW_OFF: pl.dtProj,
             DTB_OFF: pl.dtBias,
-            XSPLIT_TARGET: this.splitTarget,
-            XMAX_SPLIT: fold ? maxSplitFor(xProj.cols) : 1,
-            XBIG_MIN: Math.min(this.bigMinTiles, 0xffffffff),
           });
           steps.push({
             label: `layer${l}.dt_proj`,
             pipeline: dtPipe,
-            bindGroup: this.pipes.bind(dtPipe, `layer${l}.dt_proj`, [
-              a.dims,
-              a.dbc,
-              params,
-              a.dt,
-              this.splitK,
-            ]),
+            bindGroup: this.pipes.bind(dtPipe, `layer${l}.dt_proj`, [a.dims, a.dbc, params, a.dt]),
             size: (t) => [ceil(di, 64), ceil(t, 64), 1],
           });
         }
