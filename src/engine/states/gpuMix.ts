@@ -22,7 +22,13 @@ export class GpuStateMixer {
   private readonly adecay: GPUComputePipeline;
   /** −exp(A_log) of every layer, [layers, d_inner, d_state]; only A-decay reads it. */
   private readonly a: GPUBuffer;
-  private transient: GPUBuffer[] = [];
+  /**
+   * Small uniform and ops buffers, reused by every mix in the order it asks for them (a buffer of another
+   * size or usage is replaced): creating a dozen GPU buffers per mix cost more than the mix itself. Reuse is
+   * safe because queue.writeBuffer runs in queue order, after the work of earlier submits.
+   */
+  private pool: GPUBuffer[] = [];
+  private used = 0;
 
   /** `aLogs`: each layer's A_log ([d_inner, d_state]), from the model's weights. */
   constructor(
@@ -78,13 +84,15 @@ export class GpuStateMixer {
   }
 
   private buffer(data: ArrayBufferView<ArrayBuffer>, usage: number, label: string): GPUBuffer {
-    const b = this.device.createBuffer({
-      label,
-      size: Math.max(16, data.byteLength),
-      usage: usage | GPUBufferUsage.COPY_DST,
-    });
+    const size = Math.max(16, data.byteLength);
+    let b = this.pool[this.used];
+    if (!b || b.size !== size || b.usage !== (usage | GPUBufferUsage.COPY_DST)) {
+      b?.destroy();
+      b = this.device.createBuffer({ label, size, usage: usage | GPUBufferUsage.COPY_DST });
+      this.pool[this.used] = b;
+    }
+    this.used++;
     this.device.queue.writeBuffer(b, 0, data);
-    this.transient.push(b);
     return b;
   }
 
@@ -211,9 +219,8 @@ export class GpuStateMixer {
   /**
    * Writes the mix of `srcs` (all of this mixer's shape) into `dst`. Resolves once the work is submitted and
    * its error scopes are clear, without waiting for the GPU: the queue runs it before anything submitted
-   * later (score, generate, readState, a buffer's mapAsync), so a rescore right after sees the mix, and the
-   * mix + rescore latency of the benchmark loses a GPU round trip (about 1.7 ms on the H200 through Dawn).
-   * The transient uniforms are destroyed right after the submit, which WebGPU allows (freed once used).
+   * later (score, generate, readState, a buffer's mapAsync), so a rescore right after sees the mix without
+   * first waiting for it here.
    */
   async mix(srcs: GpuState[], plan: MixPlan, dst: GpuState): Promise<void> {
     if (srcs.length !== plan.sources)
@@ -222,6 +229,7 @@ export class GpuStateMixer {
       throw new StateMismatchError('The plan is for a model with another number of layers.');
     this.checkBuffers(srcs, dst);
     await withGpuErrors(this.device, 'mixing states', async () => {
+      this.used = 0;
       const enc = this.device.createCommandEncoder({ label: 'mix states' });
       try {
         const linearOrMean = (part: Part) =>
@@ -247,14 +255,15 @@ export class GpuStateMixer {
         if (!this.policyPass(enc, 'conv', plan.conv, srcs, dst)) linearOrMean('conv');
         this.device.queue.submit([enc.finish()]);
       } finally {
-        for (const b of this.transient) b.destroy();
-        this.transient = [];
+        this.used = 0;
       }
     });
   }
 
   destroy(): void {
     this.a.destroy();
+    for (const b of this.pool) b.destroy();
+    this.pool = [];
   }
 }
 
