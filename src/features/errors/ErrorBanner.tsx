@@ -9,8 +9,8 @@ export function ErrorBanner() {
   return (
     <div className="banner banner-error" role="alert">
       <p>
-        <strong>The GPU device was lost.</strong> {error} Your stored states are kept; reloading the model
-        recomputes them from their texts.
+        <strong>The GPU device was lost.</strong> {error} Your stored states are kept: Recover reloads the
+        model and takes them back from this browser’s storage (or recomputes them from their texts).
       </p>
       <button type="button" onClick={() => void reloadLastModel()}>
         Recover: reload the model

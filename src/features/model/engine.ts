@@ -127,6 +127,10 @@ export async function captureEntry(entry: LibraryEntry): Promise<void> {
 
 /** After a (re)load, rebuilds every stored state from its text, oldest first. */
 export async function captureAll(): Promise<void> {
+  // A (re)load drops every state in the worker: none is ready again until it has been read (or taken from
+  // storage), so nothing is asked of a state the worker no longer holds while the others are being rebuilt.
+  const lib = useLibraryStore.getState();
+  for (const e of lib.entries) lib.setStatus(e.id, { kind: 'pending', done: 0, total: 1 });
   for (const e of useLibraryStore.getState().entries) {
     if (useModelStore.getState().status !== 'ready') return;
     await captureEntry(e);
