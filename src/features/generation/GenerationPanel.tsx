@@ -16,6 +16,8 @@ import { CONCAT_SEPARATOR } from '../perplexity/baselines.ts';
 import { useMixStart } from '../perplexity/useLiveScore.ts';
 import { useShown } from '../present/view.ts';
 import { TokenStream } from './TokenStream.tsx';
+import { usePredictStore } from '../predict/predict.ts';
+import { PredictCheck } from '../predict/PredictCheck.tsx';
 
 interface ColumnPlan {
   key: string;
@@ -70,6 +72,11 @@ export function GenerationPanel() {
   const mixKey = JSON.stringify(mixStart);
   const firstRun = useRef(true);
   const showSampling = useShown('sampling');
+  const predict = usePredictStore();
+  const covered = predict.on && !predict.revealed;
+  const expected =
+    predict.expected && predict.expected.query === session.query ? predict.expected.answer : undefined;
+  const mixColumn = columns.find((c) => c.key === 'mix');
 
   const plans = (): ColumnPlan[] => {
     if (!mixStart) return [];
@@ -110,6 +117,7 @@ export function GenerationPanel() {
         className="gen-form"
         onSubmit={(e) => {
           e.preventDefault();
+          usePredictStore.getState().set({ revealed: false, locked: usePredictStore.getState().guess });
           runColumns(plans());
         }}
       >
@@ -129,6 +137,17 @@ export function GenerationPanel() {
             }}
           />
         </label>
+        {predict.on && (
+          <label className="field">
+            <span>Your prediction</span>
+            <input
+              aria-label="Your prediction"
+              value={predict.guess}
+              placeholder="What will the mix answer? Write it before you generate."
+              onChange={(e) => predict.set({ guess: e.target.value })}
+            />
+          </label>
+        )}
         {showSampling && (
           <div className="sampling">
             <label>
@@ -199,9 +218,20 @@ export function GenerationPanel() {
           </div>
         )}
         <div className="row">
-          <button type="submit" disabled={!ready || !mixStart || !session.query.trim()}>
+          <button
+            type="submit"
+            disabled={!ready || !mixStart || !session.query.trim() || (predict.on && !predict.guess.trim())}
+          >
             Generate
           </button>{' '}
+          <label>
+            <input
+              type="checkbox"
+              checked={predict.on}
+              onChange={(e) => predict.set({ on: e.target.checked, revealed: false })}
+            />{' '}
+            Predict, then reveal
+          </label>{' '}
           <label>
             <input
               type="checkbox"
@@ -220,24 +250,54 @@ export function GenerationPanel() {
           </label>
         </div>
         {waiting && <p className="hint">{waiting}</p>}
+        {predict.on && !predict.guess.trim() && (
+          <p className="hint">Write your prediction first, then Generate.</p>
+        )}
       </form>
+      {predict.on && columns.length > 0 && (
+        <div className="row">
+          {covered ? (
+            <button type="button" onClick={() => predict.set({ revealed: true })}>
+              Reveal
+            </button>
+          ) : (
+            <PredictCheck
+              guess={predict.locked}
+              continuation={
+                mixColumn && mixColumn.tokens.length > 0
+                  ? mixColumn.tokens.map((t) => t.text).join('')
+                  : undefined
+              }
+              expected={expected}
+            />
+          )}
+        </div>
+      )}
       <div className="gen-columns" role="region" aria-label="Generation" aria-live="polite">
-        {columns.map((c) => (
-          <article key={c.key} className="gen-column" aria-label={c.label}>
-            <h3>
-              {c.label}
-              {c.status === 'running' && <span className="hint"> · generating…</span>}
-              {c.status === 'done' && c.ms !== undefined && (
-                <span className="hint"> · {Math.round(c.ms)} ms</span>
-              )}
-            </h3>
-            <p className="token-text">
-              <span className="gen-query">{session.query}</span>
-              <TokenStream tokens={c.tokens} />
-            </p>
-            {c.error && <p className="error-text">{c.error}</p>}
-          </article>
-        ))}
+        {covered && columns.length > 0 && (
+          <p className="hint predict-covered">
+            The continuations are ready behind this cover
+            {columns.some((c) => c.status === 'running') ? ' (still generating)' : ''}: Reveal them when you
+            have made your prediction.
+          </p>
+        )}
+        {!covered &&
+          columns.map((c) => (
+            <article key={c.key} className="gen-column" aria-label={c.label}>
+              <h3>
+                {c.label}
+                {c.status === 'running' && <span className="hint"> · generating…</span>}
+                {c.status === 'done' && c.ms !== undefined && (
+                  <span className="hint"> · {Math.round(c.ms)} ms</span>
+                )}
+              </h3>
+              <p className="token-text">
+                <span className="gen-query">{session.query}</span>
+                <TokenStream tokens={c.tokens} />
+              </p>
+              {c.error && <p className="error-text">{c.error}</p>}
+            </article>
+          ))}
       </div>
     </section>
   );

@@ -6,6 +6,7 @@ import { useModelStore } from '../../stores/model.ts';
 import { useSessionStore } from '../../stores/session.ts';
 import { captureEntry, errorText, MODELS_BASE } from '../model/engine.ts';
 import { heldOut, parseTaskSuite, taskPrompts, type TaskSuite } from './presets.ts';
+import { usePredictStore } from '../predict/predict.ts';
 
 export function Presets() {
   const entry = useModelStore((s) => s.entry);
@@ -60,7 +61,10 @@ export function Presets() {
       },
       mode: 'weighted',
     });
-    useSessionStore.getState().set(heldOut(suite, task));
+    const { query, answer, evalText } = heldOut(suite, task);
+    useSessionStore.getState().set({ query, evalText });
+    // Predict-then-reveal compares with the task's answer while this query stands; a new guess starts empty.
+    usePredictStore.getState().set({ expected: { query, answer, task }, guess: '', revealed: false });
     void (async () => {
       for (const e of made) await captureEntry(e);
     })();

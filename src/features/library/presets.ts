@@ -48,13 +48,21 @@ export function taskPrompts(suite: TaskSuite, task: string, shots: number, count
   );
 }
 
-/** A held-out query (`input->`) and an evaluation text of held-out examples of the task. */
-export function heldOut(suite: TaskSuite, task: string, n = 8): { query: string; evalText: string } {
+/**
+ * A held-out query (`input->`), the answer it expects, and an evaluation text of other held-out examples of
+ * the task.
+ */
+export function heldOut(
+  suite: TaskSuite,
+  task: string,
+  n = 8,
+): { query: string; answer: string; evalText: string } {
   const t = suite.tasks.find((x) => x.name === task)!;
   const pairs = shuffled(t.heldout, 99).slice(0, n + 1);
   const [first, ...rest] = pairs;
   return {
     query: first ? `${first[0]}${suite.separator}` : '',
+    answer: first ? first[1] : '',
     evalText: exampleLines(rest, suite.separator),
   };
 }
