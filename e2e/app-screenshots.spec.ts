@@ -75,3 +75,36 @@ test('screenshots of the retrieval and storage panels', async ({ page }) => {
   await storage.getByRole('button', { name: 'Keep data persistent' }).focus();
   await storage.screenshot({ path: 'docs/screenshots/08-storage.png' });
 });
+
+test('screenshots of presenter mode, the PCA map and predict-then-reveal', async ({ page }) => {
+  test.setTimeout(600_000);
+  await page.setViewportSize({ width: 1440, height: 1100 });
+  await page.goto('/?present=1');
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  const list = page.getByRole('list', { name: 'Stored states' });
+  let made = 0;
+  for (const task of ['capital', 'uppercase', 'antonym']) {
+    await page.getByRole('combobox', { name: 'Task' }).selectOption(task);
+    await page.getByRole('button', { name: 'Make task states' }).click();
+    made += 3;
+    await expect(list.locator('.library-meta', { hasText: /\d+ tokens/ })).toHaveCount(made);
+  }
+  await page.getByRole('button', { name: 'Inspect stored states' }).click();
+  const map = page.locator('.pca');
+  await expect(map.getByRole('img')).toHaveCount(made);
+  await map.getByRole('img').last().hover();
+  await map.screenshot({ path: 'docs/screenshots/09-pca.png' });
+
+  await page.getByRole('checkbox', { name: 'Predict, then reveal' }).check();
+  await page.getByRole('textbox', { name: 'Your prediction' }).fill('cold');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  const region = page.getByRole('region', { name: 'Generation' });
+  await expect(region.getByText('still generating')).toHaveCount(0, { timeout: 300_000 });
+  await page.screenshot({ path: 'docs/screenshots/10-presenter.png' });
+  await page.getByRole('button', { name: 'Reveal' }).click();
+  await expect(page.getByLabel('Prediction check')).toContainText('The mix answered');
+  await expect(region.getByText('generating…')).toHaveCount(0, { timeout: 300_000 });
+  await page
+    .getByRole('region', { name: 'Continuation' })
+    .screenshot({ path: 'docs/screenshots/11-predict-reveal.png' });
+});

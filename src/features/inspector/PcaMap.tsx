@@ -143,6 +143,8 @@ export function PcaMap({ points, grams }: { points: MapPoint[]; grams: number[][
             style={{
               left: `${(100 * px(xs[active]!)) / W}%`,
               top: `${(100 * py(ys[active]!)) / H}%`,
+              // Near an edge the tip opens inwards, so it stays inside the map.
+              transform: `translate(${px(xs[active]!) < W / 4 ? '-12px' : px(xs[active]!) > (3 * W) / 4 ? 'calc(-100% + 12px)' : '-50%'}, calc(-100% - 12px))`,
             }}
           >
             <strong>{points[active].name}</strong>
