@@ -17,6 +17,7 @@ import { decodeRecipe } from './features/share/recipe.ts';
 import { RECIPE_PARAM, SharePanel } from './features/share/SharePanel.tsx';
 import { RetrievalPanel } from './features/retrieval/RetrievalPanel.tsx';
 import { StoragePanel } from './features/storage/StoragePanel.tsx';
+import { StoriesPanel } from './features/stories/StoriesPanel.tsx';
 import { PresenterToggle } from './features/present/PresenterToggle.tsx';
 import { useViewStore } from './features/present/view.ts';
 
@@ -93,6 +94,7 @@ export function App() {
         <div className="layout">
           <div className="col col-left">
             <ModelPanel />
+            <StoriesPanel />
             <LibraryPanel />
           </div>
           <div className="col col-mid">
