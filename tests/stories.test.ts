@@ -23,11 +23,13 @@ describe('stories', () => {
     }
   });
 
-  it('make their states from the bundled tasks.json, as the task presets do (same texts, same names)', () => {
+  it('make their task states from the bundled tasks.json, as the task presets do (same texts, same names)', () => {
     for (const story of STORIES) {
       const texts = story.states.map((s) => storyStateText(suite, s));
       expect(new Set(texts).size).toBe(texts.length);
+      expect(new Set(story.states.map(storyStateName)).size).toBe(texts.length);
       for (const [k, s] of story.states.entries()) {
+        if (!('task' in s)) continue;
         const t = task(s.task);
         expect(t, `${story.id}: task ${s.task}`).toBeDefined();
         expect(Number.isInteger(s.shots) && s.shots >= 1).toBe(true);
@@ -44,7 +46,7 @@ describe('stories', () => {
     }
   });
 
-  it('mix existing states with weights the sliders can hold, and ask a query of the task format', () => {
+  it('mix existing states with weights the sliders can hold, and ask queries in the task format', () => {
     for (const story of STORIES) {
       for (const step of story.steps) {
         const at = step.mix.map((m) => m.state);
@@ -54,6 +56,7 @@ describe('stories', () => {
           expect(m.weight).toBeGreaterThanOrEqual(WEIGHT_MIN);
           expect(m.weight).toBeLessThanOrEqual(WEIGHT_MAX);
         }
+        if (step.query === undefined) continue;
         expect(step.query.endsWith(suite.separator)).toBe(true);
         // No state's examples contain the query's word: the answer must come from the task, not a copy.
         const word = step.query.slice(0, -suite.separator.length);
@@ -66,28 +69,41 @@ describe('stories', () => {
     }
   });
 
-  it("say in one or two sentences what to look at, and name the answer the step's task gives", () => {
+  it('say in one or two sentences what to look at, and what the step shows: an answer or a perplexity', () => {
     for (const story of STORIES) {
       for (const step of story.steps) {
         expect(sentences(step.look), step.look).toBeGreaterThanOrEqual(1);
         expect(sentences(step.look), step.look).toBeLessThanOrEqual(2);
-        const word = step.query.slice(0, -suite.separator.length);
-        const t = task(step.answer.task);
-        expect(t, step.answer.task).toBeDefined();
-        const pairs = [...t!.train, ...t!.heldout].filter(([input]) => input === word);
-        expect(
-          pairs.map((p) => p[1]),
-          `${step.title}: ${step.answer.task}(${word})`,
-        ).toContain(step.answer.text);
-        expect(step.expect).toContain(step.answer.text);
+        expect(step.answer !== undefined || step.perplexity !== undefined, step.title).toBe(true);
+        if (step.answer) {
+          expect(step.query, step.title).toBeDefined();
+          const word = step.query!.slice(0, -suite.separator.length);
+          const t = task(step.answer.task);
+          expect(t, step.answer.task).toBeDefined();
+          const pairs = [...t!.train, ...t!.heldout].filter(([input]) => input === word);
+          expect(
+            pairs.map((p) => p[1]),
+            `${step.title}: ${step.answer.task}(${word})`,
+          ).toContain(step.answer.text);
+          expect(step.expect).toContain(step.answer.text);
+        }
+        if (step.perplexity !== undefined) {
+          expect(step.evalText?.trim(), step.title).toBeTruthy();
+          // The text gives the measured perplexity, to one decimal.
+          const numbers = (step.expect.match(/\d+\.\d/g) ?? []).map(Number);
+          expect(
+            numbers.some((n) => Math.abs(n - step.perplexity!) <= 0.051),
+            `${step.title}: ${step.expect}`,
+          ).toBe(true);
+        }
       }
     }
   });
 
   it('switch story: α = 0 is the uppercase state alone and α = 1 the plural state alone', () => {
     const story = STORIES.find((s) => s.id === 'switch-not-blend')!;
-    const weightOf = (i: number, task: string) =>
-      story.steps[i]!.mix.find((m) => story.states[m.state]!.task === task)?.weight ?? 0;
+    const weightOf = (i: number, name: string) =>
+      story.steps[i]!.mix.find((m) => storyStateName(story.states[m.state]!).startsWith(name))?.weight ?? 0;
     const lastStep = story.steps.length - 1;
     expect([weightOf(0, 'uppercase'), weightOf(0, 'plural')]).toEqual([1, 0]);
     expect([weightOf(lastStep, 'uppercase'), weightOf(lastStep, 'plural')]).toEqual([0, 1]);

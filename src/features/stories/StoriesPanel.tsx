@@ -28,7 +28,7 @@ export function applyStep(suite: TaskSuite, story: Story, step: StoryStep): void
       name: uniqueName(storyStateName(s), lib.entries),
       text,
       origin: 'preset',
-      task: s.task,
+      ...('task' in s ? { task: s.task } : {}),
       createdAt: Date.now(),
     };
     lib.add(entry);
@@ -46,7 +46,7 @@ export function applyStep(suite: TaskSuite, story: Story, step: StoryStep): void
     profile: 'uniform',
   });
   useSessionStore.getState().set({
-    query: step.query,
+    ...(step.query !== undefined ? { query: step.query } : {}),
     ...(step.evalText !== undefined ? { evalText: step.evalText } : {}),
   });
 }
