@@ -108,3 +108,21 @@ test('screenshots of presenter mode, the PCA map and predict-then-reveal', async
     .getByRole('region', { name: 'Continuation' })
     .screenshot({ path: 'docs/screenshots/11-predict-reveal.png' });
 });
+
+test('screenshot of a story step', async ({ page }) => {
+  test.setTimeout(600_000);
+  await page.setViewportSize({ width: 1440, height: 1100 });
+  await page.goto('/?present=1');
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  const panel = page.getByRole('region', { name: 'Stories' });
+  await panel
+    .getByRole('combobox', { name: 'Story' })
+    .selectOption({ label: 'Mixing two tasks is a switch, not a blend' });
+  await panel.getByRole('button', { name: 'Set up this step' }).click();
+  const list = page.getByRole('list', { name: 'Stored states' });
+  await expect(list.locator('.library-meta', { hasText: /\d+ tokens/ })).toHaveCount(2);
+  await page.getByRole('button', { name: 'Generate' }).click();
+  const mix = page.getByRole('region', { name: 'Generation' }).getByRole('article', { name: 'Mix' });
+  await expect(mix.getByText(/· \d+ ms/)).toBeVisible({ timeout: 300_000 });
+  await page.screenshot({ path: 'docs/screenshots/12-story.png', fullPage: true });
+});
