@@ -172,3 +172,15 @@ test('story "a text state carries its style" on the bundled model: the perplexit
   );
   expect(Math.abs(Number(await zero.textContent()) - 13.38)).toBeLessThan(0.15);
 });
+
+test('?hide=stories removes the Stories panel; presenter mode alone keeps it', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto('/?present=1&hide=stories');
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  // The library's task presets come from the same tasks.json, so the file was there to show stories.
+  await expect(page.getByRole('button', { name: 'Make task states' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Stories' })).toHaveCount(0);
+  await page.goto('/?present=1');
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Stories' })).toBeVisible();
+});

@@ -94,7 +94,7 @@ export function App() {
         <div className="layout">
           <div className="col col-left">
             <ModelPanel />
-            <StoriesPanel />
+            {shown('stories') && <StoriesPanel />}
             <LibraryPanel />
           </div>
           <div className="col col-mid">

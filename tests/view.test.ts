@@ -26,6 +26,9 @@ describe('view from the URL', () => {
     expect(v.hidden).not.toContain('sampling');
     expect(v.hidden).toContain('sweep');
     expect(v.hidden).toContain('operator');
+    // The stories stay in presenter mode (they are for teaching) and go only when asked.
+    expect(viewFromSearch('?present=1').hidden).not.toContain('stories');
+    expect(viewFromSearch('?hide=stories').hidden).toEqual(['stories']);
   });
 
   it('switching presenter mode keeps the other parameters', () => {

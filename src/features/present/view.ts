@@ -15,6 +15,7 @@ export const PARTS = {
   sweep: 'sweep',
   retrieval: 'retrieval',
   inspector: 'inspector',
+  stories: 'stories',
   share: 'share',
   storage: 'storage',
   bench: 'benchmark link',
