@@ -5,7 +5,14 @@
  * checked by its defining equations.
  */
 import { describe, expect, it } from 'vitest';
-import { centreGram, gramOf, pcaFromGram, sumGrams, symmetricEigen } from '../src/features/inspector/pca.ts';
+import {
+  centreGram,
+  cosinesFromGram,
+  gramOf,
+  pcaFromGram,
+  sumGrams,
+  symmetricEigen,
+} from '../src/features/inspector/pca.ts';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -139,6 +146,20 @@ describe('PCA from the Gram matrix', () => {
     const summed = sumGrams(layers.map(gramOf));
     const whole = gramOf(concat);
     summed.forEach((row, i) => row.forEach((x, j) => expect(x).toBeCloseTo(whole[i]![j]!, 12)));
+  });
+
+  it("cosines from the Gram matrix are the vectors' cosines, 0 beside a zero vector", () => {
+    const r = rng(5);
+    const vs = [...Array.from({ length: 3 }, () => Array.from({ length: 7 }, r)), Array<number>(7).fill(0)];
+    const cos = cosinesFromGram(gramOf(vs));
+    vs.forEach((a, i) =>
+      vs.forEach((b, j) => {
+        const nn = dot(a, a) * dot(b, b);
+        expect(cos[i]![j]).toBeCloseTo(nn > 0 ? dot(a, b) / Math.sqrt(nn) : 0, 12);
+      }),
+    );
+    expect(cos[0]![0]).toBeCloseTo(1, 12);
+    expect(cos[3]![1]).toBe(0);
   });
 
   it('centring removes a shared offset: the map does not depend on where the cloud sits', () => {

@@ -35,8 +35,8 @@ interface ResultsStore {
   sweepStatus: 'idle' | 'running' | 'error';
   sweepProgress?: { done: number; total: number };
   generation: GenerationColumn[];
-  /** `grams`: per layer, the dot products of the inspected states' SSM states (the PCA map). */
-  inspector?: { norms: LayerNorms[]; similarity: number[][]; grams: number[][][]; keys: string[] };
+  /** `grams`: per layer, the dot products of the inspected states' SSM states (the cosines and the PCA map). */
+  inspector?: { norms: LayerNorms[]; grams: number[][][]; keys: string[] };
   set(p: Partial<Omit<ResultsStore, 'set'>>): void;
   updateColumn(key: string, f: (c: GenerationColumn) => GenerationColumn): void;
 }

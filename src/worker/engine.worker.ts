@@ -108,7 +108,7 @@ function norm(a: Float32Array) {
   return Math.sqrt(s);
 }
 
-/** Dot products of the SSM states of `list`, one n × n matrix per layer (the inspector's PCA map and cosines). */
+/** Dot products of the SSM states of `list`, one n × n matrix per layer (the inspector's cosines and PCA map). */
 function ssmGrams(list: MambaState[]): number[][][] {
   const layers = list[0]?.layers.length ?? 0;
   return Array.from({ length: layers }, (_, l) => {
@@ -452,16 +452,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, signal: A
         const s = stored(key).state;
         return { key, ssm: s.layers.map((l) => norm(l.ssm)), conv: s.layers.map((l) => norm(l.conv)) };
       });
-      const grams = ssmGrams(picked.map((k) => stored(k).state));
-      // Cosine over all layers from the summed dot products: ⟨a, b⟩ / √(⟨a, a⟩⟨b, b⟩).
-      const all = picked.map((_, i) => picked.map((_, j) => grams.reduce((s, g) => s + g[i]![j]!, 0)));
-      const similarity = all.map((row, i) =>
-        row.map((d, j) => {
-          const nn = all[i]![i]! * all[j]![j]!;
-          return nn > 0 ? d / Math.sqrt(nn) : 0;
-        }),
-      );
-      post({ type: 'inspected', id, norms, similarity, grams });
+      post({ type: 'inspected', id, norms, grams: ssmGrams(picked.map((k) => stored(k).state)) });
       return;
     }
   }

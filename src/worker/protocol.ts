@@ -131,8 +131,8 @@ export type WorkerResponse =
   | { type: 'token'; id: number; index: number; token: GeneratedToken }
   | { type: 'generated'; id: number; tokens: GeneratedToken[]; ms: number }
   | { type: 'swept'; id: number; points: { alpha: number; perplexity: number }[] }
-  /** `grams[l][i][j]`: the dot product of states i and j's layer-l SSM states (for the PCA map). */
-  | { type: 'inspected'; id: number; norms: LayerNorms[]; similarity: number[][]; grams: number[][][] }
+  /** `grams[l][i][j]`: the dot product of states i and j's layer-l SSM states (the cosines and the PCA map). */
+  | { type: 'inspected'; id: number; norms: LayerNorms[]; grams: number[][][] }
   /** `score`: the cosine, or −(L2 distance); higher is more similar. */
   | { type: 'retrieved'; id: number; hits: { key: string; score: number }[]; queryTokens: number }
   | { type: 'tokenized'; id: number; tokens: TokenView[] }

@@ -8,8 +8,9 @@ import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { useResultsStore } from '../../stores/results.ts';
 import { engine, errorText } from '../model/engine.ts';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { PcaMap } from './PcaMap.tsx';
+import { cosinesFromGram, sumGrams } from './pca.ts';
 
 const COLOURS = ['#7c3aed', '#d97706', '#2563eb', '#16a34a', '#dc2626', '#0891b2'];
 
@@ -34,18 +35,18 @@ export function InspectorPanel() {
     try {
       const r = await engine().request('inspected', { type: 'inspect', keys: readyIds });
       useResultsStore.getState().set({
-        inspector: {
-          norms: r.norms,
-          similarity: r.similarity,
-          grams: r.grams,
-          keys: r.norms.map((n) => n.key),
-        },
+        inspector: { norms: r.norms, grams: r.grams, keys: r.norms.map((n) => n.key) },
       });
     } catch (e) {
       setError(errorText(e));
     }
   };
 
+  // Cosine over all layers from the summed dot products.
+  const similarity = useMemo(
+    () => (inspector ? cosinesFromGram(sumGrams(inspector.grams)) : []),
+    [inspector],
+  );
   const shown = inspector?.norms.filter((n) => selected.includes(n.key)) ?? [];
   const layers = shown[0]?.ssm.length ?? 0;
   const data = Array.from({ length: layers }, (_, l) => ({
@@ -101,7 +102,7 @@ export function InspectorPanel() {
               <tr key={a}>
                 <th scope="row">{name(a)}</th>
                 {inspector.keys.map((b, j) => {
-                  const v = inspector.similarity[i]?.[j] ?? 0;
+                  const v = similarity[i]?.[j] ?? 0;
                   return (
                     <td
                       key={b}

@@ -88,6 +88,16 @@ export function sumGrams(gs: number[][][]): number[][] {
   );
 }
 
+/** Cosines from a Gram matrix: ⟨a, b⟩ / √(⟨a, a⟩⟨b, b⟩), 0 where either vector is zero. */
+export function cosinesFromGram(g: number[][]): number[][] {
+  return g.map((row, i) =>
+    row.map((d, j) => {
+      const nn = g[i]![i]! * g[j]![j]!;
+      return nn > 0 ? d / Math.sqrt(nn) : 0;
+    }),
+  );
+}
+
 export interface PcaMap {
   /** Point i's coordinates on the first `dims` principal components (0 where there is no such component). */
   coords: number[][];
