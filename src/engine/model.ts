@@ -96,6 +96,11 @@ const SAMPLE_OUT_WORDS = 3 + 2 * 16;
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
+/** gemm_tiled.wgsl's split-K bound for `k` inputs: each split keeps at least 4 steps of 16 k; at most 16 splits. */
+function maxSplitFor(k: number): number {
+  return Math.max(1, Math.min(16, Math.floor(ceil(k, 16) / 4)));
+}
+
 function abortError(): Error {
   return new DOMException('The operation was cancelled; the state is unchanged.', 'AbortError');
 }
@@ -441,18 +446,7 @@ export class GpuMambaModel implements MambaEngine {
     const coopGemv = this.useSubgroups ? 'gemv_subgroup' : 'gemv_coop';
     const kernel = mode === 'gemm' ? 'gemm_reg' : soft ? 'gemv' : coopGemv;
     return m.parts.map((p) => {
-      const shape = this.buffer(`${key}.shape`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-      const words = [
-        p.rows,
-        m.cols,
-        ldy,
-        p.row0,
-        (biasOff ?? 0) + p.row0,
-        biasOff !== undefined ? 1 : 0,
-        0,
-        0,
-      ];
-      writeArray(this.device.queue, shape, 0, new Uint32Array(words));
+      const shape = this.shapeUniform(key, p, m.cols, ldy, biasOff);
       const pipeline = this.pipes.get(kernel, { F16: this.dtype === 'f16' });
       const dims = mode === 'gemm' ? this.act.dims : undefined;
       const bindGroup = this.pipes.bind(pipeline, `${key}.${kernel}`, [dims, x, p.buffer, bias, y, shape]);
@@ -483,27 +477,10 @@ export class GpuMambaModel implements MambaEngine {
     biasOff: number | undefined,
   ): Dispatch[] {
     const f16 = this.dtype === 'f16';
-    // Each split keeps at least 4 steps of 16 k; at most 16 splits.
-    const maxSplit = Math.max(1, Math.min(16, Math.floor(ceil(K, 16) / 4)));
-    const shapeBuf = (target: number, maxS: number) => {
-      const b = this.buffer(`${key}.shape`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-      const words = [
-        p.rows,
-        K,
-        ldy,
-        p.row0,
-        (biasOff ?? 0) + p.row0,
-        biasOff !== undefined ? 1 : 0,
-        target,
-        maxS,
-      ];
-      writeArray(this.device.queue, b, 0, new Uint32Array(words));
-      return b;
-    };
-    const bigShape = shapeBuf(1, 1);
-    const midShape = shapeBuf(this.splitTarget, maxSplit);
-    const useBig = (t: number) => ceil(t, 128) * ceil(p.rows, 128) >= this.bigMinTiles;
-    const split = (t: number) => splitCount(t, p.rows, 4, 4, this.splitTarget, maxSplit);
+    const bigShape = this.shapeUniform(key, p, K, ldy, biasOff, 1, 1);
+    const midShape = this.shapeUniform(key, p, K, ldy, biasOff, this.splitTarget, maxSplitFor(K));
+    const useBig = (t: number) => this.useBigTiles(t, p.rows);
+    const split = (t: number) => this.midSplit(t, p.rows, K);
     const partials = this.splitK!;
     const big = this.pipes.get('gemm_tiled', { F16: f16, TM: 8, TN: 8 });
     const mid = this.pipes.get('gemm_tiled', { F16: f16, TM: 4, TN: 4 });
@@ -539,15 +516,49 @@ export class GpuMambaModel implements MambaEngine {
     ];
   }
 
+  /** Whether a prefill GEMM part of `rows` outputs runs on 128 x 128 tiles at `t` tokens (else 64 x 64). */
+  private useBigTiles(t: number, rows: number): boolean {
+    return ceil(t, 128) * ceil(rows, 128) >= this.bigMinTiles;
+  }
+
+  /** Split-K workgroups along z of the 64 x 64 prefill GEMM of a part of `rows` outputs and `K` inputs. */
+  private midSplit(t: number, rows: number, K: number): number {
+    return splitCount(t, rows, 4, 4, this.splitTarget, maxSplitFor(K));
+  }
+
+  /** A Shape uniform (shaders/gemm*.wgsl, gemv*.wgsl) for row part `p` of matrix `key` with `K` inputs. */
+  private shapeUniform(
+    key: string,
+    p: RowPart,
+    K: number,
+    ldy: number,
+    biasOff: number | undefined,
+    splitTarget = 0,
+    maxSplit = 0,
+  ): GPUBuffer {
+    const b = this.buffer(`${key}.shape`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    const words = [
+      p.rows,
+      K,
+      ldy,
+      p.row0,
+      (biasOff ?? 0) + p.row0,
+      biasOff !== undefined ? 1 : 0,
+      splitTarget,
+      maxSplit,
+    ];
+    writeArray(this.device.queue, b, 0, new Uint32Array(words));
+    return b;
+  }
+
   /** Floats of split-K partial sums the largest prefill GEMM part needs at any chunk length. */
   private splitKFloats(): number {
     let most = 4;
     for (const m of this.matrices.values()) {
-      const maxSplit = Math.max(1, Math.min(16, Math.floor(ceil(m.cols, 16) / 4)));
       for (const p of m.parts) {
         for (let t = 1; t <= this.chunkSize; t++) {
-          if (ceil(t, 128) * ceil(p.rows, 128) >= this.bigMinTiles) continue;
-          const s = splitCount(t, p.rows, 4, 4, this.splitTarget, maxSplit);
+          if (this.useBigTiles(t, p.rows)) continue;
+          const s = this.midSplit(t, p.rows, m.cols);
           if (s > 1) most = Math.max(most, s * t * p.rows);
         }
       }
