@@ -231,32 +231,28 @@ export class GpuStateMixer {
     await withGpuErrors(this.device, 'mixing states', async () => {
       this.used = 0;
       const enc = this.device.createCommandEncoder({ label: 'mix states' });
-      try {
-        const linearOrMean = (part: Part) =>
-          plan.mode === 'mean'
-            ? this.meanPass(enc, part, srcs, dst, plan.meanScale)
-            : this.linearPass(enc, part, srcs, dst, plan.grid);
-        if (!this.policyPass(enc, 'ssm', plan.ssm, srcs, dst)) {
-          if (plan.mode === 'adecay') this.adecayPass(enc, srcs, dst, plan.grid);
-          else linearOrMean('ssm');
-        }
-        if (!this.policyPass(enc, 'dtSum', plan.ssm, srcs, dst)) {
-          // Chunks' Σ Δ add up under A-decay; weighted and mean combine it like the state.
-          if (plan.mode === 'adecay')
-            this.linearPass(
-              enc,
-              'dtSum',
-              srcs,
-              dst,
-              plan.grid.map((row) => row.map(() => 1)),
-            );
-          else linearOrMean('dtSum');
-        }
-        if (!this.policyPass(enc, 'conv', plan.conv, srcs, dst)) linearOrMean('conv');
-        this.device.queue.submit([enc.finish()]);
-      } finally {
-        this.used = 0;
+      const linearOrMean = (part: Part) =>
+        plan.mode === 'mean'
+          ? this.meanPass(enc, part, srcs, dst, plan.meanScale)
+          : this.linearPass(enc, part, srcs, dst, plan.grid);
+      if (!this.policyPass(enc, 'ssm', plan.ssm, srcs, dst)) {
+        if (plan.mode === 'adecay') this.adecayPass(enc, srcs, dst, plan.grid);
+        else linearOrMean('ssm');
       }
+      if (!this.policyPass(enc, 'dtSum', plan.ssm, srcs, dst)) {
+        // Chunks' Σ Δ add up under A-decay; weighted and mean combine it like the state.
+        if (plan.mode === 'adecay')
+          this.linearPass(
+            enc,
+            'dtSum',
+            srcs,
+            dst,
+            plan.grid.map((row) => row.map(() => 1)),
+          );
+        else linearOrMean('dtSum');
+      }
+      if (!this.policyPass(enc, 'conv', plan.conv, srcs, dst)) linearOrMean('conv');
+      this.device.queue.submit([enc.finish()]);
     });
   }
 
