@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
-import { GpuMambaModel, type KernelVariant } from '../src/engine/model.ts';
+import { GpuMambaModel, type EngineOptions, type KernelVariant } from '../src/engine/model.ts';
 import { referenceForward } from '../src/engine/reference/mamba.ts';
 import { randomConfig, randomHostWeights } from '../src/engine/randomWeights.ts';
 import type { MambaState, MambaWeights } from '../src/engine/weights.ts';
@@ -41,6 +41,29 @@ function expectStates(got: MambaState, want: MambaState, what: string) {
   });
 }
 
+/** Prefills `parts` one after another (chunks of up to 160 tokens) and checks each against the reference. */
+async function expectPrefillParts(w: MambaWeights, parts: number[][], opts: Omit<EngineOptions, 'dtype'>) {
+  const V = w.config.vocabSize;
+  await withScope(dev.device, async () => {
+    const m = await GpuMambaModel.fromWeights(dev, w, { dtype: 'f32', chunkSize: 160, ...opts });
+    const s = m.createState();
+    try {
+      let prev: MambaState | undefined;
+      for (const [i, part] of parts.entries()) {
+        const ref = referenceForward(w, part, prev);
+        const got = (await m.prefill(s, part, { logits: 'all' }))!;
+        expect(got.length).toBe(part.length * V);
+        expect(relMaxDiff(got, ref.logits), `part ${i} logits`).toBeLessThan(1e-3);
+        expectStates(await m.readState(s), ref.state, `part ${i}`);
+        prev = ref.state;
+      }
+    } finally {
+      s.destroy();
+      m.destroy();
+    }
+  });
+}
+
 const models: { name: string; weights: () => MambaWeights }[] = [
   { name: 'tiny-b', weights: () => loadFixture('tiny-b').weights },
   {
@@ -67,26 +90,7 @@ for (const mdl of models) {
       it('a 150-token chunk, then chunks of 2 and 1 tokens, give the reference logits and states within 1e-3', async () => {
         const w = mdl.weights();
         const V = w.config.vocabSize;
-        const first = tokens(150, V, 7);
-        const parts = [first, tokens(2, V, 8), tokens(1, V, 9)];
-        await withScope(dev.device, async () => {
-          const m = await GpuMambaModel.fromWeights(dev, w, { dtype: 'f32', variant, chunkSize: 160 });
-          const s = m.createState();
-          try {
-            let prev: MambaState | undefined;
-            for (const [i, part] of parts.entries()) {
-              const ref = referenceForward(w, part, prev);
-              const got = (await m.prefill(s, part, { logits: 'all' }))!;
-              expect(got.length).toBe(part.length * V);
-              expect(relMaxDiff(got, ref.logits), `part ${i} logits`).toBeLessThan(1e-3);
-              expectStates(await m.readState(s), ref.state, `part ${i}`);
-              prev = ref.state;
-            }
-          } finally {
-            s.destroy();
-            m.destroy();
-          }
-        });
+        await expectPrefillParts(w, [tokens(150, V, 7), tokens(2, V, 8), tokens(1, V, 9)], { variant });
       });
     });
   }
@@ -104,28 +108,9 @@ describe('random d_inner 200 (hardware), prefill GEMM configurations forced', ()
     it(`${f.name}: a 150-token chunk, then 2 tokens, give the reference logits and states within 1e-3`, async () => {
       const w = models[1]!.weights();
       const V = w.config.vocabSize;
-      const parts = [tokens(150, V, 7), tokens(2, V, 8)];
-      await withScope(dev.device, async () => {
-        const m = await GpuMambaModel.fromWeights(dev, w, {
-          dtype: 'f32',
-          variant: 'hardware',
-          chunkSize: 160,
-          prefillGemm: f.prefillGemm,
-        });
-        const s = m.createState();
-        try {
-          let prev: MambaState | undefined;
-          for (const [i, part] of parts.entries()) {
-            const ref = referenceForward(w, part, prev);
-            const got = (await m.prefill(s, part, { logits: 'all' }))!;
-            expect(relMaxDiff(got, ref.logits), `part ${i} logits`).toBeLessThan(1e-3);
-            expectStates(await m.readState(s), ref.state, `part ${i}`);
-            prev = ref.state;
-          }
-        } finally {
-          s.destroy();
-          m.destroy();
-        }
+      await expectPrefillParts(w, [tokens(150, V, 7), tokens(2, V, 8)], {
+        variant: 'hardware',
+        prefillGemm: f.prefillGemm,
       });
     });
   }

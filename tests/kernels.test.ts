@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
+import { splitCount } from '../src/engine/model.ts';
 import { packWeights, planRowParts } from '../src/engine/gpu/weightMatrix.ts';
 import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
@@ -53,6 +54,40 @@ function randn(n: number, next: () => number): Float32Array {
   return Float32Array.from({ length: n }, () => next() * 2 - 1);
 }
 
+/**
+ * One matmul check: X [T, K], W [N, K] split in two row parts as the engine does for oversized bindings, a
+ * bias read from element 1, and Y [T, N + 5] written at columns 2 .. N + 1.
+ */
+function matmulCase(T: number, N: number, K: number, dtype: 'f32' | 'f16', next: () => number) {
+  const x = randn(T * K, next);
+  const w = randn(N * K, next);
+  const bias = randn(N + 3, next);
+  // The CPU side uses the weights as the GPU sees them (f16-rounded when packed).
+  const wSeen = dtype === 'f16' ? w.map((v) => f16ToF32(f32ToF16(v))) : w;
+  const parts = planRowParts(N, K, dtype, Math.ceil(N / 2) * K * (dtype === 'f16' ? 2 : 4) + 16);
+  expect(parts.length).toBe(2);
+  return { T, N, K, x, w, bias, wSeen, col0: 2, ldy: N + 5, parts };
+}
+
+/** Checks Y (`got`, [T, ldy]) against matVec of every token plus the bias, within 1e-5. */
+function expectMatmul(got: Float32Array, c: ReturnType<typeof matmulCase>) {
+  const { T, N, K, x, wSeen, bias, col0, ldy } = c;
+  const want = new Float64Array(T * N);
+  const gotRows = new Float32Array(T * N);
+  for (let t = 0; t < T; t++) {
+    for (let n = 0; n < N; n++) {
+      let acc = bias[1 + n]!;
+      for (let k = 0; k < K; k++) acc += x[t * K + k]! * wSeen[n * K + k]!;
+      want[t * N + n] = acc;
+      gotRows[t * N + n] = got[t * ldy + col0 + n]!;
+    }
+    // Columns outside [col0, col0 + N) stay untouched (zero).
+    expect(got[t * ldy]).toBe(0);
+    expect(got[t * ldy + col0 + N]).toBe(0);
+  }
+  expect(relMaxDiff(gotRows, want), `T=${T} N=${N} K=${K}`).toBeLessThan(1e-5);
+}
+
 describe('matmul kernels against matVec', () => {
   // [tokens, outputs, inputs]: odd K (f16 pairs straddle rows), N and T off every tile size, T = 1.
   const shapes: [number, number, number][] = [
@@ -68,16 +103,8 @@ describe('matmul kernels against matVec', () => {
           const next = rng(11);
           for (const [T0, N, K] of shapes) {
             const T = kernel.startsWith('gemv') ? 1 : T0;
-            const x = randn(T * K, next);
-            const w = randn(N * K, next);
-            const bias = randn(N + 3, next);
-            // The CPU side uses the weights as the GPU sees them (f16-rounded when packed).
-            const wSeen = dtype === 'f16' ? w.map((v) => f16ToF32(f32ToF16(v))) : w;
-            const col0 = 2;
-            const ldy = N + 5;
-            // Split the matrix in two row parts as the engine does for oversized bindings.
-            const parts = planRowParts(N, K, dtype, Math.ceil(N / 2) * K * (dtype === 'f16' ? 2 : 4) + 16);
-            expect(parts.length).toBe(2);
+            const c = matmulCase(T, N, K, dtype, next);
+            const { x, w, bias, col0, ldy, parts } = c;
             const bx = storage(x);
             const bb = storage(bias);
             const by = storage(new Float32Array(T * ldy));
@@ -106,21 +133,7 @@ describe('matmul kernels against matVec', () => {
             }
             pass.end();
             dev.device.queue.submit([enc.finish()]);
-            const got = new Float32Array(await read(by, T * ldy * 4));
-            const want = new Float64Array(T * ldy);
-            const gotRows = new Float32Array(T * N);
-            for (let t = 0; t < T; t++) {
-              for (let n = 0; n < N; n++) {
-                let acc = bias[1 + n]!;
-                for (let k = 0; k < K; k++) acc += x[t * K + k]! * wSeen[n * K + k]!;
-                want[t * N + n] = acc;
-                gotRows[t * N + n] = got[t * ldy + col0 + n]!;
-              }
-              // Columns outside [col0, col0 + N) stay untouched (zero).
-              expect(got[t * ldy]).toBe(0);
-              expect(got[t * ldy + col0 + N]).toBe(0);
-            }
-            expect(relMaxDiff(gotRows, want.subarray(0, T * N)), `T=${T} N=${N} K=${K}`).toBeLessThan(1e-5);
+            expectMatmul(new Float32Array(await read(by, T * ldy * 4)), c);
             for (const b of [bx, bb, by, dims, ...made]) b.destroy();
           }
         });
@@ -154,21 +167,14 @@ describe('gemm_tiled (hardware prefill GEMM) and its split-K reduce against matV
           const gemm = pipes.get('gemm_tiled', { F16: dtype === 'f16', ...consts });
           const reduce = pipes.get('gemm_splitk_reduce', consts);
           for (const [T, N, K] of shapes) {
-            const x = randn(T * K, next);
-            const w = randn(N * K, next);
-            const bias = randn(N + 3, next);
-            const wSeen = dtype === 'f16' ? w.map((v) => f16ToF32(f32ToF16(v))) : w;
-            const col0 = 2;
-            const ldy = N + 5;
-            const parts = planRowParts(N, K, dtype, Math.ceil(N / 2) * K * (dtype === 'f16' ? 2 : 4) + 16);
-            expect(parts.length).toBe(2);
+            const c = matmulCase(T, N, K, dtype, next);
+            const { x, w, bias, col0, ldy, parts } = c;
             const bx = storage(x);
             const bb = storage(bias);
             const by = storage(new Float32Array(T * ldy));
             const bp = storage(new Float32Array(maxSplit * T * N));
             const dims = uniform(new Uint32Array([T, 0, 0, 0]));
             const made: GPUBuffer[] = [];
-            const tiles = (rows: number) => Math.ceil(T / (16 * TM)) * Math.ceil(rows / (16 * TN));
             let maxUsed = 1;
             for (const p of parts) {
               // One pass per part: the parts share the partial-sum buffer.
@@ -183,8 +189,7 @@ describe('gemm_tiled (hardware prefill GEMM) and its split-K reduce against matV
               const words = [p.rows, K, ldy, col0 + p.row0, 1 + p.row0, 1, target, maxSplit];
               dev.device.queue.writeBuffer(shape, 0, new Uint32Array(words));
               made.push(shape);
-              const split =
-                maxSplit <= 1 ? 1 : Math.min(maxSplit, Math.max(1, Math.ceil(target / tiles(p.rows))));
+              const split = splitCount(T, p.rows, TM, TN, target, maxSplit);
               maxUsed = Math.max(maxUsed, split);
               pass.setPipeline(gemm);
               pass.setBindGroup(0, pipes.bind(gemm, 'gemm_tiled', [dims, bx, bw, bb, by, shape, bp]));
@@ -201,20 +206,7 @@ describe('gemm_tiled (hardware prefill GEMM) and its split-K reduce against matV
               dev.device.queue.submit([enc.finish()]);
             }
             if (maxSplit > 1 && T > 1) expect(maxUsed).toBeGreaterThan(1);
-            const got = new Float32Array(await read(by, T * ldy * 4));
-            const want = new Float64Array(T * N);
-            const gotRows = new Float32Array(T * N);
-            for (let t = 0; t < T; t++) {
-              for (let n = 0; n < N; n++) {
-                let acc = bias[1 + n]!;
-                for (let k = 0; k < K; k++) acc += x[t * K + k]! * wSeen[n * K + k]!;
-                want[t * N + n] = acc;
-                gotRows[t * N + n] = got[t * ldy + col0 + n]!;
-              }
-              expect(got[t * ldy]).toBe(0);
-              expect(got[t * ldy + col0 + N]).toBe(0);
-            }
-            expect(relMaxDiff(gotRows, want), `T=${T} N=${N} K=${K}`).toBeLessThan(1e-5);
+            expectMatmul(new Float32Array(await read(by, T * ldy * 4)), c);
             for (const b of [bx, bb, by, bp, dims, ...made]) b.destroy();
           }
         });
