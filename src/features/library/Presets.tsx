@@ -1,42 +1,21 @@
 /** One click makes k-shot task states from the bundled model's tasks.json (and held-out query and evaluation text). */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { newEntryId, uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { useSessionStore } from '../../stores/session.ts';
-import { captureEntry, errorText, MODELS_BASE } from '../model/engine.ts';
-import { heldOut, parseTaskSuite, taskPrompts, type TaskSuite } from './presets.ts';
+import { captureEntry } from '../model/engine.ts';
+import { heldOut, taskPrompts } from './presets.ts';
+import { useTaskSuite } from './useTaskSuite.ts';
 import { usePredictStore } from '../predict/predict.ts';
 
 export function Presets() {
-  const entry = useModelStore((s) => s.entry);
   const ready = useModelStore((s) => s.status === 'ready');
-  const tasksFile = entry?.tasks;
-  const [suite, setSuite] = useState<TaskSuite>();
-  const [error, setError] = useState<string>();
-  const [task, setTask] = useState('');
+  const { tasksFile, suite, error } = useTaskSuite();
+  const [picked, setTask] = useState('');
   const [shots, setShots] = useState(4);
   const [count, setCount] = useState(3);
-
-  useEffect(() => {
-    if (!entry || !tasksFile) return;
-    let live = true;
-    fetch(`${MODELS_BASE}/${entry.folder}/${tasksFile}`)
-      .then((r) => {
-        if (!r.ok) throw new Error(`The task presets could not be read (HTTP ${r.status}).`);
-        return r.json();
-      })
-      .then((raw: unknown) => {
-        if (!live) return;
-        const s = parseTaskSuite(raw);
-        setSuite(s);
-        setTask((t) => t || s.tasks[0]?.name || '');
-      })
-      .catch((e: unknown) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [entry, tasksFile]);
+  const task = picked || suite?.tasks[0]?.name || '';
 
   if (!tasksFile) return null;
   const make = () => {

@@ -3,13 +3,14 @@
  * look at; its button makes the states it needs (the task presets' prompts, reused when the library has them),
  * sets the mix and the query, and leaves dragging and generating to the user. Shown in presenter mode too.
  */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { newEntryId, uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { useSessionStore } from '../../stores/session.ts';
-import { captureEntry, errorText, MODELS_BASE } from '../model/engine.ts';
-import { parseTaskSuite, type TaskSuite } from '../library/presets.ts';
+import { captureEntry, errorText } from '../model/engine.ts';
+import type { TaskSuite } from '../library/presets.ts';
+import { useTaskSuite } from '../library/useTaskSuite.ts';
 import { STORIES, storyStateName, storyStateText, type Story, type StoryStep } from './stories.ts';
 
 /** Sets the playground up for one step: its states (made once, then reused), the mix and the query. */
@@ -52,28 +53,12 @@ export function applyStep(suite: TaskSuite, story: Story, step: StoryStep): void
 }
 
 export function StoriesPanel() {
-  const entry = useModelStore((s) => s.entry);
   const ready = useModelStore((s) => s.status === 'ready');
-  const tasksFile = entry?.tasks;
-  const [suite, setSuite] = useState<TaskSuite>();
-  const [error, setError] = useState<string>();
+  const { tasksFile, suite, error: suiteError } = useTaskSuite();
+  const [stepError, setStepError] = useState<string>();
   const [storyId, setStoryId] = useState(STORIES[0]!.id);
   const [at, setAt] = useState(0);
-
-  useEffect(() => {
-    if (!entry || !tasksFile) return;
-    let live = true;
-    fetch(`${MODELS_BASE}/${entry.folder}/${tasksFile}`)
-      .then((r) => {
-        if (!r.ok) throw new Error(`The stories' task examples could not be read (HTTP ${r.status}).`);
-        return r.json();
-      })
-      .then((raw: unknown) => live && setSuite(parseTaskSuite(raw)))
-      .catch((e: unknown) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [entry, tasksFile]);
+  const error = suiteError ?? stepError;
 
   // The stories are written for the bundled model's tasks; other models have no tasks.json.
   if (!tasksFile) return null;
@@ -84,9 +69,9 @@ export function StoriesPanel() {
     if (!suite) return;
     try {
       applyStep(suite, story, step);
-      setError(undefined);
+      setStepError(undefined);
     } catch (e) {
-      setError(errorText(e));
+      setStepError(errorText(e));
     }
   };
 
