@@ -156,23 +156,18 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     if (v !== undefined && v < 2) throw new UsageError(`--${name} must be at least 2.`);
   }
   process.stderr.write(`bench: loading ${model}\n`);
-  const tuning: Tuning = {};
-  const chunk = intOption(args, 'chunk');
+  const chunkSize = intOption(args, 'chunk');
   const bigMinTiles = intOption(args, 'big-tiles');
   const splitTarget = intOption(args, 'split-target');
   for (const [name, v] of [
-    ['chunk', chunk],
+    ['chunk', chunkSize],
     ['big-tiles', bigMinTiles],
     ['split-target', splitTarget],
   ] as const) {
     if (v !== undefined && v < 1) throw new UsageError(`--${name} must be at least 1.`);
   }
-  if (chunk !== undefined) tuning.chunkSize = chunk;
-  if (bigMinTiles !== undefined || splitTarget !== undefined) {
-    tuning.prefillGemm = {};
-    if (bigMinTiles !== undefined) tuning.prefillGemm.bigMinTiles = bigMinTiles;
-    if (splitTarget !== undefined) tuning.prefillGemm.splitTarget = splitTarget;
-  }
+  // An option left out stays undefined, and the engine takes its default for it.
+  const tuning: Tuning = { chunkSize, prefillGemm: { bigMinTiles, splitTarget } };
   const { engine, dev, aLogs, uploadMs } = await open(model, dtype, intOption(args, 'seed', 0)!, tuning);
   try {
     const checkFile = args.values.get('check');
