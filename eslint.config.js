@@ -13,7 +13,7 @@ export default tseslint.config(
       'node_modules',
       '.device-kit',
       'public',
-      'training',
+      'training/data',
       'test-results',
       'playwright-report',
     ],

@@ -18,14 +18,10 @@ import { MambaTokenizer } from '../src/model/tokenizer.ts';
 import { weightsFromSource } from '../src/engine/weights.ts';
 import { relMaxDiff, safetensorsSource } from './helpers/fixtures.ts';
 import { withScope } from './helpers/gpu.ts';
+import { bundledModelDir } from '../src/model/node.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const manifest = JSON.parse(readFileSync(join(ROOT, 'public/models/manifest.json'), 'utf8')) as {
-  default: string;
-  models: { id: string; folder: string }[];
-};
-const folder = manifest.models.find((m) => m.id === manifest.default)?.folder ?? manifest.default;
-const dir = join(ROOT, 'public/models', folder);
+const dir = bundledModelDir(join(ROOT, 'public/models'));
 const config = parseMambaConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
 const weights = weightsFromSource(
   config,

@@ -7,37 +7,13 @@
  *
  *   npx tsx training/cross_task.ts [N=50]
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { openNodeDevice } from '../src/engine/gpu/node.ts';
-import { GpuMambaModel } from '../src/engine/model.ts';
-import { parseMambaConfig } from '../src/model/config.ts';
-import { SafetensorsFile } from '../src/model/safetensors.ts';
-import { MambaTokenizer } from '../src/model/tokenizer.ts';
-import { weightsFromSource, type MambaState } from '../src/engine/weights.ts';
-import { safetensorsSource } from '../tests/helpers/fixtures.ts';
+import { mixStatesCpu } from '../src/engine/states/cpuMix.ts';
+import { planMix } from '../src/engine/states/mixSpec.ts';
+import { evalPrompts, lines, openBundled } from './bundled.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const n = Number(process.argv[2] ?? 50);
 const ALPHAS = [0, 0.25, 0.5, 0.75, 1];
-
-type Pair = [string, string];
-const manifest = JSON.parse(readFileSync(join(ROOT, 'public/models/manifest.json'), 'utf8')) as {
-  default: string;
-  models: { id: string; folder: string }[];
-};
-const folder = manifest.models.find((m) => m.id === manifest.default)?.folder ?? manifest.default;
-const dir = join(ROOT, 'public/models', folder);
-const config = parseMambaConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
-const file = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
-const tok = MambaTokenizer.fromJSON(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
-const newline = tok.encode('\n');
-const prompts = (
-  JSON.parse(readFileSync(join(ROOT, 'training/results/eval_prompts.json'), 'utf8')) as {
-    prompts: { task: string; query: Pair; examples: Pair[] }[];
-  }
-).prompts;
+const prompts = evalPrompts();
 
 /** Each experiment: two tasks and how to compose their answers for a noun. */
 const EXPERIMENTS: {
@@ -60,28 +36,7 @@ const EXPERIMENTS: {
   },
 ];
 
-function weighted(a: MambaState, b: MambaState, alpha: number): MambaState {
-  const mix = (x: Float32Array, y: Float32Array) => x.map((v, i) => (1 - alpha) * v + alpha * y[i]!);
-  return {
-    layers: a.layers.map((la, l) => {
-      const lb = b.layers[l]!;
-      return { ssm: mix(la.ssm, lb.ssm), conv: mix(la.conv, lb.conv), dtSum: mix(la.dtSum, lb.dtSum) };
-    }),
-  };
-}
-
-const lines = (ex: Pair[]) => ex.map(([i, o]) => `${i}->${o}\n`).join('');
-const dev = await openNodeDevice();
-const model = await GpuMambaModel.fromWeights(dev, weightsFromSource(config, safetensorsSource(file)), {
-  dtype: 'f32',
-});
-async function stateAfter(text: string): Promise<MambaState> {
-  const s = model.createState();
-  await model.prefill(s, tok.encode(text), { logits: 'none' });
-  const out = await model.readState(s);
-  s.destroy();
-  return out;
-}
+const { model, stateAfter, answer } = await openBundled();
 
 const queries = prompts.filter((p) => p.task === 'plural').slice(0, n);
 for (const ex of EXPERIMENTS) {
@@ -96,10 +51,16 @@ for (const ex of EXPERIMENTS) {
     const sb = await stateAfter(lines(exB[(qi + 1) % exB.length]!.examples.slice(0, 2)));
     for (const [k, alpha] of ALPHAS.entries()) {
       const s = model.createState();
-      model.writeState(s, weighted(sa, sb, alpha));
-      const ids = await model.generate(s, tok.encode(`${noun}->`), { maxNewTokens: 12, stopTokens: newline });
+      // The playground's weighted sum (the CPU reference of its GPU mixer), of the whole state.
+      model.writeState(
+        s,
+        mixStatesCpu(
+          [sa, sb],
+          planMix({ mode: 'weighted', weights: [1 - alpha, alpha] }, 2, sa.layers.length),
+        ),
+      );
+      const out = await answer(s, `${noun}->`);
       s.destroy();
-      const out = tok.decode(ids).split('\n')[0]!;
       const c = counts[k]!;
       if (out === ex.both(noun, plural)) c.both++;
       else if (out === ex.answer[ex.a]!(noun, plural)) c.a++;

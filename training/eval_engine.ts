@@ -9,65 +9,16 @@
  *
  * It also prints the 8-shot prompts it got wrong (query, expected, output).
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { openNodeDevice } from '../src/engine/gpu/node.ts';
-import { GpuMambaModel } from '../src/engine/model.ts';
-import { parseMambaConfig } from '../src/model/config.ts';
-import { SafetensorsFile } from '../src/model/safetensors.ts';
-import { MambaTokenizer } from '../src/model/tokenizer.ts';
-import { weightsFromSource, type MambaState } from '../src/engine/weights.ts';
-import { safetensorsSource } from '../tests/helpers/fixtures.ts';
+import { mixStatesCpu } from '../src/engine/states/cpuMix.ts';
+import { planMix } from '../src/engine/states/mixSpec.ts';
+import type { MambaState } from '../src/engine/weights.ts';
+import { evalPrompts, lines, openBundled } from './bundled.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NAMED = ['antonym', 'uppercase', 'capital', 'plural', 'past'];
 const n = Number(process.argv[2] ?? 10);
 const tasks = process.argv[3] ? process.argv[3].split(',') : NAMED;
-
-const manifest = JSON.parse(readFileSync(join(ROOT, 'public/models/manifest.json'), 'utf8')) as {
-  default: string;
-  models: { id: string; folder: string }[];
-};
-const folder = manifest.models.find((m) => m.id === manifest.default)?.folder ?? manifest.default;
-const dir = join(ROOT, 'public/models', folder);
-const config = parseMambaConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
-const file = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
-const weights = weightsFromSource(config, safetensorsSource(file));
-const tok = MambaTokenizer.fromJSON(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
-const newline = tok.encode('\n');
-const prompts = (
-  JSON.parse(readFileSync(join(ROOT, 'training/results/eval_prompts.json'), 'utf8')) as {
-    prompts: { task: string; query: [string, string]; examples: [string, string][] }[];
-  }
-).prompts;
-
-const lines = (ex: [string, string][]) => ex.map(([i, o]) => `${i}->${o}\n`).join('');
-
-function mean(states: MambaState[]): MambaState {
-  const k = states.length;
-  return {
-    layers: states[0]!.layers.map((_, l) => {
-      const avg = (pick: (s: MambaState) => Float32Array) => {
-        const out = new Float32Array(pick(states[0]!).length);
-        for (const s of states) pick(s).forEach((v, i) => (out[i]! += v / k));
-        return out;
-      };
-      return {
-        ssm: avg((s) => s.layers[l]!.ssm),
-        conv: avg((s) => s.layers[l]!.conv),
-        dtSum: avg((s) => s.layers[l]!.dtSum),
-      };
-    }),
-  };
-}
-
-const dev = await openNodeDevice();
-const model = await GpuMambaModel.fromWeights(dev, weights, { dtype: 'f32' });
-const answer = async (state: ReturnType<typeof model.createState>, text: string) => {
-  const ids = await model.generate(state, tok.encode(text), { maxNewTokens: 12, stopTokens: newline });
-  return tok.decode(ids).split('\n')[0];
-};
+const prompts = evalPrompts();
+const { model, stateAfter, answer } = await openBundled();
 
 const t0 = Date.now();
 const totals = { shot8: 0, shot2: 0, soup: 0, count: 0 };
@@ -83,14 +34,10 @@ for (const task of tasks) {
     if (out8 !== p.query[1]) wrong.push(`${p.query[0]}->${p.query[1]} (got ${JSON.stringify(out8)})`);
     acc.shot2 += +((await answer(zero, lines(p.examples.slice(0, 2)) + query)) === p.query[1]);
     const states: MambaState[] = [];
-    for (let i = 0; i < 4; i++) {
-      const s = model.createState();
-      await model.prefill(s, tok.encode(lines(p.examples.slice(2 * i, 2 * i + 2))), { logits: 'none' });
-      states.push(await model.readState(s));
-      s.destroy();
-    }
+    for (let i = 0; i < 4; i++) states.push(await stateAfter(lines(p.examples.slice(2 * i, 2 * i + 2))));
     const mixed = model.createState();
-    model.writeState(mixed, mean(states));
+    // The playground's mean (the CPU reference of its GPU mixer).
+    model.writeState(mixed, mixStatesCpu(states, planMix({ mode: 'mean' }, 4, states[0]!.layers.length)));
     acc.soup += +((await answer(mixed, query)) === p.query[1]);
     mixed.destroy();
     zero.destroy();
