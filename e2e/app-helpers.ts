@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, type Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures');
 
@@ -58,4 +58,17 @@ export async function readPerplexityText(page: Page): Promise<string> {
   const out = page.getByLabel('Perplexity', { exact: true });
   await expect(out).toHaveText(/\d/);
   return (await out.textContent())!.trim();
+}
+
+/**
+ * The first line of a generation column's continuation, as the app's answer check reads it: the generated
+ * tokens' own text (each token's first text node; the rest is its hover tip).
+ */
+export async function firstLine(column: Locator): Promise<string> {
+  const continuation = (
+    await column.locator('.gen-token').evaluateAll((els) => els.map((e) => e.firstChild?.textContent ?? ''))
+  )
+    .join('')
+    .replace(/↵\n/g, '\n');
+  return continuation.split('\n')[0]!.trim();
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
+import { firstLine } from './app-helpers.ts';
 
 const TASKS = join(dirname(fileURLToPath(import.meta.url)), '../public/models/soup-mamba-4.6m/tasks.json');
 const suite = JSON.parse(readFileSync(TASKS, 'utf8')) as {
@@ -49,13 +50,7 @@ test('predict then reveal on the bundled model: covered until Reveal, then guess
 
   const mix = region.getByRole('article', { name: 'Mix' });
   await expect(mix).toBeVisible();
-  // The generated tokens' own text (each token's first text node; the rest is its hover tip).
-  const continuation = (
-    await mix.locator('.gen-token').evaluateAll((els) => els.map((e) => e.firstChild?.textContent ?? ''))
-  )
-    .join('')
-    .replace(/↵\n/g, '\n');
-  const mixAnswer = continuation.split('\n')[0]!.trim();
+  const mixAnswer = await firstLine(mix);
   const dl = page.getByLabel('Prediction check');
   await expect(dl).toContainText(`You predicted${answer}`);
   await expect(dl).toContainText(

@@ -7,7 +7,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { STORIES } from '../src/features/stories/stories.ts';
-import { readPerplexity } from './app-helpers.ts';
+import { firstLine, readPerplexity } from './app-helpers.ts';
 
 /** Generate, then the first line of each named column's continuation once it has finished. */
 async function generated(page: Page, ...columns: string[]): Promise<string[]> {
@@ -24,12 +24,7 @@ async function mixAnswer(page: Page): Promise<string> {
 async function answer(page: Page, column: string): Promise<string> {
   const col = page.getByRole('region', { name: 'Generation' }).getByRole('article', { name: column });
   await expect(col.getByText(/· \d+ ms/)).toBeVisible({ timeout: 240_000 });
-  const continuation = (
-    await col.locator('.gen-token').evaluateAll((els) => els.map((e) => e.firstChild?.textContent ?? ''))
-  )
-    .join('')
-    .replace(/↵\n/g, '\n');
-  return continuation.split('\n')[0]!.trim();
+  return firstLine(col);
 }
 
 test('story "switch, not a blend" on the bundled model: TRACE at α = 0 and 0.4, traces at α = 0.5 and 1', async ({
