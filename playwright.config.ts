@@ -15,6 +15,9 @@ const chromiumArgs = [
   '--no-sandbox',
 ];
 
+// SOUP_E2E_PORT lets several checkouts run their specs side by side on one machine.
+const PORT = Number(process.env['SOUP_E2E_PORT'] ?? 4173);
+
 export default defineConfig({
   testDir: 'e2e',
   timeout: 180_000,
@@ -24,13 +27,13 @@ export default defineConfig({
   retries: process.env['CI'] ? 1 : 0,
   reporter: [['list']],
   use: {
-    baseURL: 'http://localhost:4173',
+    baseURL: `http://localhost:${PORT}`,
     trace: 'retain-on-failure',
     launchOptions: { executablePath: '/usr/bin/chromium', args: chromiumArgs },
   },
   webServer: {
-    command: 'npx vite preview --port 4173 --strictPort',
-    url: 'http://localhost:4173',
+    command: `npx vite preview --port ${PORT} --strictPort`,
+    url: `http://localhost:${PORT}`,
     reuseExistingServer: !process.env['CI'],
     timeout: 60_000,
   },
