@@ -10,7 +10,7 @@ echo "== types"; npx tsc --noEmit -p tsconfig.json
 echo "== unit and kernel tests"; npx vitest run
 echo "== benchmark (software WebGPU: figures for the log, no timed assertions)"
 bench_model=$(node -e "const m = require('./public/models/manifest.json'); console.log('public/models/' + m.default)" 2>/dev/null || true)
-[[ -n $bench_model && -f $bench_model/config.json ]] || bench_model=../shared/fixtures/tiny-b
+[[ -n $bench_model && -f $bench_model/config.json ]] || bench_model=tests/fixtures/tiny-b
 npx tsx src/cli/main.ts bench --model "$bench_model" --quick
 echo "== build"; npx vite build --logLevel warn
 echo "== end-to-end"; npx playwright test
