@@ -1,14 +1,52 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit and kernel tests run in Node. Kernel tests use Dawn (the `webgpu` package) on a real adapter:
-// SwiftShader here, a GPU where one exists. One fork keeps a single Dawn instance per test file.
+// Two projects. `unit` needs no GPU: plain TypeScript, the float64 reference, parsers, stores; its files run in
+// parallel. `gpu` opens a real adapter through Dawn (the `webgpu` package: SwiftShader here, a GPU where one
+// exists) or runs the CLI, which does: one fork at a time keeps a single Dawn instance per test file, and the
+// project runs after `unit` so the two never compete for the adapter or the cores.
+// tests/vitest-projects.test.ts fails when a file that opens a device is missing from GPU_TESTS.
+export const GPU_TESTS = [
+  'tests/bench.random.test.ts',
+  'tests/bench.run.test.ts',
+  'tests/cli.test.ts',
+  'tests/default-model.engine.test.ts',
+  'tests/engine.decode-fused.test.ts',
+  'tests/engine.errors.test.ts',
+  'tests/engine.fixtures.test.ts',
+  'tests/engine.prefill-tiles.test.ts',
+  'tests/engine.state.test.ts',
+  'tests/kernels.models.test.ts',
+  'tests/kernels.test.ts',
+  'tests/mix.gpu.test.ts',
+  'tests/model-engine.test.ts',
+  'tests/states.engine.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    pool: 'forks',
-    fileParallelism: false,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['tests/**/*.test.ts'],
+          exclude: GPU_TESTS,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'gpu',
+          include: GPU_TESTS,
+          pool: 'forks',
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

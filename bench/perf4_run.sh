@@ -39,7 +39,7 @@ bench() { # tag model dtype timeout [extra...]
 { date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null; node --version; } \
   | tee "$OUT/device.txt"
 if [[ $STAGE == dry ]]; then
-  bench dry-tiny-b ../shared/fixtures/tiny-b f32 120 --quick --big-tiles 1
+  bench dry-tiny-b tests/fixtures/tiny-b f32 120 --quick --big-tiles 1
 fi
 if [[ $STAGE == all || $STAGE == sweep ]]; then
   bench 130m-default random:130m f16 60 --prefill 256,512,2048

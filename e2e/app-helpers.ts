@@ -8,7 +8,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, type Locator, type Page } from '@playwright/test';
 
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures');
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../tests/fixtures');
 
 export async function serveTinyModel(page: Page, name: 'tiny-a' | 'tiny-b' = 'tiny-b') {
   await page.route('**/models/manifest.json', (route) =>

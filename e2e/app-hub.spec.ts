@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { repoFromFolder, startHubServer, type HubServer } from '../tests/helpers/hub-server.ts';
 import { readPerplexity, saveState, serveTinyModel } from './app-helpers.ts';
 
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures');
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../tests/fixtures');
 let hub: HubServer;
 
 test.beforeAll(async () => {

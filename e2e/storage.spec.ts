@@ -127,7 +127,7 @@ test('export → import round trip is bit-identical; foreign and corrupt files a
   expect('message' in foreign && foreign.message).toContain('Load state-spaces/mamba-130m-hf to import it');
   // A model checkpoint, which is safetensors but not a state.
   const checkpoint = readFileSync(
-    join(import.meta.dirname, '../../shared/fixtures/tiny-a/model.safetensors'),
+    join(import.meta.dirname, '../tests/fixtures/tiny-a/model.safetensors'),
   ).toString('base64');
   expect(
     await call(page, 'importFile', DB, checkpoint, 'model.safetensors', { ...modelA, shape }),

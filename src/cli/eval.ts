@@ -1,5 +1,5 @@
 /**
- * `soup eval`: the request/result protocol of ../shared/fixtures/README.md. Each sequence is read from the zero
+ * `soup eval`: the request/result protocol of tests/fixtures/README.md. Each sequence is read from the zero
  * state (logits, states, Σ Δ); `mix` combines final states with the given weights (no normalisation, SSM and
  * conv alike) and reads `query` from the result; `adecay` composes the sources as ordered chunks (conv state:
  * the last source's) and reads `query` from that. The result uses the fixtures' tensor names.

@@ -1,4 +1,4 @@
-/** Access to ../shared/fixtures (golden outputs of transformers) from tests. */
+/** Access to tests/fixtures (golden outputs of transformers, committed with the tests) from tests. */
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { parseMambaConfig } from '../../src/model/config.ts';
 import { SafetensorsFile } from '../../src/model/safetensors.ts';
 import { weightsFromSource, type MambaWeights } from '../../src/engine/weights.ts';
 
-export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
+export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../fixtures');
 
 export interface Fixture {
   name: string;
