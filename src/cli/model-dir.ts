@@ -6,12 +6,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MambaConfig } from '../model/config.ts';
-import { loadModelFromDir } from '../model/node.ts';
+import { dirSource } from '../model/node.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import type { WeightDtype } from '../engine/api.ts';
 import { openNodeDevice } from '../engine/gpu/node.ts';
 import type { EngineDevice } from '../engine/gpu/device.ts';
-import { GpuMambaModel, type EngineOptions } from '../engine/model.ts';
+import type { EngineOptions, GpuMambaModel } from '../engine/model.ts';
+import { openEngine } from '../engine/open.ts';
 import { UsageError } from './args.ts';
 
 export interface OpenedModel {
@@ -24,8 +25,6 @@ export interface OpenedModel {
   aLogs: Float32Array[];
 }
 
-const A_LOG = /^backbone\.layers\.(\d+)\.mixer\.A_log$/;
-
 /** `dtype` undefined: the checkpoint's own precision (F32 stays f32) unless it is too large for it. */
 export async function openModelDir(
   dir: string,
@@ -33,34 +32,20 @@ export async function openModelDir(
   engineOptions: Omit<EngineOptions, 'dtype'> = {},
 ): Promise<OpenedModel> {
   if (!existsSync(dir)) throw new UsageError(`Model folder ${dir} does not exist.`);
-  const dev = await openNodeDevice();
-  const aLogs: Float32Array[] = [];
-  const loaded = await loadModelFromDir(dir, {
+  const opened = await openEngine(dirSource(dir), {
+    device: await openNodeDevice(),
     precision: dtype ?? 'auto',
     // Fixture and converted folders may lack a tokenizer; then prompts are given as token ids.
     tokenizer: existsSync(join(dir, 'tokenizer.json')),
-    limits: dev.device.limits,
-    createSink: async (config, precision) => {
-      const engine = await GpuMambaModel.create(dev, config, { ...engineOptions, dtype: precision });
-      return {
-        engine,
-        uploadTensor: (name: string, data: Float32Array) => {
-          const m = A_LOG.exec(name);
-          if (m) aLogs[Number(m[1])] = data.slice();
-          return engine.uploadTensor(name, data);
-        },
-        finalize: () => engine.finalize(),
-        destroy: () => engine.destroy(),
-      };
-    },
+    engine: engineOptions,
   });
   return {
     dir,
-    config: loaded.config,
-    engine: loaded.sink.engine,
-    dev,
-    tokenizer: loaded.tokenizer,
-    aLogs,
+    config: opened.config,
+    engine: opened.engine,
+    dev: opened.dev,
+    tokenizer: opened.tokenizer,
+    aLogs: opened.aLogs,
   };
 }
 

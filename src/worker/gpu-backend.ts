@@ -1,15 +1,15 @@
 /**
- * The WebGPU engine as the worker's backend: opens the device, streams the checkpoint into GpuMambaModel
- * through the model loader (progress, memory check, cache), and runs capture / score / generate from host
- * states. Calls are serialised here, and a call whose signal was aborted while it waited never reaches the
- * GPU: that is what lets new perplexity work supersede stale work instead of queueing behind it.
+ * The WebGPU engine as the worker's backend: opened by openEngine (src/engine/open.ts: device, streamed
+ * weights, A_log), it runs capture / score / generate from host states. Calls are serialised
+ * here, and a call whose signal was aborted while it waited never reaches the GPU: that is what lets new
+ * perplexity work supersede stale work instead of queueing behind it.
  */
-import { openDevice } from '../engine/gpu/device.ts';
-import { GpuMambaModel } from '../engine/model.ts';
+import type { EngineDevice } from '../engine/gpu/device.ts';
+import type { GpuMambaModel } from '../engine/model.ts';
+import { adapterName, openEngine } from '../engine/open.ts';
 import type { GpuState } from '../engine/api.ts';
 import type { MambaState } from '../engine/weights.ts';
-import { loadModel, TOKENIZER_FILE, type LoadProgress } from '../model/loader.ts';
-import { DownloadError } from '../model/errors.ts';
+import type { LoadProgress } from '../model/loader.ts';
 import type { ModelSource as LoaderSource } from '../model/sources.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import type { MambaConfig } from '../model/config.ts';
@@ -130,69 +130,53 @@ export class GpuBackend implements Backend {
   }
 }
 
-/** Opens WebGPU and streams the checkpoint onto it. */
+/**
+ * Opens a device through `openDevice` (the page's or Worker's navigator.gpu, Dawn in Node) and streams the
+ * checkpoint onto it, hashing the weights as they pass (the weights hash, and the retired "s1-" fingerprint).
+ */
 export async function openGpuBackend(
   source: LoaderSource,
   precision: Precision | 'auto',
   progress: (p: LoadProgress) => void,
   onDeviceLost: (e: Error) => void,
   signal: AbortSignal,
+  openDevice: () => Promise<EngineDevice>,
 ): Promise<GpuLoadResult> {
-  const dev = await openDevice(typeof navigator !== 'undefined' ? navigator.gpu : undefined);
+  const dev = await openDevice();
   const ownership = { destroyed: false };
   void dev.lost.then((e) => {
     if (!ownership.destroyed) onDeviceLost(e);
   });
-  const aLogs: Float32Array[] = [];
   let hasher: WeightsHasher | undefined;
   let legacy: LegacyS1Fingerprint | undefined;
   try {
-    const load = (tokenizer: boolean) =>
-      loadModel(source, {
-        tokenizer,
-        precision,
-        limits: dev.device.limits,
-        // On a software adapter the CPU unpacks every f16 weight: f32 scores about twice as fast there.
-        preferF32: dev.isSoftware,
-        signal,
-        onProgress: progress,
-        createSink: async (config, p) => {
+    const opened = await openEngine(source, {
+      device: dev,
+      tokenizer: 'optional',
+      precision,
+      // On a software adapter the CPU unpacks every f16 weight: f32 scores about twice as fast there.
+      preferF32: dev.isSoftware,
+      signal,
+      onProgress: progress,
+      observe: {
+        created(config) {
           hasher = new WeightsHasher(config);
           legacy = new LegacyS1Fingerprint(JSON.stringify(config));
-          const model = await GpuMambaModel.create(dev, config, { dtype: p });
-          return {
-            model,
-            uploadTensor(name: string, data: Float32Array) {
-              hasher!.add(name, data);
-              legacy!.add(name, data);
-              const m = /^backbone\.layers\.(\d+)\.mixer\.A_log$/.exec(name);
-              if (m) aLogs[Number(m[1])] = data.slice();
-              return model.uploadTensor(name, data);
-            },
-            finalize: () => model.finalize(),
-            destroy: () => model.destroy(),
-          };
         },
-      });
-    // Tiny test checkpoints ship no tokenizer.json; they run on byte ids (the UI says so). It is read before
-    // any weight, so trying again without it costs only config.json.
-    const loaded = await load(true).catch((e: unknown) => {
-      const missingTokenizer =
-        e instanceof DownloadError && e.failure === 'not-found' && e.url.endsWith(TOKENIZER_FILE);
-      if (!missingTokenizer) throw e;
-      return load(false);
+        tensor(name, data) {
+          hasher!.add(name, data);
+          legacy!.add(name, data);
+        },
+      },
     });
-    const info = dev.adapterInfo;
-    const adapter =
-      [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'WebGPU adapter';
     return {
-      backend: new GpuBackend(loaded.sink.model, aLogs, adapter, ownership),
-      tokenizer: loaded.tokenizer,
-      precision: loaded.precision,
+      backend: new GpuBackend(opened.engine, opened.aLogs, adapterName(dev), ownership),
+      tokenizer: opened.tokenizer,
+      precision: opened.precision,
       weightsHash: hasher!.digest(),
       legacyWeightsHash: legacy!.hex(),
-      estimateBytes: loaded.estimate.totalBytes,
-      warnings: loaded.warnings,
+      estimateBytes: opened.estimate.totalBytes,
+      warnings: opened.warnings,
     };
   } catch (e) {
     ownership.destroyed = true;

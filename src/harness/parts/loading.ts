@@ -5,7 +5,7 @@
  * given tokens). Also the cache view: list, delete, storage estimate, persist.
  */
 import { openDevice, type EngineDevice } from '../../engine/gpu/device.ts';
-import { GpuMambaModel } from '../../engine/model.ts';
+import { openEngine } from '../../engine/open.ts';
 import {
   deleteCachedModel,
   listCachedModels,
@@ -13,7 +13,7 @@ import {
   requestPersistentStorage,
   storageStatus,
 } from '../../model/cache.ts';
-import { loadModel, type LoadProgress, type PrecisionChoice, type WeightSink } from '../../model/loader.ts';
+import type { LoadProgress, PrecisionChoice } from '../../model/loader.ts';
 import { directoryHandleSource, filesSource, hubSource, type ModelSource } from '../../model/sources.ts';
 
 export interface LoadRequest {
@@ -36,22 +36,6 @@ function fnv1a(data: Float32Array): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193) >>> 0;
   return h.toString(16).padStart(8, '0');
-}
-
-/** Forwards to the engine and hashes what passes through. */
-class HashingSink implements WeightSink {
-  hashes: Record<string, string> = {};
-  constructor(readonly model: GpuMambaModel) {}
-  async uploadTensor(name: string, data: Float32Array) {
-    this.hashes[name] = fnv1a(data);
-    await this.model.uploadTensor(name, data);
-  }
-  finalize() {
-    return this.model.finalize();
-  }
-  destroy() {
-    this.model.destroy();
-  }
 }
 
 let dev: EngineDevice | undefined;
@@ -93,36 +77,32 @@ async function runLoad(source: ModelSource, req: LoadRequest) {
   const ctl = new AbortController();
   let sinks = 0;
   let destroyed = 0;
+  const hashes: Record<string, string> = {};
   try {
-    const loaded = await loadModel(source, {
+    const loaded = await openEngine(source, {
+      device: dev,
       tokenizer: false,
       precision: req.precision,
-      limits: dev.device.limits,
       signal: ctl.signal,
       progressIntervalMs: 0,
       onProgress: (p) => {
         progress.push(p);
         if (req.abortAfterBytes !== undefined && p.overallLoaded >= req.abortAfterBytes) ctl.abort();
       },
-      createSink: async (config, precision) => {
-        sinks++;
-        const sink = new HashingSink(await GpuMambaModel.create(dev!, config, { dtype: precision }));
-        const destroy = sink.destroy.bind(sink);
-        sink.destroy = () => {
-          destroyed++;
-          destroy();
-        };
-        return sink;
+      observe: {
+        created: () => void sinks++,
+        tensor: (name, data) => void (hashes[name] = fnv1a(data)),
+        destroyed: () => void destroyed++,
       },
     });
     const logits: Record<string, number[]> = {};
-    const model = loaded.sink.model;
+    const model = loaded.engine;
     for (const [name, tokens] of Object.entries(req.sequences ?? {})) {
       const state = model.createState();
       logits[name] = Array.from((await model.prefill(state, tokens, { logits: 'all' }))!);
       state.destroy();
     }
-    loaded.sink.destroy();
+    model.destroy();
     const weights = progress.filter((p) => p.phase === 'weights');
     return {
       ok: true as const,
@@ -131,7 +111,7 @@ async function runLoad(source: ModelSource, req: LoadRequest) {
       precision: loaded.precision,
       checkpointDtype: loaded.checkpointDtype,
       warnings: loaded.warnings,
-      hashes: loaded.sink.hashes,
+      hashes,
       logits,
       progress: {
         events: weights.length,

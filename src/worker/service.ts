@@ -1,0 +1,384 @@
+/**
+ * The engine service: everything the engine worker does, as one class whose methods mirror the protocol's
+ * requests (load, capture, score, generate, …) and return their final replies. It owns the loaded model
+ * (GPU backend and tokenizer); states live in the StateCache and are saved through StatePersistence. Nothing
+ * here touches `self` or postMessage, so the same service runs in the Worker (engine.worker.ts) and in Node on
+ * Dawn (tests/worker-service.test.ts); the device and the library are passed in.
+ */
+import type { EngineDevice } from '../engine/gpu/device.ts';
+import { mixStoredCpu } from '../engine/states/mix.ts';
+import { rankStates } from '../engine/states/retrieval.ts';
+import { exportStateFile, importStateFile, stateFileName } from '../engine/states/stateFile.ts';
+import { shapeOfConfig, type StoredState } from '../engine/states/types.ts';
+import type { MambaState } from '../engine/weights.ts';
+import { bpeCodec, bytesCodec, type TextCodec } from './codec.ts';
+import { openGpuBackend, type GpuBackend } from './gpu-backend.ts';
+import { layerNorms, perplexityOf, ssmGrams } from './inspect.ts';
+import { specOf } from './mix-recipe.ts';
+import { loaderSource, modelIdOf } from './model-source.ts';
+import { StatePersistence, type StateStore } from './persistence.ts';
+import type {
+  FinalResponse,
+  GeneratedToken,
+  MixRecipe,
+  ModelInfo,
+  StartState,
+  StateSummary,
+  WorkerError,
+  WorkerRequest,
+} from './protocol.ts';
+import { StateCache } from './state-cache.ts';
+
+/** A request of type `T`, and the reply of type `R`. */
+type Req<T extends WorkerRequest['type']> = Extract<WorkerRequest, { type: T }>;
+type Reply<R extends FinalResponse['type']> = Extract<FinalResponse, { type: R }>;
+
+/** One request in progress: its abort signal and where its progress and streamed tokens go. */
+export interface Call {
+  signal: AbortSignal;
+  progress(phase: string, done: number, total: number): void;
+  token(index: number, token: GeneratedToken): void;
+}
+
+export interface EngineServiceOptions {
+  /** Opens the GPU device a load runs on (navigator.gpu in the Worker, Dawn in Node). */
+  openDevice: () => Promise<EngineDevice>;
+  /** The state library; default the IndexedDB one. Rejecting means states last for the visit. */
+  openStore?: () => Promise<StateStore>;
+  /** The device was lost after loading: the model is gone until loaded again. */
+  onFatal?: (e: WorkerError) => void;
+}
+
+interface Loaded {
+  backend: GpuBackend;
+  codec: TextCodec;
+  info: ModelInfo;
+  /** The retired "s1-" fingerprint of these weights, to recognise states saved by an older version. */
+  legacyHash: string;
+}
+
+export class EngineService {
+  private model: Loaded | undefined;
+  private readonly states = new StateCache();
+  private readonly persistence: StatePersistence;
+
+  constructor(private readonly options: EngineServiceOptions) {
+    this.persistence = new StatePersistence(options.openStore);
+  }
+
+  /** Runs `req` and gives its final reply; failures reject (the caller turns them into error replies). */
+  async handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, call: Call): Promise<FinalResponse> {
+    switch (req.type) {
+      case 'load':
+        return this.load(req, call);
+      case 'capture':
+        return this.capture(req, call);
+      case 'importFile':
+        return this.importFile(req);
+      case 'export':
+        return this.export(req);
+      case 'rename':
+        return this.rename(req);
+      case 'drop':
+        return this.drop(req);
+      case 'tokenize':
+        return this.tokenize(req);
+      case 'score':
+        return this.score(req, call);
+      case 'sweep':
+        return this.sweep(req, call);
+      case 'generate':
+        return this.generate(req, call);
+      case 'retrieve':
+        return this.retrieve(req, call);
+      case 'inspect':
+        return this.inspect(req);
+    }
+  }
+
+  /** Frees the GPU: the model and its device. */
+  dispose(): void {
+    this.model?.backend.destroy();
+    this.model = undefined;
+    this.states.clear();
+  }
+
+  async load(req: Req<'load'>, call: Call): Promise<Reply<'loaded'>> {
+    this.dispose();
+    const r = await openGpuBackend(
+      loaderSource(req.source),
+      req.precision,
+      (p) => {
+        const phase =
+          p.phase === 'weights'
+            ? `${p.fromCache ? 'Reading cached' : 'Downloading'} ${p.file}`
+            : p.phase === 'finalize'
+              ? 'Preparing the GPU'
+              : p.phase === 'metadata'
+                ? `Reading ${p.file}`
+                : 'Done';
+        call.progress(phase, p.overallLoaded, p.overallTotal ?? 0);
+      },
+      (error) => {
+        this.model = undefined;
+        this.options.onFatal?.({ name: error.name, message: error.message });
+      },
+      call.signal,
+      this.options.openDevice,
+    );
+    const cfg = r.backend.config;
+    const codec = r.tokenizer ? bpeCodec(r.tokenizer) : bytesCodec(cfg.vocabSize);
+    const info: ModelInfo = {
+      id: modelIdOf(req.source),
+      description: '',
+      layers: cfg.numLayers,
+      dModel: cfg.hiddenSize,
+      dState: cfg.stateSize,
+      vocab: cfg.vocabSize,
+      precision: r.precision,
+      engine: 'webgpu',
+      adapter: r.backend.adapter,
+      tokenizer: codec.kind,
+      stateBytes: cfg.numLayers * cfg.intermediateSize * (cfg.stateSize + cfg.convKernel) * 4,
+      memoryBytes: r.estimateBytes,
+      weightsHash: r.weightsHash,
+      warnings: r.warnings,
+    };
+    this.model = { backend: r.backend, codec, info, legacyHash: r.legacyWeightsHash };
+    return { type: 'loaded', id: req.id, info };
+  }
+
+  async capture(req: Req<'capture'>, call: Call): Promise<Reply<'captured'>> {
+    const { backend, codec, info, legacyHash } = this.ready();
+    const kept = await this.persistence.find(req.key, req.text, {
+      modelId: info.id,
+      weightsHash: info.weightsHash,
+      legacyHash,
+    });
+    if (kept) {
+      this.states.put(req.key, kept);
+      return {
+        type: 'captured',
+        id: req.id,
+        key: req.key,
+        tokenCount: kept.meta.tokenCount,
+        fromStorage: true,
+      };
+    }
+    const tokenIds = codec.encode(req.text);
+    if (tokenIds.length === 0) throw new Error('The text has no tokens; type some text to make a state.');
+    const state = await backend.capture(tokenIds, {
+      signal: call.signal,
+      onProgress: (d, t) => call.progress('Reading text', d, t),
+    });
+    const s: StoredState = {
+      meta: {
+        id: req.key,
+        name: req.name,
+        modelId: info.id,
+        weightsHash: info.weightsHash,
+        shape: shapeOfConfig(backend.config),
+        text: req.text,
+        tokenIds,
+        tokenCount: tokenIds.length,
+        createdAt: Date.now(),
+        ...(req.task ? { taskLabel: req.task } : {}),
+      },
+      state,
+    };
+    this.states.put(req.key, s);
+    const warning = await this.persistence.save(s);
+    return {
+      type: 'captured',
+      id: req.id,
+      key: req.key,
+      tokenCount: tokenIds.length,
+      fromStorage: false,
+      ...(warning ? { warning } : {}),
+    };
+  }
+
+  async importFile(req: Req<'importFile'>): Promise<Reply<'imported'>> {
+    const { backend, info } = this.ready();
+    const got = importStateFile(new Uint8Array(req.bytes), req.fileName, {
+      modelId: info.id,
+      weightsHash: info.weightsHash,
+      shape: shapeOfConfig(backend.config),
+    });
+    const summaries: StateSummary[] = [];
+    let warning: string | undefined;
+    for (const s of got) {
+      // Fresh ids: importing the same file twice gives two entries, never a silent overwrite.
+      const key = `s-${crypto.randomUUID()}`;
+      const copy: StoredState = {
+        meta: { ...s.meta, id: key, origin: `import ${req.fileName}` },
+        state: s.state,
+      };
+      this.states.put(key, copy);
+      warning = (await this.persistence.save(copy)) ?? warning;
+      summaries.push({
+        key,
+        name: s.meta.name,
+        text: s.meta.text,
+        tokenCount: s.meta.tokenCount,
+        ...(s.meta.taskLabel ? { task: s.meta.taskLabel } : {}),
+      });
+    }
+    return { type: 'imported', id: req.id, states: summaries, ...(warning ? { warning } : {}) };
+  }
+
+  export(req: Req<'export'>): Reply<'exported'> {
+    const list = req.keys.map((k) => this.states.get(k));
+    return { type: 'exported', id: req.id, bytes: exportStateFile(list), fileName: stateFileName(list) };
+  }
+
+  async rename(req: Req<'rename'>): Promise<Reply<'done'>> {
+    this.states.rename(req.key, req.name);
+    await this.persistence.rename(req.key, req.name);
+    return { type: 'done', id: req.id };
+  }
+
+  async drop(req: Req<'drop'>): Promise<Reply<'done'>> {
+    this.states.drop(req.key);
+    await this.persistence.drop(req.key);
+    return { type: 'done', id: req.id };
+  }
+
+  tokenize(req: Req<'tokenize'>): Reply<'tokenized'> {
+    return { type: 'tokenized', id: req.id, tokens: this.tokensOf(req.text) };
+  }
+
+  async score(req: Req<'score'>, call: Call): Promise<Reply<'scored'>> {
+    const { backend } = this.ready();
+    const t0 = performance.now();
+    const start = await this.startState(req.start, call.signal);
+    const tokens = this.tokensOf(req.text);
+    const nll = await backend.score(
+      start,
+      tokens.map((t) => t.id),
+      { signal: call.signal },
+    );
+    return {
+      type: 'scored',
+      id: req.id,
+      tokens,
+      nll: Array.from(nll),
+      perplexity: perplexityOf(nll),
+      ms: performance.now() - t0,
+    };
+  }
+
+  async sweep(req: Req<'sweep'>, call: Call): Promise<Reply<'swept'>> {
+    const { backend } = this.ready();
+    const ids = this.tokensOf(req.text).map((t) => t.id);
+    const points: { alpha: number; perplexity: number }[] = [];
+    for (const [i, alpha] of req.alphas.entries()) {
+      const recipe = {
+        ...req.recipe,
+        sources: req.recipe.sources.map((s) => (s.key === req.key ? { ...s, weight: alpha } : s)),
+      };
+      const nll = await backend.score(this.mix(recipe), ids, { signal: call.signal });
+      points.push({ alpha, perplexity: perplexityOf(nll) });
+      call.progress('Sweeping', i + 1, req.alphas.length);
+    }
+    return { type: 'swept', id: req.id, points };
+  }
+
+  async generate(req: Req<'generate'>, call: Call): Promise<Reply<'generated'>> {
+    const { backend, codec } = this.ready();
+    const t0 = performance.now();
+    const start = await this.startState(req.start, call.signal);
+    const prompt = codec.encode(req.query);
+    if (prompt.length === 0) throw new Error('The query has no tokens; type a query to continue.');
+    const view = (tid: number, prob: number, top: { id: number; prob: number }[]): GeneratedToken => ({
+      id: tid,
+      text: codec.tokenText(tid),
+      prob,
+      top: top.map((t) => ({ text: codec.tokenText(t.id), prob: t.prob })),
+    });
+    const steps = await backend.generate(start, prompt, req.sampling, codec.stopTokens, {
+      signal: call.signal,
+      onStep: (s, index) => call.token(index, view(s.id, s.prob, s.top)),
+    });
+    return {
+      type: 'generated',
+      id: req.id,
+      tokens: steps.map((s) => view(s.id, s.prob, s.top)),
+      ms: performance.now() - t0,
+    };
+  }
+
+  async retrieve(req: Req<'retrieve'>, call: Call): Promise<Reply<'retrieved'>> {
+    const { backend, codec, info } = this.ready();
+    const tokenIds = codec.encode(req.query);
+    if (tokenIds.length === 0) throw new Error('The retrieval query has no tokens; type a query first.');
+    // The query's state read from zero, the same way stored states were made (cached like concatenations).
+    const state = (await this.startState({ kind: 'text', text: req.query }, call.signal))!;
+    const query: StoredState = {
+      meta: {
+        id: 'retrieval-query',
+        name: 'retrieval query',
+        modelId: info.id,
+        weightsHash: info.weightsHash,
+        shape: shapeOfConfig(backend.config),
+        text: req.query,
+        tokenIds,
+        tokenCount: tokenIds.length,
+        createdAt: Date.now(),
+      },
+      state,
+    };
+    const hits = rankStates(query, this.states.ready(req.keys), { metric: req.metric, layer: req.layer });
+    return {
+      type: 'retrieved',
+      id: req.id,
+      hits: hits.map((h) => ({ key: h.state.meta.id, score: h.score })),
+      queryTokens: tokenIds.length,
+    };
+  }
+
+  inspect(req: Req<'inspect'>): Reply<'inspected'> {
+    const picked = req.keys.filter((k) => this.states.has(k));
+    const states = picked.map((k) => this.states.get(k).state);
+    return {
+      type: 'inspected',
+      id: req.id,
+      norms: picked.map((k, i) => layerNorms(k, states[i]!)),
+      grams: ssmGrams(states),
+    };
+  }
+
+  private ready(): Loaded {
+    if (!this.model) throw new Error('No model is loaded yet. Wait for "Model ready" or load a model.');
+    return this.model;
+  }
+
+  private tokensOf(text: string) {
+    const { codec } = this.ready();
+    return codec.encode(text).map((id) => ({ id, text: codec.tokenText(id) }));
+  }
+
+  private mix(recipe: MixRecipe): MambaState {
+    const { backend } = this.ready();
+    const spec = specOf(recipe, backend.config.numLayers);
+    return mixStoredCpu(
+      recipe.sources.map((s) => this.states.get(s.key)),
+      spec,
+      recipe.mode === 'adecay' ? backend.allALogs() : undefined,
+    ).state;
+  }
+
+  private async startState(start: StartState, signal: AbortSignal): Promise<MambaState | null> {
+    const { backend, codec } = this.ready();
+    switch (start.kind) {
+      case 'zero':
+        return null;
+      case 'stored':
+        return this.states.get(start.key).state;
+      case 'mix':
+        return start.recipe.sources.length === 0 ? null : this.mix(start.recipe);
+      case 'text':
+        return this.states.textState(start.text, () => backend.capture(codec.encode(start.text), { signal }));
+    }
+  }
+}

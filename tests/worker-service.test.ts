@@ -1,0 +1,383 @@
+/**
+ * The engine worker's service, run for real in Node: the bundled model (public/models) served over HTTP as
+ * the app serves it, loaded onto Dawn's adapter (SwiftShader here) through the same EngineService and
+ * RequestDispatcher the Worker uses, with an in-memory state library standing in for IndexedDB. Replies are
+ * checked against values computed here independently: the weights hash from the safetensors file, token
+ * counts from the tokenizer, perplexity from the returned losses, a continuation scored from a stored state
+ * against the same tokens scored from zero.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openNodeDevice } from '../src/engine/gpu/node.ts';
+import { WeightsHasher } from '../src/engine/states/hash.ts';
+import type { StoredState } from '../src/engine/states/types.ts';
+import { expectedTensorShapes, parseMambaConfig } from '../src/model/config.ts';
+import { loadTokenizerFromDir } from '../src/model/node.ts';
+import { SafetensorsFile } from '../src/model/safetensors.ts';
+import type { MambaTokenizer } from '../src/model/tokenizer.ts';
+import { RequestDispatcher } from '../src/worker/dispatch.ts';
+import { LegacyS1Fingerprint } from '../src/worker/legacy-s1.ts';
+import { NO_STORAGE_WARNING, type StateStore } from '../src/worker/persistence.ts';
+import type {
+  FinalResponse,
+  MixRecipe,
+  ModelSource,
+  WorkerRequest,
+  WorkerResponse,
+} from '../src/worker/protocol.ts';
+import { EngineService } from '../src/worker/service.ts';
+import { startHubServer, repoFromFolder, type HubServer } from './helpers/hub-server.ts';
+
+const FOLDER = 'soup-mamba-4.6m';
+const DIR = join(import.meta.dirname, '../public/models', FOLDER);
+
+/** A library in memory, with the StateLibrary's contract: load of an unknown id rejects. */
+class MemoryStore implements StateStore {
+  readonly saved = new Map<string, StoredState>();
+  async save(s: StoredState) {
+    this.saved.set(s.meta.id, { meta: { ...s.meta }, state: s.state });
+  }
+  async load(id: string) {
+    const s = this.saved.get(id);
+    if (!s) throw new Error(`no state ${id}`);
+    return { meta: { ...s.meta }, state: s.state };
+  }
+  async updateMeta(id: string, patch: { name?: string }) {
+    const s = this.saved.get(id);
+    if (s) s.meta = { ...s.meta, ...patch };
+  }
+  async delete(ids: string[]) {
+    for (const id of ids) this.saved.delete(id);
+  }
+}
+
+type Body = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+/** The service behind its dispatcher, as the Worker runs it; `send` gives every message of one request. */
+function host(store: () => Promise<StateStore>) {
+  const service = new EngineService({ openDevice: openNodeDevice, openStore: store });
+  interface Waiting {
+    messages: WorkerResponse[];
+    done: (m: WorkerResponse[]) => void;
+    seen?: (m: WorkerResponse) => void;
+  }
+  const waiting = new Map<number, Waiting>();
+  const fatal: WorkerResponse[] = [];
+  const dispatcher = new RequestDispatcher(service, (m) => {
+    if (m.type === 'fatal') return void fatal.push(m);
+    const w = waiting.get(m.id)!;
+    w.messages.push(m);
+    w.seen?.(m);
+    if (m.type !== 'progress' && m.type !== 'token') w.done(w.messages);
+  });
+  let nextId = 1;
+  function send(body: Body, seen?: (m: WorkerResponse) => void) {
+    const id = nextId++;
+    const replies = new Promise<WorkerResponse[]>((done) => waiting.set(id, { messages: [], done, seen }));
+    dispatcher.receive({ ...body, id } as WorkerRequest);
+    return { id, replies };
+  }
+  async function final<T extends FinalResponse['type']>(type: T, body: Body) {
+    const last = (await send(body).replies).at(-1)!;
+    if (last.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(last).slice(0, 300)}`);
+    return last as Extract<FinalResponse, { type: T }>;
+  }
+  async function failure(body: Body) {
+    const last = (await send(body).replies).at(-1)!;
+    if (last.type !== 'error') throw new Error(`expected an error, got ${last.type}`);
+    return last.error;
+  }
+  const cancel = (target: number) => dispatcher.receive({ type: 'cancel', id: nextId++, target });
+  return { service, send, final, failure, cancel, fatal };
+}
+
+let server: HubServer;
+let source: Extract<ModelSource, { kind: 'bundled' }>;
+let tokenizer: MambaTokenizer;
+
+beforeAll(async () => {
+  const statics: Record<string, Uint8Array> = {};
+  for (const [name, bytes] of Object.entries(repoFromFolder(DIR)))
+    statics[`/models/${FOLDER}/${name}`] = bytes;
+  server = await startHubServer({ repos: {}, statics });
+  source = {
+    kind: 'bundled',
+    modelsUrl: `${server.url}/models`,
+    folder: FOLDER,
+    id: FOLDER,
+    files: ['config.json', 'model.safetensors', 'tokenizer.json'],
+  };
+  tokenizer = await loadTokenizerFromDir(DIR);
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+function hashesOfBundledModel() {
+  const config = parseMambaConfig(JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8')));
+  const file = new SafetensorsFile(new Uint8Array(readFileSync(join(DIR, 'model.safetensors'))));
+  const w2 = new WeightsHasher(config);
+  const s1 = new LegacyS1Fingerprint(JSON.stringify(config));
+  for (const name of expectedTensorShapes(config).keys()) {
+    const t = file.float32(name);
+    w2.add(name, t);
+    s1.add(name, t);
+  }
+  return { w2: w2.digest(), s1: s1.hex() };
+}
+
+const A = 'The king went to the city and spoke to the people.';
+const B = ' They listened to him and went home.';
+const greedy = { temperature: 0, topK: 0, topP: 1, seed: 1, maxNewTokens: 6 };
+const mixOf = (sources: { key: string; weight: number }[]): MixRecipe => ({
+  sources,
+  mode: 'weighted',
+  normalize: false,
+  parts: { ssm: true, conv: true },
+  profile: 'uniform',
+});
+
+describe('the engine service on a real adapter (bundled model)', () => {
+  const store = new MemoryStore();
+  const h = host(async () => store);
+  const expected = hashesOfBundledModel();
+  afterAll(() => h.service.dispose());
+
+  it('answers requests before a model is loaded with a clear error', async () => {
+    const e = await h.failure({ type: 'score', start: { kind: 'zero' }, text: A });
+    expect(e.message).toMatch(/No model is loaded yet/);
+  });
+
+  it('loads the model, reporting progress and the weights hash of the file', async () => {
+    const replies = await h.send({ type: 'load', source, precision: 'auto' }).replies;
+    const loaded = replies.at(-1)!;
+    if (loaded.type !== 'loaded') throw new Error(JSON.stringify(loaded));
+    expect(loaded.info).toMatchObject({
+      id: FOLDER,
+      layers: 8,
+      dModel: 256,
+      tokenizer: 'bpe',
+      engine: 'webgpu',
+    });
+    expect(loaded.info.weightsHash).toBe(expected.w2);
+    const progress = replies.filter((m) => m.type === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.some((m) => m.type === 'progress' && m.phase.includes('model.safetensors'))).toBe(true);
+  });
+
+  it('saves a state, tokenized as the tokenizer does, and keeps it in the library', async () => {
+    const r = await h.final('captured', { type: 'capture', key: 'a', name: 'A', text: A });
+    expect(r).toMatchObject({ key: 'a', fromStorage: false, tokenCount: tokenizer.encode(A).length });
+    expect(r.warning).toBeUndefined();
+    expect(store.saved.get('a')?.meta.weightsHash).toBe(expected.w2);
+    const t = await h.final('tokenized', { type: 'tokenize', text: B });
+    expect(t.tokens.map((x) => x.id)).toEqual(tokenizer.encode(B));
+  });
+
+  it('scores from a stored state as reading its text first does', async () => {
+    const ids = [...tokenizer.encode(A), ...tokenizer.encode(B)];
+    // The concatenation must tokenize as the two parts do, or the comparison below means nothing.
+    expect(tokenizer.encode(A + B)).toEqual(ids);
+    const fromZero = await h.final('scored', { type: 'score', start: { kind: 'zero' }, text: A + B });
+    const fromA = await h.final('scored', { type: 'score', start: { kind: 'stored', key: 'a' }, text: B });
+    const n = tokenizer.encode(B).length;
+    expect(fromA.nll).toHaveLength(n - 1);
+    const tail = fromZero.nll.slice(-(n - 1));
+    for (let i = 0; i < n - 1; i++) expect(fromA.nll[i]).toBeCloseTo(tail[i]!, 3);
+    const mean = fromA.nll.reduce((s, x) => s + x, 0) / fromA.nll.length;
+    expect(fromA.perplexity).toBeCloseTo(Math.exp(mean), 5);
+    // The text start reads A from zero, as capture did.
+    const fromText = await h.final('scored', { type: 'score', start: { kind: 'text', text: A }, text: B });
+    for (let i = 0; i < n - 1; i++) expect(fromText.nll[i]).toBeCloseTo(fromA.nll[i]!, 5);
+  });
+
+  it('mixes: a single source at weight 1 scores as the state itself, weight 0 as the zero state', async () => {
+    const stored = await h.final('scored', { type: 'score', start: { kind: 'stored', key: 'a' }, text: B });
+    const zero = await h.final('scored', { type: 'score', start: { kind: 'zero' }, text: B });
+    const one = await h.final('scored', {
+      type: 'score',
+      start: { kind: 'mix', recipe: mixOf([{ key: 'a', weight: 1 }]) },
+      text: B,
+    });
+    const none = await h.final('scored', {
+      type: 'score',
+      start: { kind: 'mix', recipe: mixOf([{ key: 'a', weight: 0 }]) },
+      text: B,
+    });
+    expect(one.nll).toEqual(stored.nll);
+    for (let i = 0; i < zero.nll.length; i++) expect(none.nll[i]).toBeCloseTo(zero.nll[i]!, 4);
+    expect(Math.abs(stored.perplexity - zero.perplexity)).toBeGreaterThan(1e-3);
+    const sweep = await h.final('swept', {
+      type: 'sweep',
+      recipe: mixOf([{ key: 'a', weight: 0.3 }]),
+      key: 'a',
+      alphas: [0, 1],
+      text: B,
+    });
+    expect(sweep.points.map((p) => p.alpha)).toEqual([0, 1]);
+    expect(sweep.points[1]!.perplexity).toBeCloseTo(stored.perplexity, 4);
+    expect(sweep.points[0]!.perplexity).toBeCloseTo(zero.perplexity, 3);
+  });
+
+  it('generates greedily, streaming the tokens it returns, the same each time', async () => {
+    const body = {
+      type: 'generate',
+      start: { kind: 'stored', key: 'a' },
+      query: ' The',
+      sampling: greedy,
+    } as const;
+    const replies = await h.send(body).replies;
+    const done = replies.at(-1)!;
+    if (done.type !== 'generated') throw new Error(JSON.stringify(done));
+    expect(done.tokens.length).toBeGreaterThan(0);
+    expect(done.tokens.length).toBeLessThanOrEqual(greedy.maxNewTokens);
+    const streamed = replies.flatMap((m) => (m.type === 'token' ? [m.token] : []));
+    expect(streamed).toEqual(done.tokens);
+    for (const t of done.tokens) expect(t.text).toBe(tokenizer.decode([t.id]));
+    const again = await h.final('generated', body);
+    expect(again.tokens.map((t) => t.id)).toEqual(done.tokens.map((t) => t.id));
+  });
+
+  it('supersedes: a cancelled request ends in an AbortError, and the next one runs', async () => {
+    // Cancelled before it reaches the GPU.
+    const early = h.send({ type: 'score', start: { kind: 'zero' }, text: A + B });
+    h.cancel(early.id);
+    const next = h.send({ type: 'score', start: { kind: 'zero' }, text: B });
+    expect((await early.replies).at(-1)).toMatchObject({ type: 'error', error: { name: 'AbortError' } });
+    expect((await next.replies).at(-1)?.type).toBe('scored');
+    // Cancelled mid-run, after its first streamed token.
+    const sampling = { ...greedy, maxNewTokens: 200 };
+    let cancelled = false;
+    const long = h.send({ type: 'generate', start: { kind: 'zero' }, query: A, sampling }, (m) => {
+      if (m.type === 'token' && !cancelled) {
+        cancelled = true;
+        h.cancel(long.id);
+      }
+    });
+    const replies = await long.replies;
+    expect(replies.at(-1)).toMatchObject({ type: 'error', error: { name: 'AbortError' } });
+    expect(replies.filter((m) => m.type === 'token').length).toBeLessThan(sampling.maxNewTokens);
+    expect((await h.send({ type: 'tokenize', text: B }).replies).at(-1)?.type).toBe('tokenized');
+  });
+
+  it('inspects and retrieves from the stored states', async () => {
+    await h.final('captured', { type: 'capture', key: 'b', name: 'B', text: B });
+    const ins = await h.final('inspected', { type: 'inspect', keys: ['a', 'missing', 'b'] });
+    expect(ins.norms.map((n) => n.key)).toEqual(['a', 'b']);
+    expect(ins.grams).toHaveLength(8);
+    for (let l = 0; l < 8; l++) {
+      expect(ins.grams[l]![0]![0]).toBeCloseTo(ins.norms[0]!.ssm[l]! ** 2, 1);
+      expect(ins.grams[l]![0]![1]).toBe(ins.grams[l]![1]![0]);
+    }
+    const r = await h.final('retrieved', {
+      type: 'retrieve',
+      query: B,
+      keys: ['a', 'b'],
+      metric: 'cosine',
+      layer: 'all',
+    });
+    expect(r.hits[0]).toMatchObject({ key: 'b' });
+    expect(r.hits[0]!.score).toBeCloseTo(1, 4);
+    expect(r.queryTokens).toBe(tokenizer.encode(B).length);
+  });
+
+  it('exports and imports a state file under fresh keys; renames and drops', async () => {
+    const out = await h.final('exported', { type: 'export', keys: ['a'] });
+    const bytes = out.bytes.slice().buffer;
+    const imp = await h.final('imported', { type: 'importFile', bytes, fileName: out.fileName });
+    expect(imp.states).toHaveLength(1);
+    const copy = imp.states[0]!;
+    expect(copy.key).not.toBe('a');
+    expect(copy).toMatchObject({ name: 'A', text: A, tokenCount: tokenizer.encode(A).length });
+    const ins = await h.final('inspected', { type: 'inspect', keys: ['a', copy.key] });
+    expect(ins.norms[1]!.ssm).toEqual(ins.norms[0]!.ssm);
+    await h.final('done', { type: 'rename', key: copy.key, name: 'copy' });
+    expect(store.saved.get(copy.key)?.meta.name).toBe('copy');
+    await h.final('done', { type: 'drop', key: copy.key });
+    expect(store.saved.has(copy.key)).toBe(false);
+    const e = await h.failure({ type: 'score', start: { kind: 'stored', key: copy.key }, text: B });
+    expect(e.message).toMatch(/not ready yet/);
+  });
+
+  it('replies with errors that say what to do, and keeps working', async () => {
+    expect((await h.failure({ type: 'capture', key: 'e', name: 'E', text: '' })).message).toMatch(
+      /no tokens/,
+    );
+    expect(
+      (await h.failure({ type: 'generate', start: { kind: 'zero' }, query: '', sampling: greedy })).message,
+    ).toMatch(/no tokens/);
+    const noParts = { ...mixOf([{ key: 'a', weight: 1 }]), parts: { ssm: false, conv: false } };
+    const e = await h.failure({ type: 'score', start: { kind: 'mix', recipe: noParts }, text: B });
+    expect(e).toMatchObject({ name: 'RangeError' });
+    expect(e.message).toMatch(/at least one part/);
+    const bad = await h.failure({
+      type: 'importFile',
+      bytes: new Uint8Array([1, 2, 3]).buffer,
+      fileName: 'x.safetensors',
+    });
+    expect(bad.message.length).toBeGreaterThan(10);
+    expect(
+      (await h.final('scored', { type: 'score', start: { kind: 'stored', key: 'a' }, text: B })).nll.length,
+    ).toBe(tokenizer.encode(B).length - 1);
+    expect(h.fatal).toEqual([]);
+  });
+});
+
+describe('the engine service and the state library across visits', () => {
+  const expected = hashesOfBundledModel();
+
+  it('takes a saved state back, re-tags one saved under the retired fingerprint, and warns without storage', async () => {
+    const store = new MemoryStore();
+    const first = host(async () => store);
+    await first.final('loaded', { type: 'load', source, precision: 'auto' });
+    await first.final('captured', { type: 'capture', key: 'a', name: 'A', text: A });
+    const made = store.saved.get('a')!;
+    // An older version's copy of the same state, tagged with the "s1-" fingerprint of these weights.
+    store.saved.set('old', {
+      meta: { ...made.meta, id: 'old', weightsHash: expected.s1 },
+      state: made.state,
+    });
+    // And one of other weights: it must be recomputed, not taken.
+    store.saved.set('other', {
+      meta: { ...made.meta, id: 'other', weightsHash: 'w2-other' },
+      state: made.state,
+    });
+    first.service.dispose();
+
+    const second = host(async () => store);
+    await second.final('loaded', { type: 'load', source, precision: 'auto' });
+    const again = await second.final('captured', { type: 'capture', key: 'a', name: 'A', text: A });
+    expect(again.fromStorage).toBe(true);
+    const old = await second.final('captured', { type: 'capture', key: 'old', name: 'A', text: A });
+    expect(old.fromStorage).toBe(true);
+    expect(store.saved.get('old')!.meta.weightsHash).toBe(expected.w2);
+    const other = await second.final('captured', { type: 'capture', key: 'other', name: 'A', text: A });
+    expect(other.fromStorage).toBe(false);
+    // Another text under the same key: recomputed.
+    const changed = await second.final('captured', { type: 'capture', key: 'a', name: 'A', text: B });
+    expect(changed.fromStorage).toBe(false);
+    second.service.dispose();
+
+    const noStorage = host(() => Promise.reject(new Error('IndexedDB is unavailable')));
+    await noStorage.final('loaded', { type: 'load', source, precision: 'auto' });
+    const r = await noStorage.final('captured', { type: 'capture', key: 'a', name: 'A', text: A });
+    expect(r).toMatchObject({ fromStorage: false, warning: NO_STORAGE_WARNING });
+    expect(
+      (await noStorage.final('scored', { type: 'score', start: { kind: 'stored', key: 'a' }, text: B })).type,
+    ).toBe('scored');
+    noStorage.service.dispose();
+  });
+
+  it('reports a model that is not there as a failed load, and loads nothing', async () => {
+    const h = host(async () => new MemoryStore());
+    const e = await h.failure({
+      type: 'load',
+      source: { ...source, folder: 'no-such-model' },
+      precision: 'auto',
+    });
+    expect(e.name).toBe('DownloadError');
+    expect((await h.failure({ type: 'tokenize', text: A })).message).toMatch(/No model is loaded yet/);
+  });
+});
