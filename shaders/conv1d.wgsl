@@ -8,7 +8,7 @@
 // state f32 (conv state [DI, DC-1] at CONV_OFF), xc f32 [T, DI]. DC <= 8.
 // Reference: the conv part of mixerStep in src/engine/reference/mamba.ts.
 // Dispatch: (ceil(DI / 64), ceil(T / TT)).
-struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+#include "dims.wgsl"
 
 override DI: u32;
 override DC: u32;

@@ -7,7 +7,7 @@
 // Shapes: dbc f32 [T, R + 2*DS], params f32 (dtW [DI, R] at DTW_OFF, dtB [DI] at DTB_OFF), dt f32 [T, DI].
 // Reference: the dt part of mixerStep in src/engine/reference/mamba.ts.
 // Dispatch: (ceil(DI / 64), ceil(T / 64)).
-struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+#include "dims.wgsl"
 
 override DI: u32;
 override DS: u32;

@@ -3,7 +3,7 @@
 // Shapes: tokens u32 [T], E packed weights [ROWS, DM] (f32 bits, or f16 two per u32), resid f32 [T, DM].
 // Reference: referenceForward's `weights.embedding.subarray(tok * dm, ...)` (src/engine/reference/mamba.ts).
 // Dispatch: (ceil(DM / 64), T).
-struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+#include "dims.wgsl"
 
 override DM: u32;
 override F16: bool;

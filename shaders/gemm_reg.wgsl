@@ -6,12 +6,11 @@
 // Reference: matVec in src/engine/reference/mamba.ts applied to every token.
 // Where K allows, 4 (f32) or 8 (f16) weights per 16-byte load (SwiftShader runs loads as gathers).
 // Dispatch: (ceil(ceil(N / 4) / 64), ceil(T / 4)).
-struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+#include "dims.wgsl"
 
 override F16: bool;
 
-// Per row part, so every part of every matrix of one dtype shares one pipeline.
-struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, pad0: u32, pad1: u32 }
+#include "shape.wgsl"
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(0) var<uniform> dims: Dims;

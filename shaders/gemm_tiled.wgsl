@@ -11,17 +11,17 @@
 // Split-K (thin matrices, short chunks: too few tiles to fill the GPU): the K steps are divided among
 // splitCount(T) workgroups along z. With one split the sums (+ bias) go straight to Y; with more, each
 // writes its partial sums to P (no bias) and gemm_splitk_reduce.wgsl adds them up with the bias into Y.
-// splitCount must equal the one in gemm_splitk_reduce.wgsl and splitCount() in src/engine/model.ts.
+// splitCount (include/split_count.wgsl) is shared with gemm_splitk_reduce.wgsl; splitCount() in src/engine/model.ts
+// is its host twin.
 // Reference: matVec in src/engine/reference/mamba.ts applied to every token.
 // Dispatch: (ceil(N / BN), ceil(T / BM), splitCount(T)).
-struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+#include "dims.wgsl"
 
 override F16: bool;
 override TM: u32 = 4u;
 override TN: u32 = 4u;
 
-// SPLIT_TARGET: workgroups wanted (split-K kicks in below it); MAX_SPLIT 1 disables split-K.
-struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, SPLIT_TARGET: u32, MAX_SPLIT: u32 }
+#include "split_count.wgsl"
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -37,14 +37,6 @@ override SX: u32 = 4u * TM + 1u;
 override SW: u32 = 4u * TN + 1u;
 var<workgroup> xs: array<vec4f, 16u * SX>; // [16 k][BM / 4 token groups]
 var<workgroup> ws: array<vec4f, 16u * SW>; // [16 k][BN / 4 output groups]
-
-fn splitCount(T: u32) -> u32 {
-  if (shape.MAX_SPLIT <= 1u) {
-    return 1u;
-  }
-  let tiles = ((T + 16u * TM - 1u) / (16u * TM)) * ((shape.N + 16u * TN - 1u) / (16u * TN));
-  return clamp((shape.SPLIT_TARGET + tiles - 1u) / tiles, 1u, shape.MAX_SPLIT);
-}
 
 // Item e of a tile (k = e % 16, group g = e / 16): 4 consecutive tokens (rows) at one k, zero outside.
 fn loadX(e: u32, t0: u32, kb: u32) -> vec4f {

@@ -8,8 +8,7 @@
 // Dispatch: (ceil(ceil(N / 4) / 64)).
 override F16: bool;
 
-// Per row part, so every part of every matrix of one dtype shares one pipeline.
-struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, pad0: u32, pad1: u32 }
+#include "shape.wgsl"
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;

@@ -1,13 +1,21 @@
+#variant gemv_coop
+#variant gemv_subgroup SUBGROUP
+#ifdef SUBGROUP
+enable subgroups;
+#endif
+
 // GEMV for decode, one workgroup of 64 invocations per output row (the hardware-GPU variant): invocations
-// stride over k and the partial sums are reduced through workgroup memory.
+// stride over k, then the partial sums are reduced. gemv_coop reduces through workgroup memory in a 6-step
+// tree; gemv_subgroup (devices with subgroups) reduces each subgroup with subgroupAdd and one barrier gathers
+// the subgroup sums. No assumption is made about how invocations map to subgroups: each subgroup's first lane
+// writes its sum at its own index.
 // y[COL0 + n] = sum_k x[k] * W[n, k] (+ bias[BIAS_OFF + n]); W f32 bits or f16 packed two per u32.
 // Shapes: x f32 [K], W [N, K], y f32 [>= COL0 + N].
 // Reference: matVec in src/engine/reference/mamba.ts.
 // Dispatch: (N) workgroups (the host splits matrices so N <= 65535).
 override F16: bool;
 
-// Per row part, so every part of every matrix of one dtype shares one pipeline.
-struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, pad0: u32, pad1: u32 }
+#include "shape.wgsl"
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -18,7 +26,12 @@ struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32
 var<workgroup> partial: array<f32, 64>;
 
 @compute @workgroup_size(64)
+#ifdef SUBGROUP
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32,
+        @builtin(subgroup_invocation_id) sgi: u32) {
+#else
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+#endif
   let n = wid.x;
   if (n >= shape.N) {
     return;
@@ -42,6 +55,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       acc += bitcast<f32>(W[row + k]) * X[k];
     }
   }
+#ifdef SUBGROUP
+  let sum = subgroupAdd(acc);
+  partial[li] = select(0.0, sum, sgi == 0u);
+  workgroupBarrier();
+  if (li == 0u) {
+    var v = 0.0;
+    for (var i = 0u; i < 64u; i++) {
+      v += partial[i];
+    }
+#else
   partial[li] = acc;
   workgroupBarrier();
   for (var s = 32u; s > 0u; s >>= 1u) {
@@ -52,6 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   if (li == 0u) {
     var v = partial[0];
+#endif
     if (shape.HAS_BIAS != 0u) {
       v += bias[shape.BIAS_OFF + n];
     }

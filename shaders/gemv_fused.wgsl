@@ -1,3 +1,9 @@
+#variant gemv_fused
+#variant gemv_fused_sg SUBGROUP
+#ifdef SUBGROUP
+enable subgroups;
+#endif
+
 // Fused decode GEMV (hardware variant, one token): one workgroup of 64 invocations per ROWS output rows, weights read
 // as vec4<u32> (8 f16 or 4 f32 per load), with optional fused steps so a decode layer is 4 dispatches:
 //   NORM  prologue: x = rmsnorm(X) * params[NW_OFF..] (each workgroup recomputes sum(X^2) from the same loads
@@ -9,6 +15,8 @@
 // y = sum_k X[k] * W[n, k] (+ bias[BIAS_OFF + n]). Shapes: X f32 [K], W [N, K] (K % 8 == 0 for f16,
 // K % 4 == 0 for f32), Y f32 [>= COL0 + N], params f32 (norm weight at NW_OFF, conv weight [DI, DC] at CW_OFF,
 // conv bias at CB_OFF), state f32 (conv state [DI, DC-1] at CONV_OFF), xc f32 [DI].
+// Variants: gemv_fused reduces the 64 partial sums through a workgroup-memory tree; gemv_fused_sg (devices with
+// subgroups) reduces each subgroup with subgroupAdd and gathers the subgroup sums after one barrier.
 // Reference: rmsNorm, matVec and the conv part of mixerStep in src/engine/reference/mamba.ts.
 // Dispatch: (ceil(N / ROWS)) workgroups.
 override F16: bool;
@@ -28,7 +36,7 @@ override CONV_OFF: u32 = 0u;
 // whole conv channels, still belong to one workgroup: the CONV and ACCUM epilogues stay race-free.
 override ROWS: u32 = 1u;
 
-struct Shape { N: u32, K: u32, LDY: u32, COL0: u32, BIAS_OFF: u32, HAS_BIAS: u32, pad0: u32, pad1: u32 }
+#include "shape.wgsl"
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;
 @group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
@@ -72,7 +80,12 @@ fn convStep(g: u32, x: f32) {
 }
 
 @compute @workgroup_size(64)
+#ifdef SUBGROUP
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32,
+        @builtin(subgroup_invocation_id) sgi: u32) {
+#else
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+#endif
   let n0 = wid.x * ROWS;
   if (n0 >= shape.N) {
     return;
@@ -110,6 +123,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       }
     }
   }
+#ifdef SUBGROUP
+  // Each subgroup's first lane writes its sums at its own index (no assumption on the lane mapping).
+  let sa = subgroupAdd(acc);
+  let sb = subgroupAdd(ss);
+  partial[li] = select(vec4f(0.0), sa, sgi == 0u);
+  partialSs[li] = select(0.0, sb, sgi == 0u);
+  workgroupBarrier();
+  var sums = vec4f(0.0);
+  var sumSs = 0.0;
+  if (li == 0u) {
+    for (var i = 0u; i < 64u; i++) {
+      sums += partial[i];
+      sumSs += partialSs[i];
+    }
+  }
+#else
   partial[li] = acc;
   partialSs[li] = ss;
   workgroupBarrier();
@@ -122,6 +151,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   let sums = partial[0];
   let sumSs = partialSs[0];
+#endif
   if (li == 0u) {
     var scale = 1.0;
     if (NORM) {

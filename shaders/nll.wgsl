@@ -4,7 +4,7 @@
 // Shapes: logits f32 [T, V], targets u32 [T], nll f32 [T].
 // Reference: -log softmax(referenceForward(...).logits[t])[tokens[t + 1]] (tests/engine*.test.ts).
 // Dispatch: (T).
-struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+#include "dims.wgsl"
 
 override V: u32;
 // Invocations per row: a power of two <= 256 (64 on GPUs; 4 on SwiftShader, where barriers are costly).

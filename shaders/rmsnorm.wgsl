@@ -4,7 +4,7 @@
 // Shapes: resid, delta, out f32 [T, DM]; weight f32 (the layer's parameter buffer, norm at W_OFF).
 // Reference: rmsNorm and the residual update in referenceForward (src/engine/reference/mamba.ts).
 // Dispatch: (T).
-struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+#include "dims.wgsl"
 
 override DM: u32;
 override ADD: bool;

@@ -9,7 +9,7 @@
 // state f32 (ssm [DI, DS] at 0, dtSum [DI] at DI*DS), out f32 [T, DI]. DS <= 64.
 // Reference: mixerStep in src/engine/reference/mamba.ts.
 // Dispatch: (ceil(DI / 64)).
-struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+#include "dims.wgsl"
 
 override DI: u32;
 override DS: u32;

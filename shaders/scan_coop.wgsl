@@ -10,7 +10,7 @@
 // and each whole block of TB tokens loads its inputs into registers before running the recurrence.
 // Reference: mixerStep in src/engine/reference/mamba.ts.
 // Dispatch: (ceil(DI / CPW)).
-struct Dims { T: u32, pos0: u32, pad0: u32, pad1: u32 }
+#include "dims.wgsl"
 
 override DI: u32;
 override DS: u32;
