@@ -4,7 +4,8 @@
  * function of the chunk length) so a forward pass is encoded from prebuilt parts with no per-token
  * allocation.
  */
-import { shaderSources } from '../shaders.gen.ts';
+import { shaderSources, type ShaderName } from '../shaders.gen.ts';
+import { createBindGroup, type BindingResources } from './bindings.ts';
 
 export type Constants = Record<string, number | boolean>;
 
@@ -14,6 +15,14 @@ export interface Dispatch {
   bindGroup: GPUBindGroup;
   /** Workgroup counts for a chunk of `t` tokens. */
   size: (t: number) => [number, number, number];
+}
+
+/** A pipeline together with its kernel name, so its bind groups are made by binding name. */
+export interface KernelPipeline<K extends ShaderName> {
+  readonly kernel: K;
+  readonly pipeline: GPUComputePipeline;
+  /** A bind group with each buffer at the binding of its name (see bindings.ts for the checks). */
+  bind(label: string, resources: BindingResources<K>): GPUBindGroup;
 }
 
 const caches = new WeakMap<GPUDevice, PipelineCache>();
@@ -60,7 +69,20 @@ export class PipelineCache {
     return pipeline;
   }
 
-  /** A bind group for `pipeline` with `buffers[i]` at binding i (undefined entries are skipped). */
+  /** The pipeline of `kernel` for `constants`, with bind groups by name. */
+  kernel<K extends ShaderName>(kernel: K, constants: Constants = {}): KernelPipeline<K> {
+    const pipeline = this.get(kernel, constants);
+    return {
+      kernel,
+      pipeline,
+      bind: (label, resources) => createBindGroup(this.device, pipeline, kernel, label, resources),
+    };
+  }
+
+  /**
+   * A bind group for `pipeline` with `buffers[i]` at binding i (undefined entries are skipped). Positional:
+   * prefer `kernel(…).bind(label, { name: buffer })`, which checks the names against the kernel's WGSL.
+   */
   bind(pipeline: GPUComputePipeline, label: string, buffers: (GPUBuffer | undefined)[]): GPUBindGroup {
     const entries: GPUBindGroupEntry[] = [];
     buffers.forEach((buffer, binding) => {
