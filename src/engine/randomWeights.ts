@@ -15,7 +15,8 @@ import type { WeightDtype } from './api.ts';
 import type { EngineDevice } from './gpu/device.ts';
 import type { RowPart } from './gpu/weightMatrix.ts';
 import { GpuMambaModel, type EngineOptions } from './model.ts';
-import { shaderSources } from './shaders.gen.ts';
+import { PipelineCache, type KernelPipeline } from './kernels/pipelines.ts';
+import { uniformBytes } from './kernels/uniforms.ts';
 import { assembleWeights, type MambaWeights } from './weights.ts';
 
 /** d_model and layers of the state-spaces/mamba-*-hf checkpoints. */
@@ -143,16 +144,10 @@ const MAX_GROUPS_X = 65535;
 
 /** Runs fill_random.wgsl over matrix parts. */
 export class GpuRandomFill {
-  private readonly pipeline: GPUComputePipeline;
+  private readonly kernel: KernelPipeline<'fill_random'>;
 
   constructor(private readonly device: GPUDevice) {
-    const code = shaderSources['fill_random'];
-    if (code === undefined) throw new Error('No shader "fill_random" (run node scripts/gen-shaders.mjs).');
-    this.pipeline = device.createComputePipeline({
-      label: 'fill_random',
-      layout: 'auto',
-      compute: { module: device.createShaderModule({ label: 'fill_random', code }), entryPoint: 'main' },
-    });
+    this.kernel = PipelineCache.forDevice(device).kernel('fill_random');
   }
 
   /** Fills `part` (rows row0.. of a matrix with `cols` columns) with hashUniform(e, key, bound). */
@@ -162,26 +157,25 @@ export class GpuRandomFill {
     const groups = Math.ceil(words / WORKGROUP);
     const x = Math.min(groups, MAX_GROUPS_X);
     const y = Math.ceil(groups / x);
-    const raw = new ArrayBuffer(32);
-    const u = new Uint32Array(raw);
-    u.set([(part.row0 * cols) >>> 0, count, words, key, 0, dtype === 'f16' ? 1 : 0, x * WORKGROUP, 0]);
-    new Float32Array(raw)[4] = bound;
+    const raw = uniformBytes('fill_random', 'P', {
+      base: (part.row0 * cols) >>> 0,
+      count,
+      words,
+      key,
+      bound,
+      f16: dtype === 'f16' ? 1 : 0,
+      row_stride: x * WORKGROUP,
+    });
     const params = this.device.createBuffer({
       label: 'fill_random params',
       size: 32,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     this.device.queue.writeBuffer(params, 0, raw);
-    const bindGroup = this.device.createBindGroup({
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: params } },
-        { binding: 1, resource: { buffer: part.buffer } },
-      ],
-    });
+    const bindGroup = this.kernel.bind('fill_random', { P: params, out: part.buffer });
     const enc = this.device.createCommandEncoder({ label: 'fill_random' });
     const pass = enc.beginComputePass({ label: 'fill_random' });
-    pass.setPipeline(this.pipeline);
+    pass.setPipeline(this.kernel.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y);
     pass.end();
@@ -200,17 +194,12 @@ export class GpuRandomFill {
       size: 32,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
-    this.device.queue.writeBuffer(params, 0, new Uint32Array(8)); // words = 0
-    const bindGroup = this.device.createBindGroup({
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: params } },
-        { binding: 1, resource: { buffer: target } },
-      ],
-    });
+    const nothing = { base: 0, count: 0, words: 0, key: 0, bound: 0, f16: 0, row_stride: 0 };
+    this.device.queue.writeBuffer(params, 0, uniformBytes('fill_random', 'P', nothing));
+    const bindGroup = this.kernel.bind('fill_random empty', { P: params, out: target });
     return {
       encode: (pass) => {
-        pass.setPipeline(this.pipeline);
+        pass.setPipeline(this.kernel.pipeline);
         pass.setBindGroup(0, bindGroup);
         pass.dispatchWorkgroups(1);
       },

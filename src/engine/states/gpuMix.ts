@@ -6,7 +6,8 @@
  */
 import type { GpuState } from '../api.ts';
 import { withGpuErrors } from '../gpu/device.ts';
-import { shaderSources } from '../shaders.gen.ts';
+import { PipelineCache, type KernelPipeline } from '../kernels/pipelines.ts';
+import { uniformBytes } from '../kernels/uniforms.ts';
 import { decayRates } from './cpuMix.ts';
 import { OP_ASSIGN, OP_ACCUMULATE, OP_SKIP, linearOps, type MixPlan, type PartPolicy } from './mixSpec.ts';
 import { StateMismatchError, type StateShape } from './types.ts';
@@ -17,9 +18,9 @@ const MAX_GROUPS_X = 65535;
 type Part = 'ssm' | 'conv' | 'dtSum';
 
 export class GpuStateMixer {
-  private readonly linear: GPUComputePipeline;
-  private readonly mean: GPUComputePipeline;
-  private readonly adecay: GPUComputePipeline;
+  private readonly linear: KernelPipeline<'mix_linear'>;
+  private readonly mean: KernelPipeline<'mix_mean'>;
+  private readonly adecay: KernelPipeline<'mix_adecay'>;
   /** −exp(A_log) of every layer, [layers, d_inner, d_state]; only A-decay reads it. */
   private readonly a: GPUBuffer;
   /**
@@ -39,18 +40,10 @@ export class GpuStateMixer {
     if (aLogs.length !== shape.layers || aLogs.some((x) => x.length !== shape.dInner * shape.dState)) {
       throw new StateMismatchError('The A_log tensors given to the mixer do not match the state shape.');
     }
-    const make = (name: string) =>
-      device.createComputePipeline({
-        label: name,
-        layout: 'auto',
-        compute: {
-          module: device.createShaderModule({ label: name, code: shaderSources[name]! }),
-          entryPoint: 'main',
-        },
-      });
-    this.linear = make('mix_linear');
-    this.mean = make('mix_mean');
-    this.adecay = make('mix_adecay');
+    const pipes = PipelineCache.forDevice(device);
+    this.linear = pipes.kernel('mix_linear');
+    this.mean = pipes.kernel('mix_mean');
+    this.adecay = pipes.kernel('mix_adecay');
     const rates = decayRates(aLogs);
     this.a = device.createBuffer({
       label: 'mix A',
@@ -113,22 +106,38 @@ export class GpuStateMixer {
     return { x, y: Math.ceil(groups / x), rowStride: x * WORKGROUP };
   }
 
+  /** One pass of `k` over `total` elements. */
   private dispatch(
     enc: GPUCommandEncoder,
-    pipeline: GPUComputePipeline,
-    buffers: GPUBuffer[],
-    params: ArrayBuffer,
+    k: { kernel: string; pipeline: GPUComputePipeline },
+    bind: GPUBindGroup,
     total: number,
   ): void {
-    const uniform = this.buffer(new Uint8Array(params), GPUBufferUsage.UNIFORM, 'mix params');
-    const entries = [...buffers, uniform].map((buffer, binding) => ({ binding, resource: { buffer } }));
-    const bind = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const { x, y } = this.grid(total);
-    const pass = enc.beginComputePass({ label: pipeline.label });
-    pass.setPipeline(pipeline);
+    const pass = enc.beginComputePass({ label: k.kernel });
+    pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, bind);
     pass.dispatchWorkgroups(x, y);
     pass.end();
+  }
+
+  private uniform(bytes: ArrayBuffer): GPUBuffer {
+    return this.buffer(new Uint8Array(bytes), GPUBufferUsage.UNIFORM, 'mix params');
+  }
+
+  /** acc ← (acc +) w[l]·src per layer by `ops` (mix_linear.wgsl). */
+  private linearStep(
+    enc: GPUCommandEncoder,
+    acc: GPUBuffer,
+    src: GPUBuffer,
+    ops: GPUBuffer,
+    perLayer: number,
+    total: number,
+  ) {
+    const { rowStride } = this.grid(total);
+    const params = this.uniform(uniformBytes('mix_linear', 'params', { perLayer, total, rowStride }));
+    const bind = this.linear.bind('mix_linear', { acc, src, ops, params });
+    this.dispatch(enc, this.linear, bind, total);
   }
 
   private linearPass(
@@ -145,18 +154,11 @@ export class GpuStateMixer {
       // Layers whose weights are all zero must end as zeros: clear first, every other element is assigned.
       enc.clearBuffer(dst[part], 0, 4 * total);
     }
-    const { rowStride } = this.grid(total);
     srcs.forEach((s, i) => {
       const opRow = ops[i]!;
       if (opRow.every((op) => op === OP_SKIP)) return;
       const weights = grid.map((row) => row[i]!);
-      this.dispatch(
-        enc,
-        this.linear,
-        [dst[part], s[part], this.opsBuffer(opRow, weights)],
-        u32s(perLayer, total, rowStride, 0),
-        total,
-      );
+      this.linearStep(enc, dst[part], s[part], this.opsBuffer(opRow, weights), perLayer, total);
     });
   }
 
@@ -164,11 +166,12 @@ export class GpuStateMixer {
     const total = this.perLayer(part) * this.shape.layers;
     enc.copyBufferToBuffer(srcs[0]![part], 0, dst[part], 0, 4 * total);
     const { rowStride } = this.grid(total);
-    const params = new ArrayBuffer(16);
-    new Uint32Array(params, 0, 2).set([total, rowStride]);
-    new Float32Array(params, 8, 1)[0] = scale;
-    for (const s of srcs.slice(1))
-      this.dispatch(enc, this.mean, [dst[part], s[part], srcs[0]![part]], params, total);
+    const bytes = uniformBytes('mix_mean', 'params', { total, rowStride, scale });
+    for (const s of srcs.slice(1)) {
+      const params = this.uniform(bytes);
+      const bind = this.mean.bind('mix_mean', { acc: dst[part], src: s[part], base: srcs[0]![part], params });
+      this.dispatch(enc, this.mean, bind, total);
+    }
   }
 
   private adecayPass(enc: GPUCommandEncoder, srcs: GpuState[], dst: GpuState, grid: number[][]): void {
@@ -179,13 +182,7 @@ export class GpuStateMixer {
     const { rowStride } = this.grid(total);
     const weights0 = grid.map((row) => row[0]!);
     if (first.some((op) => op !== OP_SKIP)) {
-      this.dispatch(
-        enc,
-        this.linear,
-        [dst.ssm, srcs[0]!.ssm, this.opsBuffer(first, weights0)],
-        u32s(perLayer, total, rowStride, 0),
-        total,
-      );
+      this.linearStep(enc, dst.ssm, srcs[0]!.ssm, this.opsBuffer(first, weights0), perLayer, total);
     }
     srcs.slice(1).forEach((s, k) => {
       const weights = grid.map((row) => row[k + 1]!);
@@ -193,13 +190,18 @@ export class GpuStateMixer {
         weights.map(() => OP_ACCUMULATE),
         weights,
       );
-      this.dispatch(
-        enc,
-        this.adecay,
-        [dst.ssm, s.ssm, s.dtSum, this.a, ops],
-        u32s(perLayer, total, rowStride, this.shape.dState),
-        total,
+      const params = this.uniform(
+        uniformBytes('mix_adecay', 'params', { perLayer, total, rowStride, dState: this.shape.dState }),
       );
+      const bind = this.adecay.bind('mix_adecay', {
+        acc: dst.ssm,
+        h: s.ssm,
+        dtSum: s.dtSum,
+        a: this.a,
+        ops,
+        params,
+      });
+      this.dispatch(enc, this.adecay, bind, total);
     });
   }
 
@@ -261,8 +263,4 @@ export class GpuStateMixer {
     for (const b of this.pool) b.destroy();
     this.pool = [];
   }
-}
-
-function u32s(...values: number[]): ArrayBuffer {
-  return Uint32Array.from(values).buffer;
 }
