@@ -15,6 +15,7 @@ export const GPU_TESTS = [
   'tests/engine.fixtures.test.ts',
   'tests/engine.prefill-tiles.test.ts',
   'tests/engine.state.test.ts',
+  'tests/kernels.bind-by-name.test.ts',
   'tests/kernels.models.test.ts',
   'tests/kernels.test.ts',
   'tests/mix.gpu.test.ts',
