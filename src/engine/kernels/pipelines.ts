@@ -46,7 +46,7 @@ export class PipelineCache {
     return c;
   }
 
-  get(kernel: string, constants: Constants): GPUComputePipeline {
+  get(kernel: ShaderName, constants: Constants): GPUComputePipeline {
     const key = `${kernel}:${JSON.stringify(constants)}`;
     const hit = this.pipelines.get(key);
     if (hit) return hit;
