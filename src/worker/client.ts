@@ -7,13 +7,30 @@
 import type {
   FinalResponse,
   GeneratedToken,
+  ReplyingRequest,
+  ReplyTypeOf,
   WorkerError,
   WorkerRequest,
   WorkerResponse,
 } from './protocol.ts';
 
-type Body = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 type Final<T extends FinalResponse['type']> = Extract<FinalResponse, { type: T }>;
+/** The request types whose reply is `T` (`done` answers both rename and drop). */
+type AskingFor<T extends FinalResponse['type']> = {
+  [Q in ReplyingRequest['type']]: ReplyTypeOf[Q] extends T ? Q : never;
+}[ReplyingRequest['type']];
+/** The body (a request without its id) of each request type in `Q`. */
+type BodyOf<Q extends ReplyingRequest['type']> = Q extends ReplyingRequest['type']
+  ? Omit<Extract<ReplyingRequest, { type: Q }>, 'id'>
+  : never;
+
+/** What the client needs of a Worker: a Worker, or one end of a MessageChannel in tests. */
+export interface EnginePort {
+  postMessage(message: WorkerRequest, transfer: Transferable[]): void;
+  onmessage: ((e: MessageEvent<WorkerResponse>) => void) | null;
+  onerror: ((e: ErrorEvent) => void) | null;
+  terminate(): void;
+}
 
 export interface RequestOptions {
   lane?: string;
@@ -44,7 +61,7 @@ export class EngineClient {
   private readonly lanes = new Map<string, number>();
   onFatal: (e: WorkerError) => void = () => {};
 
-  constructor(private readonly worker: Worker) {
+  constructor(private readonly worker: EnginePort) {
     worker.onmessage = (e: MessageEvent<WorkerResponse>) => this.receive(e.data);
     worker.onerror = (e) => {
       const error = {
@@ -61,9 +78,10 @@ export class EngineClient {
     return new EngineClient(new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' }));
   }
 
+  /** Sends `body`; `expect` names the reply it ends with, and must be the one `body`'s type gets. */
   request<T extends FinalResponse['type']>(
     _expect: T,
-    body: Body,
+    body: BodyOf<AskingFor<T>>,
     options: RequestOptions = {},
     transfer: Transferable[] = [],
   ): Promise<Final<T>> {
@@ -84,7 +102,7 @@ export class EngineClient {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
-    this.worker.postMessage({ type: 'cancel', id: this.nextId++, target: id } satisfies WorkerRequest);
+    this.worker.postMessage({ type: 'cancel', id: this.nextId++, target: id } satisfies WorkerRequest, []);
     p.reject(new WorkerRequestError({ name: 'AbortError', message: 'Superseded by newer work.' }));
   }
 

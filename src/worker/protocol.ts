@@ -152,3 +152,31 @@ export type FinalResponse = Exclude<
   WorkerResponse,
   { type: 'progress' } | { type: 'token' } | { type: 'fatal' }
 >;
+
+/** The request types that get a reply (`cancel` gets none). */
+export type ReplyingRequest = Exclude<WorkerRequest, { type: 'cancel' }>;
+
+/**
+ * The final reply each request type gets when it succeeds (any request may instead end in `error`). The
+ * client types `request(expect, body)` by it, so asking for the wrong reply does not compile, and the
+ * service's `handle` returns it.
+ */
+export type ReplyTypeOf = CompleteReplyMap<{
+  load: 'loaded';
+  capture: 'captured';
+  importFile: 'imported';
+  export: 'exported';
+  rename: 'done';
+  drop: 'done';
+  score: 'scored';
+  generate: 'generated';
+  sweep: 'swept';
+  inspect: 'inspected';
+  retrieve: 'retrieved';
+  tokenize: 'tokenized';
+}>;
+/** Fails to compile unless every replying request type is mapped to a final response type. */
+type CompleteReplyMap<M extends Record<ReplyingRequest['type'], FinalResponse['type']>> = M;
+
+/** The final reply to a request of type `Q`. */
+export type ReplyTo<Q extends ReplyingRequest['type']> = Extract<FinalResponse, { type: ReplyTypeOf[Q] }>;

@@ -22,6 +22,8 @@ import type {
   GeneratedToken,
   MixRecipe,
   ModelInfo,
+  ReplyingRequest,
+  ReplyTo,
   StartState,
   StateSummary,
   WorkerError,
@@ -49,6 +51,14 @@ export interface EngineServiceOptions {
   onFatal?: (e: WorkerError) => void;
 }
 
+/** One method per request type, answering with that type's reply: the service mirrors the protocol. */
+export type ServiceMethods = {
+  [Q in ReplyingRequest['type']]: (
+    req: Extract<ReplyingRequest, { type: Q }>,
+    call: Call,
+  ) => ReplyTo<Q> | Promise<ReplyTo<Q>>;
+};
+
 interface Loaded {
   backend: GpuBackend;
   codec: TextCodec;
@@ -57,7 +67,7 @@ interface Loaded {
   legacyHash: string;
 }
 
-export class EngineService {
+export class EngineService implements ServiceMethods {
   private model: Loaded | undefined;
   private readonly states = new StateCache();
   private readonly persistence: StatePersistence;
@@ -67,7 +77,7 @@ export class EngineService {
   }
 
   /** Runs `req` and gives its final reply; failures reject (the caller turns them into error replies). */
-  async handle(req: Exclude<WorkerRequest, { type: 'cancel' }>, call: Call): Promise<FinalResponse> {
+  async handle(req: ReplyingRequest, call: Call): Promise<FinalResponse> {
     switch (req.type) {
       case 'load':
         return this.load(req, call);
