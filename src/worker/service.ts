@@ -237,8 +237,8 @@ export class EngineService implements ServiceMethods {
     return { type: 'imported', id: req.id, states: summaries, ...(warning ? { warning } : {}) };
   }
 
-  export(req: Req<'export'>): Reply<'exported'> {
-    const list = req.keys.map((k) => this.states.get(k));
+  async export(req: Req<'export'>): Promise<Reply<'exported'>> {
+    const list = await this.states.storedMany(req.keys);
     return { type: 'exported', id: req.id, bytes: exportStateFile(list), fileName: stateFileName(list) };
   }
 
@@ -287,7 +287,7 @@ export class EngineService implements ServiceMethods {
         ...req.recipe,
         sources: req.recipe.sources.map((s) => (s.key === req.key ? { ...s, weight: alpha } : s)),
       };
-      const nll = await backend.score(this.mix(recipe), ids, { signal: call.signal });
+      const nll = await backend.score(await this.mix(recipe), ids, { signal: call.signal });
       points.push({ alpha, perplexity: perplexityOf(nll) });
       call.progress('Sweeping', i + 1, req.alphas.length);
     }
@@ -338,7 +338,10 @@ export class EngineService implements ServiceMethods {
       },
       state,
     };
-    const hits = rankStates(query, this.states.ready(req.keys), { metric: req.metric, layer: req.layer });
+    const hits = rankStates(query, await this.states.readyOf(req.keys), {
+      metric: req.metric,
+      layer: req.layer,
+    });
     return {
       type: 'retrieved',
       id: req.id,
@@ -347,13 +350,13 @@ export class EngineService implements ServiceMethods {
     };
   }
 
-  inspect(req: Req<'inspect'>): Reply<'inspected'> {
-    const picked = req.keys.filter((k) => this.states.has(k));
-    const states = picked.map((k) => this.states.get(k).state);
+  async inspect(req: Req<'inspect'>): Promise<Reply<'inspected'>> {
+    const keys = this.states.readyKeys(req.keys);
+    const states = (await this.states.storedMany(keys)).map((s) => s.state);
     return {
       type: 'inspected',
       id: req.id,
-      norms: picked.map((k, i) => layerNorms(k, states[i]!)),
+      norms: keys.map((k, i) => layerNorms(k, states[i]!)),
       grams: ssmGrams(states),
     };
   }
@@ -368,11 +371,11 @@ export class EngineService implements ServiceMethods {
     return codec.encode(text).map((id) => ({ id, text: codec.tokenText(id) }));
   }
 
-  private mix(recipe: MixRecipe): MambaState {
+  private async mix(recipe: MixRecipe): Promise<MambaState> {
     const { backend } = this.ready();
     const spec = specOf(recipe, backend.config.numLayers);
     return mixStoredCpu(
-      recipe.sources.map((s) => this.states.get(s.key)),
+      await this.states.storedMany(recipe.sources.map((s) => s.key)),
       spec,
       recipe.mode === 'adecay' ? backend.allALogs() : undefined,
     ).state;
@@ -384,7 +387,7 @@ export class EngineService implements ServiceMethods {
       case 'zero':
         return null;
       case 'stored':
-        return this.states.get(start.key).state;
+        return this.states.startOf(start.key);
       case 'mix':
         return start.recipe.sources.length === 0 ? null : this.mix(start.recipe);
       case 'text':
