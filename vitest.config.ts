@@ -21,6 +21,7 @@ export const GPU_TESTS = [
   'tests/mix.gpu.test.ts',
   'tests/model-engine.test.ts',
   'tests/states.engine.test.ts',
+  'tests/worker-service.test.ts',
 ];
 
 export default defineConfig({
