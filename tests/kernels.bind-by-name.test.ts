@@ -1,14 +1,14 @@
 /**
  * A kernel bound by name and fed a uniform written by field name, on a real adapter: the fused decode GEMV
  * (shaders/gemv_fused.wgsl, both the workgroup-memory and the subgroup variant) with a bias and the ACCUM
- * epilogue, bound through PipelineCache.kernel(…).bind({ shape, X, W, params, Y, state, xc }) and its Shape
- * written through the generated layout, against matVec (src/engine/reference/mamba.ts) in float64 within a
- * relative 1e-5 of the largest output.
+ * epilogue, made by PipelineCache.kernel(…).dispatch(label, { shape, X, W, params, Y, state, xc }, size)
+ * with its Shape written through the generated layout, against matVec (src/engine/reference/mamba.ts) in
+ * float64 within a relative 1e-5 of the largest output.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
-import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
+import { encodeDispatches, PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { writeUniform } from '../src/engine/kernels/uniforms.ts';
 import { matVec } from '../src/engine/reference/mamba.ts';
 import { rng, withScope } from './helpers/gpu.ts';
@@ -52,21 +52,23 @@ describe('binding by name on a real adapter', () => {
           MAX_SPLIT: 0,
         });
         const Y = buffer(4 * y0.length, S | GPUBufferUsage.COPY_SRC, y0);
-        const bindGroup = k.bind('test', {
-          shape,
-          X: buffer(4 * K, S, x),
-          W: buffer(4 * N * K, S, new Uint32Array(w.buffer)), // f32 weights as their bits, as packWeights stores them
-          params: buffer(4 * params.length, S, params),
-          Y,
-          state: buffer(16, S),
-          xc: buffer(16, S),
-        });
+        const step = k.dispatch(
+          'test',
+          {
+            shape,
+            X: buffer(4 * K, S, x),
+            W: buffer(4 * N * K, S, new Uint32Array(w.buffer)), // f32 weights as their bits, as packWeights stores them
+            params: buffer(4 * params.length, S, params),
+            Y,
+            state: buffer(16, S),
+            xc: buffer(16, S),
+          },
+          () => [Math.ceil(N / 3), 1, 1],
+        );
         const read = buffer(4 * y0.length, GPUBufferUsage.MAP_READ);
         const enc = device.createCommandEncoder();
         const pass = enc.beginComputePass();
-        pass.setPipeline(k.pipeline);
-        pass.setBindGroup(0, bindGroup);
-        pass.dispatchWorkgroups(Math.ceil(N / 3));
+        encodeDispatches(pass, [step], 1);
         pass.end();
         enc.copyBufferToBuffer(Y, 0, read, 0, 4 * y0.length);
         device.queue.submit([enc.finish()]);

@@ -23,6 +23,8 @@ export interface KernelPipeline<K extends ShaderName> {
   readonly pipeline: GPUComputePipeline;
   /** A bind group with each buffer at the binding of its name (see bindings.ts for the checks). */
   bind(label: string, resources: BindingResources<K>): GPUBindGroup;
+  /** One prebuilt dispatch of this pipeline: bound by name, `size` workgroups for a chunk of `t` tokens. */
+  dispatch(label: string, resources: BindingResources<K>, size: Dispatch['size']): Dispatch;
 }
 
 const caches = new WeakMap<GPUDevice, PipelineCache>();
@@ -72,10 +74,13 @@ export class PipelineCache {
   /** The pipeline of `kernel` for `constants`, with bind groups by name. */
   kernel<K extends ShaderName>(kernel: K, constants: Constants = {}): KernelPipeline<K> {
     const pipeline = this.get(kernel, constants);
+    const bind = (label: string, resources: BindingResources<K>) =>
+      createBindGroup(this.device, pipeline, kernel, label, resources);
     return {
       kernel,
       pipeline,
-      bind: (label, resources) => createBindGroup(this.device, pipeline, kernel, label, resources),
+      bind,
+      dispatch: (label, resources, size) => ({ label, pipeline, bindGroup: bind(label, resources), size }),
     };
   }
 
