@@ -25,7 +25,7 @@ test('share URL round trip: a fresh browser opening the link rebuilds the same v
 
   await page.getByRole('button', { name: 'Copy share link' }).click();
   const link = await page.getByRole('textbox', { name: 'Share link' }).inputValue();
-  expect(link).toContain('#r=');
+  expect(link).toContain('#r=2.'); // version 2: compressed
 
   // A new context has empty storage: everything must come from the link.
   const other = await browser.newContext();

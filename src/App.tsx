@@ -12,8 +12,9 @@ import { MixerPanel } from './features/mixer/MixerPanel.tsx';
 import { loadDefaultModel } from './features/model/engine.ts';
 import { ModelPanel } from './features/model/ModelPanel.tsx';
 import { PerplexityPanel } from './features/perplexity/PerplexityPanel.tsx';
-import { applyRecipe } from './features/share/apply.ts';
-import { decodeRecipe } from './features/share/recipe.ts';
+import { applyRecipeUndoably } from './features/share/apply.ts';
+import { decodeRecipeLink } from './features/share/link.ts';
+import { UndoNotice } from './features/share/UndoNotice.tsx';
 import { RECIPE_PARAM, SharePanel } from './features/share/SharePanel.tsx';
 import { RetrievalPanel } from './features/retrieval/RetrievalPanel.tsx';
 import { StoragePanel } from './features/storage/StoragePanel.tsx';
@@ -37,16 +38,19 @@ async function webGpuProblem(): Promise<string | undefined> {
 
 let started = false;
 
-/** Runs once per page: apply the link's recipe, then load the default model. */
-function startOnce(setShareError: (s: string) => void) {
+/**
+ * Runs once per page: apply the link's recipe, then load the default model. The recipe is checked whole
+ * before anything changes, so a bad link leaves the saved mix, query and texts as they were.
+ */
+async function startOnce(setShareError: (s: string) => void) {
   if (started) return;
   started = true;
   const hash = new URLSearchParams(window.location.hash.slice(1)).get(RECIPE_PARAM);
   if (hash) {
     try {
-      applyRecipe(decodeRecipe(hash));
+      applyRecipeUndoably(await decodeRecipeLink(hash), 'Opened the shared link’s mix.');
     } catch (e) {
-      setShareError((e as Error).message);
+      setShareError(`${(e as Error).message} Your saved work is unchanged.`);
     }
   }
   void loadDefaultModel();
@@ -63,7 +67,7 @@ export function App() {
     void webGpuProblem().then((p) => setGpu(p ?? 'ok'));
   }, []);
   useEffect(() => {
-    if (gpu === 'ok') startOnce(setShareError);
+    if (gpu === 'ok') void startOnce(setShareError);
   }, [gpu]);
   useEffect(() => {
     // Large type: every size in the stylesheet is relative to the root's.
@@ -83,6 +87,7 @@ export function App() {
         <PresenterToggle />
       </header>
       <ErrorBanner />
+      <UndoNotice />
       {shareError && (
         <p className="banner banner-error" role="alert">
           {shareError}

@@ -1,10 +1,9 @@
 /**
- * Pure parts of the playground UI: the share recipe (URL and session file), the mapping of mixer settings onto
+ * Pure parts of the playground UI (the share recipe has its own file, share.test.ts): the mapping of mixer settings onto
  * the states module's MixSpec (checked against the CPU mix of the tiny-a fixture), task presets, the sweep
  * CSV, the triangle pad's barycentric coordinates and keyboard steps.
  */
 import { describe, expect, it } from 'vitest';
-import { checkRecipe, decodeRecipe, encodeRecipe, type Recipe } from '../src/features/share/recipe.ts';
 import { specOf } from '../src/worker/mix-recipe.ts';
 import { mixStatesCpu } from '../src/engine/states/cpuMix.ts';
 import { planMix } from '../src/engine/states/mixSpec.ts';
@@ -17,46 +16,6 @@ import { topKMix } from '../src/features/retrieval/topk.ts';
 import { cachedModelLabel } from '../src/features/storage/StoragePanel.tsx';
 import { loadFixture } from './helpers/fixtures.ts';
 import type { MixRecipe } from '../src/worker/protocol.ts';
-
-const recipe: Recipe = {
-  model: 'soup-mamba-4.6m',
-  states: [
-    { name: 'a', text: 'hot->cold\n' },
-    { name: 'b ünïcødé 🙂', text: 'big->small\n', task: 'antonym' },
-  ],
-  mixed: [1, 0],
-  weights: [1.3, -0.3],
-  mode: 'weighted',
-  normalize: false,
-  parts: { ssm: true, conv: false },
-  profile: 'late',
-  sampling: { temperature: 0.7, topK: 20, topP: 0.9, seed: 42, maxNewTokens: 16 },
-  query: 'fast->',
-  evalText: 'up->down\n',
-};
-
-describe('share recipe', () => {
-  it('round-trips through the URL form, non-ASCII included', () => {
-    const enc = encodeRecipe(recipe);
-    expect(enc).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(decodeRecipe(enc)).toEqual(recipe);
-  });
-  it('refuses a damaged link with a message', () => {
-    expect(() => decodeRecipe('%%%not-base64')).toThrow(/damaged/);
-  });
-  it('drops out-of-range indexes and unknown modes from untrusted input', () => {
-    const r = checkRecipe({
-      states: [{ name: 'x', text: 't' }],
-      mixed: [0, 5, -1],
-      weights: [2],
-      mode: 'evil',
-    });
-    expect(r.mixed).toEqual([0]);
-    expect(r.weights).toEqual([2]);
-    expect(r.mode).toBe('weighted');
-    expect(r.parts).toEqual({ ssm: true, conv: true });
-  });
-});
 
 describe('mixer settings as a MixSpec', () => {
   const base: MixRecipe = {

@@ -1,14 +1,22 @@
 /** Share: a link carrying the recipe, and export / import of the whole session as a file. */
 import { useState } from 'react';
 import { useModelStore } from '../../stores/model.ts';
-import { applyRecipe, currentRecipe } from './apply.ts';
-import { checkRecipe, encodeRecipe, SESSION_TYPE, SESSION_VERSION, type SessionFile } from './recipe.ts';
+import { applyRecipeUndoably, currentRecipe } from './apply.ts';
+import { encodeRecipeLink } from './link.ts';
+import {
+  MAX_SESSION_BYTES,
+  parseSessionFile,
+  RecipeError,
+  SESSION_TYPE,
+  SESSION_VERSION,
+  type SessionFile,
+} from './recipe.ts';
 
 export const RECIPE_PARAM = 'r';
 
-export function shareUrl(): string {
+export async function shareUrl(): Promise<string> {
   const u = new URL(window.location.href);
-  u.hash = `${RECIPE_PARAM}=${encodeRecipe(currentRecipe())}`;
+  u.hash = `${RECIPE_PARAM}=${await encodeRecipeLink(currentRecipe())}`;
   return u.toString();
 }
 
@@ -19,7 +27,7 @@ export function SharePanel() {
   const model = useModelStore((s) => s.info?.id);
 
   const makeLink = async () => {
-    const url = shareUrl();
+    const url = await shareUrl();
     setLink(url);
     window.history.replaceState(null, '', url);
     try {
@@ -44,13 +52,11 @@ export function SharePanel() {
     setError(undefined);
     setNote(undefined);
     try {
-      const raw = JSON.parse(await f.text()) as Record<string, unknown>;
-      if (raw['type'] !== SESSION_TYPE) throw new Error(`${f.name} is not a State Soup session file.`);
-      if (typeof raw['version'] !== 'number' || raw['version'] > SESSION_VERSION) {
-        throw new Error(`${f.name} was written by a newer version of the playground; update this page.`);
-      }
-      const recipe = checkRecipe(raw);
-      applyRecipe(recipe);
+      // Everything is checked before the page changes: a bad file leaves the current work as it was.
+      if (f.size > MAX_SESSION_BYTES)
+        throw new RecipeError(`${f.name} is too large (${f.size} bytes) to be a session file.`);
+      const recipe = parseSessionFile(await f.text(), f.name);
+      applyRecipeUndoably(recipe, `Imported the session ${f.name}.`);
       setNote(
         `Imported ${recipe.states.length} state text(s) from ${f.name}.` +
           (recipe.model && model && recipe.model !== model
@@ -58,7 +64,9 @@ export function SharePanel() {
             : ''),
       );
     } catch (e) {
-      setError(e instanceof SyntaxError ? `${f.name} is not valid JSON.` : (e as Error).message);
+      const why =
+        e instanceof RecipeError ? e.message : `${f.name} could not be read: ${(e as Error).message}`;
+      setError(`${why} Nothing was changed.`);
     }
   };
 
@@ -78,7 +86,12 @@ export function SharePanel() {
             type="file"
             accept=".json,application/json"
             aria-label="Import session"
-            onChange={(e) => e.target.files?.[0] && void importSession(e.target.files[0])}
+            onChange={(e) => {
+              const f = e.target.files?.[0];
+              // Cleared, so choosing the same file again (after an undo, say) imports it again.
+              e.target.value = '';
+              if (f) void importSession(f);
+            }}
           />
         </label>
       </div>

@@ -9,6 +9,7 @@ import { useModelStore } from '../../stores/model.ts';
 import { useSessionStore } from '../../stores/session.ts';
 import { captureEntry } from '../model/engine.ts';
 import { matchEntries, type Recipe } from './recipe.ts';
+import { restoreWork, snapshotWork, useUndoStore } from './undo.ts';
 
 export function currentRecipe(): Recipe {
   const lib = useLibraryStore.getState();
@@ -30,7 +31,8 @@ export function currentRecipe(): Recipe {
   };
 }
 
-export function applyRecipe(recipe: Recipe): void {
+/** Applies a checked recipe; returns the ids of the library entries it added. */
+export function applyRecipe(recipe: Recipe): string[] {
   const lib = useLibraryStore.getState();
   const matched = matchEntries(recipe, lib.entries);
   const ids: string[] = [];
@@ -74,4 +76,12 @@ export function applyRecipe(recipe: Recipe): void {
   } else {
     for (const e of added) useLibraryStore.getState().setStatus(e.id, { kind: 'pending', done: 0, total: 1 });
   }
+  return added.map((e) => e.id);
+}
+
+/** Applies a checked recipe and offers to undo it; `label` says what happened, for the Undo line. */
+export function applyRecipeUndoably(recipe: Recipe, label: string): void {
+  const before = snapshotWork();
+  const added = applyRecipe(recipe);
+  useUndoStore.getState().offer(label, () => restoreWork(before, added));
 }
