@@ -77,6 +77,9 @@ export function App() {
   if (gpu !== 'ok' && gpu !== 'checking') return <NoWebGpu reason={gpu} />;
   return (
     <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to the playground
+      </a>
       <header className="app-header">
         <h1>State Soup Playground</h1>
         <p className="tagline">
@@ -93,28 +96,31 @@ export function App() {
           {shareError}
         </p>
       )}
-      {gpu === 'checking' ? (
-        <p role="status">Checking for WebGPU…</p>
-      ) : (
-        <div className="layout">
-          <div className="col col-left">
-            <ModelPanel />
-            {shown('stories') && <StoriesPanel />}
-            <LibraryPanel />
+      {/* The one main landmark; the skip link lands here (tabIndex so focus moves, not only the scroll). */}
+      <main id="main" tabIndex={-1}>
+        {gpu === 'checking' ? (
+          <p role="status">Checking for WebGPU…</p>
+        ) : (
+          <div className="layout">
+            <div className="col col-left">
+              <ModelPanel />
+              {shown('stories') && <StoriesPanel />}
+              <LibraryPanel />
+            </div>
+            <div className="col col-mid">
+              <MixerPanel />
+              {shown('retrieval') && <RetrievalPanel />}
+              <PerplexityPanel />
+            </div>
+            <div className="col col-right">
+              <GenerationPanel />
+              {shown('inspector') && <InspectorPanel />}
+              {shown('share') && <SharePanel />}
+              {shown('storage') && <StoragePanel />}
+            </div>
           </div>
-          <div className="col col-mid">
-            <MixerPanel />
-            {shown('retrieval') && <RetrievalPanel />}
-            <PerplexityPanel />
-          </div>
-          <div className="col col-right">
-            <GenerationPanel />
-            {shown('inspector') && <InspectorPanel />}
-            {shown('share') && <SharePanel />}
-            {shown('storage') && <StoragePanel />}
-          </div>
-        </div>
-      )}
+        )}
+      </main>
     </div>
   );
 }

@@ -14,10 +14,13 @@ import { cosinesFromGram, sumGrams } from './pca.ts';
 
 const COLOURS = ['#7c3aed', '#d97706', '#2563eb', '#16a34a', '#dc2626', '#0891b2'];
 
-function heat(v: number) {
-  // cosine in [−1, 1]: blue (−1) … white (0) … red (1).
+/**
+ * A cosine in [−1, 1] as a background: blue (−1) … white (0) … red (1). The ends stop at 65 % lightness so
+ * the dark cell text keeps a 4.5:1 contrast (the diagonal, cosine 1, used to be 3.99:1).
+ */
+export function heat(v: number) {
   const x = Math.max(-1, Math.min(1, v));
-  return x >= 0 ? `hsl(0 80% ${100 - 45 * x}%)` : `hsl(220 80% ${100 + 45 * x}%)`;
+  return x >= 0 ? `hsl(0 80% ${100 - 35 * x}%)` : `hsl(220 80% ${100 + 35 * x}%)`;
 }
 
 export function InspectorPanel() {
@@ -89,7 +92,7 @@ export function InspectorPanel() {
           <caption>Cosine similarity of the stored states’ SSM states (all layers)</caption>
           <thead>
             <tr>
-              <th />
+              <td />
               {inspector.keys.map((k) => (
                 <th key={k} scope="col">
                   {name(k)}
