@@ -91,7 +91,13 @@ export class GpuBackend implements Backend {
     return this.exclusive(
       run.signal,
       start,
-      async (s) => (await this.engine.score(s, tokens, { signal: run.signal })).nll,
+      async (s) =>
+        (
+          await this.engine.score(s, tokens, {
+            signal: run.signal,
+            onProgress: (p) => run.onProgress?.(p.done, p.total),
+          })
+        ).nll,
     );
   }
 

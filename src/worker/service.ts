@@ -266,7 +266,8 @@ export class EngineService implements ServiceMethods {
     const nll = await backend.score(
       start,
       tokens.map((t) => t.id),
-      { signal: call.signal },
+      // Progress lets the page show tokens/s and an ETA for a long evaluation text.
+      { signal: call.signal, onProgress: (d, t) => call.progress('Scoring', d, t) },
     );
     return {
       type: 'scored',

@@ -3,7 +3,9 @@ import { useState } from 'react';
 import { newEntryId, uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
-import { captureEntry, engine } from '../model/engine.ts';
+import { cancelCapture, captureEntry, captureRunKey, engine } from '../model/engine.ts';
+import { LongRun } from '../progress/LongRun.tsx';
+import { useRunsStore } from '../progress/runs.ts';
 import { StateFiles } from './StateFiles.tsx';
 import { Presets } from './Presets.tsx';
 import { useShown } from '../present/view.ts';
@@ -110,6 +112,20 @@ function UndoDelete() {
   );
 }
 
+/** A long text's reading speed, time left and Cancel, beside the entry's progress bar. */
+function CaptureRun({ entry }: { entry: LibraryEntry }) {
+  const run = useRunsStore((s) => s.runs[captureRunKey(entry.id)]);
+  if (!run) return null;
+  return (
+    <LongRun
+      label={`Reading ${entry.name}`}
+      progress={run}
+      bar={false}
+      onCancel={() => cancelCapture(entry.id)}
+    />
+  );
+}
+
 function EntryRow({ entry }: { entry: LibraryEntry }) {
   const st = useLibraryStore((s) => s.status[entry.id]);
   const mixed = useMixerStore((s) => s.selected.includes(entry.id));
@@ -171,6 +187,7 @@ function EntryRow({ entry }: { entry: LibraryEntry }) {
         {st?.kind === 'pending' && (
           <progress aria-label={`Computing ${entry.name}`} value={st.done} max={Math.max(1, st.total)} />
         )}
+        {st?.kind === 'pending' && <CaptureRun entry={entry} />}
         {st?.kind === 'error' && (
           <span className="error-text" role="alert">
             {st.message}

@@ -6,6 +6,7 @@ import { EngineClient, isAbort } from '../../worker/client.ts';
 import type { ModelSource } from '../../worker/protocol.ts';
 import { useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
 import { useModelStore, type Manifest, type ManifestEntry } from '../../stores/model.ts';
+import { endRun, reportRun, startRun } from '../progress/runs.ts';
 
 let client: EngineClient | undefined;
 
@@ -101,6 +102,8 @@ export async function loadDefaultModel(): Promise<void> {
 export async function captureEntry(entry: LibraryEntry): Promise<void> {
   const lib = useLibraryStore.getState();
   lib.setStatus(entry.id, { kind: 'pending', done: 0, total: 1 });
+  const run = captureRunKey(entry.id);
+  const ticket = startRun(run);
   try {
     const r = await engine().request(
       'captured',
@@ -112,8 +115,12 @@ export async function captureEntry(entry: LibraryEntry): Promise<void> {
         ...(entry.task ? { task: entry.task } : {}),
       },
       {
-        onProgress: (_p, done, total) =>
-          useLibraryStore.getState().setStatus(entry.id, { kind: 'pending', done, total }),
+        // Its own lane, so a Cancel button can stop this one capture.
+        lane: run,
+        onProgress: (_p, done, total) => {
+          reportRun(run, ticket, done, total);
+          useLibraryStore.getState().setStatus(entry.id, { kind: 'pending', done, total });
+        },
       },
     );
     useLibraryStore.getState().setTokenCount(entry.id, r.tokenCount);
@@ -121,8 +128,20 @@ export async function captureEntry(entry: LibraryEntry): Promise<void> {
       .getState()
       .setStatus(entry.id, { kind: 'ready', fromStorage: r.fromStorage, warning: r.warning });
   } catch (e) {
-    useLibraryStore.getState().setStatus(entry.id, { kind: 'error', message: errorText(e) });
+    const message = isAbort(e)
+      ? 'Cancelled before the state was computed; it is computed again when the page reloads, or delete it.'
+      : errorText(e);
+    useLibraryStore.getState().setStatus(entry.id, { kind: 'error', message });
+  } finally {
+    endRun(run, ticket);
   }
+}
+
+export const captureRunKey = (id: string) => `capture:${id}`;
+
+/** Stops the capture of one entry (its Cancel button). */
+export function cancelCapture(id: string): void {
+  engine().cancelLane(captureRunKey(id));
 }
 
 /** After a (re)load, rebuilds every stored state from its text, oldest first. */

@@ -4,7 +4,9 @@ import { useSessionStore } from '../../stores/session.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { SweepChart } from '../charts/SweepChart.tsx';
 import { useBaselines } from './baselines.ts';
-import { useLiveScore } from './useLiveScore.ts';
+import { cancelScore, SCORE_RUN, useLiveScore } from './useLiveScore.ts';
+import { LongRun } from '../progress/LongRun.tsx';
+import { useRunsStore } from '../progress/runs.ts';
 import { useShown } from '../present/view.ts';
 
 /** NLL in nats → a background colour: green (likely) to red (surprising), clamped at 8 nats. */
@@ -26,6 +28,7 @@ export function PerplexityPanel() {
   const ready = useModelStore((s) => s.status === 'ready');
   const { score, scoreStatus, scoreError, baselines, scoreSeq } = useResultsStore();
   const showSweep = useShown('sweep');
+  const run = useRunsStore((s) => s.runs[SCORE_RUN]);
 
   return (
     <section className="panel" aria-labelledby="ppl-title">
@@ -59,6 +62,7 @@ export function PerplexityPanel() {
           {!ready && 'model not ready'}
         </span>
       </div>
+      {run && <LongRun label="Scoring the evaluation text" progress={run} onCancel={cancelScore} />}
       {scoreError && (
         <p
           className={scoreStatus === 'error' ? 'error-text' : 'hint'}

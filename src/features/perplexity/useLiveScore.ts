@@ -12,6 +12,18 @@ import { useSessionStore } from '../../stores/session.ts';
 import { isAbort } from '../../worker/client.ts';
 import type { StartState } from '../../worker/protocol.ts';
 import { engine, errorText } from '../model/engine.ts';
+import { endRun, reportRun, startRun } from '../progress/runs.ts';
+
+export const SCORE_RUN = 'score';
+
+/** Stops scoring the evaluation text (its Cancel button); editing the text or the mix scores again. */
+export function cancelScore(): void {
+  engine().cancelLane('score');
+  useResultsStore.getState().set({
+    scoreStatus: 'idle',
+    scoreError: 'Scoring cancelled. Change the evaluation text or the mix to score again.',
+  });
+}
 
 /** The start state of the current mix, or why there is none yet. */
 export function useMixStart(): { start?: StartState; waiting?: string } {
@@ -40,15 +52,21 @@ export function useLiveScore() {
       return;
     }
     results.set({ scoreStatus: 'running', scoreError: undefined });
+    const ticket = startRun(SCORE_RUN);
     engine()
-      .request('scored', { type: 'score', start, text }, { lane: 'score' })
+      .request(
+        'scored',
+        { type: 'score', start, text },
+        { lane: 'score', onProgress: (_p, done, total) => reportRun(SCORE_RUN, ticket, done, total) },
+      )
       .then((r) =>
         useResultsStore.setState((s) => ({ score: r, scoreStatus: 'done', scoreSeq: s.scoreSeq + 1 })),
       )
       .catch((e: unknown) => {
         if (isAbort(e)) return;
         useResultsStore.getState().set({ scoreStatus: 'error', scoreError: errorText(e) });
-      });
+      })
+      .finally(() => endRun(SCORE_RUN, ticket));
     // `key` stands for `start` (a new object each render).
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ready, key, text, waiting]);
