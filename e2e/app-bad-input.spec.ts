@@ -109,3 +109,21 @@ test('a link in the first (uncompressed) format still opens, and opening it can 
   await page.getByRole('button', { name: 'Undo', exact: true }).click();
   await expectWorkIntact(page);
 });
+
+test('bundled model: a task preset replaces the mix, query and evaluation text, and Undo puts them back', async ({
+  page,
+}) => {
+  await page.goto('/');
+  await work(page);
+  await page.getByRole('button', { name: 'Make task states' }).click();
+  await expect(page.getByRole('textbox', { name: 'Evaluation text' })).not.toHaveValue(
+    'red sky over the sea',
+  );
+  await expect(page.getByRole('list', { name: 'Stored states' }).getByRole('listitem')).toHaveCount(4);
+  await expect(page.getByRole('checkbox', { name: 'Mix red' })).not.toBeChecked();
+  await page
+    .getByRole('group', { name: /Task presets/ })
+    .getByRole('button', { name: 'Undo', exact: true })
+    .click();
+  await expectWorkIntact(page);
+});

@@ -48,7 +48,7 @@ async function startOnce(setShareError: (s: string) => void) {
   const hash = new URLSearchParams(window.location.hash.slice(1)).get(RECIPE_PARAM);
   if (hash) {
     try {
-      applyRecipeUndoably(await decodeRecipeLink(hash), 'Opened the shared link’s mix.');
+      applyRecipeUndoably(await decodeRecipeLink(hash), 'Opened the shared link’s mix.', 'link');
     } catch (e) {
       setShareError(`${(e as Error).message} Your saved work is unchanged.`);
     }
@@ -90,7 +90,7 @@ export function App() {
         <PresenterToggle />
       </header>
       <ErrorBanner />
-      <UndoNotice />
+      <UndoNotice place="link" />
       {shareError && (
         <p className="banner banner-error" role="alert">
           {shareError}

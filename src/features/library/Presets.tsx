@@ -8,6 +8,8 @@ import { captureEntry } from '../model/engine.ts';
 import { heldOut, taskPrompts } from './presets.ts';
 import { useTaskSuite } from './useTaskSuite.ts';
 import { usePredictStore } from '../predict/predict.ts';
+import { restoreWork, snapshotWork, useUndoStore } from '../share/undo.ts';
+import { UndoNotice } from '../share/UndoNotice.tsx';
 
 export function Presets() {
   const ready = useModelStore((s) => s.status === 'ready');
@@ -21,6 +23,8 @@ export function Presets() {
   const make = () => {
     if (!suite) return;
     const prompts = taskPrompts(suite, task, shots, count);
+    // The preset replaces the mix, query and evaluation text: keep what they were, for Undo.
+    const before = snapshotWork();
     const lib = useLibraryStore.getState();
     const made: LibraryEntry[] = prompts.map((text, i) => ({
       id: newEntryId(),
@@ -44,6 +48,12 @@ export function Presets() {
     useSessionStore.getState().set({ query, evalText });
     // Predict-then-reveal compares with the task's answer while this query stands; a new guess starts empty.
     usePredictStore.getState().set({ expected: { query, answer, task }, guess: '', revealed: false });
+    useUndoStore.getState().offer(`Made and mixed ${made.length} ${task} states.`, 'preset', () =>
+      restoreWork(
+        before,
+        made.map((e) => e.id),
+      ),
+    );
     void (async () => {
       for (const e of made) await captureEntry(e);
     })();
@@ -96,6 +106,7 @@ export function Presets() {
           examples each, mixes them equally, and puts a held-out query and evaluation text in place.
         </p>
       )}
+      <UndoNotice place="preset" />
     </fieldset>
   );
 }

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { useModelStore } from '../../stores/model.ts';
 import { applyRecipeUndoably, currentRecipe } from './apply.ts';
 import { encodeRecipeLink } from './link.ts';
+import { UndoNotice } from './UndoNotice.tsx';
 import {
   MAX_SESSION_BYTES,
   parseSessionFile,
@@ -56,7 +57,7 @@ export function SharePanel() {
       if (f.size > MAX_SESSION_BYTES)
         throw new RecipeError(`${f.name} is too large (${f.size} bytes) to be a session file.`);
       const recipe = parseSessionFile(await f.text(), f.name);
-      applyRecipeUndoably(recipe, `Imported the session ${f.name}.`);
+      applyRecipeUndoably(recipe, `Imported the session ${f.name}.`, 'session');
       setNote(
         `Imported ${recipe.states.length} state text(s) from ${f.name}.` +
           (recipe.model && model && recipe.model !== model
@@ -95,6 +96,7 @@ export function SharePanel() {
           />
         </label>
       </div>
+      <UndoNotice place="session" />
       {link && (
         <input
           className="share-link"

@@ -1,10 +1,10 @@
-/** The Undo affordance for the last import or opened link: a line saying what changed, and a button. */
-import { useUndoStore } from './undo.ts';
+/** The Undo affordance for the last import, opened link or preset: a line saying what changed, and a button. */
+import { useUndoStore, type UndoPlace } from './undo.ts';
 
-export function UndoNotice() {
+export function UndoNotice({ place }: { place: UndoPlace }) {
   const pending = useUndoStore((s) => s.pending);
   const clear = useUndoStore((s) => s.clear);
-  if (!pending) return null;
+  if (!pending || pending.place !== place) return null;
   return (
     <p className="banner undo-notice" role="status">
       {pending.label}{' '}

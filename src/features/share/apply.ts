@@ -9,7 +9,7 @@ import { useModelStore } from '../../stores/model.ts';
 import { useSessionStore } from '../../stores/session.ts';
 import { captureEntry } from '../model/engine.ts';
 import { matchEntries, type Recipe } from './recipe.ts';
-import { restoreWork, snapshotWork, useUndoStore } from './undo.ts';
+import { restoreWork, snapshotWork, useUndoStore, type UndoPlace } from './undo.ts';
 
 export function currentRecipe(): Recipe {
   const lib = useLibraryStore.getState();
@@ -80,8 +80,8 @@ export function applyRecipe(recipe: Recipe): string[] {
 }
 
 /** Applies a checked recipe and offers to undo it; `label` says what happened, for the Undo line. */
-export function applyRecipeUndoably(recipe: Recipe, label: string): void {
+export function applyRecipeUndoably(recipe: Recipe, label: string, place: UndoPlace): void {
   const before = snapshotWork();
   const added = applyRecipe(recipe);
-  useUndoStore.getState().offer(label, () => restoreWork(before, added));
+  useUndoStore.getState().offer(label, place, () => restoreWork(before, added));
 }

@@ -47,14 +47,17 @@ export function restoreWork(snap: WorkSnapshot, addedIds: string[]): void {
   useSessionStore.getState().set(snap.session);
 }
 
+/** Where the Undo line shows: beside the control that made the change (the page top for an opened link). */
+export type UndoPlace = 'link' | 'session' | 'preset';
+
 interface UndoStore {
   /** What the last replacing action did, in words, and how to take it back; absent once used or dismissed. */
-  pending?: { label: string; undo: () => void };
-  offer(label: string, undo: () => void): void;
+  pending?: { label: string; place: UndoPlace; undo: () => void };
+  offer(label: string, place: UndoPlace, undo: () => void): void;
   clear(): void;
 }
 
 export const useUndoStore = create<UndoStore>()((set) => ({
-  offer: (label, undo) => set({ pending: { label, undo } }),
+  offer: (label, place, undo) => set({ pending: { label, place, undo } }),
   clear: () => set({ pending: undefined }),
 }));
