@@ -108,6 +108,11 @@ test('a link in the first (uncompressed) format still opens, and opening it can 
   await expect(page.getByLabel('Seed')).toHaveValue('7');
   await page.getByRole('button', { name: 'Undo', exact: true }).click();
   await expectWorkIntact(page);
+  // The link leaves the address bar with the undo, so a reload keeps the restored work.
+  expect(new URL(page.url()).hash).toBe('');
+  await page.reload();
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  await expectWorkIntact(page);
 });
 
 test('bundled model: a task preset replaces the mix, query and evaluation text, and Undo puts them back', async ({

@@ -83,5 +83,10 @@ export function applyRecipe(recipe: Recipe): string[] {
 export function applyRecipeUndoably(recipe: Recipe, label: string, place: UndoPlace): void {
   const before = snapshotWork();
   const added = applyRecipe(recipe);
-  useUndoStore.getState().offer(label, place, () => restoreWork(before, added));
+  useUndoStore.getState().offer(label, place, () => {
+    restoreWork(before, added);
+    // Else a reload would open the link again and undo the undo.
+    if (place === 'link')
+      window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  });
 }
