@@ -6,17 +6,16 @@
  * saved except the cached model files they delete, which are downloaded again when next loaded.
  */
 import { useCallback, useEffect, useState } from 'react';
+import { formatBytes } from '../../model/progress.ts';
 import {
+  cachedModels,
   deleteCachedModel,
-  listCachedModels,
-  openModelCache,
   requestPersistentStorage,
+  StateLibrary,
   storageStatus,
   type CachedModel,
   type StorageStatus,
-} from '../../model/cache.ts';
-import { formatBytes } from '../../model/progress.ts';
-import { StateLibrary } from '../../storage/stateLibrary.ts';
+} from '../../storage/index.ts';
 import { useLibraryStore } from '../../stores/library.ts';
 import { useModelStore } from '../../stores/model.ts';
 
@@ -59,9 +58,8 @@ async function readStates(): Promise<StatesByModel[] | undefined> {
 }
 
 async function snapshot(): Promise<Snapshot> {
-  const cache = await openModelCache();
   const [cached, status, states] = await Promise.all([
-    cache ? listCachedModels(cache) : Promise.resolve(undefined),
+    cachedModels(),
     storageStatus().catch(() => ({})),
     readStates(),
   ]);
@@ -99,8 +97,7 @@ export function StoragePanel() {
   const remove = async (model: string) => {
     setBusy(true);
     try {
-      const cache = await openModelCache();
-      const n = cache ? await deleteCachedModel(cache, model) : 0;
+      const n = await deleteCachedModel(model);
       setMessage(
         `Deleted ${n} cached file${n === 1 ? '' : 's'} of ${cachedModelLabel(model)}; it is downloaded again the next time it loads.`,
       );

@@ -4,7 +4,7 @@
  * the page from a seed (storage tests need exact bits, not a model); results come back as plain JSON: metas,
  * tensors as arrays of their u32 bit patterns, files as base64.
  */
-import { StateLibrary, storageEstimate, STATE_DB_NAME } from '../../storage/stateLibrary.ts';
+import { StateLibrary, storageStatus, STATE_DB_NAME } from '../../storage/index.ts';
 import type { StateShape, StoredState, StateMeta } from '../../engine/states/types.ts';
 import type { MambaState } from '../../engine/weights.ts';
 
@@ -124,6 +124,6 @@ export function register(r: Record<string, unknown>) {
       name: string,
       expect: { modelId: string; weightsHash: string; shape: StateShape },
     ) => result(() => withLibrary(db, (lib) => lib.importFile(fromBase64(b64), name, expect))),
-    estimate: () => storageEstimate(),
+    estimate: () => storageStatus(),
   };
 }
