@@ -8,7 +8,8 @@ import { useLibraryStore } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { useResultsStore, type GenerationColumn } from '../../stores/results.ts';
-import { useSessionStore } from '../../stores/session.ts';
+import { useShallow } from 'zustand/react/shallow';
+import { selectSessionInputs, setSampling, setSessionInputs, useSessionStore } from '../../stores/session.ts';
 import { isAbort } from '../../worker/client.ts';
 import type { StartState } from '../../worker/protocol.ts';
 import { engine, errorText } from '../model/engine.ts';
@@ -63,7 +64,7 @@ function runColumns(plans: ColumnPlan[]) {
 }
 
 export function GenerationPanel() {
-  const session = useSessionStore();
+  const session = useSessionStore(useShallow(selectSessionInputs));
   const ready = useModelStore((s) => s.status === 'ready');
   const entries = useLibraryStore((s) => s.entries);
   const selected = useMixerStore((s) => s.selected);
@@ -72,7 +73,16 @@ export function GenerationPanel() {
   const mixKey = JSON.stringify(mixStart);
   const firstRun = useRef(true);
   const showSampling = useShown('sampling');
-  const predict = usePredictStore();
+  const predict = usePredictStore(
+    useShallow((s) => ({
+      on: s.on,
+      guess: s.guess,
+      locked: s.locked,
+      revealed: s.revealed,
+      expected: s.expected,
+      set: s.set,
+    })),
+  );
   const covered = predict.on && !predict.revealed;
   const expected =
     predict.expected && predict.expected.query === session.query ? predict.expected.answer : undefined;
@@ -128,7 +138,7 @@ export function GenerationPanel() {
             rows={2}
             value={session.query}
             placeholder="The model reads this after the mixed state, then continues"
-            onChange={(e) => session.set({ query: e.target.value })}
+            onChange={(e) => setSessionInputs({ query: e.target.value })}
             onKeyDown={(e) => {
               if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
                 e.preventDefault();
@@ -158,7 +168,7 @@ export function GenerationPanel() {
                 max={5}
                 step={0.05}
                 value={s.temperature}
-                onChange={(e) => session.setSampling({ temperature: Math.max(0, Number(e.target.value)) })}
+                onChange={(e) => setSampling({ temperature: Math.max(0, Number(e.target.value)) })}
               />
             </label>
             <label>
@@ -169,9 +179,7 @@ export function GenerationPanel() {
                 max={1000}
                 step={1}
                 value={s.topK}
-                onChange={(e) =>
-                  session.setSampling({ topK: Math.max(0, Math.round(Number(e.target.value))) })
-                }
+                onChange={(e) => setSampling({ topK: Math.max(0, Math.round(Number(e.target.value))) })}
               />
             </label>
             <label>
@@ -182,9 +190,7 @@ export function GenerationPanel() {
                 max={1}
                 step={0.01}
                 value={s.topP}
-                onChange={(e) =>
-                  session.setSampling({ topP: Math.min(1, Math.max(0, Number(e.target.value))) })
-                }
+                onChange={(e) => setSampling({ topP: Math.min(1, Math.max(0, Number(e.target.value))) })}
               />
             </label>
             <label>
@@ -194,9 +200,7 @@ export function GenerationPanel() {
                 min={0}
                 step={1}
                 value={s.seed}
-                onChange={(e) =>
-                  session.setSampling({ seed: Math.max(0, Math.round(Number(e.target.value))) })
-                }
+                onChange={(e) => setSampling({ seed: Math.max(0, Math.round(Number(e.target.value))) })}
               />
             </label>
             <label>
@@ -208,7 +212,7 @@ export function GenerationPanel() {
                 step={1}
                 value={s.maxNewTokens}
                 onChange={(e) =>
-                  session.setSampling({
+                  setSampling({
                     maxNewTokens: Math.min(512, Math.max(1, Math.round(Number(e.target.value)))),
                   })
                 }
@@ -236,7 +240,7 @@ export function GenerationPanel() {
             <input
               type="checkbox"
               checked={session.sideBySide}
-              onChange={(e) => session.set({ sideBySide: e.target.checked })}
+              onChange={(e) => setSessionInputs({ sideBySide: e.target.checked })}
             />{' '}
             Side by side (each state alone, concatenated texts)
           </label>{' '}
@@ -244,7 +248,7 @@ export function GenerationPanel() {
             <input
               type="checkbox"
               checked={session.liveRegenerate}
-              onChange={(e) => session.set({ liveRegenerate: e.target.checked })}
+              onChange={(e) => setSessionInputs({ liveRegenerate: e.target.checked })}
             />{' '}
             Regenerate as weights move
           </label>

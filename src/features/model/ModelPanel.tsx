@@ -5,7 +5,8 @@
 import { useState } from 'react';
 import { KNOWN_MODELS } from '../../model/hub.ts';
 import { formatBytes } from '../../model/progress.ts';
-import { useModelStore } from '../../stores/model.ts';
+import { useShallow } from 'zustand/react/shallow';
+import { choosePrecision, selectModelView, useModelStore } from '../../stores/model.ts';
 import type { Precision } from '../../worker/protocol.ts';
 import { bundledSource, loadDefaultModel, loadModel } from './engine.ts';
 import { useShown } from '../present/view.ts';
@@ -16,7 +17,7 @@ function hubUrl(): string | undefined {
 }
 
 export function ModelPanel() {
-  const m = useModelStore();
+  const m = useModelStore(useShallow(selectModelView));
   const [files, setFiles] = useState<File[]>([]);
   const showSources = useShown('sources');
   const [repo, setRepo] = useState(KNOWN_MODELS[0]!.repo);
@@ -99,7 +100,7 @@ export function ModelPanel() {
             Precision{' '}
             <select
               value={m.precision}
-              onChange={(e) => m.set({ precision: e.target.value as Precision | 'auto' })}
+              onChange={(e) => choosePrecision(e.target.value as Precision | 'auto')}
             >
               <option value="auto">automatic (f16 for 130m and larger)</option>
               <option value="f16">f16 weights (half the memory)</option>

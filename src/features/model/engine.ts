@@ -4,15 +4,30 @@
  */
 import { EngineClient, isAbort } from '../../worker/client.ts';
 import type { ModelSource } from '../../worker/protocol.ts';
-import { useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
-import { useModelStore, type Manifest, type ManifestEntry } from '../../stores/model.ts';
+import {
+  setEntryStatus,
+  setEntryTokenCount,
+  useLibraryStore,
+  type LibraryEntry,
+} from '../../stores/library.ts';
+import {
+  manifestRead,
+  modelFailed,
+  modelLoading,
+  modelLost,
+  modelProgressed,
+  modelReady,
+  useModelStore,
+  type Manifest,
+  type ManifestEntry,
+} from '../../stores/model.ts';
 
 let client: EngineClient | undefined;
 
 export function engine(): EngineClient {
   if (!client) {
     client = EngineClient.start();
-    client.onFatal = (e) => useModelStore.getState().set({ status: 'lost', error: e.message });
+    client.onFatal = (e) => modelLost(e.message);
   }
   return client;
 }
@@ -53,54 +68,45 @@ export function reloadLastModel(): Promise<void> {
 }
 
 export async function loadModel(source: ModelSource, entry?: ManifestEntry): Promise<void> {
-  const model = useModelStore.getState();
+  const { precision } = useModelStore.getState();
   const seq = ++loadSeq;
   lastLoad = { source, ...(entry ? { entry } : {}) };
-  model.set({
-    status: 'loading',
-    error: undefined,
-    info: undefined,
-    entry,
-    progress: { phase: 'Starting', done: 0, total: 1 },
-  });
+  modelLoading(entry);
   try {
     const r = await engine().request(
       'loaded',
-      { type: 'load', source, precision: model.precision },
+      { type: 'load', source, precision },
       {
         lane: 'load',
-        onProgress: (phase, done, total) =>
-          useModelStore.getState().set({ progress: { phase, done, total } }),
+        onProgress: modelProgressed,
       },
     );
     if (seq !== loadSeq) return;
     const info = entry ? { ...r.info, description: entry.description } : r.info;
-    useModelStore.getState().set({ status: 'ready', info, progress: undefined });
+    modelReady(info);
     await captureAll();
   } catch (e) {
     if (isAbort(e) || seq !== loadSeq) return;
-    useModelStore.getState().set({ status: 'error', error: errorText(e), progress: undefined });
+    modelFailed(errorText(e));
   }
 }
 
 export async function loadDefaultModel(): Promise<void> {
-  const model = useModelStore.getState();
   try {
     const manifest = await fetchManifest();
     const entry = manifest.models.find((m) => m.folder === manifest.default || m.id === manifest.default);
     if (!entry)
       throw new Error(`models/manifest.json names default "${manifest.default}" but lists no such model.`);
-    model.set({ manifest });
+    manifestRead(manifest);
     await loadModel(bundledSource(entry), entry);
   } catch (e) {
-    model.set({ status: 'error', error: errorText(e) });
+    modelFailed(errorText(e));
   }
 }
 
 /** Reads one entry's text into its state in the worker. */
 export async function captureEntry(entry: LibraryEntry): Promise<void> {
-  const lib = useLibraryStore.getState();
-  lib.setStatus(entry.id, { kind: 'pending', done: 0, total: 1 });
+  setEntryStatus(entry.id, { kind: 'pending', done: 0, total: 1 });
   try {
     const r = await engine().request(
       'captured',
@@ -112,16 +118,13 @@ export async function captureEntry(entry: LibraryEntry): Promise<void> {
         ...(entry.task ? { task: entry.task } : {}),
       },
       {
-        onProgress: (_p, done, total) =>
-          useLibraryStore.getState().setStatus(entry.id, { kind: 'pending', done, total }),
+        onProgress: (_p, done, total) => setEntryStatus(entry.id, { kind: 'pending', done, total }),
       },
     );
-    useLibraryStore.getState().setTokenCount(entry.id, r.tokenCount);
-    useLibraryStore
-      .getState()
-      .setStatus(entry.id, { kind: 'ready', fromStorage: r.fromStorage, warning: r.warning });
+    setEntryTokenCount(entry.id, r.tokenCount);
+    setEntryStatus(entry.id, { kind: 'ready', fromStorage: r.fromStorage, warning: r.warning });
   } catch (e) {
-    useLibraryStore.getState().setStatus(entry.id, { kind: 'error', message: errorText(e) });
+    setEntryStatus(entry.id, { kind: 'error', message: errorText(e) });
   }
 }
 
