@@ -13,7 +13,7 @@ import { selectSessionInputs, setSampling, setSessionInputs, useSessionStore } f
 import { isAbort } from '../../worker/client.ts';
 import type { StartState } from '../../worker/protocol.ts';
 import { engine, errorText } from '../model/engine.ts';
-import { CONCAT_SEPARATOR } from '../perplexity/baselines.ts';
+import { soloAndConcatenated } from '../mixer/comparisons.ts';
 import { useMixStart } from '../perplexity/useLiveScore.ts';
 import { useShown } from '../present/view.ts';
 import { TokenStream } from './TokenStream.tsx';
@@ -95,15 +95,7 @@ export function GenerationPanel() {
     ];
     if (session.sideBySide && selected.length > 0) {
       const mixed = selected.map((id) => entries.find((e) => e.id === id)).filter((e) => e !== undefined);
-      for (const e of mixed)
-        list.push({ key: e.id, label: `${e.name} alone`, start: { kind: 'stored', key: e.id } });
-      if (mixed.length > 1 && mixed.every((e) => e.text)) {
-        list.push({
-          key: 'concat',
-          label: 'Concatenated texts',
-          start: { kind: 'text', text: mixed.map((e) => e.text).join(CONCAT_SEPARATOR) },
-        });
-      }
+      list.push(...soloAndConcatenated(mixed));
     }
     return list;
   };

@@ -12,9 +12,7 @@ import { useSessionStore } from '../../stores/session.ts';
 import { isAbort } from '../../worker/client.ts';
 import type { MixRecipe, StartState } from '../../worker/protocol.ts';
 import { engine, errorText } from '../model/engine.ts';
-
-/** How the concatenated context is formed: the texts in mixing order, separated by a blank line. */
-export const CONCAT_SEPARATOR = '\n\n';
+import { soloAndConcatenated } from '../mixer/comparisons.ts';
 
 export function baselineStarts(
   ids: string[],
@@ -23,15 +21,8 @@ export function baselineStarts(
   mixer: Pick<MixRecipe, 'parts' | 'profile'>,
 ) {
   const list: { label: string; start: StartState }[] = [{ label: 'Zero state', start: { kind: 'zero' } }];
-  for (const id of ids) list.push({ label: `${names[id]} alone`, start: { kind: 'stored', key: id } });
+  list.push(...soloAndConcatenated(ids.map((id) => ({ id, name: `${names[id]}`, text: texts[id] ?? '' }))));
   if (ids.length > 1) {
-    const withText = ids.filter((id) => texts[id]);
-    if (withText.length === ids.length) {
-      list.push({
-        label: 'Concatenated texts',
-        start: { kind: 'text', text: ids.map((id) => texts[id]).join(CONCAT_SEPARATOR) },
-      });
-    }
     const sources = ids.map((key) => ({ key, weight: 1 }));
     list.push({
       label: 'Mean',
