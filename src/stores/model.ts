@@ -3,24 +3,8 @@
  * Written through the module-level actions below (named for what happened), read through selectors.
  */
 import { create } from 'zustand';
+import type { BundledManifest, BundledModel } from '../model/sources.ts';
 import type { ModelInfo, Precision } from '../worker/protocol.ts';
-
-export interface ManifestEntry {
-  id: string;
-  folder: string;
-  description: string;
-  parameters?: string | number;
-  license?: string;
-  /** The task suite file in the model's folder (presets). */
-  tasks?: string;
-  /** The files in the model's folder. */
-  files?: string[];
-}
-
-export interface Manifest {
-  default: string;
-  models: ManifestEntry[];
-}
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error' | 'lost' | 'no-webgpu';
 
@@ -29,8 +13,8 @@ export interface ModelView {
   progress?: { phase: string; done: number; total: number };
   info?: ModelInfo;
   /** The bundled model's manifest entry, when the model came from there. */
-  entry?: ManifestEntry;
-  manifest?: Manifest;
+  entry?: BundledModel;
+  manifest?: BundledManifest;
   precision: Precision | 'auto';
   error?: string;
 }
@@ -48,7 +32,7 @@ export const useModelStore = create<ModelStore>()((): ModelStore => ({
 const update = useModelStore.setState;
 
 /** A load began: whatever was loaded before is gone from the page's view. */
-export function modelLoading(entry: ManifestEntry | undefined): void {
+export function modelLoading(entry: BundledModel | undefined): void {
   update({
     status: 'loading',
     error: undefined,
@@ -75,7 +59,7 @@ export function modelLost(message: string): void {
   update({ status: 'lost', error: message });
 }
 
-export function manifestRead(manifest: Manifest): void {
+export function manifestRead(manifest: BundledManifest): void {
   update({ manifest });
 }
 

@@ -18,9 +18,13 @@ import {
   modelProgressed,
   modelReady,
   useModelStore,
-  type Manifest,
-  type ManifestEntry,
 } from '../../stores/model.ts';
+import {
+  defaultBundledModel,
+  fetchBundledManifest,
+  type BundledManifest,
+  type BundledModel,
+} from '../../model/sources.ts';
 
 let client: EngineClient | undefined;
 
@@ -38,17 +42,11 @@ export function errorText(e: unknown): string {
 
 export const MODELS_BASE = `${import.meta.env.BASE_URL}models`;
 
-export async function fetchManifest(): Promise<Manifest> {
-  const res = await fetch(`${MODELS_BASE}/manifest.json`);
-  if (!res.ok || !(res.headers.get('content-type') ?? '').includes('json')) {
-    throw new Error(
-      'This build has no bundled model (models/manifest.json is missing). Choose local model files below.',
-    );
-  }
-  return (await res.json()) as Manifest;
+export function fetchManifest(): Promise<BundledManifest> {
+  return fetchBundledManifest(MODELS_BASE);
 }
 
-export function bundledSource(entry: ManifestEntry): ModelSource {
+export function bundledSource(entry: BundledModel): ModelSource {
   // Absolute: the worker resolves URLs against its own script's address, not the page's.
   return {
     kind: 'bundled',
@@ -61,13 +59,13 @@ export function bundledSource(entry: ManifestEntry): ModelSource {
 
 let loadSeq = 0;
 /** The last model asked for, so recovery after a lost device reloads that one. */
-let lastLoad: { source: ModelSource; entry?: ManifestEntry } | undefined;
+let lastLoad: { source: ModelSource; entry?: BundledModel } | undefined;
 
 export function reloadLastModel(): Promise<void> {
   return lastLoad ? loadModel(lastLoad.source, lastLoad.entry) : loadDefaultModel();
 }
 
-export async function loadModel(source: ModelSource, entry?: ManifestEntry): Promise<void> {
+export async function loadModel(source: ModelSource, entry?: BundledModel): Promise<void> {
   const { precision } = useModelStore.getState();
   const seq = ++loadSeq;
   lastLoad = { source, ...(entry ? { entry } : {}) };
@@ -82,7 +80,7 @@ export async function loadModel(source: ModelSource, entry?: ManifestEntry): Pro
       },
     );
     if (seq !== loadSeq) return;
-    const info = entry ? { ...r.info, description: entry.description } : r.info;
+    const info = entry?.description !== undefined ? { ...r.info, description: entry.description } : r.info;
     modelReady(info);
     await captureAll();
   } catch (e) {
@@ -94,9 +92,7 @@ export async function loadModel(source: ModelSource, entry?: ManifestEntry): Pro
 export async function loadDefaultModel(): Promise<void> {
   try {
     const manifest = await fetchManifest();
-    const entry = manifest.models.find((m) => m.folder === manifest.default || m.id === manifest.default);
-    if (!entry)
-      throw new Error(`models/manifest.json names default "${manifest.default}" but lists no such model.`);
+    const entry = defaultBundledModel(manifest, 'models/manifest.json');
     manifestRead(manifest);
     await loadModel(bundledSource(entry), entry);
   } catch (e) {
