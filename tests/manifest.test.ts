@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { DownloadError } from '../src/model/errors.ts';
+import { bundledModelDir } from '../src/model/node.ts';
 import { defaultBundledModel, fetchBundledManifest, parseBundledManifest } from '../src/model/sources.ts';
 
 const respond =
@@ -18,6 +19,7 @@ describe('bundled manifest', () => {
     const entry = defaultBundledModel(shipped, 'public/models/manifest.json');
     expect(entry.folder).toBe(shipped.default);
     expect(entry.files).toContain('config.json');
+    expect(bundledModelDir('public/models').endsWith(`/public/models/${entry.folder}`)).toBe(true);
     const byId = { default: 'org/x', models: [{ id: 'org/x', folder: 'x' }] };
     expect(defaultBundledModel(byId, 'm').folder).toBe('x');
   });
