@@ -8,7 +8,8 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { useShallow } from 'zustand/react/shallow';
-import type { LayerProfile, MixMode, MixRecipe } from '../worker/protocol.ts';
+import type { MixMode, RecipeProfile } from '../engine/states/mixSpec.ts';
+import type { MixRecipe } from '../worker/protocol.ts';
 import { persistedAt, STORAGE_KEYS } from '../storage/index.ts';
 
 export const WEIGHT_MIN = -1;
@@ -21,7 +22,7 @@ export interface MixSettings {
   normalize: boolean;
   mode: MixMode;
   parts: { ssm: boolean; conv: boolean };
-  profile: LayerProfile;
+  profile: RecipeProfile;
 }
 
 export type MixOptions = Partial<MixSettings>;

@@ -4,7 +4,8 @@
  */
 import { create } from 'zustand';
 import type { BundledManifest, BundledModel } from '../model/sources.ts';
-import type { ModelInfo, Precision } from '../worker/protocol.ts';
+import type { PrecisionChoice } from '../model/loader.ts';
+import type { ModelInfo } from '../worker/protocol.ts';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error' | 'lost' | 'no-webgpu';
 
@@ -15,7 +16,7 @@ export interface ModelView {
   /** The bundled model's manifest entry, when the model came from there. */
   entry?: BundledModel;
   manifest?: BundledManifest;
-  precision: Precision | 'auto';
+  precision: PrecisionChoice;
   error?: string;
 }
 
@@ -64,7 +65,7 @@ export function manifestRead(manifest: BundledManifest): void {
 }
 
 /** The precision the next load asks for. */
-export function choosePrecision(precision: Precision | 'auto'): void {
+export function choosePrecision(precision: PrecisionChoice): void {
   update({ precision });
 }
 

@@ -9,7 +9,7 @@ import {
   WEIGHT_MAX,
   WEIGHT_MIN,
 } from '../../stores/mixer.ts';
-import type { LayerProfile, MixMode } from '../../worker/protocol.ts';
+import type { MixMode, RecipeProfile } from '../../engine/states/mixSpec.ts';
 import { useShown } from '../present/view.ts';
 import { TrianglePad } from './TrianglePad.tsx';
 import { WeightSlider } from './WeightSlider.tsx';
@@ -20,7 +20,7 @@ const MODES: { value: MixMode; label: string; origin: string }[] = [
   { value: 'adecay', label: 'A-decay (ordered chunks)', origin: 'reconstruction' },
 ];
 
-const PROFILES: { value: LayerProfile; label: string }[] = [
+const PROFILES: { value: RecipeProfile; label: string }[] = [
   { value: 'uniform', label: 'Uniform (every layer)' },
   { value: 'early', label: 'Early layers only' },
   { value: 'late', label: 'Late layers only' },
@@ -165,7 +165,7 @@ export function MixerPanel() {
             Per-layer profile{' '}
             <select
               value={mixer.profile}
-              onChange={(e) => setMixOptions({ profile: e.target.value as LayerProfile })}
+              onChange={(e) => setMixOptions({ profile: e.target.value as RecipeProfile })}
             >
               {PROFILES.map((p) => (
                 <option key={p.value} value={p.value}>

@@ -5,7 +5,8 @@
  * session file.
  */
 import type { LibraryEntry } from '../../stores/library.ts';
-import type { LayerProfile, MixMode, SamplingSettings } from '../../worker/protocol.ts';
+import type { MixMode, RecipeProfile } from '../../engine/states/mixSpec.ts';
+import type { SamplingSettings } from '../../worker/protocol.ts';
 
 export interface Recipe {
   model?: string;
@@ -16,7 +17,7 @@ export interface Recipe {
   mode: MixMode;
   normalize: boolean;
   parts: { ssm: boolean; conv: boolean };
-  profile: LayerProfile;
+  profile: RecipeProfile;
   sampling: SamplingSettings;
   query: string;
   evalText: string;
@@ -46,7 +47,7 @@ export function encodeRecipe(r: Recipe): string {
 }
 
 const MODES: MixMode[] = ['weighted', 'mean', 'adecay'];
-const PROFILES: LayerProfile[] = ['uniform', 'early', 'late', 'ramp'];
+const PROFILES: RecipeProfile[] = ['uniform', 'early', 'late', 'ramp'];
 
 /** Parses and checks a recipe from untrusted JSON (a URL or a file); throws a message saying what is wrong. */
 export function checkRecipe(raw: unknown): Recipe {
@@ -74,7 +75,7 @@ export function checkRecipe(raw: unknown): Recipe {
     mode: MODES.includes(o['mode'] as MixMode) ? (o['mode'] as MixMode) : 'weighted',
     normalize: o['normalize'] === true,
     parts: { ssm: parts['ssm'] !== false, conv: parts['conv'] !== false },
-    profile: PROFILES.includes(o['profile'] as LayerProfile) ? (o['profile'] as LayerProfile) : 'uniform',
+    profile: PROFILES.includes(o['profile'] as RecipeProfile) ? (o['profile'] as RecipeProfile) : 'uniform',
     sampling: {
       temperature: num(s['temperature'], 0),
       topK: num(s['topK'], 40),
