@@ -61,10 +61,13 @@ export function safeStateStorage(backing: Storage | undefined = browserStorage()
   };
 }
 
-const shared = safeStateStorage();
+// Made on first use, so importing the facade (the worker does) runs nothing.
+let shared: StateStorage | undefined;
 
 /** The persist options naming a store's key (one of STORAGE_KEYS.local) and the storage above. */
 export function persistedAt<S>(key: LocalKey): { name: LocalKey; storage: PersistStorage<S> } {
   // createJSONStorage returns undefined only when its factory throws; this one cannot.
-  return { name: key, storage: createJSONStorage<S>(() => shared)! };
+  shared ??= safeStateStorage();
+  const storage = shared;
+  return { name: key, storage: createJSONStorage<S>(() => storage)! };
 }
