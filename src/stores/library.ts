@@ -102,10 +102,6 @@ export const selectIsReady =
 export const selectReadyCount = (s: Pick<LibraryStore, 'status'>): number =>
   Object.values(s.status).filter((x) => x.kind === 'ready').length;
 
-export function newEntryId(): string {
-  return `s-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
 /** A name not yet used in the library, from a wished-for one. */
 export function uniqueName(wish: string, entries: LibraryEntry[]): string {
   const base = wish.trim() || 'state';
