@@ -5,11 +5,13 @@
  * Reads Cache Storage and IndexedDB directly (both are shared with the worker); it changes nothing the user
  * saved except the cached model files they delete, which are downloaded again when next loaded.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import { formatBytes } from '../../model/progress.ts';
 import {
   cachedModels,
   deleteCachedModel,
+  localStorageFull,
+  onLocalStorageFull,
   requestPersistentStorage,
   StateLibrary,
   storageStatus,
@@ -70,6 +72,8 @@ export function StoragePanel() {
   const [snap, setSnap] = useState<Snapshot>();
   const [message, setMessage] = useState<string>();
   const [busy, setBusy] = useState(false);
+  // Settings that could not be saved (localStorage full): the flag the storage facade raises.
+  const settingsFull = useSyncExternalStore(onLocalStorageFull, localStorageFull);
   const modelStatus = useModelStore((s) => s.status);
   const entryCount = useLibraryStore((s) => s.entries.length);
   const readyCount = useLibraryStore((s) => Object.values(s.status).filter((x) => x.kind === 'ready').length);
@@ -133,6 +137,11 @@ export function StoragePanel() {
           : 'This browser does not report how much storage is used.'}
         {st?.persisted ? ' · kept persistently' : ''}
       </p>
+      {settingsFull && (
+        <p className="error-text" role="alert">
+          {settingsFull.message}
+        </p>
+      )}
       <h3 id="cached-models-title">Cached models</h3>
       {snap?.cached === undefined ? (
         <p className="hint">
