@@ -7,7 +7,13 @@ import { useEffect, useRef } from 'react';
 import { useLibraryStore } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
-import { useResultsStore, type GenerationColumn } from '../../stores/results.ts';
+import {
+  generationStarted,
+  tokenStreamed,
+  updateColumn,
+  useResultsStore,
+  type GenerationColumn,
+} from '../../stores/results.ts';
 import { useShallow } from 'zustand/react/shallow';
 import { selectSessionInputs, setSampling, setSessionInputs, useSessionStore } from '../../stores/session.ts';
 import { isAbort } from '../../worker/client.ts';
@@ -28,8 +34,7 @@ interface ColumnPlan {
 
 function runColumns(plans: ColumnPlan[]) {
   const { query, sampling } = useSessionStore.getState();
-  const results = useResultsStore.getState();
-  const kept = results.generation.filter((c) => !plans.some((p) => p.key === c.key));
+  const kept = useResultsStore.getState().generation.filter((c) => !plans.some((p) => p.key === c.key));
   const fresh: GenerationColumn[] = plans.map((p) => ({
     key: p.key,
     label: p.label,
@@ -37,7 +42,7 @@ function runColumns(plans: ColumnPlan[]) {
     status: 'running',
   }));
   // Keep column order: mix first, then the rest as planned.
-  results.set({ generation: plans.length > 1 ? fresh : [...fresh, ...kept] });
+  generationStarted(fresh, plans.length > 1 ? [] : kept);
   for (const p of plans) {
     engine()
       .request(
@@ -45,20 +50,13 @@ function runColumns(plans: ColumnPlan[]) {
         { type: 'generate', start: p.start, query, sampling },
         {
           lane: `gen-${p.key}`,
-          onToken: (_i, token) =>
-            useResultsStore.getState().updateColumn(p.key, (c) => ({ ...c, tokens: [...c.tokens, token] })),
+          onToken: (_i, token) => tokenStreamed(p.key, token),
         },
       )
-      .then((r) =>
-        useResultsStore
-          .getState()
-          .updateColumn(p.key, (c) => ({ ...c, tokens: r.tokens, status: 'done', ms: r.ms })),
-      )
+      .then((r) => updateColumn(p.key, (c) => ({ ...c, tokens: r.tokens, status: 'done', ms: r.ms })))
       .catch((e: unknown) => {
         if (isAbort(e)) return;
-        useResultsStore
-          .getState()
-          .updateColumn(p.key, (c) => ({ ...c, status: 'error', error: errorText(e) }));
+        updateColumn(p.key, (c) => ({ ...c, status: 'error', error: errorText(e) }));
       });
   }
 }

@@ -7,7 +7,7 @@ import { useEffect } from 'react';
 import { useLibraryStore } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
-import { useResultsStore, type Baseline } from '../../stores/results.ts';
+import { baselinesChanged, type Baseline } from '../../stores/results.ts';
 import { useSessionStore } from '../../stores/session.ts';
 import { isAbort } from '../../worker/client.ts';
 import type { MixRecipe, StartState } from '../../worker/protocol.ts';
@@ -51,12 +51,12 @@ export function useBaselines() {
   useEffect(() => {
     if (!ready || !allReady || !text.trim()) {
       engine().cancelLane('baseline');
-      useResultsStore.getState().set({ baselines: [] });
+      baselinesChanged([]);
       return;
     }
     const list = baselineStarts(selected, names, texts, { parts, profile });
     const rows: Baseline[] = list.map((b) => ({ label: b.label }));
-    useResultsStore.getState().set({ baselines: rows });
+    baselinesChanged(rows);
     let stopped = false;
     void (async () => {
       for (const [i, b] of list.entries()) {
@@ -72,7 +72,7 @@ export function useBaselines() {
           rows[i] = { label: b.label, error: errorText(e) };
         }
         if (stopped) return;
-        useResultsStore.getState().set({ baselines: [...rows] });
+        baselinesChanged([...rows]);
       }
     })();
     return () => {
