@@ -5,6 +5,8 @@
  *   v1 → v2  statesV1ToV2: the one `states` store (metadata and tensors in one record) is split into `meta`
  *            (listing reads only this) and `tensors`. Runs inside the versionchange transaction, so a failure
  *            leaves the v1 database as it was (src/storage/stateLibrary.ts).
+ * Saved states' weights tag: states saved under the retired "s1-" fingerprint are re-tagged when the worker
+ *   finds them for the same weights (src/worker/migrations.ts: it needs the loaded weights' fingerprints).
  * localStorage: every persisted store is still at its first version ("….v1" keys, zustand version 0); none
  *   has needed a migration yet. A change of a store's persisted shape adds one here and bumps its version.
  */
