@@ -1,6 +1,7 @@
 /**
  * The state library in real Chromium (IndexedDB through src/storage, exposed by src/harness/parts/storage.ts):
- * save, list, reload, delete, export → import, refused files, a full disk, and the v1 → v2 schema upgrade.
+ * save, list, reload, delete, export → import, refused files, a full disk, and the v1 → v2 schema upgrade;
+ * and the facade's other stores: the model cache (Cache Storage) and localStorage's full-disk flag.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,19 @@ interface StorageApi {
   remove(db: string, ids: string[]): Promise<void>;
   exportFile(db: string, ids: string[]): Promise<string>;
   importFile(db: string, b64: string, name: string, expect: unknown): Promise<Result<StateMeta[]>>;
+  seedModelCache(model: string, files: { name: string; bytes: number }[]): Promise<void>;
+  clearModelCache(): Promise<boolean>;
+  cachedModels(): Promise<
+    { model: string; bytes: number; files: { file: string; bytes: number }[] }[] | undefined
+  >;
+  deleteCachedModel(model: string): Promise<number>;
+  localWrite(
+    key: string,
+    value: string,
+    repeat?: number,
+  ): { threw?: string; kept: number | null; full: string | null };
+  localRemove(key: string): void;
+  estimate(): Promise<{ usage?: number; quota?: number; persisted?: boolean }>;
 }
 
 const DB = 'state-soup-e2e';
@@ -252,4 +266,43 @@ test('schema upgrade: a version-1 database written by hand is migrated to versio
     DB,
   );
   expect(stores).toEqual({ version: 2, names: ['meta', 'tensors'] });
+});
+
+test('model cache through the facade: listed by checkpoint, largest first; deleting one leaves the other', async ({
+  page,
+}) => {
+  await call(page, 'clearModelCache');
+  await call(page, 'seedModelCache', 'org/small@main', [{ name: 'config.json', bytes: 300 }]);
+  await call(page, 'seedModelCache', 'bundled:big', [
+    { name: 'config.json', bytes: 200 },
+    { name: 'model.safetensors', bytes: 5000 },
+  ]);
+  type Listed = { model: string; bytes: number; files: { file: string }[] }[];
+  const listed = await call<Listed>(page, 'cachedModels');
+  expect(listed.map((m) => [m.model, m.bytes, m.files.map((f) => f.file).sort()])).toEqual([
+    ['bundled:big', 5200, ['config.json', 'model.safetensors']],
+    ['org/small@main', 300, ['config.json']],
+  ]);
+  expect(await call(page, 'deleteCachedModel', 'bundled:big')).toBe(2);
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+  expect((await call<Listed>(page, 'cachedModels')).map((m) => m.model)).toEqual(['org/small@main']);
+  expect(await call(page, 'deleteCachedModel', 'not-cached')).toBe(0);
+  const est = await call<{ usage?: number; quota?: number }>(page, 'estimate');
+  expect(est.quota).toBeGreaterThan(0);
+  await call(page, 'clearModelCache');
+});
+
+test('localStorage full: the write is refused quietly, the saved value stays, and the flag says what to do', async ({
+  page,
+}) => {
+  const key = 'soup.e2e.v1';
+  await call(page, 'localRemove', key);
+  expect(await call(page, 'localWrite', key, 'saved')).toEqual({ kept: 5, full: null });
+  // 24 MB of UTF-16: beyond Chromium's per-origin localStorage quota (10 MiB), whatever the disk.
+  const res = await call<{ threw?: string; kept: number; full: string }>(page, 'localWrite', key, 'x', 12e6);
+  expect(res.threw).toBeUndefined();
+  expect(res.kept).toBe(5);
+  expect(res.full).toContain('Storage panel');
+  await call(page, 'localRemove', key);
 });

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { loadFixture } from './helpers/fixtures.ts';
 import { hashModelWeights, namedTensors, WeightsHasher } from '../src/engine/states/hash.ts';
 import { rankStates, retrieveAndMix, softmaxWeights } from '../src/engine/states/retrieval.ts';
-import { StateMismatchError, type StateShape, type StoredState } from '../src/engine/states/types.ts';
+import {
+  newStateId,
+  StateMismatchError,
+  type StateShape,
+  type StoredState,
+} from '../src/engine/states/types.ts';
 import type { MambaState } from '../src/engine/weights.ts';
 import { bits, randomState } from './mix-helpers.ts';
 
@@ -140,5 +145,14 @@ describe('retrieval', () => {
       /different models/,
     );
     expect(() => rankStates(query, library, { metric: 'cosine', layer: 3 })).toThrow(/layers 0 to 2/);
+  });
+});
+
+describe('newStateId', () => {
+  it('is "s-" and a version-4 UUID, different each time', () => {
+    const ids = Array.from({ length: 200 }, newStateId);
+    for (const id of ids)
+      expect(id).toMatch(/^s-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

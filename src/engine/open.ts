@@ -13,7 +13,7 @@ import {
   type WeightSink,
 } from '../model/loader.ts';
 import type { MambaConfig } from '../model/config.ts';
-import type { Precision } from '../model/memory.ts';
+import type { WeightDtype } from './api.ts';
 import type { ModelSource } from '../model/sources.ts';
 import type { EngineDevice } from './gpu/device.ts';
 import { GpuMambaModel, type EngineOptions } from './model.ts';
@@ -23,7 +23,7 @@ const A_LOG = /^backbone\.layers\.(\d+)\.mixer\.A_log$/;
 /** What a caller may watch while the weights stream in. */
 export interface LoadObserver {
   /** A sink is about to be built for `config` at `precision` (once per attempt). */
-  created?(config: MambaConfig, precision: Precision): void;
+  created?(config: MambaConfig, precision: WeightDtype): void;
   /** Each tensor as it arrives, as f32, before the engine takes it. */
   tensor?(name: string, data: Float32Array): void;
   /** The half-built engine was destroyed because loading failed. */

@@ -168,27 +168,3 @@ export async function deleteCachedModel(cache: CacheLike, model: string): Promis
   }
   return n;
 }
-
-export interface StorageStatus {
-  usage?: number;
-  quota?: number;
-  persisted?: boolean;
-}
-
-/** navigator.storage.estimate() and persisted(), where the browser offers them. */
-export async function storageStatus(): Promise<StorageStatus> {
-  const s = typeof navigator !== 'undefined' ? navigator.storage : undefined;
-  if (!s) return {};
-  const [est, persisted] = await Promise.all([
-    s.estimate ? s.estimate() : Promise.resolve<StorageEstimate>({}),
-    s.persisted ? s.persisted() : Promise.resolve(undefined),
-  ]);
-  return { usage: est.usage, quota: est.quota, persisted };
-}
-
-/** Asks the browser not to evict the cache under storage pressure; resolves to whether it agreed. */
-export async function requestPersistentStorage(): Promise<boolean> {
-  const s = typeof navigator !== 'undefined' ? navigator.storage : undefined;
-  if (!s?.persist) return false;
-  return s.persist();
-}

@@ -5,15 +5,10 @@
  * bytes are read; the first failure destroys the half-built sink, so nothing stays on the GPU, and a cached
  * file that proves corrupt is evicted so loading again starts clean.
  */
+import type { WeightDtype } from '../engine/api.ts';
 import { parseMambaConfig, expectedTensorShapes, type MambaConfig } from './config.ts';
 import { DownloadError, ModelFormatError } from './errors.ts';
-import {
-  assertFits,
-  defaultPrecision,
-  type DeviceLimits,
-  type MemoryEstimate,
-  type Precision,
-} from './memory.ts';
+import { assertFits, defaultPrecision, type DeviceLimits, type MemoryEstimate } from './memory.ts';
 import { RateMeter } from './progress.ts';
 import type { SafetensorsHeader, TensorInfo } from './safetensors.ts';
 import { readAllText, type ModelSource, type OpenedFile } from './sources.ts';
@@ -36,7 +31,7 @@ export interface WeightSink {
   destroy(): void;
 }
 
-export type PrecisionChoice = Precision | 'auto';
+export type PrecisionChoice = WeightDtype | 'auto';
 
 export interface LoadProgress {
   phase: 'metadata' | 'weights' | 'finalize' | 'done';
@@ -60,7 +55,7 @@ export interface LoadProgress {
 
 export interface LoadOptions<S extends WeightSink> {
   /** Builds the sink once the precision is known (after the first safetensors header). */
-  createSink: (config: MambaConfig, precision: Precision) => S | Promise<S>;
+  createSink: (config: MambaConfig, precision: WeightDtype) => S | Promise<S>;
   /** 'auto' (default): f16 above 500 MB of f32 weights, else the checkpoint's own. */
   precision?: PrecisionChoice;
   /** The adapter's limits: the estimate is checked against them before any weight is downloaded. */
@@ -93,7 +88,7 @@ export interface LoadedModel<S extends WeightSink> {
   sink: S;
   config: MambaConfig;
   tokenizer: MambaTokenizer | undefined;
-  precision: Precision;
+  precision: WeightDtype;
   /** The dtype the checkpoint stores its weights in (F32, F16, BF16). */
   checkpointDtype: string;
   estimate: MemoryEstimate;
@@ -171,7 +166,7 @@ export async function loadModel<S extends WeightSink>(
     );
     const choice = opts.precision ?? 'auto';
     // Before the header says the checkpoint's dtype, 'auto' is judged at its larger possible size.
-    const provisional: Precision = choice === 'auto' ? defaultPrecision(config, 'F32') : choice;
+    const provisional: WeightDtype = choice === 'auto' ? defaultPrecision(config, 'F32') : choice;
     let estimate = assertFits(config, provisional, opts.limits, opts.memoryBudgetBytes, source.id);
 
     let tokenizer: MambaTokenizer | undefined;
@@ -190,7 +185,7 @@ export async function loadModel<S extends WeightSink>(
     const plan = await planWeightFiles(source, expected, readSmall);
     const tensorsTotal = expected.size;
     const uploaded = new Set<string>();
-    let precision: Precision | undefined;
+    let precision: WeightDtype | undefined;
     let checkpointDtype = 'F32';
     let overallLoaded = 0;
     const meter = new RateMeter();

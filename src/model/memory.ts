@@ -5,12 +5,11 @@
  * is against the adapter's buffer limits (a matrix larger than one binding is split by rows) and an optional
  * budget the caller knows (a user setting, or a device's known size).
  */
+import type { WeightDtype } from '../engine/api.ts';
 import type { MambaConfig } from './config.ts';
 import { expectedTensorShapes } from './config.ts';
 import { ModelTooLargeError } from './errors.ts';
 import { formatBytes } from './progress.ts';
-
-export type Precision = 'f32' | 'f16';
 
 /** Tokens per prefill chunk assumed for activation buffers (the engine processes long prompts in chunks). */
 export const PREFILL_CHUNK_TOKENS = 256;
@@ -31,7 +30,7 @@ export interface DeviceLimits {
 }
 
 export interface MemoryEstimate {
-  precision: Precision;
+  precision: WeightDtype;
   parameters: number;
   weightBytes: number;
   /** Prefill activations for one chunk, with per-token logits. */
@@ -44,7 +43,7 @@ export interface MemoryEstimate {
 
 export function estimateMemory(
   config: MambaConfig,
-  precision: Precision,
+  precision: WeightDtype,
   limits?: DeviceLimits,
 ): MemoryEstimate {
   const w = precision === 'f32' ? 4 : 2;
@@ -85,7 +84,7 @@ export function defaultPrecision(
   config: MambaConfig,
   checkpointDtype?: string,
   preferF32 = false,
-): Precision {
+): WeightDtype {
   if (countParameters(config) * 4 > F16_DEFAULT_ABOVE_BYTES) return 'f16';
   if (preferF32) return 'f32';
   return checkpointDtype === 'F16' || checkpointDtype === 'BF16' ? 'f16' : 'f32';
@@ -98,7 +97,7 @@ export function defaultPrecision(
  */
 export function assertFits(
   config: MambaConfig,
-  precision: Precision,
+  precision: WeightDtype,
   limits: DeviceLimits | undefined,
   budgetBytes: number | undefined,
   what = 'This model',

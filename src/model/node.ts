@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DownloadError } from './errors.ts';
 import { loadModel, TOKENIZER_FILE, type LoadOptions, type LoadedModel, type WeightSink } from './loader.ts';
-import type { BundledManifest, ModelSource } from './sources.ts';
+import { defaultBundledModel, parseBundledManifest, type ModelSource } from './sources.ts';
 import { MambaTokenizer } from './tokenizer.ts';
 
 /** A checkpoint folder on disk: config.json, tokenizer.json, model.safetensors or an index and its shards. */
@@ -67,13 +67,6 @@ export async function loadTokenizerFromDir(dir: string): Promise<MambaTokenizer>
  * `public/models`: the bundled model, for scripts and tests that run it from disk. */
 export function bundledModelDir(modelsDir: string): string {
   const path = join(resolve(modelsDir), 'manifest.json');
-  const manifest = JSON.parse(readFileSync(path, 'utf8')) as BundledManifest;
-  const entry = manifest.models.find((m) => m.folder === manifest.default || m.id === manifest.default);
-  if (!entry)
-    throw new DownloadError(
-      `${path} names default "${manifest.default}" but lists no such model.`,
-      'not-found',
-      path,
-    );
+  const entry = defaultBundledModel(parseBundledManifest(JSON.parse(readFileSync(path, 'utf8')), path), path);
   return join(resolve(modelsDir), entry.folder);
 }

@@ -173,17 +173,50 @@ export function bundledSource(folder: string, modelsUrl: string, opts: HttpSourc
   });
 }
 
+/** One model of public/models/manifest.json (the file has more fields; these are the ones read). */
 export interface BundledModel {
   id: string;
   folder: string;
   description?: string;
-  parameters?: number;
+  /** A count, or a label such as "0.1M". */
+  parameters?: number | string;
   license?: string;
+  /** The task suite file in the model's folder (presets). */
+  tasks?: string;
+  /** The files in the model's folder (others are known to be absent). */
+  files?: string[];
 }
 
 export interface BundledManifest {
   default: string;
   models: BundledModel[];
+}
+
+/** Checks a parsed manifest's shape; `where` names the file in the message. */
+export function parseBundledManifest(json: unknown, where: string): BundledManifest {
+  const m = (json ?? {}) as Partial<BundledManifest>;
+  const entryOk = (e: unknown) =>
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as BundledModel).id === 'string' &&
+    typeof (e as BundledModel).folder === 'string';
+  if (typeof m.default !== 'string' || !Array.isArray(m.models) || !m.models.every(entryOk)) {
+    throw new DownloadError(`${where} is not a model manifest ({default, models}).`, 'http', where);
+  }
+  return m as BundledManifest;
+}
+
+/** The model the manifest names as its default (by folder or id). */
+export function defaultBundledModel(manifest: BundledManifest, where: string): BundledModel {
+  const entry = manifest.models.find((m) => m.folder === manifest.default || m.id === manifest.default);
+  if (!entry) {
+    throw new DownloadError(
+      `${where} names default "${manifest.default}" but lists no such model.`,
+      'not-found',
+      where,
+    );
+  }
+  return entry;
 }
 
 /** Reads public/models/manifest.json: the models shipped with the app and the one loaded by default. */
@@ -193,19 +226,17 @@ export async function fetchBundledManifest(
 ): Promise<BundledManifest> {
   const url = `${modelsUrl.replace(/\/+$/, '')}/manifest.json`;
   const res = await fetchFn(url);
-  if (!res.ok) {
+  // A static server answering every path with the app's page (a build without models) counts as missing.
+  const page = (res.headers.get('content-type') ?? '').includes('text/html');
+  if (!res.ok || page) {
     throw new DownloadError(
-      `The app's model list could not be read (HTTP ${res.status} at ${url}). Load a model from the hub or from local files instead.`,
-      res.status === 404 ? 'not-found' : 'http',
+      `The app's model list could not be read (${page ? 'a web page came back' : `HTTP ${res.status}`} at ${url}). Load a model from the hub or from local files instead.`,
+      res.status === 404 || page ? 'not-found' : 'http',
       url,
       res.status,
     );
   }
-  const m = (await res.json()) as Partial<BundledManifest>;
-  if (!Array.isArray(m.models) || typeof m.default !== 'string') {
-    throw new DownloadError(`${url} is not a model manifest ({default, models}).`, 'http', url);
-  }
-  return m as BundledManifest;
+  return parseBundledManifest(await res.json(), url);
 }
 
 /** Files a user picked or dropped (a checkpoint folder's files, or just some of them). */

@@ -18,13 +18,17 @@
  * A full disk (QuotaExceededError) aborts the transaction, so nothing saved before is touched, and surfaces
  * as StorageFullError with what to do.
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { StateMeta, StateShape, StoredState } from '../engine/states/types.ts';
-import { shapeMismatch, StateMismatchError } from '../engine/states/types.ts';
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import type { StateMeta, StoredState } from '../engine/states/types.ts';
 import { exportStateFile, importStateFile, type ImportExpectation } from '../engine/states/stateFile.ts';
-import type { LayerState } from '../engine/weights.ts';
+import { isQuotaError, STORAGE_KEYS } from './keys.ts';
+import { statesV1ToV2, type V1StateRecord } from './migrations.ts';
+import { fromRecords, modelKey, toRecords, type MetaRecord, type TensorRecord } from './records.ts';
 
-export const STATE_DB_NAME = 'state-soup-states';
+export { modelKey, type MetaRecord, type TensorRecord } from './records.ts';
+export type { V1StateRecord } from './migrations.ts';
+
+export const STATE_DB_NAME = STORAGE_KEYS.stateDb;
 export const STATE_DB_VERSION = 2;
 
 export class StorageFullError extends Error {
@@ -44,110 +48,43 @@ export class StorageUnavailableError extends Error {
   override name = 'StorageUnavailableError';
 }
 
-export interface MetaRecord extends StateMeta {
-  modelKey: string;
-  bytes: number;
-}
-
-export interface TensorRecord {
-  id: string;
-  ssm: ArrayBuffer;
-  conv: ArrayBuffer;
-  dtSum: ArrayBuffer;
-}
-
-/** The version-1 record, kept as a type for the migration (and the upgrade test that writes one by hand). */
-export interface V1StateRecord {
-  id: string;
-  name: string;
-  modelId: string;
-  weightsHash: string;
-  text: string;
-  tokenIds: number[];
-  createdAt: number;
-  taskLabel?: string;
-  layers: number;
-  dInner: number;
-  dState: number;
-  convWidth: number;
-  ssm: ArrayBuffer;
-  conv: ArrayBuffer;
-  dtSum: ArrayBuffer;
-}
-
 interface StateDB extends DBSchema {
   meta: { key: string; value: MetaRecord; indexes: { byModel: string; byCreated: number } };
   tensors: { key: string; value: TensorRecord };
 }
 
-export function modelKey(modelId: string, weightsHash: string): string {
-  return `${modelId}#${weightsHash}`;
+type UpgradeTx = IDBPTransaction<StateDB, ('meta' | 'tensors')[], 'versionchange'>;
+
+function createV2Stores(db: IDBPDatabase<StateDB>): void {
+  const meta = db.createObjectStore('meta', { keyPath: 'id' });
+  meta.createIndex('byModel', 'modelKey');
+  meta.createIndex('byCreated', 'createdAt');
+  db.createObjectStore('tensors', { keyPath: 'id' });
 }
 
-function stacked(layers: LayerState[], pick: (l: LayerState) => Float32Array): ArrayBuffer {
-  const per = pick(layers[0]!).length;
-  const out = new Float32Array(per * layers.length);
-  layers.forEach((l, i) => out.set(pick(l), i * per));
-  return out.buffer;
-}
-
-function unstack(buf: ArrayBuffer, layers: number): Float32Array[] {
-  const all = new Float32Array(buf);
-  const per = all.length / layers;
-  return Array.from({ length: layers }, (_, l) => all.slice(l * per, (l + 1) * per));
-}
-
-function toRecords(s: StoredState): { meta: MetaRecord; tensors: TensorRecord } {
-  const bad = shapeMismatch(s.state, s.meta.shape);
-  if (bad) throw new StateMismatchError(`"${s.meta.name}" cannot be saved: ${bad}.`);
-  const tensors: TensorRecord = {
-    id: s.meta.id,
-    ssm: stacked(s.state.layers, (l) => l.ssm),
-    conv: stacked(s.state.layers, (l) => l.conv),
-    dtSum: stacked(s.state.layers, (l) => l.dtSum),
+/** The v1 → v2 step (see migrations.ts) applied to every record of the v1 `states` store, which is then dropped. */
+async function migrateStatesV1ToV2(db: IDBPDatabase<StateDB>, tx: UpgradeTx): Promise<void> {
+  // The v1 store is not in the v2 schema type: reach it untyped.
+  const untyped = tx as unknown as {
+    objectStore(n: string): {
+      openCursor(): Promise<{ value: V1StateRecord; continue(): Promise<unknown> } | null>;
+    };
   };
-  const bytes = tensors.ssm.byteLength + tensors.conv.byteLength + tensors.dtSum.byteLength;
-  return { meta: { ...s.meta, modelKey: modelKey(s.meta.modelId, s.meta.weightsHash), bytes }, tensors };
-}
-
-function fromRecords(meta: MetaRecord, t: TensorRecord): StoredState {
-  const { modelKey: _k, bytes: _b, ...plain } = meta;
-  const n = meta.shape.layers;
-  const ssm = unstack(t.ssm, n);
-  const conv = unstack(t.conv, n);
-  const dt = unstack(t.dtSum, n);
-  return { meta: plain, state: { layers: ssm.map((s, l) => ({ ssm: s, conv: conv[l]!, dtSum: dt[l]! })) } };
-}
-
-function v1ToV2(r: V1StateRecord): { meta: MetaRecord; tensors: TensorRecord } {
-  const shape: StateShape = { layers: r.layers, dInner: r.dInner, dState: r.dState, convWidth: r.convWidth };
-  const meta: MetaRecord = {
-    id: r.id,
-    name: r.name,
-    modelId: r.modelId,
-    weightsHash: r.weightsHash,
-    shape,
-    text: r.text,
-    tokenIds: r.tokenIds,
-    tokenCount: r.tokenIds.length,
-    createdAt: r.createdAt,
-    modelKey: modelKey(r.modelId, r.weightsHash),
-    bytes: r.ssm.byteLength + r.conv.byteLength + r.dtSum.byteLength,
-  };
-  if (r.taskLabel !== undefined) meta.taskLabel = r.taskLabel;
-  return { meta, tensors: { id: r.id, ssm: r.ssm, conv: r.conv, dtSum: r.dtSum } };
-}
-
-function isQuota(e: unknown): boolean {
-  const name = (e as { name?: string } | null)?.name;
-  return name === 'QuotaExceededError';
+  let cursor = await untyped.objectStore('states').openCursor();
+  while (cursor) {
+    const { meta, tensors } = statesV1ToV2(cursor.value);
+    await tx.objectStore('meta').put(meta);
+    await tx.objectStore('tensors').put(tensors);
+    cursor = (await cursor.continue()) as typeof cursor;
+  }
+  (db as unknown as IDBDatabase).deleteObjectStore('states');
 }
 
 export class StateLibrary {
   private constructor(private readonly db: IDBPDatabase<StateDB>) {}
 
   /** Opens (creating or upgrading) the library. An upgrade runs in one versionchange transaction. */
-  static async open(name = STATE_DB_NAME): Promise<StateLibrary> {
+  static async open(name: string = STATE_DB_NAME): Promise<StateLibrary> {
     if (typeof indexedDB === 'undefined') {
       throw new StorageUnavailableError(
         'This browser offers no IndexedDB (private mode?), so states cannot be saved.',
@@ -156,26 +93,9 @@ export class StateLibrary {
     const db = await openDB<StateDB>(name, STATE_DB_VERSION, {
       async upgrade(db, oldVersion, _newVersion, tx) {
         if (oldVersion >= 2) return;
-        const meta = db.createObjectStore('meta', { keyPath: 'id' });
-        meta.createIndex('byModel', 'modelKey');
-        meta.createIndex('byCreated', 'createdAt');
-        db.createObjectStore('tensors', { keyPath: 'id' });
-        if (oldVersion !== 1) return;
-        // The v1 store is not in the v2 schema type: reach it untyped, move every record, then drop it. All in
-        // the versionchange transaction, so a failure leaves the v1 database as it was.
-        const untyped = tx as unknown as {
-          objectStore(n: string): {
-            openCursor(): Promise<{ value: V1StateRecord; continue(): Promise<unknown> } | null>;
-          };
-        };
-        let cursor = await untyped.objectStore('states').openCursor();
-        while (cursor) {
-          const { meta: m, tensors } = v1ToV2(cursor.value);
-          await tx.objectStore('meta').put(m);
-          await tx.objectStore('tensors').put(tensors);
-          cursor = (await cursor.continue()) as typeof cursor;
-        }
-        (db as unknown as IDBDatabase).deleteObjectStore('states');
+        createV2Stores(db);
+        // All in the versionchange transaction, so a failure leaves the v1 database as it was.
+        if (oldVersion === 1) await migrateStatesV1ToV2(db, tx);
       },
       blocking() {
         // Another tab wants to upgrade: step aside rather than block it.
@@ -202,7 +122,7 @@ export class StateLibrary {
         tx.done,
       ]);
     } catch (e) {
-      if (isQuota(e) || isQuota(tx.error)) {
+      if (isQuotaError(e) || isQuotaError(tx.error)) {
         throw new StorageFullError(
           states.length === 1 ? `"${states[0]!.meta.name}"` : `these ${states.length} states`,
         );
@@ -305,20 +225,4 @@ export class StateLibrary {
     await this.saveMany(states);
     return states.map((s) => s.meta);
   }
-}
-
-/** Space used and available (navigator.storage.estimate), and whether the browser keeps it under pressure. */
-export async function storageEstimate(): Promise<
-  { usage: number; quota: number; persisted: boolean } | undefined
-> {
-  if (typeof navigator === 'undefined' || !navigator.storage?.estimate) return undefined;
-  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
-  const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
-  return { usage, quota, persisted };
-}
-
-/** Asks the browser not to evict saved states under storage pressure; resolves to whether it agreed. */
-export async function requestPersistence(): Promise<boolean> {
-  if (typeof navigator === 'undefined' || !navigator.storage?.persist) return false;
-  return navigator.storage.persist();
 }

@@ -1,6 +1,10 @@
-/** Generation and evaluation inputs (query, sampling, evaluation text): part of the shareable recipe. */
+/**
+ * Generation and evaluation inputs (query, sampling, evaluation text): part of the shareable recipe.
+ * Persisted. Changed through the module-level actions below, read through selectors.
+ */
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
+import { persistedAt, STORAGE_KEYS } from '../storage/index.ts';
 import type { SamplingSettings } from '../worker/protocol.ts';
 
 export const DEFAULT_SAMPLING: SamplingSettings = {
@@ -11,27 +15,49 @@ export const DEFAULT_SAMPLING: SamplingSettings = {
   maxNewTokens: 32,
 };
 
-interface SessionStore {
+export interface SessionInputs {
   query: string;
   evalText: string;
   sampling: SamplingSettings;
   sideBySide: boolean;
   liveRegenerate: boolean;
-  set(p: Partial<Omit<SessionStore, 'set' | 'setSampling'>>): void;
+}
+
+interface SessionStore extends SessionInputs {
+  set(p: Partial<SessionInputs>): void;
   setSampling(p: Partial<SamplingSettings>): void;
 }
 
 export const useSessionStore = create<SessionStore>()(
   persist(
-    (set) => ({
+    (): SessionStore => ({
       query: '',
       evalText: '',
       sampling: DEFAULT_SAMPLING,
       sideBySide: true,
       liveRegenerate: false,
-      set: (p) => set(p),
-      setSampling: (p) => set((s) => ({ sampling: { ...s.sampling, ...p } })),
+      set: (p) => setSessionInputs(p),
+      setSampling: (p) => setSampling(p),
     }),
-    { name: 'soup.session.v1' },
+    persistedAt<SessionStore>(STORAGE_KEYS.local.session),
   ),
 );
+
+/** Replaces some inputs as given: a typed query or evaluation text, a toggle, a preset's or a story's texts. */
+export function setSessionInputs(p: Partial<SessionInputs>): void {
+  useSessionStore.setState(p);
+}
+
+/** Changes some sampling settings, keeping the others. */
+export function setSampling(p: Partial<SamplingSettings>): void {
+  useSessionStore.setState((s) => ({ sampling: { ...s.sampling, ...p } }));
+}
+
+/** What the generation panel shows: use with useShallow. */
+export const selectSessionInputs = (s: SessionInputs): SessionInputs => ({
+  query: s.query,
+  evalText: s.evalText,
+  sampling: s.sampling,
+  sideBySide: s.sideBySide,
+  liveRegenerate: s.liveRegenerate,
+});

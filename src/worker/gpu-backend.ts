@@ -16,14 +16,16 @@ import type { MambaConfig } from '../model/config.ts';
 import { abortError, type Backend, type BackendRun, type StepResult } from './backend.ts';
 import { WeightsHasher } from '../engine/states/hash.ts';
 import { LegacyS1Fingerprint } from './legacy-s1.ts';
-import type { Precision, SamplingSettings } from './protocol.ts';
+import type { WeightDtype } from '../engine/api.ts';
+import type { PrecisionChoice } from '../model/loader.ts';
+import type { SamplingSettings } from './protocol.ts';
 
 const TOP_ALTERNATIVES = 5;
 
 export interface GpuLoadResult {
   backend: GpuBackend;
   tokenizer: MambaTokenizer | undefined;
-  precision: Precision;
+  precision: WeightDtype;
   weightsHash: string;
   /** The retired "s1-" fingerprint of the same weights: states saved under it are re-tagged, not lost. */
   legacyWeightsHash: string;
@@ -142,7 +144,7 @@ export class GpuBackend implements Backend {
  */
 export async function openGpuBackend(
   source: LoaderSource,
-  precision: Precision | 'auto',
+  precision: PrecisionChoice,
   progress: (p: LoadProgress) => void,
   onDeviceLost: (e: Error) => void,
   signal: AbortSignal,

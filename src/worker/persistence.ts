@@ -4,7 +4,7 @@
  * browser without IndexedDB turns into a warning, and the state still works for the visit.
  */
 import type { StoredState } from '../engine/states/types.ts';
-import { StateLibrary } from '../storage/stateLibrary.ts';
+import { StateLibrary } from '../storage/index.ts';
 import { adoptSaved, type LoadedWeights } from './migrations.ts';
 
 /** What the worker needs of a library (StateLibrary in the browser). */

@@ -4,17 +4,16 @@
  * the boundary (ids, texts, token ids, per-token numbers); states stay in the worker, keyed by the library
  * entry's id, and tensors cross only for import/export.
  */
+import type { WeightDtype } from '../engine/api.ts';
+import type { MixMode, RecipeProfile } from '../engine/states/mixSpec.ts';
+import type { PrecisionChoice } from '../model/loader.ts';
+
 /** Where a model comes from: a folder shipped with the app, a hub repo, or files the user picked. */
 export type ModelSource =
   /** `files`: the folder's files as the manifest lists them (others are known to be absent). */
   | { kind: 'bundled'; modelsUrl: string; folder: string; id: string; files?: string[] }
   | { kind: 'hub'; repo: string; hubUrl?: string }
   | { kind: 'files'; files: File[] };
-
-export type Precision = 'f32' | 'f16';
-
-export type MixMode = 'weighted' | 'mean' | 'adecay';
-export type LayerProfile = 'uniform' | 'early' | 'late' | 'ramp';
 
 /** How the current mix is made: which stored states, their weights, and the operator. */
 export interface MixRecipe {
@@ -23,7 +22,7 @@ export interface MixRecipe {
   /** Divide weights by their sum (convex mix) before mixing. */
   normalize: boolean;
   parts: { ssm: boolean; conv: boolean };
-  profile: LayerProfile;
+  profile: RecipeProfile;
 }
 
 /** A state the worker can start from: the zero state, a stored one, the mix, or a text read from zero. */
@@ -49,7 +48,7 @@ export interface ModelInfo {
   dModel: number;
   dState: number;
   vocab: number;
-  precision: Precision;
+  precision: WeightDtype;
   engine: 'webgpu' | 'cpu-reference';
   adapter: string;
   /** 'bpe' when tokenizer.json was loaded; 'bytes' for test models without one (ids are UTF-8 bytes). */
@@ -91,7 +90,7 @@ export interface LayerNorms {
 }
 
 export type WorkerRequest =
-  | { type: 'load'; id: number; source: ModelSource; precision: Precision | 'auto' }
+  | { type: 'load'; id: number; source: ModelSource; precision: PrecisionChoice }
   /** Makes the state of `text` (or takes it from storage when it was saved with this model). */
   | { type: 'capture'; id: number; key: string; name: string; text: string; task?: string }
   | { type: 'importFile'; id: number; bytes: ArrayBuffer; fileName: string }

@@ -9,7 +9,7 @@ import type { EngineDevice } from '../engine/gpu/device.ts';
 import { mixStoredCpu } from '../engine/states/mix.ts';
 import { rankStates } from '../engine/states/retrieval.ts';
 import { exportStateFile, importStateFile, stateFileName } from '../engine/states/stateFile.ts';
-import { shapeOfConfig, type StoredState } from '../engine/states/types.ts';
+import { newStateId, shapeOfConfig, type StoredState } from '../engine/states/types.ts';
 import type { MambaState } from '../engine/weights.ts';
 import { bpeCodec, bytesCodec, type TextCodec } from './codec.ts';
 import { openGpuBackend, type GpuBackend } from './gpu-backend.ts';
@@ -219,7 +219,7 @@ export class EngineService implements ServiceMethods {
     let warning: string | undefined;
     for (const s of got) {
       // Fresh ids: importing the same file twice gives two entries, never a silent overwrite.
-      const key = `s-${crypto.randomUUID()}`;
+      const key = newStateId();
       const copy: StoredState = {
         meta: { ...s.meta, id: key, origin: `import ${req.fileName}` },
         state: s.state,

@@ -21,6 +21,11 @@ import { StateMismatchError } from './types.ts';
 export type MixMode = 'weighted' | 'mean' | 'adecay';
 export type PartPolicy = 'mix' | 'last' | 'zero';
 export type LayerProfileKind = 'uniform' | 'early' | 'late' | 'ramp' | 'rampDown';
+/**
+ * The profiles a mix recipe names (the mixer's menu, share links): a kind alone, split at half, outside the
+ * profile the first source unmixed. The full LayerProfile below also sets the split and the base.
+ */
+export type RecipeProfile = Exclude<LayerProfileKind, 'rampDown'>;
 
 export interface MixSpec {
   mode: MixMode;

@@ -16,7 +16,7 @@ export interface StateShape {
 }
 
 export interface StateMeta {
-  /** Unique id (random UUID), the storage key. */
+  /** Unique id (newStateId), the storage key. */
   id: string;
   name: string;
   /** The model's name as the user knows it (e.g. "state-spaces/mamba-130m-hf"). */
@@ -85,6 +85,15 @@ export class StateFileError extends Error {
   override name = 'StateFileError';
 }
 
+/**
+ * The one format of state ids, wherever a state is made (the engine, the page's library, an imported file):
+ * "s-" and a random UUID (version 4). Built from getRandomValues, which (unlike randomUUID) pages served over
+ * plain http also have. Older ids (bare UUIDs, "s-<time>-<random>") stay valid: ids are opaque keys.
+ */
 export function newStateId(): string {
-  return globalThis.crypto.randomUUID();
+  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `s-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

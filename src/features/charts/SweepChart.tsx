@@ -14,9 +14,17 @@ import {
   YAxis,
 } from 'recharts';
 import { useLibraryStore } from '../../stores/library.ts';
-import { recipeOf, useMixerStore } from '../../stores/mixer.ts';
+import { useShallow } from 'zustand/react/shallow';
+import { recipeOf, useMixSettings } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
-import { useResultsStore } from '../../stores/results.ts';
+import {
+  selectSweep,
+  sweepFinished,
+  sweepProgressed,
+  sweepStarted,
+  sweepStopped,
+  useResultsStore,
+} from '../../stores/results.ts';
 import { useSessionStore } from '../../stores/session.ts';
 import { isAbort } from '../../worker/client.ts';
 import { engine, errorText } from '../model/engine.ts';
@@ -27,10 +35,10 @@ const COLOURS = ['#888', '#d97706', '#2563eb', '#16a34a', '#9333ea', '#dc2626', 
 export function SweepChart() {
   const entries = useLibraryStore((s) => s.entries);
   const status = useLibraryStore((s) => s.status);
-  const mixer = useMixerStore();
+  const mixer = useMixSettings();
   const ready = useModelStore((s) => s.status === 'ready');
   const evalText = useSessionStore((s) => s.evalText);
-  const { sweep, sweepStatus, sweepProgress, baselines } = useResultsStore();
+  const { sweep, sweepStatus, sweepProgress, baselines } = useResultsStore(useShallow(selectSweep));
   const [target, setTarget] = useState<string>('');
   const [error, setError] = useState<string>();
   const mixed = mixer.selected.filter((id) => status[id]?.kind === 'ready');
@@ -40,23 +48,19 @@ export function SweepChart() {
 
   const run = async () => {
     setError(undefined);
-    useResultsStore
-      .getState()
-      .set({ sweepStatus: 'running', sweepProgress: { done: 0, total: SWEEP_ALPHAS.length } });
+    sweepStarted(SWEEP_ALPHAS.length);
     try {
       const r = await engine().request(
         'swept',
         { type: 'sweep', recipe: recipeOf(mixer), key, alphas: SWEEP_ALPHAS, text: evalText },
         {
           lane: 'sweep',
-          onProgress: (_p, done, total) => useResultsStore.getState().set({ sweepProgress: { done, total } }),
+          onProgress: (_p, done, total) => sweepProgressed(done, total),
         },
       );
-      useResultsStore
-        .getState()
-        .set({ sweep: { key, label: nameOf(key), points: r.points }, sweepStatus: 'idle' });
+      sweepFinished({ key, label: nameOf(key), points: r.points });
     } catch (e) {
-      useResultsStore.getState().set({ sweepStatus: 'idle' });
+      sweepStopped();
       if (!isAbort(e)) setError(errorText(e));
     }
   };

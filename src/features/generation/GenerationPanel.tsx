@@ -7,12 +7,19 @@ import { useEffect, useRef } from 'react';
 import { useLibraryStore } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
-import { useResultsStore, type GenerationColumn } from '../../stores/results.ts';
-import { useSessionStore } from '../../stores/session.ts';
+import {
+  generationStarted,
+  tokenStreamed,
+  updateColumn,
+  useResultsStore,
+  type GenerationColumn,
+} from '../../stores/results.ts';
+import { useShallow } from 'zustand/react/shallow';
+import { selectSessionInputs, setSampling, setSessionInputs, useSessionStore } from '../../stores/session.ts';
 import { isAbort } from '../../worker/client.ts';
 import type { StartState } from '../../worker/protocol.ts';
 import { engine, errorText } from '../model/engine.ts';
-import { CONCAT_SEPARATOR } from '../perplexity/baselines.ts';
+import { soloAndConcatenated } from '../mixer/comparisons.ts';
 import { useMixStart } from '../perplexity/useLiveScore.ts';
 import { useShown } from '../present/view.ts';
 import { TokenStream } from './TokenStream.tsx';
@@ -27,8 +34,7 @@ interface ColumnPlan {
 
 function runColumns(plans: ColumnPlan[]) {
   const { query, sampling } = useSessionStore.getState();
-  const results = useResultsStore.getState();
-  const kept = results.generation.filter((c) => !plans.some((p) => p.key === c.key));
+  const kept = useResultsStore.getState().generation.filter((c) => !plans.some((p) => p.key === c.key));
   const fresh: GenerationColumn[] = plans.map((p) => ({
     key: p.key,
     label: p.label,
@@ -36,7 +42,7 @@ function runColumns(plans: ColumnPlan[]) {
     status: 'running',
   }));
   // Keep column order: mix first, then the rest as planned.
-  results.set({ generation: plans.length > 1 ? fresh : [...fresh, ...kept] });
+  generationStarted(fresh, plans.length > 1 ? [] : kept);
   for (const p of plans) {
     engine()
       .request(
@@ -44,26 +50,19 @@ function runColumns(plans: ColumnPlan[]) {
         { type: 'generate', start: p.start, query, sampling },
         {
           lane: `gen-${p.key}`,
-          onToken: (_i, token) =>
-            useResultsStore.getState().updateColumn(p.key, (c) => ({ ...c, tokens: [...c.tokens, token] })),
+          onToken: (_i, token) => tokenStreamed(p.key, token),
         },
       )
-      .then((r) =>
-        useResultsStore
-          .getState()
-          .updateColumn(p.key, (c) => ({ ...c, tokens: r.tokens, status: 'done', ms: r.ms })),
-      )
+      .then((r) => updateColumn(p.key, (c) => ({ ...c, tokens: r.tokens, status: 'done', ms: r.ms })))
       .catch((e: unknown) => {
         if (isAbort(e)) return;
-        useResultsStore
-          .getState()
-          .updateColumn(p.key, (c) => ({ ...c, status: 'error', error: errorText(e) }));
+        updateColumn(p.key, (c) => ({ ...c, status: 'error', error: errorText(e) }));
       });
   }
 }
 
 export function GenerationPanel() {
-  const session = useSessionStore();
+  const session = useSessionStore(useShallow(selectSessionInputs));
   const ready = useModelStore((s) => s.status === 'ready');
   const entries = useLibraryStore((s) => s.entries);
   const selected = useMixerStore((s) => s.selected);
@@ -72,7 +71,16 @@ export function GenerationPanel() {
   const mixKey = JSON.stringify(mixStart);
   const firstRun = useRef(true);
   const showSampling = useShown('sampling');
-  const predict = usePredictStore();
+  const predict = usePredictStore(
+    useShallow((s) => ({
+      on: s.on,
+      guess: s.guess,
+      locked: s.locked,
+      revealed: s.revealed,
+      expected: s.expected,
+      set: s.set,
+    })),
+  );
   const covered = predict.on && !predict.revealed;
   const expected =
     predict.expected && predict.expected.query === session.query ? predict.expected.answer : undefined;
@@ -85,15 +93,7 @@ export function GenerationPanel() {
     ];
     if (session.sideBySide && selected.length > 0) {
       const mixed = selected.map((id) => entries.find((e) => e.id === id)).filter((e) => e !== undefined);
-      for (const e of mixed)
-        list.push({ key: e.id, label: `${e.name} alone`, start: { kind: 'stored', key: e.id } });
-      if (mixed.length > 1 && mixed.every((e) => e.text)) {
-        list.push({
-          key: 'concat',
-          label: 'Concatenated texts',
-          start: { kind: 'text', text: mixed.map((e) => e.text).join(CONCAT_SEPARATOR) },
-        });
-      }
+      list.push(...soloAndConcatenated(mixed));
     }
     return list;
   };
@@ -128,7 +128,7 @@ export function GenerationPanel() {
             rows={2}
             value={session.query}
             placeholder="The model reads this after the mixed state, then continues"
-            onChange={(e) => session.set({ query: e.target.value })}
+            onChange={(e) => setSessionInputs({ query: e.target.value })}
             onKeyDown={(e) => {
               if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
                 e.preventDefault();
@@ -158,7 +158,7 @@ export function GenerationPanel() {
                 max={5}
                 step={0.05}
                 value={s.temperature}
-                onChange={(e) => session.setSampling({ temperature: Math.max(0, Number(e.target.value)) })}
+                onChange={(e) => setSampling({ temperature: Math.max(0, Number(e.target.value)) })}
               />
             </label>
             <label>
@@ -169,9 +169,7 @@ export function GenerationPanel() {
                 max={1000}
                 step={1}
                 value={s.topK}
-                onChange={(e) =>
-                  session.setSampling({ topK: Math.max(0, Math.round(Number(e.target.value))) })
-                }
+                onChange={(e) => setSampling({ topK: Math.max(0, Math.round(Number(e.target.value))) })}
               />
             </label>
             <label>
@@ -182,9 +180,7 @@ export function GenerationPanel() {
                 max={1}
                 step={0.01}
                 value={s.topP}
-                onChange={(e) =>
-                  session.setSampling({ topP: Math.min(1, Math.max(0, Number(e.target.value))) })
-                }
+                onChange={(e) => setSampling({ topP: Math.min(1, Math.max(0, Number(e.target.value))) })}
               />
             </label>
             <label>
@@ -194,9 +190,7 @@ export function GenerationPanel() {
                 min={0}
                 step={1}
                 value={s.seed}
-                onChange={(e) =>
-                  session.setSampling({ seed: Math.max(0, Math.round(Number(e.target.value))) })
-                }
+                onChange={(e) => setSampling({ seed: Math.max(0, Math.round(Number(e.target.value))) })}
               />
             </label>
             <label>
@@ -208,7 +202,7 @@ export function GenerationPanel() {
                 step={1}
                 value={s.maxNewTokens}
                 onChange={(e) =>
-                  session.setSampling({
+                  setSampling({
                     maxNewTokens: Math.min(512, Math.max(1, Math.round(Number(e.target.value)))),
                   })
                 }
@@ -236,7 +230,7 @@ export function GenerationPanel() {
             <input
               type="checkbox"
               checked={session.sideBySide}
-              onChange={(e) => session.set({ sideBySide: e.target.checked })}
+              onChange={(e) => setSessionInputs({ sideBySide: e.target.checked })}
             />{' '}
             Side by side (each state alone, concatenated texts)
           </label>{' '}
@@ -244,7 +238,7 @@ export function GenerationPanel() {
             <input
               type="checkbox"
               checked={session.liveRegenerate}
-              onChange={(e) => session.set({ liveRegenerate: e.target.checked })}
+              onChange={(e) => setSessionInputs({ liveRegenerate: e.target.checked })}
             />{' '}
             Regenerate as weights move
           </label>

@@ -6,7 +6,7 @@ import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, X
 import { useLibraryStore } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
-import { useResultsStore } from '../../stores/results.ts';
+import { inspected, useResultsStore } from '../../stores/results.ts';
 import { engine, errorText } from '../model/engine.ts';
 import { useMemo, useState } from 'react';
 import { PcaMap } from './PcaMap.tsx';
@@ -37,9 +37,7 @@ export function InspectorPanel() {
     setError(undefined);
     try {
       const r = await engine().request('inspected', { type: 'inspect', keys: readyIds });
-      useResultsStore.getState().set({
-        inspector: { norms: r.norms, grams: r.grams, keys: r.norms.map((n) => n.key) },
-      });
+      inspected({ norms: r.norms, grams: r.grams, keys: r.norms.map((n) => n.key) });
     } catch (e) {
       setError(errorText(e));
     }

@@ -1,6 +1,7 @@
 /** The library of stored states: make one from a text, list, tick to mix, rename, delete, export, import. */
 import { useState } from 'react';
-import { newEntryId, uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
+import { newStateId } from '../../engine/states/types.ts';
+import { uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { cancelCapture, captureEntry, captureRunKey, engine } from '../model/engine.ts';
@@ -24,7 +25,7 @@ export function LibraryPanel() {
 
   const save = () => {
     const entry: LibraryEntry = {
-      id: newEntryId(),
+      id: newStateId(),
       name: uniqueName(name || defaultName(text), entries),
       text,
       origin: 'text',

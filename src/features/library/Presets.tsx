@@ -1,6 +1,7 @@
 /** One click makes k-shot task states from the bundled model's tasks.json (and held-out query and evaluation text). */
 import { useState } from 'react';
-import { newEntryId, uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
+import { newStateId } from '../../engine/states/types.ts';
+import { uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { useSessionStore } from '../../stores/session.ts';
@@ -27,7 +28,7 @@ export function Presets() {
     const before = snapshotWork();
     const lib = useLibraryStore.getState();
     const made: LibraryEntry[] = prompts.map((text, i) => ({
-      id: newEntryId(),
+      id: newStateId(),
       name: uniqueName(`${task} ${shots}-shot #${i + 1}`, useLibraryStore.getState().entries),
       text,
       origin: 'preset',

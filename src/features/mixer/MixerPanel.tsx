@@ -1,7 +1,15 @@
 /** The mixer: a weight slider per mixed state, the operator and its options, and the triangle pad for three. */
 import { useLibraryStore } from '../../stores/library.ts';
-import { useMixerStore, WEIGHT_MAX, WEIGHT_MIN } from '../../stores/mixer.ts';
-import type { LayerProfile, MixMode } from '../../worker/protocol.ts';
+import {
+  moveMixed,
+  setMixOptions,
+  setMixWeight,
+  setMixWeights,
+  useMixSettings,
+  WEIGHT_MAX,
+  WEIGHT_MIN,
+} from '../../stores/mixer.ts';
+import type { MixMode, RecipeProfile } from '../../engine/states/mixSpec.ts';
 import { useShown } from '../present/view.ts';
 import { TrianglePad } from './TrianglePad.tsx';
 import { WeightSlider } from './WeightSlider.tsx';
@@ -12,7 +20,7 @@ const MODES: { value: MixMode; label: string; origin: string }[] = [
   { value: 'adecay', label: 'A-decay (ordered chunks)', origin: 'reconstruction' },
 ];
 
-const PROFILES: { value: LayerProfile; label: string }[] = [
+const PROFILES: { value: RecipeProfile; label: string }[] = [
   { value: 'uniform', label: 'Uniform (every layer)' },
   { value: 'early', label: 'Early layers only' },
   { value: 'late', label: 'Late layers only' },
@@ -21,7 +29,7 @@ const PROFILES: { value: LayerProfile; label: string }[] = [
 
 export function MixerPanel() {
   const entries = useLibraryStore((s) => s.entries);
-  const mixer = useMixerStore();
+  const mixer = useMixSettings();
   const mixed = mixer.selected
     .map((id) => entries.find((e) => e.id === id))
     .filter((e): e is NonNullable<typeof e> => e !== undefined);
@@ -51,7 +59,7 @@ export function MixerPanel() {
                   min={WEIGHT_MIN}
                   max={WEIGHT_MAX}
                   step={0.01}
-                  onChange={(v) => mixer.setWeight(e.id, v)}
+                  onChange={(v) => setMixWeight(e.id, v)}
                 />
                 <output className="mixer-value" aria-hidden="true">
                   {w.toFixed(2)}
@@ -63,7 +71,7 @@ export function MixerPanel() {
                       type="button"
                       aria-label={`Move ${e.name} earlier`}
                       disabled={i === 0}
-                      onClick={() => mixer.move(e.id, -1)}
+                      onClick={() => moveMixed(e.id, -1)}
                     >
                       ↑
                     </button>
@@ -71,7 +79,7 @@ export function MixerPanel() {
                       type="button"
                       aria-label={`Move ${e.name} later`}
                       disabled={i === mixed.length - 1}
-                      onClick={() => mixer.move(e.id, 1)}
+                      onClick={() => moveMixed(e.id, 1)}
                     >
                       ↓
                     </button>
@@ -99,7 +107,7 @@ export function MixerPanel() {
               mixer.weights[mixed[2]!.id] ?? 0,
             ]}
             onChange={(w) =>
-              mixer.setWeights({ [mixed[0]!.id]: w[0], [mixed[1]!.id]: w[1], [mixed[2]!.id]: w[2] })
+              setMixWeights({ [mixed[0]!.id]: w[0], [mixed[1]!.id]: w[1], [mixed[2]!.id]: w[2] })
             }
           />
           <div className="hint">
@@ -117,7 +125,7 @@ export function MixerPanel() {
           <legend>Operator</legend>
           <label>
             Mode{' '}
-            <select value={mixer.mode} onChange={(e) => mixer.set({ mode: e.target.value as MixMode })}>
+            <select value={mixer.mode} onChange={(e) => setMixOptions({ mode: e.target.value as MixMode })}>
               {MODES.map((m) => (
                 <option key={m.value} value={m.value}>
                   {m.label} — {m.origin}
@@ -129,7 +137,7 @@ export function MixerPanel() {
             <input
               type="checkbox"
               checked={mixer.normalize}
-              onChange={(e) => mixer.set({ normalize: e.target.checked })}
+              onChange={(e) => setMixOptions({ normalize: e.target.checked })}
             />{' '}
             Normalise weights (convex mix)
           </label>
@@ -139,7 +147,7 @@ export function MixerPanel() {
               <input
                 type="checkbox"
                 checked={mixer.parts.ssm}
-                onChange={(e) => mixer.set({ parts: { ...mixer.parts, ssm: e.target.checked } })}
+                onChange={(e) => setMixOptions({ parts: { ...mixer.parts, ssm: e.target.checked } })}
               />{' '}
               SSM state
             </label>{' '}
@@ -147,7 +155,7 @@ export function MixerPanel() {
               <input
                 type="checkbox"
                 checked={mixer.parts.conv}
-                onChange={(e) => mixer.set({ parts: { ...mixer.parts, conv: e.target.checked } })}
+                onChange={(e) => setMixOptions({ parts: { ...mixer.parts, conv: e.target.checked } })}
               />{' '}
               conv state
             </label>
@@ -157,7 +165,7 @@ export function MixerPanel() {
             Per-layer profile{' '}
             <select
               value={mixer.profile}
-              onChange={(e) => mixer.set({ profile: e.target.value as LayerProfile })}
+              onChange={(e) => setMixOptions({ profile: e.target.value as RecipeProfile })}
             >
               {PROFILES.map((p) => (
                 <option key={p.value} value={p.value}>

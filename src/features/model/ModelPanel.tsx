@@ -5,8 +5,10 @@
 import { useState } from 'react';
 import { KNOWN_MODELS } from '../../model/hub.ts';
 import { formatBytes } from '../../model/progress.ts';
-import { useModelStore } from '../../stores/model.ts';
-import type { Precision } from '../../worker/protocol.ts';
+import { useShallow } from 'zustand/react/shallow';
+import { choosePrecision, selectModelView, useModelStore } from '../../stores/model.ts';
+import type { WeightDtype } from '../../engine/api.ts';
+import type { PrecisionChoice } from '../../model/loader.ts';
 import { bundledSource, loadDefaultModel, loadModel } from './engine.ts';
 import { useShown } from '../present/view.ts';
 
@@ -16,7 +18,7 @@ function hubUrl(): string | undefined {
 }
 
 export function ModelPanel() {
-  const m = useModelStore();
+  const m = useModelStore(useShallow(selectModelView));
   const [files, setFiles] = useState<File[]>([]);
   const showSources = useShown('sources');
   const [repo, setRepo] = useState(KNOWN_MODELS[0]!.repo);
@@ -31,7 +33,7 @@ export function ModelPanel() {
             ? 'GPU device lost'
             : 'No model loaded';
   const known = KNOWN_MODELS.find((k) => k.repo === repo.trim());
-  const precisionFor = (p: Precision | 'auto'): Precision => (p === 'auto' ? 'f16' : p);
+  const precisionFor = (p: PrecisionChoice): WeightDtype => (p === 'auto' ? 'f16' : p);
   const busy = m.status === 'loading';
   const pct =
     m.progress && m.progress.total > 0 ? Math.round((100 * m.progress.done) / m.progress.total) : undefined;
@@ -97,10 +99,7 @@ export function ModelPanel() {
           <summary>Choose another model</summary>
           <label>
             Precision{' '}
-            <select
-              value={m.precision}
-              onChange={(e) => m.set({ precision: e.target.value as Precision | 'auto' })}
-            >
+            <select value={m.precision} onChange={(e) => choosePrecision(e.target.value as PrecisionChoice)}>
               <option value="auto">automatic (f16 for 130m and larger)</option>
               <option value="f16">f16 weights (half the memory)</option>
               <option value="f32">f32 weights (exact)</option>

@@ -4,8 +4,27 @@
  */
 import { EngineClient, isAbort } from '../../worker/client.ts';
 import type { ModelSource } from '../../worker/protocol.ts';
-import { useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
-import { useModelStore, type Manifest, type ManifestEntry } from '../../stores/model.ts';
+import {
+  setEntryStatus,
+  setEntryTokenCount,
+  useLibraryStore,
+  type LibraryEntry,
+} from '../../stores/library.ts';
+import {
+  manifestRead,
+  modelFailed,
+  modelLoading,
+  modelLost,
+  modelProgressed,
+  modelReady,
+  useModelStore,
+} from '../../stores/model.ts';
+import {
+  defaultBundledModel,
+  fetchBundledManifest,
+  type BundledManifest,
+  type BundledModel,
+} from '../../model/sources.ts';
 import { endRun, reportRun, startRun } from '../progress/runs.ts';
 
 let client: EngineClient | undefined;
@@ -13,7 +32,7 @@ let client: EngineClient | undefined;
 export function engine(): EngineClient {
   if (!client) {
     client = EngineClient.start();
-    client.onFatal = (e) => useModelStore.getState().set({ status: 'lost', error: e.message });
+    client.onFatal = (e) => modelLost(e.message);
   }
   return client;
 }
@@ -24,17 +43,11 @@ export function errorText(e: unknown): string {
 
 export const MODELS_BASE = `${import.meta.env.BASE_URL}models`;
 
-export async function fetchManifest(): Promise<Manifest> {
-  const res = await fetch(`${MODELS_BASE}/manifest.json`);
-  if (!res.ok || !(res.headers.get('content-type') ?? '').includes('json')) {
-    throw new Error(
-      'This build has no bundled model (models/manifest.json is missing). Choose local model files below.',
-    );
-  }
-  return (await res.json()) as Manifest;
+export function fetchManifest(): Promise<BundledManifest> {
+  return fetchBundledManifest(MODELS_BASE);
 }
 
-export function bundledSource(entry: ManifestEntry): ModelSource {
+export function bundledSource(entry: BundledModel): ModelSource {
   // Absolute: the worker resolves URLs against its own script's address, not the page's.
   return {
     kind: 'bundled',
@@ -47,61 +60,50 @@ export function bundledSource(entry: ManifestEntry): ModelSource {
 
 let loadSeq = 0;
 /** The last model asked for, so recovery after a lost device reloads that one. */
-let lastLoad: { source: ModelSource; entry?: ManifestEntry } | undefined;
+let lastLoad: { source: ModelSource; entry?: BundledModel } | undefined;
 
 export function reloadLastModel(): Promise<void> {
   return lastLoad ? loadModel(lastLoad.source, lastLoad.entry) : loadDefaultModel();
 }
 
-export async function loadModel(source: ModelSource, entry?: ManifestEntry): Promise<void> {
-  const model = useModelStore.getState();
+export async function loadModel(source: ModelSource, entry?: BundledModel): Promise<void> {
+  const { precision } = useModelStore.getState();
   const seq = ++loadSeq;
   lastLoad = { source, ...(entry ? { entry } : {}) };
-  model.set({
-    status: 'loading',
-    error: undefined,
-    info: undefined,
-    entry,
-    progress: { phase: 'Starting', done: 0, total: 1 },
-  });
+  modelLoading(entry);
   try {
     const r = await engine().request(
       'loaded',
-      { type: 'load', source, precision: model.precision },
+      { type: 'load', source, precision },
       {
         lane: 'load',
-        onProgress: (phase, done, total) =>
-          useModelStore.getState().set({ progress: { phase, done, total } }),
+        onProgress: modelProgressed,
       },
     );
     if (seq !== loadSeq) return;
-    const info = entry ? { ...r.info, description: entry.description } : r.info;
-    useModelStore.getState().set({ status: 'ready', info, progress: undefined });
+    const info = entry?.description !== undefined ? { ...r.info, description: entry.description } : r.info;
+    modelReady(info);
     await captureAll();
   } catch (e) {
     if (isAbort(e) || seq !== loadSeq) return;
-    useModelStore.getState().set({ status: 'error', error: errorText(e), progress: undefined });
+    modelFailed(errorText(e));
   }
 }
 
 export async function loadDefaultModel(): Promise<void> {
-  const model = useModelStore.getState();
   try {
     const manifest = await fetchManifest();
-    const entry = manifest.models.find((m) => m.folder === manifest.default || m.id === manifest.default);
-    if (!entry)
-      throw new Error(`models/manifest.json names default "${manifest.default}" but lists no such model.`);
-    model.set({ manifest });
+    const entry = defaultBundledModel(manifest, 'models/manifest.json');
+    manifestRead(manifest);
     await loadModel(bundledSource(entry), entry);
   } catch (e) {
-    model.set({ status: 'error', error: errorText(e) });
+    modelFailed(errorText(e));
   }
 }
 
 /** Reads one entry's text into its state in the worker. */
 export async function captureEntry(entry: LibraryEntry): Promise<void> {
-  const lib = useLibraryStore.getState();
-  lib.setStatus(entry.id, { kind: 'pending', done: 0, total: 1 });
+  setEntryStatus(entry.id, { kind: 'pending', done: 0, total: 1 });
   const run = captureRunKey(entry.id);
   const ticket = startRun(run);
   try {
@@ -119,19 +121,17 @@ export async function captureEntry(entry: LibraryEntry): Promise<void> {
         lane: run,
         onProgress: (_p, done, total) => {
           reportRun(run, ticket, done, total);
-          useLibraryStore.getState().setStatus(entry.id, { kind: 'pending', done, total });
+          setEntryStatus(entry.id, { kind: 'pending', done, total });
         },
       },
     );
-    useLibraryStore.getState().setTokenCount(entry.id, r.tokenCount);
-    useLibraryStore
-      .getState()
-      .setStatus(entry.id, { kind: 'ready', fromStorage: r.fromStorage, warning: r.warning });
+    setEntryTokenCount(entry.id, r.tokenCount);
+    setEntryStatus(entry.id, { kind: 'ready', fromStorage: r.fromStorage, warning: r.warning });
   } catch (e) {
     const message = isAbort(e)
       ? 'Cancelled before the state was computed; it is computed again when the page reloads, or delete it.'
       : errorText(e);
-    useLibraryStore.getState().setStatus(entry.id, { kind: 'error', message });
+    setEntryStatus(entry.id, { kind: 'error', message });
   } finally {
     endRun(run, ticket);
   }

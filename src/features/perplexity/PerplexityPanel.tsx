@@ -1,5 +1,6 @@
 /** Perplexity of the evaluation text from the current mix, live, with per-token NLL colouring and baselines. */
-import { useResultsStore } from '../../stores/results.ts';
+import { useShallow } from 'zustand/react/shallow';
+import { selectScore, useResultsStore } from '../../stores/results.ts';
 import { useSessionStore } from '../../stores/session.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { SweepChart } from '../charts/SweepChart.tsx';
@@ -26,7 +27,7 @@ export function PerplexityPanel() {
   const evalText = useSessionStore((s) => s.evalText);
   const setSession = useSessionStore((s) => s.set);
   const ready = useModelStore((s) => s.status === 'ready');
-  const { score, scoreStatus, scoreError, baselines, scoreSeq } = useResultsStore();
+  const { score, scoreStatus, scoreError, baselines, scoreSeq } = useResultsStore(useShallow(selectScore));
   const showSweep = useShown('sweep');
   const run = useRunsStore((s) => s.runs[SCORE_RUN]);
 

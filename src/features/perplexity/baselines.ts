@@ -7,14 +7,12 @@ import { useEffect } from 'react';
 import { useLibraryStore } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
-import { useResultsStore, type Baseline } from '../../stores/results.ts';
+import { baselinesChanged, type Baseline } from '../../stores/results.ts';
 import { useSessionStore } from '../../stores/session.ts';
 import { isAbort } from '../../worker/client.ts';
 import type { MixRecipe, StartState } from '../../worker/protocol.ts';
 import { engine, errorText } from '../model/engine.ts';
-
-/** How the concatenated context is formed: the texts in mixing order, separated by a blank line. */
-export const CONCAT_SEPARATOR = '\n\n';
+import { soloAndConcatenated } from '../mixer/comparisons.ts';
 
 export function baselineStarts(
   ids: string[],
@@ -23,15 +21,8 @@ export function baselineStarts(
   mixer: Pick<MixRecipe, 'parts' | 'profile'>,
 ) {
   const list: { label: string; start: StartState }[] = [{ label: 'Zero state', start: { kind: 'zero' } }];
-  for (const id of ids) list.push({ label: `${names[id]} alone`, start: { kind: 'stored', key: id } });
+  list.push(...soloAndConcatenated(ids.map((id) => ({ id, name: `${names[id]}`, text: texts[id] ?? '' }))));
   if (ids.length > 1) {
-    const withText = ids.filter((id) => texts[id]);
-    if (withText.length === ids.length) {
-      list.push({
-        label: 'Concatenated texts',
-        start: { kind: 'text', text: ids.map((id) => texts[id]).join(CONCAT_SEPARATOR) },
-      });
-    }
     const sources = ids.map((key) => ({ key, weight: 1 }));
     list.push({
       label: 'Mean',
@@ -60,12 +51,12 @@ export function useBaselines() {
   useEffect(() => {
     if (!ready || !allReady || !text.trim()) {
       engine().cancelLane('baseline');
-      useResultsStore.getState().set({ baselines: [] });
+      baselinesChanged([]);
       return;
     }
     const list = baselineStarts(selected, names, texts, { parts, profile });
     const rows: Baseline[] = list.map((b) => ({ label: b.label }));
-    useResultsStore.getState().set({ baselines: rows });
+    baselinesChanged(rows);
     let stopped = false;
     void (async () => {
       for (const [i, b] of list.entries()) {
@@ -81,7 +72,7 @@ export function useBaselines() {
           rows[i] = { label: b.label, error: errorText(e) };
         }
         if (stopped) return;
-        useResultsStore.getState().set({ baselines: [...rows] });
+        baselinesChanged([...rows]);
       }
     })();
     return () => {

@@ -5,9 +5,9 @@
  */
 import { useEffect } from 'react';
 import { useLibraryStore } from '../../stores/library.ts';
-import { recipeOf, useMixerStore } from '../../stores/mixer.ts';
+import { recipeOf, useMixSettings } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
-import { useResultsStore } from '../../stores/results.ts';
+import { scoreArrived, scoreFailed, scoreIdle, scoreStarted } from '../../stores/results.ts';
 import { useSessionStore } from '../../stores/session.ts';
 import { isAbort } from '../../worker/client.ts';
 import type { StartState } from '../../worker/protocol.ts';
@@ -19,15 +19,12 @@ export const SCORE_RUN = 'score';
 /** Stops scoring the evaluation text (its Cancel button); editing the text or the mix scores again. */
 export function cancelScore(): void {
   engine().cancelLane('score');
-  useResultsStore.getState().set({
-    scoreStatus: 'idle',
-    scoreError: 'Scoring cancelled. Change the evaluation text or the mix to score again.',
-  });
+  scoreIdle('Scoring cancelled. Change the evaluation text or the mix to score again.');
 }
 
 /** The start state of the current mix, or why there is none yet. */
 export function useMixStart(): { start?: StartState; waiting?: string } {
-  const mixer = useMixerStore();
+  const mixer = useMixSettings();
   const status = useLibraryStore((s) => s.status);
   const notReady = mixer.selected.filter((id) => status[id]?.kind !== 'ready');
   if (notReady.length > 0) return { waiting: 'Waiting for the mixed states to be computed…' };
@@ -45,13 +42,12 @@ export function useLiveScore() {
   const { start, waiting } = useMixStart();
   const key = JSON.stringify(start);
   useEffect(() => {
-    const results = useResultsStore.getState();
     if (!ready || !start || text.trim().length === 0) {
       engine().cancelLane('score');
-      results.set({ scoreStatus: 'idle', scoreError: waiting });
+      scoreIdle(waiting);
       return;
     }
-    results.set({ scoreStatus: 'running', scoreError: undefined });
+    scoreStarted();
     const ticket = startRun(SCORE_RUN);
     engine()
       .request(
@@ -59,12 +55,10 @@ export function useLiveScore() {
         { type: 'score', start, text },
         { lane: 'score', onProgress: (_p, done, total) => reportRun(SCORE_RUN, ticket, done, total) },
       )
-      .then((r) =>
-        useResultsStore.setState((s) => ({ score: r, scoreStatus: 'done', scoreSeq: s.scoreSeq + 1 })),
-      )
+      .then(scoreArrived)
       .catch((e: unknown) => {
         if (isAbort(e)) return;
-        useResultsStore.getState().set({ scoreStatus: 'error', scoreError: errorText(e) });
+        scoreFailed(errorText(e));
       })
       .finally(() => endRun(SCORE_RUN, ticket));
     // `key` stands for `start` (a new object each render).

@@ -1,8 +1,11 @@
 /** The header's presenter-mode switch and, while anything is hidden, a note saying what and how to get it back. */
+import { useShallow } from 'zustand/react/shallow';
 import { PARTS, useViewStore } from './view.ts';
 
 export function PresenterToggle() {
-  const { present, hidden, setPresent } = useViewStore();
+  const { present, hidden, setPresent } = useViewStore(
+    useShallow((s) => ({ present: s.present, hidden: s.hidden, setPresent: s.setPresent })),
+  );
   return (
     <div className="presenter">
       <button

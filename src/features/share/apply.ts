@@ -3,7 +3,8 @@
  * (same name and text) are reused, others are added (a name clash gets a suffix), so opening a link or
  * importing a session never deletes what the user saved.
  */
-import { newEntryId, uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
+import { newStateId } from '../../engine/states/types.ts';
+import { uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { useSessionStore } from '../../stores/session.ts';
@@ -44,7 +45,7 @@ export function applyRecipe(recipe: Recipe): string[] {
       return;
     }
     const entry: LibraryEntry = {
-      id: newEntryId(),
+      id: newStateId(),
       name: uniqueName(s.name, [...useLibraryStore.getState().entries]),
       text: s.text,
       origin: 'text',

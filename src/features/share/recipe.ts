@@ -9,7 +9,8 @@
  * damaged link used to wipe the user's mix.
  */
 import type { LibraryEntry } from '../../stores/library.ts';
-import type { LayerProfile, MixMode, SamplingSettings } from '../../worker/protocol.ts';
+import type { MixMode, RecipeProfile } from '../../engine/states/mixSpec.ts';
+import type { SamplingSettings } from '../../worker/protocol.ts';
 
 export interface Recipe {
   model?: string;
@@ -20,7 +21,7 @@ export interface Recipe {
   mode: MixMode;
   normalize: boolean;
   parts: { ssm: boolean; conv: boolean };
-  profile: LayerProfile;
+  profile: RecipeProfile;
   sampling: SamplingSettings;
   query: string;
   evalText: string;
@@ -47,7 +48,7 @@ export const MAX_NAME_CHARS = 80;
 export const MAX_SESSION_BYTES = 64 * 1024 * 1024;
 
 const MODES: readonly MixMode[] = ['weighted', 'mean', 'adecay'];
-const PROFILES: readonly LayerProfile[] = ['uniform', 'early', 'late', 'ramp'];
+const PROFILES: readonly RecipeProfile[] = ['uniform', 'early', 'late', 'ramp'];
 // The mixer's slider range (stores/mixer.ts WEIGHT_MIN/MAX); repeated so this module stays free of stores.
 const WEIGHT_RANGE = [-1, 2] as const;
 

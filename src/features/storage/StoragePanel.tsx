@@ -5,18 +5,19 @@
  * Reads Cache Storage and IndexedDB directly (both are shared with the worker); it changes nothing the user
  * saved except the cached model files they delete, which are downloaded again when next loaded.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import { formatBytes } from '../../model/progress.ts';
 import {
+  cachedModels,
   deleteCachedModel,
-  listCachedModels,
-  openModelCache,
+  localStorageFull,
+  onLocalStorageFull,
   requestPersistentStorage,
+  StateLibrary,
   storageStatus,
   type CachedModel,
   type StorageStatus,
-} from '../../model/cache.ts';
-import { formatBytes } from '../../model/progress.ts';
-import { StateLibrary } from '../../storage/stateLibrary.ts';
+} from '../../storage/index.ts';
 import { useLibraryStore } from '../../stores/library.ts';
 import { useModelStore } from '../../stores/model.ts';
 
@@ -59,9 +60,8 @@ async function readStates(): Promise<StatesByModel[] | undefined> {
 }
 
 async function snapshot(): Promise<Snapshot> {
-  const cache = await openModelCache();
   const [cached, status, states] = await Promise.all([
-    cache ? listCachedModels(cache) : Promise.resolve(undefined),
+    cachedModels(),
     storageStatus().catch(() => ({})),
     readStates(),
   ]);
@@ -72,6 +72,8 @@ export function StoragePanel() {
   const [snap, setSnap] = useState<Snapshot>();
   const [message, setMessage] = useState<string>();
   const [busy, setBusy] = useState(false);
+  // Settings that could not be saved (localStorage full): the flag the storage facade raises.
+  const settingsFull = useSyncExternalStore(onLocalStorageFull, localStorageFull);
   const modelStatus = useModelStore((s) => s.status);
   const entryCount = useLibraryStore((s) => s.entries.length);
   const readyCount = useLibraryStore((s) => Object.values(s.status).filter((x) => x.kind === 'ready').length);
@@ -99,8 +101,7 @@ export function StoragePanel() {
   const remove = async (model: string) => {
     setBusy(true);
     try {
-      const cache = await openModelCache();
-      const n = cache ? await deleteCachedModel(cache, model) : 0;
+      const n = await deleteCachedModel(model);
       setMessage(
         `Deleted ${n} cached file${n === 1 ? '' : 's'} of ${cachedModelLabel(model)}; it is downloaded again the next time it loads.`,
       );
@@ -136,6 +137,11 @@ export function StoragePanel() {
           : 'This browser does not report how much storage is used.'}
         {st?.persisted ? ' · kept persistently' : ''}
       </p>
+      {settingsFull && (
+        <p className="error-text" role="alert">
+          {settingsFull.message}
+        </p>
+      )}
       <h3 id="cached-models-title">Cached models</h3>
       {snap?.cached === undefined ? (
         <p className="hint">

@@ -4,7 +4,8 @@
  * sets the mix and the query, and leaves dragging and generating to the user. Shown in presenter mode too.
  */
 import { useState } from 'react';
-import { newEntryId, uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
+import { newStateId } from '../../engine/states/types.ts';
+import { uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
 import { useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { useSessionStore } from '../../stores/session.ts';
@@ -25,7 +26,7 @@ export function applyStep(suite: TaskSuite, story: Story, step: StoryStep): void
       return have.id;
     }
     const entry: LibraryEntry = {
-      id: newEntryId(),
+      id: newStateId(),
       name: uniqueName(storyStateName(s), lib.entries),
       text,
       origin: 'preset',

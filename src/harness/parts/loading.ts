@@ -6,15 +6,15 @@
  */
 import { openDevice, type EngineDevice } from '../../engine/gpu/device.ts';
 import { openEngine } from '../../engine/open.ts';
-import {
-  deleteCachedModel,
-  listCachedModels,
-  openModelCache,
-  requestPersistentStorage,
-  storageStatus,
-} from '../../model/cache.ts';
+import { openModelCache } from '../../model/cache.ts';
 import type { LoadProgress, PrecisionChoice } from '../../model/loader.ts';
 import { directoryHandleSource, filesSource, hubSource, type ModelSource } from '../../model/sources.ts';
+import {
+  cachedModels,
+  deleteCachedModel,
+  requestPersistentStorage,
+  storageStatus,
+} from '../../storage/index.ts';
 
 export interface LoadRequest {
   precision?: PrecisionChoice;
@@ -135,13 +135,9 @@ export function register(r: Record<string, unknown>) {
     loadFromOpfs,
     writeOpfs,
     async cacheList() {
-      const cache = await openModelCache();
-      return cache ? listCachedModels(cache) : [];
+      return (await cachedModels()) ?? [];
     },
-    async cacheDelete(model: string) {
-      const cache = await openModelCache();
-      return cache ? deleteCachedModel(cache, model) : 0;
-    },
+    cacheDelete: deleteCachedModel,
     storage: storageStatus,
     persist: requestPersistentStorage,
   };

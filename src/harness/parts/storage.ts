@@ -2,9 +2,19 @@
  * Exposes the state library (src/storage) to Playwright as window.soup.storage. Every call opens and closes
  * the database, so a test that reloads the page sees only what was really persisted. States are generated in
  * the page from a seed (storage tests need exact bits, not a model); results come back as plain JSON: metas,
- * tensors as arrays of their u32 bit patterns, files as base64.
+ * tensors as arrays of their u32 bit patterns, files as base64. Also the facade's other two stores: the model
+ * cache (Cache Storage) and localStorage with its full-disk flag.
  */
-import { StateLibrary, storageEstimate, STATE_DB_NAME } from '../../storage/stateLibrary.ts';
+import {
+  cachedModels,
+  deleteCachedModel,
+  localStorageFull,
+  StateLibrary,
+  STATE_DB_NAME,
+  STORAGE_KEYS,
+  storageStatus,
+} from '../../storage/index.ts';
+import { safeStateStorage } from '../../storage/local.ts';
 import type { StateShape, StoredState, StateMeta } from '../../engine/states/types.ts';
 import type { MambaState } from '../../engine/weights.ts';
 
@@ -124,6 +134,38 @@ export function register(r: Record<string, unknown>) {
       name: string,
       expect: { modelId: string; weightsHash: string; shape: StateShape },
     ) => result(() => withLibrary(db, (lib) => lib.importFile(fromBase64(b64), name, expect))),
-    estimate: () => storageEstimate(),
+    estimate: () => storageStatus(),
+    /** Puts files of `model` into the real model cache with the headers a finished download leaves. */
+    async seedModelCache(model: string, files: { name: string; bytes: number }[]) {
+      const cache = await caches.open(STORAGE_KEYS.modelCache);
+      for (const f of files) {
+        const headers = { 'x-soup-model': model, 'x-soup-file': f.name, 'x-soup-size': String(f.bytes) };
+        await cache.put(
+          `${location.origin}/e2e-cache/${model}/${f.name}`,
+          new Response(new Uint8Array(f.bytes), { headers }),
+        );
+      }
+    },
+    clearModelCache: () => caches.delete(STORAGE_KEYS.modelCache),
+    cachedModels: () => cachedModels(),
+    deleteCachedModel: (model: string) => deleteCachedModel(model),
+    /**
+     * Writes `value` (or `repeat` copies of it) under `key` through the facade's localStorage wrapper; returns
+     * whether the write threw, the length of what localStorage then holds, and the full-disk flag's message.
+     */
+    localWrite(key: string, value: string, repeat = 1) {
+      let threw: string | undefined;
+      try {
+        safeStateStorage().setItem(key, value.repeat(repeat));
+      } catch (e) {
+        threw = (e as Error).name;
+      }
+      return {
+        threw,
+        kept: localStorage.getItem(key)?.length ?? null,
+        full: localStorageFull()?.message ?? null,
+      };
+    },
+    localRemove: (key: string) => localStorage.removeItem(key),
   };
 }

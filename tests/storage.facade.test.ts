@@ -1,0 +1,178 @@
+/**
+ * The storage facade's pure parts in Node: the names it keeps things under, the v1 → v2 record migration,
+ * the record conversion and the localStorage wrapper's handling of a full disk. The IndexedDB, Cache Storage
+ * and localStorage parts themselves run in real Chromium (e2e/storage.spec.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { STORAGE_KEYS } from '../src/storage/keys.ts';
+import { statesV1ToV2, type V1StateRecord } from '../src/storage/migrations.ts';
+import { fromRecords, modelKey, toRecords } from '../src/storage/records.ts';
+import { localStorageFull, onLocalStorageFull, safeStateStorage } from '../src/storage/local.ts';
+import { StateMismatchError, type StoredState } from '../src/engine/states/types.ts';
+
+describe('STORAGE_KEYS', () => {
+  it('keeps the names earlier releases saved under (a rename would orphan users’ data)', () => {
+    expect(STORAGE_KEYS.stateDb).toBe('state-soup-states');
+    expect(STORAGE_KEYS.modelCache).toBe('soup-models-v1');
+    expect(STORAGE_KEYS.local).toEqual({
+      library: 'soup.library.v1',
+      mixer: 'soup.mixer.v1',
+      session: 'soup.session.v1',
+    });
+  });
+
+  it('keys states by model id and weights hash', () => {
+    expect(modelKey('state-spaces/mamba-130m-hf', 'w2-0123')).toBe('state-spaces/mamba-130m-hf#w2-0123');
+  });
+});
+
+const f32 = (...xs: number[]) => new Float32Array(xs).buffer;
+
+describe('statesV1ToV2', () => {
+  const v1: V1StateRecord = {
+    id: 'id-1',
+    name: 'capitals',
+    modelId: 'm',
+    weightsHash: 'w1-x',
+    text: 'Paris is in France.',
+    tokenIds: [5, 6, 7],
+    createdAt: 1700000000000,
+    layers: 2,
+    dInner: 1,
+    dState: 2,
+    convWidth: 1,
+    ssm: f32(1, 2, 3, 4),
+    conv: f32(5, 6),
+    dtSum: f32(7, 8),
+  };
+
+  it('splits a v1 record into meta (with shape, token count, model key, size) and the same tensor bytes', () => {
+    const { meta, tensors } = statesV1ToV2(v1);
+    expect(meta).toEqual({
+      id: 'id-1',
+      name: 'capitals',
+      modelId: 'm',
+      weightsHash: 'w1-x',
+      shape: { layers: 2, dInner: 1, dState: 2, convWidth: 1 },
+      text: 'Paris is in France.',
+      tokenIds: [5, 6, 7],
+      tokenCount: 3,
+      createdAt: 1700000000000,
+      modelKey: 'm#w1-x',
+      bytes: 32,
+    });
+    expect(tensors.id).toBe('id-1');
+    expect(tensors.ssm).toBe(v1.ssm);
+    expect(tensors.conv).toBe(v1.conv);
+    expect(tensors.dtSum).toBe(v1.dtSum);
+  });
+
+  it('keeps a task label only when the v1 record had one', () => {
+    expect('taskLabel' in statesV1ToV2(v1).meta).toBe(false);
+    expect(statesV1ToV2({ ...v1, taskLabel: 'geo' }).meta.taskLabel).toBe('geo');
+  });
+
+  it('gives a record that reads back as the state the v1 record held', () => {
+    const { meta, tensors } = statesV1ToV2(v1);
+    const s = fromRecords(meta, tensors);
+    expect(s.state.layers.map((l) => [...l.ssm])).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(s.state.layers.map((l) => [...l.conv])).toEqual([[5], [6]]);
+    expect(s.state.layers.map((l) => [...l.dtSum])).toEqual([[7], [8]]);
+    expect('modelKey' in s.meta || 'bytes' in s.meta).toBe(false);
+  });
+});
+
+describe('toRecords / fromRecords', () => {
+  const state: StoredState = {
+    meta: {
+      id: 'a',
+      name: 'a',
+      modelId: 'm',
+      weightsHash: 'h',
+      shape: { layers: 2, dInner: 1, dState: 1, convWidth: 1 },
+      text: '',
+      tokenIds: [],
+      tokenCount: 0,
+      createdAt: 1,
+    },
+    state: {
+      layers: [
+        { ssm: new Float32Array([-0]), conv: new Float32Array([1.5]), dtSum: new Float32Array([2]) },
+        { ssm: new Float32Array([3]), conv: new Float32Array([NaN]), dtSum: new Float32Array([4]) },
+      ],
+    },
+  };
+
+  it('stacks layers and round-trips every bit (−0 and NaN included)', () => {
+    const r = toRecords(state);
+    expect(r.meta.bytes).toBe(6 * 4);
+    expect([...new Float32Array(r.tensors.ssm)]).toEqual([-0, 3]);
+    const back = fromRecords(r.meta, r.tensors);
+    const bits = (s: StoredState) =>
+      s.state.layers.flatMap((l) => [l.ssm, l.conv, l.dtSum].flatMap((a) => [...new Uint32Array(a.buffer)]));
+    expect(bits(back)).toEqual(bits(state));
+    expect(back.meta).toEqual(state.meta);
+  });
+
+  it('refuses a state whose tensors do not match its shape', () => {
+    const bad = { ...state, meta: { ...state.meta, shape: { ...state.meta.shape, dState: 2 } } };
+    expect(() => toRecords(bad)).toThrow(StateMismatchError);
+  });
+});
+
+/** A Storage whose writes fail as a full browser's do once `full` is set. */
+function backing(): Storage & { full: boolean; data: Map<string, string> } {
+  const data = new Map<string, string>();
+  return {
+    full: false,
+    data,
+    get length() {
+      return data.size;
+    },
+    clear: () => data.clear(),
+    key: (i: number) => [...data.keys()][i] ?? null,
+    getItem: (k: string) => data.get(k) ?? null,
+    removeItem: (k: string) => void data.delete(k),
+    setItem(k: string, v: string) {
+      if (this.full) throw Object.assign(new Error('quota'), { name: 'QuotaExceededError' });
+      data.set(k, v);
+    },
+  };
+}
+
+describe('safeStateStorage', () => {
+  it('keeps the last saved value and raises the flag when the disk is full, without throwing', () => {
+    const b = backing();
+    const s = safeStateStorage(b);
+    const seen: string[] = [];
+    const off = onLocalStorageFull((e) => seen.push(e.key));
+    s.setItem('soup.mixer.v1', '{"a":1}');
+    b.full = true;
+    expect(() => s.setItem('soup.mixer.v1', '{"a":2}')).not.toThrow();
+    off();
+    expect(b.data.get('soup.mixer.v1')).toBe('{"a":1}');
+    expect(seen).toEqual(['soup.mixer.v1']);
+    expect(localStorageFull()?.name).toBe('LocalStorageFullError');
+    expect(localStorageFull()?.message).toMatch(/Storage panel/);
+  });
+
+  it('passes other write errors on', () => {
+    const b = backing();
+    b.setItem = () => {
+      throw new TypeError('not a quota error');
+    };
+    expect(() => safeStateStorage(b).setItem('k', 'v')).toThrow(TypeError);
+  });
+
+  it('keeps values in memory where there is no localStorage', () => {
+    const s = safeStateStorage(undefined);
+    expect(s.getItem('k')).toBeNull();
+    s.setItem('k', 'v');
+    expect(s.getItem('k')).toBe('v');
+    s.removeItem('k');
+    expect(s.getItem('k')).toBeNull();
+  });
+});
