@@ -45,8 +45,7 @@ import type { PlanContext } from './plan/context.ts';
 import { GpuWeights, writeArray } from './placement.ts';
 import { readReport, reportBytes, samplerParams, seedWord } from './sampling.ts';
 import * as stateIO from './stateIO.ts';
-import { namedTensors } from './states/hash.ts';
-import type { MambaState, MambaWeights } from './weights.ts';
+import { namedTensors, type MambaState, type MambaWeights } from './weights.ts';
 
 export type { EngineOptions, KernelVariant } from './options.ts';
 export { splitCount } from './decisions.ts';
@@ -139,7 +138,7 @@ export class GpuMambaModel implements MambaEngine {
 
   /**
    * Uploads one tensor by its Hugging Face name (so a loader can stream a checkpoint). Tensors the config
-   * does not use (e.g. `lm_head.weight` of a tied model) are ignored. A wrong size is a ModelFormatError; out
+   * does not use (e.g. the LM head of a tied model) are ignored. A wrong size is a ModelFormatError; out
    * of GPU memory frees everything and throws GpuOutOfMemoryError.
    */
   async uploadTensor(name: string, data: Float32Array): Promise<void> {

@@ -7,12 +7,33 @@
  * two per u32; the small per-channel tensors (norms, conv, dt_proj, A, D, biases) stay f32, as do
  * activations, the residual stream and states.
  */
+import { mamba1Tensor, type Mamba1LayerField } from '../model/architectures/mamba1.ts';
 import type { MambaConfig } from '../model/config.ts';
 import type { WeightDtype } from './api.ts';
 import { planRowParts, uploadMatrix, type RowPart, type WeightMatrix } from './gpu/weightMatrix.ts';
 import { layerParamLayout, layerStateLayout, type LayerParamLayout } from './kernels/layout.ts';
 
 type Alloc = (label: string, bytes: number, usage: number) => GPUBuffer;
+
+/** The engine keys of a layer's big matrices (labels and plan lookups use them). */
+const MATRIX_KEYS: Partial<Record<Mamba1LayerField, string>> = {
+  inProj: 'in_proj',
+  xProj: 'x_proj',
+  outProj: 'out_proj',
+};
+
+/** Where each small per-layer tensor goes in the layer's parameter buffer (kernels/layout.ts). */
+const PARAM_SLOTS: Partial<Record<Mamba1LayerField, Exclude<keyof LayerParamLayout, 'total'>>> = {
+  norm: 'norm',
+  inProjBias: 'inProjBias',
+  convWeight: 'convWeight',
+  convBias: 'convBias',
+  dtProj: 'dtProj',
+  dtBias: 'dtBias',
+  aLog: 'a',
+  d: 'd',
+  outProjBias: 'outProjBias',
+};
 
 /** queue.writeBuffer for any typed array (host arrays may view a SharedArrayBuffer in the typings). */
 export function writeArray(q: GPUQueue, buffer: GPUBuffer, byteOffset: number, data: ArrayBufferView): void {
@@ -49,10 +70,11 @@ export class GpuWeights {
 
   /** The engine key of a big matrix by its Hugging Face name, or undefined for every other tensor. */
   static matrixKey(name: string): string | undefined {
-    if (name === 'backbone.embeddings.weight') return 'embedding';
-    if (name === 'lm_head.weight') return 'lm_head';
-    const layer = /^backbone\.layers\.(\d+)\.mixer\.(in_proj|x_proj|out_proj)\.weight$/.exec(name);
-    return layer ? `layer${layer[1]}.${layer[2]}` : undefined;
+    const t = mamba1Tensor(name);
+    if (t?.spec.kind === 'embedding') return 'embedding';
+    if (t?.spec.kind === 'lmHead') return 'lm_head';
+    if (t?.spec.kind !== 'matrix') return undefined;
+    return `layer${t.layer}.${MATRIX_KEYS[t.spec.field as Mamba1LayerField]}`;
   }
 
   /** Writes tensor `name` (already checked against `shape`) where the kernels read it. */
@@ -73,38 +95,17 @@ export class GpuWeights {
       this.matrices.set(key, m);
       return;
     }
-    if (name === 'backbone.norm_f.weight') return writeArray(q, this.normF, 0, data);
-    const m = /^backbone\.layers\.(\d+)\.(.+)$/.exec(name);
-    if (!m) return;
-    const params = this.layerParams[Number(m[1])]!;
-    const pl = this.pl;
-    const at = (offset: number, values: Float32Array) => writeArray(q, params, offset * 4, values);
-    switch (m[2]!) {
-      case 'norm.weight':
-        return at(pl.norm, data);
-      case 'mixer.in_proj.bias':
-        return at(pl.inProjBias, data);
-      case 'mixer.conv1d.weight':
-        return at(pl.convWeight, data);
-      case 'mixer.conv1d.bias':
-        return at(pl.convBias, data);
-      case 'mixer.dt_proj.weight':
-        return at(pl.dtProj, data);
-      case 'mixer.dt_proj.bias':
-        return at(pl.dtBias, data);
-      case 'mixer.A_log':
-        // The scan needs A = −exp(A_log); computing it once here saves an exp per state element per token.
-        return at(
-          pl.a,
-          data.map((v) => -Math.exp(v)),
-        );
-      case 'mixer.D':
-        return at(pl.d, data);
-      case 'mixer.out_proj.bias':
-        return at(pl.outProjBias, data);
-      default:
-        return;
+    const t = mamba1Tensor(name);
+    if (!t) return;
+    if (t.layer === undefined) {
+      if (t.spec.field === 'normF') writeArray(q, this.normF, 0, data);
+      return;
     }
+    const slot = PARAM_SLOTS[t.spec.field as Mamba1LayerField];
+    if (slot === undefined) return;
+    // The scan needs A = −exp(A_log); computing it once here saves an exp per state element per token.
+    const values = t.spec.kind === 'A_log' ? data.map((v) => -Math.exp(v)) : data;
+    writeArray(q, this.layerParams[t.layer]!, this.pl[slot] * 4, values);
   }
 
   /**

@@ -6,6 +6,7 @@
  * budget the caller knows (a user setting, or a device's known size).
  */
 import type { MambaConfig } from './config.ts';
+import { EMBEDDING_NAME, LM_HEAD_NAME } from './architectures/mamba1.ts';
 import { expectedTensorShapes } from './config.ts';
 import { ModelTooLargeError } from './errors.ts';
 import { formatBytes } from './progress.ts';
@@ -66,7 +67,7 @@ export function estimateMemory(
     stateBytes,
     totalBytes: parameters * w + activationBytes + stateBytes,
     largestMatrix: {
-      name: config.tieWordEmbeddings ? 'backbone.embeddings.weight' : 'lm_head.weight',
+      name: config.tieWordEmbeddings ? EMBEDDING_NAME : LM_HEAD_NAME,
       rows,
       rowBytes,
       bytes: rows * rowBytes,
