@@ -10,6 +10,7 @@ export const GPU_TESTS = [
   'tests/bench.run.test.ts',
   'tests/cli.test.ts',
   'tests/default-model.engine.test.ts',
+  'tests/engine.activations.test.ts',
   'tests/engine.decode-fused.test.ts',
   'tests/engine.errors.test.ts',
   'tests/engine.fixtures.test.ts',

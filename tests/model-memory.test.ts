@@ -87,6 +87,54 @@ describe('memory estimate', () => {
     expect(e.stateBytes).toBe(4 * 4 * 24 * 1536 * 20);
   });
 
+  it("activations are the engine's GPU buffers: 512-token chunks, per-token logits, split-K partials", () => {
+    // mamba-130m (d_model 768, d_inner 1536, x_proj 80 outputs, vocab 50280) at 512 tokens per chunk, each
+    // buffer padded to 16 bytes: dims 16, tokens / targets / nll 3 × 2048, resid / delta / normed 3 × 512·768·4,
+    // xz 512·3072·4, xc / y / dt 3 × 512·1536·4, dbc 512·80·4, logits 512·50280·4, lastNormed 768·4,
+    // lastLogits 50280·4, sampler params 16, rng 16, sampler report 35 words → 144, two 16-byte stand-ins.
+    const buffers =
+      16 +
+      3 * 2048 +
+      3 * 512 * 768 * 4 +
+      512 * 3072 * 4 +
+      3 * 512 * 1536 * 4 +
+      512 * 80 * 4 +
+      512 * 50280 * 4 +
+      768 * 4 +
+      50280 * 4 +
+      16 +
+      16 +
+      144 +
+      32;
+    // Split-K partials, largest over chunk lengths: in_proj (3072 rows, K 768, at most 12 splits) at 257..320
+    // tokens has 5 × 48 = 240 tiles, so ⌈264 / 240⌉ = 2 splits: 2 × 320 × 3072 floats (x_proj peaks at
+    // 16 × 512 × 80, out_proj at 4 × 448 × 768, both smaller).
+    const partials = 2 * 320 * 3072 * 4;
+    expect(estimateMemory(hfConfig(768, 24), 'f16').activationBytes).toBe(buffers + partials);
+    expect(estimateMemory(hfConfig(768, 24), 'f32').activationBytes).toBe(buffers + partials);
+    // A 16 MiB binding holds 83 tokens of logits (16 MiB / (50280 · 4)), so chunks shorten to 83 tokens, and
+    // splits the f16 embedding into parts of ⌊(16 MiB − 16) / 1536⌋ = 10922 rows; such a part has 171 tiles at
+    // up to 64 tokens, so 2 splits: 2 × 64 × 10922 floats, the largest partials now (in_proj: 6 × 64 × 3072).
+    const t = 83;
+    const small =
+      16 +
+      3 * 336 +
+      3 * t * 768 * 4 +
+      t * 3072 * 4 +
+      3 * t * 1536 * 4 +
+      t * 80 * 4 +
+      t * 50280 * 4 +
+      768 * 4 +
+      50280 * 4 +
+      16 +
+      16 +
+      144 +
+      32 +
+      2 * 64 * 10922 * 4;
+    const limits = { maxStorageBufferBindingSize: 16 * 2 ** 20, maxBufferSize: 2 ** 30 };
+    expect(estimateMemory(hfConfig(768, 24), 'f16', limits).activationBytes).toBe(small);
+  });
+
   it('precision default: f16 above 500 MB of f32 weights, else the checkpoint own', () => {
     expect(defaultPrecision(hfConfig(768, 24), 'F32')).toBe('f16'); // 130m: 517 MB in f32
     const tiny = hfConfig(64, 2);

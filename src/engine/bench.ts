@@ -4,7 +4,7 @@
  * checkpoint on the host). Platform-neutral; src/engine/gpu/bench-node.ts runs it in Node.
  */
 import type { MambaConfig } from '../model/config.ts';
-import { expectedTensorShapes } from '../model/config.ts';
+import { mamba1Tensors } from '../model/architectures/mamba1.ts';
 import type { MambaEngine } from './api.ts';
 import type { EngineDevice } from './gpu/device.ts';
 import { GpuMambaModel, type EngineOptions } from './model.ts';
@@ -66,13 +66,14 @@ export async function randomModel(
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const m = await GpuMambaModel.create(dev, config, opts);
-  for (const [name, shape] of expectedTensorShapes(config)) {
+  for (const { name, spec } of mamba1Tensors(config)) {
+    const shape = spec.shape(config);
     const n = shape.reduce((a, b) => a * b, 1);
     const fanIn = shape.length > 1 ? shape[shape.length - 1]! : 1;
     const scale = 1 / Math.sqrt(fanIn);
     const data = new Float32Array(n);
-    if (name.endsWith('A_log')) data.forEach((_, i) => (data[i] = Math.log(1 + (i % config.stateSize))));
-    else if (name.endsWith('norm.weight') || name.endsWith('norm_f.weight')) data.fill(1);
+    if (spec.kind === 'A_log') data.forEach((_, i) => (data[i] = Math.log(1 + (i % config.stateSize))));
+    else if (spec.kind === 'norm') data.fill(1);
     else for (let i = 0; i < n; i++) data[i] = (next() * 2 - 1) * scale;
     await m.uploadTensor(name, data);
   }

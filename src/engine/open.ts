@@ -12,13 +12,12 @@ import {
   type LoadOptions,
   type WeightSink,
 } from '../model/loader.ts';
+import { aLogLayer } from '../model/architectures/mamba1.ts';
 import type { MambaConfig } from '../model/config.ts';
 import type { WeightDtype } from './api.ts';
 import type { ModelSource } from '../model/sources.ts';
 import type { EngineDevice } from './gpu/device.ts';
 import { GpuMambaModel, type EngineOptions } from './model.ts';
-
-const A_LOG = /^backbone\.layers\.(\d+)\.mixer\.A_log$/;
 
 /** What a caller may watch while the weights stream in. */
 export interface LoadObserver {
@@ -78,8 +77,8 @@ export async function openEngine(source: ModelSource, opts: OpenEngineOptions): 
           engine,
           uploadTensor(name: string, data: Float32Array) {
             observe?.tensor?.(name, data);
-            const m = A_LOG.exec(name);
-            if (m) aLogs[Number(m[1])] = data.slice();
+            const layer = aLogLayer(name);
+            if (layer !== undefined) aLogs[layer] = data.slice();
             return engine.uploadTensor(name, data);
           },
           finalize: () => engine.finalize(),

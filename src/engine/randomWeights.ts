@@ -5,11 +5,13 @@
  * (seed, tensor name, element index), so `randomHostWeights` rebuilds the very same model on the host for
  * the CPU reference (tests use that on small configs).
  *
- * Scales follow transformers' Mamba init so activations stay finite through 64 layers: matrices uniform with
- * std 0.02, conv as nn.Conv1d's default (bound 1/√d_conv), dt_proj bound dt_rank^−½, dt_bias the inverse
- * softplus of Δ log-uniform in [0.001, 0.1], A_log = log(1..d_state), D = 1, norms 1.
+ * Scales follow transformers' Mamba init so activations stay finite through 64 layers; each tensor's init is
+ * in the architecture table (src/model/architectures/mamba1.ts): matrices uniform with std 0.02, conv as
+ * nn.Conv1d's default (bound 1/√d_conv), dt_proj bound dt_rank^−½, dt_bias the inverse softplus of Δ
+ * log-uniform in [0.001, 0.1], A_log = log(1..d_state), D = 1, norms 1, projection biases 0.
  */
 import type { MambaConfig } from '../model/config.ts';
+import { aLogLayer, mamba1Tensor } from '../model/architectures/mamba1.ts';
 import { expectedTensorShapes } from '../model/config.ts';
 import type { WeightDtype } from './api.ts';
 import type { EngineDevice } from './gpu/device.ts';
@@ -80,39 +82,34 @@ export function tensorKey(name: string, seed: number): number {
   return lowbias32((h ^ lowbias32(seed >>> 0)) >>> 0);
 }
 
-const MATRIX_STD = 0.02;
-/** A uniform distribution with standard deviation σ has half-width σ√3. */
-const MATRIX_BOUND = MATRIX_STD * Math.sqrt(3);
-
 /** The big matrices (filled on the GPU), by their Hugging Face names. */
 export function isGeneratedMatrix(name: string): boolean {
-  return (
-    name === 'backbone.embeddings.weight' ||
-    name === 'lm_head.weight' ||
-    /^backbone\.layers\.\d+\.mixer\.(in_proj|x_proj|out_proj)\.weight$/.test(name)
-  );
+  const kind = mamba1Tensor(name)?.spec.kind;
+  return kind === 'embedding' || kind === 'lmHead' || kind === 'matrix';
+}
+
+/** The half-width of a tensor filled uniformly (every big matrix is), from its init in the table. */
+function uniformBound(config: MambaConfig, name: string): number {
+  const init = mamba1Tensor(name)?.spec.init;
+  if (typeof init !== 'object') throw new RangeError(`"${name}" is not filled uniformly.`);
+  return init.uniform(config);
 }
 
 /** The host values of tensor `name` (any tensor; the GPU makes the same values for the big matrices). */
 export function hostTensor(config: MambaConfig, name: string, seed: number): Float32Array {
   const shape = expectedTensorShapes(config).get(name);
   if (!shape) throw new RangeError(`No tensor "${name}" in this config.`);
+  const init = mamba1Tensor(name)!.spec.init;
   const n = shape.reduce((a, b) => a * b, 1);
   const key = tensorKey(name, seed);
   const out = new Float32Array(n);
-  const uniform = (bound: number) => {
+  if (typeof init === 'object') {
+    const bound = init.uniform(config);
     for (let e = 0; e < n; e++) out[e] = hashUniform(e, key, bound);
     return out;
-  };
-  if (isGeneratedMatrix(name)) return uniform(MATRIX_BOUND);
-  const part = name.replace(/^backbone\.layers\.\d+\./, '');
-  switch (part) {
-    case 'mixer.conv1d.weight':
-    case 'mixer.conv1d.bias':
-      return uniform(1 / Math.sqrt(config.convKernel));
-    case 'mixer.dt_proj.weight':
-      return uniform(1 / Math.sqrt(config.timeStepRank));
-    case 'mixer.dt_proj.bias': {
+  }
+  switch (init) {
+    case 'dtBias': {
       // Δ = softplus(bias) log-uniform in [0.001, 0.1]; bias = Δ + log(1 − e^−Δ).
       const lo = Math.log(0.001);
       const hi = Math.log(0.1);
@@ -123,14 +120,15 @@ export function hostTensor(config: MambaConfig, name: string, seed: number): Flo
       }
       return out;
     }
-    case 'mixer.A_log': {
+    case 'aLog': {
       const ds = config.stateSize;
       for (let e = 0; e < n; e++) out[e] = Math.log((e % ds) + 1);
       return out;
     }
-    default:
-      // norm.weight, norm_f, D: ones; biases of in/out_proj (use_bias models): zeros.
-      return out.fill(/bias$/.test(part) ? 0 : 1);
+    case 'ones':
+      return out.fill(1);
+    case 'zeros':
+      return out;
   }
 }
 
@@ -231,13 +229,14 @@ export async function createRandomEngine(
     for (const name of expectedTensorShapes(config).keys()) {
       if (isGeneratedMatrix(name)) {
         const key = tensorKey(name, seed);
+        const bound = uniformBound(config, name);
         await engine.uploadTensorGenerated(name, (part, cols, dtype) =>
-          filler.fill(part, cols, dtype, key, MATRIX_BOUND),
+          filler.fill(part, cols, dtype, key, bound),
         );
       } else {
         const data = hostTensor(config, name, seed);
-        const m = /^backbone\.layers\.(\d+)\.mixer\.A_log$/.exec(name);
-        if (m) aLogs[Number(m[1])] = data;
+        const layer = aLogLayer(name);
+        if (layer !== undefined) aLogs[layer] = data;
         await engine.uploadTensor(name, data);
       }
     }

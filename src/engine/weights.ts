@@ -4,6 +4,7 @@
  * them. Matrices are row-major `[out, in]` as in `nn.Linear`.
  */
 import type { MambaConfig } from '../model/config.ts';
+import { mamba1Tensors } from '../model/architectures/mamba1.ts';
 import { expectedTensorShapes } from '../model/config.ts';
 import { ModelFormatError } from '../model/errors.ts';
 
@@ -68,7 +69,7 @@ export interface TensorSource {
 }
 
 /**
- * Gathers and shape-checks every tensor `config` requires. `lm_head.weight` beside tied embeddings is
+ * Gathers and shape-checks every tensor `config` requires. an untied LM head beside tied embeddings is
  * ignored; a missing or misshapen tensor is refused with its name and both shapes.
  */
 export function weightsFromSource(
@@ -98,31 +99,34 @@ export function weightsFromSource(
  * head) are asked for only when `config` has them. Shapes are the caller's to check.
  */
 export function assembleWeights(config: MambaConfig, get: (name: string) => Float32Array): MambaWeights {
-  const expected = expectedTensorShapes(config);
-  const opt = (n: string) => (expected.has(n) ? get(n) : undefined);
-  const layers: LayerWeights[] = [];
-  for (let l = 0; l < config.numLayers; l++) {
-    const p = `backbone.layers.${l}`;
-    layers.push({
-      norm: get(`${p}.norm.weight`),
-      inProj: get(`${p}.mixer.in_proj.weight`),
-      inProjBias: opt(`${p}.mixer.in_proj.bias`),
-      convWeight: get(`${p}.mixer.conv1d.weight`),
-      convBias: opt(`${p}.mixer.conv1d.bias`),
-      xProj: get(`${p}.mixer.x_proj.weight`),
-      dtProj: get(`${p}.mixer.dt_proj.weight`),
-      dtBias: get(`${p}.mixer.dt_proj.bias`),
-      aLog: get(`${p}.mixer.A_log`),
-      d: get(`${p}.mixer.D`),
-      outProj: get(`${p}.mixer.out_proj.weight`),
-      outProjBias: opt(`${p}.mixer.out_proj.bias`),
-    });
+  const globals: Partial<Record<string, Float32Array>> = {};
+  const layers = Array.from({ length: config.numLayers }, () => ({}) as Record<string, Float32Array>);
+  for (const t of mamba1Tensors(config)) {
+    if (t.layer === undefined) globals[t.spec.field] = get(t.name);
+    else layers[t.layer]![t.spec.field] = get(t.name);
   }
   return {
     config,
-    embedding: get('backbone.embeddings.weight'),
-    layers,
-    normF: get('backbone.norm_f.weight'),
-    lmHead: config.tieWordEmbeddings ? undefined : get('lm_head.weight'),
+    embedding: globals['embedding']!,
+    layers: layers as unknown as LayerWeights[],
+    normF: globals['normF']!,
+    lmHead: globals['lmHead'],
   };
+}
+
+/** Every tensor `weights` holds, under its Hugging Face name (optional ones only when present). */
+export function namedTensors(weights: MambaWeights): [string, Float32Array][] {
+  const out: [string, Float32Array][] = [];
+  const globals = weights as unknown as Partial<Record<string, Float32Array>>;
+  // The layers present, whatever the config says (a caller may hold a truncated model).
+  const config = { ...weights.config, numLayers: weights.layers.length };
+  for (const t of mamba1Tensors(config, true)) {
+    const holder =
+      t.layer === undefined
+        ? globals
+        : (weights.layers[t.layer] as unknown as Partial<Record<string, Float32Array>> | undefined);
+    const data = holder?.[t.spec.field];
+    if (data) out.push([t.name, data]);
+  }
+  return out;
 }

@@ -2,6 +2,7 @@
  * Hugging Face `MambaConfig` (Mamba-1) as the engine needs it, validated. Field names follow `config.json`;
  * derived sizes (d_inner, dt_rank) are resolved here once so no other module repeats the defaults.
  */
+import { MAMBA1, mamba1Shapes } from './architectures/mamba1.ts';
 import { ModelFormatError } from './errors.ts';
 
 export interface MambaConfig {
@@ -40,7 +41,7 @@ export function parseMambaConfig(raw: unknown, file = 'config.json'): MambaConfi
   }
   const r = raw as Record<string, unknown>;
   const modelType = r['model_type'];
-  if (modelType !== 'mamba') {
+  if (modelType !== MAMBA1.modelType) {
     const hint =
       modelType === 'mamba2'
         ? ' Mamba-2 checkpoints are not supported; pick a Mamba-1 model such as state-spaces/mamba-130m-hf.'
@@ -82,27 +83,10 @@ export function parseMambaConfig(raw: unknown, file = 'config.json'): MambaConfi
   };
 }
 
-/** The tensors a checkpoint must hold for `config`, with their shapes, keyed by Hugging Face name. */
+/**
+ * The tensors a checkpoint must hold for `config`, with their shapes, keyed by Hugging Face name (from the
+ * architecture table, architectures/mamba1.ts).
+ */
 export function expectedTensorShapes(config: MambaConfig): Map<string, number[]> {
-  const { hiddenSize: dm, intermediateSize: di, stateSize: ds, convKernel: dc, timeStepRank: r } = config;
-  const m = new Map<string, number[]>();
-  m.set('backbone.embeddings.weight', [config.vocabSize, dm]);
-  for (let l = 0; l < config.numLayers; l++) {
-    const p = `backbone.layers.${l}`;
-    m.set(`${p}.norm.weight`, [dm]);
-    m.set(`${p}.mixer.in_proj.weight`, [2 * di, dm]);
-    if (config.useBias) m.set(`${p}.mixer.in_proj.bias`, [2 * di]);
-    m.set(`${p}.mixer.conv1d.weight`, [di, 1, dc]);
-    if (config.useConvBias) m.set(`${p}.mixer.conv1d.bias`, [di]);
-    m.set(`${p}.mixer.x_proj.weight`, [r + 2 * ds, di]);
-    m.set(`${p}.mixer.dt_proj.weight`, [di, r]);
-    m.set(`${p}.mixer.dt_proj.bias`, [di]);
-    m.set(`${p}.mixer.A_log`, [di, ds]);
-    m.set(`${p}.mixer.D`, [di]);
-    m.set(`${p}.mixer.out_proj.weight`, [dm, di]);
-    if (config.useBias) m.set(`${p}.mixer.out_proj.bias`, [dm]);
-  }
-  m.set('backbone.norm_f.weight', [dm]);
-  if (!config.tieWordEmbeddings) m.set('lm_head.weight', [config.vocabSize, dm]);
-  return m;
+  return mamba1Shapes(config);
 }

@@ -6,6 +6,7 @@
  * file that proves corrupt is evicted so loading again starts clean.
  */
 import type { WeightDtype } from '../engine/api.ts';
+import { EMBEDDING_NAME, mamba1Tensor } from './architectures/mamba1.ts';
 import { parseMambaConfig, expectedTensorShapes, type MambaConfig } from './config.ts';
 import { DownloadError, ModelFormatError } from './errors.ts';
 import { assertFits, defaultPrecision, type DeviceLimits, type MemoryEstimate } from './memory.ts';
@@ -383,15 +384,16 @@ function checkHeader(
   for (const [name, shape] of expected) {
     if (!belongsHere(name)) continue;
     const t = header.tensors.get(name);
+    const kind = mamba1Tensor(name)?.spec.kind;
     if (!t) {
-      const why = name === 'lm_head.weight' ? ' (config.json says the embeddings are not tied)' : '';
+      const why = kind === 'lmHead' ? ' (config.json says the embeddings are not tied)' : '';
       throw new ModelFormatError(`${file} is missing tensor "${name}" that config.json requires${why}.`);
     }
     if (!WEIGHT_DTYPES.includes(t.dtype)) throw new ModelFormatError(unsupportedDtype(file, name, t.dtype));
     const same = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
     if (!same) {
       const vocabHint =
-        name === 'backbone.embeddings.weight' || name === 'lm_head.weight'
+        kind === 'embedding' || kind === 'lmHead'
           ? ` (vocab_size is ${config.vocabSize}, hidden_size ${config.hiddenSize})`
           : '';
       throw new ModelFormatError(
@@ -403,7 +405,7 @@ function checkHeader(
 
 /** The checkpoint's storage dtype, taken from its embedding (or its first expected tensor). */
 function headerDtype(header: SafetensorsHeader, expected: Map<string, number[]>): string {
-  const emb = header.tensors.get('backbone.embeddings.weight');
+  const emb = header.tensors.get(EMBEDDING_NAME);
   if (emb) return emb.dtype;
   for (const name of expected.keys()) {
     const t: TensorInfo | undefined = header.tensors.get(name);

@@ -4,15 +4,21 @@
  * (2 bytes); activations and states are always f32. WebGPU does not reveal a GPU's total memory, so the check
  * is against the adapter's buffer limits (a matrix larger than one binding is split by rows) and an optional
  * budget the caller knows (a user setting, or a device's known size).
+ *
+ * Activations are the very buffers the engine allocates (src/engine/activations.ts) on a GPU adapter, the
+ * larger case: 512-token prefill chunks (fewer where one chunk's logits would exceed a binding) and the
+ * split-K partial sums of its tiled GEMMs. SwiftShader runs 128-token chunks without split-K and needs less.
  */
 import type { WeightDtype } from '../engine/api.ts';
 import type { MambaConfig } from './config.ts';
+import { activationBytes as engineActivationBytes } from '../engine/activations.ts';
+import { planRowParts } from '../engine/gpu/weightMatrix.ts';
+import { resolveOptions } from '../engine/options.ts';
+import { EMBEDDING_NAME, LM_HEAD_NAME, mamba1Tensors } from './architectures/mamba1.ts';
 import { expectedTensorShapes } from './config.ts';
 import { ModelTooLargeError } from './errors.ts';
 import { formatBytes } from './progress.ts';
 
-/** Tokens per prefill chunk assumed for activation buffers (the engine processes long prompts in chunks). */
-export const PREFILL_CHUNK_TOKENS = 256;
 /** States assumed alive at once (the working state, a saved one being mixed, the mix, a scratch copy). */
 export const LIVE_STATES = 4;
 /** Above this many bytes of f32 weights the default precision is f16 (the issue's 500 MB). */
@@ -24,6 +30,32 @@ export function countParameters(config: MambaConfig): number {
   return n;
 }
 
+/**
+ * Bytes of the activation buffers the engine allocates for `config` on a GPU adapter with the default
+ * options: the chunk length and split-K tuning as the engine resolves them, and the split-K partials for the
+ * matrices' row parts as `limits` split them (one layer's matrices stand for all: every layer has the same).
+ */
+export function gpuActivationBytes(
+  config: MambaConfig,
+  precision: WeightDtype,
+  limits?: DeviceLimits,
+): number {
+  const binding = limits?.maxStorageBufferBindingSize ?? Infinity;
+  const device = { isSoftware: false, hasSubgroups: false, maxStorageBufferBindingSize: binding };
+  const opts = resolveOptions({ dtype: precision }, device, config);
+  const big = new Set(['embedding', 'lmHead', 'matrix']);
+  const parts = mamba1Tensors(config)
+    .filter((t) => big.has(t.spec.kind) && (t.layer ?? 0) === 0)
+    .flatMap((t) => {
+      const [rows, cols] = t.spec.shape(config) as [number, number];
+      // A row wider than a binding cannot load at all (assertFits says so); count the matrix whole then.
+      const fits = cols * (precision === 'f16' ? 2 : 4) + 16 <= opts.maxBinding;
+      const split = fits ? planRowParts(rows, cols, precision, opts.maxBinding) : [{ rows }];
+      return split.map((p) => ({ rows: p.rows, cols }));
+    });
+  return engineActivationBytes(config, opts.chunkSize, { parts, tuning: opts });
+}
+
 export interface DeviceLimits {
   maxStorageBufferBindingSize: number;
   maxBufferSize: number;
@@ -33,7 +65,7 @@ export interface MemoryEstimate {
   precision: WeightDtype;
   parameters: number;
   weightBytes: number;
-  /** Prefill activations for one chunk, with per-token logits. */
+  /** The engine's activation buffers on a GPU (a 512-token chunk with its logits, decode, split-K scratch). */
   activationBytes: number;
   stateBytes: number;
   totalBytes: number;
@@ -48,10 +80,8 @@ export function estimateMemory(
 ): MemoryEstimate {
   const w = precision === 'f32' ? 4 : 2;
   const parameters = countParameters(config);
-  const { hiddenSize: dm, intermediateSize: di, stateSize: ds, convKernel: dc, timeStepRank: r } = config;
-  const T = PREFILL_CHUNK_TOKENS;
-  // Residual, normed input and output of a layer; in_proj's x|z; conv out; x_proj out; Δ; y; logits.
-  const activationBytes = 4 * T * (3 * dm + 2 * di + di + (r + 2 * ds) + di + di + config.vocabSize);
+  const { hiddenSize: dm, intermediateSize: di, stateSize: ds, convKernel: dc } = config;
+  const activationBytes = gpuActivationBytes(config, precision, limits);
   const stateBytes = LIVE_STATES * 4 * config.numLayers * di * (ds + (dc - 1) + 1);
   const rows = config.vocabSize;
   const rowBytes = dm * w;
@@ -65,7 +95,7 @@ export function estimateMemory(
     stateBytes,
     totalBytes: parameters * w + activationBytes + stateBytes,
     largestMatrix: {
-      name: config.tieWordEmbeddings ? 'backbone.embeddings.weight' : 'lm_head.weight',
+      name: config.tieWordEmbeddings ? EMBEDDING_NAME : LM_HEAD_NAME,
       rows,
       rowBytes,
       bytes: rows * rowBytes,

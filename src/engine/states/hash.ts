@@ -15,7 +15,9 @@
  * neither is comparable with this one.
  */
 import type { MambaConfig } from '../../model/config.ts';
-import type { MambaWeights } from '../weights.ts';
+import { namedTensors, type MambaWeights } from '../weights.ts';
+
+export { namedTensors };
 
 const FORMAT = 'w2';
 
@@ -113,32 +115,6 @@ export class WeightsHasher {
     const [a, b] = h.final();
     return `${FORMAT}-${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}`;
   }
-}
-
-/** Every tensor of `weights` under its Hugging Face name (optional ones only when present). */
-export function namedTensors(weights: MambaWeights): [string, Float32Array][] {
-  const out: [string, Float32Array][] = [['backbone.embeddings.weight', weights.embedding]];
-  weights.layers.forEach((l, i) => {
-    const p = `backbone.layers.${i}`;
-    const entries: [string, Float32Array | undefined][] = [
-      [`${p}.norm.weight`, l.norm],
-      [`${p}.mixer.in_proj.weight`, l.inProj],
-      [`${p}.mixer.in_proj.bias`, l.inProjBias],
-      [`${p}.mixer.conv1d.weight`, l.convWeight],
-      [`${p}.mixer.conv1d.bias`, l.convBias],
-      [`${p}.mixer.x_proj.weight`, l.xProj],
-      [`${p}.mixer.dt_proj.weight`, l.dtProj],
-      [`${p}.mixer.dt_proj.bias`, l.dtBias],
-      [`${p}.mixer.A_log`, l.aLog],
-      [`${p}.mixer.D`, l.d],
-      [`${p}.mixer.out_proj.weight`, l.outProj],
-      [`${p}.mixer.out_proj.bias`, l.outProjBias],
-    ];
-    for (const [n, t] of entries) if (t) out.push([n, t]);
-  });
-  out.push(['backbone.norm_f.weight', weights.normF]);
-  if (weights.lmHead) out.push(['lm_head.weight', weights.lmHead]);
-  return out;
 }
 
 /** The WeightsHasher digest of weights held in memory. */

@@ -1,0 +1,135 @@
+/**
+ * The engine's kernel decisions as pure functions of shapes and options: prefill GEMM tiles and split-K,
+ * which GEMV kernel a variant uses, whether decode takes the fused path, rows per fused-GEMV workgroup,
+ * reduction widths and scan grouping. Nothing here touches a GPU, so tests/engine.decisions.test.ts checks
+ * them directly; the dispatch builders (src/engine/plan/) only apply them.
+ *
+ * Kernel variants: 'software' (SwiftShader) uses one invocation per output row / channel and 4-wide
+ * reductions, because workgroup barriers dominate there; 'hardware' uses register-tiled GEMMs through workgroup
+ * memory (64 x 64 tiles, with split-K where they leave too few workgroups), one workgroup per GEMV row
+ * (reduced with subgroupAdd where the device has subgroups), a scan with one invocation per (channel, state
+ * element), and wide reductions. Both are tested on SwiftShader (tests/kernels*.test.ts, tests/engine*.test.ts).
+ */
+import type { MambaConfig } from '../model/config.ts';
+import type { KernelVariant } from './options.ts';
+
+const ceil = (a: number, b: number) => Math.ceil(a / b);
+
+/**
+ * Tokens per prefill chunk by variant. GPUs: 512-token chunks give the thin GEMMs (x_proj, out_proj) 4x the
+ * workgroups of 128 (the H200 run measured 4 and 24 workgroups at 128 tokens, on a 132-SM GPU); SwiftShader
+ * has nothing to gain.
+ */
+export function defaultChunkSize(variant: KernelVariant): number {
+  return variant === 'hardware' ? 512 : 128;
+}
+
+/** Workgroups along z of gemm_tiled.wgsl for `t` tokens; the same formula as splitCount() in the shader. */
+export function splitCount(
+  t: number,
+  rows: number,
+  tm: number,
+  tn: number,
+  target: number,
+  maxSplit: number,
+) {
+  if (maxSplit <= 1) return 1;
+  const tiles = ceil(t, 16 * tm) * ceil(rows, 16 * tn);
+  return Math.min(maxSplit, Math.max(1, ceil(target, tiles)));
+}
+
+/** gemm_tiled.wgsl's split-K bound for `k` inputs: each split keeps at least 4 steps of 16 k; at most 16 splits. */
+export function maxSplitFor(k: number): number {
+  return Math.max(1, Math.min(16, Math.floor(ceil(k, 16) / 4)));
+}
+
+/** The prefill-GEMM tuning the engine runs with (ResolvedOptions carries these). */
+export interface GemmTuning {
+  bigMinTiles: number;
+  splitTarget: number;
+}
+
+/** Whether a prefill GEMM part of `rows` outputs runs on 128 x 128 tiles at `t` tokens (else 64 x 64). */
+export function useBigTiles(t: number, rows: number, tuning: GemmTuning): boolean {
+  return ceil(t, 128) * ceil(rows, 128) >= tuning.bigMinTiles;
+}
+
+/** Split-K workgroups along z of the 64 x 64 prefill GEMM of a part of `rows` outputs and `k` inputs. */
+export function midSplit(t: number, rows: number, k: number, tuning: GemmTuning): number {
+  return splitCount(t, rows, 4, 4, tuning.splitTarget, maxSplitFor(k));
+}
+
+/**
+ * Floats of split-K partial sums the largest prefill GEMM part needs at any chunk length up to `chunkSize`
+ * (at least 4, so the buffer is never empty). `parts` lists every row part as its rows and inputs.
+ */
+export function splitKFloats(
+  parts: Iterable<{ rows: number; cols: number }>,
+  chunkSize: number,
+  tuning: GemmTuning,
+): number {
+  let most = 4;
+  for (const p of parts) {
+    for (let t = 1; t <= chunkSize; t++) {
+      if (useBigTiles(t, p.rows, tuning)) continue;
+      const s = midSplit(t, p.rows, p.cols, tuning);
+      if (s > 1) most = Math.max(most, s * t * p.rows);
+    }
+  }
+  return most;
+}
+
+export type GemmKind = 'gemm_tiled' | 'gemm_reg' | 'gemv' | 'gemv_coop' | 'gemv_subgroup';
+
+/**
+ * The kernel of an unfused matrix product: prefill ('gemm') on GPUs through tiles (gemm_tiled), on
+ * SwiftShader with a register-blocked loop (gemm_reg); decode ('gemv') one invocation per 4 rows on
+ * SwiftShader (gemv), else one workgroup per row, reduced through subgroups where the device has them.
+ */
+export function gemmKernel(mode: 'gemm' | 'gemv', variant: KernelVariant, useSubgroups: boolean): GemmKind {
+  if (mode === 'gemm') return variant === 'hardware' ? 'gemm_tiled' : 'gemm_reg';
+  if (variant === 'software') return 'gemv';
+  return useSubgroups ? 'gemv_subgroup' : 'gemv_coop';
+}
+
+/**
+ * Decode (hardware variant) keeps to 4 dispatches per layer through gemv_fused.wgsl, whose vec4 weight loads
+ * need K % 8 == 0 (f16) / K % 4 == 0 (f32) for every matrix; other shapes keep the 6-dispatch plan.
+ */
+export function fusedDecode(config: MambaConfig, variant: KernelVariant): boolean {
+  return variant === 'hardware' && config.hiddenSize % 8 === 0 && config.intermediateSize % 8 === 0;
+}
+
+/** The fused GEMV's kernel: with subgroupAdd where the device has subgroups. */
+export function fusedGemvKernel(useSubgroups: boolean): 'gemv_fused' | 'gemv_fused_sg' {
+  return useSubgroups ? 'gemv_fused_sg' : 'gemv_fused';
+}
+
+/** Rows per fused-GEMV workgroup for a row part of `rows` rows: `forced` when given, else 4 from 4,096 rows. */
+export function decodeRowsFor(rows: number, forced?: number): number {
+  return forced ?? (rows >= 4096 ? 4 : 1);
+}
+
+/**
+ * Invocations for a one-workgroup reduction (RMSNorm, log-softmax, sampling): `gpu` wide on GPUs; 4 on
+ * SwiftShader, where each workgroup barrier costs a switch of every invocation's fiber (a 256-wide
+ * sampler spent ~18 ms per token in barriers there).
+ */
+export function reductionWidth(variant: KernelVariant, gpu: number): number {
+  return variant === 'software' ? 4 : gpu;
+}
+
+/** The scan's kernel: one invocation per (channel, state element) on GPUs, one per channel on SwiftShader. */
+export function scanKernel(variant: KernelVariant): 'scan' | 'scan_coop' {
+  return variant === 'hardware' ? 'scan_coop' : 'scan';
+}
+
+/** Channels per workgroup of scan_coop.wgsl (64 invocations shared out over `stateSize` elements each). */
+export function scanChannelsPerGroup(stateSize: number): number {
+  return Math.max(1, Math.floor(64 / stateSize));
+}
+
+/** Prefill on GPUs runs dt_proj for the whole chunk in parallel first, so the sequential scan does less. */
+export function dtProjFirst(mode: 'gemm' | 'gemv', variant: KernelVariant): boolean {
+  return mode === 'gemm' && variant === 'hardware';
+}

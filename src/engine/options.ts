@@ -1,0 +1,96 @@
+/**
+ * The engine's options as a caller gives them (EngineOptions) and as the engine runs them (ResolvedOptions):
+ * every default is settled here, once, from the device's traits, so the rest of the engine reads plain values.
+ */
+import type { MambaConfig } from '../model/config.ts';
+import { ModelFormatError } from '../model/errors.ts';
+import type { WeightDtype } from './api.ts';
+import { defaultChunkSize } from './decisions.ts';
+
+export type KernelVariant = 'software' | 'hardware';
+
+export interface EngineOptions {
+  dtype: WeightDtype;
+  /** Tokens per prefill chunk (one scan dispatch per layer per chunk). Default 512 (hardware), 128 (software). */
+  chunkSize?: number;
+  /**
+   * 'software': one invocation per output row / channel, no workgroup barriers (SwiftShader);
+   * 'hardware': cooperative reductions through workgroup memory. Default: by `EngineDevice.isSoftware`.
+   */
+  variant?: KernelVariant;
+  /** Hardware variant only: reduce GEMV rows with subgroupAdd. Default: where the device has subgroups. */
+  subgroups?: boolean;
+  /** Largest binding for one part of a weight matrix; default the device limit. Tests shrink it. */
+  maxBindingBytes?: number;
+  /**
+   * Rows per workgroup of the fused decode GEMV (1 to 4). Default: 4 for row parts of at least 4,096 rows (2.8b
+   * in_proj, LM heads), where it saves re-reading the input per row and workgroups stay plentiful, else 1.
+   * Tests force it to cover the multi-row path on small models.
+   */
+  decodeRows?: number;
+  /**
+   * Hardware variant, prefill GEMMs (shaders/gemm_tiled.wgsl), chosen per matrix and chunk length: 128 x 128
+   * tiles where they give at least `bigMinTiles` workgroups, else 64 x 64 tiles with split-K up to
+   * `splitTarget` workgroups. Defaults from the H200 (bench/RESULTS.md, fourth pass): split-K to 264
+   * workgroups, and no 128 x 128 tiles (Infinity): there they ran 14x slower than 64 x 64 (2.8b in_proj,
+   * 512 tokens: 820 vs 58 ms). Benchmarks sweep both (`soup bench --big-tiles --split-target`).
+   */
+  prefillGemm?: { bigMinTiles?: number; splitTarget?: number };
+}
+
+/** What the engine needs to know of its device to settle the defaults. */
+export interface DeviceTraits {
+  isSoftware: boolean;
+  hasSubgroups: boolean;
+  maxStorageBufferBindingSize: number;
+}
+
+export interface ResolvedOptions {
+  dtype: WeightDtype;
+  variant: KernelVariant;
+  useSubgroups: boolean;
+  /** Forced rows per fused-GEMV workgroup; undefined: chosen per row part (decodeRowsFor). */
+  decodeRows?: number;
+  bigMinTiles: number;
+  splitTarget: number;
+  /** Largest binding for one part of a weight matrix. */
+  maxBinding: number;
+  chunkSize: number;
+}
+
+export function resolveOptions(opts: EngineOptions, dev: DeviceTraits, config: MambaConfig): ResolvedOptions {
+  const variant = opts.variant ?? (dev.isSoftware ? 'software' : 'hardware');
+  if (
+    opts.decodeRows !== undefined &&
+    !(Number.isInteger(opts.decodeRows) && opts.decodeRows >= 1 && opts.decodeRows <= 4)
+  ) {
+    throw new RangeError(`decodeRows must be 1 to 4, got ${opts.decodeRows}`);
+  }
+  const maxBinding = dev.maxStorageBufferBindingSize;
+  // The logits of one chunk must fit one binding too.
+  const byLogits = Math.floor(maxBinding / (config.vocabSize * 4));
+  return {
+    dtype: opts.dtype,
+    variant,
+    useSubgroups: variant === 'hardware' && dev.hasSubgroups && (opts.subgroups ?? true),
+    decodeRows: opts.decodeRows,
+    bigMinTiles: opts.prefillGemm?.bigMinTiles ?? Infinity,
+    splitTarget: opts.prefillGemm?.splitTarget ?? 264,
+    maxBinding: Math.min(opts.maxBindingBytes ?? Infinity, maxBinding),
+    chunkSize: Math.max(1, Math.min(opts.chunkSize ?? defaultChunkSize(variant), byLogits)),
+  };
+}
+
+/** Refuses shapes outside what the kernels were written for. */
+export function assertSupported(config: MambaConfig): void {
+  if (config.convKernel < 2 || config.convKernel > 8) {
+    throw new ModelFormatError(
+      `conv_kernel ${config.convKernel} is not supported (the engine handles 2 to 8).`,
+    );
+  }
+  if (config.stateSize > 64) {
+    throw new ModelFormatError(
+      `state_size ${config.stateSize} is not supported (the engine handles up to 64).`,
+    );
+  }
+}

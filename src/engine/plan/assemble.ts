@@ -1,0 +1,86 @@
+/**
+ * The dispatch plan: every phase of a forward pass as prebuilt dispatches, made once after the weights are
+ * placed. The run loop (src/engine/model.ts) only encodes these.
+ */
+import { fusedDecode, reductionWidth, splitKFloats } from '../decisions.ts';
+import type { Dispatch } from '../kernels/pipelines.ts';
+import type { PlanContext } from './context.ts';
+import { fusedDecodeBody, fusedGemvSteps } from './fusedGemv.ts';
+import { gemmSteps } from './gemm.ts';
+import { embedSteps, layerSteps, rmsnormStep, scanStep } from './layer.ts';
+
+export type DispatchPlan = {
+  /** Prefill: every layer on a chunk. */
+  body: Dispatch[];
+  /** Decode: every layer on one token. */
+  decodeBody: Dispatch[];
+  normF: Dispatch[];
+  /** LM head on every token of a chunk, writing logits. */
+  headAll: Dispatch[];
+  nll: Dispatch[];
+  /** LM head on lastNormed, writing lastLogits. */
+  headLast: Dispatch[];
+  /** Decode's norm_f + LM head on the one token, writing lastLogits. */
+  decodeHead: Dispatch[];
+  sample: Dispatch[];
+};
+
+/** The split-K partials buffer the hardware variant's prefill GEMMs share, sized for the largest need. */
+export function allocateSplitK(ctx: Omit<PlanContext, 'splitK'>): GPUBuffer | undefined {
+  if (ctx.opts.variant !== 'hardware') return undefined;
+  const parts = [...ctx.weights.matrices.values()].flatMap((m) =>
+    m.parts.map((p) => ({ rows: p.rows, cols: m.cols })),
+  );
+  const floats = splitKFloats(parts, ctx.opts.chunkSize, ctx.opts);
+  return ctx.buffer('splitK.partials', floats * 4, GPUBufferUsage.STORAGE);
+}
+
+export function buildPlan(ctx: PlanContext): DispatchPlan {
+  const c = ctx.config;
+  const a = ctx.act;
+  const V = c.vocabSize;
+  const normFBuf = ctx.weights.normF;
+  const embed = embedSteps(ctx);
+  const headKey = c.tieWordEmbeddings ? 'embedding' : 'lm_head';
+  const normF = rmsnormStep(ctx, 'norm_f', true, normFBuf, 0);
+  const nllPipe = ctx.pipes.get('nll', { V, WG: reductionWidth(ctx.opts.variant, 64) });
+  const samplePipe = ctx.pipes.get('sample', { V, WG: reductionWidth(ctx.opts.variant, 256) });
+  const fused = fusedDecode(c, ctx.opts.variant);
+  return {
+    body: layerSteps(ctx, embed, 'gemm'),
+    decodeBody: fused ? fusedDecodeBody(ctx, embed, (l) => scanStep(ctx, l)) : layerSteps(ctx, embed, 'gemv'),
+    normF: [normF],
+    headAll: gemmSteps(ctx, headKey, a.normed, a.logits, V, normFBuf, undefined, 'gemm'),
+    headLast: gemmSteps(ctx, headKey, a.lastNormed, a.lastLogits, V, normFBuf, undefined, 'gemv'),
+    // Decode: out_proj+residual already left the final residual in row 0 (fused plan), so norm_f folds into
+    // the head GEMV; the 6-dispatch plan still adds the last delta in norm_f and reads row 0 of `normed`.
+    decodeHead: fused
+      ? fusedGemvSteps(ctx, headKey, a.resid, a.lastLogits, normFBuf, undefined, {
+          NORM: true,
+          EPS: c.layerNormEpsilon,
+        })
+      : [normF, ...gemmSteps(ctx, headKey, a.normed, a.lastLogits, V, normFBuf, undefined, 'gemv')],
+    nll: [
+      {
+        label: 'nll',
+        pipeline: nllPipe,
+        bindGroup: ctx.pipes.bind(nllPipe, 'nll', [a.dims, a.logits, a.targets, a.nll]),
+        size: (t) => [t, 1, 1],
+      },
+    ],
+    sample: [
+      {
+        label: 'sample',
+        pipeline: samplePipe,
+        bindGroup: ctx.pipes.bind(samplePipe, 'sample', [
+          a.sampleParams,
+          a.lastLogits,
+          a.rng,
+          a.tokens,
+          a.sampleOut,
+        ]),
+        size: () => [1, 1, 1],
+      },
+    ],
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Decode on GPUs through shaders/gemv_fused.wgsl: one dispatch per row part that folds RMSNorm into the
+ * input, the conv step into in_proj's output, or the residual add into out_proj's (see the shader's flags).
+ */
+import { decodeRowsFor, fusedGemvKernel } from '../decisions.ts';
+import { layerStateLayout } from '../kernels/layout.ts';
+import type { Constants, Dispatch } from '../kernels/pipelines.ts';
+import { ceil, uniformWords, type PlanContext } from './context.ts';
+
+/** One fused-GEMV dispatch per row part of matrix `key`. */
+export function fusedGemvSteps(
+  ctx: PlanContext,
+  key: string,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  params: GPUBuffer,
+  biasOff: number | undefined,
+  consts: Constants,
+  conv?: { state: GPUBuffer; xc: GPUBuffer },
+): Dispatch[] {
+  const m = ctx.weights.matrices.get(key)!;
+  const kernel = fusedGemvKernel(ctx.opts.useSubgroups);
+  return m.parts.map((p) => {
+    const rows = decodeRowsFor(p.rows, ctx.opts.decodeRows);
+    const pipeline = ctx.pipes.get(kernel, { F16: ctx.opts.dtype === 'f16', ROWS: rows, ...consts });
+    const words = [p.rows, m.cols, 0, p.row0, (biasOff ?? 0) + p.row0, biasOff !== undefined ? 1 : 0, 0, 0];
+    const shape = uniformWords(ctx, `${key}.shape`, 32, words);
+    const [s, xc] = conv ? [conv.state, conv.xc] : ctx.unusedRw;
+    const bindGroup = ctx.pipes.bind(pipeline, `${key}.${kernel}`, [shape, x, p.buffer, params, y, s, xc]);
+    return { label: `${key}.${kernel}`, pipeline, bindGroup, size: () => [ceil(p.rows, rows), 1, 1] };
+  });
+}
+
+/** Decode body of the hardware variant: embed, then per layer norm+in_proj+conv, x_proj, scan, out_proj+residual. */
+export function fusedDecodeBody(
+  ctx: PlanContext,
+  embed: Dispatch[],
+  scanStep: (l: number) => Dispatch,
+): Dispatch[] {
+  const c = ctx.config;
+  const a = ctx.act;
+  const pl = ctx.weights.pl;
+  const sl = layerStateLayout(c);
+  const steps: Dispatch[] = [...embed];
+  for (let l = 0; l < c.numLayers; l++) {
+    const params = ctx.weights.layerParams[l]!;
+    const bias = c.useBias ? pl.inProjBias : undefined;
+    steps.push(
+      ...fusedGemvSteps(
+        ctx,
+        `layer${l}.in_proj`,
+        a.resid,
+        a.xz,
+        params,
+        bias,
+        {
+          NORM: true,
+          EPS: c.layerNormEpsilon,
+          NW_OFF: pl.norm,
+          CONV: true,
+          DI: c.intermediateSize,
+          DC: c.convKernel,
+          HAS_CONV_BIAS: c.useConvBias,
+          CW_OFF: pl.convWeight,
+          CB_OFF: pl.convBias,
+          CONV_OFF: sl.conv,
+        },
+        { state: ctx.weights.work[l]!, xc: a.xc },
+      ),
+    );
+    steps.push(...fusedGemvSteps(ctx, `layer${l}.x_proj`, a.xc, a.dbc, params, undefined, {}));
+    steps.push(scanStep(l));
+    const outBias = c.useBias ? pl.outProjBias : undefined;
+    steps.push(...fusedGemvSteps(ctx, `layer${l}.out_proj`, a.y, a.resid, params, outBias, { ACCUM: true }));
+  }
+  return steps;
+}

@@ -1,0 +1,189 @@
+/**
+ * Mamba-1 in the Hugging Face layout (transformers' MambaForCausalLM, e.g. state-spaces/mamba-130m-hf): the
+ * one place its tensor names and shapes are written. d_inner = intermediateSize, dt_rank = timeStepRank.
+ */
+import type { MambaConfig } from '../config.ts';
+import { globalName, lookupTensor, tensorShapes, tensorsOf, type Architecture } from './types.ts';
+
+/** Fields of one layer's host weights (src/engine/weights.ts LayerWeights). */
+export type Mamba1LayerField =
+  | 'norm'
+  | 'inProj'
+  | 'inProjBias'
+  | 'convWeight'
+  | 'convBias'
+  | 'xProj'
+  | 'dtProj'
+  | 'dtBias'
+  | 'aLog'
+  | 'd'
+  | 'outProj'
+  | 'outProjBias';
+/** Fields of the model's host weights (src/engine/weights.ts MambaWeights). */
+export type Mamba1GlobalField = 'embedding' | 'normF' | 'lmHead';
+
+const matrixInit = { uniform: () => 0.02 * Math.sqrt(3) }; // std 0.02, as transformers' init
+const convInit = { uniform: (c: MambaConfig) => 1 / Math.sqrt(c.convKernel) }; // nn.Conv1d's default
+const bias = (c: MambaConfig) => c.useBias;
+
+export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalField> = {
+  modelType: 'mamba',
+  layerPrefix: (l) => `backbone.layers.${l}.`,
+  splitLayer: (name) => {
+    const m = /^backbone\.layers\.(\d+)\.(.+)$/.exec(name);
+    return m ? { layer: Number(m[1]), rest: m[2]! } : undefined;
+  },
+  numLayers: (c) => c.numLayers,
+  tensors: [
+    {
+      name: 'backbone.embeddings.weight',
+      scope: 'global',
+      kind: 'embedding',
+      shape: (c) => [c.vocabSize, c.hiddenSize],
+      field: 'embedding',
+      init: matrixInit,
+    },
+    {
+      name: 'norm.weight',
+      scope: 'layer',
+      kind: 'norm',
+      shape: (c) => [c.hiddenSize],
+      field: 'norm',
+      init: 'ones',
+    },
+    {
+      name: 'mixer.in_proj.weight',
+      scope: 'layer',
+      kind: 'matrix',
+      shape: (c) => [2 * c.intermediateSize, c.hiddenSize],
+      field: 'inProj',
+      init: matrixInit,
+    },
+    {
+      name: 'mixer.in_proj.bias',
+      scope: 'layer',
+      kind: 'bias',
+      shape: (c) => [2 * c.intermediateSize],
+      when: bias,
+      field: 'inProjBias',
+      init: 'zeros',
+    },
+    {
+      name: 'mixer.conv1d.weight',
+      scope: 'layer',
+      kind: 'conv',
+      shape: (c) => [c.intermediateSize, 1, c.convKernel],
+      field: 'convWeight',
+      init: convInit,
+    },
+    {
+      name: 'mixer.conv1d.bias',
+      scope: 'layer',
+      kind: 'convBias',
+      shape: (c) => [c.intermediateSize],
+      when: (c) => c.useConvBias,
+      field: 'convBias',
+      init: convInit,
+    },
+    {
+      name: 'mixer.x_proj.weight',
+      scope: 'layer',
+      kind: 'matrix',
+      shape: (c) => [c.timeStepRank + 2 * c.stateSize, c.intermediateSize],
+      field: 'xProj',
+      init: matrixInit,
+    },
+    {
+      name: 'mixer.dt_proj.weight',
+      scope: 'layer',
+      kind: 'dtProj',
+      shape: (c) => [c.intermediateSize, c.timeStepRank],
+      field: 'dtProj',
+      init: { uniform: (c) => 1 / Math.sqrt(c.timeStepRank) },
+    },
+    {
+      name: 'mixer.dt_proj.bias',
+      scope: 'layer',
+      kind: 'dtBias',
+      shape: (c) => [c.intermediateSize],
+      field: 'dtBias',
+      init: 'dtBias',
+    },
+    {
+      name: 'mixer.A_log',
+      scope: 'layer',
+      kind: 'A_log',
+      shape: (c) => [c.intermediateSize, c.stateSize],
+      field: 'aLog',
+      init: 'aLog',
+    },
+    {
+      name: 'mixer.D',
+      scope: 'layer',
+      kind: 'D',
+      shape: (c) => [c.intermediateSize],
+      field: 'd',
+      init: 'ones',
+    },
+    {
+      name: 'mixer.out_proj.weight',
+      scope: 'layer',
+      kind: 'matrix',
+      shape: (c) => [c.hiddenSize, c.intermediateSize],
+      field: 'outProj',
+      init: matrixInit,
+    },
+    {
+      name: 'mixer.out_proj.bias',
+      scope: 'layer',
+      kind: 'bias',
+      shape: (c) => [c.hiddenSize],
+      when: bias,
+      field: 'outProjBias',
+      init: 'zeros',
+    },
+    {
+      name: 'backbone.norm_f.weight',
+      scope: 'global',
+      kind: 'norm',
+      shape: (c) => [c.hiddenSize],
+      field: 'normF',
+      init: 'ones',
+    },
+    {
+      name: 'lm_head.weight',
+      scope: 'global',
+      kind: 'lmHead',
+      shape: (c) => [c.vocabSize, c.hiddenSize],
+      when: (c) => !c.tieWordEmbeddings,
+      field: 'lmHead',
+      init: matrixInit,
+    },
+  ],
+};
+
+/** Mamba-1's tensors for `config` with their shapes, keyed by Hugging Face name, in checkpoint order. */
+export function mamba1Shapes(config: MambaConfig): Map<string, number[]> {
+  return tensorShapes(MAMBA1, config);
+}
+
+/** Mamba-1's tensors for `config`, each with its spec and layer, in checkpoint order (see tensorsOf). */
+export function mamba1Tensors(config: MambaConfig, includeOptional = false) {
+  return tensorsOf(MAMBA1, config, includeOptional);
+}
+
+/** The spec and layer of a Mamba-1 tensor name, or undefined. */
+export function mamba1Tensor(name: string) {
+  return lookupTensor(MAMBA1, name);
+}
+
+/** The layer whose A_log `name` is, or undefined (mixing needs A_log on the host, so loaders keep it). */
+export function aLogLayer(name: string): number | undefined {
+  const t = mamba1Tensor(name);
+  return t?.spec.kind === 'A_log' ? t.layer : undefined;
+}
+
+/** The token embedding's name. */
+export const EMBEDDING_NAME = globalName(MAMBA1, 'embedding');
+/** The untied LM head's name. */
+export const LM_HEAD_NAME = globalName(MAMBA1, 'lmHead');

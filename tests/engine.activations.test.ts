@@ -1,0 +1,80 @@
+/**
+ * The memory estimate's activation bytes (src/model/memory.ts) against what the engine really allocates: a
+ * small model is built on a real adapter in the GPU kernel variant, every createBuffer is recorded, and the
+ * activation buffers, the fused GEMV's stand-ins and the split-K partials are summed by their labels.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EngineDevice } from '../src/engine/gpu/device.ts';
+import { openNodeDevice } from '../src/engine/gpu/node.ts';
+import { GpuMambaModel } from '../src/engine/model.ts';
+import { randomHostWeights } from '../src/engine/randomWeights.ts';
+import type { MambaConfig } from '../src/model/config.ts';
+import { gpuActivationBytes } from '../src/model/memory.ts';
+
+let dev: EngineDevice;
+beforeAll(async () => {
+  dev = await openNodeDevice();
+});
+
+const config: MambaConfig = {
+  vocabSize: 300,
+  hiddenSize: 64,
+  numLayers: 2,
+  stateSize: 16,
+  convKernel: 4,
+  intermediateSize: 128,
+  timeStepRank: 4,
+  useConvBias: true,
+  useBias: false,
+  layerNormEpsilon: 1e-5,
+  tieWordEmbeddings: true,
+};
+
+const ACTIVATIONS = [
+  'dims',
+  'tokens',
+  'targets',
+  'resid',
+  'delta',
+  'normed',
+  'xz',
+  'xc',
+  'dbc',
+  'y',
+  'dt',
+  'logits',
+  'nll',
+  'lastNormed',
+  'lastLogits',
+  'sampleParams',
+  'rng',
+  'sampleOut',
+  'unused.state',
+  'unused.xc',
+  'splitK.partials',
+];
+
+describe('activation sizing', () => {
+  it('the estimate equals the bytes of the activation buffers the engine allocates (GPU variant)', async () => {
+    const device = dev.device;
+    const created: { label: string; size: number }[] = [];
+    const original = device.createBuffer.bind(device);
+    device.createBuffer = (d: GPUBufferDescriptor) => {
+      created.push({ label: d.label ?? '', size: d.size });
+      return original(d);
+    };
+    let engine: GpuMambaModel | undefined;
+    try {
+      const w = randomHostWeights(config, 1);
+      engine = await GpuMambaModel.fromWeights(dev, w, { dtype: 'f32', variant: 'hardware' });
+    } finally {
+      device.createBuffer = original;
+    }
+    expect(engine.chunkSize).toBe(512);
+    const mine = created.filter((b) => ACTIVATIONS.includes(b.label));
+    expect(mine.map((b) => b.label).sort()).toEqual([...ACTIVATIONS].sort());
+    const allocated = mine.reduce((a, b) => a + b.size, 0);
+    expect(gpuActivationBytes(config, 'f32', device.limits)).toBe(allocated);
+    engine.destroy();
+  });
+});

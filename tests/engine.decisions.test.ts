@@ -1,0 +1,184 @@
+/**
+ * The engine's kernel decisions (src/engine/decisions.ts, src/engine/options.ts) without a GPU: each expected
+ * value below is worked out by hand from the rules the shaders and bench/RESULTS.md state, at the shapes of
+ * mamba-130m (d_model 768, d_inner 1536, dt_rank 48, d_state 16, so x_proj has 80 outputs) and at edges.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  decodeRowsFor,
+  defaultChunkSize,
+  dtProjFirst,
+  fusedDecode,
+  fusedGemvKernel,
+  gemmKernel,
+  maxSplitFor,
+  midSplit,
+  reductionWidth,
+  scanChannelsPerGroup,
+  scanKernel,
+  splitCount,
+  splitKFloats,
+  useBigTiles,
+} from '../src/engine/decisions.ts';
+import { assertSupported, resolveOptions } from '../src/engine/options.ts';
+import type { MambaConfig } from '../src/model/config.ts';
+import { ModelFormatError } from '../src/model/errors.ts';
+
+const c130m: MambaConfig = {
+  vocabSize: 50280,
+  hiddenSize: 768,
+  numLayers: 24,
+  stateSize: 16,
+  convKernel: 4,
+  intermediateSize: 1536,
+  timeStepRank: 48,
+  useConvBias: true,
+  useBias: false,
+  layerNormEpsilon: 1e-5,
+  tieWordEmbeddings: true,
+};
+
+const defaults = { bigMinTiles: Infinity, splitTarget: 264 };
+const MiB128 = 128 * 2 ** 20;
+
+describe('split-K', () => {
+  it('maxSplitFor keeps at least 4 steps of 16 inputs per split and at most 16 splits', () => {
+    expect(maxSplitFor(1536)).toBe(16); // 96 steps / 4 = 24, capped at 16
+    expect(maxSplitFor(768)).toBe(12); // 48 steps / 4
+    expect(maxSplitFor(256)).toBe(4); // 16 steps / 4
+    expect(maxSplitFor(100)).toBe(1); // 7 steps: fewer than 8, no split
+    expect(maxSplitFor(48)).toBe(1);
+    expect(maxSplitFor(1)).toBe(1);
+  });
+
+  it('splitCount fills `target` workgroups from the 64 x 64 tiles, bounded by maxSplit', () => {
+    // x_proj of 130m at 512 tokens: 8 x 2 = 16 tiles; 264 / 16 → 17, capped at 16.
+    expect(splitCount(512, 80, 4, 4, 264, 16)).toBe(16);
+    // out_proj (768 outputs, K 1536) at 512 tokens: 8 x 12 = 96 tiles → ⌈264 / 96⌉ = 3.
+    expect(splitCount(512, 768, 4, 4, 264, 16)).toBe(3);
+    // in_proj (3072 outputs) at 512 tokens: 8 x 48 = 384 tiles, already more than 264.
+    expect(splitCount(512, 3072, 4, 4, 264, 16)).toBe(1);
+    // No split allowed, whatever the tile count.
+    expect(splitCount(1, 1, 4, 4, 264, 1)).toBe(1);
+    expect(splitCount(1, 1, 4, 4, 264, 0)).toBe(1);
+    // One token, one output: one tile, the full target but capped.
+    expect(splitCount(1, 1, 4, 4, 264, 7)).toBe(7);
+  });
+
+  it('midSplit uses the 64 x 64 tiles, the tuning target and the K bound', () => {
+    expect(midSplit(512, 768, 1536, defaults)).toBe(3);
+    expect(midSplit(512, 768, 1536, { ...defaults, splitTarget: 1000 })).toBe(11); // ⌈1000 / 96⌉
+    expect(midSplit(64, 80, 100, defaults)).toBe(1); // K of 100 allows no split
+  });
+
+  it('splitKFloats is the largest split × tokens × rows over every chunk length', () => {
+    // One part of 80 rows and K 1536, chunks up to 64: always 2 tiles → 132, capped at 16; largest at t = 64.
+    expect(splitKFloats([{ rows: 80, cols: 1536 }], 64, defaults)).toBe(16 * 64 * 80);
+    // A part that never splits leaves the 4-float floor.
+    expect(splitKFloats([{ rows: 4096, cols: 32 }], 64, defaults)).toBe(4);
+    // With 128 x 128 tiles always on, no 64 x 64 GEMM runs, so nothing splits.
+    expect(splitKFloats([{ rows: 80, cols: 1536 }], 64, { ...defaults, bigMinTiles: 0 })).toBe(4);
+  });
+
+  it('128 x 128 tiles only where they give bigMinTiles workgroups (never by default)', () => {
+    expect(useBigTiles(512, 50280, defaults)).toBe(false);
+    expect(useBigTiles(256, 256, { ...defaults, bigMinTiles: 4 })).toBe(true); // 2 x 2
+    expect(useBigTiles(256, 255, { ...defaults, bigMinTiles: 5 })).toBe(false);
+  });
+});
+
+describe('kernel choice by adapter kind', () => {
+  it('matrix products: tiles on GPUs, register loops and 4-row GEMVs on SwiftShader', () => {
+    expect(gemmKernel('gemm', 'hardware', true)).toBe('gemm_tiled');
+    expect(gemmKernel('gemm', 'hardware', false)).toBe('gemm_tiled');
+    expect(gemmKernel('gemm', 'software', false)).toBe('gemm_reg');
+    expect(gemmKernel('gemv', 'software', false)).toBe('gemv');
+    expect(gemmKernel('gemv', 'hardware', false)).toBe('gemv_coop');
+    expect(gemmKernel('gemv', 'hardware', true)).toBe('gemv_subgroup');
+    expect(fusedGemvKernel(true)).toBe('gemv_fused_sg');
+    expect(fusedGemvKernel(false)).toBe('gemv_fused');
+  });
+
+  it('fused decode on GPUs only, and only where d_model and d_inner are multiples of 8', () => {
+    expect(fusedDecode(c130m, 'hardware')).toBe(true);
+    expect(fusedDecode(c130m, 'software')).toBe(false);
+    expect(fusedDecode({ ...c130m, hiddenSize: 36, intermediateSize: 72 }, 'hardware')).toBe(false);
+    expect(fusedDecode({ ...c130m, intermediateSize: 1540 }, 'hardware')).toBe(false);
+  });
+
+  it('rows per fused-GEMV workgroup: 4 from 4,096 rows unless forced', () => {
+    expect(decodeRowsFor(4096)).toBe(4);
+    expect(decodeRowsFor(50280)).toBe(4);
+    expect(decodeRowsFor(4095)).toBe(1);
+    expect(decodeRowsFor(80)).toBe(1);
+    expect(decodeRowsFor(80, 3)).toBe(3);
+    expect(decodeRowsFor(8192, 2)).toBe(2);
+  });
+
+  it('reductions are 4 wide on SwiftShader, as wide as asked on GPUs', () => {
+    expect(reductionWidth('software', 256)).toBe(4);
+    expect(reductionWidth('software', 64)).toBe(4);
+    expect(reductionWidth('hardware', 256)).toBe(256);
+  });
+
+  it('scan: one invocation per (channel, state element) on GPUs; dt_proj first only for GPU prefill', () => {
+    expect(scanKernel('hardware')).toBe('scan_coop');
+    expect(scanKernel('software')).toBe('scan');
+    expect(scanChannelsPerGroup(16)).toBe(4);
+    expect(scanChannelsPerGroup(64)).toBe(1);
+    expect(scanChannelsPerGroup(3)).toBe(21);
+    expect(dtProjFirst('gemm', 'hardware')).toBe(true);
+    expect(dtProjFirst('gemv', 'hardware')).toBe(false);
+    expect(dtProjFirst('gemm', 'software')).toBe(false);
+  });
+});
+
+describe('resolved options', () => {
+  const gpu = { isSoftware: false, hasSubgroups: true, maxStorageBufferBindingSize: MiB128 };
+  const swiftshader = { isSoftware: true, hasSubgroups: true, maxStorageBufferBindingSize: MiB128 };
+
+  it('the variant follows the adapter; subgroups only on the hardware variant', () => {
+    const g = resolveOptions({ dtype: 'f16' }, gpu, c130m);
+    expect([g.variant, g.useSubgroups, g.chunkSize]).toEqual(['hardware', true, 512]);
+    const s = resolveOptions({ dtype: 'f32' }, swiftshader, c130m);
+    expect([s.variant, s.useSubgroups, s.chunkSize]).toEqual(['software', false, 128]);
+    expect(resolveOptions({ dtype: 'f32', subgroups: false }, gpu, c130m).useSubgroups).toBe(false);
+    expect(resolveOptions({ dtype: 'f32', variant: 'hardware' }, swiftshader, c130m).useSubgroups).toBe(true);
+    expect(defaultChunkSize('hardware')).toBe(512);
+    expect(defaultChunkSize('software')).toBe(128);
+  });
+
+  it('H200 defaults: split-K to 264 workgroups, no 128 x 128 tiles', () => {
+    const g = resolveOptions({ dtype: 'f16' }, gpu, c130m);
+    expect(g.splitTarget).toBe(264);
+    expect(g.bigMinTiles).toBe(Infinity);
+    const t = resolveOptions({ dtype: 'f16', prefillGemm: { bigMinTiles: 8, splitTarget: 100 } }, gpu, c130m);
+    expect([t.bigMinTiles, t.splitTarget]).toEqual([8, 100]);
+  });
+
+  it('a chunk never holds more logits than one binding; maxBindingBytes only shrinks the device limit', () => {
+    // 1 MiB binding / (50,280 × 4 bytes) = 5 tokens.
+    const small = { ...gpu, maxStorageBufferBindingSize: 2 ** 20 };
+    expect(resolveOptions({ dtype: 'f16' }, small, c130m).chunkSize).toBe(5);
+    expect(resolveOptions({ dtype: 'f16', chunkSize: 3 }, small, c130m).chunkSize).toBe(3);
+    expect(resolveOptions({ dtype: 'f16', chunkSize: 0 }, gpu, c130m).chunkSize).toBe(1);
+    expect(resolveOptions({ dtype: 'f16', maxBindingBytes: 4096 }, gpu, c130m).maxBinding).toBe(4096);
+    expect(resolveOptions({ dtype: 'f16', maxBindingBytes: 2 ** 40 }, gpu, c130m).maxBinding).toBe(MiB128);
+  });
+
+  it('decodeRows must be 1 to 4', () => {
+    for (const bad of [0, 5, 1.5]) {
+      expect(() => resolveOptions({ dtype: 'f32', decodeRows: bad }, gpu, c130m)).toThrow(
+        `decodeRows must be 1 to 4, got ${bad}`,
+      );
+    }
+    expect(resolveOptions({ dtype: 'f32', decodeRows: 2 }, gpu, c130m).decodeRows).toBe(2);
+  });
+
+  it('refuses conv kernels outside 2..8 and more than 64 states', () => {
+    expect(() => assertSupported({ ...c130m, convKernel: 1 })).toThrow(ModelFormatError);
+    expect(() => assertSupported({ ...c130m, convKernel: 9 })).toThrow('conv_kernel 9 is not supported');
+    expect(() => assertSupported({ ...c130m, stateSize: 65 })).toThrow('state_size 65 is not supported');
+    expect(() => assertSupported({ ...c130m, convKernel: 8, stateSize: 64 })).not.toThrow();
+  });
+});
