@@ -94,6 +94,11 @@ const oddValue = fc.oneof(
     'constructor',
     'toString',
     'F32 ',
+    'F32',
+    'I32',
+    'U32',
+    'F16',
+    'I64',
   ),
 );
 
