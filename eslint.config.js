@@ -58,6 +58,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Ambient declarations of host globals: `declare var` is what puts a name on globalThis.
+  { files: ['types/**/*.d.ts'], rules: { 'no-var': 'off' } },
   {
     files: ['src/**/*.tsx', 'src/features/**/*.ts', 'src/stores/**/*.ts'],
     plugins: { 'react-hooks': reactHooks },

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 node scripts/gen-shaders.mjs
 echo "== format"; npx prettier --check . --log-level warn
 echo "== lint"; npx eslint . --max-warnings 0
-echo "== types"; npx tsc --noEmit -p tsconfig.json
+echo "== types (one project per environment)"; npx tsc -b
 echo "== unit tests (no GPU)"; npx vitest run --project unit
 echo "== kernel and engine tests (real adapter through Dawn)"; npx vitest run --project gpu
 echo "== benchmark (software WebGPU: figures for the log, no timed assertions)"

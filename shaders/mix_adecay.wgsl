@@ -4,7 +4,7 @@
 // Shapes: acc, h f32 [layers, d_inner, d_state]; dtSum f32 [layers, d_inner] (the source's Σ Δ);
 // a f32 [layers, d_inner, d_state] = −exp(A_log); ops [layers] of (op, weight), op unused here.
 // Matches adecayCombine in src/engine/states/cpuMix.ts and the fixtures' adecay.ssm_state
-// (../shared/fixtures/README.md) up to f32 rounding.
+// (tests/fixtures/README.md) up to f32 rounding.
 
 struct Params {
   perLayer: u32, // d_inner · d_state

@@ -23,7 +23,8 @@ export interface MambaConfig {
 
 function positiveInt(raw: Record<string, unknown>, key: string, file: string, fallback?: number): number {
   const v = raw[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+  // Safe integers only: sizes are multiplied into byte counts, which lose exactness past 2^53.
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
     throw new ModelFormatError(`${file}: "${key}" must be a positive integer (found ${JSON.stringify(v)}).`);
   }
   return v;
@@ -31,7 +32,7 @@ function positiveInt(raw: Record<string, unknown>, key: string, file: string, fa
 
 function optionalInt(raw: Record<string, unknown>, key: string): number | undefined {
   const v = raw[key];
-  return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
+  return typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined;
 }
 
 /** Parses and validates a `config.json` object; `file` names it in error messages. */
@@ -59,7 +60,7 @@ export function parseMambaConfig(raw: unknown, file = 'config.json'): MambaConfi
       ? Math.ceil(hiddenSize / 16)
       : positiveInt(r, 'time_step_rank', file);
   const eps = r['layer_norm_epsilon'] ?? 1e-5;
-  if (typeof eps !== 'number' || !(eps > 0)) {
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) {
     throw new ModelFormatError(`${file}: "layer_norm_epsilon" must be a positive number.`);
   }
   const act = r['hidden_act'];

@@ -57,6 +57,19 @@ export function safetensorsHeaderLength(prefix: Uint8Array, file: string): numbe
   return n;
 }
 
+/** `__metadata__`: a map of strings, as the format defines it (absent or null reads as empty). */
+function stringMap(entry: unknown, file: string): Record<string, string> {
+  if (entry === undefined || entry === null) return {};
+  if (
+    typeof entry !== 'object' ||
+    Array.isArray(entry) ||
+    !Object.values(entry).every((v) => typeof v === 'string')
+  ) {
+    throw new ModelFormatError(`${file} has __metadata__ that is not a map of strings; the file is corrupt.`);
+  }
+  return entry as Record<string, string>;
+}
+
 /**
  * Parses the header from the first 8 + N bytes. `fileSize`, when known, is checked against the tensors'
  * extents so a truncated download is caught before any tensor is read.
@@ -82,11 +95,16 @@ export function parseSafetensorsHeader(
   let dataEnd = 0;
   for (const [name, entry] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      metadata = (entry ?? {}) as Record<string, string>;
+      metadata = stringMap(entry, file);
       continue;
     }
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new ModelFormatError(
+        `${file}: tensor "${name}" is not described by a JSON object; the file is corrupt.`,
+      );
+    }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) {
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, e.dtype)) {
       throw new ModelFormatError(
         `${file}: tensor "${name}" has unsupported dtype ${JSON.stringify(e.dtype)}.`,
       );
@@ -94,10 +112,11 @@ export function parseSafetensorsHeader(
     const dtype = e.dtype as SafetensorsDtype;
     const shape = e.shape;
     const offs = e.data_offsets;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    // Safe integers only: beyond 2^53 the byte arithmetic below is inexact.
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new ModelFormatError(`${file}: tensor "${name}" has an invalid shape.`);
     }
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0)) {
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new ModelFormatError(`${file}: tensor "${name}" has invalid data_offsets.`);
     }
     const [begin, end] = offs as [number, number];

@@ -131,6 +131,10 @@ export async function streamSafetensors(
       throw new ModelFormatError(`${file} is too short to be a safetensors file (it is empty or cut off).`);
     }
     const n = safetensorsHeaderLength(lenBytes, file);
+    // Refuse a header longer than the whole file before allocating a buffer for it.
+    if (opts.fileSize !== undefined && 8 + n > opts.fileSize) {
+      throw new ModelFormatError(`${file} is truncated inside its header. Download it again.`);
+    }
     const prefix = new Uint8Array(8 + n);
     prefix.set(lenBytes);
     if ((await reader.readInto(prefix.subarray(8))) < n) {

@@ -150,7 +150,9 @@ export function importStateFile(
   const weightsHash = md['weights_hash'];
   if (!modelId || !weightsHash)
     throw new StateFileError(`${file} does not say which model its states belong to.`);
-  const raw = parseJson<Record<string, unknown>>(md['shape'], 'shape', file);
+  const raw = parseJson<Record<string, unknown> | null>(md['shape'], 'shape', file);
+  if (typeof raw !== 'object' || raw === null)
+    throw new StateFileError(`${file} has an invalid state shape.`);
   const shape: StateShape = {
     layers: Number(raw['layers']),
     dInner: Number(raw['d_inner']),
@@ -187,6 +189,15 @@ export function importStateFile(
     const raw = st.raw(name);
     return new Float32Array(raw.slice().buffer);
   };
+  const tokenIdsOf = (name: string): number[] => {
+    const { dtype, shape: dims } = st.info(name);
+    if (!['I32', 'I64', 'U32', 'U8', 'I8'].includes(dtype)) {
+      throw new StateFileError(
+        `${file}: tensor "${name}" is ${dtype} [${dims.join(', ')}], expected I32 [tokens].`,
+      );
+    }
+    return Array.from(st.int32(name));
+  };
   const split = (all: Float32Array, per: number) =>
     Array.from({ length: layers }, (_, l) => all.slice(l * per, (l + 1) * per));
   return metas.map((m, i) => {
@@ -196,7 +207,7 @@ export function importStateFile(
     const conv = split(f32(`states.${i}.conv`, [layers, dInner, convWidth]), dInner * convWidth);
     const dt = split(f32(`states.${i}.dt_sum`, [layers, dInner]), dInner);
     const tokName = `states.${i}.token_ids`;
-    const tokenIds = st.has(tokName) ? Array.from(st.int32(tokName)) : [];
+    const tokenIds = st.has(tokName) ? tokenIdsOf(tokName) : [];
     const meta: StateMeta = {
       id: m.id,
       name: m.name,
