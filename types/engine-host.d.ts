@@ -9,7 +9,10 @@ interface AbortSignal {
   readonly reason: unknown;
 }
 declare var performance: { now(): number };
-declare var crypto: { randomUUID(): `${string}-${string}-${string}-${string}-${string}` };
+declare var crypto: {
+  randomUUID(): `${string}-${string}-${string}-${string}-${string}`;
+  getRandomValues<T extends Uint8Array<ArrayBuffer>>(array: T): T;
+};
 declare var DOMException: { new (message?: string, name?: string): Error };
 declare var TextEncoder: { new (): { encode(input?: string): Uint8Array<ArrayBuffer> } };
 declare var TextDecoder: {

@@ -31,16 +31,23 @@ export function onLocalStorageFull(f: Listener): () => void {
   return () => listeners.delete(f);
 }
 
-function browserStorage(): Storage | undefined {
+/** The part of the Web Storage API used here; the Worker's type check has no DOM `Storage`. */
+interface KeyValueStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+function browserStorage(): KeyValueStorage | undefined {
   try {
-    return typeof localStorage === 'undefined' ? undefined : localStorage;
+    return (globalThis as { localStorage?: KeyValueStorage }).localStorage;
   } catch {
     return undefined; // a SecurityError where storage is disabled
   }
 }
 
 /** The raw string storage behind every persisted store (exported for tests: pass your own backing map). */
-export function safeStateStorage(backing: Storage | undefined = browserStorage()): StateStorage {
+export function safeStateStorage(backing: KeyValueStorage | undefined = browserStorage()): StateStorage {
   const memory = new Map<string, string>();
   return {
     getItem: (name) => (backing ? backing.getItem(name) : (memory.get(name) ?? null)),
