@@ -43,8 +43,8 @@ export function buildPlan(ctx: PlanContext): DispatchPlan {
   const embed = embedSteps(ctx);
   const headKey = c.tieWordEmbeddings ? 'embedding' : 'lm_head';
   const normF = rmsnormStep(ctx, 'norm_f', true, normFBuf, 0);
-  const nllPipe = ctx.pipes.get('nll', { V, WG: reductionWidth(ctx.opts.variant, 64) });
-  const samplePipe = ctx.pipes.get('sample', { V, WG: reductionWidth(ctx.opts.variant, 256) });
+  const nll = ctx.pipes.kernel('nll', { V, WG: reductionWidth(ctx.opts.variant, 64) });
+  const sample = ctx.pipes.kernel('sample', { V, WG: reductionWidth(ctx.opts.variant, 256) });
   const fused = fusedDecode(c, ctx.opts.variant);
   return {
     body: layerSteps(ctx, embed, 'gemm'),
@@ -61,26 +61,18 @@ export function buildPlan(ctx: PlanContext): DispatchPlan {
         })
       : [normF, ...gemmSteps(ctx, headKey, a.normed, a.lastLogits, V, normFBuf, undefined, 'gemv')],
     nll: [
-      {
-        label: 'nll',
-        pipeline: nllPipe,
-        bindGroup: ctx.pipes.bind(nllPipe, 'nll', [a.dims, a.logits, a.targets, a.nll]),
-        size: (t) => [t, 1, 1],
-      },
+      nll.dispatch('nll', { dims: a.dims, logits: a.logits, targets: a.targets, nll: a.nll }, (t) => [
+        t,
+        1,
+        1,
+      ]),
     ],
     sample: [
-      {
-        label: 'sample',
-        pipeline: samplePipe,
-        bindGroup: ctx.pipes.bind(samplePipe, 'sample', [
-          a.sampleParams,
-          a.lastLogits,
-          a.rng,
-          a.tokens,
-          a.sampleOut,
-        ]),
-        size: () => [1, 1, 1],
-      },
+      sample.dispatch(
+        'sample',
+        { params: a.sampleParams, logits: a.lastLogits, rng: a.rng, tokens: a.tokens, out: a.sampleOut },
+        () => [1, 1, 1],
+      ),
     ],
   };
 }

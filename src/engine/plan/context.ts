@@ -1,14 +1,17 @@
 /**
  * What the dispatch builders share: the device and pipeline cache, the resolved options, the weights on the
- * GPU and the activation buffers. Bind groups are positional (binding i = array index i, `undefined` skips a
- * binding), matching each shader's @binding numbers.
+ * GPU and the activation buffers. Bind groups are made by binding name (`ctx.pipes.kernel(name, consts).bind`)
+ * and uniforms written by field name (`uniformFields`), both checked against the tables the shader build step
+ * reads from the WGSL.
  */
 import type { MambaConfig } from '../../model/config.ts';
 import type { Activations } from '../activations.ts';
+import type { UniformBindingName } from '../kernels/bindings.ts';
 import type { PipelineCache } from '../kernels/pipelines.ts';
+import { uniformBytes, type UniformValues } from '../kernels/uniforms.ts';
 import type { ResolvedOptions } from '../options.ts';
 import type { GpuWeights } from '../placement.ts';
-import { writeArray } from '../placement.ts';
+import type { ShaderName } from '../shaders.gen.ts';
 
 export interface PlanContext {
   device: GPUDevice;
@@ -27,9 +30,16 @@ export interface PlanContext {
 
 export const ceil = (a: number, b: number) => Math.ceil(a / b);
 
-/** A small uniform buffer holding `words`. */
-export function uniformWords(ctx: PlanContext, label: string, bytes: number, words: number[]): GPUBuffer {
-  const b = ctx.buffer(label, bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-  writeArray(ctx.device.queue, b, 0, new Uint32Array(words));
+/** A small uniform buffer holding `values`, laid out as uniform `binding` of `kernel` (generated layout). */
+export function uniformFields<K extends ShaderName, B extends UniformBindingName<K>>(
+  ctx: PlanContext,
+  label: string,
+  kernel: K,
+  binding: B,
+  values: UniformValues<K, B>,
+): GPUBuffer {
+  const bytes = uniformBytes(kernel, binding, values);
+  const b = ctx.buffer(label, bytes.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+  ctx.device.queue.writeBuffer(b, 0, bytes);
   return b;
 }

@@ -5,7 +5,7 @@
 import { decodeRowsFor, fusedGemvKernel } from '../decisions.ts';
 import { layerStateLayout } from '../kernels/layout.ts';
 import type { Constants, Dispatch } from '../kernels/pipelines.ts';
-import { ceil, uniformWords, type PlanContext } from './context.ts';
+import { ceil, uniformFields, type PlanContext } from './context.ts';
 
 /** One fused-GEMV dispatch per row part of matrix `key`. */
 export function fusedGemvSteps(
@@ -22,12 +22,20 @@ export function fusedGemvSteps(
   const kernel = fusedGemvKernel(ctx.opts.useSubgroups);
   return m.parts.map((p) => {
     const rows = decodeRowsFor(p.rows, ctx.opts.decodeRows);
-    const pipeline = ctx.pipes.get(kernel, { F16: ctx.opts.dtype === 'f16', ROWS: rows, ...consts });
-    const words = [p.rows, m.cols, 0, p.row0, (biasOff ?? 0) + p.row0, biasOff !== undefined ? 1 : 0, 0, 0];
-    const shape = uniformWords(ctx, `${key}.shape`, 32, words);
-    const [s, xc] = conv ? [conv.state, conv.xc] : ctx.unusedRw;
-    const bindGroup = ctx.pipes.bind(pipeline, `${key}.${kernel}`, [shape, x, p.buffer, params, y, s, xc]);
-    return { label: `${key}.${kernel}`, pipeline, bindGroup, size: () => [ceil(p.rows, rows), 1, 1] };
+    const k = ctx.pipes.kernel(kernel, { F16: ctx.opts.dtype === 'f16', ROWS: rows, ...consts });
+    const shape = uniformFields(ctx, `${key}.shape`, kernel, 'shape', {
+      N: p.rows,
+      K: m.cols,
+      LDY: 0,
+      COL0: p.row0,
+      BIAS_OFF: (biasOff ?? 0) + p.row0,
+      HAS_BIAS: biasOff !== undefined ? 1 : 0,
+      SPLIT_TARGET: 0,
+      MAX_SPLIT: 0,
+    });
+    const [state, xc] = conv ? [conv.state, conv.xc] : ctx.unusedRw;
+    const buffers = { shape, X: x, W: p.buffer, params, Y: y, state, xc };
+    return k.dispatch(`${key}.${kernel}`, buffers, () => [ceil(p.rows, rows), 1, 1]);
   });
 }
 

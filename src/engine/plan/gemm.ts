@@ -6,9 +6,12 @@
 import type { RowPart } from '../gpu/weightMatrix.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { gemmKernel, maxSplitFor, midSplit, useBigTiles } from '../decisions.ts';
-import { ceil, uniformWords, type PlanContext } from './context.ts';
+import { ceil, uniformFields, type PlanContext } from './context.ts';
 
-/** A Shape uniform (shaders/gemm*.wgsl, gemv*.wgsl) for row part `p` of matrix `key` with `k` inputs. */
+/**
+ * A Shape uniform (shaders/include/shape.wgsl, the same struct in every GEMM / GEMV kernel) for row part `p`
+ * of matrix `key` with `k` inputs.
+ */
 function shapeUniform(
   ctx: PlanContext,
   key: string,
@@ -19,17 +22,16 @@ function shapeUniform(
   splitTarget = 0,
   maxSplit = 0,
 ): GPUBuffer {
-  const words = [
-    p.rows,
-    k,
-    ldy,
-    p.row0,
-    (biasOff ?? 0) + p.row0,
-    biasOff !== undefined ? 1 : 0,
-    splitTarget,
-    maxSplit,
-  ];
-  return uniformWords(ctx, `${key}.shape`, 32, words);
+  return uniformFields(ctx, `${key}.shape`, 'gemm_tiled', 'shape', {
+    N: p.rows,
+    K: k,
+    LDY: ldy,
+    COL0: p.row0,
+    BIAS_OFF: (biasOff ?? 0) + p.row0,
+    HAS_BIAS: biasOff !== undefined ? 1 : 0,
+    SPLIT_TARGET: splitTarget,
+    MAX_SPLIT: maxSplit,
+  });
 }
 
 /** y[., ldy] = x · matrix `key`ᵀ (+ bias at `biasOff` of `bias`), for a chunk ('gemm') or one token ('gemv'). */
@@ -50,16 +52,19 @@ export function gemmSteps(
   }
   return m.parts.map((p) => {
     const shape = shapeUniform(ctx, key, p, m.cols, ldy, biasOff);
-    const pipeline = ctx.pipes.get(kernel, { F16: ctx.opts.dtype === 'f16' });
-    const dims = mode === 'gemm' ? ctx.act.dims : undefined;
-    const bindGroup = ctx.pipes.bind(pipeline, `${key}.${kernel}`, [dims, x, p.buffer, bias, y, shape]);
+    const consts = { F16: ctx.opts.dtype === 'f16' };
+    const label = `${key}.${kernel}`;
+    const buffers = { X: x, W: p.buffer, bias, Y: y, shape };
     const size: Dispatch['size'] =
       kernel === 'gemm_reg'
         ? (t) => [ceil(ceil(p.rows, 4), 64), ceil(t, 4), 1]
         : kernel === 'gemv'
           ? () => [ceil(ceil(p.rows, 4), 64), 1, 1]
           : () => [p.rows, 1, 1];
-    return { label: `${key}.${kernel}`, pipeline, bindGroup, size };
+    // Only the prefill kernel reads the chunk length (dims); the GEMVs run one token.
+    return kernel === 'gemm_reg'
+      ? ctx.pipes.kernel(kernel, consts).dispatch(label, { ...buffers, dims: ctx.act.dims }, size)
+      : ctx.pipes.kernel(kernel, consts).dispatch(label, buffers, size);
   });
 }
 
@@ -87,28 +92,20 @@ function tiledGemmSteps(
   const useBig = (t: number) => useBigTiles(t, p.rows, opts);
   const split = (t: number) => midSplit(t, p.rows, k, opts);
   const partials = ctx.splitK!;
-  const big = pipes.get('gemm_tiled', { F16: f16, TM: 8, TN: 8 });
-  const mid = pipes.get('gemm_tiled', { F16: f16, TM: 4, TN: 4 });
-  const reduce = pipes.get('gemm_splitk_reduce', { TM: 4, TN: 4 });
-  const d = ctx.act.dims;
+  const big = pipes.kernel('gemm_tiled', { F16: f16, TM: 8, TN: 8 });
+  const mid = pipes.kernel('gemm_tiled', { F16: f16, TM: 4, TN: 4 });
+  const reduce = pipes.kernel('gemm_splitk_reduce', { TM: 4, TN: 4 });
+  const dims = ctx.act.dims;
+  const gemm = { dims, X: x, W: p.buffer, bias, Y: y, P: partials };
   return [
-    {
-      label: `${key}.gemm128`,
-      pipeline: big,
-      bindGroup: pipes.bind(big, `${key}.gemm128`, [d, x, p.buffer, bias, y, bigShape, partials]),
-      size: (t) => (useBig(t) ? [ceil(p.rows, 128), ceil(t, 128), 1] : [0, 0, 0]),
-    },
-    {
-      label: `${key}.gemm64`,
-      pipeline: mid,
-      bindGroup: pipes.bind(mid, `${key}.gemm64`, [d, x, p.buffer, bias, y, midShape, partials]),
-      size: (t) => (useBig(t) ? [0, 0, 0] : [ceil(p.rows, 64), ceil(t, 64), split(t)]),
-    },
-    {
-      label: `${key}.splitk`,
-      pipeline: reduce,
-      bindGroup: pipes.bind(reduce, `${key}.splitk`, [d, undefined, undefined, bias, y, midShape, partials]),
-      size: (t) => (!useBig(t) && split(t) > 1 ? [ceil(p.rows, 64), t, 1] : [0, 0, 0]),
-    },
+    big.dispatch(`${key}.gemm128`, { ...gemm, shape: bigShape }, (t) =>
+      useBig(t) ? [ceil(p.rows, 128), ceil(t, 128), 1] : [0, 0, 0],
+    ),
+    mid.dispatch(`${key}.gemm64`, { ...gemm, shape: midShape }, (t) =>
+      useBig(t) ? [0, 0, 0] : [ceil(p.rows, 64), ceil(t, 64), split(t)],
+    ),
+    reduce.dispatch(`${key}.splitk`, { dims, bias, Y: y, shape: midShape, P: partials }, (t) =>
+      !useBig(t) && split(t) > 1 ? [ceil(p.rows, 64), t, 1] : [0, 0, 0],
+    ),
   ];
 }

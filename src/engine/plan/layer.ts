@@ -5,7 +5,7 @@
 import { dtProjFirst, reductionWidth, scanChannelsPerGroup, scanKernel } from '../decisions.ts';
 import { layerStateLayout } from '../kernels/layout.ts';
 import type { Constants, Dispatch } from '../kernels/pipelines.ts';
-import { ceil, uniformWords, type PlanContext } from './context.ts';
+import { ceil, uniformFields, type PlanContext } from './context.ts';
 import { gemmSteps } from './gemm.ts';
 
 /** The embedding gather, one dispatch per row part of the embedding (shaders/embed.wgsl). */
@@ -13,10 +13,10 @@ export function embedSteps(ctx: PlanContext): Dispatch[] {
   const dm = ctx.config.hiddenSize;
   const a = ctx.act;
   return ctx.weights.matrices.get('embedding')!.parts.map((p) => {
-    const range = uniformWords(ctx, 'embed.part', 16, [p.row0, p.rows, 0, 0]);
-    const pipeline = ctx.pipes.get('embed', { DM: dm, F16: ctx.opts.dtype === 'f16' });
-    const bindGroup = ctx.pipes.bind(pipeline, 'embed', [a.dims, a.tokens, p.buffer, a.resid, range]);
-    return { label: 'embed', pipeline, bindGroup, size: (t) => [ceil(dm, 64), t, 1] };
+    const part = uniformFields(ctx, 'embed.part', 'embed', 'part', { ROW0: p.row0, ROWS: p.rows });
+    const k = ctx.pipes.kernel('embed', { DM: dm, F16: ctx.opts.dtype === 'f16' });
+    const buffers = { dims: a.dims, tokens: a.tokens, W: p.buffer, resid: a.resid, part };
+    return k.dispatch('embed', buffers, (t) => [ceil(dm, 64), t, 1]);
   });
 }
 
@@ -29,15 +29,15 @@ export function rmsnormStep(
   wOff: number,
 ): Dispatch {
   const a = ctx.act;
-  const pipeline = ctx.pipes.get('rmsnorm', {
+  const k = ctx.pipes.kernel('rmsnorm', {
     DM: ctx.config.hiddenSize,
     ADD: add,
     EPS: ctx.config.layerNormEpsilon,
     W_OFF: wOff,
     WG: reductionWidth(ctx.opts.variant, 64),
   });
-  const bindGroup = ctx.pipes.bind(pipeline, label, [a.dims, a.delta, a.resid, weight, a.normed]);
-  return { label, pipeline, bindGroup, size: (t) => [t, 1, 1] };
+  const buffers = { dims: a.dims, delta: a.delta, resid: a.resid, weight, out: a.normed };
+  return k.dispatch(label, buffers, (t) => [t, 1, 1]);
 }
 
 /** Layer `l`'s selective scan (dt_proj + scan + gate); with `dtPre`, Δ comes precomputed in `dt`. */
@@ -59,22 +59,22 @@ export function scanStep(ctx: PlanContext, l: number, dtPre = false): Dispatch {
   const cpw = scanChannelsPerGroup(ds);
   if (coop) consts['CPW'] = cpw;
   if (coop) consts['DT_PRE'] = dtPre;
-  const pipeline = ctx.pipes.get(kernel, consts);
-  return {
-    label: `layer${l}.scan`,
-    pipeline,
-    bindGroup: ctx.pipes.bind(pipeline, `layer${l}.scan`, [
-      a.dims,
-      a.dbc,
-      a.xz,
-      a.xc,
-      ctx.weights.layerParams[l]!,
-      ctx.weights.work[l]!,
-      a.y,
-      coop ? a.dt : undefined,
-    ]),
-    size: () => [coop ? ceil(di, cpw) : ceil(di, 64), 1, 1],
+  const label = `layer${l}.scan`;
+  const buffers = {
+    dims: a.dims,
+    dbc: a.dbc,
+    xz: a.xz,
+    xc: a.xc,
+    params: ctx.weights.layerParams[l]!,
+    state: ctx.weights.work[l]!,
+    out: a.y,
   };
+  // Only the cooperative scan reads a precomputed Δ (dtIn).
+  return coop
+    ? ctx.pipes
+        .kernel('scan_coop', consts)
+        .dispatch(label, { ...buffers, dtIn: a.dt }, () => [ceil(di, cpw), 1, 1])
+    : ctx.pipes.kernel('scan', consts).dispatch(label, buffers, () => [ceil(di, 64), 1, 1]);
 }
 
 /** The unfused body: embed, then per layer norm, in_proj, conv, x_proj, (dt_proj,) scan, out_proj. */
@@ -91,7 +91,7 @@ export function layerSteps(ctx: PlanContext, embed: Dispatch[], mode: 'gemm' | '
     steps.push(rmsnormStep(ctx, `layer${l}.norm`, l > 0, params, pl.norm));
     const inBias = c.useBias ? pl.inProjBias : undefined;
     steps.push(...gemmSteps(ctx, `layer${l}.in_proj`, a.normed, a.xz, 2 * di, params, inBias, mode));
-    const convPipe = ctx.pipes.get('conv1d', {
+    const conv = ctx.pipes.kernel('conv1d', {
       DI: di,
       DC: c.convKernel,
       HAS_BIAS: c.useConvBias,
@@ -99,29 +99,21 @@ export function layerSteps(ctx: PlanContext, embed: Dispatch[], mode: 'gemm' | '
       CB_OFF: pl.convBias,
       CONV_OFF: sl.conv,
     });
-    steps.push({
-      label: `layer${l}.conv`,
-      pipeline: convPipe,
-      bindGroup: ctx.pipes.bind(convPipe, `layer${l}.conv`, [a.dims, a.xz, params, work, a.xc]),
-      // 8 tokens per invocation (TT in shaders/conv1d.wgsl): parallel over the chunk's tokens.
-      size: (t) => [ceil(di, 64), ceil(t, 8), 1],
-    });
+    const convBuffers = { dims: a.dims, xz: a.xz, params, state: work, xc: a.xc };
+    // 8 tokens per invocation (TT in shaders/conv1d.wgsl): parallel over the chunk's tokens.
+    steps.push(conv.dispatch(`layer${l}.conv`, convBuffers, (t) => [ceil(di, 64), ceil(t, 8), 1]));
     steps.push(...gemmSteps(ctx, `layer${l}.x_proj`, a.xc, a.dbc, r + 2 * ds, params, undefined, mode));
     const dtPre = dtProjFirst(mode, ctx.opts.variant);
     if (dtPre) {
-      const dtPipe = ctx.pipes.get('dt_proj', {
+      const dtProj = ctx.pipes.kernel('dt_proj', {
         DI: di,
         DS: ds,
         R: r,
         DTW_OFF: pl.dtProj,
         DTB_OFF: pl.dtBias,
       });
-      steps.push({
-        label: `layer${l}.dt_proj`,
-        pipeline: dtPipe,
-        bindGroup: ctx.pipes.bind(dtPipe, `layer${l}.dt_proj`, [a.dims, a.dbc, params, a.dt]),
-        size: (t) => [ceil(di, 64), ceil(t, 64), 1],
-      });
+      const dtBuffers = { dims: a.dims, dbc: a.dbc, params, dt: a.dt };
+      steps.push(dtProj.dispatch(`layer${l}.dt_proj`, dtBuffers, (t) => [ceil(di, 64), ceil(t, 64), 1]));
     }
     steps.push(scanStep(ctx, l, dtPre));
     const outBias = c.useBias ? pl.outProjBias : undefined;
