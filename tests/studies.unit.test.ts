@@ -275,3 +275,24 @@ describe('chunked split, α grid, switch classes', () => {
     expect(classify('antz', 'ant', up, pl)).toBe('other');
   });
 });
+
+describe('study exports', () => {
+  it('CSV has one line per row with the run’s model and seed; retrieval tags its two tables', async () => {
+    const { studyCsv } = await import('../src/features/studies/exportStudy.ts');
+    const run = { model: { id: 'm,1' }, seed: 7 } as never;
+    const csv = studyCsv({
+      study: 'switch',
+      rows: [{ alpha: 0, a: 2, b: 0, both: 0, other: 1, total: 3 }],
+      run,
+    });
+    expect(csv).toBe('alpha,a,b,both,other,total,model,seed\n0,2,0,0,1,3,"m,1",7\n');
+    const r = studyCsv({
+      study: 'retrieval',
+      rows: [{ layer: 'all', metric: 'cosine', top1: 3, total: 4 }],
+      answers: [{ source: 'zero', correct: 1, total: 4, accuracy: 0.25, lo: 0.05, hi: 0.7 }],
+      run,
+    });
+    expect(r.split('\n')[0]).toBe('table,layer,metric,top1,total,model,seed,source,correct,accuracy,lo,hi');
+    expect(r.split('\n')[2]).toBe('answers,,,,4,"m,1",7,zero,1,0.25,0.05,0.7');
+  });
+});

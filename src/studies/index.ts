@@ -12,3 +12,4 @@ export * from './icl.ts';
 export * from './chunked.ts';
 export * from './retrieval.ts';
 export * from './switch.ts';
+export * from './request.ts';
