@@ -45,6 +45,7 @@ test('chart images of the four studies', async ({ page }) => {
     const result = page.getByTestId('study-result');
     await expect(result.locator('h3')).toContainText(`${study} on`);
     await expect(result.locator('.recharts-surface').first()).toBeVisible();
+    await page.mouse.move(0, 0); // no tooltip in the picture
     await result
       .locator('.study-charts, .study-chart')
       .first()

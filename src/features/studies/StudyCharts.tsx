@@ -1,12 +1,11 @@
 /**
  * The studies' charts (recharts), accuracies with their 95 % Wilson intervals as error bars:
  * ICL accuracy against shots per method (one chart per task), chunked NLL against K per method, retrieval
- * top-1 per layer for each metric and the answer accuracies by source, and the switch's answer shares
+ * top-1 per layer for each metric and the answer accuracies by source (points, no line: categories), and the
+ * switch's answer shares
  * against α.
  */
 import {
-  Bar,
-  BarChart,
   CartesianGrid,
   ErrorBar,
   Legend,
@@ -37,6 +36,8 @@ function Lines({
   series,
   yLabel,
   percent,
+  tickLabel,
+  dotsOnly = false,
 }: {
   data: Record<string, unknown>[];
   x: string;
@@ -44,6 +45,10 @@ function Lines({
   series: string[];
   yLabel: string;
   percent: boolean;
+  /** Names for the x positions (categories drawn at 0, 1, 2, …). */
+  tickLabel?: (v: number) => string;
+  /** Points with their intervals, no connecting line (categories). */
+  dotsOnly?: boolean;
 }) {
   return (
     <ResponsiveContainer width="100%" height={260}>
@@ -52,7 +57,9 @@ function Lines({
         <XAxis
           dataKey={x}
           type="number"
-          domain={['dataMin', 'dataMax']}
+          domain={dotsOnly ? ['dataMin - 0.5', 'dataMax + 0.5'] : ['dataMin', 'dataMax']}
+          ticks={data.map((d) => d[x] as number)}
+          {...(tickLabel ? { tickFormatter: tickLabel } : {})}
           label={{ value: xLabel, position: 'insideBottom', offset: -8 }}
         />
         <YAxis
@@ -69,37 +76,13 @@ function Lines({
             name={s}
             stroke={COLOURS[i % COLOURS.length]}
             isAnimationActive={false}
-            dot={{ r: 3 }}
+            dot={dotsOnly ? { r: 5, fill: COLOURS[i % COLOURS.length] } : { r: 3 }}
+            {...(dotsOnly ? { strokeWidth: 0 } : {})}
           >
             {percent && <ErrorBar dataKey={`${s}:err`} width={4} stroke={COLOURS[i % COLOURS.length]} />}
           </Line>
         ))}
       </LineChart>
-    </ResponsiveContainer>
-  );
-}
-
-function Bars({ data, x, series }: { data: Record<string, unknown>[]; x: string; series: string[] }) {
-  return (
-    <ResponsiveContainer width="100%" height={240}>
-      <BarChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 8 }}>
-        <CartesianGrid strokeDasharray="3 3" />
-        <XAxis dataKey={x} />
-        <YAxis domain={[0, 1]} tickFormatter={pct} />
-        <Tooltip formatter={(v) => (typeof v === 'number' ? pct(v) : String(v))} />
-        <Legend verticalAlign="top" />
-        {series.map((s, i) => (
-          <Bar
-            key={s}
-            dataKey={s}
-            name={s}
-            fill={COLOURS[(i + 1) % COLOURS.length]}
-            isAnimationActive={false}
-          >
-            <ErrorBar dataKey={`${s}:err`} width={4} stroke="#333" />
-          </Bar>
-        ))}
-      </BarChart>
     </ResponsiveContainer>
   );
 }
@@ -157,29 +140,48 @@ export function StudyCharts({ outcome }: { outcome: StudyOutcome }) {
       );
     }
     case 'retrieval': {
-      const layers = [...new Set(outcome.rows.map((r) => String(r.layer)))];
+      const layers = [...new Set(outcome.rows.map((r) => r.layer))];
+      // "all" is drawn after the last layer.
+      const xOf = (l: number | 'all') => (l === 'all' ? layers.length - 1 : l);
       const data = layers.map((layer) => {
-        const point: Record<string, unknown> = { layer };
-        for (const r of outcome.rows.filter((x) => String(x.layer) === layer)) {
+        const point: Record<string, unknown> = { layer: xOf(layer) };
+        for (const r of outcome.rows.filter((x) => x.layer === layer)) {
           const { v, err } = withInterval(r.top1, r.total);
           point[r.metric] = v;
           point[`${r.metric}:err`] = err;
         }
         return point;
       });
-      const answers = outcome.answers.map((a) => {
+      const answers = outcome.answers.map((a, i) => {
         const { v, err } = withInterval(a.correct, a.total);
-        return { source: a.source, accuracy: v, 'accuracy:err': err };
+        return { source: i, accuracy: v, 'accuracy:err': err };
       });
       return (
         <div className="study-charts">
           <figure className="study-chart">
             <figcaption>Top-1 retrieval of the query’s task, per layer and over all layers</figcaption>
-            <Bars data={data} x="layer" series={['cosine', 'l2']} />
+            <Lines
+              data={data}
+              x="layer"
+              xLabel="layer"
+              series={['cosine', 'l2']}
+              yLabel="top-1"
+              percent
+              tickLabel={(v) => (v === layers.length - 1 ? 'all' : String(v))}
+            />
           </figure>
           <figure className="study-chart">
             <figcaption>Answer accuracy when the query continues from each state</figcaption>
-            <Bars data={answers} x="source" series={['accuracy']} />
+            <Lines
+              data={answers}
+              x="source"
+              xLabel="answered from"
+              series={['accuracy']}
+              yLabel="accuracy"
+              percent
+              dotsOnly
+              tickLabel={(v) => outcome.answers[v]?.source ?? ''}
+            />
           </figure>
         </div>
       );
