@@ -9,6 +9,7 @@ export const GPU_TESTS = [
   'tests/bench.random.test.ts',
   'tests/bench.run.test.ts',
   'tests/cli.test.ts',
+  'tests/cli.studies.test.ts',
   'tests/default-model.engine.test.ts',
   'tests/engine.activations.test.ts',
   'tests/engine.decode-fused.test.ts',
@@ -22,6 +23,8 @@ export const GPU_TESTS = [
   'tests/mix.gpu.test.ts',
   'tests/model-engine.test.ts',
   'tests/states.engine.test.ts',
+  'tests/studies.gpu.test.ts',
+  'tests/studies.service.test.ts',
   'tests/worker-service.test.ts',
 ];
 

@@ -19,6 +19,7 @@ import { RECIPE_PARAM, SharePanel } from './features/share/SharePanel.tsx';
 import { RetrievalPanel } from './features/retrieval/RetrievalPanel.tsx';
 import { StoragePanel } from './features/storage/StoragePanel.tsx';
 import { StoriesPanel } from './features/stories/StoriesPanel.tsx';
+import { StudiesView } from './features/studies/StudiesView.tsx';
 import { PresenterToggle } from './features/present/PresenterToggle.tsx';
 import { useViewStore } from './features/present/view.ts';
 
@@ -100,6 +101,12 @@ export function App() {
       <main id="main" tabIndex={-1}>
         {gpu === 'checking' ? (
           <p role="status">Checking for WebGPU…</p>
+        ) : new URLSearchParams(window.location.search).get('view') === 'studies' ? (
+          // Until the views' navigation (issue 12) lands, ?view=studies opens the Studies view on its own.
+          <div className="studies-page">
+            <ModelPanel />
+            <StudiesView />
+          </div>
         ) : (
           <div className="layout">
             <div className="col col-left">

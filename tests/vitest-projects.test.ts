@@ -10,7 +10,7 @@ import { GPU_TESTS } from '../vitest.config.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // What opening a device looks like in this repository: Node's Dawn binding, the helper over it, or the CLI.
-const GPU_MARKERS = /openNodeDevice|nodeGpu|from 'webgpu'|src\/cli\/main\.ts/;
+const GPU_MARKERS = /openNodeDevice|openModelDir|nodeGpu|from 'webgpu'|src\/cli\/main\.ts/;
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

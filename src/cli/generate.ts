@@ -1,7 +1,11 @@
-/** `soup generate`: continue a prompt (ids or text) from the zero state, greedy or seeded sampling. */
+/**
+ * `soup generate`: continue a prompt (ids or text) from the zero state, or from `--state` files mixed as the
+ * app mixes them (state.ts), greedy or seeded sampling.
+ */
 import type { GenerateOptions } from '../engine/api.ts';
 import { intOption, numberOption, tokenList, UsageError, type ParsedArgs } from './args.ts';
 import type { OpenedModel } from './model-dir.ts';
+import { startState } from './state.ts';
 
 export function samplingFromArgs(args: ParsedArgs): Omit<GenerateOptions, 'maxNewTokens'> {
   const greedy = args.flags.has('greedy');
@@ -43,7 +47,7 @@ export async function runGenerate(model: OpenedModel, args: ParsedArgs): Promise
   const maxNewTokens = intOption(args, 'max-new-tokens', 32)!;
   if (maxNewTokens < 1) throw new UsageError('--max-new-tokens must be at least 1.');
   const json = args.flags.has('json');
-  const state = model.engine.createState();
+  const state = startState(model, args);
   let tokens: number[];
   try {
     tokens = await model.engine.generate(state, prompt, {

@@ -2,20 +2,37 @@
  * The command line: `npm run -s soup -- <command> ...`. The same engine as the app, on the WebGPU adapter that
  * Node finds (a real GPU, else SwiftShader). Errors a user can fix print one line and exit 1 (2 for usage).
  */
-import { parseArgs, required, UsageError } from './args.ts';
+import { parseArgs, required, UsageError, type ParsedArgs } from './args.ts';
 import { BENCH_OPTIONS, BENCH_USAGE, runBench } from './bench.ts';
 import { runEval } from './eval.ts';
 import { runGenerate } from './generate.ts';
 import { loadTokenizerFromDir } from '../model/node.ts';
-import { openModelDir, parseDtype } from './model-dir.ts';
+import { openModelDir, parseDtype, type OpenedModel } from './model-dir.ts';
 import { describeFsError, isUserError } from './output.ts';
+import { runScore, runStateCapture } from './state.ts';
+import { parseStudyArgs, runStudy, STUDY_USAGE } from './study.ts';
+import { studyModelOf } from './study-model.ts';
 
 const USAGE = `usage: soup <command> [options]
   eval      --model DIR --request REQ.json --out OUT.safetensors [--dtype f32|f16]
   generate  --model DIR (--tokens 1,2,3 | --prompt TEXT) --max-new-tokens N
+            [--state S.safetensors ... [--weights 0.3,0.7 [--normalize] | --mode mean|adecay]]
             [--greedy | --temperature T --top-k K --top-p P --seed S] [--dtype f32|f16] [--json]
+  score     --model DIR (--text T | --text-file F) [--state S.safetensors ... [--weights … | --mode …]] [--json]
+  state capture --model DIR (--text T | --text-file F) --out S.safetensors [--name N] [--json]
   tokenize  --model DIR --text TEXT [--json]
+${STUDY_USAGE}
 ${BENCH_USAGE}`;
+
+/** Opens --model (at --dtype), runs `fn` and frees the engine whatever happens. */
+async function withModel<T>(args: ParsedArgs, fn: (m: OpenedModel) => Promise<T>): Promise<T> {
+  const model = await openModelDir(required(args, 'model'), parseDtype(args.values.get('dtype')));
+  try {
+    return await fn(model);
+  } finally {
+    model.engine.destroy();
+  }
+}
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -44,15 +61,39 @@ async function main(argv: string[]): Promise<void> {
           'top-p',
           'seed',
           'dtype',
+          'weights',
+          'mode',
         ],
-        flags: ['greedy', 'json'],
+        flags: ['greedy', 'json', 'normalize'],
+        repeatable: ['state'],
       });
-      const model = await openModelDir(required(args, 'model'), parseDtype(args.values.get('dtype')));
-      try {
-        await runGenerate(model, args);
-      } finally {
-        model.engine.destroy();
-      }
+      return withModel(args, (m) => runGenerate(m, args));
+    }
+    case 'score': {
+      const args = parseArgs(rest, {
+        values: ['model', 'text', 'text-file', 'dtype', 'weights', 'mode'],
+        flags: ['json', 'normalize'],
+        repeatable: ['state'],
+      });
+      return withModel(args, (m) => runScore(m, args));
+    }
+    case 'state': {
+      const [sub, ...more] = rest;
+      if (sub !== 'capture')
+        throw new UsageError(`Unknown state command "${sub ?? ''}"; use: state capture.`);
+      const args = parseArgs(more, {
+        values: ['model', 'text', 'text-file', 'out', 'name', 'dtype'],
+        flags: ['json'],
+      });
+      required(args, 'out');
+      return withModel(args, (m) => runStateCapture(m, args));
+    }
+    case 'study': {
+      const { name, args } = parseStudyArgs(rest, parseArgs);
+      const complete = await withModel(args, (m) =>
+        runStudy(name, studyModelOf(m), required(args, 'model'), args),
+      );
+      if (!complete) process.exitCode = 130;
       return;
     }
     case 'bench':
@@ -76,7 +117,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (e: unknown) => {
     if (isUserError(e)) {
       const code = (e as NodeJS.ErrnoException).code;

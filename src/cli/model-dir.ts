@@ -12,7 +12,8 @@ import type { WeightDtype } from '../engine/api.ts';
 import { openNodeDevice } from '../engine/gpu/node.ts';
 import type { EngineDevice } from '../engine/gpu/device.ts';
 import type { EngineOptions, GpuMambaModel } from '../engine/model.ts';
-import { openEngine } from '../engine/open.ts';
+import { adapterName, openEngine } from '../engine/open.ts';
+import { WeightsHasher } from '../engine/states/hash.ts';
 import { UsageError } from './args.ts';
 
 export interface OpenedModel {
@@ -23,6 +24,12 @@ export interface OpenedModel {
   tokenizer?: MambaTokenizer;
   /** Each layer's A_log, kept from the stream because A-decay mixing needs it on the host. */
   aLogs: Float32Array[];
+  /** The app's weights hash (WeightsHasher), so state files written here import in the app. */
+  weightsHash: string;
+  /** The weights' precision on the GPU. */
+  dtype: WeightDtype;
+  /** The adapter, as the app names it. */
+  adapter: string;
 }
 
 /** `dtype` undefined: the checkpoint's own precision (F32 stays f32) unless it is too large for it. */
@@ -32,12 +39,17 @@ export async function openModelDir(
   engineOptions: Omit<EngineOptions, 'dtype'> = {},
 ): Promise<OpenedModel> {
   if (!existsSync(dir)) throw new UsageError(`Model folder ${dir} does not exist.`);
+  let hasher: WeightsHasher | undefined;
   const opened = await openEngine(dirSource(dir), {
     device: await openNodeDevice(),
     precision: dtype ?? 'auto',
     // Fixture and converted folders may lack a tokenizer; then prompts are given as token ids.
     tokenizer: existsSync(join(dir, 'tokenizer.json')),
     engine: engineOptions,
+    observe: {
+      created: (config) => void (hasher = new WeightsHasher(config)),
+      tensor: (name, data) => hasher!.add(name, data),
+    },
   });
   return {
     dir,
@@ -46,6 +58,9 @@ export async function openModelDir(
     dev: opened.dev,
     tokenizer: opened.tokenizer,
     aLogs: opened.aLogs,
+    weightsHash: hasher!.digest(),
+    dtype: opened.engine.dtype,
+    adapter: adapterName(opened.dev),
   };
 }
 

@@ -16,6 +16,7 @@ const USER_ERRORS = new Set([
   'StateMismatchError',
   'StateFileError',
   'RequestError',
+  'StudyInputError',
 ]);
 
 export class RequestError extends Error {

@@ -7,7 +7,7 @@
 import type { EngineDevice } from '../engine/gpu/device.ts';
 import type { GpuMambaModel } from '../engine/model.ts';
 import { adapterName, openEngine } from '../engine/open.ts';
-import type { GpuState } from '../engine/api.ts';
+import type { GpuState, MambaEngine } from '../engine/api.ts';
 import type { MambaState } from '../engine/weights.ts';
 import type { LoadProgress } from '../model/loader.ts';
 import type { ModelSource as LoaderSource } from '../model/sources.ts';
@@ -129,6 +129,11 @@ export class GpuBackend implements Backend {
       });
       return out;
     });
+  }
+
+  /** Runs `fn` (a whole study) on the engine alone: other GPU work waits until it ends. */
+  withEngine<T>(signal: AbortSignal, fn: (engine: MambaEngine) => Promise<T>): Promise<T> {
+    return this.exclusive(signal, null, () => fn(this.engine));
   }
 
   destroy(): void {

@@ -15,6 +15,8 @@ export type ModelSource =
   | { kind: 'hub'; repo: string; hubUrl?: string }
   | { kind: 'files'; files: File[] };
 
+import type { StudyOutcome, StudySpec } from '../studies/request.ts';
+
 /** How the current mix is made: which stored states, their weights, and the operator. */
 export interface MixRecipe {
   sources: { key: string; weight: number }[];
@@ -118,6 +120,10 @@ export type WorkerRequest =
       layer: number | 'all';
     }
   | { type: 'tokenize'; id: number; text: string }
+  /** Runs a study (src/studies) on the loaded model; progress phases are what it is doing. */
+  | { type: 'study'; id: number; spec: StudySpec }
+  /** Stops the running study between units: it replies `studied` with the rows that finished. */
+  | { type: 'stopStudy'; id: number }
   | { type: 'cancel'; id: number; target: number };
 
 export type WorkerResponse =
@@ -135,6 +141,7 @@ export type WorkerResponse =
   /** `score`: the cosine, or −(L2 distance); higher is more similar. */
   | { type: 'retrieved'; id: number; hits: { key: string; score: number }[]; queryTokens: number }
   | { type: 'tokenized'; id: number; tokens: TokenView[] }
+  | { type: 'studied'; id: number; result: StudyOutcome }
   | { type: 'done'; id: number }
   | { type: 'error'; id: number; error: WorkerError }
   /** Not tied to a request: the GPU device was lost; the model must be reloaded (states are kept). */
@@ -173,6 +180,8 @@ export type ReplyTypeOf = CompleteReplyMap<{
   inspect: 'inspected';
   retrieve: 'retrieved';
   tokenize: 'tokenized';
+  study: 'studied';
+  stopStudy: 'done';
 }>;
 /** Fails to compile unless every replying request type is mapped to a final response type. */
 type CompleteReplyMap<M extends Record<ReplyingRequest['type'], FinalResponse['type']>> = M;

@@ -30,6 +30,7 @@ import type {
   WorkerRequest,
 } from './protocol.ts';
 import { StateCache } from './state-cache.ts';
+import { runStudySpec } from '../studies/request.ts';
 
 /** A request of type `T`, and the reply of type `R`. */
 type Req<T extends WorkerRequest['type']> = Extract<WorkerRequest, { type: T }>;
@@ -71,6 +72,8 @@ export class EngineService implements ServiceMethods {
   private model: Loaded | undefined;
   private readonly states = new StateCache();
   private readonly persistence: StatePersistence;
+  /** Running studies by request id: stopping one keeps its finished rows (cancel drops the reply). */
+  private readonly studyStops = new Map<number, AbortController>();
 
   constructor(private readonly options: EngineServiceOptions) {
     this.persistence = new StatePersistence(options.openStore);
@@ -103,6 +106,10 @@ export class EngineService implements ServiceMethods {
         return this.retrieve(req, call);
       case 'inspect':
         return this.inspect(req);
+      case 'study':
+        return this.study(req, call);
+      case 'stopStudy':
+        return this.stopStudy(req);
     }
   }
 
@@ -380,6 +387,45 @@ export class EngineService implements ServiceMethods {
       spec,
       recipe.mode === 'adecay' ? backend.allALogs() : undefined,
     ).state;
+  }
+
+  /** Stops the running study between units; its own reply then carries the rows that finished. */
+  stopStudy(req: Req<'stopStudy'>): ReplyTo<'stopStudy'> {
+    for (const stop of this.studyStops.values()) stop.abort();
+    return { type: 'done', id: req.id };
+  }
+
+  async study(req: Req<'study'>, call: Call): Promise<Reply<'studied'>> {
+    const { backend, codec, info } = this.ready();
+    const stop = new AbortController();
+    const onCancel = () => stop.abort();
+    call.signal.addEventListener('abort', onCancel);
+    this.studyStops.set(req.id, stop);
+    try {
+      const result = await backend.withEngine(call.signal, (engine) =>
+        runStudySpec(
+          {
+            engine,
+            tokenizer: { encode: (t) => codec.encode(t), decode: (ids) => codec.decode(Array.from(ids)) },
+            aLogs: backend.allALogs(),
+            info: {
+              id: info.id,
+              weightsHash: info.weightsHash,
+              adapter: info.adapter,
+              dtype: info.precision,
+              layers: info.layers,
+              dModel: info.dModel,
+            },
+          },
+          req.spec,
+          { signal: stop.signal, onProgress: (p) => call.progress(p.label, p.done, p.total) },
+        ),
+      );
+      return { type: 'studied', id: req.id, result };
+    } finally {
+      call.signal.removeEventListener('abort', onCancel);
+      this.studyStops.delete(req.id);
+    }
   }
 
   private async startState(start: StartState, signal: AbortSignal): Promise<MambaState | null> {
