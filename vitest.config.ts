@@ -18,6 +18,7 @@ export const GPU_TESTS = [
   'tests/engine.state.test.ts',
   'tests/kernels.bind-by-name.test.ts',
   'tests/kernels.models.test.ts',
+  'tests/kernels.mamba2.test.ts',
   'tests/kernels.test.ts',
   'tests/mix.gpu.test.ts',
   'tests/model-engine.test.ts',
