@@ -14,6 +14,7 @@ export const GPU_TESTS = [
   'tests/engine.decode-fused.test.ts',
   'tests/engine.errors.test.ts',
   'tests/engine.fixtures.test.ts',
+  'tests/engine.mamba2.test.ts',
   'tests/engine.prefill-tiles.test.ts',
   'tests/engine.state.test.ts',
   'tests/kernels.bind-by-name.test.ts',
