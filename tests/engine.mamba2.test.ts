@@ -1,6 +1,6 @@
 /**
  * The Mamba-2 forward on a real adapter (src/engine/mamba2Gpu.ts, f32 weights) against transformers 5.17's
- * outputs in tests/fixtures/m2-tiny-a: every position's logits within 1e-3 of max(1, max |want|) through the
+ * outputs in tests/fixtures/m2-tiny-a (and, for logits and greedy paths, m2-tiny-b and m2-tiny-c): every position's logits within 1e-3 of max(1, max |want|) through the
  * chunked scan and, token by token, through the step kernel; the greedy continuations exactly (decoded one token
  * at a time from the state the prompt left); the state after `head` against the float64 reference within 1e-4;
  * and the mix: that state mixed 0.5/0.5 with itself, written back, continued with the query.
@@ -25,6 +25,32 @@ beforeAll(async () => {
   model = new GpuMamba2Model(dev, fx.weights);
 });
 afterAll(() => model.destroy());
+
+describe('Mamba-2 on the GPU against transformers (m2-tiny-b, m2-tiny-c)', () => {
+  // n_groups 2 and 4, an untied head, projection biases, no conv bias, a clamped Δ, d_conv 3 and 2, 1 token.
+  for (const name of ['m2-tiny-b', 'm2-tiny-c'] as const) {
+    it(`${name}: logits within 1e-3 (chunked scan), greedy continuations exact (step kernel)`, async () => {
+      const f = loadMamba2Fixture(name);
+      const vocab = f.weights.config.vocabSize;
+      const m = new GpuMamba2Model(dev, f.weights);
+      try {
+        await withScope(dev.device, async () => {
+          for (const seq of f.sequences) {
+            m.writeState();
+            const logits = await m.forward(f.expected.int32(`${seq}.tokens`), 'chunked');
+            expect(relMaxDiff(logits, f.expected.float32(`${seq}.logits`)), seq).toBeLessThan(1e-3);
+            const greedy = [argmaxRows(logits.subarray(logits.length - vocab), vocab)[0]!];
+            while (greedy.length < 24)
+              greedy.push(argmaxRows(await m.forward([greedy.at(-1)!], 'step'), vocab)[0]!);
+            expect(greedy, seq).toEqual([...f.expected.int32(`${seq}.greedy`)]);
+          }
+        });
+      } finally {
+        m.destroy();
+      }
+    });
+  }
+});
 
 describe('Mamba-2 on the GPU against transformers (m2-tiny-a)', () => {
   for (const seq of ['long', 'a', 'b']) {

@@ -37,6 +37,25 @@ function refusal(raw: unknown): string {
 }
 
 describe('Mamba-2 config', () => {
+  it('reads every Mamba-2 fixture and finds its checkpoint complete', () => {
+    for (const name of ['m2-tiny-a', 'm2-tiny-b', 'm2-tiny-c']) {
+      const dir = join(FIXTURES_DIR, name);
+      const c = parseMamba2ConfigText(readFileSync(join(dir, 'config.json'), 'utf8'), `${name}/config.json`);
+      const model = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
+      expect(new Set(mamba2TensorShapes(c).keys())).toEqual(new Set(model.names));
+      checkMamba2Tensors(c, (n) => (model.has(n) ? model.info(n).shape : undefined), name);
+    }
+    const b = parseMamba2ConfigText(readFileSync(join(FIXTURES_DIR, 'm2-tiny-b', 'config.json'), 'utf8'));
+    expect(b).toMatchObject({
+      nGroups: 2,
+      convKernel: 3,
+      useBias: true,
+      useConvBias: false,
+      tieWordEmbeddings: false,
+    });
+    expect(b.timeStepLimit).toEqual([0.02, 0.6]);
+  });
+
   it('reads the fixture as transformers 5.17 wrote it', () => {
     const c = parseMamba2ConfigText(TEXT);
     expect(c).toMatchObject({

@@ -10,6 +10,33 @@ import { relMaxDiff } from './helpers/fixtures.ts';
 import { rng } from './helpers/gpu.ts';
 import { loadMamba2Fixture } from './helpers/mamba2Fixture.ts';
 
+describe('Mamba-2 reference against transformers (m2-tiny-b, m2-tiny-c)', () => {
+  // b: n_groups 2, untied head, in/out_proj biases, no conv bias, Δ clamped to [0.02, 0.6], d_conv 3;
+  // c: one head per group (n_groups 4), head_dim 24, d_conv 2, three layers; both have a one-token sequence.
+  for (const name of ['m2-tiny-b', 'm2-tiny-c'] as const) {
+    it(`${name}: every sequence's logits within 1e-3 and its greedy continuation exactly`, () => {
+      const { weights, expected, sequences } = loadMamba2Fixture(name);
+      expect(sequences).toContain('one');
+      for (const seq of sequences) {
+        const tokens = expected.int32(`${seq}.tokens`);
+        const { logits } = mamba2Forward(weights, tokens);
+        expect(relMaxDiff(logits, expected.float32(`${seq}.logits`)), seq).toBeLessThan(1e-3);
+        expect(mamba2Greedy(weights, tokens, 24), seq).toEqual([...expected.int32(`${seq}.greedy`)]);
+      }
+    });
+  }
+
+  it("m2-tiny-b tells transformers' gated norm (all of d_inner) from mamba_ssm's (per group)", () => {
+    const { weights, expected } = loadMamba2Fixture('m2-tiny-b');
+    const c = weights.config;
+    const tokens = expected.int32('long.tokens');
+    const want = expected.float32('long.logits');
+    const grouped = mamba2Forward(weights, tokens, undefined, c.intermediateSize / c.nGroups).logits;
+    expect(relMaxDiff(grouped, want)).toBeGreaterThan(1e-2);
+    expect(relMaxDiff(mamba2Forward(weights, tokens).logits, want)).toBeLessThan(1e-3);
+  });
+});
+
 describe('Mamba-2 reference against transformers (m2-tiny-a)', () => {
   for (const seq of ['long', 'a', 'b', 'head']) {
     it(`${seq}: logits within 1e-3`, () => {

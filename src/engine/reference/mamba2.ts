@@ -225,6 +225,7 @@ export function mamba2Mixer(
   hNorm: Float64Array,
   T: number,
   cfg: Mamba2Config,
+  gateNormGroupSize = cfg.intermediateSize,
 ): Float64Array {
   const { hiddenSize: dm, intermediateSize: di, convDim, inProjSize, convKernel } = cfg;
   const proj = new Float64Array(T * inProjSize);
@@ -239,7 +240,8 @@ export function mamba2Mixer(
   const out = new Float64Array(T * dm);
   for (let t = 0; t < T; t++) {
     const z = proj.subarray(t * inProjSize, t * inProjSize + di);
-    const gated = gatedRmsNorm(y.subarray(t * di, (t + 1) * di), z, w.gateNorm, cfg.layerNormEpsilon);
+    const yt = y.subarray(t * di, (t + 1) * di);
+    const gated = gatedRmsNorm(yt, z, w.gateNorm, cfg.layerNormEpsilon, gateNormGroupSize);
     out.set(matVec(w.outProj, gated, dm, di, w.outProjBias), t * dm);
   }
   return out;
@@ -251,11 +253,15 @@ export interface Mamba2ReferenceResult {
   state: Mamba2State<Float64Array>;
 }
 
-/** Processes `tokens` from `initial` (zero when omitted; left untouched) in float64. */
+/**
+ * Processes `tokens` from `initial` (zero when omitted; left untouched) in float64. `gateNormGroupSize` is
+ * d_inner (transformers); d_inner / n_groups gives mamba_ssm's grouped gated norm, for comparison only.
+ */
 export function mamba2Forward(
   weights: Mamba2Weights,
   tokens: ArrayLike<number>,
   initial?: Mamba2State,
+  gateNormGroupSize = weights.config.intermediateSize,
 ): Mamba2ReferenceResult {
   const cfg = weights.config;
   const { hiddenSize: dm, vocabSize: V, layerNormEpsilon: eps } = cfg;
@@ -267,7 +273,7 @@ export function mamba2Forward(
   weights.layers.forEach((lw, l) => {
     const normed = new Float64Array(T * dm);
     for (let t = 0; t < T; t++) normed.set(rmsNorm(u.subarray(t * dm, (t + 1) * dm), lw.norm, eps), t * dm);
-    const out = mamba2Mixer(lw, state.layers[l]!, normed, T, cfg);
+    const out = mamba2Mixer(lw, state.layers[l]!, normed, T, cfg, gateNormGroupSize);
     for (let i = 0; i < u.length; i++) u[i] = u[i]! + out[i]!;
   });
   const head = weights.lmHead ?? weights.embedding;
