@@ -8,6 +8,7 @@
  * three-pass chunked SSD (m2_ssd_*) or the token step (m2_scan_step); both start from the layer's state and
  * leave the final one there. Each layer's state is one buffer laid out as `mamba2StateLayout` says.
  */
+import { ModelFormatError } from '../model/errors.ts';
 import type { Mamba2Config } from '../model/mamba2Config.ts';
 import type { EngineDevice } from './gpu/device.ts';
 import { uploadMatrix, type WeightMatrix } from './gpu/weightMatrix.ts';
@@ -110,6 +111,12 @@ export class GpuMamba2Model {
     this.device = dev.device;
     this.pipes = PipelineCache.forDevice(this.device);
     const c = weights.config;
+    if (c.convKernel > 8) {
+      // m2_conv keeps its window in an 8-entry register array.
+      throw new ModelFormatError(
+        `conv_kernel ${c.convKernel} is larger than this engine supports (at most 8).`,
+      );
+    }
     const maxBinding = this.device.limits.maxStorageBufferBindingSize;
     const track = (b: GPUBuffer) => this.made.push(b);
     const matrix = (label: string, data: Float32Array, rows: number, cols: number) =>
