@@ -1,0 +1,71 @@
+// Chunked SSD scan (Mamba-2 prefill), pass 1 of 3: per chunk of Q tokens and head h, Δ and the running sum of
+// Δ·A inside the chunk, and the state the chunk alone leaves (starting from zero):
+//   Δ_i = m2Delta(proj[t0+i, DT_COL + h], h);  cum_i = Σ_{j≤i} Δ_j · A,  A = −exp(A_log[h])
+//   local[p, n] = Σ_i exp(cum_last − cum_i) · Δ_i · x[t0+i, h·P + p] · B[t0+i, g, n],  g = h / (H / G)
+// Pass 2 (m2_ssd_state_pass) chains the chunks from the incoming state; pass 3 (m2_ssd_chunk_scan) makes y.
+// Shapes: xbc f32 [T, CD] (x [H·P] | B [G·N] | C [G·N]), proj f32 [T, LDP] (raw Δ at DT_COL), params f32
+// (dt_bias at DTB_OFF, A_log [H] at A_OFF), cum f32 [T, H], dl f32 [T, H] (Δ), cs f32 [ceil(T/Q), H, P, N].
+// Q ≤ 32.
+// Reference: ssdChunked in src/engine/reference/mamba2.ts (checked there against the recurrence ssdScan).
+// Dispatch: (ceil(T / Q), H).
+#include "dims.wgsl"
+#include "m2_delta.wgsl"
+
+override H: u32;
+override P: u32;
+override G: u32;
+override N: u32;
+override Q: u32;
+override LDP: u32;
+override DT_COL: u32;
+override A_OFF: u32;
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> xbc: array<f32>;
+@group(0) @binding(2) var<storage, read> proj: array<f32>;
+@group(0) @binding(3) var<storage, read> params: array<f32>;
+@group(0) @binding(4) var<storage, read_write> cum: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dl: array<f32>;
+@group(0) @binding(6) var<storage, read_write> cs: array<f32>;
+
+var<workgroup> wDelta: array<f32, 32>;
+var<workgroup> wCum: array<f32, 32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let chunk = wid.x;
+  let h = wid.y;
+  let t0 = chunk * Q;
+  if (t0 >= dims.T) {
+    return;
+  }
+  let len = min(Q, dims.T - t0);
+  if (li < len) {
+    wDelta[li] = m2Delta(proj[(t0 + li) * LDP + DT_COL + h], h);
+  }
+  workgroupBarrier();
+  if (li == 0u) {
+    let a = -exp(params[A_OFF + h]);
+    var run = 0.0;
+    for (var i = 0u; i < len; i++) {
+      run += wDelta[i] * a;
+      wCum[i] = run;
+      cum[(t0 + i) * H + h] = run;
+      dl[(t0 + i) * H + h] = wDelta[i];
+    }
+  }
+  workgroupBarrier();
+  let cd = H * P + 2u * G * N;
+  let g = h / (H / G);
+  let last = wCum[len - 1u];
+  for (var e = li; e < P * N; e += 64u) {
+    let p = e / N;
+    let n = e % N;
+    var s = 0.0;
+    for (var i = 0u; i < len; i++) {
+      let r = (t0 + i) * cd;
+      s += exp(last - wCum[i]) * wDelta[i] * xbc[r + h * P + p] * xbc[r + H * P + g * N + n];
+    }
+    cs[(chunk * H + h) * P * N + e] = s;
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * The Mamba-2 kernels on a real adapter against the float64 reference (src/engine/reference/mamba2.ts), each
+ * within a relative 1e-5 of the largest expected value (f32 arithmetic on values of order 1; the scans run 45
+ * tokens): the grouped depthwise conv with its conv state (d_conv 4 and 3, chunks shorter than the state),
+ * the one-token step and the three-pass chunked SSD scan (two groups of two heads, a clamped Δ, a random
+ * starting state, chunks that do not divide T) with the final state and Σ Δ, and the gated RMSNorm (all of
+ * d_inner as transformers does, and per group as mamba_ssm does).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EngineDevice } from '../src/engine/gpu/device.ts';
+import { openNodeDevice } from '../src/engine/gpu/node.ts';
+import { encodeDispatches, PipelineCache, type Dispatch } from '../src/engine/kernels/pipelines.ts';
+import { writeUniform } from '../src/engine/kernels/uniforms.ts';
+import { causalConv, gatedRmsNorm, ssdScan } from '../src/engine/reference/mamba2.ts';
+import { relMaxDiff } from './helpers/fixtures.ts';
+import { rng, withScope } from './helpers/gpu.ts';
+
+const TOL = 1e-5;
+
+let dev: EngineDevice;
+let pipes: PipelineCache;
+beforeAll(async () => {
+  dev = await openNodeDevice();
+  pipes = PipelineCache.forDevice(dev.device);
+});
+
+/** Buffers made for one test, destroyed together. */
+class Buffers {
+  private made: GPUBuffer[] = [];
+  constructor(private readonly device: GPUDevice) {}
+  storage(data: Float32Array<ArrayBuffer> | number): GPUBuffer {
+    const bytes = typeof data === 'number' ? 4 * data : data.byteLength;
+    const b = this.device.createBuffer({
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
+    if (typeof data !== 'number') this.device.queue.writeBuffer(b, 0, data);
+    this.made.push(b);
+    return b;
+  }
+  dims(T: number): GPUBuffer {
+    const b = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    // Every Mamba-2 kernel reads the same Dims struct; m2_conv's layout writes it.
+    writeUniform(this.device.queue, b, 'm2_conv', 'dims', { T, pos0: 0 });
+    this.made.push(b);
+    return b;
+  }
+  async run(steps: Dispatch[], T: number, reads: [GPUBuffer, number][]): Promise<Float32Array[]> {
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    encodeDispatches(pass, steps, T);
+    pass.end();
+    const staging = reads.map(([src, n]) => {
+      const r = this.device.createBuffer({
+        size: 4 * n,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      enc.copyBufferToBuffer(src, 0, r, 0, 4 * n);
+      this.made.push(r);
+      return r;
+    });
+    this.device.queue.submit([enc.finish()]);
+    return Promise.all(
+      staging.map(async (r) => {
+        await r.mapAsync(GPUMapMode.READ);
+        return new Float32Array(r.getMappedRange().slice(0));
+      }),
+    );
+  }
+  destroy() {
+    for (const b of this.made) b.destroy();
+  }
+}
+
+// Two groups of two heads; in_proj's output rows are z | x B C | dt | 3 spare columns (so strides are not sizes).
+const H = 4;
+const P = 8;
+const G = 2;
+const N = 12;
+const DI = H * P;
+const CD = DI + 2 * G * N;
+const LDP = DI + CD + H + 3;
+const DT_COL = DI + CD;
+const LIMIT = [0.05, 1.5] as const;
+
+function uniformRandom(seed: number) {
+  const next = rng(seed);
+  return (n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * (next() * 2 - 1));
+}
+
+/** A layer's parameters as the kernels read them: one buffer, each tensor at an offset (none at 0). */
+function layerParams(r: ReturnType<typeof uniformRandom>, dc: number) {
+  const parts = {
+    convW: r(CD * dc),
+    convB: r(CD),
+    dtBias: r(H),
+    aLog: r(H),
+    d: r(H),
+    norm: r(DI).map((v) => 1 + 0.5 * v),
+  };
+  const offsets: Record<keyof typeof parts, number> = {} as never;
+  let at = 5;
+  for (const [k, v] of Object.entries(parts)) {
+    offsets[k as keyof typeof parts] = at;
+    at += v.length;
+  }
+  const flat = new Float32Array(at);
+  for (const [k, v] of Object.entries(parts)) flat.set(v, offsets[k as keyof typeof parts]);
+  return { parts, offsets, flat };
+}
+
+const dims = { numHeads: H, headDim: P, nGroups: G, stateSize: N };
+
+describe('Mamba-2 grouped depthwise conv (m2_conv)', () => {
+  for (const dc of [4, 3]) {
+    for (const T of [1, 2, 13]) {
+      it(`d_conv ${dc}, ${T} tokens: outputs and the new conv state`, async () => {
+        const r = uniformRandom(100 * dc + T);
+        const { parts, offsets, flat } = layerParams(r, dc);
+        const proj = r(T * LDP);
+        const stateOff = 7;
+        const state = r(stateOff + CD * (dc - 1));
+        const b = new Buffers(dev.device);
+        const [gotXbc, gotState] = await withScope(dev.device, async () => {
+          const xbc = b.storage(T * CD);
+          const st = b.storage(state);
+          const k = pipes.kernel('m2_conv', {
+            CD,
+            DC: dc,
+            LDP,
+            XBC_COL: DI,
+            HAS_BIAS: true,
+            CW_OFF: offsets.convW,
+            CB_OFF: offsets.convB,
+            CONV_OFF: stateOff,
+          });
+          const step = k.dispatch(
+            'conv',
+            { dims: b.dims(T), proj: b.storage(proj), params: b.storage(flat), state: st, xbc },
+            (t) => [Math.ceil(CD / 64), Math.ceil(t / 8), 1],
+          );
+          return b.run([step], T, [
+            [xbc, T * CD],
+            [st, state.length],
+          ]);
+        });
+        b.destroy();
+        const wantState = Float64Array.from(state.subarray(stateOff));
+        const want = causalConv(proj, T, LDP, DI, CD, dc, parts.convW, parts.convB, wantState);
+        expect(relMaxDiff(gotXbc!, want)).toBeLessThan(TOL);
+        expect(relMaxDiff(gotState!.subarray(stateOff), wantState)).toBeLessThan(TOL);
+        expect([...gotState!.subarray(0, stateOff)]).toEqual([...state.subarray(0, stateOff)]);
+      });
+    }
+  }
+});
+
+/** One scan problem: conv outputs, in_proj rows (raw Δ), parameters and a random starting state. */
+function scanCase(T: number, seed: number) {
+  const r = uniformRandom(seed);
+  const { parts, offsets, flat } = layerParams(r, 4);
+  const xbc = r(T * CD);
+  const proj = r(T * LDP, 3);
+  const ssmOff = 3;
+  const state = new Float32Array(ssmOff + H * P * N + H);
+  state.set(r(H * P * N, 0.5), ssmOff);
+  state.set(r(H).map(Math.abs), ssmOff + H * P * N);
+  const want = {
+    ssm: Float64Array.from(state.subarray(ssmOff, ssmOff + H * P * N)),
+    dtSum: Float64Array.from(state.subarray(ssmOff + H * P * N)),
+  };
+  const p = { dtBias: parts.dtBias, aLog: parts.aLog, d: parts.d, timeStepLimit: LIMIT };
+  const y = ssdScan(xbc, proj, LDP, DT_COL, T, dims, p, want);
+  return { xbc, proj, flat, offsets, state, ssmOff, dtsOff: ssmOff + H * P * N, want: { y, ...want } };
+}
+
+function expectScan(got: Float32Array[], c: ReturnType<typeof scanCase>) {
+  const [y, state] = got as [Float32Array, Float32Array];
+  expect(relMaxDiff(y, c.want.y)).toBeLessThan(TOL);
+  expect(relMaxDiff(state.subarray(c.ssmOff, c.dtsOff), c.want.ssm)).toBeLessThan(TOL);
+  expect(relMaxDiff(state.subarray(c.dtsOff), c.want.dtSum)).toBeLessThan(TOL);
+  expect([...state.subarray(0, c.ssmOff)]).toEqual([0, 0, 0]);
+}
+
+const common = { H, P, G, N, DT_MIN: LIMIT[0], DT_MAX: LIMIT[1] };
+
+describe('Mamba-2 SSM step (m2_scan_step)', () => {
+  for (const T of [1, 5]) {
+    it(`${T} token(s) from a random state: y, the state and Σ Δ`, async () => {
+      const c = scanCase(T, 7 + T);
+      const b = new Buffers(dev.device);
+      const got = await withScope(dev.device, async () => {
+        const y = b.storage(T * DI);
+        const st = b.storage(c.state);
+        const k = pipes.kernel('m2_scan_step', {
+          ...common,
+          LDP,
+          DT_COL,
+          DTB_OFF: c.offsets.dtBias,
+          A_OFF: c.offsets.aLog,
+          D_OFF: c.offsets.d,
+          SSM_OFF: c.ssmOff,
+          DTS_OFF: c.dtsOff,
+        });
+        const step = k.dispatch(
+          'step',
+          {
+            dims: b.dims(T),
+            xbc: b.storage(c.xbc),
+            proj: b.storage(c.proj),
+            params: b.storage(c.flat),
+            state: st,
+            y,
+          },
+          () => [Math.ceil(DI / 64), 1, 1],
+        );
+        return b.run([step], T, [
+          [y, T * DI],
+          [st, c.state.length],
+        ]);
+      });
+      b.destroy();
+      expectScan(got, c);
+    });
+  }
+});
+
+describe('Mamba-2 chunked SSD scan (m2_ssd_chunk_state → m2_ssd_state_pass → m2_ssd_chunk_scan)', () => {
+  for (const [T, Q] of [
+    [1, 16],
+    [16, 16],
+    [45, 16],
+    [45, 32],
+  ] as const) {
+    it(`${T} tokens in chunks of ${Q} from a random state: y, the final state and Σ Δ`, async () => {
+      const c = scanCase(T, 31 + T + Q);
+      const chunks = Math.ceil(T / Q);
+      const b = new Buffers(dev.device);
+      const got = await withScope(dev.device, async () => {
+        const [d, xbc, proj, params] = [b.dims(T), b.storage(c.xbc), b.storage(c.proj), b.storage(c.flat)];
+        const [cum, dl, cs, y, st] = [
+          b.storage(T * H),
+          b.storage(T * H),
+          b.storage(chunks * H * P * N),
+          b.storage(T * DI),
+          b.storage(c.state),
+        ];
+        const grid = (t: number): [number, number, number] => [Math.ceil(t / Q), H, 1];
+        const steps = [
+          pipes
+            .kernel('m2_ssd_chunk_state', {
+              ...common,
+              Q,
+              LDP,
+              DT_COL,
+              DTB_OFF: c.offsets.dtBias,
+              A_OFF: c.offsets.aLog,
+            })
+            .dispatch('chunk state', { dims: d, xbc, proj, params, cum, dl, cs }, grid),
+          pipes
+            .kernel('m2_ssd_state_pass', { H, P, N, Q, SSM_OFF: c.ssmOff, DTS_OFF: c.dtsOff })
+            .dispatch('state pass', { dims: d, cum, dl, state: st, cs }, () => [
+              Math.ceil((P * N) / 64),
+              H,
+              1,
+            ]),
+          pipes
+            .kernel('m2_ssd_chunk_scan', { H, P, G, N, Q, D_OFF: c.offsets.d })
+            .dispatch('chunk scan', { dims: d, xbc, params, cum, dl, cs, y }, grid),
+        ];
+        return b.run(steps, T, [
+          [y, T * DI],
+          [st, c.state.length],
+        ]);
+      });
+      b.destroy();
+      expectScan(got, c);
+    });
+  }
+});
+
+describe('Mamba-2 gated RMSNorm (m2_gated_norm)', () => {
+  for (const groups of [1, G]) {
+    it(`groups of ${DI / groups} channels`, async () => {
+      const T = 3;
+      const r = uniformRandom(50 + groups);
+      const { parts, offsets, flat } = layerParams(r, 4);
+      const y = r(T * DI, 2);
+      const proj = r(T * LDP, 3);
+      const gs = DI / groups;
+      const b = new Buffers(dev.device);
+      const [got] = await withScope(dev.device, async () => {
+        const out = b.storage(T * DI);
+        const k = pipes.kernel('m2_gated_norm', {
+          DI,
+          GS: gs,
+          LDP,
+          Z_COL: 0,
+          W_OFF: offsets.norm,
+          EPS: 1e-5,
+          WG: dev.isSoftware ? 4 : 64,
+        });
+        const step = k.dispatch(
+          'gated norm',
+          { dims: b.dims(T), y: b.storage(y), proj: b.storage(proj), weight: b.storage(flat), out },
+          (t) => [t, groups, 1],
+        );
+        return b.run([step], T, [[out, T * DI]]);
+      });
+      b.destroy();
+      const want = new Float64Array(T * DI);
+      for (let t = 0; t < T; t++) {
+        const z = proj.subarray(t * LDP, t * LDP + DI);
+        want.set(gatedRmsNorm(y.subarray(t * DI, (t + 1) * DI), z, parts.norm, 1e-5, gs), t * DI);
+      }
+      expect(relMaxDiff(got!, want)).toBeLessThan(TOL);
+      // The two groupings differ on this input, so the test tells them apart.
+      const whole = gatedRmsNorm(y.subarray(0, DI), proj.subarray(0, DI), parts.norm, 1e-5);
+      const halves = gatedRmsNorm(y.subarray(0, DI), proj.subarray(0, DI), parts.norm, 1e-5, DI / 2);
+      expect(relMaxDiff(whole, halves)).toBeGreaterThan(1e-3);
+    });
+  }
+});
