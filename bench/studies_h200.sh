@@ -4,6 +4,8 @@
 #   bash bench/studies_h200.sh            # the configurations docs/studies.md reports
 #   DTYPE=f16 bash bench/studies_h200.sh  # the checkpoint's own precision (the CLI default)
 #   QUERIES=50 bash bench/studies_h200.sh # more queries (default 10; retrieval asks half as many per task)
+#   SOUP_BUNDLE=dist-bench/soup.mjs bash bench/studies_h200.sh  # where node_modules does not travel (the GPU
+#                                         # machine): the CLI bundled by scripts/bundle-node.mjs
 # On the GPU machine this measures the H200 wall times; on SwiftShader it is what docs/studies.md ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +13,12 @@ MODEL=${MODEL:-public/models/soup-mamba-4.6m}
 DTYPE=${DTYPE:-f32}
 OUT=${OUT:-/tmp/studies}
 mkdir -p "$OUT"
-node scripts/gen-shaders.mjs >/dev/null
-soup() { node_modules/.bin/tsx src/cli/main.ts "$@"; }
+if [[ -n ${SOUP_BUNDLE:-} ]]; then
+  soup() { node "$SOUP_BUNDLE" "$@"; }
+else
+  node scripts/gen-shaders.mjs >/dev/null
+  soup() { node_modules/.bin/tsx src/cli/main.ts "$@"; }
+fi
 
 run() {
   local name=$1
