@@ -12,31 +12,43 @@ import { useSessionStore } from '../../stores/session.ts';
 import { captureEntry, errorText } from '../model/engine.ts';
 import type { TaskSuite } from '../library/presets.ts';
 import { useTaskSuite } from '../library/useTaskSuite.ts';
-import { STORIES, storyStateName, storyStateText, type Story, type StoryStep } from './stories.ts';
+import {
+  STORIES,
+  storyStateName,
+  storyStateText,
+  type Story,
+  type StoryState,
+  type StoryStep,
+} from './stories.ts';
+
+/**
+ * The library entry holding a story state's text: reused when the library has it (recomputed if computing it
+ * had failed), otherwise added and computed. Returns its id.
+ */
+export function ensureStoryState(suite: TaskSuite, s: StoryState): string {
+  const text = storyStateText(suite, s);
+  const lib = useLibraryStore.getState();
+  const have = lib.entries.find((e) => e.text === text);
+  if (have) {
+    if (lib.status[have.id]?.kind === 'error') void captureEntry(have);
+    return have.id;
+  }
+  const entry: LibraryEntry = {
+    id: newStateId(),
+    name: uniqueName(storyStateName(s), lib.entries),
+    text,
+    origin: 'preset',
+    ...('task' in s ? { task: s.task } : {}),
+    createdAt: Date.now(),
+  };
+  lib.add(entry);
+  void captureEntry(entry);
+  return entry.id;
+}
 
 /** Sets the playground up for one step: its states (made once, then reused), the mix and the query. */
 export function applyStep(suite: TaskSuite, story: Story, step: StoryStep): void {
-  const ids = step.mix.map(({ state: k }) => {
-    const s = story.states[k]!;
-    const text = storyStateText(suite, s);
-    const lib = useLibraryStore.getState();
-    const have = lib.entries.find((e) => e.text === text);
-    if (have) {
-      if (lib.status[have.id]?.kind === 'error') void captureEntry(have);
-      return have.id;
-    }
-    const entry: LibraryEntry = {
-      id: newStateId(),
-      name: uniqueName(storyStateName(s), lib.entries),
-      text,
-      origin: 'preset',
-      ...('task' in s ? { task: s.task } : {}),
-      createdAt: Date.now(),
-    };
-    lib.add(entry);
-    void captureEntry(entry);
-    return entry.id;
-  });
+  const ids = step.mix.map(({ state: k }) => ensureStoryState(suite, story.states[k]!));
   const mixer = useMixerStore.getState();
   mixer.set({
     selected: ids,

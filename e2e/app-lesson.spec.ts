@@ -1,0 +1,59 @@
+/**
+ * The lesson, the first view, on the real bundled model and software WebGPU: with no click it mixes the
+ * uppercase and plural states by α, answers trace-> at α = 0, and the answer changes as α moves to 1; the
+ * chart is there. It prints the times a newcomer waits: page load → Model ready → first answer, α → answer and
+ * α → the chart's numbers at the cursor.
+ */
+import { expect, test } from '@playwright/test';
+
+test('lesson on the bundled model: the answer at α = 0 is TRACE, at α = 1 traces; the chart follows', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  const t0 = Date.now();
+  await page.goto('/');
+  const status = page.getByRole('status').filter({ hasText: 'Model ready' });
+  await expect(status).toBeVisible({ timeout: 120_000 });
+  const tReady = Date.now();
+  await expect(page.getByRole('region', { name: 'Lesson' })).toContainText('mix the state of');
+  const answer = page.getByLabel('Answer', { exact: true });
+  await expect(answer).toHaveText('TRACE', { timeout: 60_000 });
+  const tAnswer = Date.now();
+  const slider = page.getByRole('slider', { name: /α/ });
+  await expect(slider).toHaveAttribute('aria-valuenow', '0');
+  await expect(page.getByRole('figure', { name: 'Chart against α' })).toBeVisible();
+  await expect(page.getByLabel('Probability of TRACE', { exact: true })).toHaveText(/\d/, {
+    timeout: 60_000,
+  });
+  const pTraceAt0 = Number(await page.getByLabel('Probability of TRACE', { exact: true }).textContent());
+  const pTracesAt0 = Number(await page.getByLabel('Probability of traces', { exact: true }).textContent());
+  expect(pTraceAt0).toBeGreaterThan(pTracesAt0);
+
+  // α → 1 with the keyboard (End): the answer becomes the plural one; time both the answer and the cursor.
+  await slider.focus();
+  const tMove = Date.now();
+  await slider.press('End');
+  await expect(answer).toHaveText('traces', { timeout: 30_000 });
+  const tAnswer1 = Date.now();
+  await expect(page.getByLabel('Latency')).toContainText('chart in', { timeout: 30_000 });
+  const tChart1 = Date.now();
+  const pTraceAt1 = Number(await page.getByLabel('Probability of TRACE', { exact: true }).textContent());
+  const pTracesAt1 = Number(await page.getByLabel('Probability of traces', { exact: true }).textContent());
+  expect(pTracesAt1).toBeGreaterThan(pTraceAt1);
+  const shown = await page.getByLabel('Latency').textContent();
+
+  // The whole curve fills in: 11 points, then the baselines.
+  await expect(page.getByRole('figure', { name: 'Chart against α' })).not.toContainText(
+    'Computing the curve',
+    {
+      timeout: 120_000,
+    },
+  );
+  await expect(page.getByRole('figure', { name: 'Chart against α' })).toContainText('zero state', {
+    timeout: 60_000,
+  });
+  console.log(
+    `lesson timing (software WebGPU): load→Model ready ${tReady - t0} ms, Model ready→first answer ${tAnswer - tReady} ms, ` +
+      `load→first answer ${tAnswer - t0} ms, α 0→1: answer ${tAnswer1 - tMove} ms, chart ${tChart1 - tMove} ms (page says: ${shown}); clicks: 0 to the first answer, 1 key to a changed answer`,
+  );
+});

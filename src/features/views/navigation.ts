@@ -1,0 +1,51 @@
+/**
+ * Which view of the app is showing: the lesson (the default), the lab (every panel) or the studies. It lives in
+ * the URL's query as `?view=`, beside `?present=` and `?hide=`, so a link opens on the same view and Back works.
+ */
+import { create } from 'zustand';
+
+export const VIEWS = ['lesson', 'lab', 'studies'] as const;
+export type AppView = (typeof VIEWS)[number];
+
+export const VIEW_LABELS: Record<AppView, string> = { lesson: 'Lesson', lab: 'Lab', studies: 'Studies' };
+
+const isView = (s: string): s is AppView => (VIEWS as readonly string[]).includes(s);
+
+/** The view a URL's query asks for; anything else (or nothing) is the lesson. */
+export function viewOfSearch(search: string): AppView {
+  const v = (new URLSearchParams(search).get('view') ?? '').trim().toLowerCase();
+  return isView(v) ? v : 'lesson';
+}
+
+/** The query string for `view`, other parameters (present, hide, show, hub …) kept; the lesson needs none. */
+export function searchWithView(search: string, view: AppView): string {
+  const q = new URLSearchParams(search);
+  if (view === 'lesson') q.delete('view');
+  else q.set('view', view);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+interface NavigationStore {
+  view: AppView;
+  go(view: AppView): void;
+}
+
+const initialSearch = typeof window === 'undefined' ? '' : window.location.search;
+
+export const useNavigation = create<NavigationStore>()((set) => ({
+  view: viewOfSearch(initialSearch),
+  go: (view) => {
+    const u = new URL(window.location.href);
+    u.search = searchWithView(u.search, view);
+    if (u.href !== window.location.href) window.history.pushState(window.history.state, '', u.toString());
+    set({ view });
+  },
+}));
+
+if (typeof window !== 'undefined') {
+  // Back and Forward move between views as the address does.
+  window.addEventListener('popstate', () =>
+    useNavigation.setState({ view: viewOfSearch(window.location.search) }),
+  );
+}
