@@ -240,6 +240,38 @@ describe('the engine service on a real adapter (bundled model)', () => {
     expect(again.tokens.map((t) => t.id)).toEqual(done.tokens.map((t) => t.id));
   });
 
+  it('stops at a stop sequence: the end of the line ends a task answer, the same tokens up to it', async () => {
+    // Three examples of a task and a query: the greedy continuation answers, then starts another line.
+    const body = {
+      type: 'generate',
+      start: { kind: 'zero' },
+      query: 'hot->cold\nbig->small\nfast->slow\nhigh->',
+      sampling: { ...greedy, maxNewTokens: 16 },
+    } as const;
+    const free = await h.final('generated', body);
+    const texts = free.tokens.map((t) => t.text);
+    const eol = texts.findIndex((t) => t.includes('\n'));
+    // The case under test: a newline before the last token, so stopping there must leave tokens out.
+    expect(eol).toBeGreaterThanOrEqual(0);
+    expect(eol).toBeLessThan(texts.length - 1);
+    const replies = await h.send({ ...body, stop: '\n' }).replies;
+    const done = replies.at(-1)!;
+    if (done.type !== 'generated') throw new Error(JSON.stringify(done));
+    expect(done.tokens.map((t) => t.id)).toEqual(free.tokens.slice(0, eol + 1).map((t) => t.id));
+    // Only the kept tokens were streamed.
+    expect(replies.filter((m) => m.type === 'token')).toHaveLength(eol + 1);
+    // Any sequence: the tokens up to the first whose text completes "->" (it may span two tokens).
+    const upTo = texts.findIndex((_, i) =>
+      texts
+        .slice(0, i + 1)
+        .join('')
+        .includes('->'),
+    );
+    expect(upTo).toBeGreaterThan(eol);
+    const arrow = await h.final('generated', { ...body, stop: '->' });
+    expect(arrow.tokens.map((t) => t.id)).toEqual(free.tokens.slice(0, upTo + 1).map((t) => t.id));
+  });
+
   it('supersedes: a cancelled request ends in an AbortError, and the next one runs', async () => {
     // Cancelled before it reaches the GPU.
     const early = h.send({ type: 'score', start: { kind: 'zero' }, text: A + B });

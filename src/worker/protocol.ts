@@ -104,6 +104,11 @@ export type WorkerRequest =
       start: StartState;
       query: string;
       sampling: SamplingSettings;
+      /**
+       * A stop sequence: generation ends with the token that completes it (that token is kept, so the text
+       * shows where it stopped). '\n' stops at the end of the line, as a task query's answer does.
+       */
+      stop?: string;
     }
   | { type: 'sweep'; id: number; recipe: MixRecipe; key: string; alphas: number[]; text: string }
   | { type: 'inspect'; id: number; keys: string[] }

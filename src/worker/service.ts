@@ -11,6 +11,7 @@ import { rankStates } from '../engine/states/retrieval.ts';
 import { exportStateFile, importStateFile, stateFileName } from '../engine/states/stateFile.ts';
 import { newStateId, shapeOfConfig, type StoredState } from '../engine/states/types.ts';
 import type { MambaState } from '../engine/weights.ts';
+import type { StepResult } from './backend.ts';
 import { bpeCodec, bytesCodec, type TextCodec } from './codec.ts';
 import { openGpuBackend, type GpuBackend } from './gpu-backend.ts';
 import { layerNorms, perplexityOf, ssmGrams } from './inspect.ts';
@@ -65,6 +66,44 @@ interface Loaded {
   info: ModelInfo;
   /** The retired "s1-" fingerprint of these weights, to recognise states saved by an older version. */
   legacyHash: string;
+}
+
+/**
+ * Runs a generation that ends early once its text contains `stop`. The engine stops only on token ids or an
+ * abort, so the stop aborts a signal of its own (linked to the caller's) and the steps up to and including the
+ * one that completed the sequence are the result; an abort from the caller still rejects. `onStep` reports
+ * whether a step is kept (steps the engine had in flight after the stop are not).
+ */
+export async function generateUntil(
+  stop: string | undefined,
+  outer: AbortSignal,
+  run: (signal: AbortSignal, onStep: (s: StepResult, text: string) => boolean) => Promise<StepResult[]>,
+): Promise<StepResult[]> {
+  if (!stop) return run(outer, () => true);
+  const inner = new AbortController();
+  const forward = () => inner.abort();
+  outer.addEventListener('abort', forward);
+  const kept: StepResult[] = [];
+  let text = '';
+  let stopped = false;
+  try {
+    const steps = await run(inner.signal, (s, tokenText) => {
+      if (stopped) return false;
+      kept.push(s);
+      text += tokenText;
+      if (text.includes(stop)) {
+        stopped = true;
+        inner.abort();
+      }
+      return true;
+    });
+    return stopped ? kept : steps;
+  } catch (e) {
+    if (stopped && !outer.aborted) return kept;
+    throw e;
+  } finally {
+    outer.removeEventListener('abort', forward);
+  }
 }
 
 export class EngineService implements ServiceMethods {
@@ -307,10 +346,15 @@ export class EngineService implements ServiceMethods {
       prob,
       top: top.map((t) => ({ text: codec.tokenText(t.id), prob: t.prob })),
     });
-    const steps = await backend.generate(start, prompt, req.sampling, codec.stopTokens, {
-      signal: call.signal,
-      onStep: (s, index) => call.token(index, view(s.id, s.prob, s.top)),
-    });
+    const steps = await generateUntil(req.stop, call.signal, (signal, onStep) =>
+      backend.generate(start, prompt, req.sampling, codec.stopTokens, {
+        signal,
+        onStep: (s, index) => {
+          const token = view(s.id, s.prob, s.top);
+          if (onStep(s, token.text)) call.token(index, token);
+        },
+      }),
+    );
     return {
       type: 'generated',
       id: req.id,
