@@ -21,13 +21,13 @@ export function mixAt(a: string, b: string, alpha: number): StartState {
   return { kind: 'mix', recipe };
 }
 
-/** Greedy, and short: the answer is one line, so a few tokens past the longest expected answer suffice. */
+/** Greedy; generation stops at the end of the line (the answer), or after 16 tokens. */
 export const ANSWER_SAMPLING: SamplingSettings = {
   temperature: 0,
   topK: 40,
   topP: 0.95,
   seed: 1,
-  maxNewTokens: 8,
+  maxNewTokens: 16,
 };
 
 /** The first line of a continuation, as a learner reads the answer. */
@@ -39,7 +39,7 @@ export function firstLineOf(text: string): string {
 export async function answerFrom(start: StartState, query: string, lane: string): Promise<string> {
   const r = await engine().request(
     'generated',
-    { type: 'generate', start, query, sampling: ANSWER_SAMPLING },
+    { type: 'generate', start, query, sampling: ANSWER_SAMPLING, stop: '\n' },
     { lane },
   );
   return firstLineOf(r.tokens.map((t) => t.text).join(''));
