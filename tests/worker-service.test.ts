@@ -221,6 +221,50 @@ describe('the engine service on a real adapter (bundled model)', () => {
     expect(sweep.points[0]!.perplexity).toBeCloseTo(zero.perplexity, 3);
   });
 
+  it('sweeps answer probabilities: at α = 0 and 1 each state alone, the product over the answer tokens', async () => {
+    const U = 'hot->HOT\nbig->BIG\n';
+    const P = 'cat->cats\ndog->dogs\n';
+    await h.final('captured', { type: 'capture', key: 'u', name: 'U', text: U });
+    await h.final('captured', { type: 'capture', key: 'p', name: 'P', text: P });
+    const query = 'trace->';
+    const answers = ['TRACE', 'traces'];
+    const text = 'absorb->ABSORB\nact->acts\n';
+    const r = await h.final('answersSwept', {
+      type: 'answerSweep',
+      a: 'u',
+      b: 'p',
+      alphas: [0, 0.5, 1],
+      query,
+      answers,
+      text,
+    });
+    expect(r.points.map((p) => p.alpha)).toEqual([0, 0.5, 1]);
+    // Independently: score query + answer from each stored state; the answer's tokens are the last ones,
+    // counted with the tokenizer here (the split must hold, or the count below would not be the answer's).
+    const nq = tokenizer.encode(query).length;
+    for (const [i, key] of [
+      [0, 'u'],
+      [2, 'p'],
+    ] as const) {
+      for (const [j, answer] of answers.entries()) {
+        const ids = tokenizer.encode(query + answer);
+        expect(ids.slice(0, nq)).toEqual(tokenizer.encode(query));
+        const scored = await h.final('scored', {
+          type: 'score',
+          start: { kind: 'stored', key },
+          text: query + answer,
+        });
+        const logp = scored.nll.slice(-(ids.length - nq)).reduce((s, x) => s + x, 0);
+        expect(r.points[i]!.probs[j]).toBeCloseTo(Math.exp(-logp), 4);
+      }
+      const ppl = await h.final('scored', { type: 'score', start: { kind: 'stored', key }, text });
+      expect(r.points[i]!.perplexity).toBeCloseTo(ppl.perplexity, 3);
+    }
+    // The bundled model reads these two prompts as the two tasks: each end prefers its own task's answer.
+    expect(r.points[0]!.probs[0]).toBeGreaterThan(r.points[0]!.probs[1]!);
+    expect(r.points[2]!.probs[1]).toBeGreaterThan(r.points[2]!.probs[0]!);
+  });
+
   it('generates greedily, streaming the tokens it returns, the same each time', async () => {
     const body = {
       type: 'generate',

@@ -11,6 +11,7 @@ import { rankStates } from '../engine/states/retrieval.ts';
 import { exportStateFile, importStateFile, stateFileName } from '../engine/states/stateFile.ts';
 import { newStateId, shapeOfConfig, type StoredState } from '../engine/states/types.ts';
 import type { MambaState } from '../engine/weights.ts';
+import { answerTokens, probabilityOfLast } from './answers.ts';
 import type { StepResult } from './backend.ts';
 import { bpeCodec, bytesCodec, type TextCodec } from './codec.ts';
 import { openGpuBackend, type GpuBackend } from './gpu-backend.ts';
@@ -136,6 +137,8 @@ export class EngineService implements ServiceMethods {
         return this.score(req, call);
       case 'sweep':
         return this.sweep(req, call);
+      case 'answerSweep':
+        return this.answerSweep(req, call);
       case 'generate':
         return this.generate(req, call);
       case 'retrieve':
@@ -332,6 +335,36 @@ export class EngineService implements ServiceMethods {
       call.progress('Sweeping', i + 1, req.alphas.length);
     }
     return { type: 'swept', id: req.id, points };
+  }
+
+  async answerSweep(req: Req<'answerSweep'>, call: Call): Promise<Reply<'answersSwept'>> {
+    const { backend, codec } = this.ready();
+    if (req.query === '') throw new Error('The query is empty; the answers are scored after a query.');
+    const answers = req.answers.map((a) => answerTokens((t) => codec.encode(t), req.query, a));
+    const textIds = req.text ? codec.encode(req.text) : [];
+    const points: Reply<'answersSwept'>['points'] = [];
+    for (const [i, alpha] of req.alphas.entries()) {
+      const start = await this.mix({
+        sources: [
+          { key: req.a, weight: 1 - alpha },
+          { key: req.b, weight: alpha },
+        ],
+        mode: 'weighted',
+        normalize: false,
+        parts: { ssm: true, conv: true },
+        profile: 'uniform',
+      });
+      const probs: number[] = [];
+      for (const a of answers) {
+        const nll = await backend.score(start, a.ids, { signal: call.signal });
+        probs.push(probabilityOfLast(nll, a.answerCount));
+      }
+      const perplexity =
+        textIds.length > 1 ? perplexityOf(await backend.score(start, textIds, { signal: call.signal })) : NaN;
+      points.push({ alpha, probs, perplexity });
+      call.progress('Sweeping', i + 1, req.alphas.length);
+    }
+    return { type: 'answersSwept', id: req.id, points };
   }
 
   async generate(req: Req<'generate'>, call: Call): Promise<Reply<'generated'>> {
