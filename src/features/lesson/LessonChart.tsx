@@ -31,7 +31,7 @@ export function LessonChart({
   alpha: number;
   height: number;
 }) {
-  const { grid, point, baselines } = live;
+  const { grid, point, baselines, progress } = live;
   const fmt = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
   return (
     <figure className="lesson-chart" aria-label="Chart against α">
@@ -122,7 +122,8 @@ export function LessonChart({
       <figcaption className="hint">
         Against α: the probability of each task’s answer (left axis, teacher-forced over its tokens) and the
         perplexity of the evaluation text (right axis, dashed); the dark line is the current α.
-        {grid.length < 11 && ` Computing the curve… ${grid.length} of 11 points.`}
+        {grid.length === 0 &&
+          ` Computing the curve… ${progress?.done ?? 0} of ${progress?.total ?? 11} points.`}
       </figcaption>
     </figure>
   );

@@ -1,6 +1,6 @@
 /**
  * What the lesson measures, through the engine worker: the greedy answer to a query from a mix of two states at
- * weight α, the teacher-forced probability of an expected answer (the product over its tokens), and the
+ * weight α, the teacher-forced probability of each expected answer (the product over its tokens), and the
  * perplexity of an evaluation text. All computed live from the states in the worker, never recorded.
  */
 import type { MixRecipe, SamplingSettings, StartState } from '../../worker/protocol.ts';
@@ -45,42 +45,40 @@ export async function answerFrom(start: StartState, query: string, lane: string)
   return firstLineOf(r.tokens.map((t) => t.text).join(''));
 }
 
-const tokenCounts = new Map<string, Promise<number>>();
-
-/** How many tokens `text` has (cached: the lesson asks about the same few texts at every α). */
-function tokenCount(text: string): Promise<number> {
-  let n = tokenCounts.get(text);
-  if (!n) {
-    n = engine()
-      .request('tokenized', { type: 'tokenize', text })
-      .then((r) => r.tokens.length);
-    n.catch(() => tokenCounts.delete(text));
-    tokenCounts.set(text, n);
-  }
-  return n;
-}
-
-/** Forgets cached token counts (another model has another tokenizer). */
-export function forgetTokenCounts(): void {
-  tokenCounts.clear();
+export interface CurvePoint {
+  alpha: number;
+  /** The probability of each answer, in the order asked. */
+  probs: number[];
+  perplexity: number;
 }
 
 /**
- * P(answer | start, query), teacher-forced: the answer's tokens are the last ones of query + answer, and the
- * score's NLLs (one per token after the first) give −log p of each; their sum is −log of the product.
+ * Over `alphas`, each answer's teacher-forced probability (the product over its tokens) and the text's
+ * perplexity, from (1 − α)·a + α·b: one request, superseded on its lane by the next.
  */
-export async function answerProbability(
-  start: StartState,
+export async function answerCurve(
+  ids: [string, string],
+  alphas: number[],
   query: string,
-  answer: string,
-  lane?: string,
-): Promise<number> {
-  const full = query + answer;
-  const [nQuery, nFull] = await Promise.all([tokenCount(query), tokenCount(full)]);
-  const k = Math.max(1, nFull - nQuery);
-  const r = await engine().request('scored', { type: 'score', start, text: full }, lane ? { lane } : {});
-  const tail = r.nll.slice(-k);
-  return Math.exp(-tail.reduce((s, x) => s + x, 0));
+  answers: string[],
+  text: string,
+  lane: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<CurvePoint[]> {
+  const r = await engine().request(
+    'answersSwept',
+    {
+      type: 'answerSweep',
+      a: ids[0],
+      b: ids[1],
+      alphas,
+      query,
+      answers,
+      ...(text.trim() ? { text } : {}),
+    },
+    { lane, ...(onProgress ? { onProgress: (_p, done, total) => onProgress(done, total) } : {}) },
+  );
+  return r.points;
 }
 
 /** The perplexity of `text` read from `start`. */

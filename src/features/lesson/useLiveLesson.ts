@@ -1,15 +1,15 @@
 /**
  * The lesson's live numbers. At the exact α: the answer first (its own lane, so a newer α supersedes it), then
- * each task's answer probability and the evaluation text's perplexity (the chart's cursor). Over the α grid:
- * the same three curves, one point at a time so that an α change is never queued behind the whole grid, and
- * the baselines (zero state, the two prompts concatenated).
+ * each task's answer probability and the evaluation text's perplexity there (the chart's cursor). Over the α
+ * grid, once per pair of states, query and evaluation text: the same curves and the baselines (zero state, the
+ * two prompts concatenated). Every request runs on a lane, so newer work replaces older work.
  */
 import { useEffect, useState } from 'react';
 import { isAbort } from '../../worker/client.ts';
 import { errorText } from '../model/engine.ts';
 import { CONCAT_SEPARATOR } from '../perplexity/baselines.ts';
 import { ALPHA_GRID, type LessonSetup } from './lesson.ts';
-import { answerFrom, answerProbability, mixAt, perplexityFrom } from './measure.ts';
+import { answerCurve, answerFrom, mixAt, perplexityFrom, type CurvePoint } from './measure.ts';
 
 export interface LessonPoint {
   alpha: number;
@@ -21,6 +21,7 @@ export interface LessonPoint {
 interface Curve {
   key: string;
   grid: LessonPoint[];
+  progress?: { done: number; total: number };
   ends?: [string, string];
   baselines?: { zero: number; concat: number };
 }
@@ -29,11 +30,20 @@ export interface LiveLesson {
   answer?: { alpha: number; text: string; ms: number };
   point?: LessonPoint & { ms: number };
   grid: LessonPoint[];
+  /** Points of the grid computed so far, while it is computed. */
+  progress?: { done: number; total: number };
   /** Answers at α = 0 and α = 1 (whether α changes anything for this model). */
   ends?: [string, string];
   baselines?: { zero: number; concat: number };
   error?: string;
 }
+
+const asPoint = (p: CurvePoint): LessonPoint => ({
+  alpha: p.alpha,
+  pA: p.probs[0]!,
+  pB: p.probs[1]!,
+  perplexity: p.perplexity,
+});
 
 export function useLiveLesson(
   ids: [string, string] | undefined,
@@ -54,55 +64,58 @@ export function useLiveLesson(
     if (!ids || !setup) return;
     let live = true;
     const t0 = performance.now();
-    const start = mixAt(ids[0], ids[1], alpha);
-    const fail = (e: unknown) => {
-      if (live && !isAbort(e)) setError(errorText(e));
-    };
-    answerFrom(start, setup.query, 'lesson-answer')
+    answerFrom(mixAt(ids[0], ids[1], alpha), setup.query, 'lesson-answer')
       .then(async (text) => {
         if (!live) return;
         setAnswer({ alpha, text, ms: performance.now() - t0 });
-        const pA = await answerProbability(start, setup.query, setup.answerA, 'lesson-pA');
-        const pB = await answerProbability(start, setup.query, setup.answerB, 'lesson-pB');
-        const perplexity = evalText.trim() ? await perplexityFrom(start, evalText, 'lesson-ppl') : NaN;
-        if (live) setPoint({ alpha, pA, pB, perplexity, ms: performance.now() - t0 });
+        const [p] = await answerCurve(
+          ids,
+          [alpha],
+          setup.query,
+          [setup.answerA, setup.answerB],
+          evalText,
+          'lesson-point',
+        );
+        if (live && p) setPoint({ ...asPoint(p), ms: performance.now() - t0 });
       })
-      .catch(fail);
+      .catch((e: unknown) => {
+        if (live && !isAbort(e)) setError(errorText(e));
+      });
     return () => {
       live = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, setup, alpha, evalText]);
 
-  // The grid and the baselines, once per pair of states, query and evaluation text.
+  // The grid, the answers at both ends and the baselines.
   useEffect(() => {
     if (!ids || !setup || !texts) return;
     let live = true;
     const update = (p: Partial<Curve>) =>
-      setCurve((c) => (c.key === curveKey ? { ...c, ...p } : { key: curveKey, grid: [], ...p }));
+      live && setCurve((c) => (c.key === curveKey ? { ...c, ...p } : { key: curveKey, grid: [], ...p }));
     void (async () => {
       try {
         const a0 = await answerFrom(mixAt(ids[0], ids[1], 0), setup.query, 'lesson-end0');
         const a1 = await answerFrom(mixAt(ids[0], ids[1], 1), setup.query, 'lesson-end1');
-        if (!live) return;
         update({ ends: [a0, a1] });
-        const points: LessonPoint[] = [];
-        for (const alpha of ALPHA_GRID) {
-          const start = mixAt(ids[0], ids[1], alpha);
-          const pA = await answerProbability(start, setup.query, setup.answerA);
-          const pB = await answerProbability(start, setup.query, setup.answerB);
-          const perplexity = evalText.trim() ? await perplexityFrom(start, evalText) : NaN;
-          if (!live) return;
-          points.push({ alpha, pA, pB, perplexity });
-          update({ grid: [...points] });
-        }
+        const points = await answerCurve(
+          ids,
+          ALPHA_GRID,
+          setup.query,
+          [setup.answerA, setup.answerB],
+          evalText,
+          'lesson-grid',
+          (done, total) => update({ progress: { done, total } }),
+        );
+        update({ grid: points.map(asPoint), progress: undefined });
         if (!evalText.trim()) return;
-        const zero = await perplexityFrom({ kind: 'zero' }, evalText);
+        const zero = await perplexityFrom({ kind: 'zero' }, evalText, 'lesson-zero');
         const concat = await perplexityFrom(
           { kind: 'text', text: texts.a + CONCAT_SEPARATOR + texts.b },
           evalText,
+          'lesson-concat',
         );
-        if (live) update({ baselines: { zero, concat } });
+        update({ baselines: { zero, concat } });
       } catch (e) {
         if (live && !isAbort(e)) setError(errorText(e));
       }
@@ -113,14 +126,14 @@ export function useLiveLesson(
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [curveKey]);
 
-  const current = curve.key === curveKey ? curve : { grid: [] as LessonPoint[] };
-  const { grid, ends, baselines } = current as Curve;
+  const current: Curve = curve.key === curveKey ? curve : { key: curveKey, grid: [] };
   return {
     ...(answer ? { answer } : {}),
     ...(point ? { point } : {}),
-    grid,
-    ...(ends ? { ends } : {}),
-    ...(baselines ? { baselines } : {}),
+    grid: current.grid,
+    ...(current.progress ? { progress: current.progress } : {}),
+    ...(current.ends ? { ends: current.ends } : {}),
+    ...(current.baselines ? { baselines: current.baselines } : {}),
     ...(error ? { error } : {}),
   };
 }
