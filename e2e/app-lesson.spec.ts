@@ -52,6 +52,17 @@ test('lesson on the bundled model: the answer at α = 0 is TRACE, at α = 1 trac
   await expect(page.getByRole('figure', { name: 'Chart against α' })).toContainText('zero state', {
     timeout: 60_000,
   });
+  // Once the curve is there, back to α = 0: the latencies with nothing else running.
+  const tMove0 = Date.now();
+  await slider.press('Home');
+  await expect(answer).toHaveText('TRACE', { timeout: 30_000 });
+  const tAnswer0 = Date.now();
+  await expect(page.getByLabel('Latency')).toContainText('chart in', { timeout: 30_000 });
+  const tChart0 = Date.now();
+  const shown0 = await page.getByLabel('Latency').textContent();
+  console.log(
+    `lesson timing, curve done (software WebGPU): α 1→0: answer ${tAnswer0 - tMove0} ms, chart ${tChart0 - tMove0} ms (page says: ${shown0})`,
+  );
   console.log(
     `lesson timing (software WebGPU): load→Model ready ${tReady - t0} ms, Model ready→first answer ${tAnswer - tReady} ms, ` +
       `load→first answer ${tAnswer - t0} ms, α 0→1: answer ${tAnswer1 - tMove} ms, chart ${tChart1 - tMove} ms (page says: ${shown}); clicks: 0 to the first answer, 1 key to a changed answer`,
