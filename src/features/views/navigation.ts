@@ -11,10 +11,14 @@ export const VIEW_LABELS: Record<AppView, string> = { lesson: 'Lesson', lab: 'La
 
 const isView = (s: string): s is AppView => (VIEWS as readonly string[]).includes(s);
 
-/** The view a URL's query asks for; anything else (or nothing) is the lesson. */
-export function viewOfSearch(search: string): AppView {
+/**
+ * The view a URL asks for in its query; without one (or with an unknown one) the lesson, except that a link
+ * carrying a recipe (`#r=`, made in the lab before views existed) opens the lab it describes.
+ */
+export function viewOfUrl(search: string, hash = ''): AppView {
   const v = (new URLSearchParams(search).get('view') ?? '').trim().toLowerCase();
-  return isView(v) ? v : 'lesson';
+  if (isView(v)) return v;
+  return new URLSearchParams(hash.replace(/^#/, '')).has('r') ? 'lab' : 'lesson';
 }
 
 /** The query string for `view`, other parameters (present, hide, show, hub …) kept; the lesson needs none. */
@@ -31,10 +35,8 @@ interface NavigationStore {
   go(view: AppView): void;
 }
 
-const initialSearch = typeof window === 'undefined' ? '' : window.location.search;
-
 export const useNavigation = create<NavigationStore>()((set) => ({
-  view: viewOfSearch(initialSearch),
+  view: typeof window === 'undefined' ? 'lesson' : viewOfUrl(window.location.search, window.location.hash),
   go: (view) => {
     const u = new URL(window.location.href);
     u.search = searchWithView(u.search, view);
@@ -46,6 +48,6 @@ export const useNavigation = create<NavigationStore>()((set) => ({
 if (typeof window !== 'undefined') {
   // Back and Forward move between views as the address does.
   window.addEventListener('popstate', () =>
-    useNavigation.setState({ view: viewOfSearch(window.location.search) }),
+    useNavigation.setState({ view: viewOfUrl(window.location.search, window.location.hash) }),
   );
 }
