@@ -4,6 +4,8 @@
  * place; the inspector below.
  */
 import type { ReactNode } from 'react';
+import { create } from 'zustand';
+import { persist } from 'zustand/middleware';
 import { GenerationPanel } from '../generation/GenerationPanel.tsx';
 import { InspectorPanel } from '../inspector/InspectorPanel.tsx';
 import { LibraryPanel } from '../library/LibraryPanel.tsx';
@@ -15,10 +17,26 @@ import { RetrievalPanel } from '../retrieval/RetrievalPanel.tsx';
 import { SharePanel } from '../share/SharePanel.tsx';
 import { StoragePanel } from '../storage/StoragePanel.tsx';
 
+/** Which drawers are open, kept across reloads (a drawer someone works in stays open). */
+const useDrawers = create<{ open: Record<string, boolean>; set(title: string, on: boolean): void }>()(
+  persist(
+    (set) => ({
+      open: {},
+      set: (title, on) => set((s) => ({ open: { ...s.open, [title]: on } })),
+    }),
+    { name: 'soup.drawers.v1' },
+  ),
+);
+
 /** A drawer: closed until asked for, then the panel opens in place. */
 function Drawer({ title, children }: { title: string; children: ReactNode }) {
+  const open = useDrawers((s) => s.open[title] === true);
   return (
-    <details className="drawer">
+    <details
+      className="drawer"
+      open={open}
+      onToggle={(e) => useDrawers.getState().set(title, e.currentTarget.open)}
+    >
       <summary>{title}</summary>
       {children}
     </details>

@@ -29,7 +29,7 @@ function useSettled<T>(value: T, ms: number): T {
 }
 
 export function LessonView() {
-  const { suite, setup, ids, bundled, error: setupError } = useLessonStates();
+  const { suite, setup, ids, bundled, noSuite, error: setupError } = useLessonStates();
   const present = useViewStore((s) => s.present);
   const showSteps = useShown('stories');
   const status = useModelStore((s) => s.status);
@@ -74,7 +74,13 @@ export function LessonView() {
           {setup ? `${setup.a.task} examples with the state of ${setup.b.task} examples` : 'two tasks'} by α
           and the same query gets one task’s answer or the other’s.
         </p>
-        {!setup && !error && (
+        {noSuite && (
+          <p className="hint">
+            The lesson is made from the bundled model’s task examples (tasks.json), and this build’s bundled
+            model has none. The Lab works with any model.
+          </p>
+        )}
+        {!setup && !error && !noSuite && (
           <p className="hint">
             {status === 'ready' ? 'Reading the task examples…' : 'Waiting for the model…'}
           </p>

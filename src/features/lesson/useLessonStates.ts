@@ -16,6 +16,8 @@ export interface LessonStates {
   setup?: LessonSetup;
   /** The library ids of the α = 0 and α = 1 states, once both are ready in the worker. */
   ids?: [string, string];
+  /** The bundled model's manifest lists no task suite: the lesson cannot be made in this build. */
+  noSuite: boolean;
   /** Whether the loaded model is the bundled default the lesson was written for. */
   bundled: boolean;
   error?: string;
@@ -70,6 +72,7 @@ export function useLessonStates(): LessonStates {
     ...(suite ? { suite } : {}),
     ...(setup ? { setup } : {}),
     ...(both ? { ids: both } : {}),
+    noSuite: manifest !== undefined && tasksUrl === undefined,
     bundled: entry !== undefined && def !== undefined && entry.folder === def.folder,
     ...(error || made.error || failed ? { error: error ?? made.error ?? failed!.message } : {}),
   };
