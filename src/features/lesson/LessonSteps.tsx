@@ -19,7 +19,7 @@ interface StepRecord {
 
 export function LessonSteps({ suite }: { suite: TaskSuite }) {
   const ready = useModelStore((s) => s.status === 'ready');
-  const [storyId, setStoryId] = useState(STORIES[1]!.id);
+  const [storyId, setStoryId] = useState(STORIES[0]!.id);
   const [at, setAt] = useState(0);
   const [guess, setGuess] = useState('');
   const [running, setRunning] = useState(false);
