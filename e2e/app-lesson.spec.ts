@@ -4,6 +4,7 @@
  * chart is there. It prints the times a newcomer waits: page load → Model ready → first answer, α → answer and
  * α → the chart's numbers at the cursor.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test } from '@playwright/test';
 
 test('lesson on the bundled model: the answer at α = 0 is TRACE, at α = 1 traces; the chart follows', async ({
@@ -67,4 +68,26 @@ test('lesson on the bundled model: the answer at α = 0 is TRACE, at α = 1 trac
     `lesson timing (software WebGPU): load→Model ready ${tReady - t0} ms, Model ready→first answer ${tAnswer - tReady} ms, ` +
       `load→first answer ${tAnswer - t0} ms, α 0→1: answer ${tAnswer1 - tMove} ms, chart ${tChart1 - tMove} ms (page says: ${shown}); clicks: 0 to the first answer, 1 key to a changed answer`,
   );
+});
+
+test('lesson and lab on the bundled model: axe finds nothing of serious or critical impact in the lesson', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  await page.goto('/');
+  await expect(page.getByLabel('Answer', { exact: true })).toHaveText('TRACE', { timeout: 120_000 });
+  await expect(page.getByRole('figure', { name: 'Chart against α' })).toContainText('zero state', {
+    timeout: 180_000,
+  });
+  const report = async (where: string) => {
+    const r = await new AxeBuilder({ page }).analyze();
+    const lines = r.violations.map((v) => `${v.impact ?? '?'} ${v.id} (${v.nodes.length})`);
+    console.log(`axe, ${where}: ${lines.length ? lines.join('; ') : 'no violations'}`);
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
+  };
+  expect(await report('lesson')).toEqual([]);
+  await page.getByRole('link', { name: 'Lab' }).click();
+  await expect(page.getByRole('textbox', { name: 'Query', exact: true })).toBeVisible();
+  // The lab's own fixes (heatmap contrast, tokens as tab stops) belong to the accessibility work: printed here.
+  await report('lab');
 });
