@@ -94,7 +94,7 @@ export function LessonSteps({ suite }: { suite: TaskSuite }) {
         <h3>
           Step {at + 1} of {last + 1}: {step.title}
         </h3>
-        <p>{step.look.replace(/\bGenerate( again)?\.?/g, '').trim()}</p>
+        <p>{step.look}</p>
         <form
           className="row"
           onSubmit={(e) => {

@@ -6,7 +6,7 @@ import { useLibraryStore } from '../../stores/library.ts';
 import type { StartState } from '../../worker/protocol.ts';
 import type { TaskSuite } from '../library/presets.ts';
 import type { Story, StoryStep } from '../stories/stories.ts';
-import { applyStep, ensureStoryState } from '../stories/StoriesPanel.tsx';
+import { applyStep, ensureStoryState } from '../stories/apply.ts';
 import { answerFrom, perplexityFrom } from './measure.ts';
 
 export interface StepResult {

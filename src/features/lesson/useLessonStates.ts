@@ -8,7 +8,7 @@ import { useModelStore } from '../../stores/model.ts';
 import { errorText, MODELS_BASE } from '../model/engine.ts';
 import type { TaskSuite } from '../library/presets.ts';
 import { readSuite } from '../library/useTaskSuite.ts';
-import { ensureStoryState } from '../stories/StoriesPanel.tsx';
+import { ensureStoryState } from '../stories/apply.ts';
 import { lessonSetup, type LessonSetup } from './lesson.ts';
 
 export interface LessonStates {
