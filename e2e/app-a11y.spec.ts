@@ -6,7 +6,7 @@
  */
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { serveTinyModel } from './app-helpers.ts';
+import { openDrawer, serveTinyModel } from './app-helpers.ts';
 
 interface View {
   name: string;
@@ -36,6 +36,7 @@ const SESSION = {
 };
 
 async function playgroundWithResults(page: Page) {
+  await openDrawer(page, 'Share');
   await page.getByLabel('Import session').setInputFiles({
     name: 'colours.json',
     mimeType: 'application/json',
@@ -50,7 +51,7 @@ async function playgroundWithResults(page: Page) {
   await expect(page.locator('.heatmap tbody td')).toHaveCount(64);
 }
 
-export const VIEWS: View[] = [{ name: 'playground', path: '/', prepare: playgroundWithResults }];
+export const VIEWS: View[] = [{ name: 'playground', path: '/?view=lab', prepare: playgroundWithResults }];
 
 async function open(page: Page, view: View) {
   await serveTinyModel(page);
@@ -102,7 +103,7 @@ test('keyboard: a skip link to the one main landmark; a generation is one tab st
   page,
 }) => {
   await serveTinyModel(page);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await expect(page.getByRole('main')).toHaveCount(1);
   await page.keyboard.press('Tab');

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { saveState, serveTinyModel } from './app-helpers.ts';
+import { openDrawer, saveState, serveTinyModel } from './app-helpers.ts';
 
 /** A link in the first format (base64url of the recipe's JSON), built here rather than by the app. */
 const v1Link = (r: unknown) => `/#r=${Buffer.from(JSON.stringify(r)).toString('base64url')}`;
@@ -23,7 +23,7 @@ test('a bad session file is refused with the reason and changes nothing; a good 
   page,
 }) => {
   await serveTinyModel(page);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await work(page);
 
   const session = (states: unknown) =>
@@ -38,6 +38,7 @@ test('a bad session file is refused with the reason and changes nothing; a good 
         evalText: 'blue sky',
       }),
     );
+  await openDrawer(page, 'Share');
   await page.getByLabel('Import session').setInputFiles({
     name: 'broken.json',
     mimeType: 'application/json',
@@ -47,6 +48,8 @@ test('a bad session file is refused with the reason and changes nothing; a good 
     'Nothing was changed',
   );
   await expectWorkIntact(page);
+
+  await openDrawer(page, 'Share');
 
   await page.getByLabel('Import session').setInputFiles({
     name: 'good.json',
@@ -65,7 +68,7 @@ test('a bad share link is refused and the saved mix survives it, in this tab and
   page,
 }) => {
   await serveTinyModel(page);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await work(page);
 
   await page.goto('about:blank'); // from '/', a hash-only change would not reload the page
@@ -75,7 +78,7 @@ test('a bad share link is refused and the saved mix survives it, in this tab and
   );
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await expectWorkIntact(page);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await expectWorkIntact(page);
 });
@@ -84,7 +87,7 @@ test('a link in the first (uncompressed) format still opens, and opening it can 
   page,
 }) => {
   await serveTinyModel(page);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await work(page);
   await page.goto('about:blank');
   await page.goto(
@@ -118,7 +121,7 @@ test('a link in the first (uncompressed) format still opens, and opening it can 
 test('bundled model: a task preset replaces the mix, query and evaluation text, and Undo puts them back', async ({
   page,
 }) => {
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await work(page);
   await page.getByRole('button', { name: 'Make task states' }).click();
   await expect(page.getByRole('textbox', { name: 'Evaluation text' })).not.toHaveValue(

@@ -37,7 +37,7 @@ test('device lost: the page says so, and Recover brings the playground back with
 }) => {
   await serveTinyModel(page);
   await recordWorkerDevices(page);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await saveState(page, 'red', 'red apples and red cherries. ');
   await saveState(page, 'blue', 'blue sky over a blue sea. ');

@@ -1,13 +1,13 @@
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { readPerplexityText, saveState, serveTinyModel } from './app-helpers.ts';
+import { openDrawer, readPerplexityText, saveState, serveTinyModel } from './app-helpers.ts';
 
 test('export and import: a state file and a session file bring the states into a fresh browser', async ({
   page,
   browser,
 }) => {
   await serveTinyModel(page);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await saveState(page, 'greeting', 'hello there, how are you today? ');
   await page.getByRole('checkbox', { name: 'Mix greeting' }).check();
@@ -22,6 +22,7 @@ test('export and import: a state file and a session file bring the states into a
   expect(stateName).toMatch(/\.safetensors$/);
 
   const sessionDownload = page.waitForEvent('download');
+  await openDrawer(page, 'Share');
   await page.getByRole('button', { name: 'Export session' }).click();
   const sessionPath = await (await sessionDownload).path();
   const session = JSON.parse(readFileSync(sessionPath, 'utf8')) as {
@@ -34,7 +35,7 @@ test('export and import: a state file and a session file bring the states into a
   const other = await browser.newContext();
   const fresh = await other.newPage();
   await serveTinyModel(fresh);
-  await fresh.goto('/');
+  await fresh.goto('/?view=lab');
   await expect(fresh.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
 
   // The state file: its tensors are used as they are (no recomputation), under the exported name.
@@ -51,6 +52,7 @@ test('export and import: a state file and a session file bring the states into a
   // The session file: brings the recipe's settings; the state it names (same name and text) is already in the
   // library from the state file, so it is reused, not duplicated.
   await fresh.getByRole('textbox', { name: 'Evaluation text' }).fill('something else');
+  await openDrawer(fresh, 'Share');
   await fresh.getByLabel('Import session').setInputFiles(sessionPath);
   await expect(fresh.getByRole('textbox', { name: 'Evaluation text' })).toHaveValue('hello, how are you?');
   await expect(fresh.getByRole('list', { name: 'Stored states' }).getByRole('listitem')).toHaveCount(1);

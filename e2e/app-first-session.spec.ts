@@ -5,7 +5,7 @@ test('first session: load, save two states, mix, move a weight by keyboard, gene
   page,
 }) => {
   // The bundled default model, as a new user gets it.
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
 
   await expect(page.locator('.model-info')).toContainText('soup-mamba-4.6m');

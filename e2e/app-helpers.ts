@@ -72,3 +72,10 @@ export async function firstLine(column: Locator): Promise<string> {
     .replace(/↵\n/g, '\n');
   return continuation.split('\n')[0]!.trim();
 }
+
+/** Opens one of the lab's drawers (Retrieval, Share, Storage) if it is closed. */
+export async function openDrawer(page: Page, name: 'Retrieval' | 'Share' | 'Storage') {
+  const drawer = page.locator('details.drawer', { has: page.locator('summary', { hasText: name }) });
+  if ((await drawer.getAttribute('open')) === null) await drawer.locator('summary').click();
+  await expect(drawer).toHaveAttribute('open', '');
+}

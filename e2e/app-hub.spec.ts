@@ -21,7 +21,7 @@ test.afterAll(async () => hub.close());
 
 test('loading a model from the (local) hub by repo id, with progress, then using it', async ({ page }) => {
   await serveTinyModel(page, 'tiny-b');
-  await page.goto(`/?hub=${encodeURIComponent(hub.url)}`);
+  await page.goto(`/?view=lab&hub=${encodeURIComponent(hub.url)}`);
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await expect(page.locator('.model-info')).toContainText('fixture/tiny-b');
 

@@ -8,7 +8,7 @@ test('a long evaluation text shows tokens/s and the time left while it is scored
   page,
 }) => {
   await serveTinyModel(page);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await page.getByRole('textbox', { name: 'Evaluation text' }).fill(LONG);
   const run = page.getByRole('group', { name: 'Scoring the evaluation text' });
@@ -23,7 +23,7 @@ test('a long evaluation text shows tokens/s and the time left while it is scored
 
 test('a long state text shows its reading speed and can be cancelled', async ({ page }) => {
   await serveTinyModel(page);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await page.getByRole('textbox', { name: 'State text' }).fill(LONG);
   await page.getByRole('textbox', { name: 'State name' }).fill('long');

@@ -11,7 +11,7 @@ import { expectedTensorShapes, parseMambaConfig } from '../src/model/config.ts';
 import { SafetensorsFile } from '../src/model/safetensors.ts';
 import { WeightsHasher } from '../src/engine/states/hash.ts';
 import { LegacyS1Fingerprint } from '../src/worker/legacy-s1.ts';
-import { saveState } from './app-helpers.ts';
+import { openDrawer, saveState } from './app-helpers.ts';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '../public/models/soup-mamba-4.6m');
 
@@ -82,9 +82,10 @@ test('the app tags states with the Node weights hash; an "s1-" state of the same
   expect(w2).toMatch(/^w2-[0-9a-f]{16}$/);
   expect(s1).toMatch(/^s1-[0-9a-f]{16}$/);
 
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await saveState(page, 'old', 'hot->cold\nbig->small\n');
+  await openDrawer(page, 'Retrieval');
   const ready = page.getByRole('region', { name: 'Retrieval' }).getByLabel('States to rank');
   await expect(ready).toHaveText('1 of 1 stored states ready to rank.');
   const made = await record(page, 'old');

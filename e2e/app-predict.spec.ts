@@ -19,7 +19,7 @@ test('predict then reveal on the bundled model: covered until Reveal, then guess
   page,
 }) => {
   test.setTimeout(300_000);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await page.getByRole('combobox', { name: 'Task' }).selectOption('antonym');
   await page.getByRole('button', { name: 'Make task states' }).click();

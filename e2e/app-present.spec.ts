@@ -1,14 +1,14 @@
 import { expect, test } from '@playwright/test';
-import { serveTinyModel } from './app-helpers.ts';
+import { openDrawer, serveTinyModel } from './app-helpers.ts';
 
 const rootFontSize = (page: import('@playwright/test').Page) =>
   page.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize));
 
-test('presenter mode from the URL: large type, advanced controls hidden; the toggle and share link keep it', async ({
+test('presenter mode in the lab from the URL: large type, advanced controls hidden; the toggle and share link keep it', async ({
   page,
 }) => {
   await serveTinyModel(page);
-  await page.goto('/?present=1');
+  await page.goto('/?present=1&view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   const toggle = page.getByRole('button', { name: 'Presenter mode' });
   await expect(toggle).toHaveAttribute('aria-pressed', 'true');
@@ -28,6 +28,7 @@ test('presenter mode from the URL: large type, advanced controls hidden; the tog
   await expect(toggle).toHaveAttribute('aria-pressed', 'false');
   await expect(page.getByRole('spinbutton', { name: 'Temperature', exact: true })).toBeVisible();
   await expect(page.getByRole('combobox', { name: /^Mode\b/ })).toBeVisible();
+  await openDrawer(page, 'Storage');
   await expect(page.getByRole('region', { name: 'Storage' })).toBeVisible();
   await expect(page.getByLabel('Hidden controls')).toHaveCount(0);
   expect(big).toBeGreaterThan(1.2 * (await rootFontSize(page)));
@@ -46,7 +47,7 @@ test('a teacher hides parts through the URL, without presenter mode, and can kee
   browser,
 }) => {
   await serveTinyModel(page);
-  await page.goto('/?hide=retrieval,inspector,sweep');
+  await page.goto('/?view=lab&hide=retrieval,inspector,sweep');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Presenter mode' })).toHaveAttribute('aria-pressed', 'false');
   await expect(page.getByRole('region', { name: 'Retrieval' })).toHaveCount(0);
@@ -54,14 +55,15 @@ test('a teacher hides parts through the URL, without presenter mode, and can kee
   await expect(page.getByRole('heading', { name: 'Sweep' })).toHaveCount(0);
   await expect(page.getByRole('spinbutton', { name: 'Temperature', exact: true })).toBeVisible();
 
-  await page.goto('/?present=1&show=sampling');
+  await page.goto('/?view=lab&present=1&show=sampling');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await expect(page.getByRole('spinbutton', { name: 'Temperature', exact: true })).toBeVisible();
   await expect(page.getByRole('combobox', { name: /^Mode\b/ })).toHaveCount(0);
 
   // A share link made in presenter mode (Share kept visible with show=) opens in presenter mode.
-  await page.goto('/?present=1&show=share');
+  await page.goto('/?view=lab&present=1&show=share');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  await openDrawer(page, 'Share');
   await page.getByRole('button', { name: 'Copy share link' }).click();
   const link = await page.getByRole('textbox', { name: 'Share link' }).inputValue();
   expect(link).toContain('#r=');
@@ -74,4 +76,32 @@ test('a teacher hides parts through the URL, without presenter mode, and can kee
   await expect(fresh.getByRole('button', { name: 'Presenter mode' })).toHaveAttribute('aria-pressed', 'true');
   await expect(fresh.getByRole('combobox', { name: /^Mode\b/ })).toHaveCount(0);
   await other.close();
+});
+
+test('presenter mode alone is the lesson at projector scale, with nothing else; the Lab is one click away without it', async ({
+  page,
+}) => {
+  await serveTinyModel(page);
+  await page.goto('/?present=1');
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Lesson' })).toBeVisible();
+  // The fixture model has no task suite: the lesson says so instead of waiting.
+  await expect(page.getByRole('region', { name: 'Lesson' })).toContainText('The Lab works with any model');
+  await expect(page.getByRole('navigation', { name: 'Views' })).toHaveCount(0);
+  await expect(page.getByRole('textbox', { name: 'Query', exact: true })).toHaveCount(0);
+  await expect(page.getByRole('region', { name: 'Generation' })).toHaveCount(0);
+  const big = await rootFontSize(page);
+
+  await page.getByRole('button', { name: 'Presenter mode' }).click();
+  expect(big).toBeGreaterThan(1.2 * (await rootFontSize(page)));
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Lab' }).click();
+  expect(new URL(page.url()).searchParams.get('view')).toBe('lab');
+  await expect(page.getByRole('textbox', { name: 'Query', exact: true })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  await page.getByRole('link', { name: 'Studies' }).click();
+  await expect(page.getByRole('heading', { name: 'Studies' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  // Back returns to the lab, as the address says.
+  await page.goBack();
+  await expect(page.getByRole('textbox', { name: 'Query', exact: true })).toBeVisible();
 });

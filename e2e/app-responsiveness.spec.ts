@@ -29,7 +29,7 @@ test('a slider step re-scores a 64-token text at once, never shows a stale resul
   const manifest = await page.request.get('/models/manifest.json');
   const bundled = manifest.ok() && (manifest.headers()['content-type'] ?? '').includes('json');
   if (!bundled) await serveTinyModel(page);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible({ timeout: 170_000 });
 
   await saveState(page, 'one', 'input: hot output: cold\ninput: big output: small\n');

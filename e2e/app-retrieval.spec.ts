@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { saveState } from './app-helpers.ts';
+import { openDrawer, saveState } from './app-helpers.ts';
 
 // Examples from the bundled model's tasks.json (antonym and capital train lists); queries use pairs that are
 // in none of the saved states.
@@ -10,12 +10,13 @@ const CAP_1 = 'Chile->Santiago\nChina->Beijing\nCroatia->Zagreb\nCuba->Havana\n'
 test('retrieval on the bundled model: a query ranks the states of its own task first; Mix top k sets the mixer', async ({
   page,
 }) => {
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await saveState(page, 'ant 1', ANT_1);
   await saveState(page, 'cap 1', CAP_1);
   await saveState(page, 'ant 2', ANT_2);
 
+  await openDrawer(page, 'Retrieval');
   const panel = page.getByRole('region', { name: 'Retrieval' });
   const hits = panel.getByRole('list', { name: 'Retrieved states' });
   await expect(panel.getByLabel('States to rank')).toHaveText('3 of 3 stored states ready to rank.');

@@ -3,13 +3,14 @@
  * Chromium. Run on purpose: SOUP_SCREENSHOTS=1 npx playwright test -c e2e/app.playwright.config.ts app-screenshots
  */
 import { expect, test } from '@playwright/test';
+import { openDrawer } from './app-helpers.ts';
 
 test.skip(!process.env['SOUP_SCREENSHOTS'], 'takes screenshots only when SOUP_SCREENSHOTS=1');
 
 test('screenshots of the playground', async ({ page }) => {
   test.setTimeout(600_000);
   await page.setViewportSize({ width: 1440, height: 1300 });
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await page.screenshot({ path: 'docs/screenshots/01-first-view.png' });
 
@@ -42,7 +43,7 @@ test('screenshots of the playground', async ({ page }) => {
 test('screenshot of the page without WebGPU', async ({ page }) => {
   await page.addInitScript(() => delete (Navigator.prototype as unknown as { gpu?: unknown }).gpu);
   await page.setViewportSize({ width: 1000, height: 700 });
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('heading', { name: 'State Soup Playground needs WebGPU' })).toBeVisible();
   await page.screenshot({ path: 'docs/screenshots/06-no-webgpu.png' });
 });
@@ -50,7 +51,7 @@ test('screenshot of the page without WebGPU', async ({ page }) => {
 test('screenshots of the retrieval and storage panels', async ({ page }) => {
   test.setTimeout(300_000);
   await page.setViewportSize({ width: 1440, height: 1300 });
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   const save = async (name: string, text: string) => {
     await page.getByRole('textbox', { name: 'State text' }).fill(text);
@@ -60,6 +61,8 @@ test('screenshots of the retrieval and storage panels', async ({ page }) => {
   await save('antonyms 1', 'begin->end\nbelow->above\nbig->little\nblack->white\n');
   await save('capitals', 'Chile->Santiago\nChina->Beijing\nCroatia->Zagreb\nCuba->Havana\n');
   await save('antonyms 2', 'able->unable\nabove->below\nalive->dead\naccept->refuse\n');
+  await openDrawer(page, 'Retrieval');
+  await openDrawer(page, 'Storage');
   const retrieval = page.getByRole('region', { name: 'Retrieval' });
   await expect(retrieval.getByLabel('States to rank')).toHaveText('3 of 3 stored states ready to rank.');
   await retrieval.getByRole('textbox', { name: 'Retrieval query' }).fill('best->worst\nbirth->death\n');
@@ -79,7 +82,7 @@ test('screenshots of the retrieval and storage panels', async ({ page }) => {
 test('screenshots of presenter mode, the PCA map and predict-then-reveal', async ({ page }) => {
   test.setTimeout(600_000);
   await page.setViewportSize({ width: 1440, height: 1100 });
-  await page.goto('/?present=1');
+  await page.goto('/?view=lab&present=1');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   const list = page.getByRole('list', { name: 'Stored states' });
   let made = 0;
@@ -111,18 +114,16 @@ test('screenshots of presenter mode, the PCA map and predict-then-reveal', async
 
 test('screenshot of a story step', async ({ page }) => {
   test.setTimeout(600_000);
-  await page.setViewportSize({ width: 1440, height: 1100 });
-  await page.goto('/?present=1');
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await page.goto('/');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   const panel = page.getByRole('region', { name: 'Stories' });
   await panel
     .getByRole('combobox', { name: 'Story' })
     .selectOption({ label: 'Mixing two tasks is a switch, not a blend' });
-  await panel.getByRole('button', { name: 'Set up this step' }).click();
-  const list = page.getByRole('list', { name: 'Stored states' });
-  await expect(list.locator('.library-meta', { hasText: /\d+ tokens/ })).toHaveCount(2);
-  await page.getByRole('button', { name: 'Generate' }).click();
-  const mix = page.getByRole('region', { name: 'Generation' }).getByRole('article', { name: 'Mix' });
-  await expect(mix.getByText(/· \d+ ms/)).toBeVisible({ timeout: 300_000 });
-  await page.screenshot({ path: 'docs/screenshots/12-story.png', fullPage: true });
+  await panel.getByRole('button', { name: 'Next' }).click();
+  await panel.getByRole('textbox', { name: 'Your guess' }).fill('TRACE');
+  await panel.getByRole('button', { name: 'Run this step' }).click();
+  await expect(panel.getByRole('status', { name: 'Step result' })).toBeVisible({ timeout: 300_000 });
+  await panel.screenshot({ path: 'docs/screenshots/12-story.png' });
 });

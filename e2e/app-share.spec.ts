@@ -1,12 +1,12 @@
 import { expect, test } from '@playwright/test';
-import { readPerplexity, readPerplexityText, saveState, serveTinyModel } from './app-helpers.ts';
+import { openDrawer, readPerplexity, readPerplexityText, saveState, serveTinyModel } from './app-helpers.ts';
 
 test('share URL round trip: a fresh browser opening the link rebuilds the same view', async ({
   page,
   browser,
 }) => {
   await serveTinyModel(page);
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
   await saveState(page, 'red', 'red apples and red cherries. ');
   await saveState(page, 'blue', 'blue sky over a blue sea. ');
@@ -23,6 +23,7 @@ test('share URL round trip: a fresh browser opening the link rebuilds the same v
   await expect(page.getByLabel('Perplexity', { exact: true })).toHaveAttribute('aria-busy', 'false');
   const settled = await readPerplexityText(page);
 
+  await openDrawer(page, 'Share');
   await page.getByRole('button', { name: 'Copy share link' }).click();
   const link = await page.getByRole('textbox', { name: 'Share link' }).inputValue();
   expect(link).toContain('#r=2.'); // version 2: compressed

@@ -1,11 +1,12 @@
 import { expect, test } from '@playwright/test';
-import { saveState } from './app-helpers.ts';
+import { openDrawer, saveState } from './app-helpers.ts';
 
 test('storage panel: the bundled model is listed as cached once loaded, with its size; Delete removes it', async ({
   page,
 }) => {
-  await page.goto('/');
+  await page.goto('/?view=lab');
   await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  await openDrawer(page, 'Storage');
   const panel = page.getByRole('region', { name: 'Storage' });
   const cached = panel.getByRole('list', { name: 'Cached models' });
   // The bundled folder's files (config, weights, tokenizer): the weights alone are 9.1 MB.

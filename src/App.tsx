@@ -5,23 +5,19 @@
 import { useEffect, useState } from 'react';
 import { ErrorBanner } from './features/errors/ErrorBanner.tsx';
 import { NoWebGpu } from './features/errors/NoWebGpu.tsx';
-import { GenerationPanel } from './features/generation/GenerationPanel.tsx';
-import { InspectorPanel } from './features/inspector/InspectorPanel.tsx';
-import { LibraryPanel } from './features/library/LibraryPanel.tsx';
-import { MixerPanel } from './features/mixer/MixerPanel.tsx';
+import { LabView } from './features/lab/LabView.tsx';
+import { LessonView } from './features/lesson/LessonView.tsx';
 import { loadDefaultModel } from './features/model/engine.ts';
-import { ModelPanel } from './features/model/ModelPanel.tsx';
-import { PerplexityPanel } from './features/perplexity/PerplexityPanel.tsx';
+import { ModelStatus } from './features/model/ModelStatus.tsx';
 import { applyRecipeUndoably } from './features/share/apply.ts';
 import { decodeRecipeLink } from './features/share/link.ts';
 import { UndoNotice } from './features/share/UndoNotice.tsx';
-import { RECIPE_PARAM, SharePanel } from './features/share/SharePanel.tsx';
-import { RetrievalPanel } from './features/retrieval/RetrievalPanel.tsx';
-import { StoragePanel } from './features/storage/StoragePanel.tsx';
-import { StoriesPanel } from './features/stories/StoriesPanel.tsx';
+import { RECIPE_PARAM } from './features/share/SharePanel.tsx';
 import { StudiesView } from './features/studies/StudiesView.tsx';
 import { PresenterToggle } from './features/present/PresenterToggle.tsx';
 import { useViewStore } from './features/present/view.ts';
+import { useNavigation } from './features/views/navigation.ts';
+import { ViewNav } from './features/views/ViewNav.tsx';
 
 async function webGpuProblem(): Promise<string | undefined> {
   if (!('gpu' in navigator) || !navigator.gpu) {
@@ -62,6 +58,7 @@ export function App() {
   const [shareError, setShareError] = useState<string>();
   const present = useViewStore((s) => s.present);
   const hidden = useViewStore((s) => s.hidden);
+  const view = useNavigation((s) => s.view);
   const shown = (p: (typeof hidden)[number]) => !hidden.includes(p);
 
   useEffect(() => {
@@ -82,13 +79,19 @@ export function App() {
         Skip to the playground
       </a>
       <header className="app-header">
-        <h1>State Soup Playground</h1>
-        <p className="tagline">
-          Store Mamba’s recurrent state after it reads a text, mix stored states with sliders, and watch
-          generations and perplexity change. After Pióro et al., <cite>State Soup</cite> (2024).{' '}
-          {shown('bench') && <a href="?bench">Benchmark your GPU</a>}
-        </p>
-        <PresenterToggle />
+        <div className="app-title">
+          <h1>State Soup Playground</h1>
+          {!present && <ViewNav />}
+          <ModelStatus />
+          <PresenterToggle />
+        </div>
+        {!present && view !== 'lesson' && (
+          <p className="tagline">
+            Store Mamba’s recurrent state after it reads a text, mix stored states with sliders, and watch
+            generations and perplexity change. After Pióro et al., <cite>State Soup</cite> (2024).{' '}
+            {shown('bench') && <a href="?bench">Benchmark your GPU</a>}
+          </p>
+        )}
       </header>
       <ErrorBanner />
       <UndoNotice place="link" />
@@ -101,31 +104,12 @@ export function App() {
       <main id="main" tabIndex={-1}>
         {gpu === 'checking' ? (
           <p role="status">Checking for WebGPU…</p>
-        ) : new URLSearchParams(window.location.search).get('view') === 'studies' ? (
-          // Until the views' navigation (issue 12) lands, ?view=studies opens the Studies view on its own.
-          <div className="studies-page">
-            <ModelPanel />
-            <StudiesView />
-          </div>
+        ) : view === 'lab' ? (
+          <LabView />
+        ) : view === 'studies' ? (
+          <StudiesView />
         ) : (
-          <div className="layout">
-            <div className="col col-left">
-              <ModelPanel />
-              {shown('stories') && <StoriesPanel />}
-              <LibraryPanel />
-            </div>
-            <div className="col col-mid">
-              <MixerPanel />
-              {shown('retrieval') && <RetrievalPanel />}
-              <PerplexityPanel />
-            </div>
-            <div className="col col-right">
-              <GenerationPanel />
-              {shown('inspector') && <InspectorPanel />}
-              {shown('share') && <SharePanel />}
-              {shown('storage') && <StoragePanel />}
-            </div>
-          </div>
+          <LessonView />
         )}
       </main>
     </div>

@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import { BenchPage } from './features/bench/BenchPage.tsx';
 import './styles/app.css';
+import './styles/views.css';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -221,6 +221,50 @@ describe('the engine service on a real adapter (bundled model)', () => {
     expect(sweep.points[0]!.perplexity).toBeCloseTo(zero.perplexity, 3);
   });
 
+  it('sweeps answer probabilities: at α = 0 and 1 each state alone, the product over the answer tokens', async () => {
+    const U = 'hot->HOT\nbig->BIG\n';
+    const P = 'cat->cats\ndog->dogs\n';
+    await h.final('captured', { type: 'capture', key: 'u', name: 'U', text: U });
+    await h.final('captured', { type: 'capture', key: 'p', name: 'P', text: P });
+    const query = 'trace->';
+    const answers = ['TRACE', 'traces'];
+    const text = 'absorb->ABSORB\nact->acts\n';
+    const r = await h.final('answersSwept', {
+      type: 'answerSweep',
+      a: 'u',
+      b: 'p',
+      alphas: [0, 0.5, 1],
+      query,
+      answers,
+      text,
+    });
+    expect(r.points.map((p) => p.alpha)).toEqual([0, 0.5, 1]);
+    // Independently: score query + answer from each stored state; the answer's tokens are the last ones,
+    // counted with the tokenizer here (the split must hold, or the count below would not be the answer's).
+    const nq = tokenizer.encode(query).length;
+    for (const [i, key] of [
+      [0, 'u'],
+      [2, 'p'],
+    ] as const) {
+      for (const [j, answer] of answers.entries()) {
+        const ids = tokenizer.encode(query + answer);
+        expect(ids.slice(0, nq)).toEqual(tokenizer.encode(query));
+        const scored = await h.final('scored', {
+          type: 'score',
+          start: { kind: 'stored', key },
+          text: query + answer,
+        });
+        const logp = scored.nll.slice(-(ids.length - nq)).reduce((s, x) => s + x, 0);
+        expect(r.points[i]!.probs[j]).toBeCloseTo(Math.exp(-logp), 4);
+      }
+      const ppl = await h.final('scored', { type: 'score', start: { kind: 'stored', key }, text });
+      expect(r.points[i]!.perplexity).toBeCloseTo(ppl.perplexity, 3);
+    }
+    // The bundled model reads these two prompts as the two tasks: each end prefers its own task's answer.
+    expect(r.points[0]!.probs[0]).toBeGreaterThan(r.points[0]!.probs[1]!);
+    expect(r.points[2]!.probs[1]).toBeGreaterThan(r.points[2]!.probs[0]!);
+  });
+
   it('generates greedily, streaming the tokens it returns, the same each time', async () => {
     const body = {
       type: 'generate',
@@ -238,6 +282,38 @@ describe('the engine service on a real adapter (bundled model)', () => {
     for (const t of done.tokens) expect(t.text).toBe(tokenizer.decode([t.id]));
     const again = await h.final('generated', body);
     expect(again.tokens.map((t) => t.id)).toEqual(done.tokens.map((t) => t.id));
+  });
+
+  it('stops at a stop sequence: the end of the line ends a task answer, the same tokens up to it', async () => {
+    // Three examples of a task and a query: the greedy continuation answers, then starts another line.
+    const body = {
+      type: 'generate',
+      start: { kind: 'zero' },
+      query: 'hot->cold\nbig->small\nfast->slow\nhigh->',
+      sampling: { ...greedy, maxNewTokens: 16 },
+    } as const;
+    const free = await h.final('generated', body);
+    const texts = free.tokens.map((t) => t.text);
+    const eol = texts.findIndex((t) => t.includes('\n'));
+    // The case under test: a newline before the last token, so stopping there must leave tokens out.
+    expect(eol).toBeGreaterThanOrEqual(0);
+    expect(eol).toBeLessThan(texts.length - 1);
+    const replies = await h.send({ ...body, stop: '\n' }).replies;
+    const done = replies.at(-1)!;
+    if (done.type !== 'generated') throw new Error(JSON.stringify(done));
+    expect(done.tokens.map((t) => t.id)).toEqual(free.tokens.slice(0, eol + 1).map((t) => t.id));
+    // Only the kept tokens were streamed.
+    expect(replies.filter((m) => m.type === 'token')).toHaveLength(eol + 1);
+    // Any sequence: the tokens up to the first whose text completes "->" (it may span two tokens).
+    const upTo = texts.findIndex((_, i) =>
+      texts
+        .slice(0, i + 1)
+        .join('')
+        .includes('->'),
+    );
+    expect(upTo).toBeGreaterThan(eol);
+    const arrow = await h.final('generated', { ...body, stop: '->' });
+    expect(arrow.tokens.map((t) => t.id)).toEqual(free.tokens.slice(0, upTo + 1).map((t) => t.id));
   });
 
   it('supersedes: a cancelled request ends in an AbortError, and the next one runs', async () => {

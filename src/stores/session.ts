@@ -15,10 +15,17 @@ export const DEFAULT_SAMPLING: SamplingSettings = {
   maxNewTokens: 32,
 };
 
+/** Where generation stops besides its length: see src/features/generation/stop.ts. */
+export type StopMode = 'auto' | 'line' | 'none' | 'custom';
+
 export interface SessionInputs {
   query: string;
   evalText: string;
   sampling: SamplingSettings;
+  /** Where generation stops besides its length (the end of the line for task queries by default). */
+  stopMode: StopMode;
+  /** The custom stop sequence (`\n` written as backslash-n), used when stopMode is 'custom'. */
+  stopText: string;
   sideBySide: boolean;
   liveRegenerate: boolean;
 }
@@ -34,6 +41,8 @@ export const useSessionStore = create<SessionStore>()(
       query: '',
       evalText: '',
       sampling: DEFAULT_SAMPLING,
+      stopMode: 'auto',
+      stopText: '',
       sideBySide: true,
       liveRegenerate: false,
       set: (p) => setSessionInputs(p),
@@ -58,6 +67,8 @@ export const selectSessionInputs = (s: SessionInputs): SessionInputs => ({
   query: s.query,
   evalText: s.evalText,
   sampling: s.sampling,
+  stopMode: s.stopMode,
+  stopText: s.stopText,
   sideBySide: s.sideBySide,
   liveRegenerate: s.liveRegenerate,
 });

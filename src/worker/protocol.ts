@@ -106,8 +106,28 @@ export type WorkerRequest =
       start: StartState;
       query: string;
       sampling: SamplingSettings;
+      /**
+       * A stop sequence: generation ends with the token that completes it (that token is kept, so the text
+       * shows where it stopped). '\n' stops at the end of the line, as a task query's answer does.
+       */
+      stop?: string;
     }
   | { type: 'sweep'; id: number; recipe: MixRecipe; key: string; alphas: number[]; text: string }
+  /**
+   * The lesson's curve: for each α, the mix (1 − α)·a + α·b (weighted, whole state); from it the
+   * teacher-forced probability of each answer to `query` (the product over the answer's tokens) and, when
+   * `text` is given, the text's perplexity.
+   */
+  | {
+      type: 'answerSweep';
+      id: number;
+      a: string;
+      b: string;
+      alphas: number[];
+      query: string;
+      answers: string[];
+      text?: string;
+    }
   | { type: 'inspect'; id: number; keys: string[] }
   /** Ranks the stored states `keys` by similarity to the state of `query` read from zero (best first). */
   | {
@@ -136,6 +156,8 @@ export type WorkerResponse =
   | { type: 'token'; id: number; index: number; token: GeneratedToken }
   | { type: 'generated'; id: number; tokens: GeneratedToken[]; ms: number }
   | { type: 'swept'; id: number; points: { alpha: number; perplexity: number }[] }
+  /** `probs[i]`: the probability of `answers[i]`; `perplexity` NaN without a text. */
+  | { type: 'answersSwept'; id: number; points: { alpha: number; probs: number[]; perplexity: number }[] }
   /** `grams[l][i][j]`: the dot product of states i and j's layer-l SSM states (the cosines and the PCA map). */
   | { type: 'inspected'; id: number; norms: LayerNorms[]; grams: number[][][] }
   /** `score`: the cosine, or −(L2 distance); higher is more similar. */
@@ -177,6 +199,7 @@ export type ReplyTypeOf = CompleteReplyMap<{
   score: 'scored';
   generate: 'generated';
   sweep: 'swept';
+  answerSweep: 'answersSwept';
   inspect: 'inspected';
   retrieve: 'retrieved';
   tokenize: 'tokenized';

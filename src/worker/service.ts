@@ -11,6 +11,8 @@ import { rankStates } from '../engine/states/retrieval.ts';
 import { exportStateFile, importStateFile, stateFileName } from '../engine/states/stateFile.ts';
 import { newStateId, shapeOfConfig, type StoredState } from '../engine/states/types.ts';
 import type { MambaState } from '../engine/weights.ts';
+import { answerTokens, probabilityOfLast } from './answers.ts';
+import type { StepResult } from './backend.ts';
 import { bpeCodec, bytesCodec, type TextCodec } from './codec.ts';
 import { openGpuBackend, type GpuBackend } from './gpu-backend.ts';
 import { layerNorms, perplexityOf, ssmGrams } from './inspect.ts';
@@ -68,6 +70,44 @@ interface Loaded {
   legacyHash: string;
 }
 
+/**
+ * Runs a generation that ends early once its text contains `stop`. The engine stops only on token ids or an
+ * abort, so the stop aborts a signal of its own (linked to the caller's) and the steps up to and including the
+ * one that completed the sequence are the result; an abort from the caller still rejects. `onStep` reports
+ * whether a step is kept (steps the engine had in flight after the stop are not).
+ */
+export async function generateUntil(
+  stop: string | undefined,
+  outer: AbortSignal,
+  run: (signal: AbortSignal, onStep: (s: StepResult, text: string) => boolean) => Promise<StepResult[]>,
+): Promise<StepResult[]> {
+  if (!stop) return run(outer, () => true);
+  const inner = new AbortController();
+  const forward = () => inner.abort();
+  outer.addEventListener('abort', forward);
+  const kept: StepResult[] = [];
+  let text = '';
+  let stopped = false;
+  try {
+    const steps = await run(inner.signal, (s, tokenText) => {
+      if (stopped) return false;
+      kept.push(s);
+      text += tokenText;
+      if (text.includes(stop)) {
+        stopped = true;
+        inner.abort();
+      }
+      return true;
+    });
+    return stopped ? kept : steps;
+  } catch (e) {
+    if (stopped && !outer.aborted) return kept;
+    throw e;
+  } finally {
+    outer.removeEventListener('abort', forward);
+  }
+}
+
 export class EngineService implements ServiceMethods {
   private model: Loaded | undefined;
   private readonly states = new StateCache();
@@ -100,6 +140,8 @@ export class EngineService implements ServiceMethods {
         return this.score(req, call);
       case 'sweep':
         return this.sweep(req, call);
+      case 'answerSweep':
+        return this.answerSweep(req, call);
       case 'generate':
         return this.generate(req, call);
       case 'retrieve':
@@ -302,6 +344,36 @@ export class EngineService implements ServiceMethods {
     return { type: 'swept', id: req.id, points };
   }
 
+  async answerSweep(req: Req<'answerSweep'>, call: Call): Promise<Reply<'answersSwept'>> {
+    const { backend, codec } = this.ready();
+    if (req.query === '') throw new Error('The query is empty; the answers are scored after a query.');
+    const answers = req.answers.map((a) => answerTokens((t) => codec.encode(t), req.query, a));
+    const textIds = req.text ? codec.encode(req.text) : [];
+    const points: Reply<'answersSwept'>['points'] = [];
+    for (const [i, alpha] of req.alphas.entries()) {
+      const start = await this.mix({
+        sources: [
+          { key: req.a, weight: 1 - alpha },
+          { key: req.b, weight: alpha },
+        ],
+        mode: 'weighted',
+        normalize: false,
+        parts: { ssm: true, conv: true },
+        profile: 'uniform',
+      });
+      const probs: number[] = [];
+      for (const a of answers) {
+        const nll = await backend.score(start, a.ids, { signal: call.signal });
+        probs.push(probabilityOfLast(nll, a.answerCount));
+      }
+      const perplexity =
+        textIds.length > 1 ? perplexityOf(await backend.score(start, textIds, { signal: call.signal })) : NaN;
+      points.push({ alpha, probs, perplexity });
+      call.progress('Sweeping', i + 1, req.alphas.length);
+    }
+    return { type: 'answersSwept', id: req.id, points };
+  }
+
   async generate(req: Req<'generate'>, call: Call): Promise<Reply<'generated'>> {
     const { backend, codec } = this.ready();
     const t0 = performance.now();
@@ -314,10 +386,15 @@ export class EngineService implements ServiceMethods {
       prob,
       top: top.map((t) => ({ text: codec.tokenText(t.id), prob: t.prob })),
     });
-    const steps = await backend.generate(start, prompt, req.sampling, codec.stopTokens, {
-      signal: call.signal,
-      onStep: (s, index) => call.token(index, view(s.id, s.prob, s.top)),
-    });
+    const steps = await generateUntil(req.stop, call.signal, (signal, onStep) =>
+      backend.generate(start, prompt, req.sampling, codec.stopTokens, {
+        signal,
+        onStep: (s, index) => {
+          const token = view(s.id, s.prob, s.top);
+          if (onStep(s, token.text)) call.token(index, token);
+        },
+      }),
+    );
     return {
       type: 'generated',
       id: req.id,

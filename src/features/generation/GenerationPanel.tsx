@@ -22,6 +22,7 @@ import { engine, errorText } from '../model/engine.ts';
 import { soloAndConcatenated } from '../mixer/comparisons.ts';
 import { useMixStart } from '../perplexity/useLiveScore.ts';
 import { useShown } from '../present/view.ts';
+import { STOP_LABELS, stopSequence, type StopMode } from './stop.ts';
 import { TokenStream } from './TokenStream.tsx';
 import { usePredictStore } from '../predict/predict.ts';
 import { PredictCheck } from '../predict/PredictCheck.tsx';
@@ -33,7 +34,8 @@ interface ColumnPlan {
 }
 
 function runColumns(plans: ColumnPlan[]) {
-  const { query, sampling } = useSessionStore.getState();
+  const { query, sampling, stopMode, stopText } = useSessionStore.getState();
+  const stop = stopSequence(query, stopMode, stopText);
   const kept = useResultsStore.getState().generation.filter((c) => !plans.some((p) => p.key === c.key));
   const fresh: GenerationColumn[] = plans.map((p) => ({
     key: p.key,
@@ -47,7 +49,7 @@ function runColumns(plans: ColumnPlan[]) {
     engine()
       .request(
         'generated',
-        { type: 'generate', start: p.start, query, sampling },
+        { type: 'generate', start: p.start, query, sampling, ...(stop !== undefined ? { stop } : {}) },
         {
           lane: `gen-${p.key}`,
           onToken: (_i, token) => tokenStreamed(p.key, token),
@@ -211,6 +213,30 @@ export function GenerationPanel() {
             <span className="hint">{s.temperature > 0 ? 'sampling (seeded)' : 'greedy'}</span>
           </div>
         )}
+        <div className="row">
+          <label>
+            Stop at{' '}
+            <select
+              aria-label="Stop at"
+              value={session.stopMode}
+              onChange={(e) => setSessionInputs({ stopMode: e.target.value as StopMode })}
+            >
+              {(Object.keys(STOP_LABELS) as StopMode[]).map((m) => (
+                <option key={m} value={m}>
+                  {STOP_LABELS[m]}
+                </option>
+              ))}
+            </select>
+          </label>
+          {session.stopMode === 'custom' && (
+            <input
+              aria-label="Stop sequence"
+              value={session.stopText}
+              placeholder="e.g. . or \n"
+              onChange={(e) => setSessionInputs({ stopText: e.target.value })}
+            />
+          )}
+        </div>
         <div className="row">
           <button
             type="submit"

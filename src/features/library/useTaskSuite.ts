@@ -9,7 +9,7 @@ import { parseTaskSuite, type TaskSuite } from './presets.ts';
 
 const reads = new Map<string, Promise<TaskSuite>>();
 
-function readSuite(url: string): Promise<TaskSuite> {
+export function readSuite(url: string): Promise<TaskSuite> {
   let read = reads.get(url);
   if (!read) {
     read = fetch(url).then(async (r) => {

@@ -22,16 +22,6 @@ export function ModelPanel() {
   const [files, setFiles] = useState<File[]>([]);
   const showSources = useShown('sources');
   const [repo, setRepo] = useState(KNOWN_MODELS[0]!.repo);
-  const statusText =
-    m.status === 'ready'
-      ? 'Model ready'
-      : m.status === 'loading'
-        ? `Loading model… ${m.progress?.phase ?? ''}`
-        : m.status === 'error'
-          ? 'Model not loaded'
-          : m.status === 'lost'
-            ? 'GPU device lost'
-            : 'No model loaded';
   const known = KNOWN_MODELS.find((k) => k.repo === repo.trim());
   const precisionFor = (p: PrecisionChoice): WeightDtype => (p === 'auto' ? 'f16' : p);
   const busy = m.status === 'loading';
@@ -41,9 +31,6 @@ export function ModelPanel() {
   return (
     <section className="panel model-panel" aria-labelledby="model-title">
       <h2 id="model-title">Model</h2>
-      <p className={`model-status model-status-${m.status}`} role="status">
-        {statusText}
-      </p>
       {busy && m.progress && (
         <>
           <progress

@@ -1,7 +1,7 @@
 /**
  * Guided stories on the bundled default model (UX.md, Teaching aids): a few steps, each saying what to look at
- * and what this model does there (measured: training/RESULTS.md and e2e/app-story.spec.ts), with one button that
- * sets the playground up for it. The states a story needs are the task presets' own k-shot prompts (same texts,
+ * and what this model does there (measured: training/RESULTS.md and e2e/app-story.spec.ts); the lesson runs each
+ * step live (src/features/lesson/LessonSteps.tsx). The states a story needs are the task presets' own k-shot prompts (same texts,
  * same names), so a story reuses states a preset already made and the other way round.
  */
 import { taskPrompts, type TaskSuite } from '../library/presets.ts';
@@ -55,7 +55,7 @@ export const STORIES: Story[] = [
     steps: [
       {
         title: 'From the zero state',
-        look: 'Nothing is mixed, so Generate continues good-> from the zero state: the model has not been told which task this is.',
+        look: 'Nothing is mixed: the model continues good-> from the zero state, without being told which task this is.',
         expect: 'It answers GOOD: with no examples, this model takes good-> for an uppercase query.',
         answer: { text: 'GOOD', task: 'uppercase' },
         mix: [],
@@ -63,7 +63,7 @@ export const STORIES: Story[] = [
       },
       {
         title: 'From one 2-shot antonym state',
-        look: 'One state, made from two antonym examples, is mixed at weight 1. Generate again and compare with the zero state.',
+        look: 'One state, made from two antonym examples, is mixed at weight 1. Compare with the zero state.',
         expect:
           'The same query now answers bad: two examples (neither of them about good) are enough to pick the task.',
         answer: { text: 'bad', task: 'antonym' },
@@ -72,7 +72,7 @@ export const STORIES: Story[] = [
       },
       {
         title: 'The mean of four 2-shot states',
-        look: 'Four 2-shot antonym states, each at weight 0.25. With Side by side on, the Concatenated texts column is the 8-shot prompt of the same examples.',
+        look: 'Four 2-shot antonym states, each at weight 0.25. In the Lab, Side by side sets the 8-shot prompt of the same examples (Concatenated texts) beside the mix.',
         expect:
           'The mean answers bad, as the 8-shot prompt does; over the held-out prompts of the five named tasks the mean of four 2-shot states scores 96.2 % against 96.0 % for the 8-shot prompt.',
         answer: { text: 'bad', task: 'antonym' },
@@ -93,7 +93,7 @@ export const STORIES: Story[] = [
     steps: [
       {
         title: 'α = 0: all uppercase',
-        look: 'The uppercase state at weight 1 and the plural state at 0. Generate.',
+        look: 'The uppercase state at weight 1 and the plural state at 0.',
         expect:
           'The answer is TRACE, and stays TRACE while you raise α (the plural weight, uppercase at 1 − α) up to 0.42.',
         answer: { text: 'TRACE', task: 'uppercase' },
@@ -105,7 +105,7 @@ export const STORIES: Story[] = [
       },
       {
         title: 'α = 0.5: the switch',
-        look: 'Half of each. Generate, then set the plural weight to 0.40 and the uppercase one to 0.60 (Shift+arrow keys step 0.1) and generate again.',
+        look: 'Half of each. Then move the lesson’s α slider to 0.40 (Shift+arrow keys step 0.1) and watch the answer.',
         expect:
           'At 0.5 the answer is already traces, at 0.40 TRACE again: for this noun the switch lies between α = 0.42 and 0.43. Other nouns switch elsewhere near 0.5: over 50 held-out nouns, about half go each way at 0.5.',
         answer: { text: 'traces', task: 'plural' },
@@ -117,7 +117,7 @@ export const STORIES: Story[] = [
       },
       {
         title: 'α = 1: all plural',
-        look: 'The plural state at weight 1 and the uppercase state at 0. Generate.',
+        look: 'The plural state at weight 1 and the uppercase state at 0.',
         expect:
           'The answer is traces, as it is from α = 0.43 on. At no α does the model answer TRACES: the mix selects a task, it does not compose two.',
         answer: { text: 'traces', task: 'plural' },
@@ -161,7 +161,7 @@ export const STORIES: Story[] = [
       },
       {
         title: 'After the newspaper',
-        look: 'The Brown state alone, the same verses. Hover the tokens to see which ones got harder.',
+        look: 'The Brown state alone, the same verses. In the Lab, hover the tokens to see which ones got harder.',
         expect: 'About 16.9: after three sentences of news the same verses are harder to predict.',
         mix: [
           { state: 0, weight: 0 },
@@ -172,7 +172,7 @@ export const STORIES: Story[] = [
       },
       {
         title: 'Drag between them',
-        look: 'Half of each. Move the Brown weight from 0 to 1 and the KJV weight from 1 to 0, watching the perplexity as you go.',
+        look: 'Half of each. In the Lab, move the Brown weight from 0 to 1 and the KJV weight from 1 to 0, watching the perplexity as you go.',
         expect:
           'About 13.8 here: the perplexity stays near the Bible state’s up to about 0.5 (13.5 at 0.25) and climbs over the last half (14.75 at 0.75, 16.9 at 1).',
         mix: [

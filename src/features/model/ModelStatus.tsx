@@ -1,0 +1,29 @@
+/** The model's load status in one line, in the header of every view (the lab's Model panel has the details). */
+import { useModelStore, type ModelStatus as Status } from '../../stores/model.ts';
+
+export function statusText(status: Status, phase?: string): string {
+  switch (status) {
+    case 'ready':
+      return 'Model ready';
+    case 'loading':
+      return `Loading model… ${phase ?? ''}`.trim();
+    case 'error':
+      return 'Model not loaded';
+    case 'lost':
+      return 'GPU device lost';
+    default:
+      return 'No model loaded';
+  }
+}
+
+export function ModelStatus() {
+  const status = useModelStore((s) => s.status);
+  const phase = useModelStore((s) => s.progress?.phase);
+  const id = useModelStore((s) => s.info?.id);
+  return (
+    <p className={`model-status model-status-${status}`} role="status">
+      {statusText(status, phase)}
+      {status === 'ready' && id && <span className="hint"> · {id}</span>}
+    </p>
+  );
+}
