@@ -9,7 +9,9 @@
  *   conv   [d_inner + 2·n_groups·state_size, d_conv−1]  the last inputs of the conv (x, B, C before it), oldest first
  *   dtSum  [num_heads]                              Σ Δ over every token read since the zero state
  */
-import { checkMamba2Tensors, mamba2TensorShapes, type Mamba2Config } from '../model/mamba2Config.ts';
+import { MAMBA2 } from '../model/architectures/mamba2.ts';
+import { tensorsOf } from '../model/architectures/types.ts';
+import { checkMamba2Tensors, type Mamba2Config } from '../model/mamba2Config.ts';
 import type { TensorSource } from './weights.ts';
 
 export interface Mamba2LayerWeights {
@@ -86,31 +88,17 @@ export function mamba2WeightsFromSource(
   file = 'model.safetensors',
 ): Mamba2Weights {
   checkMamba2Tensors(config, (n) => (src.has(n) ? src.shape(n) : undefined), file);
-  const expected = mamba2TensorShapes(config);
-  const get = (n: string) => src.float32(n);
-  const opt = (n: string) => (expected.has(n) ? get(n) : undefined);
-  const layers: Mamba2LayerWeights[] = [];
-  for (let l = 0; l < config.numLayers; l++) {
-    const p = `backbone.layers.${l}`;
-    layers.push({
-      norm: get(`${p}.norm.weight`),
-      inProj: get(`${p}.mixer.in_proj.weight`),
-      inProjBias: opt(`${p}.mixer.in_proj.bias`),
-      convWeight: get(`${p}.mixer.conv1d.weight`),
-      convBias: opt(`${p}.mixer.conv1d.bias`),
-      dtBias: get(`${p}.mixer.dt_bias`),
-      aLog: get(`${p}.mixer.A_log`),
-      d: get(`${p}.mixer.D`),
-      gateNorm: get(`${p}.mixer.norm.weight`),
-      outProj: get(`${p}.mixer.out_proj.weight`),
-      outProjBias: opt(`${p}.mixer.out_proj.bias`),
-    });
+  // Every tensor the config has, gathered into the field its table entry names (absent optional ones stay so).
+  const layers = Array.from({ length: config.numLayers }, () => ({}) as Record<string, Float32Array>);
+  const globals: Record<string, Float32Array> = {};
+  for (const t of tensorsOf(MAMBA2, config)) {
+    (t.layer === undefined ? globals : layers[t.layer]!)[t.spec.field] = src.float32(t.name);
   }
   return {
     config,
-    embedding: get('backbone.embeddings.weight'),
-    layers,
-    normF: get('backbone.norm_f.weight'),
-    lmHead: config.tieWordEmbeddings ? undefined : get('lm_head.weight'),
+    embedding: globals['embedding']!,
+    layers: layers as unknown as Mamba2LayerWeights[],
+    normF: globals['normF']!,
+    lmHead: globals['lmHead'],
   };
 }

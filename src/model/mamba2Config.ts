@@ -8,6 +8,8 @@
  * are read for the record only. Checkpoints in mamba_ssm's own format are refused with a line naming the
  * format expected.
  */
+import { HF_LM_HEAD } from './architectures/hfNames.ts';
+import { mamba2Shapes } from './architectures/mamba2.ts';
 import { ModelFormatError } from './errors.ts';
 
 export interface Mamba2Config {
@@ -214,26 +216,7 @@ export function parseMamba2Config(raw: unknown, file = 'config.json'): Mamba2Con
 
 /** The tensors a Mamba-2 checkpoint must hold for `config`, with their shapes, keyed by Hugging Face name. */
 export function mamba2TensorShapes(config: Mamba2Config): Map<string, number[]> {
-  const { hiddenSize: dm, intermediateSize: di, convDim, numHeads: nh, convKernel: dc } = config;
-  const m = new Map<string, number[]>();
-  m.set('backbone.embeddings.weight', [config.vocabSize, dm]);
-  for (let l = 0; l < config.numLayers; l++) {
-    const p = `backbone.layers.${l}`;
-    m.set(`${p}.norm.weight`, [dm]);
-    m.set(`${p}.mixer.in_proj.weight`, [config.inProjSize, dm]);
-    if (config.useBias) m.set(`${p}.mixer.in_proj.bias`, [config.inProjSize]);
-    m.set(`${p}.mixer.conv1d.weight`, [convDim, 1, dc]);
-    if (config.useConvBias) m.set(`${p}.mixer.conv1d.bias`, [convDim]);
-    m.set(`${p}.mixer.dt_bias`, [nh]);
-    m.set(`${p}.mixer.A_log`, [nh]);
-    m.set(`${p}.mixer.D`, [nh]);
-    m.set(`${p}.mixer.norm.weight`, [di]);
-    m.set(`${p}.mixer.out_proj.weight`, [dm, di]);
-    if (config.useBias) m.set(`${p}.mixer.out_proj.bias`, [dm]);
-  }
-  m.set('backbone.norm_f.weight', [dm]);
-  if (!config.tieWordEmbeddings) m.set('lm_head.weight', [config.vocabSize, dm]);
-  return m;
+  return mamba2Shapes(config);
 }
 
 /**
@@ -249,9 +232,7 @@ export function checkMamba2Tensors(
     const got = shapeOf(name);
     if (got === undefined) {
       const hint =
-        name === 'lm_head.weight'
-          ? ' (config.json says tie_word_embeddings is false, so it must be there)'
-          : '';
+        name === HF_LM_HEAD ? ' (config.json says tie_word_embeddings is false, so it must be there)' : '';
       throw new ModelFormatError(`${file} has no tensor ${name}${hint}; it does not match its config.json.`);
     }
     if (got.length !== want.length || got.some((d, i) => d !== want[i])) {

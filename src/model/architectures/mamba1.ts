@@ -3,6 +3,7 @@
  * one place its tensor names and shapes are written. d_inner = intermediateSize, dt_rank = timeStepRank.
  */
 import type { MambaConfig } from '../config.ts';
+import { HF_EMBEDDING, HF_LAYER, HF_LM_HEAD, HF_NORM_F, hfLayerPrefix, hfSplitLayer } from './hfNames.ts';
 import { globalName, lookupTensor, tensorShapes, tensorsOf, type Architecture } from './types.ts';
 
 /** Fields of one layer's host weights (src/engine/weights.ts LayerWeights). */
@@ -28,15 +29,12 @@ const bias = (c: MambaConfig) => c.useBias;
 
 export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalField> = {
   modelType: 'mamba',
-  layerPrefix: (l) => `backbone.layers.${l}.`,
-  splitLayer: (name) => {
-    const m = /^backbone\.layers\.(\d+)\.(.+)$/.exec(name);
-    return m ? { layer: Number(m[1]), rest: m[2]! } : undefined;
-  },
+  layerPrefix: hfLayerPrefix,
+  splitLayer: hfSplitLayer,
   numLayers: (c) => c.numLayers,
   tensors: [
     {
-      name: 'backbone.embeddings.weight',
+      name: HF_EMBEDDING,
       scope: 'global',
       kind: 'embedding',
       shape: (c) => [c.vocabSize, c.hiddenSize],
@@ -44,7 +42,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       init: matrixInit,
     },
     {
-      name: 'norm.weight',
+      name: HF_LAYER.norm,
       scope: 'layer',
       kind: 'norm',
       shape: (c) => [c.hiddenSize],
@@ -52,7 +50,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       init: 'ones',
     },
     {
-      name: 'mixer.in_proj.weight',
+      name: HF_LAYER.inProj,
       scope: 'layer',
       kind: 'matrix',
       shape: (c) => [2 * c.intermediateSize, c.hiddenSize],
@@ -60,7 +58,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       init: matrixInit,
     },
     {
-      name: 'mixer.in_proj.bias',
+      name: HF_LAYER.inProjBias,
       scope: 'layer',
       kind: 'bias',
       shape: (c) => [2 * c.intermediateSize],
@@ -69,7 +67,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       init: 'zeros',
     },
     {
-      name: 'mixer.conv1d.weight',
+      name: HF_LAYER.conv,
       scope: 'layer',
       kind: 'conv',
       shape: (c) => [c.intermediateSize, 1, c.convKernel],
@@ -77,7 +75,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       init: convInit,
     },
     {
-      name: 'mixer.conv1d.bias',
+      name: HF_LAYER.convBias,
       scope: 'layer',
       kind: 'convBias',
       shape: (c) => [c.intermediateSize],
@@ -110,7 +108,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       init: 'dtBias',
     },
     {
-      name: 'mixer.A_log',
+      name: HF_LAYER.aLog,
       scope: 'layer',
       kind: 'A_log',
       shape: (c) => [c.intermediateSize, c.stateSize],
@@ -118,7 +116,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       init: 'aLog',
     },
     {
-      name: 'mixer.D',
+      name: HF_LAYER.d,
       scope: 'layer',
       kind: 'D',
       shape: (c) => [c.intermediateSize],
@@ -126,7 +124,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       init: 'ones',
     },
     {
-      name: 'mixer.out_proj.weight',
+      name: HF_LAYER.outProj,
       scope: 'layer',
       kind: 'matrix',
       shape: (c) => [c.hiddenSize, c.intermediateSize],
@@ -134,7 +132,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       init: matrixInit,
     },
     {
-      name: 'mixer.out_proj.bias',
+      name: HF_LAYER.outProjBias,
       scope: 'layer',
       kind: 'bias',
       shape: (c) => [c.hiddenSize],
@@ -143,7 +141,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       init: 'zeros',
     },
     {
-      name: 'backbone.norm_f.weight',
+      name: HF_NORM_F,
       scope: 'global',
       kind: 'norm',
       shape: (c) => [c.hiddenSize],
@@ -151,7 +149,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       init: 'ones',
     },
     {
-      name: 'lm_head.weight',
+      name: HF_LM_HEAD,
       scope: 'global',
       kind: 'lmHead',
       shape: (c) => [c.vocabSize, c.hiddenSize],
