@@ -122,10 +122,16 @@ describe('matmul kernels against matVec', () => {
               const words = [p.rows, K, ldy, col0 + p.row0, 1 + p.row0, 1, 0, 0];
               dev.device.queue.writeBuffer(shape, 0, new Uint32Array(words));
               made.push(shape);
-              const pipeline = pipes.get(kernel, { F16: dtype === 'f16' });
-              const d = kernel.startsWith('gemv') ? undefined : dims;
-              pass.setPipeline(pipeline);
-              pass.setBindGroup(0, pipes.bind(pipeline, kernel, [d, bx, bw, bb, by, shape]));
+              const io = { shape, X: bx, W: bw, bias: bb, Y: by };
+              const consts = { F16: dtype === 'f16' };
+              // The GEMVs run one token and declare no dims uniform; gemm_reg reads T from it.
+              const k = pipes.kernel(kernel, consts);
+              const bindGroup =
+                kernel === 'gemm_reg'
+                  ? pipes.kernel(kernel, consts).bind(kernel, { ...io, dims })
+                  : k.bind(kernel, io);
+              pass.setPipeline(k.pipeline);
+              pass.setBindGroup(0, bindGroup);
               if (kernel === 'gemm_reg')
                 pass.dispatchWorkgroups(Math.ceil(p.rows / 4 / 64), Math.ceil(T / 4));
               else if (kernel === 'gemv') pass.dispatchWorkgroups(Math.ceil(p.rows / 4 / 64));
@@ -164,8 +170,8 @@ describe('gemm_tiled (hardware prefill GEMM) and its split-K reduce against matV
         await withScope(dev.device, async () => {
           const next = rng(13);
           const consts = { TM, TN };
-          const gemm = pipes.get('gemm_tiled', { F16: dtype === 'f16', ...consts });
-          const reduce = pipes.get('gemm_splitk_reduce', consts);
+          const gemm = pipes.kernel('gemm_tiled', { F16: dtype === 'f16', ...consts });
+          const reduce = pipes.kernel('gemm_splitk_reduce', consts);
           for (const [T, N, K] of shapes) {
             const c = matmulCase(T, N, K, dtype, next);
             const { x, w, bias, col0, ldy, parts } = c;
@@ -191,15 +197,15 @@ describe('gemm_tiled (hardware prefill GEMM) and its split-K reduce against matV
               made.push(shape);
               const split = splitCount(T, p.rows, TM, TN, target, maxSplit);
               maxUsed = Math.max(maxUsed, split);
-              pass.setPipeline(gemm);
-              pass.setBindGroup(0, pipes.bind(gemm, 'gemm_tiled', [dims, bx, bw, bb, by, shape, bp]));
+              pass.setPipeline(gemm.pipeline);
+              pass.setBindGroup(
+                0,
+                gemm.bind('gemm_tiled', { dims, X: bx, W: bw, bias: bb, Y: by, shape, P: bp }),
+              );
               pass.dispatchWorkgroups(Math.ceil(p.rows / (16 * TN)), Math.ceil(T / (16 * TM)), split);
               if (split > 1) {
-                pass.setPipeline(reduce);
-                pass.setBindGroup(
-                  0,
-                  pipes.bind(reduce, 'reduce', [dims, undefined, undefined, bb, by, shape, bp]),
-                );
+                pass.setPipeline(reduce.pipeline);
+                pass.setBindGroup(0, reduce.bind('reduce', { dims, bias: bb, Y: by, shape, P: bp }));
                 pass.dispatchWorkgroups(Math.ceil(p.rows / 64), T);
               }
               pass.end();
@@ -219,7 +225,7 @@ describe('GPU sampler', () => {
   /** Draws `n` ids from `logits` by dispatching the sampler n times (its RNG state advances each time). */
   async function draws(logits: Float32Array, n: number, t: number, topK: number, topP: number, wg: number) {
     const V = logits.length;
-    const pipeline = pipes.get('sample', { V, WG: wg });
+    const sampler = pipes.kernel('sample', { V, WG: wg });
     const p = new ArrayBuffer(16);
     new Float32Array(p, 0, 1)[0] = t;
     new Uint32Array(p, 4, 1)[0] = topK;
@@ -230,11 +236,11 @@ describe('GPU sampler', () => {
     const bt = storage(new Uint32Array(4));
     const bo = storage(new Uint32Array(35));
     const all = storage(new Uint32Array(n));
-    const bg = pipes.bind(pipeline, 'sample', [params, bl, br, bt, bo]);
+    const bg = sampler.bind('sample', { params, logits: bl, rng: br, tokens: bt, out: bo });
     const enc = dev.device.createCommandEncoder();
     for (let i = 0; i < n; i++) {
       const pass = enc.beginComputePass();
-      pass.setPipeline(pipeline);
+      pass.setPipeline(sampler.pipeline);
       pass.setBindGroup(0, bg);
       pass.dispatchWorkgroups(1);
       pass.end();

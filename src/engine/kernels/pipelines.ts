@@ -83,18 +83,6 @@ export class PipelineCache {
       dispatch: (label, resources, size) => ({ label, pipeline, bindGroup: bind(label, resources), size }),
     };
   }
-
-  /**
-   * A bind group for `pipeline` with `buffers[i]` at binding i (undefined entries are skipped). Positional:
-   * prefer `kernel(…).bind(label, { name: buffer })`, which checks the names against the kernel's WGSL.
-   */
-  bind(pipeline: GPUComputePipeline, label: string, buffers: (GPUBuffer | undefined)[]): GPUBindGroup {
-    const entries: GPUBindGroupEntry[] = [];
-    buffers.forEach((buffer, binding) => {
-      if (buffer) entries.push({ binding, resource: { buffer } });
-    });
-    return this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
-  }
 }
 
 export function encodeDispatches(pass: GPUComputePassEncoder, steps: readonly Dispatch[], t: number): void {
