@@ -1,8 +1,16 @@
 /** The library of stored states: make one from a text, list, tick to mix, rename, delete, export, import. */
 import { useState } from 'react';
 import { newStateId } from '../../engine/states/types.ts';
-import { uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
-import { useMixerStore } from '../../stores/mixer.ts';
+import {
+  addEntry,
+  removeEntry,
+  renameEntry,
+  setEntryStatus,
+  uniqueName,
+  useLibraryStore,
+  type LibraryEntry,
+} from '../../stores/library.ts';
+import { forgetMixed, setMixWeight, toggleMixed, useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { cancelCapture, captureEntry, captureRunKey, engine } from '../model/engine.ts';
 import { LongRun } from '../progress/LongRun.tsx';
@@ -19,7 +27,6 @@ export function LibraryPanel() {
   const [text, setText] = useState('');
   const [name, setName] = useState('');
   const entries = useLibraryStore((s) => s.entries);
-  const add = useLibraryStore((s) => s.add);
   const status = useModelStore((s) => s.status);
   const showFiles = useShown('files');
 
@@ -31,11 +38,11 @@ export function LibraryPanel() {
       origin: 'text',
       createdAt: Date.now(),
     };
-    add(entry);
+    addEntry(entry);
     setText('');
     setName('');
     if (status === 'ready') void captureEntry(entry);
-    else useLibraryStore.getState().setStatus(entry.id, { kind: 'pending', done: 0, total: 1 });
+    else setEntryStatus(entry.id, { kind: 'pending', done: 0, total: 1 });
   };
 
   return (
@@ -96,10 +103,10 @@ function UndoDelete() {
   if (!d || entries.some((e) => e.id === d.entry.id)) return null;
   const undo = () => {
     lastDeleted = undefined;
-    useLibraryStore.getState().add(d.entry);
+    addEntry(d.entry);
     if (d.mixed) {
-      useMixerStore.getState().toggle(d.entry.id, true);
-      if (d.weight !== undefined) useMixerStore.getState().setWeight(d.entry.id, d.weight);
+      toggleMixed(d.entry.id, true);
+      if (d.weight !== undefined) setMixWeight(d.entry.id, d.weight);
     }
     if (status === 'ready') void captureEntry(d.entry);
   };
@@ -130,7 +137,6 @@ function CaptureRun({ entry }: { entry: LibraryEntry }) {
 function EntryRow({ entry }: { entry: LibraryEntry }) {
   const st = useLibraryStore((s) => s.status[entry.id]);
   const mixed = useMixerStore((s) => s.selected.includes(entry.id));
-  const toggle = useMixerStore((s) => s.toggle);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(entry.name);
 
@@ -138,8 +144,8 @@ function EntryRow({ entry }: { entry: LibraryEntry }) {
   const remove = () => {
     const m = useMixerStore.getState();
     lastDeleted = { entry, mixed: m.selected.includes(entry.id), weight: m.weights[entry.id] };
-    m.forget(entry.id);
-    useLibraryStore.getState().remove(entry.id);
+    forgetMixed(entry.id);
+    removeEntry(entry.id);
     void engine()
       .request('done', { type: 'drop', key: entry.id })
       .catch(() => {});
@@ -149,7 +155,7 @@ function EntryRow({ entry }: { entry: LibraryEntry }) {
     const n = draft.trim();
     if (n && n !== entry.name) {
       const name = uniqueName(n, entries);
-      useLibraryStore.getState().rename(entry.id, name);
+      renameEntry(entry.id, name);
       void engine()
         .request('done', { type: 'rename', key: entry.id, name })
         .catch(() => {});
@@ -164,7 +170,7 @@ function EntryRow({ entry }: { entry: LibraryEntry }) {
           type="checkbox"
           aria-label={`Mix ${entry.name}`}
           checked={mixed}
-          onChange={(e) => toggle(entry.id, e.target.checked)}
+          onChange={(e) => toggleMixed(entry.id, e.target.checked)}
         />
       </label>
       {editing ? (

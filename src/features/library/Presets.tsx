@@ -1,10 +1,10 @@
 /** One click makes k-shot task states from the bundled model's tasks.json (and held-out query and evaluation text). */
 import { useState } from 'react';
 import { newStateId } from '../../engine/states/types.ts';
-import { uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
-import { useMixerStore } from '../../stores/mixer.ts';
+import { addEntry, uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
+import { setMixOptions, useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
-import { useSessionStore } from '../../stores/session.ts';
+import { setSessionInputs } from '../../stores/session.ts';
 import { captureEntry } from '../model/engine.ts';
 import { heldOut, taskPrompts } from './presets.ts';
 import { useTaskSuite } from './useTaskSuite.ts';
@@ -26,7 +26,6 @@ export function Presets() {
     const prompts = taskPrompts(suite, task, shots, count);
     // The preset replaces the mix, query and evaluation text: keep what they were, for Undo.
     const before = snapshotWork();
-    const lib = useLibraryStore.getState();
     const made: LibraryEntry[] = prompts.map((text, i) => ({
       id: newStateId(),
       name: uniqueName(`${task} ${shots}-shot #${i + 1}`, useLibraryStore.getState().entries),
@@ -35,9 +34,9 @@ export function Presets() {
       task,
       createdAt: Date.now() + i,
     }));
-    for (const e of made) lib.add(e);
+    for (const e of made) addEntry(e);
     // Mix the new states equally and ask a held-out question of the task.
-    useMixerStore.getState().set({
+    setMixOptions({
       selected: made.map((e) => e.id),
       weights: {
         ...useMixerStore.getState().weights,
@@ -46,7 +45,7 @@ export function Presets() {
       mode: 'weighted',
     });
     const { query, answer, evalText } = heldOut(suite, task);
-    useSessionStore.getState().set({ query, evalText });
+    setSessionInputs({ query, evalText });
     // Predict-then-reveal compares with the task's answer while this query stands; a new guess starts empty.
     usePredictStore.getState().set({ expected: { query, answer, task }, guess: '', revealed: false });
     useUndoStore.getState().offer(`Made and mixed ${made.length} ${task} states.`, 'preset', () =>

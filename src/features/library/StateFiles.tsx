@@ -3,7 +3,7 @@
  * The worker reads and writes them; imported states join the library and are saved with the model's states.
  */
 import { useState } from 'react';
-import { useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
+import { addEntry, setEntryStatus, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { engine, errorText } from '../model/engine.ts';
 
@@ -40,7 +40,6 @@ export function StateFiles() {
         const r = await engine().request('imported', { type: 'importFile', bytes, fileName: f.name }, {}, [
           bytes,
         ]);
-        const lib = useLibraryStore.getState();
         for (const s of r.states) {
           const entry: LibraryEntry = {
             id: s.key,
@@ -51,8 +50,8 @@ export function StateFiles() {
             tokenCount: s.tokenCount,
             ...(s.task ? { task: s.task } : {}),
           };
-          lib.add(entry);
-          lib.setStatus(s.key, { kind: 'ready', ...(r.warning ? { warning: r.warning } : {}) });
+          addEntry(entry);
+          setEntryStatus(s.key, { kind: 'ready', ...(r.warning ? { warning: r.warning } : {}) });
         }
         setNote(`Imported ${r.states.length} state(s) from ${f.name}.${r.warning ? ` ${r.warning}` : ''}`);
       } catch (e) {

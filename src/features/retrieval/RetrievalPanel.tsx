@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { useLibraryStore } from '../../stores/library.ts';
-import { useMixerStore } from '../../stores/mixer.ts';
+import { setMixOptions, setMixWeights } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { engine, errorText } from '../model/engine.ts';
 import { topKMix, type Hit } from './topk.ts';
@@ -46,8 +46,8 @@ export function RetrievalPanel() {
   const mixTop = () => {
     try {
       const m = topKMix(hits ?? [], k, tau);
-      useMixerStore.getState().set({ selected: m.selected, mode: 'weighted', normalize: false });
-      useMixerStore.getState().setWeights(m.weights);
+      setMixOptions({ selected: m.selected, mode: 'weighted', normalize: false });
+      setMixWeights(m.weights);
       setMessage(
         `Mixing the top ${m.selected.length}: ${m.selected.map((id) => `${name(id)} ${m.weights[id]!.toFixed(3)}`).join(', ')}.`,
       );

@@ -4,10 +4,16 @@
  * importing a session never deletes what the user saved.
  */
 import { newStateId } from '../../engine/states/types.ts';
-import { uniqueName, useLibraryStore, type LibraryEntry } from '../../stores/library.ts';
-import { useMixerStore } from '../../stores/mixer.ts';
+import {
+  addEntry,
+  setEntryStatus,
+  uniqueName,
+  useLibraryStore,
+  type LibraryEntry,
+} from '../../stores/library.ts';
+import { setMixOptions, useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
-import { useSessionStore } from '../../stores/session.ts';
+import { setSessionInputs, useSessionStore } from '../../stores/session.ts';
 import { captureEntry } from '../model/engine.ts';
 import { matchEntries, type Recipe } from './recipe.ts';
 import { restoreWork, snapshotWork, useUndoStore, type UndoPlace } from './undo.ts';
@@ -52,14 +58,14 @@ export function applyRecipe(recipe: Recipe): string[] {
       task: s.task,
       createdAt: Date.now(),
     };
-    useLibraryStore.getState().add(entry);
+    addEntry(entry);
     added.push(entry);
     ids.push(entry.id);
   });
   const selected = recipe.mixed.map((i) => ids[i]!).filter((id) => id !== undefined);
   const weights = { ...useMixerStore.getState().weights };
   selected.forEach((id, i) => (weights[id] = recipe.weights[i] ?? 0));
-  useMixerStore.getState().set({
+  setMixOptions({
     selected,
     weights,
     mode: recipe.mode,
@@ -67,15 +73,13 @@ export function applyRecipe(recipe: Recipe): string[] {
     parts: recipe.parts,
     profile: recipe.profile,
   });
-  useSessionStore
-    .getState()
-    .set({ query: recipe.query, evalText: recipe.evalText, sampling: recipe.sampling });
+  setSessionInputs({ query: recipe.query, evalText: recipe.evalText, sampling: recipe.sampling });
   if (useModelStore.getState().status === 'ready') {
     void (async () => {
       for (const e of added) await captureEntry(e);
     })();
   } else {
-    for (const e of added) useLibraryStore.getState().setStatus(e.id, { kind: 'pending', done: 0, total: 1 });
+    for (const e of added) setEntryStatus(e.id, { kind: 'pending', done: 0, total: 1 });
   }
   return added.map((e) => e.id);
 }

@@ -5,9 +5,9 @@
  * touched by the action, so they need no restoring.
  */
 import { create } from 'zustand';
-import { useLibraryStore } from '../../stores/library.ts';
-import { useMixerStore } from '../../stores/mixer.ts';
-import { useSessionStore } from '../../stores/session.ts';
+import { removeEntry, useLibraryStore } from '../../stores/library.ts';
+import { setMixOptions, useMixerStore } from '../../stores/mixer.ts';
+import { setSessionInputs, useSessionStore } from '../../stores/session.ts';
 import { engine } from '../model/engine.ts';
 
 export interface WorkSnapshot {
@@ -38,13 +38,13 @@ export function restoreWork(snap: WorkSnapshot, addedIds: string[]): void {
   const lib = useLibraryStore.getState();
   for (const id of addedIds) {
     if (!lib.entries.some((e) => e.id === id)) continue;
-    lib.remove(id);
+    removeEntry(id);
     void engine()
       .request('done', { type: 'drop', key: id })
       .catch(() => {});
   }
-  useMixerStore.getState().set(snap.mixer);
-  useSessionStore.getState().set(snap.session);
+  setMixOptions(snap.mixer);
+  setSessionInputs(snap.session);
 }
 
 /** Where the Undo line shows: beside the control that made the change (the page top for an opened link). */
