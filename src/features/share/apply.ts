@@ -15,6 +15,7 @@ import { setMixOptions, useMixerStore } from '../../stores/mixer.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { setSessionInputs, useSessionStore } from '../../stores/session.ts';
 import { captureEntry } from '../model/engine.ts';
+import { searchWithView, useNavigation } from '../views/navigation.ts';
 import { matchEntries, type Recipe } from './recipe.ts';
 import { restoreWork, snapshotWork, useUndoStore, type UndoPlace } from './undo.ts';
 
@@ -90,8 +91,11 @@ export function applyRecipeUndoably(recipe: Recipe, label: string, place: UndoPl
   const added = applyRecipe(recipe);
   useUndoStore.getState().offer(label, place, () => {
     restoreWork(before, added);
-    // Else a reload would open the link again and undo the undo.
-    if (place === 'link')
-      window.history.replaceState(null, '', window.location.pathname + window.location.search);
+    // Else a reload would open the link again and undo the undo. A link without `?view=` opened the lab
+    // because of its recipe; with the recipe gone the address names the view, so a reload stays there.
+    if (place === 'link') {
+      const search = searchWithView(window.location.search, useNavigation.getState().view);
+      window.history.replaceState(null, '', window.location.pathname + search);
+    }
   });
 }
