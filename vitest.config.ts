@@ -27,6 +27,7 @@ export const GPU_TESTS = [
   'tests/states.engine.test.ts',
   'tests/studies.gpu.test.ts',
   'tests/studies.service.test.ts',
+  'tests/worker-service.gpu-mix.test.ts',
   'tests/worker-service.test.ts',
 ];
 

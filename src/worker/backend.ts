@@ -1,10 +1,12 @@
 /**
  * What the worker needs from an engine, in host terms: read a text into a state, score a text from a state,
  * generate from a state. Two implementations: the WebGPU engine (src/engine/model.ts) and the float64 CPU
- * reference (the test oracle, slow, for tiny models and for machines where the GPU engine is absent). States
- * cross this interface as host `MambaState`s so mixing, export and inspection need no GPU round trip.
+ * reference (the test oracle, slow, for tiny models and for machines where the GPU engine is absent). Captured
+ * states come back as host `MambaState`s (saved, exported, inspected); a run starts from a host state, from
+ * zero, or from a state filled on the device (a resident stored state, a mix made there).
  */
 import type { MambaConfig } from '../model/config.ts';
+import type { GpuState } from '../engine/api.ts';
 import type { MambaState } from '../engine/weights.ts';
 import type { SamplingSettings } from './protocol.ts';
 
@@ -13,6 +15,9 @@ export interface StepResult {
   prob: number;
   top: { id: number; prob: number }[];
 }
+
+/** Where a run starts: zero (null), a host state, or a function that fills the run's state on the GPU. */
+export type RunStart = MambaState | null | ((dst: GpuState) => void | Promise<void>);
 
 export interface BackendRun {
   signal: AbortSignal;
@@ -28,10 +33,10 @@ export interface Backend {
   /** The state after reading `tokens` from the zero state (dtSum included). */
   capture(tokens: number[], run: BackendRun): Promise<MambaState>;
   /** nll[i] = −log p(tokens[i+1] | start, tokens[0..i]). */
-  score(start: MambaState | null, tokens: number[], run: BackendRun): Promise<Float32Array>;
+  score(start: RunStart, tokens: number[], run: BackendRun): Promise<Float32Array>;
   /** Reads `prompt` from `start`, then samples; `onStep` streams each new token. */
   generate(
-    start: MambaState | null,
+    start: RunStart,
     prompt: number[],
     sampling: SamplingSettings,
     stopTokens: number[],

@@ -1,24 +1,28 @@
 /**
  * The WebGPU engine as the worker's backend: opened by openEngine (src/engine/open.ts: device, streamed
- * weights, A_log), it runs capture / score / generate from host states. Calls are serialised
- * here, and a call whose signal was aborted while it waited never reaches the GPU: that is what lets new
+ * weights, A_log), it runs capture / score / generate from a start state given on the host or filled on the GPU
+ * (a stored state's resident copy, or a mix of resident copies by GpuStateMixer). Calls are serialised here, and a call whose signal was aborted while it waited never reaches the GPU: that is what lets new
  * perplexity work supersede stale work instead of queueing behind it.
  */
 import type { EngineDevice } from '../engine/gpu/device.ts';
 import type { GpuMambaModel } from '../engine/model.ts';
 import { adapterName, openEngine } from '../engine/open.ts';
 import type { GpuState, MambaEngine } from '../engine/api.ts';
+import { GpuStateMixer } from '../engine/states/gpuMix.ts';
+import type { MixPlan } from '../engine/states/mixSpec.ts';
+import { shapeOfConfig } from '../engine/states/types.ts';
 import type { MambaState } from '../engine/weights.ts';
 import type { LoadProgress } from '../model/loader.ts';
 import type { ModelSource as LoaderSource } from '../model/sources.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import type { MambaConfig } from '../model/config.ts';
-import { abortError, type Backend, type BackendRun, type StepResult } from './backend.ts';
+import { abortError, type Backend, type BackendRun, type RunStart, type StepResult } from './backend.ts';
 import { WeightsHasher } from '../engine/states/hash.ts';
 import { LegacyS1Fingerprint } from './legacy-s1.ts';
 import type { WeightDtype } from '../engine/api.ts';
 import type { PrecisionChoice } from '../model/loader.ts';
 import type { SamplingSettings } from './protocol.ts';
+import type { StateDevice } from './state-cache.ts';
 
 const TOP_ALTERNATIVES = 5;
 
@@ -36,14 +40,32 @@ export interface GpuLoadResult {
 export class GpuBackend implements Backend {
   readonly kind = 'webgpu' as const;
   private gate: Promise<unknown> = Promise.resolve();
+  private mixer: GpuStateMixer | undefined;
 
   constructor(
     private readonly engine: GpuMambaModel,
     private readonly aLogs: Float32Array[],
     readonly adapter: string,
-    /** Set when we destroy the device ourselves, so its `lost` promise is not reported as a failure. */
-    private readonly ownership: { destroyed: boolean },
+    /**
+     * Set when we destroy the device ourselves, so its `lost` promise is not reported as a failure. `borrowed`:
+     * the engine and its device belong to the caller (the benchmark), and destroy() leaves them alone.
+     */
+    private readonly ownership: { destroyed: boolean; borrowed?: boolean },
   ) {}
+
+  /** Where stored states are kept on this backend's device. */
+  get stateDevice(): StateDevice {
+    return this.engine;
+  }
+
+  /**
+   * Mixes `srcs` (states of this engine) by `plan` into `dst` on the GPU; the work is submitted, not waited
+   * for, so the run that follows sees it in queue order.
+   */
+  mixInto(srcs: GpuState[], plan: MixPlan, dst: GpuState): Promise<void> {
+    this.mixer ??= new GpuStateMixer(this.engine.device, shapeOfConfig(this.config), this.aLogs);
+    return this.mixer.mix(srcs, plan, dst);
+  }
 
   get config(): MambaConfig {
     return this.engine.config;
@@ -58,16 +80,13 @@ export class GpuBackend implements Backend {
   }
 
   /** Runs `fn` after every earlier call, on a scratch state holding `start`; skipped if already superseded. */
-  private exclusive<T>(
-    signal: AbortSignal,
-    start: MambaState | null,
-    fn: (s: GpuState) => Promise<T>,
-  ): Promise<T> {
+  private exclusive<T>(signal: AbortSignal, start: RunStart, fn: (s: GpuState) => Promise<T>): Promise<T> {
     const run = async () => {
       if (signal.aborted) throw abortError();
       const scratch = this.engine.createState();
       try {
-        if (start) this.engine.writeState(scratch, start);
+        if (typeof start === 'function') await start(scratch);
+        else if (start) this.engine.writeState(scratch, start);
         return await fn(scratch);
       } finally {
         scratch.destroy();
@@ -89,7 +108,7 @@ export class GpuBackend implements Backend {
     });
   }
 
-  score(start: MambaState | null, tokens: number[], run: BackendRun): Promise<Float32Array> {
+  score(start: RunStart, tokens: number[], run: BackendRun): Promise<Float32Array> {
     return this.exclusive(
       run.signal,
       start,
@@ -104,7 +123,7 @@ export class GpuBackend implements Backend {
   }
 
   generate(
-    start: MambaState | null,
+    start: RunStart,
     prompt: number[],
     sampling: SamplingSettings,
     stopTokens: number[],
@@ -137,6 +156,9 @@ export class GpuBackend implements Backend {
   }
 
   destroy(): void {
+    this.mixer?.destroy();
+    this.mixer = undefined;
+    if (this.ownership.borrowed) return;
     this.ownership.destroyed = true;
     this.engine.destroy();
     this.engine.device.destroy();

@@ -6,17 +6,20 @@
  * Dawn (tests/worker-service.test.ts); the device and the library are passed in.
  */
 import type { EngineDevice } from '../engine/gpu/device.ts';
-import { mixStoredCpu } from '../engine/states/mix.ts';
+import type { GpuMambaModel } from '../engine/model.ts';
+import type { MambaTokenizer } from '../model/tokenizer.ts';
+import { planStoredMix } from '../engine/states/mix.ts';
 import { rankStates } from '../engine/states/retrieval.ts';
 import { exportStateFile, importStateFile, stateFileName } from '../engine/states/stateFile.ts';
 import { newStateId, shapeOfConfig, type StoredState } from '../engine/states/types.ts';
-import type { MambaState } from '../engine/weights.ts';
 import { answerTokens, probabilityOfLast } from './answers.ts';
+import type { RunStart } from './backend.ts';
 import { generateUntil } from './generate-until.ts';
 import { bpeCodec, bytesCodec, type TextCodec } from './codec.ts';
-import { openGpuBackend, type GpuBackend } from './gpu-backend.ts';
+import { GpuBackend, openGpuBackend } from './gpu-backend.ts';
 import { layerNorms, perplexityOf, ssmGrams } from './inspect.ts';
 import { specOf } from './mix-recipe.ts';
+import { modelInfoOf, type LoadFacts } from './model-info.ts';
 import { loaderSource, modelIdOf } from './model-source.ts';
 import { StatePersistence, type StateStore } from './persistence.ts';
 import type {
@@ -52,6 +55,8 @@ export interface EngineServiceOptions {
   openStore?: () => Promise<StateStore>;
   /** The device was lost after loading: the model is gone until loaded again. */
   onFatal?: (e: WorkerError) => void;
+  /** GPU memory for stored states kept on the device (least recently used leave first); default GPU_STATE_BYTES. */
+  gpuStateBytes?: number;
 }
 
 /** One method per request type, answering with that type's reply: the service mirrors the protocol. */
@@ -142,31 +147,41 @@ export class EngineService implements ServiceMethods {
       },
       (error) => {
         this.model = undefined;
+        this.states.useGpu(undefined);
         this.options.onFatal?.({ name: error.name, message: error.message });
       },
       call.signal,
       this.options.openDevice,
     );
-    const cfg = r.backend.config;
-    const codec = r.tokenizer ? bpeCodec(r.tokenizer) : bytesCodec(cfg.vocabSize);
-    const info: ModelInfo = {
+    const info = this.install(r.backend, r.tokenizer, r.legacyWeightsHash, {
       id: modelIdOf(req.source),
-      description: '',
-      layers: cfg.numLayers,
-      dModel: cfg.hiddenSize,
-      dState: cfg.stateSize,
-      vocab: cfg.vocabSize,
       precision: r.precision,
-      engine: 'webgpu',
-      adapter: r.backend.adapter,
-      tokenizer: codec.kind,
-      stateBytes: cfg.numLayers * cfg.intermediateSize * (cfg.stateSize + cfg.convKernel) * 4,
       memoryBytes: r.estimateBytes,
       weightsHash: r.weightsHash,
       warnings: r.warnings,
-    };
-    this.model = { backend: r.backend, codec, info, legacyHash: r.legacyWeightsHash };
+    });
     return { type: 'loaded', id: req.id, info };
+  }
+
+  /** Serves an engine the caller opened (the benchmark) as if loaded; the engine and its device stay theirs. */
+  adopt(engine: GpuMambaModel, aLogs: Float32Array[], id: string, tokenizer?: MambaTokenizer): ModelInfo {
+    this.dispose();
+    const backend = new GpuBackend(engine, aLogs, 'adopted', { destroyed: false, borrowed: true });
+    const facts = { id, precision: engine.dtype, memoryBytes: 0, weightsHash: id, warnings: [] };
+    return this.install(backend, tokenizer, id, facts);
+  }
+
+  private install(
+    backend: GpuBackend,
+    tokenizer: MambaTokenizer | undefined,
+    legacyHash: string,
+    facts: LoadFacts,
+  ) {
+    const codec = tokenizer ? bpeCodec(tokenizer) : bytesCodec(backend.config.vocabSize);
+    const info = modelInfoOf(backend.config, backend.adapter, codec.kind, facts);
+    this.model = { backend, codec, info, legacyHash };
+    this.states.useGpu(backend.stateDevice, this.options.gpuStateBytes);
+    return info;
   }
 
   async capture(req: Req<'capture'>, call: Call): Promise<Reply<'captured'>> {
@@ -370,7 +385,7 @@ export class EngineService implements ServiceMethods {
     const tokenIds = codec.encode(req.query);
     if (tokenIds.length === 0) throw new Error('The retrieval query has no tokens; type a query first.');
     // The query's state read from zero, the same way stored states were made (cached like concatenations).
-    const state = (await this.startState({ kind: 'text', text: req.query }, call.signal))!;
+    const state = await this.textState(req.query, call.signal);
     const query: StoredState = {
       meta: {
         id: 'retrieval-query',
@@ -408,6 +423,11 @@ export class EngineService implements ServiceMethods {
     };
   }
 
+  /** The stored states kept on the GPU now, least recently used first, and the bytes they take. */
+  residentStates(): { keys: string[]; bytes: number } {
+    return { keys: this.states.residentKeys(), bytes: this.states.residentBytes() };
+  }
+
   private ready(): Loaded {
     if (!this.model) throw new Error('No model is loaded yet. Wait for "Model ready" or load a model.');
     return this.model;
@@ -418,14 +438,13 @@ export class EngineService implements ServiceMethods {
     return codec.encode(text).map((id) => ({ id, text: codec.tokenText(id) }));
   }
 
-  private async mix(recipe: MixRecipe): Promise<MambaState> {
+  /** The mix of `recipe`, made on the GPU from the sources' resident copies when the run starts. */
+  private async mix(recipe: MixRecipe): Promise<RunStart> {
     const { backend } = this.ready();
-    const spec = specOf(recipe, backend.config.numLayers);
-    return mixStoredCpu(
-      await this.states.storedMany(recipe.sources.map((s) => s.key)),
-      spec,
-      recipe.mode === 'adecay' ? backend.allALogs() : undefined,
-    ).state;
+    const keys = recipe.sources.map((s) => s.key);
+    // Checked now, on the host copies' metadata, so a bad recipe fails before it waits for the GPU.
+    const plan = planStoredMix(await this.states.storedMany(keys), specOf(recipe, backend.config.numLayers));
+    return (dst) => backend.mixInto(this.states.onGpu(keys), plan, dst);
   }
 
   /** Stops the running study between units; its own reply then carries the rows that finished. */
@@ -467,8 +486,8 @@ export class EngineService implements ServiceMethods {
     }
   }
 
-  private async startState(start: StartState, signal: AbortSignal): Promise<MambaState | null> {
-    const { backend, codec } = this.ready();
+  private async startState(start: StartState, signal: AbortSignal): Promise<RunStart> {
+    this.ready();
     switch (start.kind) {
       case 'zero':
         return null;
@@ -477,7 +496,12 @@ export class EngineService implements ServiceMethods {
       case 'mix':
         return start.recipe.sources.length === 0 ? null : this.mix(start.recipe);
       case 'text':
-        return this.states.textState(start.text, () => backend.capture(codec.encode(start.text), { signal }));
+        return this.textState(start.text, signal);
     }
+  }
+
+  private textState(text: string, signal: AbortSignal) {
+    const { backend, codec } = this.ready();
+    return this.states.textState(text, () => backend.capture(codec.encode(text), { signal }));
   }
 }

@@ -3,25 +3,88 @@
  * of texts read from zero (concatenations, retrieval queries). The rest of the worker asks this module for a
  * state by key, for what it needs it for, and never keeps one:
  *
- * - `stored` / `storedMany` / `readyOf`: a host copy with its metadata (export, CPU mixing, inspection,
- *   ranking);
- * - `startOf`: the state a run starts from;
+ * - `stored` / `storedMany` / `readyOf`: a host copy with its metadata (export, inspection, ranking, the
+ *   checks before a mix);
+ * - `startOf`: the state a run starts from; `onGpu`: GPU copies to mix from;
  * - `put` / `rename` / `drop` / `clear`: changes.
  *
- * Today every state is a host `MambaState` in a Map, so the reads resolve at once. They are asynchronous so
- * that states can move to the GPU (issue 14: kept in GPU buffers, an LRU bounded by bytes, read back or
- * recomputed from their text on demand) by changing this file alone.
+ * Every stored state has a host copy (saved to the library as it is made, and taken back from it on the next
+ * visit). While a model is loaded (`useGpu`), the states runs start or mix from also stay in GPU buffers, the
+ * most recently used first, within a byte budget: the page's mix-and-rescore then never uploads a state it
+ * used recently, and an evicted state is uploaded again from its host copy when next asked for.
  */
+import type { GpuState } from '../engine/api.ts';
 import type { StoredState } from '../engine/states/types.ts';
 import type { MambaState } from '../engine/weights.ts';
+import { ByteLru } from './byte-lru.ts';
 
 /** States of texts read from zero kept at once; the oldest is dropped first. */
 export const TEXT_STATES_KEPT = 8;
+
+/** GPU memory for resident states unless the service is told otherwise: about 9 states of 2.8b, 90 of 130m. */
+export const GPU_STATE_BYTES = 256 * 2 ** 20;
+
+/** What the cache needs of the engine to keep states on its device (MambaEngine has it). */
+export interface StateDevice {
+  createState(): GpuState;
+  writeState(state: GpuState, host: MambaState): void;
+  copyState(dst: GpuState, src: GpuState): void;
+}
+
+/** Fills a run's scratch state on the GPU (the backend calls it inside its exclusive section). */
+export type FillState = (dst: GpuState) => void | Promise<void>;
+
+/** Bytes of a state's three f32 buffers. */
+export function stateBytes(s: MambaState): number {
+  return s.layers.reduce((n, l) => n + 4 * (l.ssm.length + l.conv.length + l.dtSum.length), 0);
+}
 
 export class StateCache {
   private readonly states = new Map<string, StoredState>();
   /** By text, oldest first. */
   private readonly texts = new Map<string, MambaState>();
+  private gpu: { device: StateDevice; resident: ByteLru<GpuState> } | undefined;
+
+  /**
+   * Keeps states on `device` from now on, within `budgetBytes`; `undefined` lets go of the GPU copies (a new
+   * model is loading, or the device was lost: its buffers are gone with it).
+   */
+  useGpu(device: StateDevice | undefined, budgetBytes = GPU_STATE_BYTES): void {
+    this.gpu?.resident.clear();
+    this.gpu = device && { device, resident: new ByteLru<GpuState>(budgetBytes, (g) => g.destroy()) };
+  }
+
+  /** Keys with a GPU copy, least recently used first. */
+  residentKeys(): string[] {
+    return this.gpu?.resident.keys() ?? [];
+  }
+
+  /** Bytes of GPU memory the resident copies take. */
+  residentBytes(): number {
+    return this.gpu?.resident.bytes ?? 0;
+  }
+
+  /**
+   * GPU copies of the states `keys`, uploading those not resident; none of them is evicted by this call.
+   * Synchronous, so that a caller that encodes its GPU work right after cannot see a copy destroyed in between.
+   */
+  onGpu(keys: string[]): GpuState[] {
+    const gpu = this.gpu;
+    if (!gpu) throw new Error('No model is loaded yet. Wait for "Model ready" or load a model.');
+    const keep = new Set(keys);
+    const got = keys.map((key) => {
+      const hit = gpu.resident.get(key);
+      if (hit) return hit;
+      const host = this.entry(key).state;
+      const g = gpu.device.createState();
+      gpu.device.writeState(g, host);
+      gpu.resident.set(key, g, stateBytes(host), keep);
+      return g;
+    });
+    // A mix of more states than the budget holds overran it; the next call brings it back within.
+    gpu.resident.trim(keep);
+    return got;
+  }
 
   /** Whether the state `key` is ready (made, imported or taken from storage, and not dropped). */
   has(key: string): boolean {
@@ -48,13 +111,21 @@ export class StateCache {
     return this.readyKeys(keys).map((k) => this.entry(k));
   }
 
-  /** The state a run starting from `key` begins with. */
-  async startOf(key: string): Promise<MambaState> {
-    return this.entry(key).state;
+  /**
+   * The state a run starting from `key` begins with: a copy of its GPU copy, or its host copy while no device
+   * is in use. Rejects at once while `key` is not ready.
+   */
+  async startOf(key: string): Promise<FillState | MambaState> {
+    const host = this.entry(key).state;
+    if (!this.gpu) return host;
+    const { device } = this.gpu;
+    return (dst) => device.copyState(dst, this.onGpu([key])[0]!);
   }
 
   put(key: string, s: StoredState): void {
     this.states.set(key, s);
+    // A new state under an old key (its text changed): the GPU copy is stale.
+    this.gpu?.resident.delete(key);
   }
 
   rename(key: string, name: string): void {
@@ -64,6 +135,7 @@ export class StateCache {
 
   drop(key: string): void {
     this.states.delete(key);
+    this.gpu?.resident.delete(key);
   }
 
   /** The state of `text` read from zero: kept from an earlier call, or computed by `read` and kept. */
@@ -80,6 +152,7 @@ export class StateCache {
   clear(): void {
     this.states.clear();
     this.texts.clear();
+    this.useGpu(undefined);
   }
 
   private entry(key: string): StoredState {

@@ -60,7 +60,8 @@ function mixedMeta(sources: StoredState[], spec: MixSpec, name?: string): StateM
   };
 }
 
-function validated(sources: StoredState[], spec: MixSpec): MixPlan {
+/** The plan of mixing `sources` by `spec`, after checking that they may be mixed (model, weights, shapes). */
+export function planStoredMix(sources: StoredState[], spec: MixSpec): MixPlan {
   checkMixable(sources.map((s) => s.meta));
   for (const s of sources) {
     const bad = shapeMismatch(s.state, s.meta.shape);
@@ -76,7 +77,7 @@ export function mixStoredCpu(
   aLogs?: Float32Array[],
   name?: string,
 ): StoredState {
-  const plan = validated(sources, spec);
+  const plan = planStoredMix(sources, spec);
   const state = mixStatesCpu(
     sources.map((s) => s.state),
     plan,
@@ -97,7 +98,7 @@ export async function mixStoredGpu(
   dst: GpuState,
   name?: string,
 ): Promise<StateMeta> {
-  const plan = validated(sources, spec);
+  const plan = planStoredMix(sources, spec);
   if (!sameShape(mixer.shape, sources[0]!.meta.shape)) {
     throw new StateMismatchError(
       `These states have shape ${describeShape(sources[0]!.meta.shape)}; the loaded model's is ${describeShape(mixer.shape)}.`,
