@@ -5,6 +5,7 @@
  * error replies).
  */
 import { openDevice } from '../engine/gpu/device.ts';
+import { StateLibrary } from '../storage/index.ts';
 import { RequestDispatcher } from './dispatch.ts';
 import type { WorkerRequest, WorkerResponse } from './protocol.ts';
 import { EngineService } from './service.ts';
@@ -18,6 +19,7 @@ const post = (m: WorkerResponse, transfer: Transferable[] = []) => scope.postMes
 
 const service = new EngineService({
   openDevice: () => openDevice(navigator.gpu),
+  openStore: () => StateLibrary.open(),
   onFatal: (error) => post({ type: 'fatal', id: 0, error }),
 });
 const dispatcher = new RequestDispatcher(service, post);

@@ -47,7 +47,10 @@ export function modelIdOf(source: ModelSource): string {
       return source.repo;
     case 'files':
       return (
-        source.files.find((f) => f.name === 'config.json')?.webkitRelativePath.split('/')[0] || 'local files'
+        // webkitRelativePath is a browser File's (the folder picker); Node's File type lacks it.
+        (
+          source.files.find((f) => f.name === 'config.json') as { webkitRelativePath?: string } | undefined
+        )?.webkitRelativePath?.split('/')[0] || 'local files'
       );
   }
 }

@@ -4,7 +4,6 @@
  * browser without IndexedDB turns into a warning, and the state still works for the visit.
  */
 import type { StoredState } from '../engine/states/types.ts';
-import { StateLibrary } from '../storage/index.ts';
 import { adoptSaved, type LoadedWeights } from './migrations.ts';
 
 /** What the worker needs of a library (StateLibrary in the browser). */
@@ -21,8 +20,11 @@ export const NO_STORAGE_WARNING =
 export class StatePersistence {
   private store: Promise<StateStore | undefined> | undefined;
 
-  /** `open` rejecting (no IndexedDB) means states last for the visit. */
-  constructor(private readonly open: () => Promise<StateStore> = () => StateLibrary.open()) {}
+  /**
+   * `open` rejecting (no IndexedDB) means states last for the visit. The Worker passes the IndexedDB library;
+   * it is not imported here, so programs without IndexedDB (the CLI's benchmark) can run the service.
+   */
+  constructor(private readonly open: () => Promise<StateStore>) {}
 
   private library(): Promise<StateStore | undefined> {
     this.store ??= this.open().catch(() => undefined);

@@ -51,8 +51,8 @@ export interface Call {
 export interface EngineServiceOptions {
   /** Opens the GPU device a load runs on (navigator.gpu in the Worker, Dawn in Node). */
   openDevice: () => Promise<EngineDevice>;
-  /** The state library; default the IndexedDB one. Rejecting means states last for the visit. */
-  openStore?: () => Promise<StateStore>;
+  /** The state library (the Worker's is IndexedDB's StateLibrary). Rejecting means states last for the visit. */
+  openStore: () => Promise<StateStore>;
   /** The device was lost after loading: the model is gone until loaded again. */
   onFatal?: (e: WorkerError) => void;
   /** GPU memory for stored states kept on the device (least recently used leave first); default GPU_STATE_BYTES. */
