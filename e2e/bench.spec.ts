@@ -16,12 +16,14 @@ test('benchmark page runs the tiny random model and shows its figures', async ({
     'prefill 64',
     'decode 16',
     'mix + rescore 32',
+    'page path: recipe → score 32',
     'dispatches',
     'dispatch floor',
   ]) {
     await expect(results.getByRole('rowheader', { name: label, exact: true })).toBeVisible();
   }
   await expect(results.getByRole('row', { name: /decode 16/ })).toContainText('tok/s');
+  await expect(results.getByRole('row', { name: /page path/ })).toContainText('through the engine service');
   await expect(page.getByRole('alert')).toHaveCount(0);
 });
 

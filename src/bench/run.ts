@@ -6,6 +6,8 @@
  *  - decode tokens/s over 128 tokens: generate() with GPU sampling, only the id read back; timed from the first
  *    emitted token to the last, so the prompt is not counted;
  *  - mix and rescore: two states mixed by GpuStateMixer (weighted 0.5/0.5), then score() of a 256-token text;
+ *  - the page's path for the same (service-path.ts): a recipe in, a score out, through the EngineService the
+ *    engine worker runs, with another weight in every request;
  *  - effective decode bandwidth: weight bytes per token (cost.ts) × decode tokens/s;
  *  - dispatches per token from the engine's plan, and per-kernel GPU time from timestamp queries when the
  *    device has `timestamp-query`.
@@ -19,6 +21,8 @@ import { shapeOfConfig } from '../engine/states/types.ts';
 import { decodeBytesPerToken, decodeDispatches, prefillDispatches, type DecodeBytes } from './cost.ts';
 import { measureDispatchFloor, type DispatchFloor } from './floor.ts';
 import { nonEmpty, profilePhase, type PhaseProfile } from './profile.ts';
+import { timeServicePath, type ServicePathResult } from './service-path.ts';
+import type { MambaTokenizer } from '../model/tokenizer.ts';
 import { median, now, randomTokens, timeRuns } from './stats.ts';
 
 export interface BenchOptions {
@@ -34,6 +38,8 @@ export interface BenchInput {
   engine: GpuMambaModel;
   /** Each layer's A_log, which the state mixer needs. */
   aLogs: Float32Array[];
+  /** The model's tokenizer, if it has one: the page's path reads texts (UTF-8 bytes without one). */
+  tokenizer?: MambaTokenizer;
   /** What was loaded, as the user named it (a folder or random:130m). */
   model: string;
   adapter: string;
@@ -53,6 +59,8 @@ export interface BenchResult {
   prefill: { tokens: number; tokPerS: number; ms: number }[];
   decode: { tokens: number; tokPerS: number; msPerToken: number };
   mixRescore: { evalTokens: number; mixMs: number; scoreMs: number; totalMs: number };
+  /** Mix + rescore as the page runs it: through the worker's EngineService, recipe in, score out. */
+  servicePath: ServicePathResult;
   decodeBytes: DecodeBytes;
   /** decodeBytes.total × decode tokens/s, in GB/s (10^9). */
   decodeBandwidthGBs: number;
@@ -150,6 +158,15 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
       totalMs: median(totalTimes),
     };
 
+    // ---- the same through the engine service the worker runs
+    say(`mix and score ${evalTokens} tokens through the engine service (the page's path)`);
+    const servicePath = await timeServicePath(engine, aLogs, {
+      evalTokens,
+      stateTokens: quick ? 16 : 64,
+      requests: quick ? 2 : 8,
+      tokenizer: input.tokenizer,
+    });
+
     // ---- costs from the plan
     const dplan = engine.dispatchPlan;
     if (!dplan) throw new Error('The engine is not finalized.');
@@ -196,6 +213,7 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
       prefill,
       decode,
       mixRescore,
+      servicePath,
       decodeBytes,
       decodeBandwidthGBs: (decodeBytes.total * decode.tokPerS) / 1e9,
       dispatchesPerDecodeToken: decodeSteps.length,

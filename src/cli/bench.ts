@@ -11,6 +11,7 @@ import { openNodeDevice } from '../engine/gpu/node.ts';
 import type { EngineOptions, GpuMambaModel } from '../engine/model.ts';
 import { createRandomEngine, parseRandomModel, randomConfig, RANDOM_SIZES } from '../engine/randomWeights.ts';
 import { SafetensorsFile } from '../model/safetensors.ts';
+import type { MambaTokenizer } from '../model/tokenizer.ts';
 import { formatText } from '../bench/format.ts';
 import { runBenchmark, type BenchOptions, type BenchResult } from '../bench/run.ts';
 import { intOption, UsageError, type ParsedArgs } from './args.ts';
@@ -39,6 +40,7 @@ export const BENCH_OPTIONS = {
 
 interface Opened {
   engine: GpuMambaModel;
+  tokenizer?: MambaTokenizer;
   dev: EngineDevice;
   aLogs: Float32Array[];
   uploadMs: number;
@@ -74,7 +76,13 @@ async function open(
   const t0 = performance.now();
   const opened = await openModelDir(model, dtype, tuning);
   await opened.dev.device.queue.onSubmittedWorkDone();
-  return { engine: opened.engine, dev: opened.dev, aLogs: opened.aLogs, uploadMs: performance.now() - t0 };
+  return {
+    engine: opened.engine,
+    tokenizer: opened.tokenizer,
+    dev: opened.dev,
+    aLogs: opened.aLogs,
+    uploadMs: performance.now() - t0,
+  };
 }
 
 export interface LogitsCheck {
@@ -168,7 +176,12 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   }
   // An option left out stays undefined, and the engine takes its default for it.
   const tuning: Tuning = { chunkSize, prefillGemm: { bigMinTiles, splitTarget } };
-  const { engine, dev, aLogs, uploadMs } = await open(model, dtype, intOption(args, 'seed', 0)!, tuning);
+  const { engine, tokenizer, dev, aLogs, uploadMs } = await open(
+    model,
+    dtype,
+    intOption(args, 'seed', 0)!,
+    tuning,
+  );
   try {
     const checkFile = args.values.get('check');
     const check = checkFile ? await checkLogits(engine, checkFile) : undefined;
@@ -177,6 +190,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
       {
         engine,
         aLogs,
+        tokenizer,
         model,
         adapter: [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' '),
         hasTimestamps: dev.hasTimestamps,

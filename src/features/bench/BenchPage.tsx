@@ -1,7 +1,8 @@
 /**
  * The benchmark page (`?bench`): the same measurements as `soup bench` (src/bench/run.ts), on this browser's
- * GPU, with random weights of a real Mamba size generated on the GPU. It opens its own device, so it never
- * touches the playground's model or the saved states.
+ * GPU, with random weights of a real Mamba size generated on the GPU, including the playground's own
+ * mix-and-rescore path (its engine service, here on the page's thread rather than in the Worker). It opens its
+ * own device, so it never touches the playground's model or the saved states.
  */
 import { useRef, useState } from 'react';
 import { formatText, kernelRows, summaryRows } from '../../bench/format.ts';
