@@ -5,7 +5,6 @@
  * here touches `self` or postMessage, so the same service runs in the Worker (engine.worker.ts) and in Node on
  * Dawn (tests/worker-service.test.ts); the device and the library are passed in.
  */
-import type { EngineDevice } from '../engine/gpu/device.ts';
 import type { GpuMambaModel } from '../engine/model.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import { planStoredMix } from '../engine/states/mix.ts';
@@ -15,13 +14,13 @@ import { newStateId, shapeOfConfig, type StoredState } from '../engine/states/ty
 import { answerTokens, probabilityOfLast } from './answers.ts';
 import type { RunStart } from './backend.ts';
 import { generateUntil } from './generate-until.ts';
-import { bpeCodec, bytesCodec, type TextCodec } from './codec.ts';
+import { bpeCodec, bytesCodec } from './codec.ts';
 import { GpuBackend, openGpuBackend } from './gpu-backend.ts';
 import { layerNorms, perplexityOf, ssmGrams } from './inspect.ts';
 import { specOf } from './mix-recipe.ts';
 import { modelInfoOf, type LoadFacts } from './model-info.ts';
 import { loaderSource, modelIdOf } from './model-source.ts';
-import { StatePersistence, type StateStore } from './persistence.ts';
+import { StatePersistence } from './persistence.ts';
 import type {
   FinalResponse,
   GeneratedToken,
@@ -31,49 +30,13 @@ import type {
   ReplyTo,
   StartState,
   StateSummary,
-  WorkerError,
-  WorkerRequest,
 } from './protocol.ts';
 import { StateCache } from './state-cache.ts';
 import { runStudySpec } from '../studies/request.ts';
 
-/** A request of type `T`, and the reply of type `R`. */
-type Req<T extends WorkerRequest['type']> = Extract<WorkerRequest, { type: T }>;
-type Reply<R extends FinalResponse['type']> = Extract<FinalResponse, { type: R }>;
+import type { Call, EngineServiceOptions, Loaded, Reply, Req, ServiceMethods } from './service-types.ts';
 
-/** One request in progress: its abort signal and where its progress and streamed tokens go. */
-export interface Call {
-  signal: AbortSignal;
-  progress(phase: string, done: number, total: number): void;
-  token(index: number, token: GeneratedToken): void;
-}
-
-export interface EngineServiceOptions {
-  /** Opens the GPU device a load runs on (navigator.gpu in the Worker, Dawn in Node). */
-  openDevice: () => Promise<EngineDevice>;
-  /** The state library (the Worker's is IndexedDB's StateLibrary). Rejecting means states last for the visit. */
-  openStore: () => Promise<StateStore>;
-  /** The device was lost after loading: the model is gone until loaded again. */
-  onFatal?: (e: WorkerError) => void;
-  /** GPU memory for stored states kept on the device (least recently used leave first); default GPU_STATE_BYTES. */
-  gpuStateBytes?: number;
-}
-
-/** One method per request type, answering with that type's reply: the service mirrors the protocol. */
-export type ServiceMethods = {
-  [Q in ReplyingRequest['type']]: (
-    req: Extract<ReplyingRequest, { type: Q }>,
-    call: Call,
-  ) => ReplyTo<Q> | Promise<ReplyTo<Q>>;
-};
-
-interface Loaded {
-  backend: GpuBackend;
-  codec: TextCodec;
-  info: ModelInfo;
-  /** The retired "s1-" fingerprint of these weights, to recognise states saved by an older version. */
-  legacyHash: string;
-}
+export type { Call, EngineServiceOptions, ServiceMethods } from './service-types.ts';
 
 export class EngineService implements ServiceMethods {
   private model: Loaded | undefined;
