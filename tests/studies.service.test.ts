@@ -10,7 +10,7 @@ import { parseTaskSuite, suiteTasks } from '../src/studies/tasks.ts';
 import type { ModelSource } from '../src/worker/protocol.ts';
 import { EngineService, type Call } from '../src/worker/service.ts';
 import { readFileSync } from 'node:fs';
-import { repoFromFolder, startHubServer, type HubServer } from './helpers/hub-server.ts';
+import { serveBundledModel, type HubServer } from './helpers/hub-server.ts';
 
 const FOLDER = 'soup-mamba-4.6m';
 const DIR = join(import.meta.dirname, '../public/models', FOLDER);
@@ -24,17 +24,8 @@ const call = (onProgress: (done: number) => void = () => {}): Call => ({
 });
 
 beforeAll(async () => {
-  const statics: Record<string, Uint8Array> = {};
-  for (const [name, bytes] of Object.entries(repoFromFolder(DIR)))
-    statics[`/models/${FOLDER}/${name}`] = bytes;
-  server = await startHubServer({ repos: {}, statics });
-  const source: ModelSource = {
-    kind: 'bundled',
-    modelsUrl: `${server.url}/models`,
-    folder: FOLDER,
-    id: FOLDER,
-    files: ['config.json', 'model.safetensors', 'tokenizer.json'],
-  };
+  let source: ModelSource;
+  ({ server, source } = await serveBundledModel(DIR, FOLDER));
   service = new EngineService({
     openDevice: openNodeDevice,
     openStore: () => Promise.reject(new Error('none')),

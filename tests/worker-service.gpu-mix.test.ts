@@ -18,7 +18,7 @@ import { specOf } from '../src/worker/mix-recipe.ts';
 import type { StateStore } from '../src/worker/persistence.ts';
 import type { MixRecipe, ModelSource, StartState } from '../src/worker/protocol.ts';
 import { EngineService, type Call } from '../src/worker/service.ts';
-import { startHubServer, repoFromFolder, type HubServer } from './helpers/hub-server.ts';
+import { serveBundledModel, type HubServer } from './helpers/hub-server.ts';
 
 const FOLDER = 'soup-mamba-4.6m';
 const DIR = join(import.meta.dirname, '../public/models', FOLDER);
@@ -139,17 +139,7 @@ async function nllFrom(service: EngineService, start: StartState): Promise<numbe
 const maxDiff = (x: number[], y: number[]) => Math.max(...x.map((v, i) => Math.abs(v - y[i]!)));
 
 beforeAll(async () => {
-  const statics: Record<string, Uint8Array> = {};
-  for (const [name, bytes] of Object.entries(repoFromFolder(DIR)))
-    statics[`/models/${FOLDER}/${name}`] = bytes;
-  server = await startHubServer({ repos: {}, statics });
-  source = {
-    kind: 'bundled',
-    modelsUrl: `${server.url}/models`,
-    folder: FOLDER,
-    id: FOLDER,
-    files: ['config.json', 'model.safetensors', 'tokenizer.json'],
-  };
+  ({ server, source } = await serveBundledModel(DIR, FOLDER));
   const config = parseMambaConfig(JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8')));
   const file = new SafetensorsFile(new Uint8Array(readFileSync(join(DIR, 'model.safetensors'))));
   aLogs = Array.from({ length: config.numLayers }, (_, l) =>

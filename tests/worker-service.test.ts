@@ -27,7 +27,7 @@ import type {
   WorkerResponse,
 } from '../src/worker/protocol.ts';
 import { EngineService } from '../src/worker/service.ts';
-import { startHubServer, repoFromFolder, type HubServer } from './helpers/hub-server.ts';
+import { serveBundledModel, type HubServer } from './helpers/hub-server.ts';
 
 const FOLDER = 'soup-mamba-4.6m';
 const DIR = join(import.meta.dirname, '../public/models', FOLDER);
@@ -97,17 +97,7 @@ let source: Extract<ModelSource, { kind: 'bundled' }>;
 let tokenizer: MambaTokenizer;
 
 beforeAll(async () => {
-  const statics: Record<string, Uint8Array> = {};
-  for (const [name, bytes] of Object.entries(repoFromFolder(DIR)))
-    statics[`/models/${FOLDER}/${name}`] = bytes;
-  server = await startHubServer({ repos: {}, statics });
-  source = {
-    kind: 'bundled',
-    modelsUrl: `${server.url}/models`,
-    folder: FOLDER,
-    id: FOLDER,
-    files: ['config.json', 'model.safetensors', 'tokenizer.json'],
-  };
+  ({ server, source } = await serveBundledModel(DIR, FOLDER));
   tokenizer = await loadTokenizerFromDir(DIR);
 });
 

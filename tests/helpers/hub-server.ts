@@ -15,6 +15,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ModelSource } from '../../src/worker/protocol.ts';
 
 export type FaultKind =
   | 'not-found' // 404 for this file
@@ -278,4 +279,27 @@ export function repoFromFolder(dir: string): Record<string, Uint8Array> {
     if (statSync(p).isFile()) files[name] = new Uint8Array(readFileSync(p));
   }
   return files;
+}
+
+/** A model folder of public/models served as the app's bundled models are (under /models/<folder>/). */
+export interface ServedBundledModel {
+  server: HubServer;
+  /** The page's source for it, as the model chooser builds one. */
+  source: Extract<ModelSource, { kind: 'bundled' }>;
+}
+
+/** Serves `dir` (a bundled model folder named `folder`) over a local server, for tests of the load path. */
+export async function serveBundledModel(dir: string, folder: string): Promise<ServedBundledModel> {
+  const statics: Record<string, Uint8Array> = {};
+  for (const [name, bytes] of Object.entries(repoFromFolder(dir)))
+    statics[`/models/${folder}/${name}`] = bytes;
+  const server = await startHubServer({ repos: {}, statics });
+  const source = {
+    kind: 'bundled' as const,
+    modelsUrl: `${server.url}/models`,
+    folder,
+    id: folder,
+    files: ['config.json', 'model.safetensors', 'tokenizer.json'],
+  };
+  return { server, source };
 }
