@@ -20,30 +20,10 @@ import { shapeOfConfig } from '../src/engine/states/types.ts';
 import { weightsFromSource } from '../src/engine/weights.ts';
 import { parseMambaConfig } from '../src/model/config.ts';
 import { SafetensorsFile } from '../src/model/safetensors.ts';
+import { argmaxRows, relMaxDiff } from './compare.ts';
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) throw new Error('usage: check-fixtures.mjs FIXTURE_DIR [FIXTURE_DIR ...]');
-
-function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
-
-function argmaxRows(x: ArrayLike<number>, width: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r * width < x.length; r++) {
-    let best = 0;
-    for (let i = 1; i < width; i++) if (x[r * width + i]! > x[r * width + best]!) best = i;
-    out.push(best);
-  }
-  return out;
-}
 
 let failed = 0;
 function report(fixture: string, check: string, value: number, limit: number, pass: boolean): void {

@@ -17,27 +17,11 @@ import { GpuMamba2Model, type Mamba2ScanMode } from '../src/engine/mamba2Gpu.ts'
 import { mamba2WeightsFromSource, type Mamba2Weights } from '../src/engine/mamba2Weights.ts';
 import { parseMamba2Config, parseMamba2ConfigText } from '../src/model/mamba2Config.ts';
 import { SafetensorsFile } from '../src/model/safetensors.ts';
+import { argmaxAt, relMaxDiff } from './compare.ts';
 
 const args = process.argv.slice(2);
 const dirs = args.filter((a) => !a.startsWith('--'));
 if (dirs.length === 0) throw new Error('usage: check-mamba2.mjs FIXTURE_DIR [FIXTURE_DIR ...] [--time]');
-
-function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
-
-function argmax(x: ArrayLike<number>, off: number, V: number): number {
-  let best = 0;
-  for (let i = 1; i < V; i++) if (x[off + i]! > x[off + best]!) best = i;
-  return best;
-}
 
 const dev = await openNodeDevice();
 console.log(`adapter ${JSON.stringify(dev.adapterInfo)} software=${dev.isSoftware}`);
@@ -65,8 +49,8 @@ for (const dir of dirs) {
         for (const t of tokens) rows.push(...(await model.forward([t], 'step')));
         logits = Float32Array.from(rows);
       }
-      const greedy = [argmax(logits, logits.length - V, V)];
-      while (greedy.length < 24) greedy.push(argmax(await model.forward([greedy.at(-1)!], 'step'), 0, V));
+      const greedy = [argmaxAt(logits, logits.length - V, V)];
+      while (greedy.length < 24) greedy.push(argmaxAt(await model.forward([greedy.at(-1)!], 'step'), 0, V));
       const err = relMaxDiff(logits, expected.float32(`${seq}.logits`));
       const exact = greedy.every((v, i) => v === expected.int32(`${seq}.greedy`)[i]);
       const ok = err < 1e-3 && exact;

@@ -23,6 +23,7 @@ import {
   randomHostWeights,
 } from '../src/engine/randomWeights.ts';
 import { weightsAsHeld } from '../src/engine/gpu/weightMatrix.ts';
+import { argmaxAt, relMaxDiff } from './compare.ts';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,21 +38,7 @@ const TOKENS = [0, 510, 1234, 50279, 7, 31337];
 const PREFILL = 3;
 const TOL = 1e-3;
 
-function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
-
-const argmax = (a: ArrayLike<number>) => {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
-  return best;
-};
+const argmax = (a: ArrayLike<number>) => argmaxAt(a, 0, a.length);
 
 const config = randomConfig(size);
 const V = config.vocabSize;
