@@ -2,7 +2,7 @@
  * The recipe as the text after `#r=` in a share link. Version 3 (written now) is `3.` then the recipe's JSON,
  * rewritten by `packText` (textPack.ts: newlines, letter case and repeated answers as one-character markers),
  * compressed with deflate-raw (the browser's CompressionStream), in base64url: 20,000 characters of task
- * lines make a link 3.5–3.7× shorter than version 1's. Version 2 is the same without `packText`; version 1,
+ * lines make a link 3.4–3.6× shorter than version 1's. Version 2 is the same without `packText`; version 1,
  * the first links, is the JSON in base64url with no prefix. Base64url has no `.`, so version 1 never looks
  * like a versioned link, and links of every version still open.
  *
