@@ -26,7 +26,7 @@ test('share URL round trip: a fresh browser opening the link rebuilds the same v
   await openDrawer(page, 'Share');
   await page.getByRole('button', { name: 'Copy share link' }).click();
   const link = await page.getByRole('textbox', { name: 'Share link' }).inputValue();
-  expect(link).toContain('#r=2.'); // version 2: compressed
+  expect(link).toContain('#r=3.'); // version 3: packed and compressed
 
   // A new context has empty storage: everything must come from the link.
   const other = await browser.newContext();
@@ -44,4 +44,22 @@ test('share URL round trip: a fresh browser opening the link rebuilds the same v
   await expect(fresh.getByLabel('Perplexity', { exact: true })).toHaveText(settled);
   expect(ppl).toBeGreaterThan(1);
   await other.close();
+});
+
+test('a link made by the version 2 encoder still opens in the browser', async ({ page }) => {
+  // red + blue at 0.3 / 0.7, query `blue `, evaluation text `red sky over the sea`, seed 7: written by the
+  // version 2 encoder (deflate-raw of the JSON) before version 3 existed.
+  const v2 =
+    '2.RZDNasMwEIRfRcx5MQ6FBvQKhdJDbiGHbbyJRfQXSXacGr97UUyS2w673zCzM3LhIhl6P8OzE2gk6UAoMpVVKI7RSlbsO1XlsZeUjO' +
+    'RGYaEX9WsHeWNVqXy5qzBKUqxWLVyZA8GZSTrofUubA-Em5tyXmqFtPqhttvUidNV1XT0C-ZAcW_Mn0Ce2WQiRU6Vm5OygSxqEcAx-XOeFEFM4' +
+    'GVt9Bm9OITkQMrtojT9XroiLkrgMSaBbQgnx6zn8QG8IWWrOLcHx9C23XbiIz9Cbz4VwHSTdn11BkJHt7v21V_vSP6pj-Qc';
+  await serveTinyModel(page);
+  await page.goto(`/?view=lab#r=${v2}`);
+  await expect(page.getByRole('status').filter({ hasText: 'Model ready' })).toBeVisible();
+  await expect(page.getByRole('checkbox', { name: 'Mix red' })).toBeChecked();
+  await expect(page.getByRole('checkbox', { name: 'Mix blue' })).toBeChecked();
+  await expect(page.getByRole('slider', { name: 'Weight of blue' })).toHaveAttribute('aria-valuenow', '0.7');
+  await expect(page.getByRole('textbox', { name: 'Evaluation text' })).toHaveValue('red sky over the sea');
+  await expect(page.getByRole('textbox', { name: 'Query', exact: true })).toHaveValue('blue ');
+  await expect(page.getByLabel('Seed')).toHaveValue('7');
 });
