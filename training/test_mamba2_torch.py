@@ -320,6 +320,24 @@ def fixture_checks(folders) -> None:
             want = torch.from_numpy(exp['mix.query_logits'].astype(np.float64))
             check(f'{folder.name} mix {src} x {wts} then {q.shape[1]} query tokens, relative',
                   (got - want).abs().max().item() / max(1.0, want.abs().max().item()), 1e-5)
+        if 'adecay.query_logits' in exp:
+            src = [seqs[i] for i in exp['mix.sources'].tolist()]
+            composed = []
+            for l, blk in enumerate(model.backbone.layers):
+                A = -torch.exp(blk.mixer.A_log)
+                h = 0
+                for i, s in enumerate(src):
+                    later = sum((states[t][l][2][0] for t in src[i + 1:]), torch.zeros_like(A))
+                    h = h + torch.exp(A * later)[:, None, None] * states[s][l][1]
+                want = torch.from_numpy(exp[f'adecay.ssm_state.{l}'].astype(np.float64))
+                check(f'{folder.name} adecay.ssm_state.{l}, relative', (h[0] - want).abs().max().item() / max(1.0, want.abs().max().item()), 1e-5)
+                composed.append((states[src[-1]][l][0], h))
+            q = torch.from_numpy(exp['mix.query_tokens'].astype(np.int64))[None]
+            with torch.no_grad():
+                got = model(q, states=composed)[0][0]
+            want = torch.from_numpy(exp['adecay.query_logits'].astype(np.float64))
+            check(f'{folder.name} adecay {src} then the query, relative',
+                  (got - want).abs().max().item() / max(1.0, want.abs().max().item()), 1e-5)
 
 
 def main() -> None:
