@@ -3,7 +3,8 @@
 # Everything a run produces lands in OUT_DIR (at most 8 files: the device tool returns no more).
 #
 # ARCH=mamba1 (default): the default Mamba-1, as before.
-# ARCH=mamba2: the bundled Mamba-2 (training/mamba2_torch.py) on the same data, with the default model's tokenizer.
+# ARCH=mamba2: the bundled Mamba-2 (training/mamba2_torch.py) on the same data, with the default model's tokenizer;
+#   WORKERS (default 3) sampler processes make the batches beside the GPU (train.py --workers).
 #   smoke (about 60 s): test_mamba2_torch.py (scan vs recurrence, model vs a token loop and vs transformers' Mamba2ForCausalLM
 #     in float64, the committed m2-tiny fixtures), then a tiny model through every stage of train.py on the GPU
 #     (training, export, transformers check, evaluation on 10 prompts per task) and a step-time probe of the real size.
@@ -47,10 +48,10 @@ run_mamba2() {
     make_fixtures "$fx" || rc=1
     M2_FIXTURES=$(ls -d "$fx"/m2-tiny-* 2>/dev/null | tr '\n' ':') python3 training/test_mamba2_torch.py --require-hf || rc=1
     python3 training/train.py --arch mamba2 --out "$OUT_DIR" --smoke --budget-s 6 --tokenizer "$TOK" \
-      --probe "256,8,64,256" || rc=1
+      --workers "${WORKERS:-3}" --probe "256,8,64,256" || rc=1
   else
     python3 training/train.py --arch mamba2 --out "$OUT_DIR" --budget-s "${BUDGET_S:-330}" --tokenizer "$TOK" \
-      ${TRAIN_ARGS:-} || rc=1
+      --workers "${WORKERS:-3}" ${TRAIN_ARGS:-} || rc=1
     if [ "${FIXTURES:-1}" = 1 ]; then make_fixtures "$fx" || rc=1; fi
   fi
   pack_model

@@ -6,10 +6,13 @@
 2. the model against a token-by-token float64 restatement of transformers' Mamba2ForCausalLM (< 1e-9), and
    continuing from a returned state (including right-padded rows) against reading the whole sequence;
 3. against transformers' Mamba2ForCausalLM on random weights in float64 (needs transformers): once with
-   transformers' float32 islands neutralised (its RMSNorms and the `.float()` casts of torch_forward), where the
-   two must agree to < 1e-9, and once as shipped, where they agree to float32 rounding (< 1e-5 relative);
+   transformers' float32 islands neutralised (its RMSNorms, the `.float()` casts of torch_forward and
+   residual_in_fp32), where the two must agree to < 1e-9, and once as shipped, where they agree to float32
+   rounding (< 1e-5 relative);
 4. against the committed transformers fixtures tests/fixtures/m2-tiny-{a,b,c} (logits, greedy continuations and
-   m2-tiny-a's continuation from a stored state), and any further folder given in M2_FIXTURES.
+   m2-tiny-a's continuation from a stored state), and any further folder given in M2_FIXTURES (':'-separated;
+   there also states, ΣΔ, mixes and A-decay where the fixture holds them). Fixture tolerance: 1e-5 relative to
+   max(1, max |expected|), since transformers' "float64" keeps float32 islands (see 3).
 Prints one PASS/FAIL line per check and exits 1 if any failed.
 """
 import json
@@ -181,7 +184,9 @@ def model_checks() -> None:
 
 
 # ---------------------------------------------------------------- 3. against transformers
-def hf_model_from(mine: Mamba2):
+def hf_model_from(mine: Mamba2, residual_in_fp32: bool = True):
+    """transformers' Mamba2ForCausalLM in float64 holding `mine`'s weights. residual_in_fp32 rounds the residual
+    stream to float32 in each block (what the export says; a no-op in float32): False keeps it float64."""
     from transformers import Mamba2Config, Mamba2ForCausalLM
 
     a = mine.args
@@ -189,7 +194,7 @@ def hf_model_from(mine: Mamba2):
                        num_heads=a.num_heads, head_dim=a.head_dim, state_size=a.state_size, n_groups=a.n_groups,
                        expand=a.expand, conv_kernel=a.d_conv, chunk_size=a.chunk, layer_norm_epsilon=a.eps,
                        use_bias=a.use_bias, use_conv_bias=a.use_conv_bias, tie_word_embeddings=a.tie,
-                       time_step_limit=tuple(a.time_step_limit), residual_in_fp32=True)
+                       time_step_limit=tuple(a.time_step_limit), residual_in_fp32=residual_in_fp32)
     hf = Mamba2ForCausalLM(cfg).double().eval()
     sd = dict(mine.state_dict())
     if a.tie:
@@ -201,8 +206,9 @@ def hf_model_from(mine: Mamba2):
 
 
 class PureFloat64:
-    """Within the block, transformers' Mamba-2 keeps float64 throughout: its RMSNorms normally compute in float32
-    and torch_forward casts x, B, C and A_log with `.float()`; both are patched out (for float64 tensors only)."""
+    """transformers' Mamba-2 in float64 kept in float64 throughout: its RMSNorms normally compute in float32 and
+    torch_forward casts x, B, C and A_log with `.float()`; both are patched out here (for float64 tensors only).
+    The third float32 island, the residual stream's residual_in_fp32, is a config flag (hf_model_from)."""
 
     def __enter__(self):
         from transformers.models.mamba2 import modeling_mamba2 as mm
@@ -250,7 +256,7 @@ def hf_checks() -> None:
         with torch.no_grad():
             ours, _ = mine(ids)
             with PureFloat64():
-                pure = hf_logits(hf, ids)
+                pure = hf_logits(hf_model_from(mine, residual_in_fp32=False), ids)
             shipped = hf_logits(hf, ids)
             full = hf(ids, use_cache=False).logits
         scale = max(1.0, pure.abs().max().item())
