@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Trains, exports, verifies and evaluates the playground's default Mamba-1 model in one run.
+"""Trains, exports, verifies and evaluates the playground's bundled models in one run: the default Mamba-1
+(`--arch mamba1`, the default) or the bundled Mamba-2 (`--arch mamba2`, mamba2_torch.py), same data and schedule.
 
 Stages (each logged; later stages run even if an earlier optional one fails):
   1. tokenizer: byte-level BPE (`tokenizers`) on the training text plus the task lines;
   2. data: token streams, task lines, the forbidden co-occurrences of knowledge-task evaluation prompts;
   3. train: time-budgeted AdamW, bf16 autocast for matmuls, float32 scan (mamba_torch.py);
-  4. export: config.json, model.safetensors (F16, HF names, tied head), tokenizer.json;
-  5. verify: load the export into transformers' MambaForCausalLM (CPU, float32) and compare logits with this
-     implementation running the same F16 weights; write the golden logits for tests/golden/;
+  4. export: config.json, model.safetensors (F16, HF names, tied head), tokenizer.json (Mamba-2: also tasks.json,
+     so OUT/model is the whole public/models folder);
+  5. verify: load the export into transformers' MambaForCausalLM / Mamba2ForCausalLM (CPU, float32) and compare
+     logits with this implementation running the same F16 weights; write the golden logits for tests/golden/
+     (Mamba-2: the run exits non-zero when the check fails or exceeds 1e-3 relative);
   6. evaluate (evaluate.py) the shipped F16 weights: held-out perplexity, k-shot exact match, State Soup.
 
 Usage on the GPU machine (from the repository root):
@@ -35,6 +38,7 @@ import torch.nn.functional as F
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from mamba_torch import Mamba, MambaArgs  # noqa: E402
+from mamba2_torch import Mamba2, Mamba2Args  # noqa: E402
 import evaluate as ev  # noqa: E402
 
 T0 = time.time()
@@ -345,9 +349,54 @@ def hf_config(args: MambaArgs, tok) -> dict:
     }
 
 
-def load_shipped(args: MambaArgs, path: Path, device) -> Mamba:
+def hf_config_mamba2(args: Mamba2Args, tok) -> dict:
+    """transformers' Mamba2Config fields, with time_step_limit spelt as transformers 5 writes it (JSON has no
+    Infinity: [0.0, {"__float__": "Infinity"}])."""
+    def spell(v: float):
+        return {'__float__': 'Infinity'} if v == math.inf else v
+
+    return {
+        'architectures': ['Mamba2ForCausalLM'],
+        'model_type': 'mamba2',
+        'vocab_size': args.vocab_size,
+        'hidden_size': args.d_model,
+        'num_hidden_layers': args.n_layer,
+        'num_heads': args.num_heads,
+        'head_dim': args.head_dim,
+        'state_size': args.state_size,
+        'n_groups': args.n_groups,
+        'expand': args.expand,
+        'conv_kernel': args.d_conv,
+        'chunk_size': args.chunk,
+        'layer_norm_epsilon': args.eps,
+        'pad_token_id': tok.eot,
+        'bos_token_id': tok.eot,
+        'eos_token_id': tok.eot,
+        'use_bias': args.use_bias,
+        'use_conv_bias': args.use_conv_bias,
+        'hidden_act': 'silu',
+        'initializer_range': 0.1,
+        'residual_in_fp32': True,
+        'rms_norm': True,
+        'time_step_rank': math.ceil(args.d_model / 16),
+        'time_step_min': 0.001,
+        'time_step_max': 0.1,
+        'time_step_floor': 0.0001,
+        'time_step_limit': [spell(float(args.time_step_limit[0])), spell(float(args.time_step_limit[1]))],
+        'rescale_prenorm_residual': False,
+        'use_cache': True,
+        'tie_word_embeddings': args.tie,
+        'dtype': 'float16',
+    }
+
+
+def build_model(arch: str, args):
+    return Mamba2(args) if arch == 'mamba2' else Mamba(args)
+
+
+def load_shipped(args, path: Path, device, arch: str = 'mamba1'):
     """A float32 model holding exactly the shipped F16 weights."""
-    m = Mamba(args)
+    m = build_model(arch, args)
     st = read_safetensors(path)
     sd = {k: torch.from_numpy(v.astype(np.float32)) for k, v in st.items()}
     missing, unexpected = m.load_state_dict(sd, strict=False)
@@ -373,6 +422,12 @@ def main() -> None:
     ap.add_argument('--eval-n', type=int, default=0, help='evaluation prompts per task (0 = all)')
     ap.add_argument('--p-split', type=float, default=0.3, help='Splitter probability per token (0 = off)')
     ap.add_argument('--probe', default='', help='after the run, time training steps of d_model,n_layer,batch,...')
+    ap.add_argument('--arch', choices=['mamba1', 'mamba2'], default='mamba1')
+    ap.add_argument('--head-dim', type=int, default=64, help='mamba2: head_dim (num_heads = 2 d_model / head_dim)')
+    ap.add_argument('--state-size', type=int, default=64, help='mamba2: state_size')
+    ap.add_argument('--chunk', type=int, default=64, help='mamba2: chunk_size of the SSD scan (and of the export)')
+    ap.add_argument('--tokenizer', default='', help='use this tokenizer.json instead of training one')
+    ap.add_argument('--workers', type=int, default=0, help='sampler processes beside the GPU (0: in the loop, as before)')
     a = ap.parse_args()
 
     out = Path(a.out)
@@ -394,6 +449,11 @@ def main() -> None:
     # 1. tokenizer
     if a.local:
         tok = ByteTok()
+    elif a.tokenizer:
+        from tokenizers import Tokenizer
+
+        tok = HFTok(Tokenizer.from_file(a.tokenizer))
+        log(f'tokenizer loaded from {a.tokenizer}')
     else:
         corpus = [d['text'] for d in train_docs]
         # At most 3,000 lines of each task, so the wide pools of the case/letter tasks do not spend the merges
@@ -432,11 +492,14 @@ def main() -> None:
     log('sample row: ' + repr(tok.decode(sample[:120])))
 
     # 3. train
-    if a.smoke:
-        margs = MambaArgs(vocab_size=tok.vocab_size, d_model=64, n_layer=2)
+    d_model, n_layer = (64, 2) if a.smoke else (a.d_model, a.n_layer)
+    if a.arch == 'mamba2':
+        margs = Mamba2Args(vocab_size=tok.vocab_size, d_model=d_model, n_layer=n_layer,
+                           head_dim=16 if a.smoke else a.head_dim, state_size=16 if a.smoke else a.state_size,
+                           chunk=a.chunk)
     else:
-        margs = MambaArgs(vocab_size=tok.vocab_size, d_model=a.d_model, n_layer=a.n_layer)
-    model = Mamba(margs).to(device)
+        margs = MambaArgs(vocab_size=tok.vocab_size, d_model=d_model, n_layer=n_layer)
+    model = build_model(a.arch, margs).to(device)
     log(f'model: {model.num_params() / 1e6:.3f} M parameters, {margs}')
     train(model, sampler, a, device, a.budget_s)
 
@@ -444,15 +507,17 @@ def main() -> None:
     sd = {k: v.detach().float().cpu().numpy().astype(np.float16) for k, v in model.state_dict().items()}
     n_params = sum(v.size for v in sd.values())
     write_safetensors(out / 'model' / 'model.safetensors', sd, {'format': 'pt'})
-    cfg = hf_config(margs, tok)
+    cfg = hf_config_mamba2(margs, tok) if a.arch == 'mamba2' else hf_config(margs, tok)
     (out / 'model' / 'config.json').write_text(json.dumps(cfg, indent=2) + '\n')
+    if a.arch == 'mamba2':  # the app's bundled folder also holds the task suite
+        (out / 'model' / 'tasks.json').write_bytes((data / 'tasks.json').read_bytes())
     log(f'exported {n_params} parameters, {(out / "model" / "model.safetensors").stat().st_size / 2**20:.2f} MiB')
-    shipped = load_shipped(margs, out / 'model' / 'model.safetensors', device)
-    results: dict = {'parameters': int(n_params), 'config': cfg, 'train': TRAIN_INFO}
+    shipped = load_shipped(margs, out / 'model' / 'model.safetensors', device, a.arch)
+    results: dict = {'arch': a.arch, 'parameters': int(n_params), 'config': cfg, 'train': TRAIN_INFO}
 
     # 5. verify against transformers and write golden logits
     try:
-        results['hf_check'] = verify_and_golden(margs, shipped, tok, out, a.local)
+        results['hf_check'] = verify_and_golden(margs, shipped, tok, out, a.local, a.arch)
     except Exception:  # noqa: BLE001 - log and carry on to evaluation
         log('HF verification FAILED:\n' + traceback.format_exc())
         results['hf_check'] = {'error': traceback.format_exc()}
@@ -471,6 +536,10 @@ def main() -> None:
 
     if a.probe:
         probe(a, tok, sampler, device)
+    failed = [k for k in ('hf_check', 'eval') if 'error' in results[k]]
+    if a.arch == 'mamba2' and failed:
+        log(f'FAIL: {", ".join(failed)} failed (see above); the export is not to be shipped')
+        sys.exit(1)
     log('done')
 
 
@@ -485,7 +554,7 @@ def lr_at(frac: float, base: float) -> float:
     return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-def make_optimizer(model: Mamba, lr: float):
+def make_optimizer(model, lr: float):
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (decay if p.ndim >= 2 and 'A_log' not in n else no_decay).append(p)
@@ -505,10 +574,52 @@ def train_step(model, opt, x, y, device):
     return loss, gn
 
 
-def train(model: Mamba, sampler: Sampler, a, device, budget_s: float) -> None:
+def _produce(sampler: Sampler, bsz: int, seed: int, q) -> None:
+    """A prefetch worker (forked, so it inherits the sampler): its own random streams, batches into the queue."""
+    sampler.rng = random.Random(seed)
+    if sampler.splitter is not None:
+        sampler.splitter.rng = random.Random(seed + 1)
+    while True:
+        q.put(sampler.batch(bsz))
+
+
+class Prefetch:
+    """Training batches from `workers` forked processes, so the Python sampler runs beside the GPU steps instead of
+    between them. Each worker has its own seed; the batches are drawn from the same distribution as `Sampler`."""
+
+    def __init__(self, sampler: Sampler, bsz: int, workers: int, seed: int):
+        import multiprocessing as mp
+
+        ctx = mp.get_context('fork')
+        self.q = ctx.Queue(maxsize=4 * workers)
+        self.procs = [ctx.Process(target=_produce, args=(sampler, bsz, 7919 * (seed + 1) + w, self.q), daemon=True)
+                      for w in range(workers)]
+        for p in self.procs:
+            p.start()
+
+    def batch(self, bsz: int) -> np.ndarray:
+        return self.q.get(timeout=120)
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            p.join(timeout=5)
+
+
+def train(model, sampler: Sampler, a, device, budget_s: float) -> None:
     model.train()
     opt = make_optimizer(model, a.lr)
     bsz = 16 if a.smoke else a.batch
+    source = Prefetch(sampler, bsz, a.workers, a.seed) if a.workers > 0 else sampler
+    try:
+        _train_loop(model, opt, source, sampler, a, device, budget_s, bsz)
+    finally:
+        if source is not sampler:
+            source.close()
+
+
+def _train_loop(model, opt, source, sampler: Sampler, a, device, budget_s: float, bsz: int) -> None:
     start = time.time()
     step, tokens, ema = 0, 0, None
     losses = []
@@ -518,7 +629,7 @@ def train(model: Mamba, sampler: Sampler, a, device, budget_s: float) -> None:
             break
         for g in opt.param_groups:
             g['lr'] = lr_at(frac, a.lr)
-        b = torch.from_numpy(sampler.batch(bsz))
+        b = torch.from_numpy(source.batch(bsz))
         if device.type == 'cuda':
             b = b.pin_memory().to(device, non_blocking=True)
         loss, gn = train_step(model, opt, b[:, :-1], b[:, 1:], device)
@@ -536,19 +647,19 @@ def train(model: Mamba, sampler: Sampler, a, device, budget_s: float) -> None:
         torch.cuda.synchronize()
     el = time.time() - start
     TRAIN_INFO.update({'steps': step, 'tokens': tokens, 'seconds': round(el, 1), 'batch': bsz,
-                       'seq': sampler.seq, 'lr': a.lr, 'losses': losses,
+                       'seq': sampler.seq, 'lr': a.lr, 'losses': losses, 'workers': a.workers,
                        'device': torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'})
     log(f'trained {step} steps, {tokens} tokens in {el:.1f}s')
     model.eval()
 
 
-def verify_and_golden(margs: MambaArgs, shipped: Mamba, tok, out: Path, local: bool) -> dict:
+def verify_and_golden(margs, shipped, tok, out: Path, local: bool, arch: str = 'mamba1') -> dict:
     texts = {
         'text': 'And God said, Let there be light: and there was',
         'antonym': 'hot->cold\nbig->small\nlight->',
         'upper': 'cat->CAT\ngreen->GREEN\nhouse->',
     }
-    cpu_model = Mamba(margs)
+    cpu_model = build_model(arch, margs)
     cpu_model.load_state_dict({k: v.detach().cpu() for k, v in shipped.state_dict().items()})
     cpu_model.eval()
     info: dict = {}
@@ -557,9 +668,10 @@ def verify_and_golden(margs: MambaArgs, shipped: Mamba, tok, out: Path, local: b
         hf = None
     else:
         os.environ['HF_HUB_OFFLINE'] = '1'
-        from transformers import MambaForCausalLM
+        import transformers
 
-        hf = MambaForCausalLM.from_pretrained(str(out / 'model'), dtype=torch.float32).eval()
+        cls = transformers.Mamba2ForCausalLM if arch == 'mamba2' else transformers.MambaForCausalLM
+        hf = cls.from_pretrained(str(out / 'model'), dtype=torch.float32).eval()
         log(f'transformers loaded the export: {type(hf).__name__}')
     worst = 0.0
     for name, text in texts.items():
@@ -578,9 +690,11 @@ def verify_and_golden(margs: MambaArgs, shipped: Mamba, tok, out: Path, local: b
         golden[f'{name}.tokens'] = ids[0].numpy().astype(np.int32)
         golden[f'{name}.logits'] = ref[0].numpy().astype(np.float32)
     info['hf_vs_train_max_rel_diff'] = worst
+    if arch == 'mamba2' and hf is not None and not worst <= 1e-3:
+        raise AssertionError(f'transformers and the training implementation differ by {worst:.3e} relative (> 1e-3)')
     meta = {
         'note': json.dumps({'sequences': list(texts), 'texts': texts}),
-        'source': 'transformers MambaForCausalLM, float32 on CPU, on the shipped F16 weights'
+        'source': f'transformers {type(hf).__name__}, float32 on CPU, on the shipped F16 weights'
         if hf is not None else 'LOCAL TEST ONLY: training model, not transformers',
         'hf_vs_train_max_rel_diff': f'{worst:.3e}',
     }
@@ -595,19 +709,28 @@ def probe(a, tok, sampler: Sampler, device) -> None:
         d, nl, bsz, seq = (int(x) for x in spec.split(','))
         try:
             sampler.seq = seq
-            m = Mamba(MambaArgs(vocab_size=tok.vocab_size, d_model=d, n_layer=nl)).to(device)
+            if a.arch == 'mamba2':
+                m = Mamba2(Mamba2Args(vocab_size=tok.vocab_size, d_model=d, n_layer=nl, head_dim=a.head_dim,
+                                      state_size=a.state_size, chunk=a.chunk)).to(device)
+            else:
+                m = Mamba(MambaArgs(vocab_size=tok.vocab_size, d_model=d, n_layer=nl)).to(device)
             opt = make_optimizer(m, 1e-3)
             torch.cuda.reset_peak_memory_stats()
+            t_batch = 0.0
             for i in range(13):
                 if i == 3:
                     torch.cuda.synchronize()
                     t = time.time()
+                    t_batch = 0.0
+                tb = time.time()
                 b = torch.from_numpy(sampler.batch(bsz)).to(device)
+                t_batch += time.time() - tb
                 train_step(m, opt, b[:, :-1], b[:, 1:], device)
             torch.cuda.synchronize()
             dt = (time.time() - t) / 10
-            log(f'probe d={d} L={nl} B={bsz} T={seq}: {m.num_params() / 1e6:.2f} M params, {dt * 1000:.0f} ms/step, '
-                f'{bsz * seq / dt:.0f} tok/s, peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB')
+            log(f'probe {a.arch} d={d} L={nl} B={bsz} T={seq}: {m.num_params() / 1e6:.2f} M params, {dt * 1000:.0f} ms/step '
+                f'(of which the sampler {t_batch * 100:.0f} ms), {bsz * seq / dt:.0f} tok/s, '
+                f'peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB')
             del m, opt
             torch.cuda.empty_cache()
         except Exception:  # noqa: BLE001
