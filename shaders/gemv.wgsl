@@ -1,6 +1,8 @@
 // GEMV for decode, one invocation per four output rows (the SwiftShader variant: no workgroup barriers, which are
 // costly on a CPU rasteriser): y[COL0 + n] = sum_k x[k] * W[n, k] (+ bias[BIAS_OFF + n]) for n < N.
-// W is one row part of an nn.Linear weight [out, in], f32 bits or f16 packed two per u32.
+// W is one row part of an nn.Linear weight [out, in], f32 bits, f16 packed two per u32, or int8 with scales
+// (I8; include/int8.wgsl gives the layout: 16 weights per load where K % 16 == 0, per-channel scales applied
+// to the row sums).
 // Shapes: x f32 [K] (token row 0), W [N, K], y f32 [>= COL0 + N].
 // Reference: matVec in src/engine/reference/mamba.ts.
 // Rows are read 4 (f32) or 8 (f16) weights per 16-byte load where K allows: SwiftShader runs each
@@ -9,6 +11,7 @@
 override F16: bool;
 
 #include "shape.wgsl"
+#include "int8.wgsl"
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;
@@ -18,6 +21,23 @@ override F16: bool;
 
 fn xAt(k: u32) -> f32 {
   return X[k >> 2u][k & 3u];
+}
+
+fn wordAt(i: u32) -> u32 {
+  return W[i >> 2u][i & 3u];
+}
+
+// The scales of 4 rows at input k.
+fn i8Scale4(rn: vec4u, k: u32) -> vec4f {
+  let N = shape.N;
+  let K = shape.K;
+  return vec4f(i8Scale(N, K, rn.x, k), i8Scale(N, K, rn.y, k), i8Scale(N, K, rn.z, k), i8Scale(N, K, rn.w, k));
+}
+
+// Row n's 16 int8 weights of one load dotted with x[16 j .. 16 j + 16).
+fn i8Dot16(w: vec4u, j: u32) -> f32 {
+  return dot(i8Unpack(w.x), X[4u * j]) + dot(i8Unpack(w.y), X[4u * j + 1u]) +
+    dot(i8Unpack(w.z), X[4u * j + 2u]) + dot(i8Unpack(w.w), X[4u * j + 3u]);
 }
 
 fn loadW(i: u32) -> f32 {
@@ -37,9 +57,27 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   if (n0 >= N) {
     return;
   }
-  let rows = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u)) * K;
+  let rn = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u));
+  let rows = rn * K;
   var acc = vec4f(0.0);
-  if (F16 && (K & 7u) == 0u) {
+  if (I8 && (K & 15u) == 0u) {
+    let b = rn * (K >> 4u);
+    for (var j = 0u; j < (K >> 4u); j++) {
+      let d = vec4f(i8Dot16(W[b.x + j], j), i8Dot16(W[b.y + j], j), i8Dot16(W[b.z + j], j), i8Dot16(W[b.w + j], j));
+      if (GS == 0u) {
+        acc += d;
+      } else {
+        acc += d * i8Scale4(rn, 16u * j);
+      }
+    }
+    if (GS == 0u) {
+      acc *= i8Scale4(rn, 0u);
+    }
+  } else if (I8) {
+    for (var k = 0u; k < K; k++) {
+      acc += xAt(k) * vec4f(i8At(N, K, rn.x, k), i8At(N, K, rn.y, k), i8At(N, K, rn.z, k), i8At(N, K, rn.w, k));
+    }
+  } else if (F16 && (K & 7u) == 0u) {
     let b = rows >> vec4u(3u);
     for (var j = 0u; j < (K >> 3u); j++) {
       let xl = X[2u * j];

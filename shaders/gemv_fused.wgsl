@@ -13,7 +13,8 @@ enable subgroups;
 //   CONV  epilogue, rows g = COL0 + n < DI (the x half of in_proj): the conv step of channel g on the conv
 //         state, SiLU, xc[g] written and the window shifted (channel g is owned by workgroup n / ROWS)
 // y = sum_k X[k] * W[n, k] (+ bias[BIAS_OFF + n]). Shapes: X f32 [K], W [N, K] (K % 8 == 0 for f16,
-// K % 4 == 0 for f32), Y f32 [>= COL0 + N], params f32 (norm weight at NW_OFF, conv weight [DI, DC] at CW_OFF,
+// K % 4 == 0 for f32, K % 16 == 0 for int8: I8, 16 weights per load, layout in include/int8.wgsl; group
+// scales multiply each load's sum, per-channel scales the row sum), Y f32 [>= COL0 + N], params f32 (norm weight at NW_OFF, conv weight [DI, DC] at CW_OFF,
 // conv bias at CB_OFF), state f32 (conv state [DI, DC-1] at CONV_OFF), xc f32 [DI].
 // Variants: gemv_fused reduces the 64 partial sums through a workgroup-memory tree; gemv_fused_sg (devices with
 // subgroups) reduces each subgroup with subgroupAdd and gathers the subgroup sums after one barrier.
@@ -37,6 +38,7 @@ override CONV_OFF: u32 = 0u;
 override ROWS: u32 = 1u;
 
 #include "shape.wgsl"
+#include "int8.wgsl"
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;
 @group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
@@ -55,6 +57,10 @@ fn xAt(j: u32) -> vec4f {
     x *= vec4f(params[k], params[k + 1u], params[k + 2u], params[k + 3u]);
   }
   return x;
+}
+
+fn wordAt(i: u32) -> u32 {
+  return W[i >> 2u][i & 3u];
 }
 
 fn sq(j: u32) -> f32 {
@@ -97,7 +103,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   var acc = vec4f(0.0); // component r: row n0 + r
   var ss = 0.0;
-  if (F16) {
+  if (I8) {
+    let per = shape.K / 16u;
+    for (var j = li; j < per; j += 64u) {
+      let x0 = xAt(4u * j);
+      let x1 = xAt(4u * j + 1u);
+      let x2 = xAt(4u * j + 2u);
+      let x3 = xAt(4u * j + 3u);
+      for (var r = 0u; r < ROWS; r++) {
+        let w = W[row[r] * per + j];
+        var d = dot(i8Unpack(w.x), x0) + dot(i8Unpack(w.y), x1) + dot(i8Unpack(w.z), x2) + dot(i8Unpack(w.w), x3);
+        if (GS != 0u) {
+          d *= i8Scale(shape.N, shape.K, row[r], 16u * j);
+        }
+        acc[r] += d;
+      }
+      if (NORM) {
+        ss += sq(4u * j) + sq(4u * j + 1u) + sq(4u * j + 2u) + sq(4u * j + 3u);
+      }
+    }
+  } else if (F16) {
     let per = shape.K / 8u;
     for (var j = li; j < per; j += 64u) {
       let lo = xAt(2u * j);
@@ -163,6 +188,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
         break;
       }
       var v = sums[r] * scale;
+      if (I8 && GS == 0u) {
+        v *= i8Scale(shape.N, shape.K, n, 0u);
+      }
       if (shape.HAS_BIAS != 0u) {
         v += params[shape.BIAS_OFF + n];
       }

@@ -6,6 +6,8 @@
  */
 import type { MambaConfig } from '../../model/config.ts';
 import type { Activations } from '../activations.ts';
+import type { WeightMatrix } from '../gpu/weightMatrix.ts';
+import type { Constants } from '../kernels/pipelines.ts';
 import type { UniformBindingName } from '../kernels/bindings.ts';
 import type { PipelineCache } from '../kernels/pipelines.ts';
 import { uniformBytes, type UniformValues } from '../kernels/uniforms.ts';
@@ -29,6 +31,14 @@ export interface PlanContext {
 }
 
 export const ceil = (a: number, b: number) => Math.ceil(a / b);
+
+/**
+ * The override constants that say how a matrix's weights are held: F16 for every kernel that reads weights,
+ * and for int8 matrices I8 with the group size GS (shaders/include/int8.wgsl); f32/f16 pipelines stay as before.
+ */
+export function weightConsts(m: Pick<WeightMatrix, 'dtype' | 'group'>): Constants {
+  return m.dtype === 'int8' ? { F16: false, I8: true, GS: m.group } : { F16: m.dtype === 'f16' };
+}
 
 /** A small uniform buffer holding `values`, laid out as uniform `binding` of `kernel` (generated layout). */
 export function uniformFields<K extends ShaderName, B extends UniformBindingName<K>>(

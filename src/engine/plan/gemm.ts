@@ -3,10 +3,10 @@
  * SwiftShader) and decode GEMVs (gemv.wgsl, gemv_coop.wgsl, gemv_subgroup.wgsl), one or more per row part of
  * a weight matrix.
  */
-import type { RowPart } from '../gpu/weightMatrix.ts';
+import type { RowPart, WeightMatrix } from '../gpu/weightMatrix.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { gemmKernel, maxSplitFor, midSplit, useBigTiles } from '../decisions.ts';
-import { ceil, uniformFields, type PlanContext } from './context.ts';
+import { ceil, uniformFields, weightConsts, type PlanContext } from './context.ts';
 
 /**
  * A Shape uniform (shaders/include/shape.wgsl, the same struct in every GEMM / GEMV kernel) for row part `p`
@@ -48,11 +48,11 @@ export function gemmSteps(
   const m = ctx.weights.matrices.get(key)!;
   const kernel = gemmKernel(mode, ctx.opts.variant, ctx.opts.useSubgroups);
   if (kernel === 'gemm_tiled') {
-    return m.parts.flatMap((p) => tiledGemmSteps(ctx, key, m.cols, p, x, y, ldy, bias, biasOff));
+    return m.parts.flatMap((p) => tiledGemmSteps(ctx, key, m, p, x, y, ldy, bias, biasOff));
   }
   return m.parts.map((p) => {
     const shape = shapeUniform(ctx, key, p, m.cols, ldy, biasOff);
-    const consts = { F16: ctx.opts.dtype === 'f16' };
+    const consts = weightConsts(m);
     const label = `${key}.${kernel}`;
     const buffers = { X: x, W: p.buffer, bias, Y: y, shape };
     const size: Dispatch['size'] =
@@ -77,7 +77,7 @@ export function gemmSteps(
 function tiledGemmSteps(
   ctx: PlanContext,
   key: string,
-  k: number,
+  m: WeightMatrix,
   p: RowPart,
   x: GPUBuffer,
   y: GPUBuffer,
@@ -86,14 +86,15 @@ function tiledGemmSteps(
   biasOff: number | undefined,
 ): Dispatch[] {
   const { opts, pipes } = ctx;
-  const f16 = opts.dtype === 'f16';
+  const k = m.cols;
+  const w = weightConsts(m);
   const bigShape = shapeUniform(ctx, key, p, k, ldy, biasOff, 1, 1);
   const midShape = shapeUniform(ctx, key, p, k, ldy, biasOff, opts.splitTarget, maxSplitFor(k));
   const useBig = (t: number) => useBigTiles(t, p.rows, opts);
   const split = (t: number) => midSplit(t, p.rows, k, opts);
   const partials = ctx.splitK!;
-  const big = pipes.kernel('gemm_tiled', { F16: f16, TM: 8, TN: 8 });
-  const mid = pipes.kernel('gemm_tiled', { F16: f16, TM: 4, TN: 4 });
+  const big = pipes.kernel('gemm_tiled', { ...w, TM: 8, TN: 8 });
+  const mid = pipes.kernel('gemm_tiled', { ...w, TM: 4, TN: 4 });
   const reduce = pipes.kernel('gemm_splitk_reduce', { TM: 4, TN: 4 });
   const dims = ctx.act.dims;
   const gemm = { dims, X: x, W: p.buffer, bias, Y: y, P: partials };

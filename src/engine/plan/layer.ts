@@ -5,16 +5,17 @@
 import { dtProjFirst, reductionWidth, scanChannelsPerGroup, scanKernel } from '../decisions.ts';
 import { layerStateLayout } from '../kernels/layout.ts';
 import type { Constants, Dispatch } from '../kernels/pipelines.ts';
-import { ceil, uniformFields, type PlanContext } from './context.ts';
+import { ceil, uniformFields, weightConsts, type PlanContext } from './context.ts';
 import { gemmSteps } from './gemm.ts';
 
 /** The embedding gather, one dispatch per row part of the embedding (shaders/embed.wgsl). */
 export function embedSteps(ctx: PlanContext): Dispatch[] {
   const dm = ctx.config.hiddenSize;
   const a = ctx.act;
-  return ctx.weights.matrices.get('embedding')!.parts.map((p) => {
+  const m = ctx.weights.matrices.get('embedding')!;
+  return m.parts.map((p) => {
     const part = uniformFields(ctx, 'embed.part', 'embed', 'part', { ROW0: p.row0, ROWS: p.rows });
-    const k = ctx.pipes.kernel('embed', { DM: dm, F16: ctx.opts.dtype === 'f16' });
+    const k = ctx.pipes.kernel('embed', { DM: dm, ...weightConsts(m) });
     const buffers = { dims: a.dims, tokens: a.tokens, W: p.buffer, resid: a.resid, part };
     return k.dispatch('embed', buffers, (t) => [ceil(dm, 64), t, 1]);
   });
