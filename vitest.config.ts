@@ -15,6 +15,7 @@ export const GPU_TESTS = [
   'tests/engine.decode-fused.test.ts',
   'tests/engine.errors.test.ts',
   'tests/engine.fixtures.test.ts',
+  'tests/engine.int8.test.ts',
   'tests/engine.mamba2.test.ts',
   'tests/engine.prefill-tiles.test.ts',
   'tests/engine.state.test.ts',
