@@ -12,7 +12,7 @@
 override F16: bool;
 
 #include "shape.wgsl"
-#include "int8.wgsl"
+#include "int8_vec4.wgsl"
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -23,17 +23,6 @@ override F16: bool;
 
 fn xAt(k: u32) -> f32 {
   return X[k >> 2u][k & 3u];
-}
-
-fn wordAt(i: u32) -> u32 {
-  return W[i >> 2u][i & 3u];
-}
-
-// The scales of 4 rows at input k.
-fn i8Scale4(rn: vec4u, k: u32) -> vec4f {
-  let N = shape.N;
-  let K = shape.K;
-  return vec4f(i8Scale(N, K, rn.x, k), i8Scale(N, K, rn.y, k), i8Scale(N, K, rn.z, k), i8Scale(N, K, rn.w, k));
 }
 
 fn loadW(i: u32) -> f32 {

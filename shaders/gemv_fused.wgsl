@@ -38,7 +38,7 @@ override CONV_OFF: u32 = 0u;
 override ROWS: u32 = 1u;
 
 #include "shape.wgsl"
-#include "int8.wgsl"
+#include "int8_vec4.wgsl"
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;
 @group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
@@ -57,10 +57,6 @@ fn xAt(j: u32) -> vec4f {
     x *= vec4f(params[k], params[k + 1u], params[k + 2u], params[k + 3u]);
   }
   return x;
-}
-
-fn wordAt(i: u32) -> u32 {
-  return W[i >> 2u][i & 3u];
 }
 
 fn sq(j: u32) -> f32 {
