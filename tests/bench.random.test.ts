@@ -16,11 +16,9 @@ import {
   parseRandomModel,
   randomConfig,
   randomHostWeights,
-  isGeneratedMatrix,
+  randomWeightsAsHeld,
   tensorKey,
-  uniformBound,
 } from '../src/engine/randomWeights.ts';
-import { assembleWeights } from '../src/engine/weights.ts';
 import { referenceForward } from '../src/engine/reference/mamba.ts';
 import { f16ToF32 } from '../src/model/safetensors.ts';
 import type { MambaConfig } from '../src/model/config.ts';
@@ -204,12 +202,7 @@ describe('random models', () => {
       numLayers: 3,
       timeStepRank: 4,
     };
-    const held = assembleWeights(config, (name) => {
-      const v = hostTensor(config, name, 5);
-      if (!isGeneratedMatrix(name)) return v;
-      const s = Math.fround(uniformBound(config, name) / 127);
-      return v.map((x) => Math.max(-127, Math.min(127, Math.round(x / s))) * s);
-    });
+    const held = randomWeightsAsHeld(config, 5, 'int8');
     await withScope(dev.device, async () => {
       const { engine } = await createRandomEngine(dev, config, { dtype: 'int8', maxBindingBytes: 4096 }, 5);
       try {

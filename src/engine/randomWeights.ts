@@ -16,7 +16,7 @@ import { expectedTensorShapes } from '../model/config.ts';
 import type { WeightDtype } from './api.ts';
 import type { EngineDevice } from './gpu/device.ts';
 import { int8Groups } from './gpu/int8.ts';
-import type { RowPart } from './gpu/weightMatrix.ts';
+import { weightsAsHeld, type RowPart } from './gpu/weightMatrix.ts';
 import { GpuMambaModel, type EngineOptions } from './model.ts';
 import { PipelineCache, type KernelPipeline } from './kernels/pipelines.ts';
 import { uniformBytes } from './kernels/uniforms.ts';
@@ -136,6 +136,21 @@ export function hostTensor(config: MambaConfig, name: string, seed: number): Flo
 /** The whole model on the host (small configs: tests compare the GPU-filled engine with the CPU reference). */
 export function randomHostWeights(config: MambaConfig, seed: number): MambaWeights {
   return assembleWeights(config, (n) => hostTensor(config, n, seed));
+}
+
+/**
+ * The random model as an engine of `dtype` built by createRandomEngine holds it (the CPU reference's input):
+ * weightsAsHeld for f32/f16; for int8, every generated matrix quantised as fill_random.wgsl does it, with the
+ * scale bound / 127 (its values never exceed the bound) rather than int8.ts's max / 127.
+ */
+export function randomWeightsAsHeld(config: MambaConfig, seed: number, dtype: WeightDtype): MambaWeights {
+  if (dtype !== 'int8') return weightsAsHeld(randomHostWeights(config, seed), dtype);
+  return assembleWeights(config, (name) => {
+    const v = hostTensor(config, name, seed);
+    if (!isGeneratedMatrix(name)) return v;
+    const s = Math.fround(uniformBound(config, name) / 127);
+    return v.map((x) => Math.max(-127, Math.min(127, Math.round(x / s))) * s);
+  });
 }
 
 const WORKGROUP = 256;
