@@ -2,13 +2,15 @@
 # int8 weights on the GPU machine (issue 14): 2.8b decode and prefill, int8 against f16, alternated three times
 # (report the medians), then the bundled model's held-out perplexity in f32, f16 and int8 (per-channel and
 # groups of 128) on the hardware kernels, then the int8 GPU tests (kernels and engine against the float64
-# reference, the fixtures, the 1 % target) if dist-bench/gpu-tests.mjs is there. Here, first:
-#   node scripts/bundle-node.mjs && node scripts/bundle-gpu-tests.mjs && bash bench/int8_run.sh bundle
+# reference, the fixtures, the 1 % target) if dist-bench/gpu-tests.mjs is there, and random:130m int8 against
+# the float64 reference (bench/check-random.ts) if dist-bench/check-random.mjs is there. Here, first:
+#   node scripts/bundle-node.mjs && node scripts/bundle-gpu-tests.mjs && bash bench/bundle-check.sh \
+#     && bash bench/int8_run.sh bundle
 # then on the device (with .device-kit and dist-bench carried):
 #   source .device-kit/on-device.sh; bash bench/int8_run.sh
 # Writes $OUT/int8.jsonl (one `soup bench --json` object per run, with its tag) and $OUT/int8-perplexity.txt;
 # prints one line per run and PASS/FAIL against the issue's targets (2.8b int8 decode >= 700 tok/s; int8
-# perplexity within 1 % of f16). About 2 minutes on the H200 (a 2.8b bench takes about 10 s).
+# perplexity within 1 % of f16). About 3 minutes on the H200 (a 2.8b bench takes about 10 s).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [[ ${1:-} == bundle ]]; then
@@ -48,6 +50,10 @@ timeout 240 node dist-bench/int8-perplexity.mjs all f32,f16,int8,int8-g128 2>&1 
 node -e 'const t=require("fs").readFileSync(process.argv[1],"utf8");const m=/^int8 .*\(([-0-9.]+) % vs f16/m.exec(t);
   console.log(m?(Math.abs(+m[1])<1?"PASS":"FAIL")+" int8 perplexity change vs f16: "+m[1]+" %":"FAIL no int8 perplexity line");' \
   "$OUT/int8-perplexity.txt" | tee -a "$OUT/int8-summary.txt"
+if [[ -f dist-bench/check-random.mjs ]]; then
+  echo "== random:130m int8 against the float64 reference (hardware kernels, fused decode)"
+  timeout 240 node dist-bench/check-random.mjs --size 130m --dtypes int8 2>&1 | tee "$OUT/int8-check.jsonl"
+fi
 if [[ -f dist-bench/gpu-tests.mjs ]]; then
   echo "== int8 GPU tests on this adapter"
   timeout 300 node dist-bench/gpu-tests.mjs int8 bench.random 2>&1 | tee "$OUT/int8-gpu-tests.txt" | grep -v '^PASS'
