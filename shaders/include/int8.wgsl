@@ -3,6 +3,7 @@
 // two's complement), then the f32 bits of N x i8Groups(K) scales, row-major. Weight (n, k) is
 // q(n, k) * scale(n, k / GS), GS the inputs per scale along K (a multiple of 16), or 0: one scale per row.
 // The kernel that includes this defines wordAt(i), the i-th u32 word of its weight binding.
+// Reference: dequantizeInt8 in src/engine/gpu/int8.ts (the kernels' products then match matVec on its output).
 override I8: bool = false;
 override GS: u32 = 0u;
 
