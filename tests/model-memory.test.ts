@@ -63,6 +63,9 @@ describe('memory estimate', () => {
       expect(m.downloadBytes).toBe(4 * m.parameters);
       expect(m.gpuBytes.f16).toBeLessThan(m.gpuBytes.f32);
       expect(m.gpuBytes.f32 - m.gpuBytes.f16).toBe(2 * m.parameters);
+      // int8 saves about a byte per matrix weight against f16 (less the scales and the f32 small tensors).
+      expect(m.gpuBytes.f16 - m.gpuBytes.int8).toBeGreaterThan(0.8 * m.parameters);
+      expect(m.gpuBytes.f16 - m.gpuBytes.int8).toBeLessThan(m.parameters);
       if (i > 0) expect(m.parameters).toBeGreaterThan(KNOWN_MODELS[i - 1]!.parameters);
     }
   });
