@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HALF_KERNELS, halfTwin, nativeF16 } from '../src/engine/decisions.ts';
-import { featuresToRequest, OPTIONAL_FEATURES } from '../src/engine/gpu/device.ts';
+import { featuresToRequest, GpuUnavailableError, OPTIONAL_FEATURES } from '../src/engine/gpu/device.ts';
 import { DAWN_TOGGLES, dawnFlags, dawnTogglesFromEnv } from '../src/engine/gpu/node.ts';
 import { resolveOptions } from '../src/engine/options.ts';
 import { MAMBA_130M } from '../src/engine/bench.ts';
@@ -60,6 +60,7 @@ describe('native f16 or packed', () => {
   });
 
   it('insisting on native without shader-f16 is refused with what to do', () => {
+    expect(() => nativeF16('f16', false, 'native')).toThrow(GpuUnavailableError);
     expect(() => nativeF16('f16', false, 'native')).toThrow(
       /shader-f16.*vulkan_enable_f16_on_nvidia.*'auto' or 'packed'/,
     );

@@ -12,6 +12,7 @@
  */
 import type { MambaConfig } from '../model/config.ts';
 import type { WeightDtype } from './api.ts';
+import { GpuUnavailableError } from './gpu/device.ts';
 import type { KernelVariant } from './options.ts';
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
@@ -149,7 +150,8 @@ export function nativeF16(dtype: WeightDtype, hasShaderF16: boolean, asked: F16K
   }
   if (dtype !== 'f16' || asked === 'packed') return false;
   if (asked === 'native' && !hasShaderF16) {
-    throw new RangeError(
+    // The user's to fix (another adapter, the toggle, or another choice), so a GPU error the CLI prints as one line.
+    throw new GpuUnavailableError(
       "Native f16 kernels need the adapter feature shader-f16, which this device lacks (in Node the Dawn toggle vulkan_enable_f16_on_nvidia gives it to NVIDIA GPUs; see the README's table of flags). Use 'auto' or 'packed'.",
     );
   }
