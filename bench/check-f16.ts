@@ -6,7 +6,9 @@
  *     f32 sums) against the packed-u32 kernel on the same weight words (tolerance 1e-6: the same sums in the
  *     same order, so they should agree to rounding) and both against a float64 CPU answer (1e-5, as
  *     tests/kernels.test.ts);
- *  3. every Mamba-1 fixture through the engine with f16 weights on the native path, both kernel variants:
+ *  3. INFO only: the speed of the decode GEMV and the prefill GEMM at 2.8b and 130m shapes, packed and native
+ *     (host-timed, many calls per submit), so the bench run that follows holds no surprise;
+ *  4. every Mamba-1 fixture through the engine with f16 weights on the native path, both kernel variants:
  *     logits within the f16 tolerance of transformers' (5e-2, argmax agreeing at >= 99 % of positions, as
  *     bench/check-fixtures.ts), within 1e-4 of the packed path's, the same greedy continuation as the packed
  *     path, and the greedy agreement with transformers' f32 continuation reported.
@@ -19,7 +21,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { halfTwin } from '../src/engine/decisions.ts';
+import { halfTwin, maxSplitFor } from '../src/engine/decisions.ts';
 import { nodeGpu, openNodeDevice } from '../src/engine/gpu/node.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { GpuMambaModel, type KernelVariant } from '../src/engine/model.ts';
@@ -27,7 +29,18 @@ import { weightsFromSource } from '../src/engine/weights.ts';
 import { parseMambaConfig } from '../src/model/config.ts';
 import { SafetensorsFile } from '../src/model/safetensors.ts';
 import { argmaxRows } from './compare.ts';
-import { caseData, caseName, cpuAnswer, KERNEL_CASES, packF16, relError, runCase } from './f16-kernels.ts';
+import {
+  caseData,
+  caseName,
+  cpuAnswer,
+  KERNEL_CASES,
+  packF16,
+  prepareCase,
+  relError,
+  runCase,
+  timeCase,
+  type KernelCase,
+} from './f16-kernels.ts';
 
 const dry = process.argv.includes('--dry-run');
 const dirs = process.argv.slice(2).filter((a) => a !== '--dry-run');
@@ -86,6 +99,69 @@ for (const [i, c] of KERNEL_CASES.entries()) {
   check(`${name} native vs float64`, relError(native, want), 1e-5);
   check(`${name} native vs packed ${c.kernel}`, relError(native, packed), 1e-6);
   check(`${caseName(c)} packed vs float64`, relError(packed, want), 1e-5);
+}
+
+// ---- speed at real shapes (INFO): packed and native on the same words
+const sg = dev.hasSubgroups ? 'gemv_fused_sg' : 'gemv_fused';
+const speedCases: { label: string; c: KernelCase; reps: number }[] = [
+  { label: '2.8b in_proj decode', c: { kernel: sg, T: 1, N: 10240, K: 2560, consts: { ROWS: 4 } }, reps: 50 },
+  { label: '2.8b out_proj decode', c: { kernel: sg, T: 1, N: 2560, K: 5120, consts: { ROWS: 1 } }, reps: 50 },
+  { label: '130m in_proj decode', c: { kernel: sg, T: 1, N: 3072, K: 768, consts: { ROWS: 1 } }, reps: 100 },
+  {
+    label: '2.8b in_proj prefill 512',
+    c: {
+      kernel: 'gemm_tiled',
+      T: 512,
+      N: 10240,
+      K: 2560,
+      consts: { TM: 4, TN: 4 },
+      split: [264, maxSplitFor(2560)],
+    },
+    reps: 10,
+  },
+  {
+    label: '2.8b out_proj prefill 512',
+    c: {
+      kernel: 'gemm_tiled',
+      T: 512,
+      N: 2560,
+      K: 5120,
+      consts: { TM: 4, TN: 4 },
+      split: [264, maxSplitFor(5120)],
+    },
+    reps: 10,
+  },
+];
+// A dry run tries this code at 1/16 of each size (packed in both slots), where the figures mean nothing.
+for (const { label, c: full, reps: fullReps } of speedCases) {
+  {
+    const c = dry ? { ...full, T: Math.ceil(full.T / 16), N: full.N / 16, K: full.K / 16 } : full;
+    const reps = dry ? 2 : fullReps;
+    // Halves in [1, 2) with varied mantissas; x in [-1, 1): the values do not matter for speed.
+    const words = new Uint32Array(Math.ceil((c.N * c.K) / 2));
+    for (let i = 0; i < words.length; i++)
+      words[i] = (0x3c003c00 | (Math.imul(i, 2654435761) & 0x03ff03ff)) >>> 0;
+    const x = Float32Array.from({ length: c.T * c.K }, (_, i) => ((i * 7919) % 2001) / 1000 - 1);
+    const d = { x, tokens: new Uint32Array(1), bias: new Float32Array(c.N + 1) };
+    const ms: Record<string, number> = {};
+    for (const path of ['packed', 'native'] as const) {
+      const native = path === 'native' && !dry;
+      const kernel = halfTwin(c.kernel, native);
+      const run = prepareCase(dev.device, c, d, words, (consts) => ({
+        kernel,
+        pipeline: pipes.get(kernel, native ? consts : { F16: true, ...consts }),
+      }));
+      ms[path] = await timeCase(dev.device, run, reps);
+      run.destroy();
+    }
+    const rate = (t: number) =>
+      c.T === 1
+        ? `${((c.N * c.K * 2) / (t * 1e6)).toFixed(0)} GB/s of weights`
+        : `${((2 * c.T * c.N * c.K) / (t * 1e9)).toFixed(1)} TFLOP/s`;
+    console.log(
+      `INFO speed ${label} (${c.kernel}, N=${c.N} K=${c.K}${c.T > 1 ? ` T=${c.T}` : ''}): packed ${ms['packed']!.toFixed(4)} ms (${rate(ms['packed']!)}), native ${ms['native']!.toFixed(4)} ms (${rate(ms['native']!)}), native/packed time ${(ms['native']! / ms['packed']!).toFixed(3)}`,
+    );
+  }
 }
 
 // ---- fixtures through the engine on the native path

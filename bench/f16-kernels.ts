@@ -114,18 +114,33 @@ export function cpuAnswer(c: KernelCase, d: CaseData): Float64Array {
 /** Makes the pipeline that runs `c` with `consts` (its twin's name and any F16 constant are the caller's). */
 export type PipelineFor = (consts: Consts) => { kernel: ShaderName; pipeline: GPUComputePipeline };
 
+/** One dispatch of a prepared case. */
+interface Step {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  size: [number, number, number];
+}
+
+/** A case on the GPU: its buffers and dispatches made once, to run (and read) or to time. */
+export interface PreparedCase {
+  encode(pass: GPUComputePassEncoder): void;
+  /** The output buffer as f32. */
+  read(): Promise<Float32Array>;
+  destroy(): void;
+}
+
 /**
- * Runs `c` once: weights from `wWords` (packed f16, or whatever layout `pipelineFor`'s kernel reads), inputs
- * from `d`; returns the output buffer as f32. The embedding's output starts at -1 everywhere, so a token it
- * must skip stays -1, as the CPU answer says.
+ * Puts `c` on the GPU: weights from `wWords` (packed f16, or whatever layout `pipelineFor`'s kernel reads),
+ * inputs from `d`. The embedding's output starts at -1 everywhere, so a token it must skip stays -1, as the
+ * CPU answer says.
  */
-export async function runCase(
+export function prepareCase(
   device: GPUDevice,
   c: KernelCase,
-  d: CaseData,
+  d: Pick<CaseData, 'x' | 'tokens' | 'bias'>,
   wWords: ArrayBufferView,
   pipelineFor: PipelineFor,
-): Promise<Float32Array> {
+): PreparedCase {
   const made: GPUBuffer[] = [];
   const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const buffer = (data: ArrayBufferView, usage = S, minBytes = 16) => {
@@ -148,29 +163,24 @@ export async function runCase(
   const X = buffer(d.x);
   const bias = buffer(d.bias);
   const { kernel, pipeline } = pipelineFor(c.consts);
-  const bind = (r: Record<string, GPUBuffer>) =>
+  const steps: Step[] = [];
+  const step = (r: Record<string, GPUBuffer>, size: [number, number, number]) =>
     // The twins share binding names, which the generated tables check by the kernel's own name.
-    createBindGroup(device, pipeline, kernel, kernel, r as never);
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(pipeline);
+    steps.push({ pipeline, bindGroup: createBindGroup(device, pipeline, kernel, kernel, r as never), size });
   const ceil = (a: number, b: number) => Math.ceil(a / b);
   switch (c.kernel) {
     case 'embed': {
       const part = buffer(new Uint32Array([0, c.N, 0, 0]), U);
       const tokens = buffer(d.tokens);
-      pass.setBindGroup(0, bind({ dims, tokens, W, resid: Y, part }));
-      pass.dispatchWorkgroups(ceil(c.K, 64), c.T);
+      step({ dims, tokens, W, resid: Y, part }, [ceil(c.K, 64), c.T, 1]);
       break;
     }
     case 'gemv':
-      pass.setBindGroup(0, bind({ shape, X, W, bias, Y }));
-      pass.dispatchWorkgroups(ceil(ceil(c.N, 4), 64));
+      step({ shape, X, W, bias, Y }, [ceil(ceil(c.N, 4), 64), 1, 1]);
       break;
     case 'gemv_coop':
     case 'gemv_subgroup':
-      pass.setBindGroup(0, bind({ shape, X, W, bias, Y }));
-      pass.dispatchWorkgroups(c.N);
+      step({ shape, X, W, bias, Y }, [c.N, 1, 1]);
       break;
     case 'gemv_fused':
     case 'gemv_fused_sg': {
@@ -178,21 +188,18 @@ export async function runCase(
       const params = buffer(d.bias);
       const state = buffer(new Float32Array(4));
       const xc = buffer(new Float32Array(4));
-      pass.setBindGroup(0, bind({ shape, X, W, params, Y, state, xc }));
-      pass.dispatchWorkgroups(ceil(c.N, Number(c.consts['ROWS'] ?? 1)));
+      step({ shape, X, W, params, Y, state, xc }, [ceil(c.N, Number(c.consts['ROWS'] ?? 1)), 1, 1]);
       break;
     }
     case 'gemm_reg':
-      pass.setBindGroup(0, bind({ dims, shape, X, W, bias, Y }));
-      pass.dispatchWorkgroups(ceil(ceil(c.N, 4), 64), ceil(c.T, 4));
+      step({ dims, shape, X, W, bias, Y }, [ceil(ceil(c.N, 4), 64), ceil(c.T, 4), 1]);
       break;
     case 'gemm_tiled': {
       const TM = Number(c.consts['TM']);
       const TN = Number(c.consts['TN']);
       const split = splitCount(c.T, c.N, TM, TN, target, maxSplit);
       const P = buffer(new Float32Array(Math.max(1, split) * c.T * c.N));
-      pass.setBindGroup(0, bind({ dims, shape, X, W, bias, Y, P }));
-      pass.dispatchWorkgroups(ceil(c.N, 16 * TN), ceil(c.T, 16 * TM), split);
+      step({ dims, shape, X, W, bias, Y, P }, [ceil(c.N, 16 * TN), ceil(c.T, 16 * TM), split]);
       if (split > 1) {
         const reduce = device.createComputePipeline({
           layout: 'auto',
@@ -202,28 +209,78 @@ export async function runCase(
             constants: { TM, TN },
           },
         });
-        pass.setPipeline(reduce);
-        pass.setBindGroup(
-          0,
-          createBindGroup(device, reduce, 'gemm_splitk_reduce', 'reduce', { dims, bias, Y, shape, P }),
-        );
-        pass.dispatchWorkgroups(ceil(c.N, 64), c.T);
+        const r = { dims, bias, Y, shape, P };
+        const bindGroup = createBindGroup(device, reduce, 'gemm_splitk_reduce', 'reduce', r);
+        steps.push({ pipeline: reduce, bindGroup, size: [ceil(c.N, 64), c.T, 1] });
       }
       break;
     }
   }
-  pass.end();
-  const read = device.createBuffer({
-    size: outBytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  made.push(read);
-  enc.copyBufferToBuffer(Y, 0, read, 0, outBytes);
-  device.queue.submit([enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(read.getMappedRange().slice(0));
-  for (const b of made) b.destroy();
-  return out;
+  return {
+    encode(pass) {
+      for (const s of steps) {
+        pass.setPipeline(s.pipeline);
+        pass.setBindGroup(0, s.bindGroup);
+        pass.dispatchWorkgroups(...s.size);
+      }
+    },
+    async read() {
+      const enc = device.createCommandEncoder();
+      const rb = device.createBuffer({
+        size: outBytes,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      enc.copyBufferToBuffer(Y, 0, rb, 0, outBytes);
+      device.queue.submit([enc.finish()]);
+      await rb.mapAsync(GPUMapMode.READ);
+      const out = new Float32Array(rb.getMappedRange().slice(0));
+      rb.destroy();
+      return out;
+    },
+    destroy() {
+      for (const b of made) b.destroy();
+    },
+  };
+}
+
+/** Runs `c` once (prepareCase) and returns its output as f32. */
+export async function runCase(
+  device: GPUDevice,
+  c: KernelCase,
+  d: CaseData,
+  wWords: ArrayBufferView,
+  pipelineFor: PipelineFor,
+): Promise<Float32Array> {
+  const run = prepareCase(device, c, d, wWords, pipelineFor);
+  try {
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    run.encode(pass);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    return await run.read();
+  } finally {
+    run.destroy();
+  }
+}
+
+/**
+ * Milliseconds per call of a prepared case: `reps` calls in one pass, after one untimed pass, timed on the host
+ * from submit to onSubmittedWorkDone (so the figure includes one submit's overhead spread over `reps`).
+ */
+export async function timeCase(device: GPUDevice, run: PreparedCase, reps: number): Promise<number> {
+  const once = async (n: number) => {
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (let i = 0; i < n; i++) run.encode(pass);
+    pass.end();
+    const t0 = performance.now();
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return performance.now() - t0;
+  };
+  await once(Math.min(reps, 3));
+  return (await once(reps)) / reps;
 }
 
 /** max |a − b| / max(1, max |b|) over the cells both have (the fixtures' measure). */
