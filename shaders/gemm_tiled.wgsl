@@ -1,8 +1,15 @@
+#variant gemm_tiled
+#variant gemm_tiled_h HALF
+#ifdef HALF
+enable f16;
+#endif
+
 // Register-tiled GEMM for prefill on GPUs (the hardware variant):
 //   Y[t, COL0 + n] = sum_k X[t, k] * W[n, k] (+ bias[BIAS_OFF + n])   for t < T (from dims), n < N.
 // W is one row part of an nn.Linear weight [out, in] (rows COL0 .. COL0+N), stored as f32 bits or as f16
 // packed two per u32 (element i in half i & 1 of word i >> 1), or as int8 with scales (I8, layout in
-// include/int8.wgsl): group scales are applied as the tile is loaded, per-channel scales to the sums; any K.
+// include/int8.wgsl; not in the f16 twin): group scales are applied as the tile is loaded, per-channel scales
+// to the sums; any K.
 // Shapes: X f32 [T, K], W [N, K], Y f32 [T, LDY]; with split-K, P f32 [SPLIT, T, N] (partial sums).
 // Tiles: BM = 16 * TM tokens x BN = 16 * TN outputs per workgroup of 16 x 16 invocations (TM, TN each 4 or 8).
 // Invocation (tx, ty) keeps TM x TN sums in registers: tokens 64 q + 4 ty + i, outputs 64 p + 4 tx + j
@@ -14,21 +21,30 @@
 // writes its partial sums to P (no bias) and gemm_splitk_reduce.wgsl adds them up with the bias into Y.
 // splitCount (include/split_count.wgsl) is shared with gemm_splitk_reduce.wgsl; splitCount() in src/engine/model.ts
 // is its host twin.
+// gemm_tiled_h (devices with shader-f16) reads the f16 weights as array<f16> (the same bytes), sums in f32.
 // Reference: matVec in src/engine/reference/mamba.ts applied to every token.
 // Dispatch: (ceil(N / BN), ceil(T / BM), splitCount(T)).
 #include "dims.wgsl"
 
+#ifndef HALF
 override F16: bool;
+#endif
 override TM: u32 = 4u;
 override TN: u32 = 4u;
 
 #include "split_count.wgsl"
+#ifndef HALF
 #include "int8.wgsl"
+#endif
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
+#ifdef HALF
+@group(0) @binding(2) var<storage, read> W: array<f16>;
+#else
 @group(0) @binding(2) var<storage, read> W: array<u32>;
+#endif
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(6) var<storage, read_write> P: array<f32>;
@@ -40,9 +56,11 @@ override SW: u32 = 4u * TN + 1u;
 var<workgroup> xs: array<vec4f, 16u * SX>; // [16 k][BM / 4 token groups]
 var<workgroup> ws: array<vec4f, 16u * SW>; // [16 k][BN / 4 output groups]
 
+#ifndef HALF
 fn wordAt(i: u32) -> u32 {
   return W[i];
 }
+#endif
 
 // Item e of a tile (k = e % 16, group g = e / 16): 4 consecutive tokens (rows) at one k, zero outside.
 fn loadX(e: u32, t0: u32, kb: u32) -> vec4f {
@@ -66,6 +84,9 @@ fn loadW(e: u32, n0: u32, kb: u32) -> vec4f {
   var v = vec4f(0.0);
   for (var i = 0u; i < 4u; i++) {
     let idx = min(n + i, shape.N - 1u) * K + kc;
+#ifdef HALF
+    let w = f32(W[idx]);
+#else
     var w: f32;
     if (I8 && GS == 0u) {
       w = i8Q(K, min(n + i, shape.N - 1u), kc);
@@ -77,6 +98,7 @@ fn loadW(e: u32, n0: u32, kb: u32) -> vec4f {
     } else {
       w = bitcast<f32>(W[idx]);
     }
+#endif
     v[i] = select(0.0, w, n + i < shape.N && k < K);
   }
   return v;
@@ -158,9 +180,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
           if (n >= N) {
             continue;
           }
+#ifndef HALF
           if (I8 && GS == 0u) {
             v[j] *= i8Scale(N, shape.K, n, 0u);
           }
+#endif
           if (split == 1u) {
             var y = v[j];
             if (shape.HAS_BIAS != 0u) {

@@ -1,5 +1,10 @@
 #variant gemv_coop
 #variant gemv_subgroup SUBGROUP
+#variant gemv_coop_h HALF
+#variant gemv_subgroup_h SUBGROUP HALF
+#ifdef HALF
+enable f16;
+#endif
 #ifdef SUBGROUP
 enable subgroups;
 #endif
@@ -10,23 +15,33 @@ enable subgroups;
 // the subgroup sums. No assumption is made about how invocations map to subgroups: each subgroup's first lane
 // writes its sum at its own index.
 // y[COL0 + n] = sum_k x[k] * W[n, k] (+ bias[BIAS_OFF + n]); W f32 bits, f16 packed two per u32, or int8
-// with scales (I8, layout in include/int8.wgsl: each invocation takes whole words of 4 weights).
+// with scales (I8, not in the _h twins; layout in include/int8.wgsl: each invocation takes whole words of 4).
 // Shapes: x f32 [K], W [N, K], y f32 [>= COL0 + N].
+// The _h twins (devices with shader-f16) read the f16 weights as array<vec2<f16>> (the same bytes), sums in f32.
 // Reference: matVec in src/engine/reference/mamba.ts.
 // Dispatch: (N) workgroups (the host splits matrices so N <= 65535).
+#ifdef HALF
+const F16 = true;
+#else
 override F16: bool;
+#include "int8.wgsl"
+#endif
 
 #include "shape.wgsl"
-#include "int8.wgsl"
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(1) var<storage, read> X: array<f32>;
+#ifdef HALF
+@group(0) @binding(2) var<storage, read> W: array<vec2<f16>>;
+#else
 @group(0) @binding(2) var<storage, read> W: array<u32>;
+#endif
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
 var<workgroup> partial: array<f32, 64>;
 
+#ifndef HALF
 fn wordAt(i: u32) -> u32 {
   return W[i];
 }
@@ -39,6 +54,16 @@ fn x4(k: u32) -> vec4f {
     v[j] = select(0.0, X[min(k + j, K - 1u)], k + j < K);
   }
   return v;
+}
+#endif
+
+// f16 weights 2p and 2p + 1.
+fn pairAt(p: u32) -> vec2f {
+#ifdef HALF
+  return vec2f(W[p]);
+#else
+  return unpack2x16float(W[p]);
+#endif
 }
 
 @compute @workgroup_size(64)
@@ -54,28 +79,33 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   let row = n * shape.K;
   var acc = 0.0;
+#ifndef HALF
   if (I8) {
     let rw = i8RowWords(shape.K);
     for (var w = li; w < rw; w += 64u) {
       // A group holds whole words (GS % 16 == 0), so one scale covers these 4 weights.
       acc += dot(i8Unpack(W[n * rw + w]), x4(4u * w)) * i8Scale(shape.N, shape.K, n, 4u * w);
     }
-  } else if (F16 && (shape.K & 1u) == 0u) {
+  } else
+#endif
+  if (F16 && (shape.K & 1u) == 0u) {
     let w0 = row >> 1u;
     for (var k = li * 2u; k < shape.K; k += 128u) {
-      let p = unpack2x16float(W[w0 + (k >> 1u)]);
+      let p = pairAt(w0 + (k >> 1u));
       acc += p.x * X[k] + p.y * X[k + 1u];
     }
   } else if (F16) {
     for (var k = li; k < shape.K; k += 64u) {
       let i = row + k;
-      let p = unpack2x16float(W[i >> 1u]);
+      let p = pairAt(i >> 1u);
       acc += select(p.x, p.y, (i & 1u) == 1u) * X[k];
     }
   } else {
+#ifndef HALF
     for (var k = li; k < shape.K; k += 64u) {
       acc += bitcast<f32>(W[row + k]) * X[k];
     }
+#endif
   }
 #ifdef SUBGROUP
   let sum = subgroupAdd(acc);

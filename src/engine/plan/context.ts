@@ -7,9 +7,9 @@
 import type { MambaConfig } from '../../model/config.ts';
 import type { Activations } from '../activations.ts';
 import type { WeightMatrix } from '../gpu/weightMatrix.ts';
-import type { Constants } from '../kernels/pipelines.ts';
 import type { UniformBindingName } from '../kernels/bindings.ts';
-import type { PipelineCache } from '../kernels/pipelines.ts';
+import { halfTwin, type HalfKernel } from '../decisions.ts';
+import type { Constants, KernelPipeline, PipelineCache } from '../kernels/pipelines.ts';
 import { uniformBytes, type UniformValues } from '../kernels/uniforms.ts';
 import type { ResolvedOptions } from '../options.ts';
 import type { GpuWeights } from '../placement.ts';
@@ -32,14 +32,6 @@ export interface PlanContext {
 
 export const ceil = (a: number, b: number) => Math.ceil(a / b);
 
-/**
- * The override constants that say how a matrix's weights are held: F16 for every kernel that reads weights,
- * and for int8 matrices I8 with the group size GS (shaders/include/int8.wgsl); f32/f16 pipelines stay as before.
- */
-export function weightConsts(m: Pick<WeightMatrix, 'dtype' | 'group'>): Constants {
-  return m.dtype === 'int8' ? { F16: false, I8: true, GS: m.group } : { F16: m.dtype === 'f16' };
-}
-
 /** A small uniform buffer holding `values`, laid out as uniform `binding` of `kernel` (generated layout). */
 export function uniformFields<K extends ShaderName, B extends UniformBindingName<K>>(
   ctx: PlanContext,
@@ -52,4 +44,24 @@ export function uniformFields<K extends ShaderName, B extends UniformBindingName
   const b = ctx.buffer(label, bytes.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
   ctx.device.queue.writeBuffer(b, 0, bytes);
   return b;
+}
+
+/**
+ * The pipeline of a kernel that reads the big weight matrix `m`: for int8 matrices the kernel with I8 and the
+ * group size GS (shaders/include/int8.wgsl); for f16 its native-f16 twin (`<kernel>_h`, which has no F16
+ * constant: its weights are always f16) when the options chose native f16; else the kernel with F16 by the
+ * matrix's dtype (an int8 engine keeps the matrices it leaves out in packed f16).
+ */
+export function weightKernel<K extends HalfKernel>(
+  ctx: PlanContext,
+  kernel: K,
+  m: Pick<WeightMatrix, 'dtype' | 'group'>,
+  consts: Constants = {},
+): KernelPipeline<K | `${K}_h`> {
+  if (m.dtype === 'int8') {
+    return ctx.pipes.kernel<K | `${K}_h`>(kernel, { F16: false, I8: true, GS: m.group, ...consts });
+  }
+  const name = halfTwin(kernel, ctx.opts.nativeF16 && m.dtype === 'f16');
+  if (name !== kernel) return ctx.pipes.kernel(name, consts);
+  return ctx.pipes.kernel<K | `${K}_h`>(kernel, { F16: m.dtype === 'f16', ...consts });
 }
