@@ -14,12 +14,19 @@ import {
   shapeProblem,
   ssmGrid,
   stateBytes,
+  type Mamba2StateShape,
   type StateShape,
 } from '../src/engine/states/types.ts';
 import { randomState } from './mix-helpers.ts';
 
 const m2a = parseMamba2ConfigText(readFileSync('tests/fixtures/m2-tiny-a/config.json', 'utf8'));
 const m2b = parseMamba2ConfigText(readFileSync('tests/fixtures/m2-tiny-b/config.json', 'utf8'));
+
+function mamba2Shape(c: typeof m2a): Mamba2StateShape {
+  const s = shapeOfConfig(c);
+  if (s.family !== 'mamba2') throw new Error('a Mamba-2 config gave a Mamba-1 shape');
+  return s;
+}
 
 /** The published sizes: mamba2-130m (24 × 768, 24 heads of 64, state 128) and mamba2-2.7b (64 × 2560, 80 heads). */
 function m2Shape(layers: number, hidden: number): StateShape {
@@ -78,7 +85,7 @@ describe('StateShape per family', () => {
   });
 
   it('never equal across families, even with the same d_inner × d_state', () => {
-    const m2 = shapeOfConfig(m2a);
+    const m2 = mamba2Shape(m2a);
     const m1: StateShape = { layers: 2, dInner: 128, dState: 16, convWidth: 3 };
     expect(sameShape(m1, m2)).toBe(false);
     expect(sameShape(m2, m1)).toBe(false);
@@ -92,7 +99,7 @@ describe('StateShape per family', () => {
   });
 
   it('refuses inconsistent Mamba-2 sizes', () => {
-    const s = shapeOfConfig(m2a);
+    const s = mamba2Shape(m2a);
     expect(shapeProblem({ ...s, numHeads: 7 })).toMatch(/num_heads × head_dim/);
     expect(shapeProblem({ ...s, nGroups: 3 })).toMatch(/n_groups/);
     expect(shapeProblem({ ...s, layers: 0 })).toMatch(/positive/);
