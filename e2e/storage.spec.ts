@@ -1,6 +1,6 @@
 /**
  * The state library in real Chromium (IndexedDB through src/storage, exposed by src/harness/parts/storage.ts):
- * save, list, reload, delete, export → import, refused files, a full disk, and the v1 → v2 schema upgrade;
+ * save, list, reload, delete, export → import, refused files, a full disk, and the v1 → v2 → v3 schema upgrades;
  * and the facade's other stores: the model cache (Cache Storage) and localStorage's full-disk flag.
  */
 import { expect, test, type Page } from '@playwright/test';
@@ -188,7 +188,7 @@ test('a full disk gives StorageFullError and loses nothing saved before', async 
   }
 });
 
-test('schema upgrade: a version-1 database written by hand is migrated to version 2 with nothing lost', async ({
+test('schema upgrade: a version-1 database written by hand is migrated (v1 → v2 → v3) with nothing lost', async ({
   page,
 }) => {
   const v1 = seeded(9, modelA, { taskLabel: 'capitals' });
@@ -265,7 +265,113 @@ test('schema upgrade: a version-1 database written by hand is migrated to versio
       }),
     DB,
   );
-  expect(stores).toEqual({ version: 2, names: ['meta', 'tensors'] });
+  expect(stores).toEqual({ version: 3, names: ['meta', 'tensors'] });
+  expect(await call(page, 'models', DB)).toEqual([
+    { ...modelA, family: 'mamba1', count: 1, bytes: bits.flat().length * 4 },
+  ]);
+});
+
+test('schema upgrade v2 → v3 (metaV2ToV3): every record of a version-2 database becomes family "mamba1", nothing lost', async ({
+  page,
+}) => {
+  const v2 = [seeded(11, modelA, { taskLabel: 'antonyms' }), seeded(12, modelA), seeded(13, modelB)];
+  const bits = await Promise.all(v2.map((s) => call<number[][]>(page, 'seededBits', s)));
+  // The version-2 layout, written with the raw IndexedDB API as that release's StateLibrary wrote it.
+  await page.evaluate(
+    ([db, states, allBits]) =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open(db, 2);
+        req.onupgradeneeded = () => {
+          const meta = req.result.createObjectStore('meta', { keyPath: 'id' });
+          meta.createIndex('byModel', 'modelKey');
+          meta.createIndex('byCreated', 'createdAt');
+          req.result.createObjectStore('tensors', { keyPath: 'id' });
+        };
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const d = req.result;
+          const tx = d.transaction(['meta', 'tensors'], 'readwrite');
+          states.forEach((s, k) => {
+            const b = allBits[k]!;
+            const stack = (part: number) =>
+              Uint32Array.from(b.filter((_, i) => i % 3 === part).flat()).buffer;
+            tx.objectStore('meta').put({
+              id: s.id,
+              name: s.name,
+              modelId: s.modelId,
+              weightsHash: s.weightsHash,
+              shape: s.shape,
+              text: `saved by version 2, ${k}`,
+              tokenIds: [k, k + 1],
+              tokenCount: 2,
+              createdAt: 1000 + k,
+              ...(s.taskLabel ? { taskLabel: s.taskLabel } : {}),
+              modelKey: `${s.modelId}#${s.weightsHash}`,
+              bytes: b.flat().length * 4,
+            });
+            tx.objectStore('tensors').put({ id: s.id, ssm: stack(0), conv: stack(1), dtSum: stack(2) });
+          });
+          tx.oncomplete = () => {
+            d.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+    [DB, v2, bits] as const,
+  );
+
+  const listA = await call<StateMeta[]>(page, 'list', DB, modelA.modelId, modelA.weightsHash);
+  const listB = await call<StateMeta[]>(page, 'list', DB, modelB.modelId, modelB.weightsHash);
+  expect([...listA, ...listB]).toEqual(
+    v2.map((s, k) => ({
+      id: s.id,
+      name: s.name,
+      modelId: s.modelId,
+      weightsHash: s.weightsHash,
+      shape,
+      text: `saved by version 2, ${k}`,
+      tokenIds: [k, k + 1],
+      tokenCount: 2,
+      createdAt: 1000 + k,
+      ...(s.taskLabel ? { taskLabel: s.taskLabel } : {}),
+    })),
+  );
+  for (const [k, s] of v2.entries()) {
+    const got = await call<Result<{ bits: number[][] }>>(page, 'load', DB, s.id);
+    if (!('ok' in got)) throw new Error(got.message);
+    expect(got.ok.bits).toEqual(bits[k]);
+  }
+  const models = await call<{ modelId: string; family: string; count: number }[]>(page, 'models', DB);
+  expect(models.map((m) => [m.modelId, m.family, m.count]).sort()).toEqual([
+    [modelA.modelId, 'mamba1', 2],
+    [modelB.modelId, 'mamba1', 1],
+  ]);
+  const db = await page.evaluate(
+    (name) =>
+      new Promise<{ version: number; families: string[]; indexes: string[] }>((resolve) => {
+        const req = indexedDB.open(name);
+        req.onsuccess = () => {
+          const tx = req.result.transaction('meta');
+          const store = tx.objectStore('meta');
+          const all = store.getAll();
+          all.onsuccess = () => {
+            resolve({
+              version: req.result.version,
+              families: (all.result as { family: string }[]).map((r) => r.family),
+              indexes: [...store.indexNames].sort(),
+            });
+            req.result.close();
+          };
+        };
+      }),
+    DB,
+  );
+  expect(db).toEqual({
+    version: 3,
+    families: ['mamba1', 'mamba1', 'mamba1'],
+    indexes: ['byCreated', 'byFamily', 'byModel'],
+  });
 });
 
 test('model cache through the facade: listed by checkpoint, largest first; deleting one leaves the other', async ({

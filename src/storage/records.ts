@@ -1,14 +1,23 @@
 /**
- * The shapes the state library writes to IndexedDB (schema version 2) and how a state becomes them and back.
+ * The shapes the state library writes to IndexedDB (schema version 3) and how a state becomes them and back.
  * Pure: no IndexedDB here, so the conversions and the migrations built on them are unit-tested in Node.
  */
+import type { ModelFamily } from '../model/family.ts';
 import type { StateMeta, StoredState } from '../engine/states/types.ts';
-import { shapeMismatch, StateMismatchError } from '../engine/states/types.ts';
+import { shapeFamily, shapeMismatch, StateMismatchError } from '../engine/states/types.ts';
 import type { LayerState } from '../engine/weights.ts';
 
 export interface MetaRecord extends StateMeta {
   modelKey: string;
   bytes: number;
+  /** The architecture family (schema v3; what shapeFamily(shape) says), so listings need not read shapes. */
+  family: ModelFamily;
+}
+
+/** The metadata a listing returns: the record without the library's own fields. */
+export function metaOf(r: MetaRecord): StateMeta {
+  const { modelKey: _k, bytes: _b, family: _f, ...plain } = r;
+  return plain;
 }
 
 export interface TensorRecord {
@@ -46,11 +55,17 @@ export function toRecords(s: StoredState): { meta: MetaRecord; tensors: TensorRe
     dtSum: stacked(s.state.layers, (l) => l.dtSum),
   };
   const bytes = tensors.ssm.byteLength + tensors.conv.byteLength + tensors.dtSum.byteLength;
-  return { meta: { ...s.meta, modelKey: modelKey(s.meta.modelId, s.meta.weightsHash), bytes }, tensors };
+  const meta: MetaRecord = {
+    ...s.meta,
+    modelKey: modelKey(s.meta.modelId, s.meta.weightsHash),
+    bytes,
+    family: shapeFamily(s.meta.shape),
+  };
+  return { meta, tensors };
 }
 
 export function fromRecords(meta: MetaRecord, t: TensorRecord): StoredState {
-  const { modelKey: _k, bytes: _b, ...plain } = meta;
+  const plain = metaOf(meta);
   const n = meta.shape.layers;
   const ssm = unstack(t.ssm, n);
   const conv = unstack(t.conv, n);
