@@ -171,12 +171,25 @@ test('a full disk gives StorageFullError and loses nothing saved before', async 
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 256 * 1024 });
     await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
     expect(await call(page, 'save', DB, [seeded(6)])).toEqual({ ok: undefined });
-    const big = seeded(7, modelA, { shape: { layers: 16, dInner: 4096, dState: 16, convWidth: 3 } });
+    // A Mamba-2 state (16 heads × 64 × state 128, 4 layers: 2.1 MB with its conv window and Σ Δ).
+    const m2: StateShape = {
+      family: 'mamba2',
+      layers: 4,
+      dInner: 1024,
+      dState: 128,
+      convWidth: 3,
+      numHeads: 16,
+      headDim: 64,
+      nGroups: 1,
+    };
+    const big = seeded(7, modelA, { shape: m2 });
     const res = await call<Result<void>>(page, 'save', DB, [seeded(8), big]);
     expect(res).toMatchObject({
       error: 'StorageFullError',
       message: expect.stringContaining('everything saved before is kept'),
     });
+    // The size it needed, so the user knows how much to free: 4·(16·64·128 + 1280·3 + 16)·4 B + the small one.
+    expect((res as { message: string }).message).toContain('these 2 states (2 MB)');
     // The transaction was all or nothing: id-8 (small, in the same save) is absent, id-6 intact.
     const list = await call<StateMeta[]>(page, 'list', DB, modelA.modelId, modelA.weightsHash);
     expect(list.map((m) => m.id)).toEqual(['id-6']);

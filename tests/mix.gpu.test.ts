@@ -312,6 +312,16 @@ describe('Mamba-2 states: GPU and CPU mixes against the float64 formula (scalar 
     ad.layers.forEach((l, i) => expect(relMaxDiff(l.ssm, states2[3]!.layers[i]!.ssm)).toBe(0));
   });
 
+  it('refuses, with the sizes, a state whose SSM part is larger than one binding of this device', () => {
+    const max = device.limits.maxStorageBufferBindingSize;
+    const layers = Math.floor(max / (4 * 630)) + 1;
+    const huge: StateShape = { ...shape2, layers };
+    const a = Array.from({ length: layers }, () => aLogs2[0]!);
+    expect(() => new GpuStateMixer(device, huge, a)).toThrow(
+      /SSM state takes \d+ MiB in one buffer; this GPU binds at most \d+ MiB/,
+    );
+  });
+
   it('refuses A_log of the wrong family: one value per element where one per head is expected', () => {
     expect(() => new GpuStateMixer(device, shape2, aLogs.slice(0, 3))).toThrow(/A_log/);
   });

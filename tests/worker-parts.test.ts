@@ -8,7 +8,7 @@ import type { StoredState } from '../src/engine/states/types.ts';
 import type { MambaState } from '../src/engine/weights.ts';
 import { layerNorms, perplexityOf, ssmGrams } from '../src/worker/inspect.ts';
 import { adoptSaved } from '../src/worker/migrations.ts';
-import { StateCache, TEXT_STATES_KEPT } from '../src/worker/state-cache.ts';
+import { StateCache, TEXT_STATES_KEPT, stateBytes } from '../src/worker/state-cache.ts';
 
 /** A one-layer state whose SSM and conv parts are the given numbers. */
 const state = (ssm: number[], conv: number[] = [0]): MambaState => ({
@@ -63,6 +63,27 @@ describe('the state cache', () => {
     await c.textState(texts[TEXT_STATES_KEPT]!, read(texts[TEXT_STATES_KEPT]!));
     await c.textState('t0', read('t0'));
     expect(reads.filter((t) => t === 't0')).toHaveLength(2);
+  });
+
+  it('also bounds the text states by bytes (large Mamba-2 states), always keeping the newest', async () => {
+    // Each state here: 4 bytes × (1 ssm + 1 conv + 1 Σ Δ) per layer of `state([x])`; a budget of 2.5 states.
+    const one = stateBytes(state([1]));
+    const c = new StateCache(2.5 * one);
+    const reads: string[] = [];
+    const read = (t: string) => () => {
+      reads.push(t);
+      return Promise.resolve(state([1]));
+    };
+    for (const t of ['a', 'b', 'c']) await c.textState(t, read(t));
+    // c made three, over the budget: a, the oldest, went.
+    await c.textState('b', read('b'));
+    await c.textState('c', read('c'));
+    await c.textState('a', read('a'));
+    expect(reads).toEqual(['a', 'b', 'c', 'a']);
+    const tiny = new StateCache(one / 2);
+    await tiny.textState('x', read('x'));
+    await tiny.textState('x', read('x'));
+    expect(reads.slice(4)).toEqual(['x']);
   });
 });
 

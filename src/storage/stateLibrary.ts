@@ -24,6 +24,7 @@
  * as StorageFullError with what to do.
  */
 import type { ModelFamily } from '../model/family.ts';
+import { formatBytes } from '../model/progress.ts';
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import type { StateMeta, StoredState } from '../engine/states/types.ts';
 import { exportStateFile, importStateFile, type ImportExpectation } from '../engine/states/stateFile.ts';
@@ -156,9 +157,10 @@ export class StateLibrary {
       ]);
     } catch (e) {
       if (isQuotaError(e) || isQuotaError(tx.error)) {
-        throw new StorageFullError(
-          states.length === 1 ? `"${states[0]!.meta.name}"` : `these ${states.length} states`,
-        );
+        // The size says why: a Mamba-2 state of 2.7b size alone is ~170 MB.
+        const bytes = records.reduce((n, r) => n + r.meta.bytes, 0);
+        const what = states.length === 1 ? `"${states[0]!.meta.name}"` : `these ${states.length} states`;
+        throw new StorageFullError(`${what} (${formatBytes(bytes)})`);
       }
       throw e;
     }

@@ -50,6 +50,15 @@ export class GpuStateMixer {
       throw new StateMismatchError('The A_log tensors given to the mixer do not match the state shape.');
     }
     this.aGroup = decayGroup(this.sizes.ssm, rows, perLayerA);
+    // Each pass binds a part of every layer at once; a state too large for one binding is refused here, with
+    // its size, rather than failing validation mid-mix (a 2.7b Mamba-2 SSM state is ~168 MB).
+    const maxBinding = device.limits.maxStorageBufferBindingSize;
+    const ssmBytes = 4 * shape.layers * this.sizes.ssm;
+    if (ssmBytes > maxBinding) {
+      throw new StateMismatchError(
+        `This model's SSM state takes ${(ssmBytes / 2 ** 20).toFixed(0)} MiB in one buffer; this GPU binds at most ${(maxBinding / 2 ** 20).toFixed(0)} MiB, so its states cannot be mixed here.`,
+      );
+    }
     const pipes = PipelineCache.forDevice(device);
     this.linear = pipes.kernel('mix_linear');
     this.mean = pipes.kernel('mix_mean');

@@ -15,7 +15,12 @@ import {
   storageStatus,
 } from '../../storage/index.ts';
 import { safeStateStorage } from '../../storage/local.ts';
-import type { StateShape, StoredState, StateMeta } from '../../engine/states/types.ts';
+import {
+  layerStateSizes,
+  type StateShape,
+  type StoredState,
+  type StateMeta,
+} from '../../engine/states/types.ts';
 import type { MambaState } from '../../engine/weights.ts';
 
 export interface SeededState {
@@ -41,9 +46,9 @@ function seededState(seed: number, shape: StateShape): MambaState {
   const fill = (n: number) => Float32Array.from({ length: n }, next);
   return {
     layers: Array.from({ length: shape.layers }, () => ({
-      ssm: fill(shape.dInner * shape.dState),
-      conv: fill(shape.dInner * shape.convWidth),
-      dtSum: fill(shape.dInner),
+      ssm: fill(layerStateSizes(shape).ssm),
+      conv: fill(layerStateSizes(shape).conv),
+      dtSum: fill(layerStateSizes(shape).dtSum),
     })),
   };
 }
