@@ -5,22 +5,14 @@
  * the m2-tiny-a fixture's logits.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exportStateFile, importStateFile } from '../src/engine/states/stateFile.ts';
-import { mixStoredCpu } from '../src/engine/states/mix.ts';
-import { mamba2Forward } from '../src/engine/reference/mamba2.ts';
 import { SafetensorsFile, writeSafetensors } from '../src/model/safetensors.ts';
-import {
-  StateFileError,
-  shapeOfConfig,
-  type StateShape,
-  type StoredState,
-} from '../src/engine/states/types.ts';
+import { StateFileError, type StateShape, type StoredState } from '../src/engine/states/types.ts';
 import { FIXTURES_DIR } from './helpers/fixtures.ts';
-import { loadMamba2Fixture } from './helpers/mamba2Fixture.ts';
+import { M2_TINY_A_HEAD_FILE, m2TinyAHeadMix } from './helpers/m2TinyAState.ts';
 import { bits, randomState } from './mix-helpers.ts';
 
 const V1_FILE = new Uint8Array(readFileSync(join(FIXTURES_DIR, 'states/v1-mamba1.state.safetensors')));
@@ -150,39 +142,17 @@ describe('version 2 (Mamba-2) files', () => {
 });
 
 describe('docs/states.md, Mamba-2', () => {
-  it('m2-tiny-a: the exported state after head (mixed with itself) continues to mix.query_logits by the cache recipe (numpy, 1e-3)', () => {
-    const fx = loadMamba2Fixture('m2-tiny-a');
-    const head = Array.from(fx.expected.int32('head.tokens'));
-    const ref = mamba2Forward(fx.weights, head).state;
-    const shape = shapeOfConfig(fx.weights.config);
-    const stored: StoredState = {
-      meta: {
-        ...m2State(0).meta,
-        id: 'head',
-        name: 'head',
-        modelId: 'm2-tiny-a',
-        shape,
-        tokenIds: head,
-        tokenCount: head.length,
-      },
-      state: {
-        layers: ref.layers.map((l) => ({
-          ssm: Float32Array.from(l.ssm),
-          conv: Float32Array.from(l.conv),
-          dtSum: Float32Array.from(l.dtSum),
-        })),
-      },
-    };
-    const mixed = mixStoredCpu([stored, stored], { mode: 'weighted', weights: [0.5, 0.5] });
-    const dir = mkdtempSync(join(tmpdir(), 'statefile-m2-'));
-    writeFileSync(join(dir, 'head.safetensors'), exportStateFile([mixed]));
+  const file = join(FIXTURES_DIR, M2_TINY_A_HEAD_FILE);
+
+  it('the committed m2-tiny-a state file is what this code exports (the input of tests/py/hf_continue_mamba2.py)', () => {
+    const now = exportStateFile([m2TinyAHeadMix()]);
+    expect(Buffer.from(now).equals(readFileSync(file))).toBe(true);
+  });
+
+  it('m2-tiny-a: that state (head, mixed with itself) continues to mix.query_logits by the cache recipe (numpy, 1e-3)', () => {
     const out = execFileSync(
       'python3',
-      [
-        join(import.meta.dirname, 'py/continue_like_hf_mamba2.py'),
-        join(dir, 'head.safetensors'),
-        join(FIXTURES_DIR, 'm2-tiny-a'),
-      ],
+      [join(import.meta.dirname, 'py/continue_like_hf_mamba2.py'), file, join(FIXTURES_DIR, 'm2-tiny-a')],
       { encoding: 'utf8' },
     );
     const { rel_max_diff: d } = JSON.parse(out) as { rel_max_diff: number };
