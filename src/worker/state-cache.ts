@@ -28,7 +28,7 @@ export const TEXT_STATES_KEPT = 8;
 export const TEXT_STATE_BYTES = 512 * 2 ** 20;
 
 /**
- * GPU memory for resident states unless the service is told otherwise: about 9 Mamba-1 states of 2.8b, 90 of
+ * GPU memory for resident states unless the service is told otherwise: about 10 Mamba-1 states of 2.8b, 90 of
  * 130m; 13 Mamba-2 states of 130m, 1 of 2.7b (a mix of more keeps all its sources while it runs).
  */
 export const GPU_STATE_BYTES = 256 * 2 ** 20;
