@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseMamba2ConfigText } from '../src/model/mamba2Config.ts';
 import { loadFixture } from './helpers/fixtures.ts';
+import { modelInfoOf } from '../src/worker/model-info.ts';
 import {
   convChannels,
   describeShape,
@@ -110,5 +111,18 @@ describe('StateShape per family', () => {
     expect(stateBytes(m2Shape(24, 768))).toBe(4 * 24 * (24 * 64 * 128 + (1536 + 256) * 3 + 24));
     expect(stateBytes(m2Shape(24, 768)) / 1e6).toBeCloseTo(19.39, 2);
     expect(stateBytes(m2Shape(64, 2560)) / 1e6).toBeCloseTo(171.92, 2);
+  });
+
+  it('model info (the page’s view of a loaded model) names the family and counts a Mamba-2 state’s bytes', () => {
+    const facts = { id: 'm', precision: 'f32' as const, memoryBytes: 0, weightsHash: 'h', warnings: [] };
+    const m2 = modelInfoOf(m2a, 'test', 'bytes', facts);
+    expect(m2.family).toBe('mamba2');
+    // m2-tiny-a, per layer: ssm 8·16·16, conv (128 + 2·16)·3, Σ Δ 8; 2 layers; f32.
+    expect(m2.stateBytes).toBe(4 * 2 * (8 * 16 * 16 + 160 * 3 + 8));
+    const c = loadFixture('tiny-a').weights.config;
+    const m1 = modelInfoOf(c, 'test', 'bytes', facts);
+    expect(m1.family).toBe('mamba1');
+    // The Mamba-1 formula as it was: layers · d_inner · (d_state + d_conv) · 4.
+    expect(m1.stateBytes).toBe(c.numLayers * c.intermediateSize * (c.stateSize + c.convKernel) * 4);
   });
 });

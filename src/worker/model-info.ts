@@ -1,5 +1,5 @@
 /** What the page is told about a loaded model (ModelInfo), from the engine's config and how it was loaded. */
-import type { AnyMambaConfig } from '../model/family.ts';
+import { familyOf, type AnyMambaConfig } from '../model/family.ts';
 import { shapeOfConfig, stateBytes } from '../engine/states/types.ts';
 import type { ModelInfo } from './protocol.ts';
 
@@ -14,6 +14,7 @@ export function modelInfoOf(
   return {
     ...facts,
     description: '',
+    family: familyOf(cfg),
     layers: cfg.numLayers,
     dModel: cfg.hiddenSize,
     dState: cfg.stateSize,
