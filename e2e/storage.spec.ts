@@ -34,6 +34,8 @@ interface StorageApi {
   ): { threw?: string; kept: number | null; full: string | null };
   localRemove(key: string): void;
   estimate(): Promise<{ usage?: number; quota?: number; persisted?: boolean }>;
+  seededDigest(s: SeededState): Promise<string>;
+  largeRoundTrip(db: string, into: string, s: SeededState[], expect: unknown): Promise<Result<unknown>>;
 }
 
 const DB = 'state-soup-e2e';
@@ -385,6 +387,92 @@ test('schema upgrade v2 → v3 (metaV2ToV3): every record of a version-2 databas
     families: ['mamba1', 'mamba1', 'mamba1'],
     indexes: ['byCreated', 'byFamily', 'byModel'],
   });
+});
+
+const modelM2 = { modelId: 'org/mamba2-test', weightsHash: 'w2-cccccccccccccccc' };
+const m2shape: StateShape = {
+  family: 'mamba2',
+  layers: 2,
+  dInner: 24,
+  dState: 4,
+  convWidth: 3,
+  numHeads: 3,
+  headDim: 8,
+  nGroups: 1,
+};
+
+test('Mamba-2 states: saved and loaded bit for bit, exported and imported; neither family takes the other’s file', async ({
+  page,
+}) => {
+  const m2 = [20, 21].map((i) => seeded(i, modelM2, { shape: m2shape }));
+  await call(page, 'save', DB, m2);
+  const got = await call<Result<{ meta: StateMeta; bits: number[][] }>>(page, 'load', DB, 'id-20');
+  if (!('ok' in got)) throw new Error(got.message);
+  expect(got.ok.meta.shape).toEqual(m2shape);
+  expect(got.ok.bits).toEqual(await call(page, 'seededBits', m2[0]));
+  const file = await call<string>(page, 'exportFile', DB, ['id-20', 'id-21']);
+  await call(page, 'remove', DB, ['id-20', 'id-21']);
+  expect(await call(page, 'importFile', DB, file, 'm2.safetensors', { ...modelA, shape })).toMatchObject({
+    error: 'StateFileError',
+    message:
+      'm2.safetensors holds Mamba-2 states (of org/mamba2-test); the loaded model is Mamba-1 (state-spaces/mamba-130m-hf). Load org/mamba2-test, a Mamba-2 model, to import them.',
+  });
+  expect(await call(page, 'list', DB, modelM2.modelId, modelM2.weightsHash)).toEqual([]);
+  const imported = await call<Result<StateMeta[]>>(page, 'importFile', DB, file, 'm2.safetensors', {
+    ...modelM2,
+    shape: m2shape,
+  });
+  expect('ok' in imported && imported.ok.map((m) => m.id)).toEqual(['id-20', 'id-21']);
+  for (const s of m2) {
+    const back = await call<Result<{ bits: number[][] }>>(page, 'load', DB, s.id);
+    if (!('ok' in back)) throw new Error(back.message);
+    expect(back.ok.bits).toEqual(await call(page, 'seededBits', s));
+  }
+  // And a Mamba-1 file offered to a Mamba-2 model.
+  await call(page, 'save', DB, [seeded(22)]);
+  const m1file = await call<string>(page, 'exportFile', DB, ['id-22']);
+  expect(
+    await call(page, 'importFile', DB, m1file, 'm1.safetensors', { ...modelM2, shape: m2shape }),
+  ).toMatchObject({
+    error: 'StateFileError',
+    message: expect.stringMatching(/^m1.safetensors holds Mamba-1 states/),
+  });
+  expect(await call(page, 'models', DB)).toEqual(
+    expect.arrayContaining([expect.objectContaining({ ...modelM2, family: 'mamba2', count: 2 })]),
+  );
+});
+
+test('a Mamba-2 state of 130m size (19 MB) is saved, loaded, exported and imported in the page, every byte kept', async ({
+  page,
+}) => {
+  // mamba2-130m: 24 layers, 24 heads × 64, state 128, one group, d_conv 4.
+  const big: StateShape = {
+    family: 'mamba2',
+    layers: 24,
+    dInner: 1536,
+    dState: 128,
+    convWidth: 3,
+    numHeads: 24,
+    headDim: 64,
+    nGroups: 1,
+  };
+  const s = seeded(30, modelM2, { shape: big });
+  await call(page, 'deleteDb', `${DB}-into`);
+  const r = await call<Result<{ ms: Record<string, number>; fileBytes: number; digests: string[] }>>(
+    page,
+    'largeRoundTrip',
+    DB,
+    `${DB}-into`,
+    [s],
+    { ...modelM2, shape: big },
+  );
+  if (!('ok' in r)) throw new Error(r.message);
+  console.log(`[storage] 130m Mamba-2 state, ms: ${JSON.stringify(r.ok.ms)}, file ${r.ok.fileBytes} B`);
+  // 4 · 24 · (24·64·128 + 1792·3 + 24) bytes of tensors, plus the header.
+  expect(r.ok.fileBytes).toBeGreaterThan(4 * 24 * (24 * 64 * 128 + 1792 * 3 + 24));
+  expect(r.ok.fileBytes).toBeLessThan(4 * 24 * (24 * 64 * 128 + 1792 * 3 + 24) + 4096);
+  expect(r.ok.digests).toEqual([await call(page, 'seededDigest', s)]);
+  await call(page, 'deleteDb', `${DB}-into`);
 });
 
 test('model cache through the facade: listed by checkpoint, largest first; deleting one leaves the other', async ({
