@@ -475,6 +475,38 @@ test('a Mamba-2 state of 130m size (19 MB) is saved, loaded, exported and import
   await call(page, 'deleteDb', `${DB}-into`);
 });
 
+test('a Mamba-2 state of 2.7b size (172 MB), over Chromium’s largest IndexedDB record (127 MiB), round-trips in the page', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  // mamba2-2.7b: 64 layers, 80 heads × 64, state 128, one group, d_conv 4. Its SSM part alone is 168 MB.
+  const big: StateShape = {
+    family: 'mamba2',
+    layers: 64,
+    dInner: 5120,
+    dState: 128,
+    convWidth: 3,
+    numHeads: 80,
+    headDim: 64,
+    nGroups: 1,
+  };
+  const s = seeded(31, modelM2, { shape: big });
+  await call(page, 'deleteDb', `${DB}-into`);
+  const r = await call<Result<{ ms: Record<string, number>; fileBytes: number; digests: string[] }>>(
+    page,
+    'largeRoundTrip',
+    DB,
+    `${DB}-into`,
+    [s],
+    { ...modelM2, shape: big },
+  );
+  if (!('ok' in r)) throw new Error(`${r.error}: ${r.message}`);
+  console.log(`[storage] 2.7b Mamba-2 state, ms: ${JSON.stringify(r.ok.ms)}, file ${r.ok.fileBytes} B`);
+  expect(r.ok.fileBytes).toBeGreaterThan(4 * 64 * (80 * 64 * 128 + 5376 * 3 + 80));
+  expect(r.ok.digests).toEqual([await call(page, 'seededDigest', s)]);
+  await call(page, 'deleteDb', `${DB}-into`);
+});
+
 test('model cache through the facade: listed by checkpoint, largest first; deleting one leaves the other', async ({
   page,
 }) => {

@@ -6,10 +6,11 @@
  *     meta     key id: a StateMeta (src/engine/states/types.ts) plus modelKey = "<modelId>#<weightsHash>",
  *              bytes and family ("mamba1" | "mamba2"); indexes byModel (modelKey), byCreated and byFamily.
  *              Listing reads only this store.
- *     tensors  key id: { id, ssm, conv, dtSum } as ArrayBuffers of little-endian f32, layers stacked in the
- *              engine's layouts: Mamba-1 ssm [layers, d_inner, d_state], conv [layers, d_inner, d_conv-1],
- *              dtSum [layers, d_inner]; Mamba-2 ssm [layers, num_heads, head_dim, state_size],
- *              conv [layers, d_inner + 2·n_groups·state_size, d_conv-1], dtSum [layers, num_heads].
+ *     tensors  key id: { id, ssm, conv, dtSum } as ArrayBuffers of little-endian f32 (Blobs for a state over
+ *              64 MiB: Chromium refuses a record over 127 MiB), layers stacked in the engine's layouts:
+ *              Mamba-1 ssm [layers, d_inner, d_state], conv [layers, d_inner, d_conv-1], dtSum [layers, d_inner];
+ *              Mamba-2 ssm [layers, num_heads, head_dim, state_size], conv [layers, d_inner + 2·n_groups·state_size,
+ *              d_conv-1], dtSum [layers, num_heads].
  *   version 2 (migrated on open by metaV2ToV3: every record becomes family "mamba1")
  *     meta and tensors as in version 3, without `family` and its index.
  *   version 1 (the first release; migrated on open)
@@ -30,7 +31,15 @@ import type { StateMeta, StoredState } from '../engine/states/types.ts';
 import { exportStateFile, importStateFile, type ImportExpectation } from '../engine/states/stateFile.ts';
 import { isQuotaError, STORAGE_KEYS } from './keys.ts';
 import { metaV2ToV3, statesV1ToV2, type V1StateRecord, type V2MetaRecord } from './migrations.ts';
-import { fromRecords, metaOf, modelKey, toRecords, type MetaRecord, type TensorRecord } from './records.ts';
+import {
+  fromRecords,
+  metaOf,
+  modelKey,
+  tensorBytes,
+  toRecords,
+  type MetaRecord,
+  type TensorRecord,
+} from './records.ts';
 
 export { modelKey, type MetaRecord, type TensorRecord } from './records.ts';
 export type { V1StateRecord, V2MetaRecord } from './migrations.ts';
@@ -204,7 +213,8 @@ export class StateLibrary {
     ]);
     if (!meta || !tensors)
       throw new StateNotFoundError(`The state ${id} is no longer in the library (deleted in another tab?).`);
-    return fromRecords(meta, tensors);
+    // Blobs (large states) are read after the transaction: they stay readable once it has finished.
+    return fromRecords(meta, await tensorBytes(tensors));
   }
 
   /** Every state of one model with its tensors (for retrieval and the inspector's similarity map). */
@@ -219,14 +229,16 @@ export class StateLibrary {
       ids.map((id) => Promise.all([tx.objectStore('meta').get(id), tx.objectStore('tensors').get(id)])),
     );
     await tx.done;
-    return pairs.map(([meta, tensors], i) => {
-      if (!meta || !tensors) {
-        throw new StateNotFoundError(
-          `The state ${ids[i]} is no longer in the library (deleted in another tab?).`,
-        );
-      }
-      return fromRecords(meta, tensors);
-    });
+    return Promise.all(
+      pairs.map(async ([meta, tensors], i) => {
+        if (!meta || !tensors) {
+          throw new StateNotFoundError(
+            `The state ${ids[i]} is no longer in the library (deleted in another tab?).`,
+          );
+        }
+        return fromRecords(meta, await tensorBytes(tensors));
+      }),
+    );
   }
 
   /** Changes the name or task label; the tensors are untouched. */
