@@ -123,6 +123,22 @@ describe('inspection maths', () => {
     expect(ssmGrams([])).toEqual([]);
   });
 
+  it('ssmGrams on long vectors (the four-way unrolled sum and its tail) matches a float64 sum', () => {
+    const n = 1003;
+    const a = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3);
+    const b = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.7) - 0.25);
+    let ab = 0;
+    let aa = 0;
+    for (let i = 0; i < n; i++) {
+      ab += a[i]! * b[i]!;
+      aa += a[i]! * a[i]!;
+    }
+    const g = ssmGrams([state(Array.from(a)), state(Array.from(b))])[0]!;
+    expect(g[0]![1]).toBeCloseTo(ab, 9);
+    expect(g[1]![0]).toBe(g[0]![1]);
+    expect(g[0]![0]).toBeCloseTo(aa, 9);
+  });
+
   it('perplexity is exp of the mean loss; NaN when nothing was predicted', () => {
     // mean(ln 2, ln 8) = ln 4.
     expect(perplexityOf(Float32Array.from([Math.LN2, 3 * Math.LN2]))).toBeCloseTo(4, 5);
