@@ -8,7 +8,8 @@
 // scalar A per head, broadcast over head_dim × state_size); ops [layers] of (op, weight), op unused here.
 // Dispatch: ceil(total / 256) invocation groups, folded into (x, y) with rowStride = x·256.
 // Matches adecayCombine in src/engine/states/cpuMix.ts, the float64 formula in tests/mix.gpu.test.ts
-// and the fixtures' adecay.ssm_state (tests/fixtures/README.md) up to f32 rounding.
+// and the fixtures' adecay.ssm_state of both families (tiny-a/b, m2-tiny-d/e from transformers; tests/fixtures/README.md)
+// up to f32 rounding.
 
 struct Params {
   perLayer: u32, // rows · cols

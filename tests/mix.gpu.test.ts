@@ -14,6 +14,7 @@ import { layerWeightGrid, planMix, type MixSpec } from '../src/engine/states/mix
 import { layerStateSizes, shapeOfConfig, type StateShape } from '../src/engine/states/types.ts';
 import { bits, randomState } from './mix-helpers.ts';
 import { loadFixture, relMaxDiff } from './helpers/fixtures.ts';
+import { loadMamba2Fixture } from './helpers/mamba2Fixture.ts';
 
 let device: GPUDevice;
 const created: GPUBuffer[] = [];
@@ -325,4 +326,34 @@ describe('Mamba-2 states: GPU and CPU mixes against the float64 formula (scalar 
   it('refuses A_log of the wrong family: one value per element where one per head is expected', () => {
     expect(() => new GpuStateMixer(device, shape2, aLogs.slice(0, 3))).toThrow(/A_log/);
   });
+});
+
+describe('GPU mix reproduces the Mamba-2 fixtures (transformers 5.17)', () => {
+  for (const name of ['m2-tiny-d', 'm2-tiny-e'] as const) {
+    it(`${name}: adecay.ssm_state (1e-5) with one A per head; the weighted mix equals the CPU mix (4e-7)`, async () => {
+      const fx = loadMamba2Fixture(name);
+      const shp = shapeOfConfig(fx.weights.config);
+      const srcs = Array.from(fx.expected.int32('mix.sources')).map((i) => {
+        const seq = fx.sequences[i]!;
+        return {
+          layers: fx.weights.layers.map((_, l) => ({
+            ssm: fx.expected.float32(`${seq}.ssm_state.${l}`),
+            conv: fx.expected.float32(`${seq}.conv_state.${l}`),
+            dtSum: fx.expected.float32(`${seq}.dt_sum.${l}`),
+          })),
+        };
+      });
+      const al = fx.weights.layers.map((l) => l.aLog);
+      const ad = await gpuMix(shp, al, srcs, { mode: 'adecay' });
+      ad.layers.forEach((ls, l) => {
+        const d = relMaxDiff(ls.ssm, fx.expected.float32(`adecay.ssm_state.${l}`));
+        console.log(`[mix.gpu] ${name} adecay layer ${l}: rel diff to transformers ${d.toExponential(2)}`);
+        expect(d).toBeLessThan(1e-5);
+        expect(relMaxDiff(ls.conv, srcs.at(-1)!.layers[l]!.conv)).toBe(0);
+      });
+      const spec: MixSpec = { mode: 'weighted', weights: Array.from(fx.expected.float32('mix.weights')) };
+      const gm = await gpuMix(shp, al, srcs, spec);
+      expect(stateDiff(gm, mixStatesCpu(srcs, planMix(spec, srcs.length, shp.layers)))).toBeLessThan(4e-7);
+    });
+  }
 });

@@ -6,14 +6,20 @@
  * linearity its SSM state after both is exp(A_h · ΣΔ_2,h) · h_1 + h_2 with one scalar A per head: what the mixer's
  * A-decay computes. Deeper layers see other inputs, so there it is the approximation the paper describes.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { mixStoredCpu } from '../src/engine/states/mix.ts';
+import { exportStateFile } from '../src/engine/states/stateFile.ts';
 import { mamba2Forward } from '../src/engine/reference/mamba2.ts';
 import { decayRates, mixStatesCpu } from '../src/engine/states/cpuMix.ts';
 import { planMix } from '../src/engine/states/mixSpec.ts';
 import type { MambaState } from '../src/engine/weights.ts';
 import { rankStates, retrieveAndMix } from '../src/engine/states/retrieval.ts';
 import { StateMismatchError, shapeOfConfig, type StoredState } from '../src/engine/states/types.ts';
-import { relMaxDiff } from './helpers/fixtures.ts';
+import { FIXTURES_DIR, relMaxDiff } from './helpers/fixtures.ts';
 import { loadMamba2Fixture, type Mamba2FixtureName } from './helpers/mamba2Fixture.ts';
 
 const f32State = (s: {
@@ -125,4 +131,79 @@ describe('retrieval over Mamba-2 states', () => {
     };
     expect(() => rankStates(m1, library, { metric: 'cosine', layer: 0 })).toThrow(StateMismatchError);
   });
+});
+
+/** The sources of a fixture's mix, as stored states, from the per-sequence states transformers' cache held. */
+function fixtureSources(name: 'm2-tiny-d' | 'm2-tiny-e'): StoredState[] {
+  const fx = loadMamba2Fixture(name);
+  const shape = shapeOfConfig(fx.weights.config);
+  return Array.from(fx.expected.int32('mix.sources')).map((i) => {
+    const seq = fx.sequences[i]!;
+    const toks = Array.from(fx.expected.int32(`${seq}.tokens`));
+    return {
+      meta: {
+        id: seq,
+        name: seq,
+        modelId: name,
+        weightsHash: 'fixture',
+        shape,
+        text: '',
+        tokenIds: toks,
+        tokenCount: toks.length,
+        createdAt: 0,
+      },
+      state: {
+        layers: fx.weights.layers.map((_, l) => ({
+          ssm: fx.expected.float32(`${seq}.ssm_state.${l}`),
+          conv: fx.expected.float32(`${seq}.conv_state.${l}`),
+          dtSum: fx.expected.float32(`${seq}.dt_sum.${l}`),
+        })),
+      },
+    };
+  });
+}
+
+describe('Mamba-2 mixes against transformers (m2-tiny-d: 3 sources, n_groups 2, d_conv 3; m2-tiny-e: 2 sources, decode)', () => {
+  for (const name of ['m2-tiny-d', 'm2-tiny-e'] as const) {
+    it(`${name}: A-decay equals adecay.ssm_state (1e-5); the exported mixes continue to mix/adecay.query_logits by the cache recipe (1e-3)`, () => {
+      const fx = loadMamba2Fixture(name);
+      const sources = fixtureSources(name);
+      const aLogs = fx.weights.layers.map((l) => l.aLog);
+      const ad = mixStoredCpu(sources, { mode: 'adecay' }, aLogs);
+      ad.state.layers.forEach((l, i) => {
+        const d = relMaxDiff(l.ssm, fx.expected.float32(`adecay.ssm_state.${i}`));
+        console.log(
+          `[mix.mamba2] ${name} adecay layer ${i}: ${d.toExponential(2)} from transformers' composition`,
+        );
+        expect(d).toBeLessThan(1e-5);
+        expect(relMaxDiff(l.conv, sources.at(-1)!.state.layers[i]!.conv)).toBe(0);
+      });
+      const weighted = mixStoredCpu(sources, {
+        mode: 'weighted',
+        weights: Array.from(fx.expected.float32('mix.weights')),
+      });
+      const dir = mkdtempSync(join(tmpdir(), 'mix-m2-'));
+      for (const [which, mixed] of [
+        ['mix', weighted],
+        ['adecay', ad],
+      ] as const) {
+        writeFileSync(join(dir, `${which}.safetensors`), exportStateFile([mixed]));
+        const out = execFileSync(
+          'python3',
+          [
+            join(import.meta.dirname, 'py/continue_like_hf_mamba2.py'),
+            join(dir, `${which}.safetensors`),
+            join(FIXTURES_DIR, name),
+            which,
+          ],
+          { encoding: 'utf8' },
+        );
+        const { rel_max_diff: d } = JSON.parse(out) as { rel_max_diff: number };
+        console.log(
+          `[mix.mamba2] ${name} ${which}: continued in numpy vs transformers' ${which}.query_logits ${d.toExponential(2)}`,
+        );
+        expect(d).toBeLessThan(1e-3);
+      }
+    });
+  }
 });

@@ -5,7 +5,9 @@ d_conv per layer, [conv_dim, d_conv] with slot 0 zero and slots 1.. the file's d
 [num_heads, head_dim, state_size] as the file has it), then runs the one-token path of transformers'
 Mamba2Mixer.torch_forward with a cache (roll the window left, write x|B|C into the last slot, convolve the
 window; dA = exp(dt·A) per head; h = h·dA + dt·B·x; y = h·C + D·x; gated RMSNorm over all of d_inner) over the
-fixture's mix.query_tokens, and prints the max |logits - mix.query_logits| / max(1, max |expected|).
+fixture's mix.query_tokens, and prints the max |logits - <which>.query_logits| / max(1, max |expected|), where
+<which> is the optional third argument: "mix" (the default) or "adecay" (the fixture's A-decay composition,
+continued by transformers from the same query).
 No PyTorch here, so this checks the file layout and the cache recipe, not transformers itself
 (tests/py/hf_continue_mamba2.py does that on a machine with transformers).
 """
@@ -31,6 +33,7 @@ def load(path):
 
 
 state_path, fixture_dir = sys.argv[1], sys.argv[2]
+which = sys.argv[3] if len(sys.argv) > 3 else "mix"
 tensors, meta = load(state_path)
 assert meta["format_version"] == "2" and meta["architecture"] == "mamba2", meta
 weights, _ = load(f"{fixture_dir}/model.safetensors")
@@ -87,5 +90,5 @@ for tok in expected["mix.query_tokens"].astype(int):
         u = u + out
     logits.append(head_w @ rms(u, W("backbone.norm_f.weight")))
 got = np.array(logits)
-want = expected["mix.query_logits"]
+want = expected[f"{which}.query_logits"]
 print(json.dumps({"rel_max_diff": float(np.max(np.abs(got - want)) / max(1.0, float(np.max(np.abs(want)))))}))
