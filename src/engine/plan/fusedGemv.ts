@@ -5,7 +5,7 @@
 import { decodeRowsFor, fusedGemvKernel } from '../decisions.ts';
 import { layerStateLayout } from '../kernels/layout.ts';
 import type { Constants, Dispatch } from '../kernels/pipelines.ts';
-import { ceil, uniformFields, type PlanContext } from './context.ts';
+import { ceil, uniformFields, weightKernel, type PlanContext } from './context.ts';
 
 /** One fused-GEMV dispatch per row part of matrix `key`. */
 export function fusedGemvSteps(
@@ -22,7 +22,7 @@ export function fusedGemvSteps(
   const kernel = fusedGemvKernel(ctx.opts.useSubgroups);
   return m.parts.map((p) => {
     const rows = decodeRowsFor(p.rows, ctx.opts.decodeRows);
-    const k = ctx.pipes.kernel(kernel, { F16: ctx.opts.dtype === 'f16', ROWS: rows, ...consts });
+    const k = weightKernel(ctx, kernel, { ROWS: rows, ...consts });
     const shape = uniformFields(ctx, `${key}.shape`, kernel, 'shape', {
       N: p.rows,
       K: m.cols,
@@ -35,7 +35,7 @@ export function fusedGemvSteps(
     });
     const [state, xc] = conv ? [conv.state, conv.xc] : ctx.unusedRw;
     const buffers = { shape, X: x, W: p.buffer, params, Y: y, state, xc };
-    return k.dispatch(`${key}.${kernel}`, buffers, () => [ceil(p.rows, rows), 1, 1]);
+    return k.dispatch(`${key}.${k.kernel}`, buffers, () => [ceil(p.rows, rows), 1, 1]);
   });
 }
 
