@@ -1,6 +1,6 @@
 /**
  * The state library in real Chromium (IndexedDB through src/storage, exposed by src/harness/parts/storage.ts):
- * save, list, reload, delete, export → import, refused files, a full disk, and the v1 → v2 schema upgrade;
+ * save, list, reload, delete, export → import, refused files, a full disk, and the v1 → v2 → v3 schema upgrades;
  * and the facade's other stores: the model cache (Cache Storage) and localStorage's full-disk flag.
  */
 import { expect, test, type Page } from '@playwright/test';
@@ -34,6 +34,8 @@ interface StorageApi {
   ): { threw?: string; kept: number | null; full: string | null };
   localRemove(key: string): void;
   estimate(): Promise<{ usage?: number; quota?: number; persisted?: boolean }>;
+  seededDigest(s: SeededState): Promise<string>;
+  largeRoundTrip(db: string, into: string, s: SeededState[], expect: unknown): Promise<Result<unknown>>;
 }
 
 const DB = 'state-soup-e2e';
@@ -171,12 +173,25 @@ test('a full disk gives StorageFullError and loses nothing saved before', async 
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 256 * 1024 });
     await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
     expect(await call(page, 'save', DB, [seeded(6)])).toEqual({ ok: undefined });
-    const big = seeded(7, modelA, { shape: { layers: 16, dInner: 4096, dState: 16, convWidth: 3 } });
+    // A Mamba-2 state (16 heads × 64 × state 128, 4 layers: 2.1 MB with its conv window and Σ Δ).
+    const m2: StateShape = {
+      family: 'mamba2',
+      layers: 4,
+      dInner: 1024,
+      dState: 128,
+      convWidth: 3,
+      numHeads: 16,
+      headDim: 64,
+      nGroups: 1,
+    };
+    const big = seeded(7, modelA, { shape: m2 });
     const res = await call<Result<void>>(page, 'save', DB, [seeded(8), big]);
     expect(res).toMatchObject({
       error: 'StorageFullError',
       message: expect.stringContaining('everything saved before is kept'),
     });
+    // The size it needed, so the user knows how much to free: 4·(16·64·128 + 1280·3 + 16)·4 B + the small one.
+    expect((res as { message: string }).message).toContain('these 2 states (2 MB)');
     // The transaction was all or nothing: id-8 (small, in the same save) is absent, id-6 intact.
     const list = await call<StateMeta[]>(page, 'list', DB, modelA.modelId, modelA.weightsHash);
     expect(list.map((m) => m.id)).toEqual(['id-6']);
@@ -188,7 +203,7 @@ test('a full disk gives StorageFullError and loses nothing saved before', async 
   }
 });
 
-test('schema upgrade: a version-1 database written by hand is migrated to version 2 with nothing lost', async ({
+test('schema upgrade: a version-1 database written by hand is migrated (v1 → v2 → v3) with nothing lost', async ({
   page,
 }) => {
   const v1 = seeded(9, modelA, { taskLabel: 'capitals' });
@@ -265,7 +280,231 @@ test('schema upgrade: a version-1 database written by hand is migrated to versio
       }),
     DB,
   );
-  expect(stores).toEqual({ version: 2, names: ['meta', 'tensors'] });
+  expect(stores).toEqual({ version: 3, names: ['meta', 'tensors'] });
+  expect(await call(page, 'models', DB)).toEqual([
+    { ...modelA, family: 'mamba1', count: 1, bytes: bits.flat().length * 4 },
+  ]);
+});
+
+test('schema upgrade v2 → v3 (metaV2ToV3): every record of a version-2 database becomes family "mamba1", nothing lost', async ({
+  page,
+}) => {
+  const v2 = [seeded(11, modelA, { taskLabel: 'antonyms' }), seeded(12, modelA), seeded(13, modelB)];
+  const bits = await Promise.all(v2.map((s) => call<number[][]>(page, 'seededBits', s)));
+  // The version-2 layout, written with the raw IndexedDB API as that release's StateLibrary wrote it.
+  await page.evaluate(
+    ([db, states, allBits]) =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open(db, 2);
+        req.onupgradeneeded = () => {
+          const meta = req.result.createObjectStore('meta', { keyPath: 'id' });
+          meta.createIndex('byModel', 'modelKey');
+          meta.createIndex('byCreated', 'createdAt');
+          req.result.createObjectStore('tensors', { keyPath: 'id' });
+        };
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const d = req.result;
+          const tx = d.transaction(['meta', 'tensors'], 'readwrite');
+          states.forEach((s, k) => {
+            const b = allBits[k]!;
+            const stack = (part: number) =>
+              Uint32Array.from(b.filter((_, i) => i % 3 === part).flat()).buffer;
+            tx.objectStore('meta').put({
+              id: s.id,
+              name: s.name,
+              modelId: s.modelId,
+              weightsHash: s.weightsHash,
+              shape: s.shape,
+              text: `saved by version 2, ${k}`,
+              tokenIds: [k, k + 1],
+              tokenCount: 2,
+              createdAt: 1000 + k,
+              ...(s.taskLabel ? { taskLabel: s.taskLabel } : {}),
+              modelKey: `${s.modelId}#${s.weightsHash}`,
+              bytes: b.flat().length * 4,
+            });
+            tx.objectStore('tensors').put({ id: s.id, ssm: stack(0), conv: stack(1), dtSum: stack(2) });
+          });
+          tx.oncomplete = () => {
+            d.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+    [DB, v2, bits] as const,
+  );
+
+  const listA = await call<StateMeta[]>(page, 'list', DB, modelA.modelId, modelA.weightsHash);
+  const listB = await call<StateMeta[]>(page, 'list', DB, modelB.modelId, modelB.weightsHash);
+  expect([...listA, ...listB]).toEqual(
+    v2.map((s, k) => ({
+      id: s.id,
+      name: s.name,
+      modelId: s.modelId,
+      weightsHash: s.weightsHash,
+      shape,
+      text: `saved by version 2, ${k}`,
+      tokenIds: [k, k + 1],
+      tokenCount: 2,
+      createdAt: 1000 + k,
+      ...(s.taskLabel ? { taskLabel: s.taskLabel } : {}),
+    })),
+  );
+  for (const [k, s] of v2.entries()) {
+    const got = await call<Result<{ bits: number[][] }>>(page, 'load', DB, s.id);
+    if (!('ok' in got)) throw new Error(got.message);
+    expect(got.ok.bits).toEqual(bits[k]);
+  }
+  const models = await call<{ modelId: string; family: string; count: number }[]>(page, 'models', DB);
+  expect(models.map((m) => [m.modelId, m.family, m.count]).sort()).toEqual([
+    [modelA.modelId, 'mamba1', 2],
+    [modelB.modelId, 'mamba1', 1],
+  ]);
+  const db = await page.evaluate(
+    (name) =>
+      new Promise<{ version: number; families: string[]; indexes: string[] }>((resolve) => {
+        const req = indexedDB.open(name);
+        req.onsuccess = () => {
+          const tx = req.result.transaction('meta');
+          const store = tx.objectStore('meta');
+          const all = store.getAll();
+          all.onsuccess = () => {
+            resolve({
+              version: req.result.version,
+              families: (all.result as { family: string }[]).map((r) => r.family),
+              indexes: [...store.indexNames].sort(),
+            });
+            req.result.close();
+          };
+        };
+      }),
+    DB,
+  );
+  expect(db).toEqual({
+    version: 3,
+    families: ['mamba1', 'mamba1', 'mamba1'],
+    indexes: ['byCreated', 'byFamily', 'byModel'],
+  });
+});
+
+const modelM2 = { modelId: 'org/mamba2-test', weightsHash: 'w2-cccccccccccccccc' };
+const m2shape: StateShape = {
+  family: 'mamba2',
+  layers: 2,
+  dInner: 24,
+  dState: 4,
+  convWidth: 3,
+  numHeads: 3,
+  headDim: 8,
+  nGroups: 1,
+};
+
+test('Mamba-2 states: saved and loaded bit for bit, exported and imported; neither family takes the other’s file', async ({
+  page,
+}) => {
+  const m2 = [20, 21].map((i) => seeded(i, modelM2, { shape: m2shape }));
+  await call(page, 'save', DB, m2);
+  const got = await call<Result<{ meta: StateMeta; bits: number[][] }>>(page, 'load', DB, 'id-20');
+  if (!('ok' in got)) throw new Error(got.message);
+  expect(got.ok.meta.shape).toEqual(m2shape);
+  expect(got.ok.bits).toEqual(await call(page, 'seededBits', m2[0]));
+  const file = await call<string>(page, 'exportFile', DB, ['id-20', 'id-21']);
+  await call(page, 'remove', DB, ['id-20', 'id-21']);
+  expect(await call(page, 'importFile', DB, file, 'm2.safetensors', { ...modelA, shape })).toMatchObject({
+    error: 'StateFileError',
+    message:
+      'm2.safetensors holds Mamba-2 states (of org/mamba2-test); the loaded model is Mamba-1 (state-spaces/mamba-130m-hf). Load org/mamba2-test, a Mamba-2 model, to import them.',
+  });
+  expect(await call(page, 'list', DB, modelM2.modelId, modelM2.weightsHash)).toEqual([]);
+  const imported = await call<Result<StateMeta[]>>(page, 'importFile', DB, file, 'm2.safetensors', {
+    ...modelM2,
+    shape: m2shape,
+  });
+  expect('ok' in imported && imported.ok.map((m) => m.id)).toEqual(['id-20', 'id-21']);
+  for (const s of m2) {
+    const back = await call<Result<{ bits: number[][] }>>(page, 'load', DB, s.id);
+    if (!('ok' in back)) throw new Error(back.message);
+    expect(back.ok.bits).toEqual(await call(page, 'seededBits', s));
+  }
+  // And a Mamba-1 file offered to a Mamba-2 model.
+  await call(page, 'save', DB, [seeded(22)]);
+  const m1file = await call<string>(page, 'exportFile', DB, ['id-22']);
+  expect(
+    await call(page, 'importFile', DB, m1file, 'm1.safetensors', { ...modelM2, shape: m2shape }),
+  ).toMatchObject({
+    error: 'StateFileError',
+    message: expect.stringMatching(/^m1.safetensors holds Mamba-1 states/),
+  });
+  expect(await call(page, 'models', DB)).toEqual(
+    expect.arrayContaining([expect.objectContaining({ ...modelM2, family: 'mamba2', count: 2 })]),
+  );
+});
+
+test('a Mamba-2 state of 130m size (19 MB) is saved, loaded, exported and imported in the page, every byte kept', async ({
+  page,
+}) => {
+  // mamba2-130m: 24 layers, 24 heads × 64, state 128, one group, d_conv 4.
+  const big: StateShape = {
+    family: 'mamba2',
+    layers: 24,
+    dInner: 1536,
+    dState: 128,
+    convWidth: 3,
+    numHeads: 24,
+    headDim: 64,
+    nGroups: 1,
+  };
+  const s = seeded(30, modelM2, { shape: big });
+  await call(page, 'deleteDb', `${DB}-into`);
+  const r = await call<Result<{ ms: Record<string, number>; fileBytes: number; digests: string[] }>>(
+    page,
+    'largeRoundTrip',
+    DB,
+    `${DB}-into`,
+    [s],
+    { ...modelM2, shape: big },
+  );
+  if (!('ok' in r)) throw new Error(r.message);
+  console.log(`[storage] 130m Mamba-2 state, ms: ${JSON.stringify(r.ok.ms)}, file ${r.ok.fileBytes} B`);
+  // 4 · 24 · (24·64·128 + 1792·3 + 24) bytes of tensors, plus the header.
+  expect(r.ok.fileBytes).toBeGreaterThan(4 * 24 * (24 * 64 * 128 + 1792 * 3 + 24));
+  expect(r.ok.fileBytes).toBeLessThan(4 * 24 * (24 * 64 * 128 + 1792 * 3 + 24) + 4096);
+  expect(r.ok.digests).toEqual([await call(page, 'seededDigest', s)]);
+  await call(page, 'deleteDb', `${DB}-into`);
+});
+
+test('a Mamba-2 state of 2.7b size (172 MB), over Chromium’s largest IndexedDB record (127 MiB), round-trips in the page', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  // mamba2-2.7b: 64 layers, 80 heads × 64, state 128, one group, d_conv 4. Its SSM part alone is 168 MB.
+  const big: StateShape = {
+    family: 'mamba2',
+    layers: 64,
+    dInner: 5120,
+    dState: 128,
+    convWidth: 3,
+    numHeads: 80,
+    headDim: 64,
+    nGroups: 1,
+  };
+  const s = seeded(31, modelM2, { shape: big });
+  await call(page, 'deleteDb', `${DB}-into`);
+  const r = await call<Result<{ ms: Record<string, number>; fileBytes: number; digests: string[] }>>(
+    page,
+    'largeRoundTrip',
+    DB,
+    `${DB}-into`,
+    [s],
+    { ...modelM2, shape: big },
+  );
+  if (!('ok' in r)) throw new Error(`${r.error}: ${r.message}`);
+  console.log(`[storage] 2.7b Mamba-2 state, ms: ${JSON.stringify(r.ok.ms)}, file ${r.ok.fileBytes} B`);
+  expect(r.ok.fileBytes).toBeGreaterThan(4 * 64 * (80 * 64 * 128 + 5376 * 3 + 80));
+  expect(r.ok.digests).toEqual([await call(page, 'seededDigest', s)]);
+  await call(page, 'deleteDb', `${DB}-into`);
 });
 
 test('model cache through the facade: listed by checkpoint, largest first; deleting one leaves the other', async ({

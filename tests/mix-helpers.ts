@@ -1,8 +1,8 @@
 /** Shared by the mixing and state tests: deterministic random states and a bitwise view of a state. */
 import type { MambaState } from '../src/engine/weights.ts';
-import type { StateShape } from '../src/engine/states/types.ts';
+import { layerStateSizes, type StateShape } from '../src/engine/states/types.ts';
 
-/** A state of random values with some exact and negative zeros, so sign-of-zero bugs show. */
+/** A state of random values (either family, sized by the shape) with some exact and negative zeros, so sign-of-zero bugs show. */
 export function randomState(shape: StateShape, seed: number): MambaState {
   let x = seed >>> 0 || 1;
   const rnd = () => {
@@ -13,11 +13,12 @@ export function randomState(shape: StateShape, seed: number): MambaState {
     return u < 0.05 ? -0 : u < 0.1 ? 0 : (u - 0.5) * 8;
   };
   const fill = (n: number) => Float32Array.from({ length: n }, rnd);
+  const n = layerStateSizes(shape);
   return {
     layers: Array.from({ length: shape.layers }, () => ({
-      ssm: fill(shape.dInner * shape.dState),
-      conv: fill(shape.dInner * shape.convWidth),
-      dtSum: fill(shape.dInner).map(Math.abs),
+      ssm: fill(n.ssm),
+      conv: fill(n.conv),
+      dtSum: fill(n.dtSum).map(Math.abs),
     })),
   };
 }

@@ -2,13 +2,13 @@
  * Property tests of the state-file reader (untrusted input: any file a user imports). Every input ends in a
  * StateFileError that says what is wrong, or in states whose every array has the size the file's shape
  * implies; never a TypeError, a RangeError, a ModelFormatError leaking through, or a hang. Inputs: random
- * bytes, and valid state files (written here from a header object) with one metadata value, one tensor field,
- * the length prefix or the bytes mutated.
+ * bytes, and valid state files of both families (version 1 Mamba-1, version 2 Mamba-2; written here from a
+ * header object) with one metadata value, one tensor field, the length prefix or the bytes mutated.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { importStateFile, type ImportExpectation } from '../src/engine/states/stateFile.ts';
-import { StateFileError, type StoredState } from '../src/engine/states/types.ts';
+import { StateFileError, type StateShape, type StoredState } from '../src/engine/states/types.ts';
 import {
   headerObject,
   mutatedFile,
@@ -22,11 +22,25 @@ interface Spec {
   dInner: number;
   dState: number;
   conv: number;
+  /** Mamba-2 only: heads × head_dim = dInner; n_groups divides the heads. */
+  m2?: { heads: number; headDim: number; groups: number };
   tokens: number[];
   metadata: Record<string, string>;
 }
 
-const stateSpec: fc.Arbitrary<Spec> = fc
+const fileMetas = (tokens: number[], name: string) =>
+  JSON.stringify(
+    tokens.map((_, i) => ({
+      id: `id${i}`,
+      name,
+      text: 'hi',
+      token_count: 2,
+      created_at: 1700000000000,
+    })),
+  );
+
+/** Version-1 (Mamba-1) files. */
+const mamba1Spec: fc.Arbitrary<Spec> = fc
   .record({
     layers: fc.integer({ min: 1, max: 3 }),
     dInner: fc.integer({ min: 1, max: 4 }),
@@ -49,17 +63,51 @@ const stateSpec: fc.Arbitrary<Spec> = fc
         d_state: s.dState,
         d_conv_minus_1: s.conv,
       }),
-      states: JSON.stringify(
-        s.tokens.map((_, i) => ({
-          id: `id${i}`,
-          name,
-          text: 'hi',
-          token_count: 2,
-          created_at: 1700000000000,
-        })),
-      ),
+      states: fileMetas(s.tokens, name),
     },
   }));
+
+/** Version-2 (Mamba-2) files: per-head SSM state, conv over x, B and C, Σ Δ per head. */
+const mamba2Spec: fc.Arbitrary<Spec> = fc
+  .record({
+    layers: fc.integer({ min: 1, max: 3 }),
+    heads: fc.integer({ min: 1, max: 4 }),
+    headDim: fc.integer({ min: 1, max: 3 }),
+    allGroups: fc.boolean(),
+    dState: fc.integer({ min: 1, max: 3 }),
+    conv: fc.integer({ min: 1, max: 3 }),
+    tokens: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
+    name: fc.string({ maxLength: 6 }),
+  })
+  .map(({ name, heads, headDim, allGroups, ...s }) => {
+    const groups = allGroups ? heads : 1;
+    return {
+      ...s,
+      dInner: heads * headDim,
+      m2: { heads, headDim, groups },
+      metadata: {
+        format: 'state-soup.states',
+        format_version: '2',
+        architecture: 'mamba2',
+        model_id: 'org/model',
+        weights_hash: 'abc123',
+        dtype: 'F32',
+        shape: JSON.stringify({
+          family: 'mamba2',
+          layers: s.layers,
+          d_inner: heads * headDim,
+          num_heads: heads,
+          head_dim: headDim,
+          state_size: s.dState,
+          n_groups: groups,
+          d_conv_minus_1: s.conv,
+        }),
+        states: fileMetas(s.tokens, name),
+      },
+    };
+  });
+
+const stateSpec = fc.oneof(mamba1Spec, mamba2Spec);
 
 /** The state file `spec` describes: per state ssm, conv, dt_sum (F32) and token_ids (I32). */
 function headerSpec(s: Spec): HeaderSpec {
@@ -70,9 +118,16 @@ function headerSpec(s: Spec): HeaderSpec {
       dtype: 'F32' as Dtype,
       shape,
     });
-    tensors.push(f32('ssm', [s.layers, s.dInner, s.dState]));
-    tensors.push(f32('conv', [s.layers, s.dInner, s.conv]));
-    tensors.push(f32('dt_sum', [s.layers, s.dInner]));
+    if (s.m2) {
+      const { heads, headDim, groups } = s.m2;
+      tensors.push(f32('ssm', [s.layers, heads, headDim, s.dState]));
+      tensors.push(f32('conv', [s.layers, s.dInner + 2 * groups * s.dState, s.conv]));
+      tensors.push(f32('dt_sum', [s.layers, heads]));
+    } else {
+      tensors.push(f32('ssm', [s.layers, s.dInner, s.dState]));
+      tensors.push(f32('conv', [s.layers, s.dInner, s.conv]));
+      tensors.push(f32('dt_sum', [s.layers, s.dInner]));
+    }
     tensors.push({ name: `states.${i}.token_ids`, dtype: 'I32', shape: [n] });
   });
   return { tensors, metadata: s.metadata };
@@ -99,15 +154,35 @@ const oddMetaValue = fc.oneof(
     '{"layers":1e999,"d_inner":1,"d_state":1,"d_conv_minus_1":1}',
     '{"layers":2e9,"d_inner":2e9,"d_state":2e9,"d_conv_minus_1":2e9}',
     '{"layers":"1","d_inner":true,"d_state":[1],"d_conv_minus_1":null}',
+    'mamba',
+    'mamba2',
+    'mamba3',
+    '{"family":"mamba2","layers":1,"d_inner":6,"num_heads":4,"head_dim":2,"state_size":1,"n_groups":1,"d_conv_minus_1":1}',
+    '{"family":"mamba2","layers":1,"d_inner":4,"num_heads":4,"head_dim":1,"state_size":1,"n_groups":3,"d_conv_minus_1":1}',
+    '{"layers":2e9,"d_inner":4e9,"num_heads":2e9,"head_dim":2,"state_size":2e9,"n_groups":1,"d_conv_minus_1":2e9}',
   ),
 );
 const metaMutation = fc.option(
   fc.record({
-    key: fc.constantFrom('format', 'format_version', 'model_id', 'weights_hash', 'dtype', 'shape', 'states'),
+    key: fc.constantFrom(
+      'format',
+      'format_version',
+      'architecture',
+      'model_id',
+      'weights_hash',
+      'dtype',
+      'shape',
+      'states',
+    ),
     value: fc.option(oddMetaValue, { nil: undefined }),
   }),
   { nil: undefined },
 );
+
+/** JSON with sorted keys, so shapes compare by value whatever order their fields were written in. */
+function canonical(o: object): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b))));
+}
 
 function importOrRefuse(bytes: Uint8Array, expect?: ImportExpectation): StoredState[] | undefined {
   try {
@@ -132,16 +207,31 @@ function problems(states: StoredState[], ex?: ImportExpectation): string[] {
       `${i}: id, name or text not a string`,
     );
     check(meta.modelId.length > 0 && meta.weightsHash.length > 0, `${i}: no model id or hash`);
-    const { layers, dInner, dState, convWidth } = meta.shape;
+    const sh = meta.shape;
+    const dims = [sh.layers, sh.dInner, sh.dState, sh.convWidth];
+    // Sizes per layer written out here from the layouts in stateFile.ts's header, not taken from types.ts.
+    let want = { ssm: sh.dInner * sh.dState, conv: sh.dInner * sh.convWidth, dtSum: sh.dInner };
+    if (sh.family === 'mamba2') {
+      dims.push(sh.numHeads, sh.headDim, sh.nGroups);
+      check(sh.numHeads * sh.headDim === sh.dInner, `${i}: heads × head_dim ≠ d_inner`);
+      check(sh.numHeads % sh.nGroups === 0, `${i}: groups do not divide the heads`);
+      want = {
+        ssm: sh.numHeads * sh.headDim * sh.dState,
+        conv: (sh.dInner + 2 * sh.nGroups * sh.dState) * sh.convWidth,
+        dtSum: sh.numHeads,
+      };
+    } else {
+      check(sh.family === undefined, `${i}: a Mamba-1 shape with a family field`);
+    }
     check(
-      [layers, dInner, dState, convWidth].every((v) => Number.isSafeInteger(v) && v > 0),
+      dims.every((v) => Number.isSafeInteger(v) && v > 0),
       `${i}: shape ${JSON.stringify(meta.shape)}`,
     );
-    check(state.layers.length === layers, `${i}: ${state.layers.length} layers`);
+    check(state.layers.length === sh.layers, `${i}: ${state.layers.length} layers`);
     for (const l of state.layers) {
-      check(l.ssm.length === dInner * dState, `${i}: ssm of ${l.ssm.length}`);
-      check(l.conv.length === dInner * convWidth, `${i}: conv of ${l.conv.length}`);
-      check(l.dtSum.length === dInner, `${i}: dt_sum of ${l.dtSum.length}`);
+      check(l.ssm.length === want.ssm, `${i}: ssm of ${l.ssm.length}`);
+      check(l.conv.length === want.conv, `${i}: conv of ${l.conv.length}`);
+      check(l.dtSum.length === want.dtSum, `${i}: dt_sum of ${l.dtSum.length}`);
     }
     check(
       meta.tokenIds.every((t) => Number.isInteger(t)),
@@ -150,7 +240,7 @@ function problems(states: StoredState[], ex?: ImportExpectation): string[] {
     check(Number.isInteger(meta.tokenCount) && Number.isFinite(meta.createdAt), `${i}: count or date`);
     if (ex) {
       check(meta.weightsHash === ex.weightsHash, `${i}: another model's state`);
-      check(JSON.stringify(meta.shape) === JSON.stringify(ex.shape), `${i}: another shape`);
+      check(canonical(meta.shape) === canonical(ex.shape), `${i}: another shape`);
     }
   });
   return out;
@@ -211,19 +301,38 @@ describe('state files: any bytes end in a StateFileError or sound states', () =>
   });
 
   it('valid files with one metadata value, one tensor field, the length prefix or the bytes mutated', () => {
-    const shape = { layers: 2, dInner: 3, dState: 2, convWidth: 1 };
+    // What the loaded model expects: a Mamba-1 or a Mamba-2 model (the files are of either family).
+    const shapes: StateShape[] = [
+      { layers: 2, dInner: 3, dState: 2, convWidth: 1 },
+      {
+        family: 'mamba2',
+        layers: 2,
+        dInner: 4,
+        dState: 2,
+        convWidth: 1,
+        numHeads: 2,
+        headDim: 2,
+        nGroups: 1,
+      },
+    ];
     fc.assert(
-      fc.property(stateSpec, metaMutation, mutation, fc.boolean(), (s, mm, m, withExpect) => {
-        const metadata = { ...s.metadata };
-        if (mm) {
-          if (mm.value === undefined) delete metadata[mm.key];
-          else metadata[mm.key] = mm.value;
-        }
-        const bytes = mutatedFile(headerSpec({ ...s, metadata }), m);
-        const ex = withExpect ? { modelId: 'org/model', weightsHash: 'abc123', shape } : undefined;
-        const states = importOrRefuse(bytes, ex);
-        if (states) expect(problems(states, ex)).toEqual([]);
-      }),
+      fc.property(
+        stateSpec,
+        metaMutation,
+        mutation,
+        fc.constantFrom(undefined, ...shapes),
+        (s, mm, m, shape) => {
+          const metadata = { ...s.metadata };
+          if (mm) {
+            if (mm.value === undefined) delete metadata[mm.key];
+            else metadata[mm.key] = mm.value;
+          }
+          const bytes = mutatedFile(headerSpec({ ...s, metadata }), m);
+          const ex = shape ? { modelId: 'org/model', weightsHash: 'abc123', shape } : undefined;
+          const states = importOrRefuse(bytes, ex);
+          if (states) expect(problems(states, ex)).toEqual([]);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

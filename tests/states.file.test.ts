@@ -86,9 +86,9 @@ describe('state files', () => {
     );
     const newer = writeSafetensors(
       { 'states.0.ssm': { dtype: 'F32', shape: [1], data: new Float32Array(1) } },
-      { format: 'state-soup.states', format_version: '2' },
+      { format: 'state-soup.states', format_version: '3' },
     );
-    expect(() => importStateFile(newer, 's')).toThrow(/version 2/);
+    expect(() => importStateFile(newer, 's')).toThrow(/version 3/);
   });
 
   it('refuses a file whose tensors do not match its declared shape', () => {

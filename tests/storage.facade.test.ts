@@ -1,14 +1,28 @@
 /**
- * The storage facade's pure parts in Node: the names it keeps things under, the v1 → v2 record migration,
+ * The storage facade's pure parts in Node: the names it keeps things under, the v1 → v2 and v2 → v3 record
+ * migrations,
  * the record conversion and the localStorage wrapper's handling of a full disk. The IndexedDB, Cache Storage
  * and localStorage parts themselves run in real Chromium (e2e/storage.spec.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { STORAGE_KEYS } from '../src/storage/keys.ts';
-import { statesV1ToV2, type V1StateRecord } from '../src/storage/migrations.ts';
-import { fromRecords, modelKey, toRecords } from '../src/storage/records.ts';
+import {
+  metaV2ToV3,
+  statesV1ToV2,
+  type V1StateRecord,
+  type V2MetaRecord,
+} from '../src/storage/migrations.ts';
+import {
+  fromRecords,
+  INLINE_TENSOR_BYTES,
+  modelKey,
+  tensorBytes,
+  toRecords,
+  type TensorBytes,
+} from '../src/storage/records.ts';
 import { localStorageFull, onLocalStorageFull, safeStateStorage } from '../src/storage/local.ts';
-import { StateMismatchError, type StoredState } from '../src/engine/states/types.ts';
+import { StateMismatchError, type StateShape, type StoredState } from '../src/engine/states/types.ts';
+import { bits as bitsOf, randomState } from './mix-helpers.ts';
 
 describe('STORAGE_KEYS', () => {
   it('keeps the names earlier releases saved under (a rename would orphan users’ data)', () => {
@@ -72,9 +86,9 @@ describe('statesV1ToV2', () => {
     expect(statesV1ToV2({ ...v1, taskLabel: 'geo' }).meta.taskLabel).toBe('geo');
   });
 
-  it('gives a record that reads back as the state the v1 record held', () => {
+  it('gives a record that reads back, after the v2 → v3 step, as the state the v1 record held', async () => {
     const { meta, tensors } = statesV1ToV2(v1);
-    const s = fromRecords(meta, tensors);
+    const s = fromRecords(metaV2ToV3(meta), await tensorBytes(tensors));
     expect(s.state.layers.map((l) => [...l.ssm])).toEqual([
       [1, 2],
       [3, 4],
@@ -109,8 +123,11 @@ describe('toRecords / fromRecords', () => {
   it('stacks layers and round-trips every bit (−0 and NaN included)', () => {
     const r = toRecords(state);
     expect(r.meta.bytes).toBe(6 * 4);
-    expect([...new Float32Array(r.tensors.ssm)]).toEqual([-0, 3]);
-    const back = fromRecords(r.meta, r.tensors);
+    // A small state stays inline: ArrayBuffers, as every record saved before.
+    const t = r.tensors as TensorBytes;
+    expect(t.ssm).toBeInstanceOf(ArrayBuffer);
+    expect([...new Float32Array(t.ssm)]).toEqual([-0, 3]);
+    const back = fromRecords(r.meta, t);
     const bits = (s: StoredState) =>
       s.state.layers.flatMap((l) => [l.ssm, l.conv, l.dtSum].flatMap((a) => [...new Uint32Array(a.buffer)]));
     expect(bits(back)).toEqual(bits(state));
@@ -120,6 +137,88 @@ describe('toRecords / fromRecords', () => {
   it('refuses a state whose tensors do not match its shape', () => {
     const bad = { ...state, meta: { ...state.meta, shape: { ...state.meta.shape, dState: 2 } } };
     expect(() => toRecords(bad)).toThrow(StateMismatchError);
+  });
+
+  it('records the family: a Mamba-1 state "mamba1", a Mamba-2 state "mamba2" (and reads back its shape)', async () => {
+    expect(toRecords(state).meta.family).toBe('mamba1');
+    const shape: StateShape = {
+      family: 'mamba2',
+      layers: 2,
+      dInner: 4,
+      dState: 3,
+      convWidth: 2,
+      numHeads: 2,
+      headDim: 2,
+      nGroups: 1,
+    };
+    const m2: StoredState = { meta: { ...state.meta, shape }, state: randomState(shape, 5) };
+    const r = toRecords(m2);
+    expect(r.meta.family).toBe('mamba2');
+    // Per layer: ssm 2·2·3, conv (4 + 2·3)·2, Σ Δ 2 — stacked over 2 layers, 4 bytes each.
+    expect(r.meta.bytes).toBe(2 * 4 * (12 + 20 + 2));
+    const back = fromRecords(r.meta, await tensorBytes(r.tensors));
+    expect(back.meta).toEqual(m2.meta);
+    expect(bitsOf(back.state)).toEqual(bitsOf(m2.state));
+  });
+});
+
+it('keeps a state over INLINE_TENSOR_BYTES in Blobs (IndexedDB stores them outside the record) and reads it back', async () => {
+  // 65 MiB of SSM state in one layer: over the inline limit, as a 2.7b Mamba-2 state (172 MB) is.
+  const n = INLINE_TENSOR_BYTES / 4 + 1024;
+  const shape: StateShape = { layers: 1, dInner: n / 16, dState: 16, convWidth: 1 };
+  const ssm = new Float32Array(n);
+  ssm[0] = -0;
+  ssm[n - 1] = 3.5;
+  const big: StoredState = {
+    meta: {
+      id: 'big',
+      name: 'big',
+      modelId: 'm',
+      weightsHash: 'h',
+      shape,
+      text: '',
+      tokenIds: [],
+      tokenCount: 0,
+      createdAt: 1,
+    },
+    state: {
+      layers: [{ ssm, conv: new Float32Array(n / 16).fill(2), dtSum: new Float32Array(n / 16).fill(1) }],
+    },
+  };
+  const r = toRecords(big);
+  expect(r.tensors.ssm).toBeInstanceOf(Blob);
+  expect(r.tensors.conv).toBeInstanceOf(Blob);
+  expect(r.meta.bytes).toBe(4 * (n + 2 * (n / 16)));
+  const back = fromRecords(r.meta, await tensorBytes(r.tensors)).state.layers[0]!;
+  expect(Object.is(back.ssm[0], -0)).toBe(true);
+  expect(back.ssm[n - 1]).toBe(3.5);
+  expect(back.ssm.length).toBe(n);
+  expect(back.conv.every((x) => x === 2)).toBe(true);
+});
+
+describe('metaV2ToV3', () => {
+  const v2: V2MetaRecord = {
+    id: 'x',
+    name: 'saved in v2',
+    modelId: 'state-spaces/mamba-130m-hf',
+    weightsHash: 'w2-0123456789abcdef',
+    shape: { layers: 24, dInner: 1536, dState: 16, convWidth: 3 },
+    text: 'hot->cold',
+    tokenIds: [1, 2],
+    tokenCount: 2,
+    createdAt: 5,
+    taskLabel: 'antonym',
+    modelKey: 'state-spaces/mamba-130m-hf#w2-0123456789abcdef',
+    bytes: 123,
+  };
+
+  it('makes every existing record family "mamba1" and changes nothing else', () => {
+    expect(metaV2ToV3(v2)).toEqual({ ...v2, family: 'mamba1' });
+    expect(v2).not.toHaveProperty('family');
+  });
+
+  it('keeps a family that a record already has (an upgrade that is run again)', () => {
+    expect(metaV2ToV3({ ...v2, family: 'mamba2' }).family).toBe('mamba2');
   });
 });
 

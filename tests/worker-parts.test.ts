@@ -8,7 +8,7 @@ import type { StoredState } from '../src/engine/states/types.ts';
 import type { MambaState } from '../src/engine/weights.ts';
 import { layerNorms, perplexityOf, ssmGrams } from '../src/worker/inspect.ts';
 import { adoptSaved } from '../src/worker/migrations.ts';
-import { StateCache, TEXT_STATES_KEPT } from '../src/worker/state-cache.ts';
+import { StateCache, TEXT_STATES_KEPT, stateBytes } from '../src/worker/state-cache.ts';
 
 /** A one-layer state whose SSM and conv parts are the given numbers. */
 const state = (ssm: number[], conv: number[] = [0]): MambaState => ({
@@ -64,6 +64,27 @@ describe('the state cache', () => {
     await c.textState('t0', read('t0'));
     expect(reads.filter((t) => t === 't0')).toHaveLength(2);
   });
+
+  it('also bounds the text states by bytes (large Mamba-2 states), always keeping the newest', async () => {
+    // Each state here: 4 bytes × (1 ssm + 1 conv + 1 Σ Δ) per layer of `state([x])`; a budget of 2.5 states.
+    const one = stateBytes(state([1]));
+    const c = new StateCache(2.5 * one);
+    const reads: string[] = [];
+    const read = (t: string) => () => {
+      reads.push(t);
+      return Promise.resolve(state([1]));
+    };
+    for (const t of ['a', 'b', 'c']) await c.textState(t, read(t));
+    // c made three, over the budget: a, the oldest, went.
+    await c.textState('b', read('b'));
+    await c.textState('c', read('c'));
+    await c.textState('a', read('a'));
+    expect(reads).toEqual(['a', 'b', 'c', 'a']);
+    const tiny = new StateCache(one / 2);
+    await tiny.textState('x', read('x'));
+    await tiny.textState('x', read('x'));
+    expect(reads.slice(4)).toEqual(['x']);
+  });
 });
 
 describe('taking saved states back (migrations)', () => {
@@ -100,6 +121,22 @@ describe('inspection maths', () => {
       ],
     ]);
     expect(ssmGrams([])).toEqual([]);
+  });
+
+  it('ssmGrams on long vectors (the four-way unrolled sum and its tail) matches a float64 sum', () => {
+    const n = 1003;
+    const a = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3);
+    const b = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.7) - 0.25);
+    let ab = 0;
+    let aa = 0;
+    for (let i = 0; i < n; i++) {
+      ab += a[i]! * b[i]!;
+      aa += a[i]! * a[i]!;
+    }
+    const g = ssmGrams([state(Array.from(a)), state(Array.from(b))])[0]!;
+    expect(g[0]![1]).toBeCloseTo(ab, 9);
+    expect(g[1]![0]).toBe(g[0]![1]);
+    expect(g[0]![0]).toBeCloseTo(aa, 9);
   });
 
   it('perplexity is exp of the mean loss; NaN when nothing was predicted', () => {

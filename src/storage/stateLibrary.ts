@@ -2,11 +2,17 @@
  * The state library in IndexedDB: the only module that imports `idb` (ESLint enforces it).
  *
  * What it keeps, in the database "state-soup-states":
- *   version 2 (current)
- *     meta     key id: a StateMeta (src/engine/states/types.ts) plus modelKey = "<modelId>#<weightsHash>" and
- *              bytes; indexes byModel (modelKey) and byCreated. Listing reads only this store.
- *     tensors  key id: { id, ssm, conv, dtSum } as ArrayBuffers of little-endian f32, layers stacked:
- *              ssm [layers, d_inner, d_state], conv [layers, d_inner, d_conv-1], dtSum [layers, d_inner].
+ *   version 3 (current)
+ *     meta     key id: a StateMeta (src/engine/states/types.ts) plus modelKey = "<modelId>#<weightsHash>",
+ *              bytes and family ("mamba1" | "mamba2"); indexes byModel (modelKey), byCreated and byFamily.
+ *              Listing reads only this store.
+ *     tensors  key id: { id, ssm, conv, dtSum } as ArrayBuffers of little-endian f32 (Blobs for a state over
+ *              64 MiB: Chromium refuses a record over 127 MiB), layers stacked in the engine's layouts:
+ *              Mamba-1 ssm [layers, d_inner, d_state], conv [layers, d_inner, d_conv-1], dtSum [layers, d_inner];
+ *              Mamba-2 ssm [layers, num_heads, head_dim, state_size], conv [layers, d_inner + 2·n_groups·state_size,
+ *              d_conv-1], dtSum [layers, num_heads].
+ *   version 2 (migrated on open by metaV2ToV3: every record becomes family "mamba1")
+ *     meta and tensors as in version 3, without `family` and its index.
  *   version 1 (the first release; migrated on open)
  *     states   key id: one record per state with the metadata fields of StateMeta flattened (id, name,
  *              modelId, weightsHash, text, tokenIds, createdAt, taskLabel?, layers, dInner, dState, convWidth)
@@ -18,18 +24,37 @@
  * A full disk (QuotaExceededError) aborts the transaction, so nothing saved before is touched, and surfaces
  * as StorageFullError with what to do.
  */
+import type { ModelFamily } from '../model/family.ts';
+import { formatBytes } from '../model/progress.ts';
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import type { StateMeta, StoredState } from '../engine/states/types.ts';
 import { exportStateFile, importStateFile, type ImportExpectation } from '../engine/states/stateFile.ts';
 import { isQuotaError, STORAGE_KEYS } from './keys.ts';
-import { statesV1ToV2, type V1StateRecord } from './migrations.ts';
-import { fromRecords, modelKey, toRecords, type MetaRecord, type TensorRecord } from './records.ts';
+import { metaV2ToV3, statesV1ToV2, type V1StateRecord, type V2MetaRecord } from './migrations.ts';
+import {
+  fromRecords,
+  metaOf,
+  modelKey,
+  tensorBytes,
+  toRecords,
+  type MetaRecord,
+  type TensorRecord,
+} from './records.ts';
 
 export { modelKey, type MetaRecord, type TensorRecord } from './records.ts';
-export type { V1StateRecord } from './migrations.ts';
+export type { V1StateRecord, V2MetaRecord } from './migrations.ts';
 
 export const STATE_DB_NAME = STORAGE_KEYS.stateDb;
-export const STATE_DB_VERSION = 2;
+export const STATE_DB_VERSION = 3;
+
+/** One model's share of the library. */
+export interface LibraryModel {
+  modelId: string;
+  weightsHash: string;
+  family: ModelFamily;
+  count: number;
+  bytes: number;
+}
 
 export class StorageFullError extends Error {
   override name = 'StorageFullError';
@@ -49,7 +74,11 @@ export class StorageUnavailableError extends Error {
 }
 
 interface StateDB extends DBSchema {
-  meta: { key: string; value: MetaRecord; indexes: { byModel: string; byCreated: number } };
+  meta: {
+    key: string;
+    value: MetaRecord;
+    indexes: { byModel: string; byCreated: number; byFamily: string };
+  };
   tensors: { key: string; value: TensorRecord };
 }
 
@@ -73,11 +102,23 @@ async function migrateStatesV1ToV2(db: IDBPDatabase<StateDB>, tx: UpgradeTx): Pr
   let cursor = await untyped.objectStore('states').openCursor();
   while (cursor) {
     const { meta, tensors } = statesV1ToV2(cursor.value);
-    await tx.objectStore('meta').put(meta);
+    // A v2 record; the v2 → v3 step that runs next gives it its family.
+    await tx.objectStore('meta').put(meta as MetaRecord);
     await tx.objectStore('tensors').put(tensors);
     cursor = (await cursor.continue()) as typeof cursor;
   }
   (db as unknown as IDBDatabase).deleteObjectStore('states');
+}
+
+/** The v2 → v3 step (metaV2ToV3) over every meta record, and the byFamily index. Tensors are not read. */
+async function migrateMetaV2ToV3(tx: UpgradeTx): Promise<void> {
+  const store = tx.objectStore('meta');
+  store.createIndex('byFamily', 'family');
+  let cursor = await store.openCursor();
+  while (cursor) {
+    await cursor.update(metaV2ToV3(cursor.value as V2MetaRecord));
+    cursor = await cursor.continue();
+  }
 }
 
 export class StateLibrary {
@@ -92,10 +133,12 @@ export class StateLibrary {
     }
     const db = await openDB<StateDB>(name, STATE_DB_VERSION, {
       async upgrade(db, oldVersion, _newVersion, tx) {
-        if (oldVersion >= 2) return;
-        createV2Stores(db);
-        // All in the versionchange transaction, so a failure leaves the v1 database as it was.
-        if (oldVersion === 1) await migrateStatesV1ToV2(db, tx);
+        // Every step in the one versionchange transaction, so a failure leaves the old database as it was.
+        if (oldVersion < 2) {
+          createV2Stores(db);
+          if (oldVersion === 1) await migrateStatesV1ToV2(db, tx);
+        }
+        if (oldVersion < 3) await migrateMetaV2ToV3(tx);
       },
       blocking() {
         // Another tab wants to upgrade: step aside rather than block it.
@@ -123,9 +166,10 @@ export class StateLibrary {
       ]);
     } catch (e) {
       if (isQuotaError(e) || isQuotaError(tx.error)) {
-        throw new StorageFullError(
-          states.length === 1 ? `"${states[0]!.meta.name}"` : `these ${states.length} states`,
-        );
+        // The size says why: a Mamba-2 state of 2.7b size alone is ~170 MB.
+        const bytes = records.reduce((n, r) => n + r.meta.bytes, 0);
+        const what = states.length === 1 ? `"${states[0]!.meta.name}"` : `these ${states.length} states`;
+        throw new StorageFullError(`${what} (${formatBytes(bytes)})`);
       }
       throw e;
     }
@@ -138,17 +182,18 @@ export class StateLibrary {
   /** One model's states (same id and weights), oldest first. */
   async list(modelId: string, weightsHash: string): Promise<StateMeta[]> {
     const records = await this.db.getAllFromIndex('meta', 'byModel', modelKey(modelId, weightsHash));
-    return records.sort((a, b) => a.createdAt - b.createdAt).map(({ modelKey: _k, bytes: _b, ...m }) => m);
+    return records.sort((a, b) => a.createdAt - b.createdAt).map(metaOf);
   }
 
-  /** Every model that has states here, with how many and their total size: for the Storage panel. */
-  async models(): Promise<{ modelId: string; weightsHash: string; count: number; bytes: number }[]> {
+  /** Every model that has states here, with its family, how many and their total size: for the Storage panel. */
+  async models(): Promise<LibraryModel[]> {
     const all = await this.db.getAll('meta');
-    const byKey = new Map<string, { modelId: string; weightsHash: string; count: number; bytes: number }>();
+    const byKey = new Map<string, LibraryModel>();
     for (const m of all) {
       const e = byKey.get(m.modelKey) ?? {
         modelId: m.modelId,
         weightsHash: m.weightsHash,
+        family: m.family,
         count: 0,
         bytes: 0,
       };
@@ -168,7 +213,8 @@ export class StateLibrary {
     ]);
     if (!meta || !tensors)
       throw new StateNotFoundError(`The state ${id} is no longer in the library (deleted in another tab?).`);
-    return fromRecords(meta, tensors);
+    // Blobs (large states) are read after the transaction: they stay readable once it has finished.
+    return fromRecords(meta, await tensorBytes(tensors));
   }
 
   /** Every state of one model with its tensors (for retrieval and the inspector's similarity map). */
@@ -183,14 +229,16 @@ export class StateLibrary {
       ids.map((id) => Promise.all([tx.objectStore('meta').get(id), tx.objectStore('tensors').get(id)])),
     );
     await tx.done;
-    return pairs.map(([meta, tensors], i) => {
-      if (!meta || !tensors) {
-        throw new StateNotFoundError(
-          `The state ${ids[i]} is no longer in the library (deleted in another tab?).`,
-        );
-      }
-      return fromRecords(meta, tensors);
-    });
+    return Promise.all(
+      pairs.map(async ([meta, tensors], i) => {
+        if (!meta || !tensors) {
+          throw new StateNotFoundError(
+            `The state ${ids[i]} is no longer in the library (deleted in another tab?).`,
+          );
+        }
+        return fromRecords(meta, await tensorBytes(tensors));
+      }),
+    );
   }
 
   /** Changes the name or task label; the tensors are untouched. */

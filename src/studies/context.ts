@@ -36,7 +36,7 @@ export interface ModelInfo {
 export interface StudyModel {
   engine: MambaEngine;
   tokenizer: StudyTokenizer;
-  /** Each layer's A_log ([d_inner, d_state]), for A-decay. */
+  /** Each layer's A_log (Mamba-1 [d_inner, d_state], Mamba-2 [num_heads]), for A-decay. */
   aLogs: Float32Array[];
   info: ModelInfo;
 }

@@ -28,7 +28,7 @@ export interface Backend {
   readonly kind: 'webgpu' | 'cpu-reference';
   readonly config: MambaConfig;
   readonly adapter: string;
-  /** A_log per layer, [d_inner, d_state]: what A-decay mixing needs. */
+  /** A_log per layer (Mamba-1 [d_inner, d_state], Mamba-2 [num_heads]): what A-decay mixing needs. */
   aLog(layer: number): Float32Array;
   /** The state after reading `tokens` from the zero state (dtSum included). */
   capture(tokens: number[], run: BackendRun): Promise<MambaState>;

@@ -1,11 +1,12 @@
 /** What the page is told about a loaded model (ModelInfo), from the engine's config and how it was loaded. */
-import type { MambaConfig } from '../model/config.ts';
+import { familyOf, type AnyMambaConfig } from '../model/family.ts';
+import { shapeOfConfig, stateBytes } from '../engine/states/types.ts';
 import type { ModelInfo } from './protocol.ts';
 
 export type LoadFacts = Pick<ModelInfo, 'id' | 'precision' | 'memoryBytes' | 'weightsHash' | 'warnings'>;
 
 export function modelInfoOf(
-  cfg: MambaConfig,
+  cfg: AnyMambaConfig,
   adapter: string,
   tokenizer: ModelInfo['tokenizer'],
   facts: LoadFacts,
@@ -13,6 +14,7 @@ export function modelInfoOf(
   return {
     ...facts,
     description: '',
+    family: familyOf(cfg),
     layers: cfg.numLayers,
     dModel: cfg.hiddenSize,
     dState: cfg.stateSize,
@@ -20,6 +22,7 @@ export function modelInfoOf(
     engine: 'webgpu',
     adapter,
     tokenizer,
-    stateBytes: cfg.numLayers * cfg.intermediateSize * (cfg.stateSize + cfg.convKernel) * 4,
+    // Both families: Mamba-2's conv window also keeps B and C, and its Σ Δ is per head.
+    stateBytes: stateBytes(shapeOfConfig(cfg)),
   };
 }

@@ -4,6 +4,7 @@
  * the boundary (ids, texts, token ids, per-token numbers); states stay in the worker, keyed by the library
  * entry's id, and tensors cross only for import/export.
  */
+import type { ModelFamily } from '../model/family.ts';
 import type { WeightDtype } from '../engine/api.ts';
 import type { MixMode, RecipeProfile } from '../engine/states/mixSpec.ts';
 import type { PrecisionChoice } from '../model/loader.ts';
@@ -46,6 +47,8 @@ export interface SamplingSettings {
 export interface ModelInfo {
   id: string;
   description: string;
+  /** Mamba-1 or Mamba-2: which state layout its states have, and which state files it imports. */
+  family: ModelFamily;
   layers: number;
   dModel: number;
   dState: number;

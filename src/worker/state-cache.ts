@@ -21,7 +21,16 @@ import { ByteLru } from './byte-lru.ts';
 /** States of texts read from zero kept at once; the oldest is dropped first. */
 export const TEXT_STATES_KEPT = 8;
 
-/** GPU memory for resident states unless the service is told otherwise: about 9 states of 2.8b, 90 of 130m. */
+/**
+ * Host memory for those text states: eight 130m states are small, eight 2.7b Mamba-2 states (~170 MB each)
+ * would be 1.4 GB, so the count is also bounded by bytes (the newest state is always kept).
+ */
+export const TEXT_STATE_BYTES = 512 * 2 ** 20;
+
+/**
+ * GPU memory for resident states unless the service is told otherwise: about 10 Mamba-1 states of 2.8b, 90 of
+ * 130m; 13 Mamba-2 states of 130m, 1 of 2.7b (a mix of more keeps all its sources while it runs).
+ */
 export const GPU_STATE_BYTES = 256 * 2 ** 20;
 
 /** What the cache needs of the engine to keep states on its device (MambaEngine has it). */
@@ -44,6 +53,9 @@ export class StateCache {
   /** By text, oldest first. */
   private readonly texts = new Map<string, MambaState>();
   private gpu: { device: StateDevice; resident: ByteLru<GpuState> } | undefined;
+  private textBytes = 0;
+
+  constructor(private readonly textBudgetBytes = TEXT_STATE_BYTES) {}
 
   /**
    * Keeps states on `device` from now on, within `budgetBytes`; `undefined` lets go of the GPU copies (a new
@@ -144,7 +156,15 @@ export class StateCache {
     if (hit) return hit;
     const s = await read();
     this.texts.set(text, s);
-    if (this.texts.size > TEXT_STATES_KEPT) this.texts.delete(this.texts.keys().next().value!);
+    this.textBytes += stateBytes(s);
+    while (
+      this.texts.size > TEXT_STATES_KEPT ||
+      (this.texts.size > 1 && this.textBytes > this.textBudgetBytes)
+    ) {
+      const [oldest, state] = this.texts.entries().next().value!;
+      this.texts.delete(oldest);
+      this.textBytes -= stateBytes(state);
+    }
     return s;
   }
 
@@ -152,6 +172,7 @@ export class StateCache {
   clear(): void {
     this.states.clear();
     this.texts.clear();
+    this.textBytes = 0;
     this.useGpu(undefined);
   }
 

@@ -6,7 +6,7 @@ import { SafetensorsFile } from '../../src/model/safetensors.ts';
 import { mamba2WeightsFromSource, type Mamba2Weights } from '../../src/engine/mamba2Weights.ts';
 import { FIXTURES_DIR, safetensorsSource } from './fixtures.ts';
 
-export type Mamba2FixtureName = 'm2-tiny-a' | 'm2-tiny-b' | 'm2-tiny-c';
+export type Mamba2FixtureName = 'm2-tiny-a' | 'm2-tiny-b' | 'm2-tiny-c' | 'm2-tiny-d' | 'm2-tiny-e';
 
 export interface Mamba2Fixture {
   weights: Mamba2Weights;

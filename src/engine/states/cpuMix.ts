@@ -6,6 +6,7 @@
  */
 import type { LayerState, MambaState } from '../weights.ts';
 import { OP_ACCUMULATE, OP_ASSIGN, linearOps, type MixPlan, type PartPolicy } from './mixSpec.ts';
+import { StateMismatchError } from './types.ts';
 
 const f32 = Math.fround;
 
@@ -34,13 +35,18 @@ function meanCombine(parts: Float32Array[], c: number): Float32Array {
   return out;
 }
 
-/** Horner form of Σ_i w_i (Π_{j>i} exp(A ⊙ ΣΔ_j)) ⊙ h_i for one layer; A is [d_inner, d_state]. */
+/**
+ * Horner form of Σ_i w_i (Π_{j>i} exp(A ⊙ ΣΔ_j)) ⊙ h_i for one layer. The SSM state is rows × cols (ssmGrid in
+ * types.ts) with Σ Δ one per row; A has one entry per element (Mamba-1: [d_inner, d_state]) or one per row
+ * (Mamba-2: [num_heads], broadcast over head_dim × state_size): `aGroup` elements share one A (1 or cols).
+ */
 function adecayCombine(
   h: Float32Array[],
   dtSums: Float32Array[],
   a: Float32Array,
   weights: number[],
-  dState: number,
+  cols: number,
+  aGroup: number,
 ): Float32Array {
   const out = new Float32Array(h[0]!.length);
   h.forEach((hi, i) => {
@@ -50,13 +56,26 @@ function adecayCombine(
         if (w !== 0) out[e] = f32(w * hi[e]!);
         continue;
       }
-      const lambda = f32(Math.exp(f32(a[e]! * dtSums[i]![Math.floor(e / dState)]!)));
+      const ae = a[Math.floor(e / aGroup)]!;
+      const lambda = f32(Math.exp(f32(ae * dtSums[i]![Math.floor(e / cols)]!)));
       let v = f32(lambda * out[e]!);
       if (w !== 0) v = f32(v + f32(w * hi[e]!));
       out[e] = v;
     }
   });
   return out;
+}
+
+/**
+ * How many SSM elements share one A: 1 when A is per element (Mamba-1), cols when per row (Mamba-2, one A per
+ * head). Anything else is a mismatch between the model's A_log and the states.
+ */
+export function decayGroup(ssmLength: number, rows: number, aLength: number): number {
+  if (aLength === ssmLength) return 1;
+  if (aLength === rows) return ssmLength / rows;
+  throw new StateMismatchError(
+    `The model's A_log has ${aLength} values per layer; these states need ${ssmLength} (one per element) or ${rows} (one per row).`,
+  );
 }
 
 /** A = −exp(A_log) in f32, per layer: what the A-decay kernels multiply by. */
@@ -71,11 +90,13 @@ function byPolicy(policy: PartPolicy, parts: Float32Array[], mixed: () => Float3
 }
 
 /**
- * Mixes host states by `plan` (shapes already checked by the caller). `a` (decayRates of the model's A_log) is
- * needed by adecay only.
+ * Mixes host states of either family by `plan` (shapes already checked by the caller). `a` (decayRates of the
+ * model's A_log: [d_inner·d_state] per layer for Mamba-1, [num_heads] for Mamba-2) is needed by adecay only.
  */
 export function mixStatesCpu(states: MambaState[], plan: MixPlan, a?: Float32Array[]): MambaState {
-  const dState = states[0]!.layers[0]!.ssm.length / states[0]!.layers[0]!.dtSum.length;
+  const l0 = states[0]!.layers[0]!;
+  const rows = l0.dtSum.length;
+  const cols = l0.ssm.length / rows;
   const layers: LayerState[] = [];
   for (let l = 0; l < plan.layers; l++) {
     const ls = states.map((s) => s.layers[l]!);
@@ -92,7 +113,8 @@ export function mixStatesCpu(states: MambaState[], plan: MixPlan, a?: Float32Arr
               ls.map((x) => x.dtSum),
               a[l]!,
               row,
-              dState,
+              cols,
+              decayGroup(l0.ssm.length, rows, a[l]!.length),
             );
           }
         : linear((x) => x.ssm);

@@ -8,9 +8,9 @@ import type { GpuState } from '../api.ts';
 import { withGpuErrors } from '../gpu/device.ts';
 import { PipelineCache, type KernelPipeline } from '../kernels/pipelines.ts';
 import { uniformBytes } from '../kernels/uniforms.ts';
-import { decayRates } from './cpuMix.ts';
+import { decayGroup, decayRates } from './cpuMix.ts';
 import { OP_ASSIGN, OP_ACCUMULATE, OP_SKIP, linearOps, type MixPlan, type PartPolicy } from './mixSpec.ts';
-import { StateMismatchError, type StateShape } from './types.ts';
+import { StateMismatchError, layerStateSizes, ssmGrid, type StateShape } from './types.ts';
 
 const WORKGROUP = 256;
 const MAX_GROUPS_X = 65535;
@@ -21,7 +21,10 @@ export class GpuStateMixer {
   private readonly linear: KernelPipeline<'mix_linear'>;
   private readonly mean: KernelPipeline<'mix_mean'>;
   private readonly adecay: KernelPipeline<'mix_adecay'>;
-  /** −exp(A_log) of every layer, [layers, d_inner, d_state]; only A-decay reads it. */
+  /**
+   * −exp(A_log) of every layer: [layers, d_inner, d_state] for Mamba-1, [layers, num_heads] for Mamba-2 (one A
+   * per row of the SSM grid, `aGroup` = cols elements share it); only A-decay reads it.
+   */
   private readonly a: GPUBuffer;
   /**
    * Small uniform and ops buffers, reused by every mix in the order it asks for them (a buffer of another
@@ -30,15 +33,31 @@ export class GpuStateMixer {
    */
   private pool: GPUBuffer[] = [];
   private used = 0;
+  /** How many consecutive SSM elements share one A: 1 (Mamba-1) or head_dim · state_size (Mamba-2). */
+  private readonly aGroup: number;
+  private readonly sizes: { ssm: number; conv: number; dtSum: number };
 
-  /** `aLogs`: each layer's A_log ([d_inner, d_state]), from the model's weights. */
+  /** `aLogs`: each layer's A_log ([d_inner, d_state] or, Mamba-2, [num_heads]), from the model's weights. */
   constructor(
     readonly device: GPUDevice,
     readonly shape: StateShape,
     aLogs: Float32Array[],
   ) {
-    if (aLogs.length !== shape.layers || aLogs.some((x) => x.length !== shape.dInner * shape.dState)) {
+    this.sizes = layerStateSizes(shape);
+    const { rows } = ssmGrid(shape);
+    const perLayerA = shape.family === 'mamba2' ? rows : this.sizes.ssm;
+    if (aLogs.length !== shape.layers || aLogs.some((x) => x.length !== perLayerA)) {
       throw new StateMismatchError('The A_log tensors given to the mixer do not match the state shape.');
+    }
+    this.aGroup = decayGroup(this.sizes.ssm, rows, perLayerA);
+    // Each pass binds a part of every layer at once; a state too large for one binding is refused here, with
+    // its size, rather than failing validation mid-mix (a 2.7b Mamba-2 SSM state is ~168 MB).
+    const maxBinding = device.limits.maxStorageBufferBindingSize;
+    const ssmBytes = 4 * shape.layers * this.sizes.ssm;
+    if (ssmBytes > maxBinding) {
+      throw new StateMismatchError(
+        `This model's SSM state takes ${(ssmBytes / 2 ** 20).toFixed(0)} MiB in one buffer; this GPU binds at most ${(maxBinding / 2 ** 20).toFixed(0)} MiB, so its states cannot be mixed here.`,
+      );
     }
     const pipes = PipelineCache.forDevice(device);
     this.linear = pipes.kernel('mix_linear');
@@ -47,15 +66,14 @@ export class GpuStateMixer {
     const rates = decayRates(aLogs);
     this.a = device.createBuffer({
       label: 'mix A',
-      size: 4 * shape.layers * shape.dInner * shape.dState,
+      size: 4 * shape.layers * perLayerA,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
     });
     rates.forEach((r, l) => device.queue.writeBuffer(this.a, 4 * l * r.length, r));
   }
 
   private perLayer(part: Part): number {
-    const s = this.shape;
-    return part === 'ssm' ? s.dInner * s.dState : part === 'conv' ? s.dInner * s.convWidth : s.dInner;
+    return this.sizes[part];
   }
 
   private checkBuffers(states: GpuState[], dst: GpuState): void {
@@ -191,7 +209,13 @@ export class GpuStateMixer {
         weights,
       );
       const params = this.uniform(
-        uniformBytes('mix_adecay', 'params', { perLayer, total, rowStride, dState: this.shape.dState }),
+        uniformBytes('mix_adecay', 'params', {
+          perLayer,
+          total,
+          rowStride,
+          cols: ssmGrid(this.shape).cols,
+          aGroup: this.aGroup,
+        }),
       );
       const bind = this.adecay.bind('mix_adecay', {
         acc: dst.ssm,

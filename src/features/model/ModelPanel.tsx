@@ -53,6 +53,7 @@ export function ModelPanel() {
           </dd>
           <dt>Shape</dt>
           <dd>
+            {m.info.family === 'mamba2' ? 'Mamba-2: ' : ''}
             {m.info.layers} layers × d_model {m.info.dModel}, d_state {m.info.dState}, vocab {m.info.vocab}
           </dd>
           <dt>Engine</dt>

@@ -18,11 +18,14 @@ import {
   type CachedModel,
   type StorageStatus,
 } from '../../storage/index.ts';
+import type { ModelFamily } from '../../model/family.ts';
 import { useLibraryStore } from '../../stores/library.ts';
 import { useModelStore } from '../../stores/model.ts';
 
 interface StatesByModel {
   modelId: string;
+  /** Mamba-2 states are labelled as such (they are 7–10× a Mamba-1 state of the same width). */
+  family: ModelFamily;
   count: number;
   bytes: number;
 }
@@ -46,7 +49,7 @@ async function readStates(): Promise<StatesByModel[] | undefined> {
     // Group by model id: states saved under another weights hash of the same id are counted with it.
     const byId = new Map<string, StatesByModel>();
     for (const m of byKey) {
-      const e = byId.get(m.modelId) ?? { modelId: m.modelId, count: 0, bytes: 0 };
+      const e = byId.get(m.modelId) ?? { modelId: m.modelId, family: m.family, count: 0, bytes: 0 };
       e.count += m.count;
       e.bytes += m.bytes;
       byId.set(m.modelId, e);
@@ -184,7 +187,9 @@ export function StoragePanel() {
         <ul className="storage-list hint">
           {snap.states.map((s) => (
             <li key={s.modelId}>
-              {s.modelId}: {s.count} state{s.count === 1 ? '' : 's'}, {formatBytes(s.bytes)}
+              {s.modelId}
+              {s.family === 'mamba2' ? ' (Mamba-2)' : ''}: {s.count} state{s.count === 1 ? '' : 's'},{' '}
+              {formatBytes(s.bytes)}
             </li>
           ))}
         </ul>

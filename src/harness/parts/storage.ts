@@ -15,7 +15,12 @@ import {
   storageStatus,
 } from '../../storage/index.ts';
 import { safeStateStorage } from '../../storage/local.ts';
-import type { StateShape, StoredState, StateMeta } from '../../engine/states/types.ts';
+import {
+  layerStateSizes,
+  type StateShape,
+  type StoredState,
+  type StateMeta,
+} from '../../engine/states/types.ts';
 import type { MambaState } from '../../engine/weights.ts';
 
 export interface SeededState {
@@ -41,9 +46,9 @@ function seededState(seed: number, shape: StateShape): MambaState {
   const fill = (n: number) => Float32Array.from({ length: n }, next);
   return {
     layers: Array.from({ length: shape.layers }, () => ({
-      ssm: fill(shape.dInner * shape.dState),
-      conv: fill(shape.dInner * shape.convWidth),
-      dtSum: fill(shape.dInner),
+      ssm: fill(layerStateSizes(shape).ssm),
+      conv: fill(layerStateSizes(shape).conv),
+      dtSum: fill(layerStateSizes(shape).dtSum),
     })),
   };
 }
@@ -62,6 +67,21 @@ function stored(s: SeededState): StoredState {
   };
   if (s.taskLabel) meta.taskLabel = s.taskLabel;
   return { meta, state: seededState(s.seed, s.shape) };
+}
+
+/** SHA-256 (hex) of a state's tensors, layer by layer: how large states are compared without shipping their bits. */
+async function digestOf(s: MambaState): Promise<string> {
+  const n = s.layers.reduce((a, l) => a + l.ssm.byteLength + l.conv.byteLength + l.dtSum.byteLength, 0);
+  const all = new Uint8Array(n);
+  let at = 0;
+  for (const l of s.layers) {
+    for (const a of [l.ssm, l.conv, l.dtSum]) {
+      all.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+      at += a.byteLength;
+    }
+  }
+  const h = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
+  return Array.from(h, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function bitsOf(s: MambaState): number[][] {
@@ -135,6 +155,45 @@ export function register(r: Record<string, unknown>) {
       expect: { modelId: string; weightsHash: string; shape: StateShape },
     ) => result(() => withLibrary(db, (lib) => lib.importFile(fromBase64(b64), name, expect))),
     estimate: () => storageStatus(),
+    /** The digest of a seeded state's tensors (for states too large to compare as bit arrays). */
+    seededDigest: (s: SeededState) => digestOf(stored(s).state),
+    /**
+     * Large states end to end inside the page: save the seeded states to `db`, load them back, export them to a
+     * file and import it into `into` for `expect`; returns each step's milliseconds, the file's size and the
+     * digests of what `into` then holds (nothing crosses to the test but numbers and hashes).
+     */
+    largeRoundTrip: (
+      db: string,
+      into: string,
+      states: SeededState[],
+      expect: { modelId: string; weightsHash: string; shape: StateShape },
+    ) =>
+      result(async () => {
+        const t = () => performance.now();
+        const ms: Record<string, number> = {};
+        let t0 = t();
+        const made = states.map(stored);
+        ms['make'] = t() - t0;
+        t0 = t();
+        await withLibrary(db, (lib) => lib.saveMany(made));
+        ms['save'] = t() - t0;
+        t0 = t();
+        const ids = states.map((s) => s.id);
+        await withLibrary(db, (lib) => lib.loadMany(ids));
+        ms['load'] = t() - t0;
+        t0 = t();
+        const file = await withLibrary(db, (lib) => lib.exportFile(ids));
+        ms['export'] = t() - t0;
+        t0 = t();
+        await withLibrary(into, (lib) => lib.importFile(file, 'large.safetensors', expect));
+        ms['import'] = t() - t0;
+        const back = await withLibrary(into, (lib) => lib.loadMany(ids));
+        return {
+          ms,
+          fileBytes: file.byteLength,
+          digests: await Promise.all(back.map((b) => digestOf(b.state))),
+        };
+      }),
     /** Puts files of `model` into the real model cache with the headers a finished download leaves. */
     async seedModelCache(model: string, files: { name: string; bytes: number }[]) {
       const cache = await caches.open(STORAGE_KEYS.modelCache);
