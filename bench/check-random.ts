@@ -3,13 +3,13 @@
  * hash of src/engine/randomWeights.ts, rebuilds the very same weights on the host, and compares the engine
  * with the float64 CPU reference (src/engine/reference/mamba.ts) on a few tokens: the first PREFILL tokens
  * through prefill (the GEMM path, logits of every position), the rest one by one through decodeStep (the GEMV
- * path). In f16 the reference runs on the f16-rounded matrices (what the engine holds), so both dtypes are
- * held to the fixtures' 1e-3 (max |diff| / max(1, max |logit|)). Too slow for CI on SwiftShader (minutes), so
+ * path). In f16 the reference runs on the f16-rounded matrices, in int8 on the matrices quantised as the GPU
+ * fill quantises them (what the engine holds: randomWeightsAsHeld), so every dtype is held to the fixtures' 1e-3 (max |diff| / max(1, max |logit|)). Too slow for CI on SwiftShader (minutes), so
  * a script; its results are in bench/RESULTS.md.
  *
  *   npx esbuild bench/check-random.ts --bundle --platform=node --format=esm --external:webgpu \
  *     --outfile=dist-bench/check-random.mjs --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
- *   node dist-bench/check-random.mjs [--size 130m] [--dtypes f32,f16] [--variant software|hardware]
+ *   node dist-bench/check-random.mjs [--size 130m] [--dtypes f32,f16,int8] [--variant software|hardware]
  * Prints one JSON line per dtype; exits 1 when a comparison is over 1e-3.
  */
 import type { WeightDtype } from '../src/engine/api.ts';
@@ -20,9 +20,8 @@ import {
   createRandomEngine,
   parseRandomModel,
   randomConfig,
-  randomHostWeights,
+  randomWeightsAsHeld,
 } from '../src/engine/randomWeights.ts';
-import { weightsAsHeld } from '../src/engine/gpu/weightMatrix.ts';
 import { argmaxAt, relMaxDiff } from './compare.ts';
 
 const arg = (name: string, dflt: string) => {
@@ -43,11 +42,10 @@ const argmax = (a: ArrayLike<number>) => argmaxAt(a, 0, a.length);
 const config = randomConfig(size);
 const V = config.vocabSize;
 const dev = await openNodeDevice();
-const host = randomHostWeights(config, 0);
 let failed = false;
 for (const dtype of dtypes) {
   const t0 = performance.now();
-  const ref = referenceForward(weightsAsHeld(host, dtype), TOKENS);
+  const ref = referenceForward(randomWeightsAsHeld(config, 0, dtype), TOKENS);
   const refMs = performance.now() - t0;
   const { engine } = await createRandomEngine(dev, config, { dtype, variant }, 0);
   try {

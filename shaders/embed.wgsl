@@ -6,7 +6,8 @@ enable f16;
 
 // Embedding gather. resid[t, i] = E[tok[t] - ROW0, i] for the tokens whose id falls in this row part
 // [ROW0, ROW0 + ROWS) of a (possibly row-split) embedding matrix; one dispatch per part.
-// Shapes: tokens u32 [T], E packed weights [ROWS, DM] (f32 bits, or f16 two per u32), resid f32 [T, DM].
+// Shapes: tokens u32 [T], E packed weights [ROWS, DM] (f32 bits, f16 two per u32, or int8 with scales as
+// include/int8.wgsl lays them out: I8, not in the f16 twin), resid f32 [T, DM].
 // embed_h (devices with shader-f16) reads the f16 weights as array<f16>; the bytes are the same.
 // Reference: referenceForward's `weights.embedding.subarray(tok * dm, ...)` (src/engine/reference/mamba.ts).
 // Dispatch: (ceil(DM / 64), T).
@@ -15,6 +16,7 @@ enable f16;
 override DM: u32;
 #ifndef HALF
 override F16: bool;
+#include "int8.wgsl"
 #endif
 
 // The row part this dispatch covers (a uniform, so all parts share one pipeline).
@@ -29,6 +31,12 @@ struct Part { ROW0: u32, ROWS: u32, pad0: u32, pad1: u32 }
 #endif
 @group(0) @binding(3) var<storage, read_write> resid: array<f32>;
 @group(0) @binding(4) var<uniform> part: Part;
+
+#ifndef HALF
+fn wordAt(i: u32) -> u32 {
+  return W[i];
+}
+#endif
 
 fn loadW(i: u32) -> f32 {
 #ifdef HALF
@@ -53,5 +61,11 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   if (tok < part.ROW0 || tok >= part.ROW0 + part.ROWS) {
     return;
   }
+#ifndef HALF
+  if (I8) {
+    resid[t * DM + i] = i8At(part.ROWS, DM, tok - part.ROW0, i);
+    return;
+  }
+#endif
   resid[t * DM + i] = loadW((tok - part.ROW0) * DM + i);
 }

@@ -5,7 +5,10 @@
 // which the host reproduces exactly (hashUniform in src/engine/randomWeights.ts): the test oracle.
 // Shapes: out u32 [words] of one part (f32 bits, or f16 packed two per word, low half first, as
 // src/engine/gpu/weightMatrix.ts packs); the part starts at element `base` of the matrix and holds `count`
-// elements (the last word of an odd f16 part has 0 in its high half).
+// elements (the last word of an odd f16 part has 0 in its high half). With i8 != 0 (int8 matrices, cols a
+// multiple of 4 so rows fill whole words) word i holds elements 4i .. 4i + 3 as round(value / s) clamped to
+// [-127, 127], s = bound / 127 (no element exceeds the bound); the host writes the scales s after the words
+// (src/engine/gpu/int8.ts's layout).
 // Dispatch: (min(groups, 65535), ceil(groups / 65535)) with groups = ceil(words / 256).
 
 struct Params {
@@ -16,7 +19,7 @@ struct Params {
   bound: f32,
   f16: u32,
   row_stride: u32,
-  pad: u32,
+  i8: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -42,6 +45,16 @@ fn value(e: u32) -> f32 {
 fn main(@builtin(global_invocation_id) g: vec3u) {
   let i = g.y * P.row_stride + g.x;
   if (i >= P.words) {
+    return;
+  }
+  if (P.i8 != 0u) {
+    let s = P.bound / 127.0;
+    var w = 0u;
+    for (var j = 0u; j < 4u; j++) {
+      let q = i32(clamp(round(value(4u * i + j) / s), -127.0, 127.0));
+      w |= (bitcast<u32>(q) & 0xffu) << (8u * j);
+    }
+    out[i] = w;
     return;
   }
   if (P.f16 == 0u) {

@@ -7,7 +7,8 @@ enable f16;
 // Register-blocked GEMM for prefill without workgroup memory (the SwiftShader variant: workgroup barriers are
 // what costs there, so each invocation reads its operands straight from storage and keeps a 4 x 4 block of
 // outputs in registers): Y[t, COL0 + n] = sum_k X[t, k] * W[n, k] (+ bias[BIAS_OFF + n]).
-// W is one row part of an nn.Linear weight [out, in], f32 bits or f16 packed two per u32.
+// W is one row part of an nn.Linear weight [out, in], f32 bits, f16 packed two per u32, or int8 with scales
+// (I8, not in the twin; layout in include/int8.wgsl; 16 weights per load where K % 16 == 0).
 // Shapes: X f32 [T, K], W [N, K], Y f32 [T, LDY].
 // Reference: matVec in src/engine/reference/mamba.ts applied to every token.
 // Where K allows, 4 (f32) or 8 (f16) weights per 16-byte load (SwiftShader runs loads as gathers).
@@ -27,6 +28,7 @@ override F16: bool;
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;
 #include "weights_vec4.wgsl"
+#include "int8_vec4.wgsl"
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
@@ -53,6 +55,62 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   var acc1 = vec4f(0.0);
   var acc2 = vec4f(0.0);
   var acc3 = vec4f(0.0);
+#ifndef HALF
+  let rn = nr / vec4u(K);
+  if (I8 && (K & 15u) == 0u) {
+    let wr = rn * (K >> 4u);
+    let xr = tr >> vec4u(2u);
+    for (var j = 0u; j < (K >> 4u); j++) {
+      let w0 = W[wr.x + j];
+      let w1 = W[wr.y + j];
+      let w2 = W[wr.z + j];
+      let w3 = W[wr.w + j];
+      // Per group: this load's sums, scaled once (per-channel scales wait for the end).
+      var p0 = vec4f(0.0);
+      var p1 = vec4f(0.0);
+      var p2 = vec4f(0.0);
+      var p3 = vec4f(0.0);
+      for (var h = 0u; h < 4u; h++) {
+        let a0 = i8Unpack(w0[h]);
+        let a1 = i8Unpack(w1[h]);
+        let a2 = i8Unpack(w2[h]);
+        let a3 = i8Unpack(w3[h]);
+        let k4 = 4u * j + h;
+        let x0 = X[xr.x + k4];
+        let x1 = X[xr.y + k4];
+        let x2 = X[xr.z + k4];
+        let x3 = X[xr.w + k4];
+        p0 += vec4f(dot(x0, a0), dot(x0, a1), dot(x0, a2), dot(x0, a3));
+        p1 += vec4f(dot(x1, a0), dot(x1, a1), dot(x1, a2), dot(x1, a3));
+        p2 += vec4f(dot(x2, a0), dot(x2, a1), dot(x2, a2), dot(x2, a3));
+        p3 += vec4f(dot(x3, a0), dot(x3, a1), dot(x3, a2), dot(x3, a3));
+      }
+      var s = vec4f(1.0);
+      if (GS != 0u) {
+        s = i8Scale4(rn, 16u * j);
+      }
+      acc0 += p0 * s;
+      acc1 += p1 * s;
+      acc2 += p2 * s;
+      acc3 += p3 * s;
+    }
+    if (GS == 0u) {
+      let s = i8Scale4(rn, 0u);
+      acc0 *= s;
+      acc1 *= s;
+      acc2 *= s;
+      acc3 *= s;
+    }
+  } else if (I8) {
+    for (var k = 0u; k < K; k++) {
+      let b = vec4f(i8At(N, K, rn.x, k), i8At(N, K, rn.y, k), i8At(N, K, rn.z, k), i8At(N, K, rn.w, k));
+      acc0 += xAt(tr.x + k) * b;
+      acc1 += xAt(tr.y + k) * b;
+      acc2 += xAt(tr.z + k) * b;
+      acc3 += xAt(tr.w + k) * b;
+    }
+  } else
+#endif
   if (F16 && (K & 7u) == 0u) {
     let wr = nr >> vec4u(3u);
     let xr = tr >> vec4u(2u);

@@ -7,7 +7,9 @@ enable f16;
 // Register-tiled GEMM for prefill on GPUs (the hardware variant):
 //   Y[t, COL0 + n] = sum_k X[t, k] * W[n, k] (+ bias[BIAS_OFF + n])   for t < T (from dims), n < N.
 // W is one row part of an nn.Linear weight [out, in] (rows COL0 .. COL0+N), stored as f32 bits or as f16
-// packed two per u32 (element i in half i & 1 of word i >> 1); any K.
+// packed two per u32 (element i in half i & 1 of word i >> 1), or as int8 with scales (I8, layout in
+// include/int8.wgsl; not in the f16 twin): group scales are applied as the tile is loaded, per-channel scales
+// to the sums; any K.
 // Shapes: X f32 [T, K], W [N, K], Y f32 [T, LDY]; with split-K, P f32 [SPLIT, T, N] (partial sums).
 // Tiles: BM = 16 * TM tokens x BN = 16 * TN outputs per workgroup of 16 x 16 invocations (TM, TN each 4 or 8).
 // Invocation (tx, ty) keeps TM x TN sums in registers: tokens 64 q + 4 ty + i, outputs 64 p + 4 tx + j
@@ -31,6 +33,9 @@ override TM: u32 = 4u;
 override TN: u32 = 4u;
 
 #include "split_count.wgsl"
+#ifndef HALF
+#include "int8.wgsl"
+#endif
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -50,6 +55,12 @@ override SX: u32 = 4u * TM + 1u;
 override SW: u32 = 4u * TN + 1u;
 var<workgroup> xs: array<vec4f, 16u * SX>; // [16 k][BM / 4 token groups]
 var<workgroup> ws: array<vec4f, 16u * SW>; // [16 k][BN / 4 output groups]
+
+#ifndef HALF
+fn wordAt(i: u32) -> u32 {
+  return W[i];
+}
+#endif
 
 // Item e of a tile (k = e % 16, group g = e / 16): 4 consecutive tokens (rows) at one k, zero outside.
 fn loadX(e: u32, t0: u32, kb: u32) -> vec4f {
@@ -77,7 +88,11 @@ fn loadW(e: u32, n0: u32, kb: u32) -> vec4f {
     let w = f32(W[idx]);
 #else
     var w: f32;
-    if (F16) {
+    if (I8 && GS == 0u) {
+      w = i8Q(K, min(n + i, shape.N - 1u), kc);
+    } else if (I8) {
+      w = i8At(shape.N, K, min(n + i, shape.N - 1u), kc);
+    } else if (F16) {
       let p = unpack2x16float(W[idx >> 1u]);
       w = select(p.x, p.y, (idx & 1u) == 1u);
     } else {
@@ -158,13 +173,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         continue;
       }
       for (var p = 0u; p < TN / 4u; p++) {
-        let v = acc[(4u * q + i) * 2u + p];
+        var v = acc[(4u * q + i) * 2u + p];
         let nb = n0 + 64u * p + 4u * lid.x;
         for (var j = 0u; j < 4u; j++) {
           let n = nb + j;
           if (n >= N) {
             continue;
           }
+#ifndef HALF
+          if (I8 && GS == 0u) {
+            v[j] *= i8Scale(N, shape.K, n, 0u);
+          }
+#endif
           if (split == 1u) {
             var y = v[j];
             if (shape.HAS_BIAS != 0u) {

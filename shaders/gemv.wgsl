@@ -6,7 +6,9 @@ enable f16;
 
 // GEMV for decode, one invocation per four output rows (the SwiftShader variant: no workgroup barriers, which are
 // costly on a CPU rasteriser): y[COL0 + n] = sum_k x[k] * W[n, k] (+ bias[BIAS_OFF + n]) for n < N.
-// W is one row part of an nn.Linear weight [out, in], f32 bits or f16 packed two per u32.
+// W is one row part of an nn.Linear weight [out, in], f32 bits, f16 packed two per u32, or int8 with scales
+// (I8, not in the twin; include/int8.wgsl gives the layout: 16 weights per load where K % 16 == 0, per-channel
+// scales applied to the row sums).
 // Shapes: x f32 [K] (token row 0), W [N, K], y f32 [>= COL0 + N].
 // Reference: matVec in src/engine/reference/mamba.ts.
 // Rows are read 4 (f32) or 8 (f16) weights per 16-byte load where K allows: SwiftShader runs each
@@ -24,12 +26,21 @@ override F16: bool;
 
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;
 #include "weights_vec4.wgsl"
+#include "int8_vec4.wgsl"
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
 fn xAt(k: u32) -> f32 {
   return X[k >> 2u][k & 3u];
 }
+
+#ifndef HALF
+// Row n's 16 int8 weights of one load dotted with x[16 j .. 16 j + 16).
+fn i8Dot16(w: vec4u, j: u32) -> f32 {
+  return dot(i8Unpack(w.x), X[4u * j]) + dot(i8Unpack(w.y), X[4u * j + 1u]) +
+    dot(i8Unpack(w.z), X[4u * j + 2u]) + dot(i8Unpack(w.w), X[4u * j + 3u]);
+}
+#endif
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3u) {
@@ -40,8 +51,29 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   if (n0 >= N) {
     return;
   }
-  let rows = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u)) * K;
+  let rn = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u));
+  let rows = rn * K;
   var acc = vec4f(0.0);
+#ifndef HALF
+  if (I8 && (K & 15u) == 0u) {
+    let b = rn * (K >> 4u);
+    for (var j = 0u; j < (K >> 4u); j++) {
+      let d = vec4f(i8Dot16(W[b.x + j], j), i8Dot16(W[b.y + j], j), i8Dot16(W[b.z + j], j), i8Dot16(W[b.w + j], j));
+      if (GS == 0u) {
+        acc += d;
+      } else {
+        acc += d * i8Scale4(rn, 16u * j);
+      }
+    }
+    if (GS == 0u) {
+      acc *= i8Scale4(rn, 0u);
+    }
+  } else if (I8) {
+    for (var k = 0u; k < K; k++) {
+      acc += xAt(k) * vec4f(i8At(N, K, rn.x, k), i8At(N, K, rn.y, k), i8At(N, K, rn.z, k), i8At(N, K, rn.w, k));
+    }
+  } else
+#endif
   if (F16 && (K & 7u) == 0u) {
     let b = rows >> vec4u(3u);
     for (var j = 0u; j < (K >> 3u); j++) {

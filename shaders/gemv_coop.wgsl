@@ -14,7 +14,8 @@ enable subgroups;
 // tree; gemv_subgroup (devices with subgroups) reduces each subgroup with subgroupAdd and one barrier gathers
 // the subgroup sums. No assumption is made about how invocations map to subgroups: each subgroup's first lane
 // writes its sum at its own index.
-// y[COL0 + n] = sum_k x[k] * W[n, k] (+ bias[BIAS_OFF + n]); W f32 bits or f16 packed two per u32.
+// y[COL0 + n] = sum_k x[k] * W[n, k] (+ bias[BIAS_OFF + n]); W f32 bits, f16 packed two per u32, or int8
+// with scales (I8, not in the _h twins; layout in include/int8.wgsl: each invocation takes whole words of 4).
 // Shapes: x f32 [K], W [N, K], y f32 [>= COL0 + N].
 // The _h twins (devices with shader-f16) read the f16 weights as array<vec2<f16>> (the same bytes), sums in f32.
 // Reference: matVec in src/engine/reference/mamba.ts.
@@ -23,6 +24,7 @@ enable subgroups;
 const F16 = true;
 #else
 override F16: bool;
+#include "int8.wgsl"
 #endif
 
 #include "shape.wgsl"
@@ -38,6 +40,22 @@ override F16: bool;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
 var<workgroup> partial: array<f32, 64>;
+
+#ifndef HALF
+fn wordAt(i: u32) -> u32 {
+  return W[i];
+}
+
+// x[k .. k + 4), zero past K.
+fn x4(k: u32) -> vec4f {
+  let K = shape.K;
+  var v = vec4f(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    v[j] = select(0.0, X[min(k + j, K - 1u)], k + j < K);
+  }
+  return v;
+}
+#endif
 
 // f16 weights 2p and 2p + 1.
 fn pairAt(p: u32) -> vec2f {
@@ -61,6 +79,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   let row = n * shape.K;
   var acc = 0.0;
+#ifndef HALF
+  if (I8) {
+    let rw = i8RowWords(shape.K);
+    for (var w = li; w < rw; w += 64u) {
+      // A group holds whole words (GS % 16 == 0), so one scale covers these 4 weights.
+      acc += dot(i8Unpack(W[n * rw + w]), x4(4u * w)) * i8Scale(shape.N, shape.K, n, 4u * w);
+    }
+  } else
+#endif
   if (F16 && (shape.K & 1u) == 0u) {
     let w0 = row >> 1u;
     for (var k = li * 2u; k < shape.K; k += 128u) {

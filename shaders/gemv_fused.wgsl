@@ -18,8 +18,10 @@ enable subgroups;
 //   CONV  epilogue, rows g = COL0 + n < DI (the x half of in_proj): the conv step of channel g on the conv
 //         state, SiLU, xc[g] written and the window shifted (channel g is owned by workgroup n / ROWS)
 // y = sum_k X[k] * W[n, k] (+ bias[BIAS_OFF + n]). Shapes: X f32 [K], W [N, K] (K % 8 == 0 for f16,
-// K % 4 == 0 for f32), Y f32 [>= COL0 + N], params f32 (norm weight at NW_OFF, conv weight [DI, DC] at CW_OFF,
-// conv bias at CB_OFF), state f32 (conv state [DI, DC-1] at CONV_OFF), xc f32 [DI].
+// K % 4 == 0 for f32, K % 16 == 0 for int8: I8, not in the f16 twins, 16 weights per load, layout in
+// include/int8.wgsl; group scales multiply each load's sum, per-channel scales the row sum), Y f32
+// [>= COL0 + N], params f32 (norm weight at NW_OFF, conv weight [DI, DC] at CW_OFF, conv bias at CB_OFF),
+// state f32 (conv state [DI, DC-1] at CONV_OFF), xc f32 [DI].
 // Variants: gemv_fused reduces the 64 partial sums through a workgroup-memory tree; gemv_fused_sg (devices with
 // subgroups) reduces each subgroup with subgroupAdd and gathers the subgroup sums after one barrier.
 // The _h twins (devices with shader-f16) read the f16 weights as array<vec4<f16>> (the same bytes), sums in f32.
@@ -47,6 +49,7 @@ override CONV_OFF: u32 = 0u;
 override ROWS: u32 = 1u;
 
 #include "shape.wgsl"
+#include "int8_vec4.wgsl"
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;
 #include "weights_vec4.wgsl"
@@ -107,6 +110,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   var acc = vec4f(0.0); // component r: row n0 + r
   var ss = 0.0;
+#ifndef HALF
+  if (I8) {
+    let per = shape.K / 16u;
+    for (var j = li; j < per; j += 64u) {
+      let x0 = xAt(4u * j);
+      let x1 = xAt(4u * j + 1u);
+      let x2 = xAt(4u * j + 2u);
+      let x3 = xAt(4u * j + 3u);
+      for (var r = 0u; r < ROWS; r++) {
+        let w = W[row[r] * per + j];
+        var d = dot(i8Unpack(w.x), x0) + dot(i8Unpack(w.y), x1) + dot(i8Unpack(w.z), x2) + dot(i8Unpack(w.w), x3);
+        if (GS != 0u) {
+          d *= i8Scale(shape.N, shape.K, row[r], 16u * j);
+        }
+        acc[r] += d;
+      }
+      if (NORM) {
+        ss += sq(4u * j) + sq(4u * j + 1u) + sq(4u * j + 2u) + sq(4u * j + 3u);
+      }
+    }
+  } else
+#endif
   if (F16) {
     let per = shape.K / 8u;
     for (var j = li; j < per; j += 64u) {
@@ -174,6 +199,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
         break;
       }
       var v = sums[r] * scale;
+#ifndef HALF
+      if (I8 && GS == 0u) {
+        v *= i8Scale(shape.N, shape.K, n, 0u);
+      }
+#endif
       if (shape.HAS_BIAS != 0u) {
         v += params[shape.BIAS_OFF + n];
       }

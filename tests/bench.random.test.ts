@@ -1,8 +1,9 @@
 /**
  * Random weights generated on the GPU (shaders/fill_random.wgsl), on a real adapter: the kernel writes exactly
  * the host's hashUniform values (f32 bit for bit; f16 within half an f16 ulp), row parts start at the right
- * element, odd f16 parts end with a zero half; and a small random model built through
- * GpuMambaModel.uploadTensorGenerated gives the CPU reference's logits on the host copy of the same weights.
+ * element, odd f16 parts end with a zero half, int8 words and scales are the host values quantised with
+ * bound / 127; and small random models built through GpuMambaModel.uploadTensorGenerated (f32, int8) give the
+ * CPU reference's logits on the host copy of the same weights.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
@@ -15,6 +16,7 @@ import {
   parseRandomModel,
   randomConfig,
   randomHostWeights,
+  randomWeightsAsHeld,
   tensorKey,
 } from '../src/engine/randomWeights.ts';
 import { referenceForward } from '../src/engine/reference/mamba.ts';
@@ -101,6 +103,40 @@ describe('fill_random kernel', () => {
       expect(got[words - 1]! >>> 16).toBe(0);
     });
   });
+
+  it('int8: four values per word (low byte first), round(value / s) with s = bound / 127, then the scales', async () => {
+    await withScope(dev.device, async () => {
+      const rows = 30;
+      const cols = 96;
+      const row0 = 5;
+      const group = 32;
+      const key = tensorKey('some.matrix', 4);
+      const bound = 0.0346;
+      const words = (rows * cols) / 4;
+      const scales = rows * (cols / group);
+      const bytes = (words + scales) * 4;
+      const buffer = dev.device.createBuffer({
+        size: bytes,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
+      new GpuRandomFill(dev.device).fill({ row0, rows, buffer }, cols, 'int8', key, bound, group);
+      const got = await readWords(dev.device, buffer, bytes);
+      buffer.destroy();
+      const s = Math.fround(bound / 127);
+      let mismatches = 0;
+      let nearTies = 0;
+      for (let i = 0; i < rows * cols; i++) {
+        const q = ((got[i >> 2]! >>> (8 * (i & 3))) << 24) >> 24;
+        const x = hashUniform(row0 * cols + i, key, bound) / s;
+        // WGSL's division may be off by an ulp or two: values this close to a half may round either way.
+        if (Math.abs(Math.abs(x - Math.trunc(x)) - 0.5) < 1e-4) nearTies++;
+        else if (q !== Math.max(-127, Math.min(127, Math.round(x)))) mismatches++;
+      }
+      expect(mismatches).toBe(0);
+      expect(nearTies).toBeLessThan(10);
+      expect(Array.from(new Float32Array(got.buffer, words * 4, scales))).toEqual(new Array(scales).fill(s));
+    });
+  });
 });
 
 describe('random models', () => {
@@ -150,6 +186,30 @@ describe('random models', () => {
         const diff = relMaxDiff(got, want);
         expect(diff).toBeLessThan(1e-3);
         // The logits are not trivially small (a fill that wrote zeros would also "match" a zero model).
+        expect(Math.max(...Array.from(want, Math.abs))).toBeGreaterThan(1e-2);
+      } finally {
+        engine.destroy();
+      }
+    });
+  });
+
+  it('an int8 random model (scale bound / 127 per row) gives the CPU reference logits on the host copy so quantised', async () => {
+    const config: MambaConfig = {
+      ...randomConfig('130m'),
+      vocabSize: 300,
+      hiddenSize: 64,
+      intermediateSize: 128,
+      numLayers: 3,
+      timeStepRank: 4,
+    };
+    const held = randomWeightsAsHeld(config, 5, 'int8');
+    await withScope(dev.device, async () => {
+      const { engine } = await createRandomEngine(dev, config, { dtype: 'int8', maxBindingBytes: 4096 }, 5);
+      try {
+        const tokens = [1, 17, 299, 42, 42, 7, 150, 3];
+        const got = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
+        const want = referenceForward(held, tokens).logits;
+        expect(relMaxDiff(got, want)).toBeLessThan(1e-3);
         expect(Math.max(...Array.from(want, Math.abs))).toBeGreaterThan(1e-2);
       } finally {
         engine.destroy();

@@ -128,6 +128,50 @@ describe('soup reports bad input in one line', () => {
   });
 });
 
+describe('soup --dtype', () => {
+  it('int8 loads the model quantised: logits move more than f16 rounding moves them, and stay close', async () => {
+    const dir = join(FIXTURES_DIR, 'tiny-b');
+    const expected = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'expected.safetensors'))));
+    const work = mkdtempSync(join(tmpdir(), 'soup-int8-'));
+    writeFileSync(join(work, 'req.json'), JSON.stringify(requestOf(expected)));
+    const out = join(work, 'out.safetensors');
+    const r = await soup([
+      'eval',
+      '--model',
+      dir,
+      '--request',
+      join(work, 'req.json'),
+      '--out',
+      out,
+      '--dtype',
+      'int8',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const got = new SafetensorsFile(new Uint8Array(readFileSync(out)));
+    const seq = JSON.parse(expected.metadata['note']!).sequences[0] as string;
+    // f16 weights stay within 7e-4 of these logits (tests/engine.int8.test.ts prints both); int8 about 2e-2.
+    const d = relMaxDiff(got.float32(`${seq}.logits`), expected.float32(`${seq}.logits`));
+    expect(d).toBeGreaterThan(2e-3);
+    expect(d).toBeLessThan(5e-2);
+  });
+
+  it('an unknown precision is refused with the choices', async () => {
+    const r = await soup([
+      'generate',
+      '--model',
+      join(FIXTURES_DIR, 'tiny-a'),
+      '--tokens',
+      '1',
+      '--dtype',
+      'int4',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--dtype must be f32, f16 or int8 \(got "int4"\)/);
+  });
+});
+
 describe('soup tokenize', () => {
   it('gives the reference ids of every fixture string', async () => {
     const dir = join(FIXTURES_DIR, 'gpt-neox-tokenizer');

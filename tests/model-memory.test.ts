@@ -63,6 +63,9 @@ describe('memory estimate', () => {
       expect(m.downloadBytes).toBe(4 * m.parameters);
       expect(m.gpuBytes.f16).toBeLessThan(m.gpuBytes.f32);
       expect(m.gpuBytes.f32 - m.gpuBytes.f16).toBe(2 * m.parameters);
+      // int8 saves about a byte per matrix weight against f16 (less the scales and the f32 small tensors).
+      expect(m.gpuBytes.f16 - m.gpuBytes.int8).toBeGreaterThan(0.8 * m.parameters);
+      expect(m.gpuBytes.f16 - m.gpuBytes.int8).toBeLessThan(m.parameters);
       if (i > 0) expect(m.parameters).toBeGreaterThan(KNOWN_MODELS[i - 1]!.parameters);
     }
   });
@@ -156,10 +159,28 @@ describe('memory estimate', () => {
       /^state-spaces\/mamba-2\.8b-hf@main needs about 11 GB of GPU memory at f32 .* more than the 8\.0 GB available\. At f16 it needs about 5\.\d GB, which fits: choose f16 precision\.$/,
     );
     expect(f16).toBeLessThan(8e9);
+    // Where f16 is too large, int8 is suggested when it fits, else a smaller model.
     expect(() => assertFits(c, 'f16', MiB128, 4e9)).toThrow(
-      /more than the 4\.0 GB available\. Choose a smaller model\.$/,
+      /more than the 4\.0 GB available\. At int8 it needs about 3\.\d GB, which fits: choose int8 precision\.$/,
+    );
+    expect(() => assertFits(c, 'f16', MiB128, 2e9)).toThrow(
+      /more than the 2\.0 GB available\. Choose a smaller model\.$/,
     );
     expect(assertFits(c, 'f16', MiB128, 8e9).totalBytes).toBe(f16);
+  });
+
+  it('int8 holds the 2.8b matrices in a byte each plus a scale per row, the rest in f32: under 3 GB', () => {
+    const c = hfConfig(2560, 64);
+    const est = estimateMemory(c, 'int8', MiB128);
+    const { vocabSize: V, hiddenSize: dm, intermediateSize: di, timeStepRank: r, stateSize: ds } = c;
+    const matrices = V * dm + 64 * (2 * di * dm + (r + 2 * ds) * di + dm * di);
+    const matrixRows = V + 64 * (2 * di + r + 2 * ds + dm);
+    const small = countParameters(c) - matrices;
+    expect(est.weightBytes).toBe(matrices + 4 * matrixRows + 4 * small);
+    expect(est.weightBytes / 1e9).toBeGreaterThan(2.7);
+    expect(est.weightBytes / 1e9).toBeLessThan(3.0);
+    expect(est.weightBytes).toBeLessThan(0.55 * estimateMemory(c, 'f16', MiB128).weightBytes);
+    expect(est.largestMatrix.rowBytes).toBe(dm + 4);
   });
 
   it('refuses when one row cannot fit a binding', () => {

@@ -1,5 +1,5 @@
 /**
- * `soup bench --model (DIR | random:130m | … | random:2.8b) [--dtype f32|f16] [--json] [--quick]
+ * `soup bench --model (DIR | random:130m | … | random:2.8b) [--dtype f32|f16|int8] [--json] [--quick]
  *  [--check CHECK.safetensors]`: the engine's speed on the adapter Node finds (src/bench/run.ts), and with
  * --check, how far its logits are from the ones transformers saved for the same weights (bench/hf_bench.py).
  * Progress goes to stderr; the figures (text, or one JSON object) to stdout.
@@ -18,7 +18,7 @@ import { intOption, UsageError, type ParsedArgs } from './args.ts';
 import { openModelDir, parseDtype } from './model-dir.ts';
 
 export const BENCH_USAGE = `  bench     --model (DIR | random:${Object.keys(RANDOM_SIZES).join(' | random:')})
-            [--dtype f32|f16] [--json] [--quick] [--check CHECK.safetensors]
+            [--dtype f32|f16|int8] [--json] [--quick] [--check CHECK.safetensors]
             [--prefill 128,512,2048] [--decode-tokens 128] [--eval-tokens 256]
             [--chunk N] [--big-tiles N] [--split-target N]   (engine tuning: prefill chunk, GEMM tiles)
             [--f16-kernels auto|native|packed]   (f16 weights: shader-f16 loads where the device has it)

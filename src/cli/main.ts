@@ -14,10 +14,10 @@ import { parseStudyArgs, runStudy, STUDY_USAGE } from './study.ts';
 import { studyModelOf } from './study-model.ts';
 
 const USAGE = `usage: soup <command> [options]
-  eval      --model DIR --request REQ.json --out OUT.safetensors [--dtype f32|f16]
+  eval      --model DIR --request REQ.json --out OUT.safetensors [--dtype f32|f16|int8]
   generate  --model DIR (--tokens 1,2,3 | --prompt TEXT) --max-new-tokens N
             [--state S.safetensors ... [--weights 0.3,0.7 [--normalize] | --mode mean|adecay]]
-            [--greedy | --temperature T --top-k K --top-p P --seed S] [--dtype f32|f16] [--json]
+            [--greedy | --temperature T --top-k K --top-p P --seed S] [--dtype f32|f16|int8] [--json]
   score     --model DIR (--text T | --text-file F) [--state S.safetensors ... [--weights … | --mode …]] [--json]
   state capture --model DIR (--text T | --text-file F) --out S.safetensors [--name N] [--json]
   tokenize  --model DIR --text TEXT [--json]

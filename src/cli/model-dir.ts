@@ -66,6 +66,8 @@ export async function openModelDir(
 
 export function parseDtype(v: string | undefined): WeightDtype | undefined {
   if (v === undefined) return undefined;
-  if (v !== 'f32' && v !== 'f16') throw new UsageError(`--dtype must be f32 or f16 (got "${v}").`);
+  if (v !== 'f32' && v !== 'f16' && v !== 'int8') {
+    throw new UsageError(`--dtype must be f32, f16 or int8 (got "${v}").`);
+  }
   return v;
 }

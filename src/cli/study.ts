@@ -56,7 +56,7 @@ export const STUDY_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export const STUDY_USAGE = `  study icl --model DIR (--tasks a,b | --tasks-file F ...) [--shots 1,2,4] [--states 4] [--queries 50]
-            [--seed 1] [--max-new-tokens 12] [--dtype f32|f16] [--json [--details]]
+            [--seed 1] [--max-new-tokens 12] [--dtype f32|f16|int8] [--json [--details]]
   study chunked --model DIR --text-file F [--text-file G ...] [--chunks 2,4,8] [--continuation 128]
             [--order-samples 720] [--seed 1] [--json]
   study retrieval --model DIR (--tasks a,b,… | --tasks-file F ...) [--library-shots 4] [--library-states 1]

@@ -13,7 +13,11 @@
 import type { MambaConfig } from '../model/config.ts';
 import type { MambaState } from './weights.ts';
 
-export type WeightDtype = 'f32' | 'f16';
+/**
+ * How the large matrices are held on the GPU: f32, f16 packed two per u32, or int8 with per-channel (or
+ * group-wise) scales, quantised at load time (src/engine/gpu/int8.ts). Everything else stays f32.
+ */
+export type WeightDtype = 'f32' | 'f16' | 'int8';
 
 export interface GpuState {
   readonly ssm: GPUBuffer;

@@ -98,8 +98,10 @@ export function gemmKernel(mode: 'gemm' | 'gemv', variant: KernelVariant, useSub
  * Decode (hardware variant) keeps to 4 dispatches per layer through gemv_fused.wgsl, whose vec4 weight loads
  * need K % 8 == 0 (f16) / K % 4 == 0 (f32) for every matrix; other shapes keep the 6-dispatch plan.
  */
-export function fusedDecode(config: MambaConfig, variant: KernelVariant): boolean {
-  return variant === 'hardware' && config.hiddenSize % 8 === 0 && config.intermediateSize % 8 === 0;
+export function fusedDecode(config: MambaConfig, variant: KernelVariant, dtype?: WeightDtype): boolean {
+  // int8 rows are read 16 weights per vec4<u32> load.
+  const q = dtype === 'int8' ? 16 : 8;
+  return variant === 'hardware' && config.hiddenSize % q === 0 && config.intermediateSize % q === 0;
 }
 
 /** The fused GEMV's kernel: with subgroupAdd where the device has subgroups. */
@@ -134,6 +136,29 @@ export function scanChannelsPerGroup(stateSize: number): number {
 /** Prefill on GPUs runs dt_proj for the whole chunk in parallel first, so the sequential scan does less. */
 export function dtProjFirst(mode: 'gemm' | 'gemv', variant: KernelVariant): boolean {
   return mode === 'gemm' && variant === 'hardware';
+}
+
+/** Which int8 engine holds what (EngineOptions.int8): the group size, and the matrices quantised beyond in/out_proj. */
+export interface Int8Choice {
+  /** Inputs per scale along K (a multiple of 16), or 0: one scale per output row (per-channel). */
+  group: number;
+  /** Quantise the embedding (and with it a tied LM head) and an untied LM head; else they stay f16. */
+  embedding: boolean;
+  /** Quantise x_proj; else it stays f16. */
+  xProj: boolean;
+}
+
+/** The int8 defaults: per-channel scales, every large matrix quantised (tests/engine.int8.test.ts measures them). */
+export const DEFAULT_INT8: Int8Choice = { group: 0, embedding: true, xProj: true };
+
+export type MatrixRole = 'embedding' | 'lm_head' | 'in_proj' | 'x_proj' | 'out_proj';
+
+/** How a big matrix is held in an engine of `dtype`: int8 engines keep the matrices `int8` leaves out in f16. */
+export function matrixDtype(role: MatrixRole, dtype: WeightDtype, int8: Int8Choice): WeightDtype {
+  if (dtype !== 'int8') return dtype;
+  if ((role === 'embedding' || role === 'lm_head') && !int8.embedding) return 'f16';
+  if (role === 'x_proj' && !int8.xProj) return 'f16';
+  return 'int8';
 }
 
 /** How f16 weights are read: 'auto' natively where the device has shader-f16, 'native' or 'packed' by force. */

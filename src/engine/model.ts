@@ -134,7 +134,8 @@ export class GpuMambaModel implements MambaEngine {
   private allocate(): void {
     const alloc = (label: string, bytes: number, usage: number) => this.buffer(label, bytes, usage);
     const track = (b: GPUBuffer) => this.owned.push(b);
-    this.weights = new GpuWeights(this.device, this.config, this.dtype, this.opts.maxBinding, alloc, track);
+    const w = [this.device, this.config, this.dtype, this.opts.maxBinding, alloc, track] as const;
+    this.weights = new GpuWeights(...w, this.opts.int8);
     const S = GPUBufferUsage.STORAGE;
     this.unusedRw = [this.buffer('unused.state', 16, S), this.buffer('unused.xc', 16, S)];
     this.act = allocateActivations(alloc, this.config, this.chunkSize);
@@ -166,7 +167,7 @@ export class GpuMambaModel implements MambaEngine {
    */
   async uploadTensorGenerated(
     name: string,
-    fill: (part: RowPart, cols: number, dtype: WeightDtype) => void,
+    fill: (part: RowPart, cols: number, dtype: WeightDtype, group: number) => void,
   ): Promise<void> {
     if (this.plan) throw new Error('uploadTensorGenerated after finalize()');
     const shape = this.expected.get(name);

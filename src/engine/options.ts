@@ -5,7 +5,8 @@
 import type { MambaConfig } from '../model/config.ts';
 import { ModelFormatError } from '../model/errors.ts';
 import type { WeightDtype } from './api.ts';
-import { defaultChunkSize, nativeF16, type F16Kernels } from './decisions.ts';
+import { defaultChunkSize, DEFAULT_INT8, nativeF16, type F16Kernels, type Int8Choice } from './decisions.ts';
+import { assertInt8Group } from './gpu/int8.ts';
 
 export type KernelVariant = 'software' | 'hardware';
 export type { F16Kernels } from './decisions.ts';
@@ -37,6 +38,8 @@ export interface EngineOptions {
    * 512 tokens: 820 vs 58 ms). Benchmarks sweep both (`soup bench --big-tiles --split-target`).
    */
   prefillGemm?: { bigMinTiles?: number; splitTarget?: number };
+  /** dtype 'int8' only: the group size and which matrices are quantised (default DEFAULT_INT8). */
+  int8?: Partial<Int8Choice>;
   /**
    * How f16 weights are read (decisions.ts nativeF16): 'auto' (default) natively (`enable f16;` kernels)
    * where the device has `shader-f16`, else packed in u32; 'packed' always packed (benchmarks compare the
@@ -67,6 +70,8 @@ export interface ResolvedOptions {
   /** Largest binding for one part of a weight matrix. */
   maxBinding: number;
   chunkSize: number;
+  /** Read by int8 engines only. */
+  int8: Int8Choice;
 }
 
 export function resolveOptions(opts: EngineOptions, dev: DeviceTraits, config: MambaConfig): ResolvedOptions {
@@ -77,6 +82,8 @@ export function resolveOptions(opts: EngineOptions, dev: DeviceTraits, config: M
   ) {
     throw new RangeError(`decodeRows must be 1 to 4, got ${opts.decodeRows}`);
   }
+  const int8 = { ...DEFAULT_INT8, ...opts.int8 };
+  assertInt8Group(int8.group);
   const maxBinding = dev.maxStorageBufferBindingSize;
   // The logits of one chunk must fit one binding too.
   const byLogits = Math.floor(maxBinding / (config.vocabSize * 4));
@@ -90,6 +97,7 @@ export function resolveOptions(opts: EngineOptions, dev: DeviceTraits, config: M
     splitTarget: opts.prefillGemm?.splitTarget ?? 264,
     maxBinding: Math.min(opts.maxBindingBytes ?? Infinity, maxBinding),
     chunkSize: Math.max(1, Math.min(opts.chunkSize ?? defaultChunkSize(variant), byLogits)),
+    int8,
   };
 }
 

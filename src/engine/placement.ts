@@ -5,12 +5,20 @@
  *
  * Precision: with dtype 'f16' the large matrices (embedding / LM head, in_proj, x_proj, out_proj) are packed
  * two per u32; the small per-channel tensors (norms, conv, dt_proj, A, D, biases) stay f32, as do
- * activations, the residual stream and states.
+ * activations, the residual stream and states. With dtype 'int8' the matrices matrixDtype picks are quantised
+ * here, on the host, with their scales in the same part buffer (src/engine/gpu/int8.ts); the others are f16.
  */
 import { mamba1Tensor, type Mamba1LayerField } from '../model/architectures/mamba1.ts';
 import type { MambaConfig } from '../model/config.ts';
 import type { WeightDtype } from './api.ts';
-import { planRowParts, uploadMatrix, type RowPart, type WeightMatrix } from './gpu/weightMatrix.ts';
+import { DEFAULT_INT8, matrixDtype, type Int8Choice, type MatrixRole } from './decisions.ts';
+import {
+  packedBytes,
+  planRowParts,
+  uploadMatrix,
+  type RowPart,
+  type WeightMatrix,
+} from './gpu/weightMatrix.ts';
 import { layerParamLayout, layerStateLayout, type LayerParamLayout } from './kernels/layout.ts';
 
 type Alloc = (label: string, bytes: number, usage: number) => GPUBuffer;
@@ -56,6 +64,7 @@ export class GpuWeights {
     private readonly maxBinding: number,
     private readonly alloc: Alloc,
     private readonly track: (b: GPUBuffer) => void,
+    private readonly int8: Int8Choice = DEFAULT_INT8,
   ) {
     const S = GPUBufferUsage.STORAGE;
     const CD = GPUBufferUsage.COPY_DST;
@@ -77,20 +86,28 @@ export class GpuWeights {
     return `layer${t.layer}.${MATRIX_KEYS[t.spec.field as Mamba1LayerField]}`;
   }
 
+  /** How matrix `key` is held, and its int8 group size (0 for other dtypes). */
+  private formatOf(key: string): { dtype: WeightDtype; group: number } {
+    const dtype = matrixDtype(key.split('.').pop() as MatrixRole, this.dtype, this.int8);
+    return { dtype, group: dtype === 'int8' ? this.int8.group : 0 };
+  }
+
   /** Writes tensor `name` (already checked against `shape`) where the kernels read it. */
   place(name: string, data: Float32Array, shape: number[]): void {
     const q = this.device.queue;
     const key = GpuWeights.matrixKey(name);
     if (key) {
+      const { dtype, group } = this.formatOf(key);
       const m = uploadMatrix(
         this.device,
         key,
         data,
         shape[0]!,
         shape[1]!,
-        this.dtype,
+        dtype,
         this.maxBinding,
         this.track,
+        group,
       );
       this.matrices.set(key, m);
       return;
@@ -110,22 +127,25 @@ export class GpuWeights {
 
   /**
    * Creates the row parts of big matrix `name` ([rows, cols]) by the same planning as place() and lets `fill`
-   * write each part on the GPU, in this engine's dtype and packing.
+   * write each part on the GPU, in the matrix's dtype and packing (int8: with `group`, int8.ts's layout).
    */
   generate(
     name: string,
     rows: number,
     cols: number,
-    fill: (part: RowPart, cols: number, dtype: WeightDtype) => void,
+    fill: (part: RowPart, cols: number, dtype: WeightDtype, group: number) => void,
   ): void {
     const key = GpuWeights.matrixKey(name);
     if (!key) throw new RangeError(`"${name}" is not a weight matrix; use uploadTensor for it.`);
-    const parts = planRowParts(rows, cols, this.dtype, this.maxBinding).map((p) => {
-      const words = this.dtype === 'f16' ? Math.ceil((p.rows * cols) / 2) : p.rows * cols;
-      const buffer = this.alloc(`${key}[${p.row0}..${p.row0 + p.rows})`, words * 4, GPUBufferUsage.STORAGE);
+    const { dtype, group } = this.formatOf(key);
+    const parts = planRowParts(rows, cols, dtype, this.maxBinding, undefined, group).map((p) => {
+      const bytes = packedBytes(p.rows, cols, dtype, group);
+      // COPY_DST: an int8 fill writes the scales from the host.
+      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+      const buffer = this.alloc(`${key}[${p.row0}..${p.row0 + p.rows})`, bytes, usage);
       return { ...p, buffer };
     });
-    this.matrices.set(key, { rows, cols, parts });
-    for (const part of parts) fill(part, cols, this.dtype);
+    this.matrices.set(key, { rows, cols, parts, dtype, group });
+    for (const part of parts) fill(part, cols, dtype, group);
   }
 }

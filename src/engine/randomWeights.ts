@@ -15,7 +15,8 @@ import { aLogLayer, mamba1Tensor } from '../model/architectures/mamba1.ts';
 import { expectedTensorShapes } from '../model/config.ts';
 import type { WeightDtype } from './api.ts';
 import type { EngineDevice } from './gpu/device.ts';
-import type { RowPart } from './gpu/weightMatrix.ts';
+import { int8Groups } from './gpu/int8.ts';
+import { weightsAsHeld, type RowPart } from './gpu/weightMatrix.ts';
 import { GpuMambaModel, type EngineOptions } from './model.ts';
 import { PipelineCache, type KernelPipeline } from './kernels/pipelines.ts';
 import { uniformBytes } from './kernels/uniforms.ts';
@@ -89,7 +90,7 @@ export function isGeneratedMatrix(name: string): boolean {
 }
 
 /** The half-width of a tensor filled uniformly (every big matrix is), from its init in the table. */
-function uniformBound(config: MambaConfig, name: string): number {
+export function uniformBound(config: MambaConfig, name: string): number {
   const init = mamba1Tensor(name)?.spec.init;
   if (typeof init !== 'object') throw new RangeError(`"${name}" is not filled uniformly.`);
   return init.uniform(config);
@@ -137,6 +138,21 @@ export function randomHostWeights(config: MambaConfig, seed: number): MambaWeigh
   return assembleWeights(config, (n) => hostTensor(config, n, seed));
 }
 
+/**
+ * The random model as an engine of `dtype` built by createRandomEngine holds it (the CPU reference's input):
+ * weightsAsHeld for f32/f16; for int8, every generated matrix quantised as fill_random.wgsl does it, with the
+ * scale bound / 127 (its values never exceed the bound) rather than int8.ts's max / 127.
+ */
+export function randomWeightsAsHeld(config: MambaConfig, seed: number, dtype: WeightDtype): MambaWeights {
+  if (dtype !== 'int8') return weightsAsHeld(randomHostWeights(config, seed), dtype);
+  return assembleWeights(config, (name) => {
+    const v = hostTensor(config, name, seed);
+    if (!isGeneratedMatrix(name)) return v;
+    const s = Math.fround(uniformBound(config, name) / 127);
+    return v.map((x) => Math.max(-127, Math.min(127, Math.round(x / s))) * s);
+  });
+}
+
 const WORKGROUP = 256;
 const MAX_GROUPS_X = 65535;
 
@@ -149,9 +165,13 @@ export class GpuRandomFill {
   }
 
   /** Fills `part` (rows row0.. of a matrix with `cols` columns) with hashUniform(e, key, bound). */
-  fill(part: RowPart, cols: number, dtype: WeightDtype, key: number, bound: number): void {
+  fill(part: RowPart, cols: number, dtype: WeightDtype, key: number, bound: number, group = 0): void {
     const count = part.rows * cols;
-    const words = dtype === 'f16' ? Math.ceil(count / 2) : count;
+    const i8 = dtype === 'int8';
+    if (i8 && cols % 4 !== 0) {
+      throw new RangeError(`Generated int8 matrices need a multiple of 4 columns, got ${cols}.`);
+    }
+    const words = i8 ? count / 4 : dtype === 'f16' ? Math.ceil(count / 2) : count;
     const groups = Math.ceil(words / WORKGROUP);
     const x = Math.min(groups, MAX_GROUPS_X);
     const y = Math.ceil(groups / x);
@@ -163,6 +183,7 @@ export class GpuRandomFill {
       bound,
       f16: dtype === 'f16' ? 1 : 0,
       row_stride: x * WORKGROUP,
+      i8: i8 ? 1 : 0,
     });
     const params = this.device.createBuffer({
       label: 'fill_random params',
@@ -170,6 +191,11 @@ export class GpuRandomFill {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     this.device.queue.writeBuffer(params, 0, raw);
+    if (i8) {
+      // Every value lies within ±bound, so each row (or group) takes the scale bound / 127.
+      const scales = new Float32Array(part.rows * int8Groups(cols, group)).fill(Math.fround(bound / 127));
+      this.device.queue.writeBuffer(part.buffer, words * 4, scales);
+    }
     const bindGroup = this.kernel.bind('fill_random', { P: params, out: part.buffer });
     const enc = this.device.createCommandEncoder({ label: 'fill_random' });
     const pass = enc.beginComputePass({ label: 'fill_random' });
@@ -192,7 +218,7 @@ export class GpuRandomFill {
       size: 32,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
-    const nothing = { base: 0, count: 0, words: 0, key: 0, bound: 0, f16: 0, row_stride: 0 };
+    const nothing = { base: 0, count: 0, words: 0, key: 0, bound: 0, f16: 0, row_stride: 0, i8: 0 };
     this.device.queue.writeBuffer(params, 0, uniformBytes('fill_random', 'P', nothing));
     const bindGroup = this.kernel.bind('fill_random empty', { P: params, out: target });
     return {
@@ -230,8 +256,8 @@ export async function createRandomEngine(
       if (isGeneratedMatrix(name)) {
         const key = tensorKey(name, seed);
         const bound = uniformBound(config, name);
-        await engine.uploadTensorGenerated(name, (part, cols, dtype) =>
-          filler.fill(part, cols, dtype, key, bound),
+        await engine.uploadTensorGenerated(name, (part, cols, dtype, group) =>
+          filler.fill(part, cols, dtype, key, bound, group),
         );
       } else {
         const data = hostTensor(config, name, seed);

@@ -16,7 +16,7 @@ export interface KnownModel {
   /** The hub files are F32: the download is about this many bytes. */
   downloadBytes: number;
   /** GPU memory at each precision, weights plus activations and states. */
-  gpuBytes: { f32: number; f16: number };
+  gpuBytes: { f32: number; f16: number; int8: number };
   note?: string;
 }
 
@@ -51,6 +51,7 @@ function known(repo: string, name: string, hiddenSize: number, numLayers: number
     gpuBytes: {
       f32: estimateMemory(config, 'f32').totalBytes,
       f16: estimateMemory(config, 'f16').totalBytes,
+      int8: estimateMemory(config, 'int8').totalBytes,
     },
     note,
   };

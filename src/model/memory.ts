@@ -1,7 +1,8 @@
 /**
  * How much GPU memory a checkpoint needs at each precision, worked out from config.json alone so it can be
  * shown, and a model refused, before gigabytes are downloaded. Weights are f32 (4 bytes) or packed f16
- * (2 bytes); activations and states are always f32. WebGPU does not reveal a GPU's total memory, so the check
+ * (2 bytes); int8 holds its large matrices in 1 byte each plus their scales (the rest f32, and any matrix the
+ * int8 choice leaves out in f16); activations and states are always f32. WebGPU does not reveal a GPU's total memory, so the check
  * is against the adapter's buffer limits (a matrix larger than one binding is split by rows) and an optional
  * budget the caller knows (a user setting, or a device's known size).
  *
@@ -12,7 +13,8 @@
 import type { WeightDtype } from '../engine/api.ts';
 import type { MambaConfig } from './config.ts';
 import { activationBytes as engineActivationBytes } from '../engine/activations.ts';
-import { planRowParts } from '../engine/gpu/weightMatrix.ts';
+import { DEFAULT_INT8, matrixDtype, type MatrixRole } from '../engine/decisions.ts';
+import { packedBytes, planRowParts } from '../engine/gpu/weightMatrix.ts';
 import { resolveOptions } from '../engine/options.ts';
 import { EMBEDDING_NAME, LM_HEAD_NAME, mamba1Tensors } from './architectures/mamba1.ts';
 import { expectedTensorShapes } from './config.ts';
@@ -23,6 +25,36 @@ import { formatBytes } from './progress.ts';
 export const LIVE_STATES = 4;
 /** Above this many bytes of f32 weights the default precision is f16 (the issue's 500 MB). */
 export const F16_DEFAULT_ABOVE_BYTES = 500e6;
+
+const ROLE_OF_FIELD: Record<string, MatrixRole> = {
+  embedding: 'embedding',
+  lmHead: 'lm_head',
+  inProj: 'in_proj',
+  xProj: 'x_proj',
+  outProj: 'out_proj',
+};
+
+/** How an engine of `precision` holds a large matrix (embedding, LM head, in/x/out_proj) of `field`. */
+function heldAs(field: string, precision: WeightDtype): { dtype: WeightDtype; group: number } {
+  const dtype = matrixDtype(ROLE_OF_FIELD[field]!, precision, DEFAULT_INT8);
+  return { dtype, group: dtype === 'int8' ? DEFAULT_INT8.group : 0 };
+}
+
+/** Bytes of int8 weights: the large matrices as the default int8 choice holds them, every other tensor f32. */
+function int8WeightBytes(config: MambaConfig): number {
+  const big = new Set(['embedding', 'lmHead', 'matrix']);
+  let bytes = 0;
+  for (const t of mamba1Tensors(config)) {
+    const shape = t.spec.shape(config);
+    if (big.has(t.spec.kind)) {
+      const { dtype, group } = heldAs(t.spec.field, 'int8');
+      bytes += packedBytes(shape[0]!, shape[1]!, dtype, group);
+    } else {
+      bytes += 4 * shape.reduce((a, b) => a * b, 1);
+    }
+  }
+  return bytes;
+}
 
 export function countParameters(config: MambaConfig): number {
   let n = 0;
@@ -48,9 +80,10 @@ export function gpuActivationBytes(
     .filter((t) => big.has(t.spec.kind) && (t.layer ?? 0) === 0)
     .flatMap((t) => {
       const [rows, cols] = t.spec.shape(config) as [number, number];
+      const { dtype, group } = heldAs(t.spec.field, precision);
       // A row wider than a binding cannot load at all (assertFits says so); count the matrix whole then.
-      const fits = cols * (precision === 'f16' ? 2 : 4) + 16 <= opts.maxBinding;
-      const split = fits ? planRowParts(rows, cols, precision, opts.maxBinding) : [{ rows }];
+      const fits = packedBytes(1, cols, dtype, group) + 16 <= opts.maxBinding;
+      const split = fits ? planRowParts(rows, cols, dtype, opts.maxBinding, undefined, group) : [{ rows }];
       return split.map((p) => ({ rows: p.rows, cols }));
     });
   return engineActivationBytes(config, opts.chunkSize, { parts, tuning: opts });
@@ -80,20 +113,23 @@ export function estimateMemory(
 ): MemoryEstimate {
   const w = precision === 'f32' ? 4 : 2;
   const parameters = countParameters(config);
+  const weightBytes = precision === 'int8' ? int8WeightBytes(config) : parameters * w;
+  const head = config.tieWordEmbeddings ? 'embedding' : 'lmHead';
   const { hiddenSize: dm, intermediateSize: di, stateSize: ds, convKernel: dc } = config;
   const activationBytes = gpuActivationBytes(config, precision, limits);
   const stateBytes = LIVE_STATES * 4 * config.numLayers * di * (ds + (dc - 1) + 1);
   const rows = config.vocabSize;
-  const rowBytes = dm * w;
+  const held = heldAs(head, precision);
+  const rowBytes = precision === 'int8' ? packedBytes(1, dm, held.dtype, held.group) : dm * w;
   const perBlock = limits ? Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) : Infinity;
   const rowsPerBlock = Math.floor(perBlock / rowBytes);
   return {
     precision,
     parameters,
-    weightBytes: parameters * w,
+    weightBytes,
     activationBytes,
     stateBytes,
-    totalBytes: parameters * w + activationBytes + stateBytes,
+    totalBytes: weightBytes + activationBytes + stateBytes,
     largestMatrix: {
       name: config.tieWordEmbeddings ? EMBEDDING_NAME : LM_HEAD_NAME,
       rows,
@@ -139,11 +175,15 @@ export function assertFits(
     );
   }
   if (budgetBytes !== undefined && est.totalBytes > budgetBytes) {
-    const alt = precision === 'f32' ? estimateMemory(config, 'f16', limits) : undefined;
-    const hint =
-      alt && alt.totalBytes <= budgetBytes
-        ? ` At f16 it needs about ${formatBytes(alt.totalBytes)}, which fits: choose f16 precision.`
-        : ' Choose a smaller model.';
+    // The next smaller precision that fits, if any: f16 before int8 (int8 changes the model's outputs a little).
+    const smaller: WeightDtype[] =
+      precision === 'f32' ? ['f16', 'int8'] : precision === 'f16' ? ['int8'] : [];
+    const alt = smaller
+      .map((p) => estimateMemory(config, p, limits))
+      .find((e) => e.totalBytes <= budgetBytes);
+    const hint = alt
+      ? ` At ${alt.precision} it needs about ${formatBytes(alt.totalBytes)}, which fits: choose ${alt.precision} precision.`
+      : ' Choose a smaller model.';
     throw new ModelTooLargeError(
       `${what} needs about ${formatBytes(est.totalBytes)} of GPU memory at ${precision} (${formatBytes(est.weightBytes)} of weights, ${formatBytes(est.activationBytes + est.stateBytes)} of activations and states), more than the ${formatBytes(budgetBytes)} available.${hint}`,
     );

@@ -1,6 +1,6 @@
 /**
  * Engine throughput in Node (Dawn: a real GPU, or SwiftShader):
- *   npx tsx src/engine/gpu/bench-node.ts [--model 130m|DIR] [--dtype f32|f16] [--prefill N] [--decode N]
+ *   npx tsx src/engine/gpu/bench-node.ts [--model 130m|DIR] [--dtype f32|f16|int8] [--prefill N] [--decode N]
  *     [--variant software|hardware]
  * DIR is a Hugging Face model folder (config.json, model.safetensors); 130m is random weights of that shape.
  * Prints one JSON line.

@@ -45,7 +45,7 @@ export function buildPlan(ctx: PlanContext): DispatchPlan {
   const normF = rmsnormStep(ctx, 'norm_f', true, normFBuf, 0);
   const nll = ctx.pipes.kernel('nll', { V, WG: reductionWidth(ctx.opts.variant, 64) });
   const sample = ctx.pipes.kernel('sample', { V, WG: reductionWidth(ctx.opts.variant, 256) });
-  const fused = fusedDecode(c, ctx.opts.variant);
+  const fused = fusedDecode(c, ctx.opts.variant, ctx.opts.dtype);
   return {
     body: layerSteps(ctx, embed, 'gemm'),
     decodeBody: fused ? fusedDecodeBody(ctx, embed, (l) => scanStep(ctx, l)) : layerSteps(ctx, embed, 'gemv'),

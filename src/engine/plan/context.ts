@@ -6,6 +6,7 @@
  */
 import type { MambaConfig } from '../../model/config.ts';
 import type { Activations } from '../activations.ts';
+import type { WeightMatrix } from '../gpu/weightMatrix.ts';
 import type { UniformBindingName } from '../kernels/bindings.ts';
 import { halfTwin, type HalfKernel } from '../decisions.ts';
 import type { Constants, KernelPipeline, PipelineCache } from '../kernels/pipelines.ts';
@@ -46,15 +47,21 @@ export function uniformFields<K extends ShaderName, B extends UniformBindingName
 }
 
 /**
- * The pipeline of a kernel that reads big weight matrices: its native-f16 twin (`<kernel>_h`, which has no F16
- * constant: its weights are always f16) when the options chose native f16, else the kernel with F16 by dtype.
+ * The pipeline of a kernel that reads the big weight matrix `m`: for int8 matrices the kernel with I8 and the
+ * group size GS (shaders/include/int8.wgsl); for f16 its native-f16 twin (`<kernel>_h`, which has no F16
+ * constant: its weights are always f16) when the options chose native f16; else the kernel with F16 by the
+ * matrix's dtype (an int8 engine keeps the matrices it leaves out in packed f16).
  */
 export function weightKernel<K extends HalfKernel>(
   ctx: PlanContext,
   kernel: K,
+  m: Pick<WeightMatrix, 'dtype' | 'group'>,
   consts: Constants = {},
 ): KernelPipeline<K | `${K}_h`> {
-  const name = halfTwin(kernel, ctx.opts.nativeF16);
+  if (m.dtype === 'int8') {
+    return ctx.pipes.kernel<K | `${K}_h`>(kernel, { F16: false, I8: true, GS: m.group, ...consts });
+  }
+  const name = halfTwin(kernel, ctx.opts.nativeF16 && m.dtype === 'f16');
   if (name !== kernel) return ctx.pipes.kernel(name, consts);
-  return ctx.pipes.kernel<K | `${K}_h`>(kernel, { F16: ctx.opts.dtype === 'f16', ...consts });
+  return ctx.pipes.kernel<K | `${K}_h`>(kernel, { F16: m.dtype === 'f16', ...consts });
 }

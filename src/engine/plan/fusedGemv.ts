@@ -22,7 +22,7 @@ export function fusedGemvSteps(
   const kernel = fusedGemvKernel(ctx.opts.useSubgroups);
   return m.parts.map((p) => {
     const rows = decodeRowsFor(p.rows, ctx.opts.decodeRows);
-    const k = weightKernel(ctx, kernel, { ROWS: rows, ...consts });
+    const k = weightKernel(ctx, kernel, m, { ROWS: rows, ...consts });
     const shape = uniformFields(ctx, `${key}.shape`, kernel, 'shape', {
       N: p.rows,
       K: m.cols,

@@ -3,7 +3,7 @@
  * SwiftShader) and decode GEMVs (gemv.wgsl, gemv_coop.wgsl, gemv_subgroup.wgsl), one or more per row part of
  * a weight matrix.
  */
-import type { RowPart } from '../gpu/weightMatrix.ts';
+import type { RowPart, WeightMatrix } from '../gpu/weightMatrix.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { gemmKernel, maxSplitFor, midSplit, useBigTiles } from '../decisions.ts';
 import { ceil, uniformFields, weightKernel, type PlanContext } from './context.ts';
@@ -48,11 +48,11 @@ export function gemmSteps(
   const m = ctx.weights.matrices.get(key)!;
   const kernel = gemmKernel(mode, ctx.opts.variant, ctx.opts.useSubgroups);
   if (kernel === 'gemm_tiled') {
-    return m.parts.flatMap((p) => tiledGemmSteps(ctx, key, m.cols, p, x, y, ldy, bias, biasOff));
+    return m.parts.flatMap((p) => tiledGemmSteps(ctx, key, m, p, x, y, ldy, bias, biasOff));
   }
   return m.parts.map((p) => {
     const shape = shapeUniform(ctx, key, p, m.cols, ldy, biasOff);
-    const pipe = weightKernel(ctx, kernel);
+    const pipe = weightKernel(ctx, kernel, m);
     const label = `${key}.${pipe.kernel}`;
     const buffers = { X: x, W: p.buffer, bias, Y: y, shape };
     const size: Dispatch['size'] =
@@ -63,7 +63,7 @@ export function gemmSteps(
           : () => [p.rows, 1, 1];
     // Only the prefill kernel reads the chunk length (dims); the GEMVs run one token.
     return kernel === 'gemm_reg'
-      ? weightKernel(ctx, kernel).dispatch(label, { ...buffers, dims: ctx.act.dims }, size)
+      ? weightKernel(ctx, kernel, m).dispatch(label, { ...buffers, dims: ctx.act.dims }, size)
       : pipe.dispatch(label, buffers, size);
   });
 }
@@ -77,7 +77,7 @@ export function gemmSteps(
 function tiledGemmSteps(
   ctx: PlanContext,
   key: string,
-  k: number,
+  m: WeightMatrix,
   p: RowPart,
   x: GPUBuffer,
   y: GPUBuffer,
@@ -86,13 +86,14 @@ function tiledGemmSteps(
   biasOff: number | undefined,
 ): Dispatch[] {
   const { opts, pipes } = ctx;
+  const k = m.cols;
   const bigShape = shapeUniform(ctx, key, p, k, ldy, biasOff, 1, 1);
   const midShape = shapeUniform(ctx, key, p, k, ldy, biasOff, opts.splitTarget, maxSplitFor(k));
   const useBig = (t: number) => useBigTiles(t, p.rows, opts);
   const split = (t: number) => midSplit(t, p.rows, k, opts);
   const partials = ctx.splitK!;
-  const big = weightKernel(ctx, 'gemm_tiled', { TM: 8, TN: 8 });
-  const mid = weightKernel(ctx, 'gemm_tiled', { TM: 4, TN: 4 });
+  const big = weightKernel(ctx, 'gemm_tiled', m, { TM: 8, TN: 8 });
+  const mid = weightKernel(ctx, 'gemm_tiled', m, { TM: 4, TN: 4 });
   const reduce = pipes.kernel('gemm_splitk_reduce', { TM: 4, TN: 4 });
   const dims = ctx.act.dims;
   const gemm = { dims, X: x, W: p.buffer, bias, Y: y, P: partials };

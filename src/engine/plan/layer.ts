@@ -12,9 +12,10 @@ import { gemmSteps } from './gemm.ts';
 export function embedSteps(ctx: PlanContext): Dispatch[] {
   const dm = ctx.config.hiddenSize;
   const a = ctx.act;
-  return ctx.weights.matrices.get('embedding')!.parts.map((p) => {
+  const m = ctx.weights.matrices.get('embedding')!;
+  return m.parts.map((p) => {
     const part = uniformFields(ctx, 'embed.part', 'embed', 'part', { ROW0: p.row0, ROWS: p.rows });
-    const k = weightKernel(ctx, 'embed', { DM: dm });
+    const k = weightKernel(ctx, 'embed', m, { DM: dm });
     const buffers = { dims: a.dims, tokens: a.tokens, W: p.buffer, resid: a.resid, part };
     return k.dispatch('embed', buffers, (t) => [ceil(dm, 64), t, 1]);
   });

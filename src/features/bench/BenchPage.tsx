@@ -9,6 +9,7 @@ import { formatText, kernelRows, summaryRows } from '../../bench/format.ts';
 import { parameterCount, runBenchmark, type BenchResult } from '../../bench/run.ts';
 import type { WeightDtype } from '../../engine/api.ts';
 import type { MambaConfig } from '../../model/config.ts';
+import { estimateMemory } from '../../model/memory.ts';
 import { openDevice, type EngineDevice } from '../../engine/gpu/device.ts';
 import {
   createRandomEngine,
@@ -40,7 +41,11 @@ function pageConfig(size: PageSize): MambaConfig {
 }
 
 function weightGb(size: PageSize, dtype: WeightDtype): string {
-  const gb = (parameterCount(pageConfig(size)) * (dtype === 'f16' ? 2 : 4)) / 1e9;
+  const c = pageConfig(size);
+  // int8: a byte per weight plus the scales and the f32 small tensors, as the memory estimate counts them.
+  const bytes =
+    dtype === 'int8' ? estimateMemory(c, 'int8').weightBytes : parameterCount(c) * (dtype === 'f16' ? 2 : 4);
+  const gb = bytes / 1e9;
   return gb < 0.01 ? gb.toFixed(4) : gb.toFixed(2);
 }
 
@@ -116,6 +121,7 @@ export function BenchPage() {
           <select value={dtype} disabled={running} onChange={(e) => setDtype(e.target.value as WeightDtype)}>
             <option value="f16">f16</option>
             <option value="f32">f32</option>
+            <option value="int8">int8</option>
           </select>
         </label>{' '}
         <label>

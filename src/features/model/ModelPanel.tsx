@@ -91,6 +91,7 @@ export function ModelPanel() {
               <option value="auto">automatic (f16 for 130m and larger)</option>
               <option value="f16">f16 weights (half the memory)</option>
               <option value="f32">f32 weights (exact)</option>
+              <option value="int8">int8 weights (a quarter of f32; perplexity changes slightly)</option>
             </select>
           </label>
           {m.manifest && (
