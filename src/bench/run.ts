@@ -12,7 +12,8 @@
  *  - dispatches per token from the engine's plan, and per-kernel GPU time from timestamp queries when the
  *    device has `timestamp-query`.
  */
-import type { MambaConfig } from '../model/config.ts';
+import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
+import { countParameters } from '../model/memory.ts';
 import type { WeightDtype } from '../engine/api.ts';
 import type { GpuMambaModel } from '../engine/model.ts';
 import { GpuStateMixer } from '../engine/states/gpuMix.ts';
@@ -74,7 +75,8 @@ export interface BenchResult {
   notes: string[];
 }
 
-export function parameterCount(c: MambaConfig): number {
+export function parameterCount(c: AnyMambaConfig): number {
+  if (isMamba2Config(c)) return countParameters(c);
   const { hiddenSize: dm, intermediateSize: di, stateSize: ds, timeStepRank: r, convKernel: dc } = c;
   const layer = 2 * di * dm + di * dc + di + (r + 2 * ds) * di + di * r + di + 2 * di * ds + di * dm + dm;
   return c.vocabSize * dm * (c.tieWordEmbeddings ? 1 : 2) + c.numLayers * layer + dm;

@@ -133,3 +133,9 @@ export function scanChannelsPerGroup(stateSize: number): number {
 export function dtProjFirst(mode: 'gemm' | 'gemv', variant: KernelVariant): boolean {
   return mode === 'gemm' && variant === 'hardware';
 }
+
+/**
+ * Tokens per chunk of Mamba-2's chunked SSD scan inside one prefill chunk (m2_ssd_*.wgsl): at most 32, since
+ * its workgroup holds the Q × Q intra-chunk matrix in workgroup memory.
+ */
+export const M2_SCAN_CHUNK = 32;

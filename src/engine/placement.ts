@@ -10,7 +10,7 @@
 import { mamba1Tensor, type Mamba1LayerField } from '../model/architectures/mamba1.ts';
 import type { MambaConfig } from '../model/config.ts';
 import type { WeightDtype } from './api.ts';
-import { planRowParts, uploadMatrix, type RowPart, type WeightMatrix } from './gpu/weightMatrix.ts';
+import { generatedMatrix, uploadMatrix, type RowPart, type WeightMatrix } from './gpu/weightMatrix.ts';
 import { layerParamLayout, layerStateLayout, type LayerParamLayout } from './kernels/layout.ts';
 
 type Alloc = (label: string, bytes: number, usage: number) => GPUBuffer;
@@ -120,12 +120,6 @@ export class GpuWeights {
   ): void {
     const key = GpuWeights.matrixKey(name);
     if (!key) throw new RangeError(`"${name}" is not a weight matrix; use uploadTensor for it.`);
-    const parts = planRowParts(rows, cols, this.dtype, this.maxBinding).map((p) => {
-      const words = this.dtype === 'f16' ? Math.ceil((p.rows * cols) / 2) : p.rows * cols;
-      const buffer = this.alloc(`${key}[${p.row0}..${p.row0 + p.rows})`, words * 4, GPUBufferUsage.STORAGE);
-      return { ...p, buffer };
-    });
-    this.matrices.set(key, { rows, cols, parts });
-    for (const part of parts) fill(part, cols, this.dtype);
+    this.matrices.set(key, generatedMatrix(this.alloc, key, rows, cols, this.dtype, this.maxBinding, fill));
   }
 }

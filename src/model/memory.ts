@@ -10,12 +10,14 @@
  * split-K partial sums of its tiled GEMMs. SwiftShader runs 128-token chunks without split-K and needs less.
  */
 import type { WeightDtype } from '../engine/api.ts';
-import type { MambaConfig } from './config.ts';
+import { MAMBA2 } from './architectures/mamba2.ts';
+import { tensorsOf, type Architecture } from './architectures/types.ts';
+import { isMamba2Config, tensorShapesOf, type AnyMambaConfig } from './family.ts';
 import { activationBytes as engineActivationBytes } from '../engine/activations.ts';
 import { planRowParts } from '../engine/gpu/weightMatrix.ts';
 import { resolveOptions } from '../engine/options.ts';
-import { EMBEDDING_NAME, LM_HEAD_NAME, mamba1Tensors } from './architectures/mamba1.ts';
-import { expectedTensorShapes } from './config.ts';
+import { EMBEDDING_NAME, LM_HEAD_NAME, MAMBA1 } from './architectures/mamba1.ts';
+import { stateGeometry } from '../engine/stateIO.ts';
 import { ModelTooLargeError } from './errors.ts';
 import { formatBytes } from './progress.ts';
 
@@ -24,9 +26,9 @@ export const LIVE_STATES = 4;
 /** Above this many bytes of f32 weights the default precision is f16 (the issue's 500 MB). */
 export const F16_DEFAULT_ABOVE_BYTES = 500e6;
 
-export function countParameters(config: MambaConfig): number {
+export function countParameters(config: AnyMambaConfig): number {
   let n = 0;
-  for (const shape of expectedTensorShapes(config).values()) n += shape.reduce((a, b) => a * b, 1);
+  for (const shape of tensorShapesOf(config).values()) n += shape.reduce((a, b) => a * b, 1);
   return n;
 }
 
@@ -36,24 +38,29 @@ export function countParameters(config: MambaConfig): number {
  * matrices' row parts as `limits` split them (one layer's matrices stand for all: every layer has the same).
  */
 export function gpuActivationBytes(
-  config: MambaConfig,
+  config: AnyMambaConfig,
   precision: WeightDtype,
   limits?: DeviceLimits,
 ): number {
   const binding = limits?.maxStorageBufferBindingSize ?? Infinity;
   const device = { isSoftware: false, hasSubgroups: false, maxStorageBufferBindingSize: binding };
   const opts = resolveOptions({ dtype: precision }, device, config);
-  const big = new Set(['embedding', 'lmHead', 'matrix']);
-  const parts = mamba1Tensors(config)
-    .filter((t) => big.has(t.spec.kind) && (t.layer ?? 0) === 0)
-    .flatMap((t) => {
-      const [rows, cols] = t.spec.shape(config) as [number, number];
-      // A row wider than a binding cannot load at all (assertFits says so); count the matrix whole then.
-      const fits = cols * (precision === 'f16' ? 2 : 4) + 16 <= opts.maxBinding;
-      const split = fits ? planRowParts(rows, cols, precision, opts.maxBinding) : [{ rows }];
-      return split.map((p) => ({ rows: p.rows, cols }));
-    });
+  const matrices = isMamba2Config(config) ? bigMatrices(MAMBA2, config) : bigMatrices(MAMBA1, config);
+  const parts = matrices.flatMap(([rows, cols]) => {
+    // A row wider than a binding cannot load at all (assertFits says so); count the matrix whole then.
+    const fits = cols * (precision === 'f16' ? 2 : 4) + 16 <= opts.maxBinding;
+    const split = fits ? planRowParts(rows, cols, precision, opts.maxBinding) : [{ rows }];
+    return split.map((p) => ({ rows: p.rows, cols }));
+  });
   return engineActivationBytes(config, opts.chunkSize, { parts, tuning: opts });
+}
+
+/** [rows, cols] of the big matrices (embedding, LM head, layer 0's projections: every layer has the same). */
+function bigMatrices<C>(arch: Architecture<C>, config: C): [number, number][] {
+  const big = new Set(['embedding', 'lmHead', 'matrix']);
+  return tensorsOf(arch, config)
+    .filter((t) => big.has(t.spec.kind) && (t.layer ?? 0) === 0)
+    .map((t) => t.spec.shape(config) as [number, number]);
 }
 
 export interface DeviceLimits {
@@ -74,15 +81,16 @@ export interface MemoryEstimate {
 }
 
 export function estimateMemory(
-  config: MambaConfig,
+  config: AnyMambaConfig,
   precision: WeightDtype,
   limits?: DeviceLimits,
 ): MemoryEstimate {
   const w = precision === 'f32' ? 4 : 2;
   const parameters = countParameters(config);
-  const { hiddenSize: dm, intermediateSize: di, stateSize: ds, convKernel: dc } = config;
+  const dm = config.hiddenSize;
   const activationBytes = gpuActivationBytes(config, precision, limits);
-  const stateBytes = LIVE_STATES * 4 * config.numLayers * di * (ds + (dc - 1) + 1);
+  const g = stateGeometry(config);
+  const stateBytes = LIVE_STATES * 4 * g.layers * (g.ssm + g.conv + g.dtSum);
   const rows = config.vocabSize;
   const rowBytes = dm * w;
   const perBlock = limits ? Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) : Infinity;
@@ -111,7 +119,7 @@ export function estimateMemory(
  * f32: there the bundled model scores a 64-token text in ~0.42 s in f32 against ~0.88 s in f16.
  */
 export function defaultPrecision(
-  config: MambaConfig,
+  config: AnyMambaConfig,
   checkpointDtype?: string,
   preferF32 = false,
 ): WeightDtype {
@@ -126,7 +134,7 @@ export function defaultPrecision(
  * f16 would fit, says to choose it.
  */
 export function assertFits(
-  config: MambaConfig,
+  config: AnyMambaConfig,
   precision: WeightDtype,
   limits: DeviceLimits | undefined,
   budgetBytes: number | undefined,

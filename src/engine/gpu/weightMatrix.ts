@@ -85,6 +85,28 @@ export function uploadMatrix(
   return { rows, cols, parts };
 }
 
+/**
+ * The row parts of a [rows, cols] matrix made empty through `alloc` (planned as uploadMatrix plans them),
+ * each handed to `fill` to write on the GPU in `dtype` (benchmarks' random weights).
+ */
+export function generatedMatrix(
+  alloc: (label: string, bytes: number, usage: number) => GPUBuffer,
+  key: string,
+  rows: number,
+  cols: number,
+  dtype: WeightDtype,
+  maxBindingBytes: number,
+  fill: (part: RowPart, cols: number, dtype: WeightDtype) => void,
+): WeightMatrix {
+  const parts = planRowParts(rows, cols, dtype, maxBindingBytes).map((p) => {
+    const words = dtype === 'f16' ? Math.ceil((p.rows * cols) / 2) : p.rows * cols;
+    const buffer = alloc(`${key}[${p.row0}..${p.row0 + p.rows})`, words * 4, GPUBufferUsage.STORAGE);
+    return { ...p, buffer };
+  });
+  for (const part of parts) fill(part, cols, dtype);
+  return { rows, cols, parts };
+}
+
 const roundF16 = (a: Float32Array) => a.map((v) => f16ToF32(f32ToF16(v)));
 
 /**
