@@ -45,6 +45,20 @@ export function stateGeometry(c: AnyMambaConfig): StateGeometry {
   return { layers: m.numLayers, ssm: di * ds, conv: di * (dc - 1), dtSum: di, work: layerStateLayout(m) };
 }
 
+/**
+ * The shapes of one layer's state tensors as files and the request/result protocol write them: Mamba-1 ssm
+ * [d_inner, d_state], conv [d_inner, d_conv−1], Σ Δ [d_inner]; Mamba-2 ssm [num_heads, head_dim, state_size],
+ * conv [convDim, d_conv−1], Σ Δ [num_heads].
+ */
+export function layerStateShapes(c: AnyMambaConfig): { ssm: number[]; conv: number[]; dtSum: number[] } {
+  const w = c.convKernel - 1;
+  if (isMamba2Config(c)) {
+    return { ssm: [c.numHeads, c.headDim, c.stateSize], conv: [c.convDim, w], dtSum: [c.numHeads] };
+  }
+  const di = c.intermediateSize;
+  return { ssm: [di, c.stateSize], conv: [di, w], dtSum: [di] };
+}
+
 /** The three parts in the order of a GpuState's buffers, with their per-layer sizes. */
 function parts(g: StateGeometry, s: GpuState) {
   return [

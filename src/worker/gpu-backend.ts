@@ -204,6 +204,12 @@ export async function openGpuBackend(
       onProgress: progress,
       observe: {
         created(config) {
+          // Refused here, before any weight is read: the worker's product is Mamba-1's so far.
+          if (isMamba2Config(config)) {
+            throw new ModelFormatError(
+              'The playground does not run Mamba-2 models yet; use the command line (npm run soup) for them.',
+            );
+          }
           hasher = new WeightsHasher(config);
           legacy = new LegacyS1Fingerprint(JSON.stringify(config));
         },
