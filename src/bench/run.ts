@@ -12,7 +12,7 @@
  *  - dispatches per token from the engine's plan, and per-kernel GPU time from timestamp queries when the
  *    device has `timestamp-query`.
  */
-import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
+import { familyOf, isMamba2Config, type AnyMambaConfig, type ModelFamily } from '../model/family.ts';
 import { countParameters } from '../model/memory.ts';
 import type { WeightDtype } from '../engine/api.ts';
 import type { GpuMambaModel } from '../engine/model.ts';
@@ -55,13 +55,23 @@ export interface BenchResult {
   adapter: string;
   variant: string;
   quick: boolean;
-  config: { dModel: number; layers: number; dInner: number; vocab: number; params: number };
+  config: {
+    dModel: number;
+    layers: number;
+    dInner: number;
+    vocab: number;
+    params: number;
+    family: ModelFamily;
+  };
   uploadMs: number;
   prefill: { tokens: number; tokPerS: number; ms: number }[];
   decode: { tokens: number; tokPerS: number; msPerToken: number };
   mixRescore: { evalTokens: number; mixMs: number; scoreMs: number; totalMs: number };
-  /** Mix + rescore as the page runs it: through the worker's EngineService, recipe in, score out. */
-  servicePath: ServicePathResult;
+  /**
+   * Mix + rescore as the page runs it: through the worker's EngineService, recipe in, score out (Mamba-1
+   * only: the worker does not run Mamba-2 yet).
+   */
+  servicePath?: ServicePathResult;
   decodeBytes: DecodeBytes;
   /** decodeBytes.total × decode tokens/s, in GB/s (10^9). */
   decodeBandwidthGBs: number;
@@ -161,13 +171,18 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
     };
 
     // ---- the same through the engine service the worker runs
-    say(`mix and score ${evalTokens} tokens through the engine service (the page's path)`);
-    const servicePath = await timeServicePath(engine, aLogs, {
-      evalTokens,
-      stateTokens: quick ? 16 : 64,
-      requests: quick ? 2 : 8,
-      tokenizer: input.tokenizer,
-    });
+    let servicePath: ServicePathResult | undefined;
+    if (isMamba2Config(c)) {
+      notes.push("The engine service (the page's path) runs Mamba-1 only so far: no page-path figure.");
+    } else {
+      say(`mix and score ${evalTokens} tokens through the engine service (the page's path)`);
+      servicePath = await timeServicePath(engine, aLogs, {
+        evalTokens,
+        stateTokens: quick ? 16 : 64,
+        requests: quick ? 2 : 8,
+        tokenizer: input.tokenizer,
+      });
+    }
 
     // ---- costs from the plan
     const dplan = engine.dispatchPlan;
@@ -210,6 +225,7 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
         dInner: c.intermediateSize,
         vocab: V,
         params: parameterCount(c),
+        family: familyOf(c),
       },
       uploadMs: input.uploadMs,
       prefill,
