@@ -1,8 +1,8 @@
 /**
  * The command line on Mamba-2 checkpoints, as a user runs it, on the real adapter Node finds (SwiftShader
- * here): `soup eval` reproduces every Mamba-2 fixture's logits within 1e-3 (and m2-tiny-a's stored-state
- * continuation through the weighted mix), writes states in the per-head shapes, and `soup generate --greedy`
- * gives transformers' greedy continuation of every sequence exactly; `soup tokenize` and `soup score` run too.
+ * here): `soup eval` reproduces every tensor of every Mamba-2 fixture within 1e-3 (logits; where the fixture
+ * has them, the per-head states, Σ Δ, the weighted mix's and A-decay's continuations), and `soup generate
+ * --greedy` gives transformers' greedy continuation of every sequence exactly.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { SafetensorsFile } from '../src/model/safetensors.ts';
 import { FIXTURES_DIR, relMaxDiff } from './helpers/fixtures.ts';
 import { soup } from './helpers/soup.ts';
 
-const FIXTURES = ['m2-tiny-a', 'm2-tiny-b', 'm2-tiny-c'];
+const FIXTURES = ['m2-tiny-a', 'm2-tiny-b', 'm2-tiny-c', 'm2-tiny-d', 'm2-tiny-e'];
 
 function load(name: string) {
   const dir = join(FIXTURES_DIR, name);
@@ -22,6 +22,7 @@ function load(name: string) {
   const note = JSON.parse(expected.metadata['note']!) as {
     sequences: string[];
     mix?: { sources: string[]; weights: number[] };
+    adecay?: { sources: string[] };
   };
   return { dir, expected, config, note };
 }
@@ -36,6 +37,7 @@ describe('soup eval on Mamba-2 fixtures', () => {
       if (note.mix) {
         const query = Array.from(expected.int32('mix.query_tokens'));
         request['mix'] = { sources: note.mix.sources, weights: note.mix.weights, query };
+        if (note.adecay) request['adecay'] = { sources: note.adecay.sources, query };
       }
       const work = mkdtempSync(join(tmpdir(), 'soup-m2-eval-'));
       writeFileSync(join(work, 'req.json'), JSON.stringify(request));
@@ -56,6 +58,7 @@ describe('soup eval on Mamba-2 fixtures', () => {
       }
       expect(compared).toEqual(expect.arrayContaining(note.sequences.map((s) => `${s}.logits`)));
       if (note.mix) expect(compared).toContain('mix.query_logits');
+      if (note.adecay) expect(compared).toContain('adecay.query_logits');
       const s0 = note.sequences[0]!;
       expect(got.info(`${s0}.ssm_state.0`).shape).toEqual([
         config.numHeads,

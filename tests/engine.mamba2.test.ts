@@ -1,6 +1,6 @@
 /**
  * The Mamba-2 engine behind the MambaEngine contract (GpuMambaModel with the Mamba-2 backend, src/engine/mamba2/)
- * on a real adapter against transformers 5.17's outputs in tests/fixtures/m2-tiny-{a,b,c}: every position's
+ * on a real adapter against transformers 5.17's outputs in tests/fixtures/m2-tiny-{a,b,c,d,e}: every position's
  * logits within 1e-3 of max(1, max |want|) through prefill (the chunked SSD scan); the greedy continuations
  * exactly through generate() (the decode plan: GEMVs and the token step, the GPU sampler) and through
  * decodeStep's logits; the state after `head` against the float64 reference within 1e-4 in the contract's
@@ -62,6 +62,9 @@ describe('Mamba-2 engine against transformers', () => {
   // n_groups 2 and 4, an untied head, projection biases, no conv bias, a clamped Δ, d_conv 3 and 2, 1 token.
   it('m2-tiny-b: every sequence', () => checkFixture('m2-tiny-b', loadMamba2Fixture('m2-tiny-b').sequences));
   it('m2-tiny-c: every sequence', () => checkFixture('m2-tiny-c', loadMamba2Fixture('m2-tiny-c').sequences));
+  // n_groups 2 with an untied head and d_conv 3; three layers with a 1-token query.
+  it('m2-tiny-d: every sequence', () => checkFixture('m2-tiny-d', loadMamba2Fixture('m2-tiny-d').sequences));
+  it('m2-tiny-e: every sequence', () => checkFixture('m2-tiny-e', loadMamba2Fixture('m2-tiny-e').sequences));
 });
 
 describe('Mamba-2 engine: states, chunks, scores (m2-tiny-a)', () => {
