@@ -2,9 +2,11 @@
  * Do the Mamba-2 fixtures match on this machine's adapter? The checks of tests/engine.mamba2.test.ts as a script
  * that runs where Vitest does not travel (the GPU machine): for each m2-* fixture folder, in both kernel
  * variants, f32 weights give every sequence's logits through prefill within 1e-3 (max |diff| / max(1, max
- * |want|)) and its greedy continuation exactly through generate() (the decode plan and the GPU sampler), and
- * m2-tiny-a's stored-state continuation (mix.*) within 1e-3; f16 weights give logits within 5e-2, with the
- * greedy agreement printed. Prints one JSON line per check and exits 1 when any fails.
+ * |want|)), where the fixture has them its per-head states and Σ Δ within 1e-3, its greedy continuation exactly
+ * through generate() (the decode plan and the GPU sampler), and the weighted mix's continuation (mix.*: the
+ * sources' states mixed on the host as stored, written back, the query read) within 1e-3; f16 weights give
+ * logits (and the mix's) within 5e-2, with the greedy agreement printed. Prints one JSON line per check and
+ * exits 1 when any fails.
  *
  *   npx esbuild bench/check-mamba2.ts --bundle --platform=node --format=esm --external:webgpu \
  *     --outfile=dist-bench/check-mamba2.mjs --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
@@ -16,6 +18,7 @@ import type { WeightDtype } from '../src/engine/api.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { mamba2NamedTensors, mamba2WeightsFromSource } from '../src/engine/mamba2Weights.ts';
 import { GpuMambaModel, type KernelVariant } from '../src/engine/model.ts';
+import type { MambaState } from '../src/engine/weights.ts';
 import { parseMamba2ConfigText } from '../src/model/mamba2Config.ts';
 import { SafetensorsFile } from '../src/model/safetensors.ts';
 import { relMaxDiff } from './compare.ts';
@@ -42,6 +45,7 @@ for (const dir of dirs) {
     float32: (n) => file.float32(n),
   });
   const seqs = want.names.filter((n) => n.endsWith('.greedy')).map((n) => n.slice(0, -'.greedy'.length));
+  const note = JSON.parse(want.metadata['note'] ?? '{}') as { sequences: string[] };
   for (const variant of ['software', 'hardware'] as KernelVariant[]) {
     for (const dtype of ['f32', 'f16'] as WeightDtype[]) {
       const engine = await GpuMambaModel.fromTensors(dev, config, mamba2NamedTensors(weights), {
@@ -50,11 +54,29 @@ for (const dir of dirs) {
       });
       const tag = `${variant} ${dtype}`;
       const limit = dtype === 'f32' ? 1e-3 : 5e-2;
-      for (const seq of seqs) {
+      const finals = new Map<string, MambaState>();
+      for (const seq of note.sequences) {
         const tokens = want.int32(`${seq}.tokens`);
-        const logits = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
+        const state = engine.createState();
+        const logits = (await engine.prefill(state, tokens, { logits: 'all' }))!;
         const err = relMaxDiff(logits, want.float32(`${seq}.logits`));
         report(name, `${tag} ${seq} logits`, err, limit, err < limit);
+        const host = await engine.readState(state);
+        state.destroy();
+        finals.set(seq, host);
+        host.layers.forEach((l, i) => {
+          for (const [part, got] of [
+            ['ssm_state', l.ssm],
+            ['conv_state', l.conv],
+            ['dt_sum', l.dtSum],
+          ] as const) {
+            const key = `${seq}.${part}.${i}`;
+            if (!want.has(key)) continue;
+            const e = relMaxDiff(got, want.float32(key));
+            report(name, `${tag} ${key}`, e, limit, e < limit);
+          }
+        });
+        if (!seqs.includes(seq)) continue;
         const greedy = [...want.int32(`${seq}.greedy`)];
         const got = await engine.generate(engine.createState(), tokens, { maxNewTokens: greedy.length });
         const first = got.findIndex((id, i) => id !== greedy[i]);
@@ -69,14 +91,20 @@ for (const dir of dirs) {
         );
       }
       if (want.has('mix.query_logits')) {
-        const src = engine.createState();
-        await engine.prefill(src, want.int32('head.tokens'));
-        const host = await engine.readState(src);
-        const [w0, w1] = want.float32('mix.weights');
-        const mix = (a: Float32Array) => a.map((v) => w0! * v + w1! * v);
+        const sources = Array.from(want.int32('mix.sources'), (i) => finals.get(note.sequences[i]!)!);
+        const weights = want.float32('mix.weights');
+        const mix = (pick: (l: MambaState['layers'][number]) => Float32Array, l: number) => {
+          const out = new Float32Array(pick(sources[0]!.layers[l]!).length);
+          sources.forEach((s, k) => pick(s.layers[l]!).forEach((v, e) => (out[e]! += weights[k]! * v)));
+          return out;
+        };
         const dst = engine.createState();
         engine.writeState(dst, {
-          layers: host.layers.map((l) => ({ ssm: mix(l.ssm), conv: mix(l.conv), dtSum: mix(l.dtSum) })),
+          layers: sources[0]!.layers.map((_, l) => ({
+            ssm: mix((x) => x.ssm, l),
+            conv: mix((x) => x.conv, l),
+            dtSum: mix((x) => x.dtSum, l),
+          })),
         });
         const q = (await engine.prefill(dst, want.int32('mix.query_tokens'), { logits: 'all' }))!;
         const err = relMaxDiff(q, want.float32('mix.query_logits'));
