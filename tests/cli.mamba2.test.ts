@@ -123,3 +123,43 @@ describe('soup generate --greedy on Mamba-2 fixtures', () => {
     }
   });
 });
+
+describe('soup state / generate --state / score on the bundled Mamba-2', () => {
+  const model = join(process.cwd(), 'public/models/soup-mamba2-4.5m');
+
+  it('a captured state, mixed 0.5/0.5 with itself, continues as reading both texts at once', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'soup-m2-state-'));
+    const file = join(work, 's.safetensors');
+    const cap = await soup(['state', 'capture', '--model', model, '--text', 'hot->cold\n', '--out', file]);
+    expect(cap.code, cap.stderr).toBe(0);
+    const args = ['--prompt', 'big->', '--max-new-tokens', '6', '--greedy', '--json'];
+    const mixed = await soup([
+      'generate',
+      '--model',
+      model,
+      '--state',
+      file,
+      '--state',
+      file,
+      '--weights',
+      '0.5,0.5',
+      ...args,
+    ]);
+    expect(mixed.code, mixed.stderr).toBe(0);
+    const joined = await soup([
+      'generate',
+      '--model',
+      model,
+      '--prompt',
+      'hot->cold\nbig->',
+      '--max-new-tokens',
+      '6',
+      '--greedy',
+      '--json',
+    ]);
+    expect(JSON.parse(mixed.stdout).tokens).toEqual(JSON.parse(joined.stdout).tokens);
+    const scored = await soup(['score', '--model', model, '--state', file, '--text', 'up->down', '--json']);
+    expect(scored.code, scored.stderr).toBe(0);
+    expect(Number.isFinite(JSON.parse(scored.stdout).nll)).toBe(true);
+  });
+});
