@@ -27,10 +27,10 @@ beforeAll(async () => {
 });
 
 /** Every sequence of fixture `name`: prefill logits, then the greedy path two ways. */
-async function checkFixture(name: Mamba2FixtureName, sequences: string[]) {
+async function checkFixture(name: Mamba2FixtureName, sequences: string[], opts: Partial<EngineOptions> = {}) {
   const f = loadMamba2Fixture(name);
   const V = f.weights.config.vocabSize;
-  const engine = await open(f.weights);
+  const engine = await open(f.weights, opts);
   try {
     await withScope(dev.device, async () => {
       for (const seq of sequences) {
@@ -65,6 +65,34 @@ describe('Mamba-2 engine against transformers', () => {
   // n_groups 2 with an untied head and d_conv 3; three layers with a 1-token query.
   it('m2-tiny-d: every sequence', () => checkFixture('m2-tiny-d', loadMamba2Fixture('m2-tiny-d').sequences));
   it('m2-tiny-e: every sequence', () => checkFixture('m2-tiny-e', loadMamba2Fixture('m2-tiny-e').sequences));
+  // The GPU variant: tiled / split-K GEMMs for prefill, decode through the fused GEMV (RMSNorm folded into
+  // in_proj, out_proj adding into the residual, norm_f into the head); m2-tiny-b has projection biases.
+  it('hardware variant, m2-tiny-a and m2-tiny-b (biases): the same', async () => {
+    await checkFixture('m2-tiny-a', ['long', 'b'], { variant: 'hardware', subgroups: false });
+    await checkFixture('m2-tiny-b', ['long', 'one'], { variant: 'hardware' });
+  });
+  it('hardware variant, f16 split into row parts, 3 rows per fused-GEMV workgroup: m2-tiny-b logits within 5e-2', async () => {
+    const f = loadMamba2Fixture('m2-tiny-b');
+    const engine = await open(f.weights, {
+      variant: 'hardware',
+      dtype: 'f16',
+      maxBindingBytes: 2048,
+      decodeRows: 3,
+    });
+    try {
+      const tokens = f.expected.int32('long.tokens');
+      const logits = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
+      expect(relMaxDiff(logits, f.expected.float32('long.logits'))).toBeLessThan(5e-2);
+      const state = engine.createState();
+      await engine.prefill(state, tokens.subarray(0, tokens.length - 1));
+      const V = f.weights.config.vocabSize;
+      const step = await engine.decodeStep(state, tokens[tokens.length - 1]!);
+      const want = f.expected.float32('long.logits');
+      expect(relMaxDiff(step, want.subarray(want.length - V))).toBeLessThan(5e-2);
+    } finally {
+      engine.destroy();
+    }
+  });
 });
 
 describe('Mamba-2 engine: states, chunks, scores (m2-tiny-a)', () => {

@@ -119,7 +119,7 @@ export function activationBytes(
   chunkSize: number,
   splitK?: { parts: Iterable<{ rows: number; cols: number }>; tuning: GemmTuning },
 ): number {
-  let total = isMamba2Config(config) ? 0 : UNUSED_RW_BYTES;
+  let total = UNUSED_RW_BYTES;
   for (const b of Object.values(familySizes(config, chunkSize))) total += paddedBytes(b);
   if (splitK) total += paddedBytes(splitKFloats(splitK.parts, chunkSize, splitK.tuning) * 4);
   return total;

@@ -96,7 +96,10 @@ export function gemmKernel(mode: 'gemm' | 'gemv', variant: KernelVariant, useSub
  * Decode (hardware variant) keeps to 4 dispatches per layer through gemv_fused.wgsl, whose vec4 weight loads
  * need K % 8 == 0 (f16) / K % 4 == 0 (f32) for every matrix; other shapes keep the 6-dispatch plan.
  */
-export function fusedDecode(config: MambaConfig, variant: KernelVariant): boolean {
+export function fusedDecode(
+  config: Pick<MambaConfig, 'hiddenSize' | 'intermediateSize'>,
+  variant: KernelVariant,
+): boolean {
   return variant === 'hardware' && config.hiddenSize % 8 === 0 && config.intermediateSize % 8 === 0;
 }
 

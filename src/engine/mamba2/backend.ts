@@ -9,6 +9,8 @@ import { GpuMamba2Weights } from './placement.ts';
 export class Mamba2Backend implements EngineBackend {
   private readonly weights: GpuMamba2Weights;
   readonly act: Mamba2Activations;
+  /** Bound to the fused GEMV's conv outputs, which Mamba-2's decode does not use. */
+  private readonly unusedRw: [GPUBuffer, GPUBuffer];
 
   constructor(
     private readonly parts: EngineParts,
@@ -17,6 +19,8 @@ export class Mamba2Backend implements EngineBackend {
     const { device, opts, alloc, track } = parts;
     this.weights = new GpuMamba2Weights(device, config, opts.dtype, opts.maxBinding, alloc, track);
     this.act = allocateActivations(alloc, config, opts.chunkSize);
+    const S = GPUBufferUsage.STORAGE;
+    this.unusedRw = [alloc('unused.state', 16, S), alloc('unused.xc', 16, S)];
   }
 
   get work(): readonly GPUBuffer[] {
@@ -44,6 +48,7 @@ export class Mamba2Backend implements EngineBackend {
       opts,
       weights: this.weights,
       act: this.act,
+      unusedRw: this.unusedRw,
       buffer: alloc,
     };
     return buildMamba2Plan({ ...ctx, splitK: allocateSplitK(ctx) });
