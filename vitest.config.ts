@@ -20,6 +20,7 @@ export const GPU_TESTS = [
   'tests/engine.prefill-tiles.test.ts',
   'tests/engine.state.test.ts',
   'tests/kernels.bind-by-name.test.ts',
+  'tests/kernels.f16-emulated.test.ts',
   'tests/kernels.models.test.ts',
   'tests/kernels.mamba2.test.ts',
   'tests/kernels.test.ts',

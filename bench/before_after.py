@@ -1,5 +1,6 @@
 """Medians of bench/before_after.sh's interleaved runs: per size and dtype, transformers once, then ours before
-and after (median of the rounds, with min–max as the run-to-run spread), the dispatches per decode token, and
+and after (median of the rounds, with min–max as the run-to-run spread), the dispatches per decode token, which
+f16 kernels ran (native shader-f16 or packed; bundles from before the native path report none: packed), and
 the logits check against transformers where the run made one."""
 import json
 import statistics
@@ -53,7 +54,10 @@ def main():
             d = sorted({r["dispatchesPerDecodeToken"] for r in rs if key(r) == k})
             checks = [r["check"] for r in rs if key(r) == k and r.get("check")]
             c = checks[-1] if checks else None
+            f16 = sorted({r.get("f16Kernels", "packed (not reported)") for r in rs if key(r) == k and r["dtype"] == "f16"})
             line = f"- {k[0]} {k[1]} {w}: dispatches per decode token {d}"
+            if f16:
+                line += f"; f16 kernels {', '.join(f16)}"
             if c:
                 line += f"; logits vs transformers rel {c['relMaxDiff']:.3e}, argmax {100 * c['argmaxAgreement']:.1f} %"
             print(line)

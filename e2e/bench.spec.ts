@@ -24,6 +24,11 @@ test('benchmark page runs the tiny random model and shows its figures', async ({
   }
   await expect(results.getByRole('row', { name: /decode 16/ })).toContainText('tok/s');
   await expect(results.getByRole('row', { name: /page path/ })).toContainText('through the engine service');
+  // f16 weights (the page's default): the row says which path ran; Chromium's SwiftShader has no shader-f16.
+  await expect(results.getByRole('row', { name: /^weights/ })).toContainText(
+    'f16 (packed two per u32, no shader-f16)',
+  );
+  await expect(results.getByRole('rowheader', { name: 'adapter features', exact: true })).toBeVisible();
   await expect(page.getByRole('alert')).toHaveCount(0);
 });
 

@@ -1,3 +1,9 @@
+#variant gemm_reg
+#variant gemm_reg_h HALF
+#ifdef HALF
+enable f16;
+#endif
+
 // Register-blocked GEMM for prefill without workgroup memory (the SwiftShader variant: workgroup barriers are
 // what costs there, so each invocation reads its operands straight from storage and keeps a 4 x 4 block of
 // outputs in registers): Y[t, COL0 + n] = sum_k X[t, k] * W[n, k] (+ bias[BIAS_OFF + n]).
@@ -5,38 +11,27 @@
 // Shapes: X f32 [T, K], W [N, K], Y f32 [T, LDY].
 // Reference: matVec in src/engine/reference/mamba.ts applied to every token.
 // Where K allows, 4 (f32) or 8 (f16) weights per 16-byte load (SwiftShader runs loads as gathers).
+// gemm_reg_h (devices with shader-f16) reads the f16 weights as array<vec4<f16>> (the same bytes), sums in f32.
 // Dispatch: (ceil(ceil(N / 4) / 64), ceil(T / 4)).
 #include "dims.wgsl"
 
+#ifdef HALF
+const F16 = true;
+#else
 override F16: bool;
+#endif
 
 #include "shape.wgsl"
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;
-@group(0) @binding(2) var<storage, read> W: array<vec4u>;
+#include "weights_vec4.wgsl"
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
 fn xAt(k: u32) -> f32 {
   return X[k >> 2u][k & 3u];
-}
-
-fn loadW(i: u32) -> f32 {
-  if (F16) {
-    let p = unpack2x16float(W[i >> 3u][(i >> 1u) & 3u]);
-    return select(p.x, p.y, (i & 1u) == 1u);
-  }
-  return bitcast<f32>(W[i >> 2u][i & 3u]);
-}
-
-// 8 consecutive f16 weights from one 16-byte load, as two vec4s.
-fn halves(w: vec4u) -> array<vec4f, 2> {
-  return array<vec4f, 2>(
-    vec4f(unpack2x16float(w.x), unpack2x16float(w.y)),
-    vec4f(unpack2x16float(w.z), unpack2x16float(w.w)),
-  );
 }
 
 @compute @workgroup_size(64)
@@ -62,10 +57,10 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
     let wr = nr >> vec4u(3u);
     let xr = tr >> vec4u(2u);
     for (var j = 0u; j < (K >> 3u); j++) {
-      let w0 = halves(W[wr.x + j]);
-      let w1 = halves(W[wr.y + j]);
-      let w2 = halves(W[wr.z + j]);
-      let w3 = halves(W[wr.w + j]);
+      let w0 = oct(wr.x + j);
+      let w1 = oct(wr.y + j);
+      let w2 = oct(wr.z + j);
+      let w3 = oct(wr.w + j);
       for (var h = 0u; h < 2u; h++) {
         let k4 = 2u * j + h;
         let a0 = w0[h];
@@ -82,6 +77,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
         acc3 += vec4f(dot(x3, a0), dot(x3, a1), dot(x3, a2), dot(x3, a3));
       }
     }
+#ifndef HALF
   } else if (!F16 && (K & 3u) == 0u) {
     let wr = nr >> vec4u(2u);
     let xr = tr >> vec4u(2u);
@@ -99,6 +95,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
       acc2 += vec4f(dot(x2, a0), dot(x2, a1), dot(x2, a2), dot(x2, a3));
       acc3 += vec4f(dot(x3, a0), dot(x3, a1), dot(x3, a2), dot(x3, a3));
     }
+#endif
   } else {
     for (var k = 0u; k < K; k++) {
       let b = vec4f(loadW(nr.x + k), loadW(nr.y + k), loadW(nr.z + k), loadW(nr.w + k));

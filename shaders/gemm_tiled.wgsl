@@ -1,3 +1,9 @@
+#variant gemm_tiled
+#variant gemm_tiled_h HALF
+#ifdef HALF
+enable f16;
+#endif
+
 // Register-tiled GEMM for prefill on GPUs (the hardware variant):
 //   Y[t, COL0 + n] = sum_k X[t, k] * W[n, k] (+ bias[BIAS_OFF + n])   for t < T (from dims), n < N.
 // W is one row part of an nn.Linear weight [out, in] (rows COL0 .. COL0+N), stored as f32 bits or as f16
@@ -13,11 +19,14 @@
 // writes its partial sums to P (no bias) and gemm_splitk_reduce.wgsl adds them up with the bias into Y.
 // splitCount (include/split_count.wgsl) is shared with gemm_splitk_reduce.wgsl; splitCount() in src/engine/model.ts
 // is its host twin.
+// gemm_tiled_h (devices with shader-f16) reads the f16 weights as array<f16> (the same bytes), sums in f32.
 // Reference: matVec in src/engine/reference/mamba.ts applied to every token.
 // Dispatch: (ceil(N / BN), ceil(T / BM), splitCount(T)).
 #include "dims.wgsl"
 
+#ifndef HALF
 override F16: bool;
+#endif
 override TM: u32 = 4u;
 override TN: u32 = 4u;
 
@@ -26,7 +35,11 @@ override TN: u32 = 4u;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
+#ifdef HALF
+@group(0) @binding(2) var<storage, read> W: array<f16>;
+#else
 @group(0) @binding(2) var<storage, read> W: array<u32>;
+#endif
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(6) var<storage, read_write> P: array<f32>;
@@ -60,6 +73,9 @@ fn loadW(e: u32, n0: u32, kb: u32) -> vec4f {
   var v = vec4f(0.0);
   for (var i = 0u; i < 4u; i++) {
     let idx = min(n + i, shape.N - 1u) * K + kc;
+#ifdef HALF
+    let w = f32(W[idx]);
+#else
     var w: f32;
     if (F16) {
       let p = unpack2x16float(W[idx >> 1u]);
@@ -67,6 +83,7 @@ fn loadW(e: u32, n0: u32, kb: u32) -> vec4f {
     } else {
       w = bitcast<f32>(W[idx]);
     }
+#endif
     v[i] = select(0.0, w, n + i < shape.N && k < K);
   }
   return v;

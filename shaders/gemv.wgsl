@@ -1,3 +1,9 @@
+#variant gemv
+#variant gemv_h HALF
+#ifdef HALF
+enable f16;
+#endif
+
 // GEMV for decode, one invocation per four output rows (the SwiftShader variant: no workgroup barriers, which are
 // costly on a CPU rasteriser): y[COL0 + n] = sum_k x[k] * W[n, k] (+ bias[BIAS_OFF + n]) for n < N.
 // W is one row part of an nn.Linear weight [out, in], f32 bits or f16 packed two per u32.
@@ -5,27 +11,24 @@
 // Reference: matVec in src/engine/reference/mamba.ts.
 // Rows are read 4 (f32) or 8 (f16) weights per 16-byte load where K allows: SwiftShader runs each
 // invocation's loads as gathers, so fewer, wider loads are what makes it fast there.
+// gemv_h (devices with shader-f16) reads the f16 weights as array<vec4<f16>> (the same bytes), sums in f32.
 // Dispatch: (ceil(ceil(N / 4) / 64)).
+#ifdef HALF
+const F16 = true;
+#else
 override F16: bool;
+#endif
 
 #include "shape.wgsl"
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;
-@group(0) @binding(2) var<storage, read> W: array<vec4u>;
+#include "weights_vec4.wgsl"
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
 fn xAt(k: u32) -> f32 {
   return X[k >> 2u][k & 3u];
-}
-
-fn loadW(i: u32) -> f32 {
-  if (F16) {
-    let p = unpack2x16float(W[i >> 3u][(i >> 1u) & 3u]);
-    return select(p.x, p.y, (i & 1u) == 1u);
-  }
-  return bitcast<f32>(W[i >> 2u][i & 3u]);
 }
 
 @compute @workgroup_size(64)
@@ -44,17 +47,18 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
     for (var j = 0u; j < (K >> 3u); j++) {
       let xl = X[2u * j];
       let xh = X[2u * j + 1u];
-      let w0 = W[b.x + j];
-      let w1 = W[b.y + j];
-      let w2 = W[b.z + j];
-      let w3 = W[b.w + j];
+      let w0 = oct(b.x + j);
+      let w1 = oct(b.y + j);
+      let w2 = oct(b.z + j);
+      let w3 = oct(b.w + j);
       acc += vec4f(
-        dot(vec4f(unpack2x16float(w0.x), unpack2x16float(w0.y)), xl) + dot(vec4f(unpack2x16float(w0.z), unpack2x16float(w0.w)), xh),
-        dot(vec4f(unpack2x16float(w1.x), unpack2x16float(w1.y)), xl) + dot(vec4f(unpack2x16float(w1.z), unpack2x16float(w1.w)), xh),
-        dot(vec4f(unpack2x16float(w2.x), unpack2x16float(w2.y)), xl) + dot(vec4f(unpack2x16float(w2.z), unpack2x16float(w2.w)), xh),
-        dot(vec4f(unpack2x16float(w3.x), unpack2x16float(w3.y)), xl) + dot(vec4f(unpack2x16float(w3.z), unpack2x16float(w3.w)), xh),
+        dot(w0[0], xl) + dot(w0[1], xh),
+        dot(w1[0], xl) + dot(w1[1], xh),
+        dot(w2[0], xl) + dot(w2[1], xh),
+        dot(w3[0], xl) + dot(w3[1], xh),
       );
     }
+#ifndef HALF
   } else if (!F16 && (K & 3u) == 0u) {
     let b = rows >> vec4u(2u);
     for (var j = 0u; j < (K >> 2u); j++) {
@@ -66,6 +70,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
         dot(bitcast<vec4f>(W[b.w + j]), x),
       );
     }
+#endif
   } else {
     for (var k = 0u; k < K; k++) {
       let x = xAt(k);

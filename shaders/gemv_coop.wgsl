@@ -1,5 +1,10 @@
 #variant gemv_coop
 #variant gemv_subgroup SUBGROUP
+#variant gemv_coop_h HALF
+#variant gemv_subgroup_h SUBGROUP HALF
+#ifdef HALF
+enable f16;
+#endif
 #ifdef SUBGROUP
 enable subgroups;
 #endif
@@ -11,19 +16,37 @@ enable subgroups;
 // writes its sum at its own index.
 // y[COL0 + n] = sum_k x[k] * W[n, k] (+ bias[BIAS_OFF + n]); W f32 bits or f16 packed two per u32.
 // Shapes: x f32 [K], W [N, K], y f32 [>= COL0 + N].
+// The _h twins (devices with shader-f16) read the f16 weights as array<vec2<f16>> (the same bytes), sums in f32.
 // Reference: matVec in src/engine/reference/mamba.ts.
 // Dispatch: (N) workgroups (the host splits matrices so N <= 65535).
+#ifdef HALF
+const F16 = true;
+#else
 override F16: bool;
+#endif
 
 #include "shape.wgsl"
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(1) var<storage, read> X: array<f32>;
+#ifdef HALF
+@group(0) @binding(2) var<storage, read> W: array<vec2<f16>>;
+#else
 @group(0) @binding(2) var<storage, read> W: array<u32>;
+#endif
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
 var<workgroup> partial: array<f32, 64>;
+
+// f16 weights 2p and 2p + 1.
+fn pairAt(p: u32) -> vec2f {
+#ifdef HALF
+  return vec2f(W[p]);
+#else
+  return unpack2x16float(W[p]);
+#endif
+}
 
 @compute @workgroup_size(64)
 #ifdef SUBGROUP
@@ -41,19 +64,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   if (F16 && (shape.K & 1u) == 0u) {
     let w0 = row >> 1u;
     for (var k = li * 2u; k < shape.K; k += 128u) {
-      let p = unpack2x16float(W[w0 + (k >> 1u)]);
+      let p = pairAt(w0 + (k >> 1u));
       acc += p.x * X[k] + p.y * X[k + 1u];
     }
   } else if (F16) {
     for (var k = li; k < shape.K; k += 64u) {
       let i = row + k;
-      let p = unpack2x16float(W[i >> 1u]);
+      let p = pairAt(i >> 1u);
       acc += select(p.x, p.y, (i & 1u) == 1u) * X[k];
     }
   } else {
+#ifndef HALF
     for (var k = li; k < shape.K; k += 64u) {
       acc += bitcast<f32>(W[row + k]) * X[k];
     }
+#endif
   }
 #ifdef SUBGROUP
   let sum = subgroupAdd(acc);

@@ -1,5 +1,10 @@
 #variant gemv_fused
 #variant gemv_fused_sg SUBGROUP
+#variant gemv_fused_h HALF
+#variant gemv_fused_sg_h SUBGROUP HALF
+#ifdef HALF
+enable f16;
+#endif
 #ifdef SUBGROUP
 enable subgroups;
 #endif
@@ -17,9 +22,14 @@ enable subgroups;
 // conv bias at CB_OFF), state f32 (conv state [DI, DC-1] at CONV_OFF), xc f32 [DI].
 // Variants: gemv_fused reduces the 64 partial sums through a workgroup-memory tree; gemv_fused_sg (devices with
 // subgroups) reduces each subgroup with subgroupAdd and gathers the subgroup sums after one barrier.
+// The _h twins (devices with shader-f16) read the f16 weights as array<vec4<f16>> (the same bytes), sums in f32.
 // Reference: rmsNorm, matVec and the conv part of mixerStep in src/engine/reference/mamba.ts.
 // Dispatch: (ceil(N / ROWS)) workgroups.
+#ifdef HALF
+const F16 = true;
+#else
 override F16: bool;
+#endif
 override NORM: bool = false;
 override ACCUM: bool = false;
 override CONV: bool = false;
@@ -39,7 +49,7 @@ override ROWS: u32 = 1u;
 #include "shape.wgsl"
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;
-@group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
+#include "weights_vec4.wgsl"
 @group(0) @binding(3) var<storage, read> params: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> state: array<f32>;
@@ -103,15 +113,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       let lo = xAt(2u * j);
       let hi = xAt(2u * j + 1u);
       for (var r = 0u; r < ROWS; r++) {
-        let w = W[row[r] * per + j];
-        acc[r] += dot(vec4f(unpack2x16float(w.x), unpack2x16float(w.y)), lo) +
-          dot(vec4f(unpack2x16float(w.z), unpack2x16float(w.w)), hi);
+        let w = oct(row[r] * per + j);
+        acc[r] += dot(w[0], lo) + dot(w[1], hi);
       }
       if (NORM) {
         ss += sq(2u * j) + sq(2u * j + 1u);
       }
     }
   } else {
+#ifndef HALF
     let per = shape.K / 4u;
     for (var j = li; j < per; j += 64u) {
       let x = xAt(j);
@@ -122,6 +132,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
         ss += sq(j);
       }
     }
+#endif
   }
 #ifdef SUBGROUP
   // Each subgroup's first lane writes its sums at its own index (no assumption on the lane mapping).

@@ -188,3 +188,35 @@ describe('soup bench --check', () => {
     expect((await checkLogits(engine, bad)).relMaxDiff).toBeGreaterThan(1e-2);
   });
 });
+
+describe('which f16 path the benchmark reports', () => {
+  it('f16 weights: native where this device has shader-f16, else packed, with the adapter features in the header', async () => {
+    expect(result.f16Kernels).toBeUndefined(); // f32 weights have no f16 path
+    const f16 = await GpuMambaModel.fromWeights(dev, fx.weights, { dtype: 'f16', chunkSize: 16 });
+    try {
+      const r = await withScope(dev.device, () =>
+        runBenchmark(
+          {
+            engine: f16,
+            aLogs: fx.weights.layers.map((l) => l.aLog),
+            model: 'tiny-b',
+            adapter: 'test',
+            adapterFeatures: dev.adapterFeatures,
+            hasTimestamps: false,
+            uploadMs: 0,
+          },
+          { quick: true, prefillLengths: [8], decodeTokens: 4, evalTokens: 8 },
+        ),
+      );
+      expect(r.f16Kernels).toBe(dev.hasShaderF16 ? 'native' : 'packed');
+      expect(r.adapterFeatures).toEqual(dev.adapterFeatures);
+      const text = formatText(r);
+      expect(text).toMatch(
+        dev.hasShaderF16 ? /weights +f16 \(native shader-f16 loads/ : /weights +f16 \(packed two per u32/,
+      );
+      expect(text).toMatch(new RegExp(`adapter features +${dev.adapterFeatures[0]}`));
+    } finally {
+      f16.destroy();
+    }
+  });
+});

@@ -67,10 +67,10 @@ describe('Mamba-2 engine against transformers', () => {
   it('m2-tiny-e: every sequence', () => checkFixture('m2-tiny-e', loadMamba2Fixture('m2-tiny-e').sequences));
   // The GPU variant: tiled / split-K GEMMs for prefill, decode through the fused GEMV (RMSNorm folded into
   // in_proj, out_proj adding into the residual, norm_f into the head); m2-tiny-b has projection biases.
-  it('hardware variant, m2-tiny-a and m2-tiny-b (biases): the same', async () => {
-    await checkFixture('m2-tiny-a', ['long', 'b'], { variant: 'hardware', subgroups: false });
-    await checkFixture('m2-tiny-b', ['long', 'one'], { variant: 'hardware' });
-  });
+  it('hardware variant, m2-tiny-a: the same', () =>
+    checkFixture('m2-tiny-a', ['long'], { variant: 'hardware', subgroups: false }));
+  it('hardware variant, m2-tiny-b (biases): the same', () =>
+    checkFixture('m2-tiny-b', ['long', 'one'], { variant: 'hardware' }));
   it('hardware variant, f16 split into row parts, 3 rows per fused-GEMV workgroup: m2-tiny-b logits within 5e-2', async () => {
     const f = loadMamba2Fixture('m2-tiny-b');
     const engine = await open(f.weights, {

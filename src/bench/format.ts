@@ -11,6 +11,13 @@ export interface Row {
   value: string;
 }
 
+/** Which f16 path ran, for the weights row. */
+function f16Note(r: BenchResult): string {
+  if (r.f16Kernels === 'native') return ' (native shader-f16 loads, f32 sums)';
+  if (r.f16Kernels === 'packed') return ' (packed two per u32, no shader-f16)';
+  return '';
+}
+
 /** Headline figures, one per row. */
 export function summaryRows(r: BenchResult): Row[] {
   const rows: Row[] = [
@@ -18,8 +25,9 @@ export function summaryRows(r: BenchResult): Row[] {
       label: 'model',
       value: `${r.model} (${(r.config.params / 1e6).toFixed(0)} M params, ${r.config.layers} layers × d_model ${r.config.dModel})`,
     },
-    { label: 'weights', value: `${r.dtype}, kernels: ${r.variant}` },
+    { label: 'weights', value: `${r.dtype}${f16Note(r)}, kernels: ${r.variant}` },
     { label: 'adapter', value: r.adapter },
+    ...(r.adapterFeatures ? [{ label: 'adapter features', value: r.adapterFeatures.join(', ') }] : []),
     { label: 'upload', value: `${f(r.uploadMs, 0)} ms` },
   ];
   for (const p of r.prefill) {

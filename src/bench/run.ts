@@ -45,6 +45,8 @@ export interface BenchInput {
   model: string;
   adapter: string;
   hasTimestamps: boolean;
+  /** The adapter's features (EngineDevice.adapterFeatures), printed in the header: which toggles took. */
+  adapterFeatures?: string[];
   /** Milliseconds from opening the model to its weights being on the GPU. */
   uploadMs: number;
 }
@@ -54,6 +56,12 @@ export interface BenchResult {
   dtype: WeightDtype;
   adapter: string;
   variant: string;
+  /**
+   * How the f16 weights were read: 'native' (the `enable f16;` twins, on a device with shader-f16) or
+   * 'packed' (two per u32); absent for f32 weights.
+   */
+  f16Kernels?: 'native' | 'packed';
+  adapterFeatures?: string[];
   quick: boolean;
   config: {
     dModel: number;
@@ -218,6 +226,8 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
       dtype: engine.dtype,
       adapter: input.adapter,
       variant: engine.variant,
+      ...(engine.dtype === 'f16' ? { f16Kernels: engine.nativeF16 ? 'native' : 'packed' } : {}),
+      ...(input.adapterFeatures ? { adapterFeatures: input.adapterFeatures } : {}),
       quick,
       config: {
         dModel: c.hiddenSize,

@@ -21,7 +21,9 @@ import { openModelDir, parseDtype } from './model-dir.ts';
 export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.join(' | random:')})
             [--dtype f32|f16] [--json] [--quick] [--check CHECK.safetensors]
             [--prefill 128,512,2048] [--decode-tokens 128] [--eval-tokens 256]
-            [--chunk N] [--big-tiles N] [--split-target N]   (engine tuning: prefill chunk, GEMM tiles)`;
+            [--chunk N] [--big-tiles N] [--split-target N]   (engine tuning: prefill chunk, GEMM tiles)
+            [--f16-kernels auto|native|packed]   (f16 weights: shader-f16 loads where the device has it)
+            [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)`;
 
 export const BENCH_OPTIONS = {
   values: [
@@ -35,8 +37,9 @@ export const BENCH_OPTIONS = {
     'chunk',
     'big-tiles',
     'split-target',
+    'f16-kernels',
   ],
-  flags: ['json', 'quick'],
+  flags: ['json', 'quick', 'no-dawn-toggles'],
 };
 
 interface Opened {
@@ -166,6 +169,12 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   const chunkSize = intOption(args, 'chunk');
   const bigMinTiles = intOption(args, 'big-tiles');
   const splitTarget = intOption(args, 'split-target');
+  const f16Kernels = args.values.get('f16-kernels');
+  if (f16Kernels !== undefined && !['auto', 'native', 'packed'].includes(f16Kernels)) {
+    throw new UsageError(`--f16-kernels must be auto, native or packed (got "${f16Kernels}").`);
+  }
+  // The one switch node.ts reads when it opens Dawn, so the random and the folder paths both honour it.
+  if (args.flags.has('no-dawn-toggles')) process.env['SOUP_DAWN_TOGGLES'] = '0';
   for (const [name, v] of [
     ['chunk', chunkSize],
     ['big-tiles', bigMinTiles],
@@ -174,12 +183,21 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     if (v !== undefined && v < 1) throw new UsageError(`--${name} must be at least 1.`);
   }
   // An option left out stays undefined, and the engine takes its default for it.
-  const tuning: Tuning = { chunkSize, prefillGemm: { bigMinTiles, splitTarget } };
+  const tuning: Tuning = {
+    chunkSize,
+    prefillGemm: { bigMinTiles, splitTarget },
+    f16Kernels: f16Kernels as Tuning['f16Kernels'],
+  };
   const { engine, tokenizer, dev, aLogs, uploadMs } = await open(
     model,
     dtype,
     intOption(args, 'seed', 0)!,
     tuning,
+  );
+  process.stderr.write(
+    `bench: ${dev.hasShaderF16 ? 'shader-f16 on' : 'no shader-f16'}; weights ${engine.dtype}${
+      engine.dtype === 'f16' ? (engine.nativeF16 ? ' read natively' : ' packed in u32') : ''
+    }\n`,
   );
   try {
     const checkFile = args.values.get('check');
@@ -193,6 +211,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
         model,
         adapter: [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' '),
         hasTimestamps: dev.hasTimestamps,
+        adapterFeatures: dev.adapterFeatures,
         uploadMs,
       },
       opts,

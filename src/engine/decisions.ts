@@ -11,6 +11,8 @@
  * element), and wide reductions. Both are tested on SwiftShader (tests/kernels*.test.ts, tests/engine*.test.ts).
  */
 import type { MambaConfig } from '../model/config.ts';
+import type { WeightDtype } from './api.ts';
+import { GpuUnavailableError } from './gpu/device.ts';
 import type { KernelVariant } from './options.ts';
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
@@ -142,3 +144,43 @@ export function dtProjFirst(mode: 'gemm' | 'gemv', variant: KernelVariant): bool
  * its workgroup holds the Q × Q intra-chunk matrix in workgroup memory.
  */
 export const M2_SCAN_CHUNK = 32;
+
+/** How f16 weights are read: 'auto' natively where the device has shader-f16, 'native' or 'packed' by force. */
+export type F16Kernels = 'auto' | 'native' | 'packed';
+
+/**
+ * Whether the kernels that read the big weight matrices take their native-f16 twins (`enable f16;`, weights
+ * loaded as f16, sums in f32) instead of unpacking f16 pairs from u32 words. Only f16 weights, and only on a
+ * device with `shader-f16`; the stored bytes are the same either way, so the packed path is the fallback.
+ */
+export function nativeF16(dtype: WeightDtype, hasShaderF16: boolean, asked: F16Kernels = 'auto'): boolean {
+  if (asked !== 'auto' && asked !== 'native' && asked !== 'packed') {
+    throw new RangeError(`f16 kernels must be auto, native or packed (got "${String(asked)}").`);
+  }
+  if (dtype !== 'f16' || asked === 'packed') return false;
+  if (asked === 'native' && !hasShaderF16) {
+    // The user's to fix (another adapter, the toggle, or another choice), so a GPU error the CLI prints as one line.
+    throw new GpuUnavailableError(
+      "Native f16 kernels need the adapter feature shader-f16, which this device lacks (in Node the Dawn toggle vulkan_enable_f16_on_nvidia gives it to NVIDIA GPUs; see the README's table of flags). Use 'auto' or 'packed'.",
+    );
+  }
+  return hasShaderF16;
+}
+
+/** The kernels that read big weight matrices; each has a native-f16 twin `<kernel>_h` (#variant … HALF). */
+export const HALF_KERNELS = [
+  'embed',
+  'gemv',
+  'gemv_coop',
+  'gemv_subgroup',
+  'gemv_fused',
+  'gemv_fused_sg',
+  'gemm_tiled',
+  'gemm_reg',
+] as const;
+export type HalfKernel = (typeof HALF_KERNELS)[number];
+
+/** `kernel` itself, or its native-f16 twin when `native`. */
+export function halfTwin<K extends HalfKernel>(kernel: K, native: boolean): K | `${K}_h` {
+  return native ? `${kernel}_h` : kernel;
+}

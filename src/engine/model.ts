@@ -56,6 +56,8 @@ export class GpuMambaModel implements MambaEngine {
   readonly chunkSize: number;
   readonly variant: KernelVariant;
   readonly useSubgroups: boolean;
+  /** f16 weights are read by the native-f16 kernels (device has shader-f16); false for f32 and packed f16. */
+  readonly nativeF16: boolean;
   private readonly opts: ResolvedOptions;
 
   private readonly owned: GPUBuffer[] = [];
@@ -82,12 +84,14 @@ export class GpuMambaModel implements MambaEngine {
       {
         isSoftware: dev.isSoftware,
         hasSubgroups: dev.hasSubgroups,
+        hasShaderF16: dev.hasShaderF16,
         maxStorageBufferBindingSize: this.device.limits.maxStorageBufferBindingSize,
       },
       config,
     );
     this.variant = this.opts.variant;
     this.useSubgroups = this.opts.useSubgroups;
+    this.nativeF16 = this.opts.nativeF16;
     this.chunkSize = this.opts.chunkSize;
     this.expected = tensorShapesOf(config);
     this.geometry = stateIO.stateGeometry(config);

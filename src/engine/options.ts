@@ -5,9 +5,10 @@
 import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
 import { ModelFormatError } from '../model/errors.ts';
 import type { WeightDtype } from './api.ts';
-import { defaultChunkSize } from './decisions.ts';
+import { defaultChunkSize, nativeF16, type F16Kernels } from './decisions.ts';
 
 export type KernelVariant = 'software' | 'hardware';
+export type { F16Kernels } from './decisions.ts';
 
 export interface EngineOptions {
   dtype: WeightDtype;
@@ -36,6 +37,12 @@ export interface EngineOptions {
    * 512 tokens: 820 vs 58 ms). Benchmarks sweep both (`soup bench --big-tiles --split-target`).
    */
   prefillGemm?: { bigMinTiles?: number; splitTarget?: number };
+  /**
+   * How f16 weights are read (decisions.ts nativeF16): 'auto' (default) natively (`enable f16;` kernels)
+   * where the device has `shader-f16`, else packed in u32; 'packed' always packed (benchmarks compare the
+   * two); 'native' insists, and fails on a device without `shader-f16`. The bytes on the GPU are the same.
+   */
+  f16Kernels?: F16Kernels;
 }
 
 /** What the engine needs to know of its device to settle the defaults. */
@@ -43,12 +50,16 @@ export interface DeviceTraits {
   isSoftware: boolean;
   hasSubgroups: boolean;
   maxStorageBufferBindingSize: number;
+  /** The device has `shader-f16` (absent: no). */
+  hasShaderF16?: boolean;
 }
 
 export interface ResolvedOptions {
   dtype: WeightDtype;
   variant: KernelVariant;
   useSubgroups: boolean;
+  /** f16 weights are read by the native-f16 kernel variants (`<kernel>_h`); false for f32 and packed f16. */
+  nativeF16: boolean;
   /** Forced rows per fused-GEMV workgroup; undefined: chosen per row part (decodeRowsFor). */
   decodeRows?: number;
   bigMinTiles: number;
@@ -77,6 +88,7 @@ export function resolveOptions(
     dtype: opts.dtype,
     variant,
     useSubgroups: variant === 'hardware' && dev.hasSubgroups && (opts.subgroups ?? true),
+    nativeF16: nativeF16(opts.dtype, dev.hasShaderF16 ?? false, opts.f16Kernels),
     decodeRows: opts.decodeRows,
     bigMinTiles: opts.prefillGemm?.bigMinTiles ?? Infinity,
     splitTarget: opts.prefillGemm?.splitTarget ?? 264,

@@ -24,6 +24,13 @@ export interface EngineDevice {
   isSoftware: boolean;
   hasSubgroups: boolean;
   hasTimestamps: boolean;
+  /**
+   * The device has `shader-f16` (requested wherever the adapter offers it): kernels may declare `enable f16;`
+   * and read f16 weights natively (decisions.ts picks the variant); without it f16 weights stay packed in u32.
+   */
+  hasShaderF16: boolean;
+  /** Every feature the adapter offered, sorted (benchmarks print it: which toggles took effect). */
+  adapterFeatures: string[];
   /** Resolves when the device is lost, with a user-facing error. */
   lost: Promise<GpuDeviceLostError>;
 }
@@ -37,6 +44,19 @@ const LIMITS_WANTED = [
   'maxComputeWorkgroupsPerDimension',
   'maxStorageBuffersPerShaderStage',
 ] as const;
+
+/**
+ * Features the engine requests whenever the adapter offers them; a kernel that needs one checks the device
+ * (EngineDevice.hasShaderF16, …) and keeps a fallback. Browsers and Dawn offer `shader-f16` only on some
+ * adapters (see the README's table of flags); on NVIDIA through Dawn's Vulkan backend it needs the adapter
+ * toggle `vulkan_enable_f16_on_nvidia` (src/engine/gpu/node.ts sets it in Node).
+ */
+export const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16'];
+
+/** The optional features of `offered` that a device should request, in OPTIONAL_FEATURES order. */
+export function featuresToRequest(offered: ReadonlySet<string>): GPUFeatureName[] {
+  return OPTIONAL_FEATURES.filter((f) => offered.has(f));
+}
 
 export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Promise<EngineDevice> {
   if (!gpu) {
@@ -52,10 +72,7 @@ export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Pr
   }
   const requiredLimits: Record<string, number> = {};
   for (const k of LIMITS_WANTED) requiredLimits[k] = adapter.limits[k] as number;
-  const features: GPUFeatureName[] = [];
-  for (const f of ['subgroups', 'timestamp-query'] as const) {
-    if (adapter.features.has(f)) features.push(f);
-  }
+  const features = featuresToRequest(adapter.features);
   const device = await adapter.requestDevice({ label, requiredLimits, requiredFeatures: features });
   const info = adapter.info;
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
@@ -80,6 +97,8 @@ export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Pr
     isSoftware,
     hasSubgroups: device.features.has('subgroups'),
     hasTimestamps: device.features.has('timestamp-query'),
+    hasShaderF16: device.features.has('shader-f16'),
+    adapterFeatures: [...adapter.features].map(String).sort(),
     lost,
   };
 }

@@ -9,7 +9,8 @@ import type { AnyMambaConfig } from '../../model/family.ts';
 import type { Activations, SharedActivations } from '../activations.ts';
 import type { WeightMatrix } from '../gpu/weightMatrix.ts';
 import type { UniformBindingName } from '../kernels/bindings.ts';
-import type { PipelineCache } from '../kernels/pipelines.ts';
+import { halfTwin, type HalfKernel } from '../decisions.ts';
+import type { Constants, KernelPipeline, PipelineCache } from '../kernels/pipelines.ts';
 import { uniformBytes, type UniformValues } from '../kernels/uniforms.ts';
 import type { ResolvedOptions } from '../options.ts';
 import type { GpuWeights } from '../placement.ts';
@@ -55,4 +56,18 @@ export function uniformFields<K extends ShaderName, B extends UniformBindingName
   const b = ctx.buffer(label, bytes.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
   ctx.device.queue.writeBuffer(b, 0, bytes);
   return b;
+}
+
+/**
+ * The pipeline of a kernel that reads big weight matrices: its native-f16 twin (`<kernel>_h`, which has no F16
+ * constant: its weights are always f16) when the options chose native f16, else the kernel with F16 by dtype.
+ */
+export function weightKernel<K extends HalfKernel>(
+  ctx: Pick<SharedPlanContext, 'pipes' | 'opts'>,
+  kernel: K,
+  consts: Constants = {},
+): KernelPipeline<K | `${K}_h`> {
+  const name = halfTwin(kernel, ctx.opts.nativeF16);
+  if (name !== kernel) return ctx.pipes.kernel(name, consts);
+  return ctx.pipes.kernel<K | `${K}_h`>(kernel, { F16: ctx.opts.dtype === 'f16', ...consts });
 }

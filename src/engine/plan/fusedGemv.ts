@@ -5,7 +5,7 @@
 import { decodeRowsFor, fusedGemvKernel } from '../decisions.ts';
 import { layerStateLayout } from '../kernels/layout.ts';
 import type { Constants, Dispatch } from '../kernels/pipelines.ts';
-import { ceil, uniformFields, type PlanContext, type SharedPlanContext } from './context.ts';
+import { ceil, uniformFields, weightKernel, type PlanContext, type SharedPlanContext } from './context.ts';
 
 /** What a fused GEMV needs: the shared builders' context and the stand-ins for unused conv outputs. */
 export type FusedGemvContext = SharedPlanContext & Pick<PlanContext, 'unusedRw'>;
@@ -25,7 +25,7 @@ export function fusedGemvSteps(
   const kernel = fusedGemvKernel(ctx.opts.useSubgroups);
   return m.parts.map((p) => {
     const rows = decodeRowsFor(p.rows, ctx.opts.decodeRows);
-    const k = ctx.pipes.kernel(kernel, { F16: ctx.opts.dtype === 'f16', ROWS: rows, ...consts });
+    const k = weightKernel(ctx, kernel, { ROWS: rows, ...consts });
     const shape = uniformFields(ctx, `${key}.shape`, kernel, 'shape', {
       N: p.rows,
       K: m.cols,
@@ -38,7 +38,7 @@ export function fusedGemvSteps(
     });
     const [state, xc] = conv ? [conv.state, conv.xc] : ctx.unusedRw;
     const buffers = { shape, X: x, W: p.buffer, params, Y: y, state, xc };
-    return k.dispatch(`${key}.${kernel}`, buffers, () => [ceil(p.rows, rows), 1, 1]);
+    return k.dispatch(`${key}.${k.kernel}`, buffers, () => [ceil(p.rows, rows), 1, 1]);
   });
 }
 

@@ -6,7 +6,7 @@
 import type { RowPart } from '../gpu/weightMatrix.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { gemmKernel, maxSplitFor, midSplit, useBigTiles } from '../decisions.ts';
-import { ceil, uniformFields, type SharedPlanContext } from './context.ts';
+import { ceil, uniformFields, weightKernel, type SharedPlanContext } from './context.ts';
 
 /**
  * A Shape uniform (shaders/include/shape.wgsl, the same struct in every GEMM / GEMV kernel) for row part `p`
@@ -52,8 +52,8 @@ export function gemmSteps(
   }
   return m.parts.map((p) => {
     const shape = shapeUniform(ctx, key, p, m.cols, ldy, biasOff);
-    const consts = { F16: ctx.opts.dtype === 'f16' };
-    const label = `${key}.${kernel}`;
+    const pipe = weightKernel(ctx, kernel);
+    const label = `${key}.${pipe.kernel}`;
     const buffers = { X: x, W: p.buffer, bias, Y: y, shape };
     const size: Dispatch['size'] =
       kernel === 'gemm_reg'
@@ -63,8 +63,8 @@ export function gemmSteps(
           : () => [p.rows, 1, 1];
     // Only the prefill kernel reads the chunk length (dims); the GEMVs run one token.
     return kernel === 'gemm_reg'
-      ? ctx.pipes.kernel(kernel, consts).dispatch(label, { ...buffers, dims: ctx.act.dims }, size)
-      : ctx.pipes.kernel(kernel, consts).dispatch(label, buffers, size);
+      ? weightKernel(ctx, kernel).dispatch(label, { ...buffers, dims: ctx.act.dims }, size)
+      : pipe.dispatch(label, buffers, size);
   });
 }
 
@@ -86,14 +86,13 @@ function tiledGemmSteps(
   biasOff: number | undefined,
 ): Dispatch[] {
   const { opts, pipes } = ctx;
-  const f16 = opts.dtype === 'f16';
   const bigShape = shapeUniform(ctx, key, p, k, ldy, biasOff, 1, 1);
   const midShape = shapeUniform(ctx, key, p, k, ldy, biasOff, opts.splitTarget, maxSplitFor(k));
   const useBig = (t: number) => useBigTiles(t, p.rows, opts);
   const split = (t: number) => midSplit(t, p.rows, k, opts);
   const partials = ctx.splitK!;
-  const big = pipes.kernel('gemm_tiled', { F16: f16, TM: 8, TN: 8 });
-  const mid = pipes.kernel('gemm_tiled', { F16: f16, TM: 4, TN: 4 });
+  const big = weightKernel(ctx, 'gemm_tiled', { TM: 8, TN: 8 });
+  const mid = weightKernel(ctx, 'gemm_tiled', { TM: 4, TN: 4 });
   const reduce = pipes.kernel('gemm_splitk_reduce', { TM: 4, TN: 4 });
   const dims = ctx.act.dims;
   const gemm = { dims, X: x, W: p.buffer, bias, Y: y, P: partials };

@@ -5,7 +5,7 @@
 import { dtProjFirst, reductionWidth, scanChannelsPerGroup, scanKernel } from '../decisions.ts';
 import { layerStateLayout } from '../kernels/layout.ts';
 import type { Constants, Dispatch } from '../kernels/pipelines.ts';
-import { ceil, uniformFields, type PlanContext, type SharedPlanContext } from './context.ts';
+import { ceil, uniformFields, weightKernel, type PlanContext, type SharedPlanContext } from './context.ts';
 import { gemmSteps } from './gemm.ts';
 
 /** The embedding gather, one dispatch per row part of the embedding (shaders/embed.wgsl). */
@@ -14,7 +14,7 @@ export function embedSteps(ctx: SharedPlanContext): Dispatch[] {
   const a = ctx.act;
   return ctx.weights.matrices.get('embedding')!.parts.map((p) => {
     const part = uniformFields(ctx, 'embed.part', 'embed', 'part', { ROW0: p.row0, ROWS: p.rows });
-    const k = ctx.pipes.kernel('embed', { DM: dm, F16: ctx.opts.dtype === 'f16' });
+    const k = weightKernel(ctx, 'embed', { DM: dm });
     const buffers = { dims: a.dims, tokens: a.tokens, W: p.buffer, resid: a.resid, part };
     return k.dispatch('embed', buffers, (t) => [ceil(dm, 64), t, 1]);
   });

@@ -71,6 +71,7 @@ export function BenchPage() {
               [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
               'unknown adapter',
             hasTimestamps: d.hasTimestamps,
+            adapterFeatures: d.adapterFeatures,
             uploadMs,
           },
           { quick, onProgress: (message) => setStatus({ kind: 'running', message }) },
