@@ -9,8 +9,9 @@ Needs torch, transformers and safetensors (the GPU machine has them; this machin
 Transformers keeps per layer a conv window [batch, conv_dim, d_conv] (the last d_conv inputs x|B|C, oldest
 first; the file keeps d_conv-1 of them) and an SSM state [batch, num_heads, head_dim, state_size] (the file's
 layout without the batch). The cache object is the one transformers returns from a one-token forward pass with
-use_cache=True, so the recipe does not depend on its class; its tensors are found by shape, either one per layer
-or stacked over the layers, and filled.
+use_cache=True; its tensors are taken by the attribute names transformers 5 (per-layer objects) and 4.x (stacked
+over layers) use, else by shape, and filled in place. tests/fixtures/generate_mamba2.py found on transformers
+5.17 that states written into such a cache are exactly what it continues from.
 """
 import json
 import sys
@@ -62,34 +63,41 @@ def tensors_of_shape(obj, want):
     return found
 
 
-def per_layer(cache, one):
-    """The cache's per-layer tensors of shape `one`: L separate ones, or views of one stacked [L, *one]."""
+def slot_tensor(v):
+    """A cache slot's tensor: the tensor itself, or the first of a dict/list of them."""
+    if torch.is_tensor(v):
+        return v
+    if isinstance(v, dict) and v:
+        return slot_tensor(v[0] if 0 in v else next(iter(v.values())))
+    if isinstance(v, (list, tuple)) and v:
+        return slot_tensor(v[0])
+    return None
+
+
+def per_layer(cache, one, names):
+    """The cache's L live tensors of shape `one`: by attribute name on per-layer objects (transformers 5,
+    `cache.layers[l]`) or on the cache (stacked over layers, as 4.x's Mamba2Cache), else found by shape."""
+    layers = getattr(cache, "layers", None)
+    if layers is not None and len(layers) == L:
+        for name in names:
+            got = [slot_tensor(getattr(obj, name, None)) for obj in layers]
+            if all(t is not None and tuple(t.shape) == one for t in got):
+                return got, f"cache.layers[l].{name}"
+    for name in names:
+        stacked = slot_tensor(getattr(cache, name, None))
+        if stacked is not None and tuple(stacked.shape) == (L,) + one:
+            return [stacked[l] for l in range(L)], f"cache.{name}[l]"
     separate = tensors_of_shape(cache, one)
     if len(separate) == L:
-        return separate, "per layer"
-    stacked = tensors_of_shape(cache, (L,) + one)
-    if len(stacked) == 1:
-        return [stacked[0][l] for l in range(L)], "stacked"
+        return separate, "found by shape"
     raise SystemExit(f"FAIL: no cache tensors of shape {one} (found {len(separate)}) in {type(cache)}")
 
 
-def fresh_cache():
-    out = model(input_ids=torch.tensor([[0]]), use_cache=True)
-    cache = getattr(out, "cache_params", None) or getattr(out, "past_key_values", None)
-    convs, conv_kind = per_layer(cache, (1, conv_dim, K))
-    ssms, ssm_kind = per_layer(cache, (1, cfg.num_heads, cfg.head_dim, cfg.state_size))
-    for l in range(L):
-        ssms[l].copy_(ssm[l].unsqueeze(0))
-        convs[l].zero_()
-        convs[l][0, :, 1:] = conv[l]  # slot 0 is rolled out before it is read
-    return cache, f"{type(cache).__module__}.{type(cache).__name__} (conv {conv_kind}, ssm {ssm_kind})"
-
-
-def run(cache_kw, use_position):
+def run(cache_kws, use_position):
     cache, _ = fresh_cache()
     rows = []
     for i, t in enumerate(query):
-        kwargs = {"input_ids": torch.tensor([[t]]), cache_kw: cache, "use_cache": True}
+        kwargs = {"input_ids": torch.tensor([[t]]), "use_cache": True, **{k: cache for k in cache_kws}}
         if use_position:
             kwargs["cache_position"] = torch.tensor([K - 1 + i])
         out = model(**kwargs)
@@ -101,11 +109,13 @@ def run(cache_kw, use_position):
 
 with torch.no_grad():
     results = {"cache": fresh_cache()[1], "tokens": len(query)}
-    for cache_kw in ("cache_params", "past_key_values"):
+    # Both names first: what tests/fixtures/generate_mamba2.py passed on transformers 5.17 (the other lands in
+    # **kwargs), with cache_position >= d_conv - 1 so the window update writes its last slot.
+    for cache_kws in (("cache_params", "past_key_values"), ("cache_params",), ("past_key_values",)):
         for use_position in (True, False):
-            key = f"{cache_kw}, cache_position {'given' if use_position else 'omitted'}"
+            key = f"{' + '.join(cache_kws)}, cache_position {'given' if use_position else 'omitted'}"
             try:
-                results[key] = run(cache_kw, use_position)
+                results[key] = run(cache_kws, use_position)
             except Exception as e:  # report, do not hide: the doc must name the variant that works
                 results[key] = repr(e)[:300]
 print(json.dumps(results, indent=1))

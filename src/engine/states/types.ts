@@ -1,7 +1,7 @@
 /**
- * A stored state: the recurrent state of a Mamba model (either family) after it read a text (host arrays in the engine's
- * layout, `MambaState`), and what is known about it. Plain data, so the same record is captured by the engine,
- * kept by src/storage, written to a state file and mixed on the CPU or the GPU.
+ * A stored state: the recurrent state of a Mamba model of either family after it read a text (host arrays in
+ * the engine's layout, `MambaState`), and what is known about it. Plain data, so the same record is captured by
+ * the engine, kept by src/storage, written to a state file and mixed on the CPU or the GPU.
  */
 import { isMamba2Config, type AnyMambaConfig, type ModelFamily } from '../../model/family.ts';
 import type { MambaState } from '../weights.ts';
