@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 export const GPU_TESTS = [
   'tests/bench.random.test.ts',
   'tests/bench.run.test.ts',
+  'tests/cli.mamba2.test.ts',
   'tests/cli.test.ts',
   'tests/cli.studies.test.ts',
   'tests/default-model.engine.test.ts',

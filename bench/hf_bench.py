@@ -1,10 +1,12 @@
-"""transformers' MambaForCausalLM on CUDA: the baseline the WebGPU engine is measured against.
+"""transformers' MambaForCausalLM and Mamba2ForCausalLM on CUDA: the baselines the WebGPU engine is measured against.
 
 Run on the GPU machine (torch + transformers, no mamba_ssm kernels, so transformers takes its PyTorch path).
 For each size and dtype it builds the model with random weights on the GPU, times prefill (one forward over
 N tokens, logits of the last position) and greedy decode of 128 tokens with the recurrent cache, and prints one
 JSON object per line. With --save DIR it also saves the 130m-size f32 weights in the Hugging Face layout and the
-logits of a fixed token sequence, so the engine can load the very same weights and compare its logits.
+logits of a fixed token sequence, so the engine can load the very same weights and compare its logits (the
+Mamba-2 130m size saves into DIR-mamba2 the same way). Mamba-2 sizes are named mamba2-130m … mamba2-2.7b, as
+the state-spaces/mamba2-* checkpoints (head_dim 64, state 128, one group, chunk 256).
 """
 import argparse
 import json
@@ -12,7 +14,7 @@ import os
 import time
 
 import torch
-from transformers import MambaConfig, MambaForCausalLM
+from transformers import Mamba2Config, Mamba2ForCausalLM, MambaConfig, MambaForCausalLM
 
 SIZES = {
     # name: (d_model, layers), as the state-spaces/mamba-*-hf configs
@@ -22,6 +24,41 @@ SIZES = {
     "1.4b": (2048, 48),
     "2.8b": (2560, 64),
 }
+
+MAMBA2_SIZES = {
+    # name: (d_model, layers), as the state-spaces/mamba2-* checkpoints
+    "mamba2-130m": (768, 24),
+    "mamba2-370m": (1024, 48),
+    "mamba2-780m": (1536, 48),
+    "mamba2-1.3b": (2048, 48),
+    "mamba2-2.7b": (2560, 64),
+}
+
+
+def make_mamba2_config(size: str) -> Mamba2Config:
+    d_model, layers = MAMBA2_SIZES[size]
+    return Mamba2Config(
+        vocab_size=50288,
+        hidden_size=d_model,
+        num_hidden_layers=layers,
+        num_heads=2 * d_model // 64,
+        head_dim=64,
+        n_groups=1,
+        state_size=128,
+        expand=2,
+        conv_kernel=4,
+        chunk_size=256,
+        use_conv_bias=True,
+        use_bias=False,
+        tie_word_embeddings=True,
+        residual_in_fp32=True,
+    )
+
+
+def make_model(size: str):
+    if size in MAMBA2_SIZES:
+        return make_mamba2_config(size), Mamba2ForCausalLM
+    return make_config(size), MambaForCausalLM
 
 
 def make_config(size: str) -> MambaConfig:
@@ -56,11 +93,12 @@ def forward(model, ids):
 @torch.inference_mode()
 def bench_one(size: str, dtype: str, prefill_lengths, decode_tokens: int, save_dir: str | None, reps: int):
     torch.manual_seed(0)
-    cfg = make_config(size)
+    cfg, cls = make_model(size)
     tdtype = torch.float32 if dtype == "f32" else torch.float16
     with torch.device("cuda"):
-        model = MambaForCausalLM(cfg).to(tdtype).eval()
-    result = {"engine": "transformers", "size": size, "dtype": dtype, "device": torch.cuda.get_device_name()}
+        model = cls(cfg).to(tdtype).eval()
+    result = {"engine": "transformers", "model": cls.__name__, "size": size, "dtype": dtype,
+              "device": torch.cuda.get_device_name()}
     gen = torch.Generator(device="cuda").manual_seed(1)
     for n in prefill_lengths:
         ids = torch.randint(0, cfg.vocab_size, (1, n), device="cuda", generator=gen)
@@ -111,8 +149,8 @@ def main():
     a = ap.parse_args()
     for size in a.sizes.split(","):
         for dtype in a.dtypes.split(","):
-            r = bench_one(size, dtype, [int(x) for x in a.prefill.split(",")], a.decode,
-                          a.save if size == "130m" else None, a.reps)
+            save = a.save if size == "130m" else (f"{a.save}-mamba2" if a.save and size == "mamba2-130m" else None)
+            r = bench_one(size, dtype, [int(x) for x in a.prefill.split(",")], a.decode, save, a.reps)
             print(json.dumps(r), flush=True)
 
 

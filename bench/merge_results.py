@@ -7,6 +7,9 @@ import json
 import sys
 
 SIZES = {(768, 24): "130m", (1024, 48): "370m", (1536, 48): "790m", (2048, 48): "1.4b", (2560, 64): "2.8b"}
+MAMBA2_SIZES = {(768, 24): "mamba2-130m", (1024, 48): "mamba2-370m", (1536, 48): "mamba2-780m",
+                (2048, 48): "mamba2-1.3b", (2560, 64): "mamba2-2.7b"}
+ORDER = [s for pair in zip(SIZES.values(), MAMBA2_SIZES.values()) for s in pair]
 
 
 def load(path):
@@ -35,12 +38,13 @@ def main():
     ours_rows = load(sys.argv[2])
     ours = {}
     for r in ours_rows:
-        size = SIZES.get((r["config"]["dModel"], r["config"]["layers"]), r["model"])
+        sizes = MAMBA2_SIZES if r["config"].get("family") == "mamba2" else SIZES
+        size = sizes.get((r["config"]["dModel"], r["config"]["layers"]), r["model"])
         key = (size, r["dtype"])
         # The same size may run twice (transformers' saved weights and random:): keep the saved-weights run.
         if key not in ours or r.get("check"):
             ours[key] = r
-    keys = sorted(set(hf) | set(ours), key=lambda k: (list(SIZES.values()).index(k[0]) if k[0] in SIZES.values() else 99, k[1]))
+    keys = sorted(set(hf) | set(ours), key=lambda k: (ORDER.index(k[0]) if k[0] in ORDER else 99, k[1]))
     out = []
     out.append("| size | dtype | prefill 512 tok/s: transformers / ours (ratio) | prefill 2048 tok/s | decode tok/s |")
     out.append("| --- | --- | --- | --- | --- |")
@@ -72,6 +76,26 @@ def main():
             f"{fmt(m['totalMs'], 1)} ({fmt(m['mixMs'], 2)} / {fmt(m['scoreMs'], 1)}) | {fmt(o['decodeBandwidthGBs'], 1)} | "
             f"{o['dispatchesPerDecodeToken']} | {fmt(gpu, 3)} | {fmt(o['decode']['msPerToken'], 3)} |"
         )
+    pairs = [(m1, m2) for m1, m2 in zip(SIZES.values(), MAMBA2_SIZES.values())]
+    rows = []
+    for m1, m2 in pairs:
+        for dtype in ("f32", "f16"):
+            a, b = ours.get((m1, dtype)), ours.get((m2, dtype))
+            if not a or not b:
+                continue
+            pa = {p["tokens"]: p["tokPerS"] for p in a["prefill"]}
+            pb = {p["tokens"]: p["tokPerS"] for p in b["prefill"]}
+            rows.append(
+                f"| {m1} / {m2} | {dtype} | {fmt(pa.get(2048))} / {fmt(pb.get(2048))} ({ratio(pb.get(2048), pa.get(2048))}) | "
+                f"{fmt(a['decode']['tokPerS'], 1)} / {fmt(b['decode']['tokPerS'], 1)} ({ratio(b['decode']['tokPerS'], a['decode']['tokPerS'])}) |"
+            )
+    if rows:
+        out.append("")
+        out.append("This engine, Mamba-1 / Mamba-2 at the same size (ratio = Mamba-2 / Mamba-1; the target is ≥ 1):")
+        out.append("")
+        out.append("| sizes | dtype | prefill 2048 tok/s | decode tok/s |")
+        out.append("| --- | --- | --- | --- |")
+        out.extend(rows)
     checks = [r for r in ours_rows if r.get("check")]
     if checks:
         out.append("")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark, in one command on the GPU machine (bench/RESULTS.md says how it was run). For each
 # size, smallest first, so a run cut short still holds complete pairs:
-#   1. transformers' MambaForCausalLM (PyTorch, CUDA, f32 and f16), random weights; at 130m f32 it also saves
-#      its weights and the logits of a fixed 64-token sequence (bench/hf_bench.py --save);
+#   1. transformers' MambaForCausalLM (PyTorch, CUDA, f32 and f16), random weights, or Mamba2ForCausalLM for a
+#      size named mamba2-* (mamba2-130m … mamba2-2.7b); at 130m / mamba2-130m f32 it also saves its weights and
+#      the logits of a fixed 64-token sequence (bench/hf_bench.py --save; Mamba-2 into $SAVE-mamba2);
 #   2. this engine through Dawn on the same size: at 130m transformers' saved weights, with its logits checked
 #      against theirs; at the other sizes random weights generated on the GPU;
 # then a merged table of both engines and their ratio (bench/merge_results.py).
@@ -40,6 +41,8 @@ for size in "${sizes[@]}"; do
   for dtype in "${dtypes[@]}"; do
     if [[ $size == 130m && -f $SAVE/check.safetensors ]]; then
       model=$SAVE; extra=(--check "$SAVE/check.safetensors")
+    elif [[ $size == mamba2-130m && -f $SAVE-mamba2/check.safetensors ]]; then
+      model=$SAVE-mamba2; extra=(--check "$SAVE-mamba2/check.safetensors")
     else
       model=random:$size; extra=()
     fi

@@ -15,11 +15,16 @@ import {
   hostTensor,
   parseRandomModel,
   randomConfig,
+  randomModelConfig,
   randomHostWeights,
   randomWeightsAsHeld,
   tensorKey,
 } from '../src/engine/randomWeights.ts';
 import { referenceForward } from '../src/engine/reference/mamba.ts';
+import { mamba2Forward } from '../src/engine/reference/mamba2.ts';
+import { mamba2WeightsFromSource } from '../src/engine/mamba2Weights.ts';
+import { tensorShapesOf } from '../src/model/family.ts';
+import { parseMamba2Config } from '../src/model/mamba2Config.ts';
 import { f16ToF32 } from '../src/model/safetensors.ts';
 import type { MambaConfig } from '../src/model/config.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
@@ -209,6 +214,54 @@ describe('random models', () => {
         const tokens = [1, 17, 299, 42, 42, 7, 150, 3];
         const got = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
         const want = referenceForward(held, tokens).logits;
+        expect(relMaxDiff(got, want)).toBeLessThan(1e-3);
+        expect(Math.max(...Array.from(want, Math.abs))).toBeGreaterThan(1e-2);
+      } finally {
+        engine.destroy();
+      }
+    });
+  });
+
+  it('Mamba-2 sizes: the state-spaces/mamba2-* dimensions', () => {
+    const c = randomModelConfig('random:mamba2-2.7b');
+    expect(c && 'numHeads' in c && [c.hiddenSize, c.numLayers, c.numHeads, c.headDim, c.stateSize]).toEqual([
+      2560, 64, 80, 64, 128,
+    ]);
+    expect(randomModelConfig('random:mamba2-130m')?.numLayers).toBe(24);
+    expect(randomModelConfig('random:130m')?.hiddenSize).toBe(768);
+    expect(randomModelConfig('random:mamba2-7b')).toBeUndefined();
+  });
+
+  it('a small random Mamba-2 filled on the GPU gives the float64 reference on the host copy (f32, 1e-3)', async () => {
+    const config = parseMamba2Config({
+      model_type: 'mamba2',
+      vocab_size: 300,
+      hidden_size: 64,
+      num_hidden_layers: 2,
+      num_heads: 4,
+      head_dim: 32,
+      n_groups: 2,
+      state_size: 16,
+      tie_word_embeddings: false,
+    });
+    await withScope(dev.device, async () => {
+      const { engine, aLogs } = await createRandomEngine(
+        dev,
+        config,
+        { dtype: 'f32', maxBindingBytes: 4096 },
+        5,
+      );
+      try {
+        expect(aLogs.map((a) => a.length)).toEqual([4, 4]);
+        const tokens = [1, 17, 299, 42, 42, 7, 150, 3];
+        const got = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
+        const shapes = tensorShapesOf(config);
+        const host = mamba2WeightsFromSource(config, {
+          has: (n) => shapes.has(n),
+          shape: (n) => shapes.get(n)!,
+          float32: (n) => hostTensor(config, n, 5),
+        });
+        const want = mamba2Forward(host, tokens).logits;
         expect(relMaxDiff(got, want)).toBeLessThan(1e-3);
         expect(Math.max(...Array.from(want, Math.abs))).toBeGreaterThan(1e-2);
       } finally {

@@ -63,10 +63,12 @@ describe('runBenchmark on tiny-b', () => {
     expect(result.mixRescore.evalTokens).toBe(20);
     expect(result.mixRescore.totalMs).toBeGreaterThanOrEqual(result.mixRescore.scoreMs);
     // The page's path: tiny-b has no tokenizer, so the service reads UTF-8 bytes, one token each.
-    expect(result.servicePath.evalTokens).toBe(20);
-    expect(result.servicePath.requests).toBe(2);
-    expect(result.servicePath.totalMs).toBeGreaterThanOrEqual(result.servicePath.minMs);
-    expect(result.servicePath.minMs).toBeGreaterThan(0);
+    const service = result.servicePath;
+    expect(service).toBeDefined();
+    expect(service?.evalTokens).toBe(20);
+    expect(service?.requests).toBe(2);
+    expect(service?.totalMs).toBeGreaterThanOrEqual(service?.minMs ?? Infinity);
+    expect(service?.minMs).toBeGreaterThan(0);
     expect(formatText(result)).toContain('page path: recipe → score 20');
     expect(result.dispatchFloor.ms).toBeGreaterThan(0);
     expect(result.notes.filter((n) => n.includes('non-finite'))).toEqual([]);

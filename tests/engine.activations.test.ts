@@ -7,9 +7,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { GpuMambaModel } from '../src/engine/model.ts';
-import { randomHostWeights } from '../src/engine/randomWeights.ts';
+import { hostTensor, randomHostWeights } from '../src/engine/randomWeights.ts';
 import type { MambaConfig } from '../src/model/config.ts';
 import { gpuActivationBytes } from '../src/model/memory.ts';
+import { tensorShapesOf } from '../src/model/family.ts';
+import { parseMamba2Config } from '../src/model/mamba2Config.ts';
 
 let dev: EngineDevice;
 beforeAll(async () => {
@@ -73,6 +75,50 @@ describe('activation sizing', () => {
     expect(engine.chunkSize).toBe(512);
     const mine = created.filter((b) => ACTIVATIONS.includes(b.label));
     expect(mine.map((b) => b.label).sort()).toEqual([...ACTIVATIONS].sort());
+    const allocated = mine.reduce((a, b) => a + b.size, 0);
+    expect(gpuActivationBytes(config, 'f32', device.limits)).toBe(allocated);
+    engine.destroy();
+  });
+});
+
+describe('activation sizing, Mamba-2', () => {
+  it('the estimate equals the bytes of the activation buffers the Mamba-2 engine allocates (GPU variant)', async () => {
+    const config = parseMamba2Config({
+      model_type: 'mamba2',
+      vocab_size: 300,
+      hidden_size: 64,
+      num_hidden_layers: 2,
+      num_heads: 4,
+      head_dim: 32,
+      n_groups: 2,
+      state_size: 16,
+    });
+    const names = [
+      ...ACTIVATIONS.filter((n) => !['xz', 'xc', 'dbc', 'dt'].includes(n)),
+      'proj',
+      'xbc',
+      'gated',
+      'cum',
+      'dl',
+      'cs',
+    ];
+    const device = dev.device;
+    const created: { label: string; size: number }[] = [];
+    const original = device.createBuffer.bind(device);
+    device.createBuffer = (d: GPUBufferDescriptor) => {
+      created.push({ label: d.label ?? '', size: d.size });
+      return original(d);
+    };
+    let engine: GpuMambaModel | undefined;
+    try {
+      const shapes = tensorShapesOf(config);
+      const tensors = [...shapes.keys()].map((n): [string, Float32Array] => [n, hostTensor(config, n, 1)]);
+      engine = await GpuMambaModel.fromTensors(dev, config, tensors, { dtype: 'f32', variant: 'hardware' });
+    } finally {
+      device.createBuffer = original;
+    }
+    const mine = created.filter((b) => names.includes(b.label));
+    expect(mine.map((b) => b.label).sort()).toEqual([...names].sort());
     const allocated = mine.reduce((a, b) => a + b.size, 0);
     expect(gpuActivationBytes(config, 'f32', device.limits)).toBe(allocated);
     engine.destroy();

@@ -10,7 +10,7 @@ import { DownloadError, ModelFormatError } from '../src/model/errors.ts';
 import { deleteCachedModel, listCachedModels, QUOTA_MESSAGE } from '../src/model/cache.ts';
 import { download } from '../src/model/download.ts';
 import { SafetensorsFile } from '../src/model/safetensors.ts';
-import type { MambaConfig } from '../src/model/config.ts';
+import type { AnyMambaConfig } from '../src/model/family.ts';
 import { startHubServer, type HubServer } from './helpers/hub-server.ts';
 import { MemoryCache, RecordingSink } from './helpers/loading.ts';
 import { asDtype, fixtureFiles, sharded } from './helpers/model-variants.ts';
@@ -40,7 +40,7 @@ function opts(
 ): LoadOptions<RecordingSink> {
   return {
     tokenizer: false,
-    createSink: (config: MambaConfig, precision: string) => {
+    createSink: (config: AnyMambaConfig, precision: string) => {
       const s = new RecordingSink(config, precision);
       made.push(s);
       return s;

@@ -11,7 +11,7 @@ import { loadModelFromDir, loadTokenizerFromDir } from '../src/model/node.ts';
 import { bundledSource, fetchBundledManifest } from '../src/model/sources.ts';
 import { SafetensorsFile } from '../src/model/safetensors.ts';
 import { DownloadError } from '../src/model/errors.ts';
-import type { MambaConfig } from '../src/model/config.ts';
+import type { AnyMambaConfig } from '../src/model/family.ts';
 import { startHubServer, repoFromFolder, type HubServer } from './helpers/hub-server.ts';
 import { RecordingSink } from './helpers/loading.ts';
 
@@ -24,7 +24,7 @@ const manifest = shipped
 const folder = manifest?.default ?? '';
 const dir = join(MODELS, folder);
 
-const sink = (made: RecordingSink[]) => (config: MambaConfig, p: string) => {
+const sink = (made: RecordingSink[]) => (config: AnyMambaConfig, p: string) => {
   const s = new RecordingSink(config, p);
   made.push(s);
   return s;

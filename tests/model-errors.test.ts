@@ -9,7 +9,8 @@ import { loadModel, type LoadOptions } from '../src/model/loader.ts';
 import { filesSource } from '../src/model/sources.ts';
 import { ModelFormatError, ModelTooLargeError, TokenizerError } from '../src/model/errors.ts';
 import { GpuOutOfMemoryError } from '../src/engine/gpu/device.ts';
-import { parseMambaConfig, type MambaConfig } from '../src/model/config.ts';
+import { parseMambaConfig } from '../src/model/config.ts';
+import type { AnyMambaConfig } from '../src/model/family.ts';
 import { estimateMemory } from '../src/model/memory.ts';
 import { formatBytes } from '../src/model/progress.ts';
 import { RecordingSink } from './helpers/loading.ts';
@@ -40,7 +41,7 @@ async function attempt(files: Files, extra: Partial<LoadOptions<RecordingSink>> 
   try {
     await loadModel(filesSource(asFiles(files), 'my-model'), {
       tokenizer: false,
-      createSink: (config: MambaConfig, precision: string) => {
+      createSink: (config: AnyMambaConfig, precision: string) => {
         const s = new RecordingSink(config, precision);
         made.push(s);
         return s;
@@ -62,11 +63,19 @@ async function message(files: Files, extra: Partial<LoadOptions<RecordingSink>> 
 }
 
 describe('refused checkpoints, each with its message', () => {
-  it('a Mamba-2 config', async () => {
+  it('a Mamba-1 config relabelled "mamba2": read as Mamba-2, refused for what it lacks', async () => {
     const { error } = await attempt(withConfig(A, { model_type: 'mamba2' }));
     expect(error).toBeInstanceOf(ModelFormatError);
     expect((error as Error).message).toBe(
-      'my-model/config.json: model_type is "mamba2", not "mamba"; this is not a Mamba-1 model. Mamba-2 checkpoints are not supported; pick a Mamba-1 model such as state-spaces/mamba-130m-hf.',
+      'my-model/config.json: "num_heads" must be a positive integer (found nothing).',
+    );
+  });
+
+  it('a config of another architecture', async () => {
+    const { error } = await attempt(withConfig(A, { model_type: 'gpt2' }));
+    expect(error).toBeInstanceOf(ModelFormatError);
+    expect((error as Error).message).toBe(
+      'my-model/config.json: model_type is "gpt2", not "mamba" or "mamba2"; this is not a Mamba model. Pick a checkpoint in the Hugging Face layout (for example state-spaces/mamba-130m-hf or AntonV/mamba2-130m-hf).',
     );
   });
 

@@ -26,7 +26,8 @@ import {
   type Files,
 } from './helpers/model-variants.ts';
 import { weightsFromSource } from '../src/engine/weights.ts';
-import { parseMambaConfig, type MambaConfig } from '../src/model/config.ts';
+import { parseMambaConfig } from '../src/model/config.ts';
+import type { AnyMambaConfig } from '../src/model/family.ts';
 
 const A = fixtureFiles('tiny-a');
 const B = fixtureFiles('tiny-b');
@@ -53,7 +54,7 @@ afterAll(async () => {
 });
 
 function sinkFactory(made: RecordingSink[]) {
-  return (config: MambaConfig, precision: string) => {
+  return (config: AnyMambaConfig, precision: string) => {
     const s = new RecordingSink(config, precision);
     made.push(s);
     return s;

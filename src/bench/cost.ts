@@ -3,11 +3,13 @@
  * small per-layer parameters) and the dispatches the engine's plan issues. Effective bandwidth = bytes ×
  * tokens/s; comparing it with the adapter's peak says whether decode is bandwidth-bound.
  */
-import type { MambaConfig } from '../model/config.ts';
+import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
 import type { WeightDtype } from '../engine/api.ts';
 import { packedBytes } from '../engine/gpu/weightMatrix.ts';
 import { layerParamLayout } from '../engine/kernels/layout.ts';
 import type { Dispatch } from '../engine/kernels/pipelines.ts';
+import { mamba2ParamLayout } from '../engine/mamba2/placement.ts';
+import { stateGeometry } from '../engine/stateIO.ts';
 
 export interface DecodeBytes {
   /** in_proj + x_proj + out_proj of every layer. */
@@ -19,14 +21,20 @@ export interface DecodeBytes {
   total: number;
 }
 
-export function decodeBytesPerToken(c: MambaConfig, dtype: WeightDtype): DecodeBytes {
-  const { hiddenSize: dm, intermediateSize: di, stateSize: ds, timeStepRank: r, numLayers: L } = c;
-  const perLayer =
-    packedBytes(2 * di, dm, dtype) + packedBytes(r + 2 * ds, di, dtype) + packedBytes(dm, di, dtype);
+export function decodeBytesPerToken(c: AnyMambaConfig, dtype: WeightDtype): DecodeBytes {
+  const { hiddenSize: dm, intermediateSize: di, numLayers: L } = c;
+  // Mamba-2 has no x_proj: in_proj makes z, x, B, C and Δ at once.
+  const perLayer = isMamba2Config(c)
+    ? packedBytes(c.inProjSize, dm, dtype) + packedBytes(dm, di, dtype)
+    : packedBytes(2 * di, dm, dtype) +
+      packedBytes(c.timeStepRank + 2 * c.stateSize, di, dtype) +
+      packedBytes(dm, di, dtype);
   const layerMatrices = L * perLayer;
   const head = packedBytes(c.vocabSize, dm, dtype);
-  const state = 2 * 4 * (di * ds + di * (c.convKernel - 1) + di);
-  const paramsAndState = L * (layerParamLayout(c).total * 4 + state) + dm * 4;
+  const g = stateGeometry(c);
+  const state = 2 * 4 * (g.ssm + g.conv + g.dtSum);
+  const params = isMamba2Config(c) ? mamba2ParamLayout(c).total : layerParamLayout(c).total;
+  const paramsAndState = L * (params * 4 + state) + dm * 4;
   return { layerMatrices, head, paramsAndState, total: layerMatrices + head + paramsAndState };
 }
 

@@ -41,10 +41,12 @@ export function summaryRows(r: BenchResult): Row[] {
     label: `mix + rescore ${r.mixRescore.evalTokens}`,
     value: `${f(r.mixRescore.totalMs, 1)} ms (mix ${f(r.mixRescore.mixMs, 2)} ms, score ${f(r.mixRescore.scoreMs, 1)} ms)`,
   });
-  rows.push({
-    label: `page path: recipe → score ${r.servicePath.evalTokens}`,
-    value: `${f(r.servicePath.totalMs, 1)} ms (median of ${r.servicePath.requests} requests through the engine service, min ${f(r.servicePath.minMs, 1)} ms)`,
-  });
+  if (r.servicePath) {
+    rows.push({
+      label: `page path: recipe → score ${r.servicePath.evalTokens}`,
+      value: `${f(r.servicePath.totalMs, 1)} ms (median of ${r.servicePath.requests} requests through the engine service, min ${f(r.servicePath.minMs, 1)} ms)`,
+    });
+  }
   rows.push({
     label: 'decode bandwidth',
     value: `${f(r.decodeBandwidthGBs, 1)} GB/s (${f(r.decodeBytes.total / 1e6, 1)} MB of weights and state per token)`,

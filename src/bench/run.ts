@@ -12,7 +12,8 @@
  *  - dispatches per token from the engine's plan, and per-kernel GPU time from timestamp queries when the
  *    device has `timestamp-query`.
  */
-import type { MambaConfig } from '../model/config.ts';
+import { familyOf, isMamba2Config, type AnyMambaConfig, type ModelFamily } from '../model/family.ts';
+import { countParameters } from '../model/memory.ts';
 import type { WeightDtype } from '../engine/api.ts';
 import type { GpuMambaModel } from '../engine/model.ts';
 import { GpuStateMixer } from '../engine/states/gpuMix.ts';
@@ -62,13 +63,23 @@ export interface BenchResult {
   f16Kernels?: 'native' | 'packed';
   adapterFeatures?: string[];
   quick: boolean;
-  config: { dModel: number; layers: number; dInner: number; vocab: number; params: number };
+  config: {
+    dModel: number;
+    layers: number;
+    dInner: number;
+    vocab: number;
+    params: number;
+    family: ModelFamily;
+  };
   uploadMs: number;
   prefill: { tokens: number; tokPerS: number; ms: number }[];
   decode: { tokens: number; tokPerS: number; msPerToken: number };
   mixRescore: { evalTokens: number; mixMs: number; scoreMs: number; totalMs: number };
-  /** Mix + rescore as the page runs it: through the worker's EngineService, recipe in, score out. */
-  servicePath: ServicePathResult;
+  /**
+   * Mix + rescore as the page runs it: through the worker's EngineService, recipe in, score out (Mamba-1
+   * only: the worker does not run Mamba-2 yet).
+   */
+  servicePath?: ServicePathResult;
   decodeBytes: DecodeBytes;
   /** decodeBytes.total × decode tokens/s, in GB/s (10^9). */
   decodeBandwidthGBs: number;
@@ -82,7 +93,8 @@ export interface BenchResult {
   notes: string[];
 }
 
-export function parameterCount(c: MambaConfig): number {
+export function parameterCount(c: AnyMambaConfig): number {
+  if (isMamba2Config(c)) return countParameters(c);
   const { hiddenSize: dm, intermediateSize: di, stateSize: ds, timeStepRank: r, convKernel: dc } = c;
   const layer = 2 * di * dm + di * dc + di + (r + 2 * ds) * di + di * r + di + 2 * di * ds + di * dm + dm;
   return c.vocabSize * dm * (c.tieWordEmbeddings ? 1 : 2) + c.numLayers * layer + dm;
@@ -167,13 +179,18 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
     };
 
     // ---- the same through the engine service the worker runs
-    say(`mix and score ${evalTokens} tokens through the engine service (the page's path)`);
-    const servicePath = await timeServicePath(engine, aLogs, {
-      evalTokens,
-      stateTokens: quick ? 16 : 64,
-      requests: quick ? 2 : 8,
-      tokenizer: input.tokenizer,
-    });
+    let servicePath: ServicePathResult | undefined;
+    if (isMamba2Config(c)) {
+      notes.push("The engine service (the page's path) runs Mamba-1 only so far: no page-path figure.");
+    } else {
+      say(`mix and score ${evalTokens} tokens through the engine service (the page's path)`);
+      servicePath = await timeServicePath(engine, aLogs, {
+        evalTokens,
+        stateTokens: quick ? 16 : 64,
+        requests: quick ? 2 : 8,
+        tokenizer: input.tokenizer,
+      });
+    }
 
     // ---- costs from the plan
     const dplan = engine.dispatchPlan;
@@ -218,6 +235,7 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
         dInner: c.intermediateSize,
         vocab: V,
         params: parameterCount(c),
+        family: familyOf(c),
       },
       uploadMs: input.uploadMs,
       prefill,

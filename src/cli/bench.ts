@@ -1,5 +1,6 @@
 /**
- * `soup bench --model (DIR | random:130m | … | random:2.8b) [--dtype f32|f16|int8] [--json] [--quick]
+ * `soup bench --model (DIR | random:130m | … | random:2.8b | random:mamba2-130m | … | random:mamba2-2.7b)
+ *  [--dtype f32|f16|int8] [--json] [--quick]
  *  [--check CHECK.safetensors]`: the engine's speed on the adapter Node finds (src/bench/run.ts), and with
  * --check, how far its logits are from the ones transformers saved for the same weights (bench/hf_bench.py).
  * Progress goes to stderr; the figures (text, or one JSON object) to stdout.
@@ -9,7 +10,7 @@ import type { WeightDtype } from '../engine/api.ts';
 import type { EngineDevice } from '../engine/gpu/device.ts';
 import { openNodeDevice } from '../engine/gpu/node.ts';
 import type { EngineOptions, GpuMambaModel } from '../engine/model.ts';
-import { createRandomEngine, parseRandomModel, randomConfig, RANDOM_SIZES } from '../engine/randomWeights.ts';
+import { createRandomEngine, RANDOM_MODELS, randomModelConfig } from '../engine/randomWeights.ts';
 import { SafetensorsFile } from '../model/safetensors.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import { formatText } from '../bench/format.ts';
@@ -17,7 +18,7 @@ import { runBenchmark, type BenchOptions, type BenchResult } from '../bench/run.
 import { intOption, UsageError, type ParsedArgs } from './args.ts';
 import { openModelDir, parseDtype } from './model-dir.ts';
 
-export const BENCH_USAGE = `  bench     --model (DIR | random:${Object.keys(RANDOM_SIZES).join(' | random:')})
+export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.join(' | random:')})
             [--dtype f32|f16|int8] [--json] [--quick] [--check CHECK.safetensors]
             [--prefill 128,512,2048] [--decode-tokens 128] [--eval-tokens 256]
             [--chunk N] [--big-tiles N] [--split-target N]   (engine tuning: prefill chunk, GEMM tiles)
@@ -58,19 +59,17 @@ async function open(
   tuning: Tuning,
 ): Promise<Opened> {
   if (model.startsWith('random:')) {
-    const size = parseRandomModel(model);
-    if (!size) {
+    const config = randomModelConfig(model);
+    if (!config) {
       throw new UsageError(
-        `Unknown random model "${model}"; choose one of ${Object.keys(RANDOM_SIZES)
-          .map((s) => `random:${s}`)
-          .join(', ')}.`,
+        `Unknown random model "${model}"; choose one of ${RANDOM_MODELS.map((s) => `random:${s}`).join(', ')}.`,
       );
     }
     const dev = await openNodeDevice();
     const t0 = performance.now();
     const { engine, aLogs } = await createRandomEngine(
       dev,
-      randomConfig(size),
+      config,
       { ...tuning, dtype: dtype ?? 'f16' },
       seed,
     );

@@ -1,5 +1,6 @@
 /**
- * `soup eval`: the request/result protocol of tests/fixtures/README.md. Each sequence is read from the zero
+ * `soup eval`: the request/result protocol of tests/fixtures/README.md, for either family (state tensors in
+ * the family's shapes: stateIO.layerStateShapes). Each sequence is read from the zero
  * state (logits, states, Σ Δ); `mix` combines final states with the given weights (no normalisation, SSM and
  * conv alike) and reads `query` from the result; `adecay` composes the sources as ordered chunks (conv state:
  * the last source's) and reads `query` from that. The result uses the fixtures' tensor names.
@@ -9,6 +10,7 @@ import type { GpuState } from '../engine/api.ts';
 import { GpuStateMixer } from '../engine/states/gpuMix.ts';
 import { planMix, type MixSpec } from '../engine/states/mixSpec.ts';
 import { shapeOfConfig } from '../engine/states/types.ts';
+import { layerStateShapes } from '../engine/stateIO.ts';
 import { writeSafetensors, type TensorToWrite } from '../model/safetensors.ts';
 import type { OpenedModel } from './model-dir.ts';
 import { RequestError } from './output.ts';
@@ -73,7 +75,8 @@ export async function runEval(model: OpenedModel, requestFile: string, outFile: 
   const { engine, config } = model;
   const request = parseRequest(readFileSync(requestFile, 'utf8'), requestFile, config.vocabSize);
   const out: Record<string, TensorToWrite> = {};
-  const { intermediateSize: di, stateSize: ds, convKernel: dc, vocabSize: V } = config;
+  const V = config.vocabSize;
+  const shapes = layerStateShapes(config);
   const names = Object.keys(request.sequences);
   const states = new Map<string, GpuState>();
   try {
@@ -86,9 +89,9 @@ export async function runEval(model: OpenedModel, requestFile: string, outFile: 
       out[`${name}.tokens`] = { dtype: 'I32', shape: [tokens.length], data: Int32Array.from(tokens) };
       out[`${name}.logits`] = { dtype: 'F32', shape: [tokens.length, V], data: logits };
       host.layers.forEach((l, i) => {
-        out[`${name}.ssm_state.${i}`] = { dtype: 'F32', shape: [di, ds], data: l.ssm };
-        out[`${name}.conv_state.${i}`] = { dtype: 'F32', shape: [di, dc - 1], data: l.conv };
-        out[`${name}.dt_sum.${i}`] = { dtype: 'F32', shape: [di], data: l.dtSum };
+        out[`${name}.ssm_state.${i}`] = { dtype: 'F32', shape: shapes.ssm, data: l.ssm };
+        out[`${name}.conv_state.${i}`] = { dtype: 'F32', shape: shapes.conv, data: l.conv };
+        out[`${name}.dt_sum.${i}`] = { dtype: 'F32', shape: shapes.dtSum, data: l.dtSum };
       });
     }
     const mixer =
@@ -126,7 +129,7 @@ export async function runEval(model: OpenedModel, requestFile: string, outFile: 
       const { sources, query } = request.adecay;
       const { host, logits } = await runMix(sources, { mode: 'adecay', ssm: 'mix', conv: 'last' }, query);
       host.layers.forEach((l, i) => {
-        out[`adecay.ssm_state.${i}`] = { dtype: 'F32', shape: [di, ds], data: l.ssm };
+        out[`adecay.ssm_state.${i}`] = { dtype: 'F32', shape: shapes.ssm, data: l.ssm };
       });
       out['adecay.query_tokens'] = { dtype: 'I32', shape: [query.length], data: Int32Array.from(query) };
       out['adecay.query_logits'] = { dtype: 'F32', shape: [query.length, V], data: logits };

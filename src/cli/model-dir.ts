@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MambaConfig } from '../model/config.ts';
+import type { AnyMambaConfig } from '../model/family.ts';
 import { dirSource } from '../model/node.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import type { WeightDtype } from '../engine/api.ts';
@@ -18,7 +19,7 @@ import { UsageError } from './args.ts';
 
 export interface OpenedModel {
   dir: string;
-  config: MambaConfig;
+  config: AnyMambaConfig;
   engine: GpuMambaModel;
   dev: EngineDevice;
   tokenizer?: MambaTokenizer;
@@ -47,7 +48,9 @@ export async function openModelDir(
     tokenizer: existsSync(join(dir, 'tokenizer.json')),
     engine: engineOptions,
     observe: {
-      created: (config) => void (hasher = new WeightsHasher(config)),
+      // WeightsHasher's canonical config lists Mamba-1's fields; for Mamba-2 it hashes the fields both share
+      // (the tensors themselves, all of them, are hashed either way) until src/engine/states widens it.
+      created: (config) => void (hasher = new WeightsHasher(config as MambaConfig)),
       tensor: (name, data) => hasher!.add(name, data),
     },
   });

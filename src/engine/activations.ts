@@ -6,7 +6,9 @@
  * array<vec4f>.
  */
 import type { MambaConfig } from '../model/config.ts';
-import { splitKFloats, type GemmTuning } from './decisions.ts';
+import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
+import type { Mamba2Config } from '../model/mamba2Config.ts';
+import { M2_SCAN_CHUNK, splitKFloats, type GemmTuning } from './decisions.ts';
 
 /** Words of the sampler's report: id, prob, count, then up to 16 (id, prob) alternatives. */
 export const SAMPLE_OUT_WORDS = 3 + 2 * 16;
@@ -38,10 +40,17 @@ export type ActivationName =
 
 export type Activations = Record<ActivationName, GPUBuffer>;
 
-/** Bytes asked for each activation buffer at `chunkSize` tokens per chunk (before padding). */
-export function activationSizes(config: MambaConfig, chunkSize: number): Record<ActivationName, number> {
-  const { hiddenSize: dm, intermediateSize: di, stateSize: ds, timeStepRank: r, vocabSize: V } = config;
-  const T = chunkSize;
+/** The activations every family has: the residual stream, the head's and the sampler's buffers. */
+export type SharedActivationName = Exclude<ActivationName, 'xz' | 'xc' | 'dbc' | 'y' | 'dt'>;
+export type SharedActivations = Record<SharedActivationName, GPUBuffer>;
+
+/** Mamba-2's activations: in_proj's output, the conv's, the scan's and the chunked scan's scratch. */
+export type Mamba2ActivationName =
+  SharedActivationName | 'proj' | 'xbc' | 'y' | 'gated' | 'cum' | 'dl' | 'cs';
+export type Mamba2Activations = Record<Mamba2ActivationName, GPUBuffer>;
+
+function sharedSizes(config: AnyMambaConfig, T: number): Record<SharedActivationName, number> {
+  const { hiddenSize: dm, vocabSize: V } = config;
   return {
     dims: 16,
     tokens: T * 4,
@@ -49,11 +58,6 @@ export function activationSizes(config: MambaConfig, chunkSize: number): Record<
     resid: T * dm * 4,
     delta: T * dm * 4,
     normed: T * dm * 4,
-    xz: T * 2 * di * 4,
-    xc: T * di * 4,
-    dbc: T * (r + 2 * ds) * 4,
-    y: T * di * 4,
-    dt: T * di * 4,
     logits: T * V * 4,
     nll: T * 4,
     lastNormed: dm * 4,
@@ -64,6 +68,45 @@ export function activationSizes(config: MambaConfig, chunkSize: number): Record<
   };
 }
 
+/** Bytes asked for each activation buffer at `chunkSize` tokens per chunk (before padding). */
+export function activationSizes(config: MambaConfig, chunkSize: number): Record<ActivationName, number> {
+  const { intermediateSize: di, stateSize: ds, timeStepRank: r } = config;
+  const T = chunkSize;
+  return {
+    ...sharedSizes(config, T),
+    xz: T * 2 * di * 4,
+    xc: T * di * 4,
+    dbc: T * (r + 2 * ds) * 4,
+    y: T * di * 4,
+    dt: T * di * 4,
+  };
+}
+
+/** Mamba-2's activation sizes in bytes at `chunkSize` tokens per chunk (before padding). */
+export function mamba2ActivationSizes(
+  c: Mamba2Config,
+  chunkSize: number,
+): Record<Mamba2ActivationName, number> {
+  const T = chunkSize;
+  const H = c.numHeads;
+  return {
+    ...sharedSizes(c, T),
+    proj: T * c.inProjSize * 4,
+    xbc: T * c.convDim * 4,
+    y: T * c.intermediateSize * 4,
+    gated: T * c.intermediateSize * 4,
+    cum: T * H * 4,
+    dl: T * H * 4,
+    cs: Math.ceil(T / M2_SCAN_CHUNK) * H * c.headDim * c.stateSize * 4,
+  };
+}
+
+function familySizes(config: AnyMambaConfig, chunkSize: number): Record<string, number> {
+  return isMamba2Config(config)
+    ? mamba2ActivationSizes(config, chunkSize)
+    : activationSizes(config, chunkSize);
+}
+
 /** The two 16-byte stand-ins the fused GEMV binds where a step has no conv outputs. */
 export const UNUSED_RW_BYTES = 2 * 16;
 
@@ -72,37 +115,33 @@ export const UNUSED_RW_BYTES = 2 * 16;
  * and, on the hardware variant, the split-K partial sums for matrices split into `parts` (rows, cols).
  */
 export function activationBytes(
-  config: MambaConfig,
+  config: AnyMambaConfig,
   chunkSize: number,
   splitK?: { parts: Iterable<{ rows: number; cols: number }>; tuning: GemmTuning },
 ): number {
   let total = UNUSED_RW_BYTES;
-  for (const b of Object.values(activationSizes(config, chunkSize))) total += paddedBytes(b);
+  for (const b of Object.values(familySizes(config, chunkSize))) total += paddedBytes(b);
   if (splitK) total += paddedBytes(splitKFloats(splitK.parts, chunkSize, splitK.tuning) * 4);
   return total;
 }
 
 type Alloc = (label: string, bytes: number, usage: number) => GPUBuffer;
 
-/** Allocates the activation buffers through `alloc` (which pads and tracks them). */
-export function allocateActivations(alloc: Alloc, config: MambaConfig, chunkSize: number): Activations {
-  const size = activationSizes(config, chunkSize);
+/** Allocates the activation buffers through `alloc` (which pads and tracks them), for either family. */
+export function allocateActivations(alloc: Alloc, config: MambaConfig, chunkSize: number): Activations;
+export function allocateActivations(alloc: Alloc, config: Mamba2Config, chunkSize: number): Mamba2Activations;
+export function allocateActivations(alloc: Alloc, config: AnyMambaConfig, chunkSize: number) {
+  const size = familySizes(config, chunkSize);
   const S = GPUBufferUsage.STORAGE;
   const CD = GPUBufferUsage.COPY_DST;
   const CS = GPUBufferUsage.COPY_SRC;
   const U = GPUBufferUsage.UNIFORM;
-  const usage: Record<ActivationName, number> = {
+  // Every buffer not named here is plain storage.
+  const usage: Partial<Record<SharedActivationName, number>> = {
     dims: U | CD,
     tokens: S | CD,
     targets: S | CD,
-    resid: S,
-    delta: S,
     normed: S | CS,
-    xz: S,
-    xc: S,
-    dbc: S,
-    y: S,
-    dt: S,
     logits: S | CS,
     nll: S | CS,
     lastNormed: S | CD,
@@ -111,7 +150,9 @@ export function allocateActivations(alloc: Alloc, config: MambaConfig, chunkSize
     rng: S | CD,
     sampleOut: S | CS,
   };
-  const out = {} as Activations;
-  for (const name of Object.keys(size) as ActivationName[]) out[name] = alloc(name, size[name], usage[name]);
+  const out: Record<string, GPUBuffer> = {};
+  for (const [name, bytes] of Object.entries(size)) {
+    out[name] = alloc(name, bytes, usage[name as SharedActivationName] ?? S);
+  }
   return out;
 }

@@ -4,13 +4,19 @@
  * GPUDevice. Nothing here knows of React, stores or IndexedDB.
  *
  * GPU state layout (fixed, so mixing kernels and state I/O agree): a `GpuState` owns three storage buffers,
+ * for Mamba-1
  *   ssm   f32 [layers, d_inner, d_state]
  *   conv  f32 [layers, d_inner, d_conv-1]   oldest input first (the fixtures' layout)
  *   dtSum f32 [layers, d_inner]             Σ Δ since the zero state
+ * and for Mamba-2 (per head; convDim = d_inner + 2·n_groups·state_size: x, B and C)
+ *   ssm   f32 [layers, num_heads, head_dim, state_size]
+ *   conv  f32 [layers, convDim, d_conv-1]   oldest input first
+ *   dtSum f32 [layers, num_heads]           Σ Δ (after softplus and the time_step_limit clamp) since zero
+ * The host MambaState holds the same per layer.
  * Each buffer needs STORAGE | COPY_SRC | COPY_DST usage: the engine copies states into its own per-layer
  * working buffers and back (engine.createState() makes them so).
  */
-import type { MambaConfig } from '../model/config.ts';
+import type { AnyMambaConfig } from '../model/family.ts';
 import type { MambaState } from './weights.ts';
 
 /**
@@ -77,7 +83,7 @@ export interface TokenScore {
 }
 
 export interface MambaEngine {
-  readonly config: MambaConfig;
+  readonly config: AnyMambaConfig;
   readonly dtype: WeightDtype;
   readonly device: GPUDevice;
 

@@ -98,7 +98,11 @@ export function gemmKernel(mode: 'gemm' | 'gemv', variant: KernelVariant, useSub
  * Decode (hardware variant) keeps to 4 dispatches per layer through gemv_fused.wgsl, whose vec4 weight loads
  * need K % 8 == 0 (f16) / K % 4 == 0 (f32) for every matrix; other shapes keep the 6-dispatch plan.
  */
-export function fusedDecode(config: MambaConfig, variant: KernelVariant, dtype?: WeightDtype): boolean {
+export function fusedDecode(
+  config: Pick<MambaConfig, 'hiddenSize' | 'intermediateSize'>,
+  variant: KernelVariant,
+  dtype?: WeightDtype,
+): boolean {
   // int8 rows are read 16 weights per vec4<u32> load.
   const q = dtype === 'int8' ? 16 : 8;
   return variant === 'hardware' && config.hiddenSize % q === 0 && config.intermediateSize % q === 0;
@@ -160,6 +164,12 @@ export function matrixDtype(role: MatrixRole, dtype: WeightDtype, int8: Int8Choi
   if (role === 'x_proj' && !int8.xProj) return 'f16';
   return 'int8';
 }
+
+/**
+ * Tokens per chunk of Mamba-2's chunked SSD scan inside one prefill chunk (m2_ssd_*.wgsl): at most 32, since
+ * its workgroup holds the Q × Q intra-chunk matrix in workgroup memory.
+ */
+export const M2_SCAN_CHUNK = 32;
 
 /** How f16 weights are read: 'auto' natively where the device has shader-f16, 'native' or 'packed' by force. */
 export type F16Kernels = 'auto' | 'native' | 'packed';

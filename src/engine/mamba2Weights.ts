@@ -102,3 +102,16 @@ export function mamba2WeightsFromSource(
     lmHead: globals['lmHead'],
   };
 }
+
+/** Every tensor `weights` holds, under its Hugging Face name (optional ones only when the config has them). */
+export function mamba2NamedTensors(weights: Mamba2Weights): [string, Float32Array][] {
+  const globals = weights as unknown as Partial<Record<string, Float32Array>>;
+  return tensorsOf(MAMBA2, weights.config).flatMap((t) => {
+    const holder =
+      t.layer === undefined
+        ? globals
+        : (weights.layers[t.layer] as unknown as Partial<Record<string, Float32Array>>);
+    const data = holder[t.spec.field];
+    return data ? [[t.name, data] as [string, Float32Array]] : [];
+  });
+}

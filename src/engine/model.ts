@@ -1,6 +1,8 @@
 /**
- * The WebGPU Mamba-1 engine: implements the MambaEngine contract of api.ts over hand-written WGSL kernels
- * (shaders/*.wgsl).
+ * The WebGPU engine of both families: implements the MambaEngine contract of api.ts over hand-written WGSL
+ * kernels (shaders/*.wgsl). What a family changes (weight placement, activations, the dispatch plan) is its
+ * backend (backend.ts: Mamba-1 here in plan/, Mamba-2 in mamba2/); this file is the run loop they share. The
+ * text below describes Mamba-1's plan; Mamba-2's is in mamba2/plan.ts.
  *
  * Shape of the computation. Every call copies the caller's GpuState into the engine's per-layer working
  * state, runs there, and copies back only when the call is meant to change the state (prefill) and was not
@@ -24,10 +26,10 @@
  * precision); activations.ts sizes and allocates the activations; plan/ builds
  * the dispatches per kernel family and assembles them; stateIO.ts moves states. This file is the run loop.
  */
-import type { MambaConfig } from '../model/config.ts';
-import { expectedTensorShapes } from '../model/config.ts';
 import { ModelFormatError } from '../model/errors.ts';
-import { allocateActivations, type Activations } from './activations.ts';
+import { tensorShapesOf, type AnyMambaConfig } from '../model/family.ts';
+import type { SharedActivations } from './activations.ts';
+import { createBackend, type EngineBackend } from './backend.ts';
 import type { GenerateOptions, GpuState, MambaEngine, RunOptions, TokenScore, WeightDtype } from './api.ts';
 import { abortError, CallQueue, checkTokens, stagingBuffer } from './calls.ts';
 import { withGpuErrors, type EngineDevice } from './gpu/device.ts';
@@ -40,9 +42,8 @@ import {
   type KernelVariant,
   type ResolvedOptions,
 } from './options.ts';
-import { allocateSplitK, buildPlan, type DispatchPlan } from './plan/assemble.ts';
-import type { PlanContext } from './plan/context.ts';
-import { GpuWeights, writeArray } from './placement.ts';
+import type { DispatchPlan } from './plan/assemble.ts';
+import { writeArray } from './placement.ts';
 import { readReport, reportBytes, samplerParams, seedWord } from './sampling.ts';
 import * as stateIO from './stateIO.ts';
 import { namedTensors, type MambaState, type MambaWeights } from './weights.ts';
@@ -63,17 +64,16 @@ export class GpuMambaModel implements MambaEngine {
   private readonly pipes: PipelineCache;
   private readonly expected: Map<string, number[]>;
   private readonly received = new Set<string>();
-  private weights!: GpuWeights;
-  private act!: Activations;
-  /** Bound to the fused GEMV's conv outputs where a step does not use them (writable bindings may not alias). */
-  private unusedRw!: [GPUBuffer, GPUBuffer];
+  private backend!: EngineBackend;
+  private act!: SharedActivations;
+  private readonly geometry: stateIO.StateGeometry;
   private plan?: DispatchPlan;
   private readonly calls: CallQueue;
   private destroyed = false;
 
   private constructor(
     readonly dev: EngineDevice,
-    readonly config: MambaConfig,
+    readonly config: AnyMambaConfig,
     readonly dtype: WeightDtype,
     opts: EngineOptions,
   ) {
@@ -93,12 +93,17 @@ export class GpuMambaModel implements MambaEngine {
     this.useSubgroups = this.opts.useSubgroups;
     this.nativeF16 = this.opts.nativeF16;
     this.chunkSize = this.opts.chunkSize;
-    this.expected = expectedTensorShapes(config);
+    this.expected = tensorShapesOf(config);
+    this.geometry = stateIO.stateGeometry(config);
     this.calls = new CallQueue(dev.lost, () => this.destroyed);
   }
 
   /** Allocates parameter, state and activation buffers; then uploadTensor() each weight and finalize(). */
-  static async create(dev: EngineDevice, config: MambaConfig, opts: EngineOptions): Promise<GpuMambaModel> {
+  static async create(
+    dev: EngineDevice,
+    config: AnyMambaConfig,
+    opts: EngineOptions,
+  ): Promise<GpuMambaModel> {
     assertSupported(config);
     const m = new GpuMambaModel(dev, config, opts.dtype, opts);
     await m.guardAlloc('allocating the model buffers', () => m.allocate());
@@ -107,8 +112,18 @@ export class GpuMambaModel implements MambaEngine {
 
   /** Uploads every tensor of `weights` and finalizes. */
   static async fromWeights(dev: EngineDevice, w: MambaWeights, opts: EngineOptions): Promise<GpuMambaModel> {
-    const m = await GpuMambaModel.create(dev, w.config, opts);
-    for (const [name, data] of namedTensors(w)) await m.uploadTensor(name, data);
+    return GpuMambaModel.fromTensors(dev, w.config, namedTensors(w), opts);
+  }
+
+  /** Uploads `tensors` (Hugging Face name, values) of a model of `config`, of either family, and finalizes. */
+  static async fromTensors(
+    dev: EngineDevice,
+    config: AnyMambaConfig,
+    tensors: Iterable<[string, Float32Array]>,
+    opts: EngineOptions,
+  ): Promise<GpuMambaModel> {
+    const m = await GpuMambaModel.create(dev, config, opts);
+    for (const [name, data] of tensors) await m.uploadTensor(name, data);
     await m.finalize();
     return m;
   }
@@ -134,11 +149,9 @@ export class GpuMambaModel implements MambaEngine {
   private allocate(): void {
     const alloc = (label: string, bytes: number, usage: number) => this.buffer(label, bytes, usage);
     const track = (b: GPUBuffer) => this.owned.push(b);
-    const w = [this.device, this.config, this.dtype, this.opts.maxBinding, alloc, track] as const;
-    this.weights = new GpuWeights(...w, this.opts.int8);
-    const S = GPUBufferUsage.STORAGE;
-    this.unusedRw = [this.buffer('unused.state', 16, S), this.buffer('unused.xc', 16, S)];
-    this.act = allocateActivations(alloc, this.config, this.chunkSize);
+    const parts = { device: this.device, pipes: this.pipes, opts: this.opts, alloc, track };
+    this.backend = createBackend(parts, this.config);
+    this.act = this.backend.act;
   }
 
   /**
@@ -156,7 +169,7 @@ export class GpuMambaModel implements MambaEngine {
         `Tensor "${name}" has ${data.length} values but config.json implies [${shape.join(', ')}] (${n}).`,
       );
     }
-    await this.guardAlloc(`uploading ${name}`, () => this.weights.place(name, data, shape));
+    await this.guardAlloc(`uploading ${name}`, () => this.backend.place(name, data, shape));
     this.received.add(name);
   }
 
@@ -172,11 +185,11 @@ export class GpuMambaModel implements MambaEngine {
     if (this.plan) throw new Error('uploadTensorGenerated after finalize()');
     const shape = this.expected.get(name);
     if (!shape) return;
-    if (!GpuWeights.matrixKey(name)) {
+    if (!this.backend.matrixKey(name)) {
       throw new RangeError(`"${name}" is not a weight matrix; use uploadTensor for it.`);
     }
     const [rows, cols] = shape as [number, number];
-    await this.guardAlloc(`generating ${name}`, () => this.weights.generate(name, rows, cols, fill));
+    await this.guardAlloc(`generating ${name}`, () => this.backend.generate(name, rows, cols, fill));
     this.received.add(name);
   }
 
@@ -198,24 +211,14 @@ export class GpuMambaModel implements MambaEngine {
       );
     }
     await this.guardAlloc('building the GPU pipelines', () => {
-      const ctx: Omit<PlanContext, 'splitK'> = {
-        device: this.device,
-        pipes: this.pipes,
-        config: this.config,
-        opts: this.opts,
-        weights: this.weights,
-        act: this.act,
-        unusedRw: this.unusedRw,
-        buffer: (label, bytes, usage) => this.buffer(label, bytes, usage),
-      };
-      this.plan = buildPlan({ ...ctx, splitK: allocateSplitK(ctx) });
+      this.plan = this.backend.buildPlan();
     });
   }
 
   // ---------------------------------------------------------------- states (stateIO.ts)
 
   createState(): GpuState {
-    return stateIO.createState(this.device, this.config);
+    return stateIO.createState(this.device, this.geometry);
   }
 
   resetState(state: GpuState): void {
@@ -227,15 +230,15 @@ export class GpuMambaModel implements MambaEngine {
   }
 
   async readState(state: GpuState): Promise<MambaState> {
-    return this.exclusive(() => stateIO.readState(this.device, this.config, state));
+    return this.exclusive(() => stateIO.readState(this.device, this.geometry, state));
   }
 
   writeState(state: GpuState, host: MambaState): void {
-    stateIO.writeState(this.device.queue, this.config, state, host);
+    stateIO.writeState(this.device.queue, this.geometry, state, host);
   }
 
   private encodeStateCopy(enc: GPUCommandEncoder, state: GpuState, toWork: boolean): void {
-    stateIO.encodeStateCopy(enc, this.config, this.weights.work, state, toWork);
+    stateIO.encodeStateCopy(enc, this.geometry, this.backend.work, state, toWork);
   }
 
   // ---------------------------------------------------------------- running

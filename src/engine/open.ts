@@ -1,6 +1,7 @@
 /**
  * One way to bring a checkpoint up on a GPU, shared by the worker, the command line and the test harness:
- * open (or take) a device, stream the weights through the model loader into a GpuMambaModel, and keep each
+ * open (or take) a device, stream the weights of either family (the loader goes by config.json's model_type)
+ * through the model loader into a GpuMambaModel with that family's backend, and keep each
  * layer's A_log on the host, because A-decay mixing runs there. Callers differ only in where the device comes
  * from, which ModelSource they read and what they watch stream past (hashes), so those are the parameters.
  */
@@ -12,8 +13,7 @@ import {
   type LoadOptions,
   type WeightSink,
 } from '../model/loader.ts';
-import { aLogLayer } from '../model/architectures/mamba1.ts';
-import type { MambaConfig } from '../model/config.ts';
+import { aLogLayerOf, type AnyMambaConfig } from '../model/family.ts';
 import type { WeightDtype } from './api.ts';
 import type { ModelSource } from '../model/sources.ts';
 import type { EngineDevice } from './gpu/device.ts';
@@ -22,7 +22,7 @@ import { GpuMambaModel, type EngineOptions } from './model.ts';
 /** What a caller may watch while the weights stream in. */
 export interface LoadObserver {
   /** A sink is about to be built for `config` at `precision` (once per attempt). */
-  created?(config: MambaConfig, precision: WeightDtype): void;
+  created?(config: AnyMambaConfig, precision: WeightDtype): void;
   /** Each tensor as it arrives, as f32, before the engine takes it. */
   tensor?(name: string, data: Float32Array): void;
   /** The half-built engine was destroyed because loading failed. */
@@ -56,7 +56,7 @@ export interface EngineSink extends WeightSink {
 export interface OpenedEngine extends Omit<LoadedModel<EngineSink>, 'sink'> {
   engine: GpuMambaModel;
   dev: EngineDevice;
-  /** Each layer's A_log, [d_inner, d_state], kept from the stream. */
+  /** Each layer's A_log, kept from the stream: [d_inner, d_state] (Mamba-1) or [num_heads] (Mamba-2). */
   aLogs: Float32Array[];
 }
 
@@ -77,7 +77,7 @@ export async function openEngine(source: ModelSource, opts: OpenEngineOptions): 
           engine,
           uploadTensor(name: string, data: Float32Array) {
             observe?.tensor?.(name, data);
-            const layer = aLogLayer(name);
+            const layer = aLogLayerOf(config, name);
             if (layer !== undefined) aLogs[layer] = data.slice();
             return engine.uploadTensor(name, data);
           },

@@ -2,7 +2,7 @@
  * The engine's options as a caller gives them (EngineOptions) and as the engine runs them (ResolvedOptions):
  * every default is settled here, once, from the device's traits, so the rest of the engine reads plain values.
  */
-import type { MambaConfig } from '../model/config.ts';
+import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
 import { ModelFormatError } from '../model/errors.ts';
 import type { WeightDtype } from './api.ts';
 import { defaultChunkSize, DEFAULT_INT8, nativeF16, type F16Kernels, type Int8Choice } from './decisions.ts';
@@ -74,7 +74,11 @@ export interface ResolvedOptions {
   int8: Int8Choice;
 }
 
-export function resolveOptions(opts: EngineOptions, dev: DeviceTraits, config: MambaConfig): ResolvedOptions {
+export function resolveOptions(
+  opts: EngineOptions,
+  dev: DeviceTraits,
+  config: AnyMambaConfig,
+): ResolvedOptions {
   const variant = opts.variant ?? (dev.isSoftware ? 'software' : 'hardware');
   if (
     opts.decodeRows !== undefined &&
@@ -102,13 +106,14 @@ export function resolveOptions(opts: EngineOptions, dev: DeviceTraits, config: M
 }
 
 /** Refuses shapes outside what the kernels were written for. */
-export function assertSupported(config: MambaConfig): void {
+export function assertSupported(config: AnyMambaConfig): void {
   if (config.convKernel < 2 || config.convKernel > 8) {
     throw new ModelFormatError(
       `conv_kernel ${config.convKernel} is not supported (the engine handles 2 to 8).`,
     );
   }
-  if (config.stateSize > 64) {
+  // Mamba-2's kernels loop over the state; only Mamba-1's scan holds it in a bounded register array.
+  if (!isMamba2Config(config) && config.stateSize > 64) {
     throw new ModelFormatError(
       `state_size ${config.stateSize} is not supported (the engine handles up to 64).`,
     );

@@ -1,18 +1,23 @@
 /**
- * Random Mamba-1 models of the real sizes (random:130m … random:2.8b), for benchmarks: the big matrices are
+ * Random models of the real sizes (Mamba-1 random:130m … random:2.8b, Mamba-2 random:mamba2-130m …
+ * random:mamba2-2.7b), for benchmarks: the big matrices are
  * filled on the GPU by shaders/fill_random.wgsl (generating and packing 2.8 B values in JS would take longer
  * than everything measured), the small per-layer vectors come from the host. Every value is a pure function of
  * (seed, tensor name, element index), so `randomHostWeights` rebuilds the very same model on the host for
  * the CPU reference (tests use that on small configs).
  *
  * Scales follow transformers' Mamba init so activations stay finite through 64 layers; each tensor's init is
- * in the architecture table (src/model/architectures/mamba1.ts): matrices uniform with std 0.02, conv as
- * nn.Conv1d's default (bound 1/√d_conv), dt_proj bound dt_rank^−½, dt_bias the inverse softplus of Δ
- * log-uniform in [0.001, 0.1], A_log = log(1..d_state), D = 1, norms 1, projection biases 0.
+ * in the architecture tables (src/model/architectures/mamba1.ts, mamba2.ts): matrices uniform with std 0.02,
+ * conv as nn.Conv1d's default (bound 1/√d_conv), dt_proj bound dt_rank^−½, dt_bias the inverse softplus of Δ
+ * log-uniform in [0.001, 0.1], A_log = log(1..d_state) per channel (Mamba-2: log(1..num_heads), one per
+ * head), D = 1, norms 1, projection biases 0.
  */
 import type { MambaConfig } from '../model/config.ts';
-import { aLogLayer, mamba1Tensor } from '../model/architectures/mamba1.ts';
-import { expectedTensorShapes } from '../model/config.ts';
+import { MAMBA1, mamba1Tensor } from '../model/architectures/mamba1.ts';
+import { MAMBA2 } from '../model/architectures/mamba2.ts';
+import { lookupTensor, type TensorInit } from '../model/architectures/types.ts';
+import { aLogLayerOf, isMamba2Config, tensorShapesOf, type AnyMambaConfig } from '../model/family.ts';
+import { parseMamba2Config, type Mamba2Config } from '../model/mamba2Config.ts';
 import type { WeightDtype } from './api.ts';
 import type { EngineDevice } from './gpu/device.ts';
 import { int8Groups } from './gpu/int8.ts';
@@ -59,6 +64,54 @@ export function randomConfig(size: RandomSize): MambaConfig {
   };
 }
 
+/** d_model and layers of the state-spaces/mamba2-* checkpoints (head_dim 64, state 128, one group). */
+export const RANDOM_MAMBA2_SIZES = {
+  'mamba2-130m': [768, 24],
+  'mamba2-370m': [1024, 48],
+  'mamba2-780m': [1536, 48],
+  'mamba2-1.3b': [2048, 48],
+  'mamba2-2.7b': [2560, 64],
+} as const satisfies Record<string, readonly [number, number]>;
+
+export type RandomMamba2Size = keyof typeof RANDOM_MAMBA2_SIZES;
+
+/** The config of state-spaces/mamba2-<size> (vocabulary padded to 50288, tied head, chunk 256). */
+export function randomMamba2Config(size: RandomMamba2Size): Mamba2Config {
+  const [dm, layers] = RANDOM_MAMBA2_SIZES[size];
+  return parseMamba2Config(
+    {
+      model_type: 'mamba2',
+      vocab_size: 50288,
+      hidden_size: dm,
+      num_hidden_layers: layers,
+      num_heads: (2 * dm) / 64,
+      head_dim: 64,
+      n_groups: 1,
+      state_size: 128,
+      expand: 2,
+      conv_kernel: 4,
+      chunk_size: 256,
+      tie_word_embeddings: true,
+      bos_token_id: 0,
+      eos_token_id: 0,
+    },
+    `random:${size}`,
+  );
+}
+
+/** Every random model's name after "random:", both families. */
+export const RANDOM_MODELS: string[] = [...Object.keys(RANDOM_SIZES), ...Object.keys(RANDOM_MAMBA2_SIZES)];
+
+/** The config of 'random:130m' … 'random:2.8b' or 'random:mamba2-130m' … 'random:mamba2-2.7b'. */
+export function randomModelConfig(spec: string): AnyMambaConfig | undefined {
+  const size = parseRandomModel(spec);
+  if (size) return randomConfig(size);
+  const m = /^random:(.+)$/.exec(spec);
+  return m && Object.hasOwn(RANDOM_MAMBA2_SIZES, m[1]!)
+    ? randomMamba2Config(m[1] as RandomMamba2Size)
+    : undefined;
+}
+
 /** The hash of fill_random.wgsl (Chris Wellons' lowbias32). */
 export function lowbias32(x: number): number {
   let h = x >>> 0;
@@ -89,24 +142,36 @@ export function isGeneratedMatrix(name: string): boolean {
   return kind === 'embedding' || kind === 'lmHead' || kind === 'matrix';
 }
 
+type ResolvedInit = number | Exclude<TensorInit<unknown>, object>;
+
+/** How the family's table initialises `name`: the half-width of a uniform fill, or the named init. */
+function initOf(config: AnyMambaConfig, name: string): ResolvedInit {
+  const resolve = <C>(init: TensorInit<C> | undefined, c: C): ResolvedInit => {
+    if (init === undefined) throw new RangeError(`No tensor "${name}" in this config.`);
+    return typeof init === 'object' ? init.uniform(c) : init;
+  };
+  return isMamba2Config(config)
+    ? resolve(lookupTensor(MAMBA2, name)?.spec.init, config)
+    : resolve(lookupTensor(MAMBA1, name)?.spec.init, config);
+}
+
 /** The half-width of a tensor filled uniformly (every big matrix is), from its init in the table. */
-export function uniformBound(config: MambaConfig, name: string): number {
-  const init = mamba1Tensor(name)?.spec.init;
-  if (typeof init !== 'object') throw new RangeError(`"${name}" is not filled uniformly.`);
-  return init.uniform(config);
+export function uniformBound(config: AnyMambaConfig, name: string): number {
+  const init = initOf(config, name);
+  if (typeof init !== 'number') throw new RangeError(`"${name}" is not filled uniformly.`);
+  return init;
 }
 
 /** The host values of tensor `name` (any tensor; the GPU makes the same values for the big matrices). */
-export function hostTensor(config: MambaConfig, name: string, seed: number): Float32Array {
-  const shape = expectedTensorShapes(config).get(name);
+export function hostTensor(config: AnyMambaConfig, name: string, seed: number): Float32Array {
+  const shape = tensorShapesOf(config).get(name);
   if (!shape) throw new RangeError(`No tensor "${name}" in this config.`);
-  const init = mamba1Tensor(name)!.spec.init;
+  const init = initOf(config, name);
   const n = shape.reduce((a, b) => a * b, 1);
   const key = tensorKey(name, seed);
   const out = new Float32Array(n);
-  if (typeof init === 'object') {
-    const bound = init.uniform(config);
-    for (let e = 0; e < n; e++) out[e] = hashUniform(e, key, bound);
+  if (typeof init === 'number') {
+    for (let e = 0; e < n; e++) out[e] = hashUniform(e, key, init);
     return out;
   }
   switch (init) {
@@ -122,7 +187,8 @@ export function hostTensor(config: MambaConfig, name: string, seed: number): Flo
       return out;
     }
     case 'aLog': {
-      const ds = config.stateSize;
+      // Mamba-2 has one A per head (transformers: A = 1 .. num_heads); Mamba-1 one per state element.
+      const ds = isMamba2Config(config) ? n : config.stateSize;
       for (let e = 0; e < n; e++) out[e] = Math.log((e % ds) + 1);
       return out;
     }
@@ -244,7 +310,7 @@ export interface RandomModel {
  */
 export async function createRandomEngine(
   dev: EngineDevice,
-  config: MambaConfig,
+  config: AnyMambaConfig,
   opts: EngineOptions,
   seed = 0,
 ): Promise<RandomModel> {
@@ -252,7 +318,7 @@ export async function createRandomEngine(
   const filler = new GpuRandomFill(dev.device);
   const aLogs: Float32Array[] = [];
   try {
-    for (const name of expectedTensorShapes(config).keys()) {
+    for (const name of tensorShapesOf(config).keys()) {
       if (isGeneratedMatrix(name)) {
         const key = tensorKey(name, seed);
         const bound = uniformBound(config, name);
@@ -261,7 +327,7 @@ export async function createRandomEngine(
         );
       } else {
         const data = hostTensor(config, name, seed);
-        const layer = aLogLayer(name);
+        const layer = aLogLayerOf(config, name);
         if (layer !== undefined) aLogs[layer] = data;
         await engine.uploadTensor(name, data);
       }

@@ -1,17 +1,71 @@
 /**
  * Recurrent states on the GPU: making, clearing and copying a GpuState, reading it to and writing it from
- * the host, and copying it to and from the engine's per-layer working state (api.ts gives the layout).
+ * the host, and copying it to and from the engine's per-layer working state (api.ts gives the layout). Both
+ * families keep the same three parts per layer, in sizes of their own (`stateGeometry`): Mamba-1 per
+ * channel, Mamba-2 per head.
  */
 import type { MambaConfig } from '../model/config.ts';
+import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
+import type { Mamba2Config } from '../model/mamba2Config.ts';
 import type { GpuState } from './api.ts';
 import { layerStateLayout } from './kernels/layout.ts';
 import { writeArray } from './placement.ts';
 import type { MambaState } from './weights.ts';
 
-/** Floats of each GpuState buffer for `config`, in the order ssm, conv, dtSum. */
-function stateSizes(c: MambaConfig): [number, number, number] {
-  const { numLayers: L, intermediateSize: di, stateSize: ds, convKernel: dc } = c;
-  return [L * di * ds, L * di * (dc - 1), L * di];
+/** Floats of each part of one layer's state, and where each lies in the layer's working-state buffer. */
+export interface StateGeometry {
+  layers: number;
+  ssm: number;
+  conv: number;
+  dtSum: number;
+  work: { ssm: number; dtSum: number; conv: number; total: number };
+}
+
+/** Mamba-2's working state per layer: ssm [H, P, N] at 0, Σ Δ [H], then conv [convDim, d_conv−1]. */
+export function mamba2StateLayout(c: Mamba2Config): StateGeometry['work'] {
+  const ssm = c.numHeads * c.headDim * c.stateSize;
+  const dtSum = c.numHeads;
+  const conv = c.convDim * (c.convKernel - 1);
+  return { ssm: 0, dtSum: ssm, conv: ssm + dtSum, total: ssm + dtSum + conv };
+}
+
+export function stateGeometry(c: AnyMambaConfig): StateGeometry {
+  if (isMamba2Config(c)) {
+    const work = mamba2StateLayout(c);
+    return {
+      layers: c.numLayers,
+      ssm: work.dtSum,
+      dtSum: c.numHeads,
+      conv: work.total - work.conv,
+      work,
+    };
+  }
+  const m: MambaConfig = c;
+  const { intermediateSize: di, stateSize: ds, convKernel: dc } = m;
+  return { layers: m.numLayers, ssm: di * ds, conv: di * (dc - 1), dtSum: di, work: layerStateLayout(m) };
+}
+
+/**
+ * The shapes of one layer's state tensors as files and the request/result protocol write them: Mamba-1 ssm
+ * [d_inner, d_state], conv [d_inner, d_conv−1], Σ Δ [d_inner]; Mamba-2 ssm [num_heads, head_dim, state_size],
+ * conv [convDim, d_conv−1], Σ Δ [num_heads].
+ */
+export function layerStateShapes(c: AnyMambaConfig): { ssm: number[]; conv: number[]; dtSum: number[] } {
+  const w = c.convKernel - 1;
+  if (isMamba2Config(c)) {
+    return { ssm: [c.numHeads, c.headDim, c.stateSize], conv: [c.convDim, w], dtSum: [c.numHeads] };
+  }
+  const di = c.intermediateSize;
+  return { ssm: [di, c.stateSize], conv: [di, w], dtSum: [di] };
+}
+
+/** The three parts in the order of a GpuState's buffers, with their per-layer sizes. */
+function parts(g: StateGeometry, s: GpuState) {
+  return [
+    [s.ssm, g.ssm, g.work.ssm],
+    [s.conv, g.conv, g.work.conv],
+    [s.dtSum, g.dtSum, g.work.dtSum],
+  ] as const;
 }
 
 export function resetState(device: GPUDevice, state: GpuState): void {
@@ -23,13 +77,13 @@ export function resetState(device: GPUDevice, state: GpuState): void {
 }
 
 /** A zeroed state with the usage the engine needs (STORAGE | COPY_SRC | COPY_DST). */
-export function createState(device: GPUDevice, c: MambaConfig): GpuState {
+export function createState(device: GPUDevice, g: StateGeometry): GpuState {
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const mk = (label: string, n: number) => device.createBuffer({ label, size: Math.max(16, n * 4), usage });
-  const [nSsm, nConv, nDt] = stateSizes(c);
-  const ssm = mk('state.ssm', nSsm);
-  const conv = mk('state.conv', nConv);
-  const dtSum = mk('state.dtSum', nDt);
+  const mk = (label: string, n: number) =>
+    device.createBuffer({ label, size: Math.max(16, g.layers * n * 4), usage });
+  const ssm = mk('state.ssm', g.ssm);
+  const conv = mk('state.conv', g.conv);
+  const dtSum = mk('state.dtSum', g.dtSum);
   const s: GpuState = {
     ssm,
     conv,
@@ -52,72 +106,62 @@ export function copyState(device: GPUDevice, dst: GpuState, src: GpuState): void
   device.queue.submit([enc.finish()]);
 }
 
-export async function readState(device: GPUDevice, c: MambaConfig, state: GpuState): Promise<MambaState> {
-  const { numLayers: L, intermediateSize: di, stateSize: ds, convKernel: dc } = c;
-  const sizes = stateSizes(c);
-  const srcs = [state.ssm, state.conv, state.dtSum];
+export async function readState(device: GPUDevice, g: StateGeometry, state: GpuState): Promise<MambaState> {
   const enc = device.createCommandEncoder({ label: 'readState' });
-  const staging = sizes.map((n, i) => {
+  const staging = parts(g, state).map(([src, n]) => {
+    const bytes = g.layers * n * 4;
     const b = device.createBuffer({
-      size: Math.max(16, n * 4),
+      size: Math.max(16, bytes),
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
-    if (n > 0) enc.copyBufferToBuffer(srcs[i]!, 0, b, 0, n * 4);
+    if (bytes > 0) enc.copyBufferToBuffer(src, 0, b, 0, bytes);
     return b;
   });
   device.queue.submit([enc.finish()]);
   const host = await Promise.all(
     staging.map(async (b, i) => {
       await b.mapAsync(GPUMapMode.READ);
-      const v = new Float32Array(b.getMappedRange(0, sizes[i]! * 4).slice(0));
+      const v = new Float32Array(b.getMappedRange(0, g.layers * [g.ssm, g.conv, g.dtSum][i]! * 4).slice(0));
       b.destroy();
       return v;
     }),
   );
   const [ssm, conv, dtSum] = host as [Float32Array, Float32Array, Float32Array];
   return {
-    layers: Array.from({ length: L }, (_, l) => ({
-      ssm: ssm.slice(l * di * ds, (l + 1) * di * ds),
-      conv: conv.slice(l * di * (dc - 1), (l + 1) * di * (dc - 1)),
-      dtSum: dtSum.slice(l * di, (l + 1) * di),
+    layers: Array.from({ length: g.layers }, (_, l) => ({
+      ssm: ssm.slice(l * g.ssm, (l + 1) * g.ssm),
+      conv: conv.slice(l * g.conv, (l + 1) * g.conv),
+      dtSum: dtSum.slice(l * g.dtSum, (l + 1) * g.dtSum),
     })),
   };
 }
 
-export function writeState(q: GPUQueue, c: MambaConfig, state: GpuState, host: MambaState): void {
-  const { numLayers: L, intermediateSize: di, stateSize: ds, convKernel: dc } = c;
-  if (host.layers.length !== L)
-    throw new RangeError(`writeState: ${host.layers.length} layers, model has ${L}.`);
+export function writeState(q: GPUQueue, g: StateGeometry, state: GpuState, host: MambaState): void {
+  if (host.layers.length !== g.layers)
+    throw new RangeError(`writeState: ${host.layers.length} layers, model has ${g.layers}.`);
   host.layers.forEach((ls, l) => {
-    if (ls.ssm.length !== di * ds || ls.conv.length !== di * (dc - 1) || ls.dtSum.length !== di) {
+    if (ls.ssm.length !== g.ssm || ls.conv.length !== g.conv || ls.dtSum.length !== g.dtSum) {
       throw new RangeError(`writeState: layer ${l} has the wrong sizes for this model.`);
     }
-    writeArray(q, state.ssm, l * di * ds * 4, ls.ssm);
-    if (dc > 1) writeArray(q, state.conv, l * di * (dc - 1) * 4, ls.conv);
-    writeArray(q, state.dtSum, l * di * 4, ls.dtSum);
+    writeArray(q, state.ssm, l * g.ssm * 4, ls.ssm);
+    if (g.conv > 0) writeArray(q, state.conv, l * g.conv * 4, ls.conv);
+    writeArray(q, state.dtSum, l * g.dtSum * 4, ls.dtSum);
   });
 }
 
 /** Copies between a caller's GpuState and the per-layer working state `work` (toWork: into the engine). */
 export function encodeStateCopy(
   enc: GPUCommandEncoder,
-  c: MambaConfig,
+  g: StateGeometry,
   work: readonly GPUBuffer[],
   state: GpuState,
   toWork: boolean,
 ): void {
-  const { intermediateSize: di, stateSize: ds, convKernel: dc } = c;
-  const sl = layerStateLayout(c);
   work.forEach((w, l) => {
-    const pieces: [GPUBuffer, number, number, number][] = [
-      [state.ssm, l * di * ds * 4, sl.ssm * 4, di * ds * 4],
-      [state.dtSum, l * di * 4, sl.dtSum * 4, di * 4],
-      [state.conv, l * di * (dc - 1) * 4, sl.conv * 4, di * (dc - 1) * 4],
-    ];
-    for (const [buf, off, woff, bytes] of pieces) {
-      if (bytes === 0) continue;
-      if (toWork) enc.copyBufferToBuffer(buf, off, w, woff, bytes);
-      else enc.copyBufferToBuffer(w, woff, buf, off, bytes);
+    for (const [buf, n, woff] of parts(g, state)) {
+      if (n === 0) continue;
+      if (toWork) enc.copyBufferToBuffer(buf, l * n * 4, w, woff * 4, n * 4);
+      else enc.copyBufferToBuffer(w, woff * 4, buf, l * n * 4, n * 4);
     }
   });
 }

@@ -4,9 +4,11 @@
  * them. Matrices are row-major `[out, in]` as in `nn.Linear`.
  */
 import type { MambaConfig } from '../model/config.ts';
+import type { AnyMambaConfig } from '../model/family.ts';
 import { mamba1Tensors } from '../model/architectures/mamba1.ts';
 import { expectedTensorShapes } from '../model/config.ts';
 import { ModelFormatError } from '../model/errors.ts';
+import { stateGeometry } from './stateIO.ts';
 
 export interface LayerWeights {
   norm: Float32Array; // [d_model]
@@ -44,13 +46,14 @@ export interface MambaState {
   layers: LayerState[];
 }
 
-export function zeroState(config: MambaConfig): MambaState {
-  const { intermediateSize: di, stateSize: ds, convKernel: dc } = config;
+/** The zero state of a model of either family (the sizes of stateIO.stateGeometry). */
+export function zeroState(config: AnyMambaConfig): MambaState {
+  const g = stateGeometry(config);
   return {
-    layers: Array.from({ length: config.numLayers }, () => ({
-      conv: new Float32Array(di * (dc - 1)),
-      ssm: new Float32Array(di * ds),
-      dtSum: new Float32Array(di),
+    layers: Array.from({ length: g.layers }, () => ({
+      conv: new Float32Array(g.conv),
+      ssm: new Float32Array(g.ssm),
+      dtSum: new Float32Array(g.dtSum),
     })),
   };
 }

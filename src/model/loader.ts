@@ -1,14 +1,22 @@
 /**
- * Loads a Mamba-1 checkpoint from any ModelSource into a WeightSink (the GPU model): config.json is read and
+ * Loads a Mamba checkpoint of either family (by config.json's model_type: "mamba" or "mamba2") from any ModelSource into a WeightSink (the GPU model): config.json is read and
  * validated, the memory estimate checked, tokenizer.json loaded, then the safetensors file (or the shards its
  * index lists) streamed tensor by tensor into the sink. Every tensor is checked against config.json before its
  * bytes are read; the first failure destroys the half-built sink, so nothing stays on the GPU, and a cached
  * file that proves corrupt is evicted so loading again starts clean.
  */
 import type { WeightDtype } from '../engine/api.ts';
-import { EMBEDDING_NAME, mamba1Tensor } from './architectures/mamba1.ts';
-import { parseMambaConfig, expectedTensorShapes, type MambaConfig } from './config.ts';
+import { EMBEDDING_NAME } from './architectures/mamba1.ts';
 import { DownloadError, ModelFormatError } from './errors.ts';
+import {
+  familyLabel,
+  familyOf,
+  parseModelConfig,
+  tensorKindOf,
+  tensorShapesOf,
+  type AnyMambaConfig,
+} from './family.ts';
+import { pythonJsonToJson } from './mamba2Config.ts';
 import { assertFits, defaultPrecision, type DeviceLimits, type MemoryEstimate } from './memory.ts';
 import { RateMeter } from './progress.ts';
 import type { SafetensorsHeader, TensorInfo } from './safetensors.ts';
@@ -56,7 +64,7 @@ export interface LoadProgress {
 
 export interface LoadOptions<S extends WeightSink> {
   /** Builds the sink once the precision is known (after the first safetensors header). */
-  createSink: (config: MambaConfig, precision: WeightDtype) => S | Promise<S>;
+  createSink: (config: AnyMambaConfig, precision: WeightDtype) => S | Promise<S>;
   /** 'auto' (default): f16 above 500 MB of f32 weights, else the checkpoint's own. */
   precision?: PrecisionChoice;
   /** The adapter's limits: the estimate is checked against them before any weight is downloaded. */
@@ -87,7 +95,7 @@ export interface LoadedFile {
 export interface LoadedModel<S extends WeightSink> {
   source: string;
   sink: S;
-  config: MambaConfig;
+  config: AnyMambaConfig;
   tokenizer: MambaTokenizer | undefined;
   precision: WeightDtype;
   /** The dtype the checkpoint stores its weights in (F32, F16, BF16). */
@@ -163,7 +171,8 @@ export async function loadModel<S extends WeightSink>(
 
   try {
     const config = await readSmall(CONFIG_FILE, (text) =>
-      parseMambaConfig(parseJson(text, label(CONFIG_FILE)), label(CONFIG_FILE)),
+      // Python writes an infinite time_step_limit as a bare Infinity, which JSON.parse refuses.
+      parseModelConfig(parseJson(pythonJsonToJson(text), label(CONFIG_FILE)), label(CONFIG_FILE)),
     );
     const choice = opts.precision ?? 'auto';
     // Before the header says the checkpoint's dtype, 'auto' is judged at its larger possible size.
@@ -182,8 +191,8 @@ export async function loadModel<S extends WeightSink>(
       }
     }
 
-    const expected = expectedTensorShapes(config);
-    const plan = await planWeightFiles(source, expected, readSmall);
+    const expected = tensorShapesOf(config);
+    const plan = await planWeightFiles(source, expected, readSmall, familyLabel(familyOf(config)));
     const tensorsTotal = expected.size;
     const uploaded = new Set<string>();
     let precision: WeightDtype | undefined;
@@ -331,6 +340,7 @@ async function planWeightFiles(
   source: ModelSource,
   expected: Map<string, number[]>,
   readSmall: <T>(file: string, parse: (text: string) => T) => Promise<T>,
+  family: string,
 ): Promise<WeightPlan> {
   const single: WeightPlan = { files: [WEIGHTS_FILE], inFile: () => () => true, totalBytes: undefined };
   if (await source.isCached?.(WEIGHTS_FILE)) return single;
@@ -360,7 +370,7 @@ async function planWeightFiles(
   for (const name of expected.keys()) {
     if (!(name in map)) {
       throw new ModelFormatError(
-        `${label} does not list tensor "${name}" that ${CONFIG_FILE} requires; the checkpoint is incomplete or not a Mamba-1 model.`,
+        `${label} does not list tensor "${name}" that ${CONFIG_FILE} requires; the checkpoint is incomplete or not a ${family} model.`,
       );
     }
   }
@@ -379,12 +389,12 @@ function checkHeader(
   file: string,
   expected: Map<string, number[]>,
   belongsHere: (name: string) => boolean,
-  config: MambaConfig,
+  config: AnyMambaConfig,
 ): void {
   for (const [name, shape] of expected) {
     if (!belongsHere(name)) continue;
     const t = header.tensors.get(name);
-    const kind = mamba1Tensor(name)?.spec.kind;
+    const kind = tensorKindOf(config, name);
     if (!t) {
       const why = kind === 'lmHead' ? ' (config.json says the embeddings are not tied)' : '';
       throw new ModelFormatError(`${file} is missing tensor "${name}" that config.json requires${why}.`);

@@ -11,13 +11,15 @@
  * split-K partial sums of its tiled GEMMs. SwiftShader runs 128-token chunks without split-K and needs less.
  */
 import type { WeightDtype } from '../engine/api.ts';
-import type { MambaConfig } from './config.ts';
+import { MAMBA2 } from './architectures/mamba2.ts';
+import { tensorsOf, type Architecture } from './architectures/types.ts';
+import { isMamba2Config, tensorShapesOf, type AnyMambaConfig } from './family.ts';
 import { activationBytes as engineActivationBytes } from '../engine/activations.ts';
 import { DEFAULT_INT8, matrixDtype, type MatrixRole } from '../engine/decisions.ts';
 import { packedBytes, planRowParts } from '../engine/gpu/weightMatrix.ts';
 import { resolveOptions } from '../engine/options.ts';
-import { EMBEDDING_NAME, LM_HEAD_NAME, mamba1Tensors } from './architectures/mamba1.ts';
-import { expectedTensorShapes } from './config.ts';
+import { EMBEDDING_NAME, LM_HEAD_NAME, MAMBA1 } from './architectures/mamba1.ts';
+import { stateGeometry } from '../engine/stateIO.ts';
 import { ModelTooLargeError } from './errors.ts';
 import { formatBytes } from './progress.ts';
 
@@ -34,31 +36,50 @@ const ROLE_OF_FIELD: Record<string, MatrixRole> = {
   outProj: 'out_proj',
 };
 
-/** How an engine of `precision` holds a large matrix (embedding, LM head, in/x/out_proj) of `field`. */
+/** How an engine of `precision` holds a large matrix (embedding, LM head, a projection) of `field`. */
 function heldAs(field: string, precision: WeightDtype): { dtype: WeightDtype; group: number } {
-  const dtype = matrixDtype(ROLE_OF_FIELD[field]!, precision, DEFAULT_INT8);
+  const dtype = matrixDtype(ROLE_OF_FIELD[field] ?? 'in_proj', precision, DEFAULT_INT8);
   return { dtype, group: dtype === 'int8' ? DEFAULT_INT8.group : 0 };
 }
 
+interface TensorEntry {
+  kind: string;
+  field: string;
+  layer?: number;
+  shape: number[];
+}
+
+/** Every tensor of `config`'s family (its architecture table), with its kind, field and shape. */
+function tensorList(config: AnyMambaConfig): TensorEntry[] {
+  const list = <C>(arch: Architecture<C>, c: C): TensorEntry[] =>
+    tensorsOf(arch, c).map((t) => ({
+      kind: t.spec.kind,
+      field: t.spec.field,
+      layer: t.layer,
+      shape: t.spec.shape(c),
+    }));
+  return isMamba2Config(config) ? list(MAMBA2, config) : list(MAMBA1, config);
+}
+
+const BIG = new Set(['embedding', 'lmHead', 'matrix']);
+
 /** Bytes of int8 weights: the large matrices as the default int8 choice holds them, every other tensor f32. */
-function int8WeightBytes(config: MambaConfig): number {
-  const big = new Set(['embedding', 'lmHead', 'matrix']);
+function int8WeightBytes(config: AnyMambaConfig): number {
   let bytes = 0;
-  for (const t of mamba1Tensors(config)) {
-    const shape = t.spec.shape(config);
-    if (big.has(t.spec.kind)) {
-      const { dtype, group } = heldAs(t.spec.field, 'int8');
-      bytes += packedBytes(shape[0]!, shape[1]!, dtype, group);
+  for (const t of tensorList(config)) {
+    if (BIG.has(t.kind)) {
+      const { dtype, group } = heldAs(t.field, 'int8');
+      bytes += packedBytes(t.shape[0]!, t.shape[1]!, dtype, group);
     } else {
-      bytes += 4 * shape.reduce((a, b) => a * b, 1);
+      bytes += 4 * t.shape.reduce((a, b) => a * b, 1);
     }
   }
   return bytes;
 }
 
-export function countParameters(config: MambaConfig): number {
+export function countParameters(config: AnyMambaConfig): number {
   let n = 0;
-  for (const shape of expectedTensorShapes(config).values()) n += shape.reduce((a, b) => a * b, 1);
+  for (const shape of tensorShapesOf(config).values()) n += shape.reduce((a, b) => a * b, 1);
   return n;
 }
 
@@ -68,19 +89,18 @@ export function countParameters(config: MambaConfig): number {
  * matrices' row parts as `limits` split them (one layer's matrices stand for all: every layer has the same).
  */
 export function gpuActivationBytes(
-  config: MambaConfig,
+  config: AnyMambaConfig,
   precision: WeightDtype,
   limits?: DeviceLimits,
 ): number {
   const binding = limits?.maxStorageBufferBindingSize ?? Infinity;
   const device = { isSoftware: false, hasSubgroups: false, maxStorageBufferBindingSize: binding };
   const opts = resolveOptions({ dtype: precision }, device, config);
-  const big = new Set(['embedding', 'lmHead', 'matrix']);
-  const parts = mamba1Tensors(config)
-    .filter((t) => big.has(t.spec.kind) && (t.layer ?? 0) === 0)
+  const parts = tensorList(config)
+    .filter((t) => BIG.has(t.kind) && (t.layer ?? 0) === 0)
     .flatMap((t) => {
-      const [rows, cols] = t.spec.shape(config) as [number, number];
-      const { dtype, group } = heldAs(t.spec.field, precision);
+      const [rows, cols] = t.shape as [number, number];
+      const { dtype, group } = heldAs(t.field, precision);
       // A row wider than a binding cannot load at all (assertFits says so); count the matrix whole then.
       const fits = packedBytes(1, cols, dtype, group) + 16 <= opts.maxBinding;
       const split = fits ? planRowParts(rows, cols, dtype, opts.maxBinding, undefined, group) : [{ rows }];
@@ -107,7 +127,7 @@ export interface MemoryEstimate {
 }
 
 export function estimateMemory(
-  config: MambaConfig,
+  config: AnyMambaConfig,
   precision: WeightDtype,
   limits?: DeviceLimits,
 ): MemoryEstimate {
@@ -115,9 +135,10 @@ export function estimateMemory(
   const parameters = countParameters(config);
   const weightBytes = precision === 'int8' ? int8WeightBytes(config) : parameters * w;
   const head = config.tieWordEmbeddings ? 'embedding' : 'lmHead';
-  const { hiddenSize: dm, intermediateSize: di, stateSize: ds, convKernel: dc } = config;
+  const dm = config.hiddenSize;
   const activationBytes = gpuActivationBytes(config, precision, limits);
-  const stateBytes = LIVE_STATES * 4 * config.numLayers * di * (ds + (dc - 1) + 1);
+  const g = stateGeometry(config);
+  const stateBytes = LIVE_STATES * 4 * g.layers * (g.ssm + g.conv + g.dtSum);
   const rows = config.vocabSize;
   const held = heldAs(head, precision);
   const rowBytes = precision === 'int8' ? packedBytes(1, dm, held.dtype, held.group) : dm * w;
@@ -147,7 +168,7 @@ export function estimateMemory(
  * f32: there the bundled model scores a 64-token text in ~0.42 s in f32 against ~0.88 s in f16.
  */
 export function defaultPrecision(
-  config: MambaConfig,
+  config: AnyMambaConfig,
   checkpointDtype?: string,
   preferF32 = false,
 ): WeightDtype {
@@ -162,7 +183,7 @@ export function defaultPrecision(
  * f16 would fit, says to choose it.
  */
 export function assertFits(
-  config: MambaConfig,
+  config: AnyMambaConfig,
   precision: WeightDtype,
   limits: DeviceLimits | undefined,
   budgetBytes: number | undefined,

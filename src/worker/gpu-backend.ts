@@ -16,6 +16,8 @@ import type { LoadProgress } from '../model/loader.ts';
 import type { ModelSource as LoaderSource } from '../model/sources.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import type { MambaConfig } from '../model/config.ts';
+import { ModelFormatError } from '../model/errors.ts';
+import { isMamba2Config } from '../model/family.ts';
 import { abortError, type Backend, type BackendRun, type RunStart, type StepResult } from './backend.ts';
 import { WeightsHasher } from '../engine/states/hash.ts';
 import { LegacyS1Fingerprint } from './legacy-s1.ts';
@@ -68,7 +70,14 @@ export class GpuBackend implements Backend {
   }
 
   get config(): MambaConfig {
-    return this.engine.config;
+    const c = this.engine.config;
+    // The playground's worker (lesson, lab, studies) runs Mamba-1; Mamba-2 is the command line's so far.
+    if (isMamba2Config(c)) {
+      throw new ModelFormatError(
+        'The playground does not run Mamba-2 models yet; use the command line (npm run soup) for them.',
+      );
+    }
+    return c;
   }
 
   aLog(layer: number): Float32Array {
@@ -195,6 +204,12 @@ export async function openGpuBackend(
       onProgress: progress,
       observe: {
         created(config) {
+          // Refused here, before any weight is read: the worker's product is Mamba-1's so far.
+          if (isMamba2Config(config)) {
+            throw new ModelFormatError(
+              'The playground does not run Mamba-2 models yet; use the command line (npm run soup) for them.',
+            );
+          }
           hasher = new WeightsHasher(config);
           legacy = new LegacyS1Fingerprint(JSON.stringify(config));
         },

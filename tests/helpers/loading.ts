@@ -7,6 +7,7 @@
 import type { CacheLike } from '../../src/model/cache.ts';
 import type { WeightSink } from '../../src/model/loader.ts';
 import type { MambaConfig } from '../../src/model/config.ts';
+import { isMamba2Config, type AnyMambaConfig } from '../../src/model/family.ts';
 import type { MambaWeights } from '../../src/engine/weights.ts';
 import { weightsFromSource } from '../../src/engine/weights.ts';
 
@@ -16,7 +17,7 @@ export class RecordingSink implements WeightSink {
   finalized = false;
   destroyed = false;
   constructor(
-    readonly config: MambaConfig,
+    readonly config: AnyMambaConfig,
     readonly precision: string,
     private readonly failAt?: { upload: number; error: Error },
   ) {}
@@ -35,12 +36,14 @@ export class RecordingSink implements WeightSink {
   }
   /** The recorded tensors as MambaWeights for the CPU reference. */
   weights(): MambaWeights {
-    return weightsFromSource(this.config, {
+    const config = this.config;
+    if (isMamba2Config(config)) throw new Error('weights() rebuilds Mamba-1 weights only.');
+    return weightsFromSource(config, {
       has: (n) => this.tensors.has(n),
       shape: (n) => {
         const len = this.tensors.get(n)!.length;
         // Shapes were checked by the loader; reconstruct them from the config's expectations.
-        return shapeFor(this.config, n, len);
+        return shapeFor(config, n, len);
       },
       float32: (n) => this.tensors.get(n)!,
     });

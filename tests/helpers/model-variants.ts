@@ -16,7 +16,7 @@ import {
 
 export type Files = Record<string, Uint8Array>;
 
-export function fixtureFiles(name: 'tiny-a' | 'tiny-b'): Files {
+export function fixtureFiles(name: 'tiny-a' | 'tiny-b' | 'm2-tiny-a' | 'm2-tiny-b' | 'm2-tiny-c'): Files {
   const dir = join(FIXTURES_DIR, name);
   return {
     'config.json': new Uint8Array(readFileSync(join(dir, 'config.json'))),

@@ -108,6 +108,29 @@ export function uploadMatrix(
   return { rows, cols, parts, dtype, group };
 }
 
+/**
+ * The row parts of a [rows, cols] matrix made empty through `alloc` (planned as uploadMatrix plans them),
+ * each handed to `fill` to write on the GPU in `dtype` (benchmarks' random weights).
+ */
+export function generatedMatrix(
+  alloc: (label: string, bytes: number, usage: number) => GPUBuffer,
+  key: string,
+  rows: number,
+  cols: number,
+  dtype: WeightDtype,
+  maxBindingBytes: number,
+  fill: (part: RowPart, cols: number, dtype: WeightDtype, group: number) => void,
+): WeightMatrix {
+  if (dtype === 'int8') throw new RangeError(`${key}: int8 weights are not generated this way.`);
+  const parts = planRowParts(rows, cols, dtype, maxBindingBytes).map((p) => {
+    const bytes = packedBytes(p.rows, cols, dtype);
+    const buffer = alloc(`${key}[${p.row0}..${p.row0 + p.rows})`, bytes, GPUBufferUsage.STORAGE);
+    return { ...p, buffer };
+  });
+  for (const part of parts) fill(part, cols, dtype, 0);
+  return { rows, cols, parts, dtype, group: 0 };
+}
+
 const roundF16 = (a: Float32Array) => a.map((v) => f16ToF32(f32ToF16(v)));
 
 /**

@@ -4,7 +4,7 @@
  */
 import { fusedDecode, reductionWidth, splitKFloats } from '../decisions.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
-import type { PlanContext } from './context.ts';
+import type { PlanContext, SharedPlanContext } from './context.ts';
 import { fusedDecodeBody, fusedGemvSteps } from './fusedGemv.ts';
 import { gemmSteps } from './gemm.ts';
 import { embedSteps, layerSteps, rmsnormStep, scanStep } from './layer.ts';
@@ -26,7 +26,7 @@ export type DispatchPlan = {
 };
 
 /** The split-K partials buffer the hardware variant's prefill GEMMs share, sized for the largest need. */
-export function allocateSplitK(ctx: Omit<PlanContext, 'splitK'>): GPUBuffer | undefined {
+export function allocateSplitK(ctx: Omit<SharedPlanContext, 'splitK'>): GPUBuffer | undefined {
   if (ctx.opts.variant !== 'hardware') return undefined;
   const parts = [...ctx.weights.matrices.values()].flatMap((m) =>
     m.parts.map((p) => ({ rows: p.rows, cols: m.cols })),
@@ -35,31 +35,26 @@ export function allocateSplitK(ctx: Omit<PlanContext, 'splitK'>): GPUBuffer | un
   return ctx.buffer('splitK.partials', floats * 4, GPUBufferUsage.STORAGE);
 }
 
-export function buildPlan(ctx: PlanContext): DispatchPlan {
+/**
+ * The phases after the layers that both families share: norm_f, the LM head on a chunk or on one row, the
+ * per-token NLL and the sampler; `decodeHead` is decode's unfused norm_f + LM head GEMV (row 0 of `normed`).
+ */
+export function outputSteps(
+  ctx: SharedPlanContext,
+  normFBuf: GPUBuffer,
+): Pick<DispatchPlan, 'normF' | 'headAll' | 'headLast' | 'decodeHead' | 'nll' | 'sample'> {
   const c = ctx.config;
   const a = ctx.act;
   const V = c.vocabSize;
-  const normFBuf = ctx.weights.normF;
-  const embed = embedSteps(ctx);
   const headKey = c.tieWordEmbeddings ? 'embedding' : 'lm_head';
   const normF = rmsnormStep(ctx, 'norm_f', true, normFBuf, 0);
   const nll = ctx.pipes.kernel('nll', { V, WG: reductionWidth(ctx.opts.variant, 64) });
   const sample = ctx.pipes.kernel('sample', { V, WG: reductionWidth(ctx.opts.variant, 256) });
-  const fused = fusedDecode(c, ctx.opts.variant, ctx.opts.dtype);
   return {
-    body: layerSteps(ctx, embed, 'gemm'),
-    decodeBody: fused ? fusedDecodeBody(ctx, embed, (l) => scanStep(ctx, l)) : layerSteps(ctx, embed, 'gemv'),
     normF: [normF],
     headAll: gemmSteps(ctx, headKey, a.normed, a.logits, V, normFBuf, undefined, 'gemm'),
     headLast: gemmSteps(ctx, headKey, a.lastNormed, a.lastLogits, V, normFBuf, undefined, 'gemv'),
-    // Decode: out_proj+residual already left the final residual in row 0 (fused plan), so norm_f folds into
-    // the head GEMV; the 6-dispatch plan still adds the last delta in norm_f and reads row 0 of `normed`.
-    decodeHead: fused
-      ? fusedGemvSteps(ctx, headKey, a.resid, a.lastLogits, normFBuf, undefined, {
-          NORM: true,
-          EPS: c.layerNormEpsilon,
-        })
-      : [normF, ...gemmSteps(ctx, headKey, a.normed, a.lastLogits, V, normFBuf, undefined, 'gemv')],
+    decodeHead: [normF, ...gemmSteps(ctx, headKey, a.normed, a.lastLogits, V, normFBuf, undefined, 'gemv')],
     nll: [
       nll.dispatch('nll', { dims: a.dims, logits: a.logits, targets: a.targets, nll: a.nll }, (t) => [
         t,
@@ -74,5 +69,28 @@ export function buildPlan(ctx: PlanContext): DispatchPlan {
         () => [1, 1, 1],
       ),
     ],
+  };
+}
+
+export function buildPlan(ctx: PlanContext): DispatchPlan {
+  const c = ctx.config;
+  const a = ctx.act;
+  const normFBuf = ctx.weights.normF;
+  const embed = embedSteps(ctx);
+  const headKey = c.tieWordEmbeddings ? 'embedding' : 'lm_head';
+  const fused = fusedDecode(c, ctx.opts.variant, ctx.opts.dtype);
+  const out = outputSteps(ctx, normFBuf);
+  return {
+    ...out,
+    body: layerSteps(ctx, embed, 'gemm'),
+    decodeBody: fused ? fusedDecodeBody(ctx, embed, (l) => scanStep(ctx, l)) : layerSteps(ctx, embed, 'gemv'),
+    // Decode: out_proj+residual already left the final residual in row 0 (fused plan), so norm_f folds into
+    // the head GEMV; the 6-dispatch plan still adds the last delta in norm_f and reads row 0 of `normed`.
+    decodeHead: fused
+      ? fusedGemvSteps(ctx, headKey, a.resid, a.lastLogits, normFBuf, undefined, {
+          NORM: true,
+          EPS: c.layerNormEpsilon,
+        })
+      : out.decodeHead,
   };
 }

@@ -5,7 +5,8 @@
  * reads from the WGSL.
  */
 import type { MambaConfig } from '../../model/config.ts';
-import type { Activations } from '../activations.ts';
+import type { AnyMambaConfig } from '../../model/family.ts';
+import type { Activations, SharedActivations } from '../activations.ts';
 import type { WeightMatrix } from '../gpu/weightMatrix.ts';
 import type { UniformBindingName } from '../kernels/bindings.ts';
 import { halfTwin, type HalfKernel } from '../decisions.ts';
@@ -15,26 +16,37 @@ import type { ResolvedOptions } from '../options.ts';
 import type { GpuWeights } from '../placement.ts';
 import type { ShaderName } from '../shaders.gen.ts';
 
-export interface PlanContext {
+/**
+ * What the builders both families use (embedding, RMSNorm, GEMM/GEMV, the LM head, NLL, sampling) need: the
+ * matrices by engine key and the activations every family has.
+ */
+export interface SharedPlanContext {
   device: GPUDevice;
   pipes: PipelineCache;
-  config: MambaConfig;
+  config: AnyMambaConfig;
   opts: ResolvedOptions;
-  weights: GpuWeights;
-  act: Activations;
-  /** Bound to the fused GEMV's conv outputs where a step does not use them (writable bindings may not alias). */
-  unusedRw: [GPUBuffer, GPUBuffer];
+  weights: { readonly matrices: Map<string, WeightMatrix> };
+  act: SharedActivations;
   /** Partial sums of split-K prefill GEMMs (gemm_tiled.wgsl's P), shared by all GEMMs; hardware variant. */
   splitK?: GPUBuffer;
   /** Allocates a buffer the engine owns (padded to 16 bytes, destroyed with the engine). */
   buffer: (label: string, bytes: number, usage: number) => GPUBuffer;
 }
 
+/** The Mamba-1 builders' context. */
+export interface PlanContext extends SharedPlanContext {
+  config: MambaConfig;
+  weights: GpuWeights;
+  act: Activations;
+  /** Bound to the fused GEMV's conv outputs where a step does not use them (writable bindings may not alias). */
+  unusedRw: [GPUBuffer, GPUBuffer];
+}
+
 export const ceil = (a: number, b: number) => Math.ceil(a / b);
 
 /** A small uniform buffer holding `values`, laid out as uniform `binding` of `kernel` (generated layout). */
 export function uniformFields<K extends ShaderName, B extends UniformBindingName<K>>(
-  ctx: PlanContext,
+  ctx: Pick<SharedPlanContext, 'device' | 'buffer'>,
   label: string,
   kernel: K,
   binding: B,
@@ -53,7 +65,7 @@ export function uniformFields<K extends ShaderName, B extends UniformBindingName
  * matrix's dtype (an int8 engine keeps the matrices it leaves out in packed f16).
  */
 export function weightKernel<K extends HalfKernel>(
-  ctx: PlanContext,
+  ctx: Pick<SharedPlanContext, 'pipes' | 'opts'>,
   kernel: K,
   m: Pick<WeightMatrix, 'dtype' | 'group'>,
   consts: Constants = {},

@@ -5,11 +5,14 @@
 import { decodeRowsFor, fusedGemvKernel } from '../decisions.ts';
 import { layerStateLayout } from '../kernels/layout.ts';
 import type { Constants, Dispatch } from '../kernels/pipelines.ts';
-import { ceil, uniformFields, weightKernel, type PlanContext } from './context.ts';
+import { ceil, uniformFields, weightKernel, type PlanContext, type SharedPlanContext } from './context.ts';
+
+/** What a fused GEMV needs: the shared builders' context and the stand-ins for unused conv outputs. */
+export type FusedGemvContext = SharedPlanContext & Pick<PlanContext, 'unusedRw'>;
 
 /** One fused-GEMV dispatch per row part of matrix `key`. */
 export function fusedGemvSteps(
-  ctx: PlanContext,
+  ctx: FusedGemvContext,
   key: string,
   x: GPUBuffer,
   y: GPUBuffer,

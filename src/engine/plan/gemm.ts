@@ -6,14 +6,14 @@
 import type { RowPart, WeightMatrix } from '../gpu/weightMatrix.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { gemmKernel, maxSplitFor, midSplit, useBigTiles } from '../decisions.ts';
-import { ceil, uniformFields, weightKernel, type PlanContext } from './context.ts';
+import { ceil, uniformFields, weightKernel, type SharedPlanContext } from './context.ts';
 
 /**
  * A Shape uniform (shaders/include/shape.wgsl, the same struct in every GEMM / GEMV kernel) for row part `p`
  * of matrix `key` with `k` inputs.
  */
 function shapeUniform(
-  ctx: PlanContext,
+  ctx: SharedPlanContext,
   key: string,
   p: RowPart,
   k: number,
@@ -36,7 +36,7 @@ function shapeUniform(
 
 /** y[., ldy] = x · matrix `key`ᵀ (+ bias at `biasOff` of `bias`), for a chunk ('gemm') or one token ('gemv'). */
 export function gemmSteps(
-  ctx: PlanContext,
+  ctx: SharedPlanContext,
   key: string,
   x: GPUBuffer,
   y: GPUBuffer,
@@ -75,7 +75,7 @@ export function gemmSteps(
  * when even those are too few (x_proj's 80 outputs, out_proj at short chunks), then the split-K reduce.
  */
 function tiledGemmSteps(
-  ctx: PlanContext,
+  ctx: SharedPlanContext,
   key: string,
   m: WeightMatrix,
   p: RowPart,

@@ -5,11 +5,11 @@
 import { dtProjFirst, reductionWidth, scanChannelsPerGroup, scanKernel } from '../decisions.ts';
 import { layerStateLayout } from '../kernels/layout.ts';
 import type { Constants, Dispatch } from '../kernels/pipelines.ts';
-import { ceil, uniformFields, weightKernel, type PlanContext } from './context.ts';
+import { ceil, uniformFields, weightKernel, type PlanContext, type SharedPlanContext } from './context.ts';
 import { gemmSteps } from './gemm.ts';
 
 /** The embedding gather, one dispatch per row part of the embedding (shaders/embed.wgsl). */
-export function embedSteps(ctx: PlanContext): Dispatch[] {
+export function embedSteps(ctx: SharedPlanContext): Dispatch[] {
   const dm = ctx.config.hiddenSize;
   const a = ctx.act;
   const m = ctx.weights.matrices.get('embedding')!;
@@ -23,7 +23,7 @@ export function embedSteps(ctx: PlanContext): Dispatch[] {
 
 /** RMSNorm of each token's residual (after adding `delta` when `add`), weight at `wOff` of `weight`. */
 export function rmsnormStep(
-  ctx: PlanContext,
+  ctx: SharedPlanContext,
   label: string,
   add: boolean,
   weight: GPUBuffer,

@@ -1,0 +1,175 @@
+/**
+ * Mamba-2's dispatch plan. Per chunk of T tokens: embed → per layer [RMSNorm (+ the previous out_proj) →
+ * in_proj → m2_conv → scan → m2_gated_norm → out_proj] → norm_f → LM head. The matrices, the embedding, the
+ * RMSNorm, the LM head, NLL and the sampler are the Mamba-1 engine's builders (plan/gemm.ts, plan/layer.ts,
+ * plan/assemble.ts), so both families get the same kernel choices (tiled / split-K GEMM for prefill, the GEMV
+ * variants for decode). Prefill scans with the three-pass chunked SSD (m2_ssd_*), decode with the token step
+ * (m2_scan_step); both start from the layer's working state and leave the final one there. On GPUs decode
+ * folds the RMSNorm into in_proj's GEMV and out_proj's residual add into its own (gemv_fused.wgsl, as
+ * Mamba-1's fused decode does): 5 dispatches per layer, and norm_f folded into the LM head.
+ */
+import type { Mamba2Config } from '../../model/mamba2Config.ts';
+import type { Mamba2Activations } from '../activations.ts';
+import { fusedDecode, M2_SCAN_CHUNK, reductionWidth } from '../decisions.ts';
+import type { Dispatch } from '../kernels/pipelines.ts';
+import { outputSteps, type DispatchPlan } from '../plan/assemble.ts';
+import { ceil } from '../plan/context.ts';
+import { fusedGemvSteps, type FusedGemvContext } from '../plan/fusedGemv.ts';
+import { gemmSteps } from '../plan/gemm.ts';
+import { embedSteps, rmsnormStep } from '../plan/layer.ts';
+import { mamba2StateLayout } from '../stateIO.ts';
+import type { GpuMamba2Weights } from './placement.ts';
+
+export interface Mamba2PlanContext extends FusedGemvContext {
+  config: Mamba2Config;
+  weights: GpuMamba2Weights;
+  act: Mamba2Activations;
+}
+
+type Mode = 'gemm' | 'gemv';
+
+/** Layer `l`'s SSM: the chunked SSD's three passes for a chunk ('gemm'), the token step for decode ('gemv'). */
+function scanSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
+  const c = ctx.config;
+  const a = ctx.act;
+  const pl = ctx.weights.pl;
+  const params = ctx.weights.layerParams[l]!;
+  const state = ctx.weights.work[l]!;
+  const sl = mamba2StateLayout(c);
+  const [H, P, G, N, Q] = [c.numHeads, c.headDim, c.nGroups, c.stateSize, M2_SCAN_CHUNK];
+  const dt = {
+    DTB_OFF: pl.dtBias,
+    DT_MIN: c.timeStepLimit[0],
+    // WGSL has no infinity: the largest f32 stands for an open upper bound.
+    DT_MAX: Math.min(c.timeStepLimit[1], 3.4028234e38),
+    LDP: c.inProjSize,
+    DT_COL: c.intermediateSize + c.convDim,
+  };
+  const { dims, xbc, proj, cum, dl, cs, y } = a;
+  if (mode === 'gemv') {
+    const consts = { ...dt, H, P, G, N, A_OFF: pl.aLog, D_OFF: pl.d, SSM_OFF: sl.ssm, DTS_OFF: sl.dtSum };
+    return [
+      ctx.pipes
+        .kernel('m2_scan_step', consts)
+        .dispatch(`layer${l}.scan`, { dims, xbc, proj, params, state, y }, () => [ceil(H * P, 64), 1, 1]),
+    ];
+  }
+  const grid = (t: number): [number, number, number] => [ceil(t, Q), H, 1];
+  return [
+    ctx.pipes
+      .kernel('m2_ssd_chunk_state', { ...dt, H, P, G, N, Q, A_OFF: pl.aLog })
+      .dispatch(`layer${l}.chunk_state`, { dims, xbc, proj, params, cum, dl, cs }, grid),
+    ctx.pipes
+      .kernel('m2_ssd_state_pass', { H, P, N, Q, SSM_OFF: sl.ssm, DTS_OFF: sl.dtSum })
+      .dispatch(`layer${l}.state_pass`, { dims, cum, dl, state, cs }, () => [ceil(P * N, 64), H, 1]),
+    ctx.pipes
+      .kernel('m2_ssd_chunk_scan', { H, P, G, N, Q, D_OFF: pl.d })
+      .dispatch(`layer${l}.chunk_scan`, { dims, xbc, params, cum, dl, cs, y }, grid),
+  ];
+}
+
+/** Layer `l` between its projections: the conv over x, B and C, the SSM, the gated RMSNorm. */
+function mixerSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
+  const c = ctx.config;
+  const a = ctx.act;
+  const pl = ctx.weights.pl;
+  const sl = mamba2StateLayout(c);
+  const params = ctx.weights.layerParams[l]!;
+  const steps: Dispatch[] = [];
+  const conv = ctx.pipes.kernel('m2_conv', {
+    CD: c.convDim,
+    DC: c.convKernel,
+    LDP: c.inProjSize,
+    XBC_COL: c.intermediateSize,
+    HAS_BIAS: c.useConvBias,
+    CW_OFF: pl.convWeight,
+    CB_OFF: pl.convBias,
+    CONV_OFF: sl.conv,
+  });
+  const convBuffers = { dims: a.dims, proj: a.proj, params, state: ctx.weights.work[l]!, xbc: a.xbc };
+  steps.push(conv.dispatch(`layer${l}.conv`, convBuffers, (t) => [ceil(c.convDim, 64), ceil(t, 8), 1]));
+  steps.push(...scanSteps(ctx, l, mode));
+  // transformers 5.17 normalises all of d_inner at once, whatever n_groups is (GS = DI).
+  const norm = ctx.pipes.kernel('m2_gated_norm', {
+    DI: c.intermediateSize,
+    GS: c.intermediateSize,
+    LDP: c.inProjSize,
+    Z_COL: 0,
+    W_OFF: pl.gateNorm,
+    EPS: c.layerNormEpsilon,
+    WG: reductionWidth(ctx.opts.variant, 64),
+  });
+  const normBuffers = { dims: a.dims, y: a.y, proj: a.proj, weight: params, out: a.gated };
+  steps.push(norm.dispatch(`layer${l}.gated_norm`, normBuffers, (t) => [t, 1, 1]));
+  return steps;
+}
+
+/** Every layer on a chunk ('gemm') or on one token ('gemv'), after the embedding. */
+function layerSteps(ctx: Mamba2PlanContext, mode: Mode): Dispatch[] {
+  const c = ctx.config;
+  const a = ctx.act;
+  const pl = ctx.weights.pl;
+  const steps: Dispatch[] = embedSteps(ctx);
+  for (let l = 0; l < c.numLayers; l++) {
+    const params = ctx.weights.layerParams[l]!;
+    steps.push(rmsnormStep(ctx, `layer${l}.norm`, l > 0, params, pl.norm));
+    const inBias = c.useBias ? pl.inProjBias : undefined;
+    steps.push(...gemmSteps(ctx, `layer${l}.in_proj`, a.normed, a.proj, c.inProjSize, params, inBias, mode));
+    steps.push(...mixerSteps(ctx, l, mode));
+    const outBias = c.useBias ? pl.outProjBias : undefined;
+    steps.push(
+      ...gemmSteps(ctx, `layer${l}.out_proj`, a.gated, a.delta, c.hiddenSize, params, outBias, mode),
+    );
+  }
+  return steps;
+}
+
+/**
+ * Decode on GPUs: the residual stays in `resid`; in_proj normalises it on the fly and out_proj adds into it,
+ * so neither RMSNorm nor the residual add is a dispatch of its own.
+ */
+function fusedDecodeSteps(ctx: Mamba2PlanContext): Dispatch[] {
+  const c = ctx.config;
+  const a = ctx.act;
+  const pl = ctx.weights.pl;
+  const steps: Dispatch[] = embedSteps(ctx);
+  for (let l = 0; l < c.numLayers; l++) {
+    const params = ctx.weights.layerParams[l]!;
+    const inBias = c.useBias ? pl.inProjBias : undefined;
+    const norm = { NORM: true, EPS: c.layerNormEpsilon, NW_OFF: pl.norm };
+    steps.push(...fusedGemvSteps(ctx, `layer${l}.in_proj`, a.resid, a.proj, params, inBias, norm));
+    steps.push(...mixerSteps(ctx, l, 'gemv'));
+    const outBias = c.useBias ? pl.outProjBias : undefined;
+    steps.push(
+      ...fusedGemvSteps(ctx, `layer${l}.out_proj`, a.gated, a.resid, params, outBias, { ACCUM: true }),
+    );
+  }
+  return steps;
+}
+
+export function buildMamba2Plan(ctx: Mamba2PlanContext): DispatchPlan {
+  const c = ctx.config;
+  const out = outputSteps(ctx, ctx.weights.normF);
+  if (!fusedDecode(c, ctx.opts.variant, ctx.opts.dtype)) {
+    return { ...out, body: layerSteps(ctx, 'gemm'), decodeBody: layerSteps(ctx, 'gemv') };
+  }
+  const headKey = c.tieWordEmbeddings ? 'embedding' : 'lm_head';
+  return {
+    ...out,
+    body: layerSteps(ctx, 'gemm'),
+    decodeBody: fusedDecodeSteps(ctx),
+    // The last out_proj left the final residual in row 0: norm_f folds into the head GEMV.
+    decodeHead: fusedGemvSteps(
+      ctx,
+      headKey,
+      ctx.act.resid,
+      ctx.act.lastLogits,
+      ctx.weights.normF,
+      undefined,
+      {
+        NORM: true,
+        EPS: c.layerNormEpsilon,
+      },
+    ),
+  };
+}
