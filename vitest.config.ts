@@ -28,6 +28,7 @@ export const GPU_TESTS = [
   'tests/kernels.test.ts',
   'tests/mix.gpu.test.ts',
   'tests/model-engine.test.ts',
+  'tests/states.engine.mamba2.test.ts',
   'tests/states.engine.test.ts',
   'tests/studies.gpu.test.ts',
   'tests/studies.service.test.ts',
