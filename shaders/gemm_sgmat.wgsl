@@ -1,0 +1,216 @@
+#variant gemm_sgmat_f16
+#variant gemm_sgmat_f16_n8 N8
+enable f16;
+enable subgroups;
+enable chromium_experimental_subgroup_matrix;
+// The tile offsets below derive from local_invocation_index, which the (workgroup-scoped) uniformity analysis
+// cannot prove subgroup-uniform; they are, because every lane of a subgroup of 32 has the same index / 32.
+diagnostic(off, chromium.subgroup_matrix_uniformity);
+
+// Prefill GEMM on subgroup matrices (tensor cores), f16 operands, f32 accumulation:
+//   Y[t, COL0 + n] = sum_k X[t, k] * W[n, k] (+ bias[BIAS_OFF + n])   for t < T (from dims), n < N.
+// W is one row part of an nn.Linear weight [out, in] in f16, the packed-u32 buffer of the f16 path read as
+// vec4u (eight halves; the bytes are those of an array<f16>). X is f32 and rounded to f16 as it is staged in
+// workgroup memory; products are summed in f32. So the result is the f32 GEMM of the f16-rounded X (W is
+// f16 already): an F32 checkpoint never takes this kernel unless the user asks for f16.
+// Shapes: X f32 [T, K], W f16 [N, K], Y f32 [T, LDY]; with split-K, P f32 [SPLIT, T, N] (partial sums).
+// Tiles: BM = 128 tokens x BN = 128 outputs x BK = 32 k per step, staged row-major as f16 in workgroup memory
+// (rows padded to 40 halves so each row starts 16-byte aligned and rows spread over the banks). 256
+// invocations = 8 subgroups of 32 (the decision requires subgroup size 32), arranged 2 (tokens) x 4
+// (outputs): each owns 64 x 32 outputs as 4 x 2 result matrices of the 16 x 16 x 16 config
+// (gemm_sgmat_f16), or 4 x 4 of the 16 x 8 x 16 config (gemm_sgmat_f16_n8). The next step's operands are
+// read into registers while the current step is multiplied. Out-of-range tokens, outputs and k are staged
+// as zeros, so any T, N and K work; the vec4 loads need K % 4 == 0 (X) and K % 8 == 0 (W) and fall back to
+// scalar loads otherwise.
+// Epilogue: each result matrix goes through a per-subgroup 16 x 16 f32 outTile of workgroup memory, from which
+// the lanes write the in-range outputs (+ bias) to Y, or to P with split-K (then gemm_splitk_reduce.wgsl with
+// TM = TN = 8 adds the partials and the bias; splitCount is shared through include/split_count.wgsl).
+// Reference: matVec in src/engine/reference/mamba.ts applied to every token, on f16-rounded X
+// (bench/check-sgmatrix.ts compares with float64 sums of the same f16 values).
+// Dispatch: (ceil(N / 128), ceil(T / 128), splitCount(T)).
+#include "dims.wgsl"
+
+// Tile sizes in units of 16 for splitCount (split_count.wgsl reads TM and TN).
+const TM = 8u;
+const TN = 8u;
+#include "split_count.wgsl"
+@group(0) @binding(5) var<uniform> shape: Shape;
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> X: array<vec4f>;
+@group(0) @binding(2) var<storage, read> W: array<vec4u>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> P: array<f32>;
+
+const BM = 128u;
+const BN = 128u;
+const BK = 32u;
+const SK = 16u;
+#ifdef N8
+const SN = 8u;
+#else
+const SN = 16u;
+#endif
+// Result matrices per subgroup: MI along tokens (16 each), NJ along outputs (SN each); 64 x 32 outputs.
+const MI = 4u;
+const NJ = 32u / SN;
+// Row stride of the staged tiles in halves: 32 k + 8 of padding (80 bytes, a multiple of 16).
+const LDS = 40u;
+var<workgroup> xs: array<f16, BM * LDS>; // [token][k]
+var<workgroup> ws: array<f16, BN * LDS>; // [output][k]
+var<workgroup> outTile: array<f32, 8u * 256u>; // one 16 x 16 result per subgroup
+
+fn xAt(i: u32) -> f32 {
+  return X[i >> 2u][i & 3u];
+}
+
+fn wAt(i: u32) -> f16 {
+  let p = bitcast<vec2<f16>>(W[i >> 3u][(i >> 1u) & 3u]);
+  return p[i & 1u];
+}
+
+// Item e (< 1024) of the X tile: 4 consecutive k of one token, f32, zero outside.
+fn loadX(e: u32, t0: u32, kb: u32) -> vec4f {
+  let K = shape.K;
+  let t = t0 + (e >> 3u);
+  let k = kb + 4u * (e & 7u);
+  if (t >= dims.T || k >= K) {
+    return vec4f(0.0);
+  }
+  if ((K & 3u) == 0u) {
+    return X[(t * K + k) >> 2u];
+  }
+  var v = vec4f(0.0);
+  for (var i = 0u; i < 4u; i++) {
+    if (k + i < K) {
+      v[i] = xAt(t * K + k + i);
+    }
+  }
+  return v;
+}
+
+// Item e (< 512) of the W tile: 8 consecutive k of one output as packed halves, zero outside.
+fn loadW(e: u32, n0: u32, kb: u32) -> vec4u {
+  let K = shape.K;
+  let n = n0 + (e >> 2u);
+  let k = kb + 8u * (e & 3u);
+  if (n >= shape.N || k >= K) {
+    return vec4u(0u);
+  }
+  if ((K & 7u) == 0u) {
+    return W[(n * K + k) >> 3u];
+  }
+  var h: array<f16, 8>;
+  for (var i = 0u; i < 8u; i++) {
+    h[i] = select(f16(0.0), wAt(n * K + k + i), k + i < K);
+  }
+  return vec4u(
+    bitcast<u32>(vec2<f16>(h[0], h[1])),
+    bitcast<u32>(vec2<f16>(h[2], h[3])),
+    bitcast<u32>(vec2<f16>(h[4], h[5])),
+    bitcast<u32>(vec2<f16>(h[6], h[7])),
+  );
+}
+
+fn stage(li: u32, xr: array<vec4f, 4>, wr: array<vec4u, 2>) {
+  for (var u = 0u; u < 4u; u++) {
+    let e = li + 256u * u;
+    let base = (e >> 3u) * LDS + 4u * (e & 7u);
+    let v = vec4<f16>(xr[u]);
+    xs[base] = v.x;
+    xs[base + 1u] = v.y;
+    xs[base + 2u] = v.z;
+    xs[base + 3u] = v.w;
+  }
+  for (var u = 0u; u < 2u; u++) {
+    let e = li + 256u * u;
+    let base = (e >> 2u) * LDS + 8u * (e & 3u);
+    for (var j = 0u; j < 4u; j++) {
+      let h = bitcast<vec2<f16>>(wr[u][j]);
+      ws[base + 2u * j] = h.x;
+      ws[base + 2u * j + 1u] = h.y;
+    }
+  }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let T = dims.T;
+  let N = shape.N;
+  let t0 = wid.y * BM;
+  let n0 = wid.x * BN;
+  let split = splitCount(T);
+  let nk = (shape.K + BK - 1u) / BK;
+  let per = (nk + split - 1u) / split;
+  let s0 = min(nk, wid.z * per);
+  let s1 = min(nk, s0 + per);
+  let sg = li >> 5u;
+  let lane = li & 31u;
+  // This subgroup's outputs: tokens t0 + 64 (sg / 4) + 0..63, outputs n0 + 32 (sg % 4) + 0..31.
+  let rowBase = 64u * (sg >> 2u);
+  let colBase = 32u * (sg & 3u);
+  var acc: array<subgroup_matrix_result<f32, SN, 16>, MI * NJ>;
+  var xr: array<vec4f, 4>;
+  var wr: array<vec4u, 2>;
+  if (s0 < s1) {
+    for (var u = 0u; u < 4u; u++) {
+      xr[u] = loadX(li + 256u * u, t0, s0 * BK);
+    }
+    for (var u = 0u; u < 2u; u++) {
+      wr[u] = loadW(li + 256u * u, n0, s0 * BK);
+    }
+  }
+  for (var s = s0; s < s1; s++) {
+    stage(li, xr, wr);
+    workgroupBarrier();
+    if (s + 1u < s1) {
+      for (var u = 0u; u < 4u; u++) {
+        xr[u] = loadX(li + 256u * u, t0, (s + 1u) * BK);
+      }
+      for (var u = 0u; u < 2u; u++) {
+        wr[u] = loadW(li + 256u * u, n0, (s + 1u) * BK);
+      }
+    }
+    for (var kk = 0u; kk < BK; kk += SK) {
+      var a: array<subgroup_matrix_left<f16, SK, 16>, MI>;
+      for (var i = 0u; i < MI; i++) {
+        a[i] = subgroupMatrixLoad<subgroup_matrix_left<f16, SK, 16>, row_major>(
+          &xs, (rowBase + 16u * i) * LDS + kk, LDS);
+      }
+      for (var j = 0u; j < NJ; j++) {
+        // W^T's k x n block: column n of it is row n of the staged W tile.
+        let b = subgroupMatrixLoad<subgroup_matrix_right<f16, SN, SK>, col_major>(
+          &ws, (colBase + SN * j) * LDS + kk, LDS);
+        for (var i = 0u; i < MI; i++) {
+          acc[i * NJ + j] = subgroupMatrixMultiplyAccumulate(a[i], b, acc[i * NJ + j]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  // Every subgroup runs the same number of iterations here, so the barriers are in uniform control flow.
+  for (var i = 0u; i < MI; i++) {
+    for (var j = 0u; j < NJ; j++) {
+      subgroupMatrixStore<row_major>(&outTile, sg * 256u, acc[i * NJ + j], SN);
+      workgroupBarrier();
+      for (var q = lane; q < 16u * SN; q += 32u) {
+        let t = t0 + rowBase + 16u * i + q / SN;
+        let n = n0 + colBase + SN * j + q % SN;
+        if (t < T && n < N) {
+          let v = outTile[sg * 256u + q];
+          if (split == 1u) {
+            var y = v;
+            if (shape.HAS_BIAS != 0u) {
+              y += bias[shape.BIAS_OFF + n];
+            }
+            Y[t * shape.LDY + shape.COL0 + n] = y;
+          } else {
+            P[(wid.z * T + t) * N + n] = v;
+          }
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+}
