@@ -21,6 +21,7 @@ import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { uniformBytes } from '../src/engine/kernels/uniforms.ts';
 import type { ShaderName } from '../src/engine/shaders.gen.ts';
+import { packRowsI8, paddedRowBytes, quantizeRowsI8 } from '../src/engine/w8a8.ts';
 import { relMaxDiff } from './compare.ts';
 
 const TOGGLES = 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia';
@@ -244,7 +245,7 @@ async function runGemm(
   consts: Record<string, number | boolean>,
   tile: { bm: number; bn: number; tm: number; tn: number },
   s: Shape,
-  bufs: { X: GPUBuffer; W: GPUBuffer; bias: GPUBuffer; Y: GPUBuffer },
+  bufs: { X: GPUBuffer; W: GPUBuffer; bias: GPUBuffer; Y: GPUBuffer; xscale?: GPUBuffer; wscale?: GPUBuffer },
   splitTarget: number,
   reps: number,
 ): Promise<Run> {
@@ -269,7 +270,13 @@ async function runGemm(
   device.pushErrorScope('validation');
   const gemm = pipes.kernel(kernel as 'gemm_tiled', consts);
   const reduce = pipes.kernel('gemm_splitk_reduce', { TM: tile.tm, TN: tile.tn });
-  const g = gemm.bind('check', { dims, X: bufs.X, W: bufs.W, bias: bufs.bias, Y: bufs.Y, P, shape });
+  const resources = { dims, X: bufs.X, W: bufs.W, bias: bufs.bias, Y: bufs.Y, P, shape };
+  const g =
+    kernel === 'gemm_sgmat_i8'
+      ? pipes
+          .kernel('gemm_sgmat_i8')
+          .bind('check', { ...resources, xscale: bufs.xscale!, wscale: bufs.wscale! })
+      : gemm.bind('check', resources);
   const r = reduce.bind('check.reduce', { dims, bias: bufs.bias, Y: bufs.Y, P, shape });
   const err = await device.popErrorScope();
   if (err) throw new Error(err.message);
@@ -325,6 +332,105 @@ interface Result {
 
 let failed = false;
 const results: Result[] = [];
+const hasI8 = hasConfig({ M: 16, N: 16, K: 32 }, 'i8', 'i32');
+if (!hasI8) console.log('SKIP gemm_sgmat_i8: the adapter has no i8 16x16x32 config with i32 results');
+
+/**
+ * The W8A8 try: W int8 per output row (scale max|w| / 127), X int8 per token on the GPU (quant_rows_i8), i32
+ * sums on the i8 subgroup matrices. Checked twice: exactness against float64 sums of the very integers and
+ * scales the kernel multiplies (PASS/FAIL), and accuracy against the f32 inputs (reported as it is).
+ */
+async function checkI8(
+  s: Shape,
+  x: Float32Array,
+  w: Float32Array,
+  bufs: { X: GPUBuffer; bias: GPUBuffer; Y: GPUBuffer },
+  samples: [number, number][],
+  reps: number,
+  flops: number,
+  tiledMs: number,
+): Promise<void> {
+  const kp = paddedRowBytes(s.K);
+  const wQuant = quantizeRowsI8(w, s.N, s.K);
+  const wq = wQuant.q;
+  const wscale = wQuant.scale;
+  const Q = buffer(s.T * kp);
+  const xscale = buffer(s.T * 4);
+  const dims = upload(new Uint32Array([s.T, 0, 0, 0]), GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+  const qshape = upload(
+    new Uint8Array(uniformBytes('quant_rows_i8', 'qshape', { K: s.K })),
+    GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  );
+  const quant = pipes.kernel('quant_rows_i8');
+  const qg = quant.bind('check.quant', { dims, qshape, X: bufs.X, Q, scale: xscale });
+  const runQuant = (n: number) => {
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(quant.pipeline);
+    pass.setBindGroup(0, qg);
+    for (let i = 0; i < n; i++) pass.dispatchWorkgroups(s.T);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    return device.queue.onSubmittedWorkDone();
+  };
+  await runQuant(1);
+  const qWords = new Uint32Array((await readF32(Q, (s.T * kp) / 4)).buffer);
+  const qBytes = new Int8Array(qWords.buffer);
+  const xs = await readF32(xscale, s.T);
+  // The GPU's quantisation against the host's (same formula; ties and 1/scale rounding may move one step).
+  const host = quantizeRowsI8(x, s.T, s.K);
+  let qMaxDiff = 0;
+  let scaleDiff = 0;
+  for (let t = 0; t < s.T; t++) {
+    scaleDiff = Math.max(scaleDiff, Math.abs(host.scale[t]! - xs[t]!) / Math.max(host.scale[t]!, 1e-30));
+    for (let k = 0; k < s.K; k++) {
+      qMaxDiff = Math.max(qMaxDiff, Math.abs(host.q[t * s.K + k]! - qBytes[t * kp + k]!));
+    }
+  }
+  const t0 = performance.now();
+  await runQuant(reps);
+  const quantMs = (performance.now() - t0) / reps;
+  const W = upload(packRowsI8(wQuant));
+  const wsb = upload(wscale);
+  const run = await runGemm(
+    'gemm_sgmat_i8',
+    {},
+    { bm: 128, bn: 128, tm: 8, tn: 8 },
+    s,
+    { X: Q, W, bias: bufs.bias, Y: bufs.Y, xscale, wscale: wsb },
+    264,
+    reps,
+  );
+  const got = samples.map(([t, n]) => run.y[t * s.N + n]!);
+  const exact: number[] = [];
+  const f32ref: number[] = [];
+  for (const [t, n] of samples) {
+    let acc = 0;
+    let ref = 0;
+    for (let k = 0; k < s.K; k++) {
+      acc += qBytes[t * kp + k]! * wq[n * s.K + k]!;
+      ref += x[t * s.K + k]! * w[n * s.K + k]!;
+    }
+    exact.push(acc * xs[t]! * wscale[n]!);
+    f32ref.push(ref);
+  }
+  const maxAbs = (a: number[]) => Math.max(...a.map(Math.abs));
+  const err = Math.max(...got.map((g, i) => Math.abs(g - exact[i]!))) / maxAbs(exact);
+  const accuracy = Math.max(...got.map((g, i) => Math.abs(g - f32ref[i]!))) / maxAbs(f32ref);
+  // Mean relative error per entry too: the max over 236 entries says little about the typical entry.
+  const meanRel =
+    got.reduce((a, g, i) => a + Math.abs(g - f32ref[i]!), 0) / f32ref.reduce((a, r) => a + Math.abs(r), 0);
+  const tol = 1e-5;
+  const pass = err <= tol && qMaxDiff <= 1 && scaleDiff <= 1e-6 && got.every(Number.isFinite);
+  if (!pass) failed = true;
+  console.log(
+    `${pass ? 'PASS' : 'FAIL'} ${'gemm_sgmat_i8'.padEnd(18)} ${s.name.padEnd(34)} relErr ${err.toExponential(2)} (tol ${tol}, vs the same integers) ` +
+      `quant |dq| ${qMaxDiff} scale ${scaleDiff.toExponential(1)} | W8A8 accuracy vs f32 inputs: max ${accuracy.toExponential(2)}, ` +
+      `mean ${meanRel.toExponential(2)} | ${run.ms.toFixed(3)} ms + quant ${quantMs.toFixed(3)} ms, ` +
+      `${(flops / run.ms / 1e9).toFixed(1)} TOP/s (gemm_tiled f16 ${tiledMs.toFixed(3)} ms)`,
+  );
+  for (const b of [Q, xscale, dims, qshape, W, wsb]) b.destroy();
+}
 const variants = F16_VARIANTS.filter((v) => hasConfig(v, 'f16', 'f32'));
 for (const v of F16_VARIANTS) {
   if (!variants.includes(v))
@@ -417,6 +523,16 @@ for (const s of quick ? SHAPES.slice(0, 5) : SHAPES) {
         `${run.ms.toFixed(3)} ms ${res.tflops.toFixed(1)} TFLOP/s (${(100 * res.peakShare).toFixed(1)}% of 990) | ` +
         `gemm_tiled ${tiled.ms.toFixed(3)} ms ${res.gemmTiledTflops.toFixed(1)} TFLOP/s`,
     );
+  }
+  if (hasI8) {
+    try {
+      await checkI8(s, x, w, bufs, samples, reps, flops, tiled.ms);
+    } catch (e) {
+      failed = true;
+      console.log(
+        `FAIL gemm_sgmat_i8 ${s.name}: ${(e as Error).message.split('\n').slice(0, 6).join(' | ')}`,
+      );
+    }
   }
   for (const b of Object.values(bufs)) b.destroy();
 }

@@ -1,6 +1,9 @@
 #variant gemm_sgmat_f16
 #variant gemm_sgmat_f16_n8 N8
+#variant gemm_sgmat_i8 I8
+#ifndef I8
 enable f16;
+#endif
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
 // The tile offsets below derive from local_invocation_index, which the (workgroup-scoped) uniformity analysis
@@ -25,8 +28,12 @@ diagnostic(off, chromium.subgroup_matrix_uniformity);
 // Epilogue: each result matrix goes through a per-subgroup 16 x 16 f32 outTile of workgroup memory, from which
 // the lanes write the in-range outputs (+ bias) to Y, or to P with split-K (then gemm_splitk_reduce.wgsl with
 // TM = TN = 8 adds the partials and the bias; splitCount is shared through include/split_count.wgsl).
+// gemm_sgmat_i8 (W8A8, an experiment: the int8 configs 16 x 16 x 32): X is int8 per token (Q and xscale from
+// quant_rows_i8.wgsl, rows KP = K rounded up to 16 bytes), W int8 per output row with wscale, rows padded to
+// KP bytes alike; BK = 64 k per step, staged as bytes (four per i32) with rows of 80 bytes; i32 sums, then
+//   Y[t, COL0 + n] = f32(sum_k Q[t, k] * Wq[n, k]) * xscale[t] * wscale[n] (+ bias).
 // Reference: matVec in src/engine/reference/mamba.ts applied to every token, on f16-rounded X
-// (bench/check-sgmatrix.ts compares with float64 sums of the same f16 values).
+// (bench/check-sgmatrix.ts compares with float64 sums of the same f16 values; for i8, of the same integers).
 // Dispatch: (ceil(N / 128), ceil(T / 128), splitCount(T)).
 #include "dims.wgsl"
 
@@ -37,7 +44,13 @@ const TN = 8u;
 @group(0) @binding(5) var<uniform> shape: Shape;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
+#ifdef I8
+@group(0) @binding(1) var<storage, read> X: array<vec4u>;
+@group(0) @binding(7) var<storage, read> xscale: array<f32>;
+@group(0) @binding(8) var<storage, read> wscale: array<f32>;
+#else
 @group(0) @binding(1) var<storage, read> X: array<vec4f>;
+#endif
 @group(0) @binding(2) var<storage, read> W: array<vec4u>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
@@ -45,8 +58,13 @@ const TN = 8u;
 
 const BM = 128u;
 const BN = 128u;
+#ifdef I8
+const BK = 64u;
+const SK = 32u;
+#else
 const BK = 32u;
 const SK = 16u;
+#endif
 #ifdef N8
 const SN = 8u;
 #else
@@ -55,12 +73,59 @@ const SN = 16u;
 // Result matrices per subgroup: MI along tokens (16 each), NJ along outputs (SN each); 64 x 32 outputs.
 const MI = 4u;
 const NJ = 32u / SN;
+#ifdef I8
+// Row stride of the staged tiles in bytes (int8 elements): 64 k + 16 of padding; 20 i32 words.
+const LDS = 80u;
+var<workgroup> xs: array<i32, BM * LDS / 4u>; // [token][k], four k per word
+var<workgroup> ws: array<i32, BN * LDS / 4u>; // [output][k]
+var<workgroup> outTile: array<i32, 8u * 256u>; // one 16 x 16 result per subgroup
+alias XReg = array<vec4u, 2>;
+const XITEMS = 2u; // X tile items per invocation
+#else
 // Row stride of the staged tiles in halves: 32 k + 8 of padding (80 bytes, a multiple of 16).
 const LDS = 40u;
 var<workgroup> xs: array<f16, BM * LDS>; // [token][k]
 var<workgroup> ws: array<f16, BN * LDS>; // [output][k]
 var<workgroup> outTile: array<f32, 8u * 256u>; // one 16 x 16 result per subgroup
+alias XReg = array<vec4f, 4>;
+const XITEMS = 4u;
+#endif
 
+#ifdef I8
+// Item e (< 512) of a tile of int8 rows (16 bytes of one row), zero outside: X from Q, or W.
+fn loadX(e: u32, t0: u32, kb: u32) -> vec4u {
+  let KP = (shape.K + 15u) / 16u * 16u;
+  let t = t0 + (e >> 2u);
+  let k = kb + 16u * (e & 3u);
+  if (t >= dims.T || k >= KP) {
+    return vec4u(0u);
+  }
+  return X[(t * KP + k) >> 4u];
+}
+
+fn loadW(e: u32, n0: u32, kb: u32) -> vec4u {
+  let KP = (shape.K + 15u) / 16u * 16u;
+  let n = n0 + (e >> 2u);
+  let k = kb + 16u * (e & 3u);
+  if (n >= shape.N || k >= KP) {
+    return vec4u(0u);
+  }
+  return W[(n * KP + k) >> 4u];
+}
+
+fn stage(li: u32, xr: XReg, wr: array<vec4u, 2>) {
+  for (var u = 0u; u < 2u; u++) {
+    let e = li + 256u * u;
+    let xb = (e >> 2u) * (LDS / 4u) + 4u * (e & 3u);
+    let wb = (e >> 2u) * (LDS / 4u) + 4u * (e & 3u);
+    for (var j = 0u; j < 4u; j++) {
+      xs[xb + j] = bitcast<i32>(xr[u][j]);
+      ws[wb + j] = bitcast<i32>(wr[u][j]);
+    }
+  }
+}
+
+#else
 fn xAt(i: u32) -> f32 {
   return X[i >> 2u][i & 3u];
 }
@@ -113,7 +178,7 @@ fn loadW(e: u32, n0: u32, kb: u32) -> vec4u {
   );
 }
 
-fn stage(li: u32, xr: array<vec4f, 4>, wr: array<vec4u, 2>) {
+fn stage(li: u32, xr: XReg, wr: array<vec4u, 2>) {
   for (var u = 0u; u < 4u; u++) {
     let e = li + 256u * u;
     let base = (e >> 3u) * LDS + 4u * (e & 7u);
@@ -133,6 +198,7 @@ fn stage(li: u32, xr: array<vec4f, 4>, wr: array<vec4u, 2>) {
     }
   }
 }
+#endif
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -150,11 +216,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   // This subgroup's outputs: tokens t0 + 64 (sg / 4) + 0..63, outputs n0 + 32 (sg % 4) + 0..31.
   let rowBase = 64u * (sg >> 2u);
   let colBase = 32u * (sg & 3u);
+#ifdef I8
+  var acc: array<subgroup_matrix_result<i32, SN, 16>, MI * NJ>;
+#else
   var acc: array<subgroup_matrix_result<f32, SN, 16>, MI * NJ>;
-  var xr: array<vec4f, 4>;
+#endif
+  var xr: XReg;
   var wr: array<vec4u, 2>;
   if (s0 < s1) {
-    for (var u = 0u; u < 4u; u++) {
+    for (var u = 0u; u < XITEMS; u++) {
       xr[u] = loadX(li + 256u * u, t0, s0 * BK);
     }
     for (var u = 0u; u < 2u; u++) {
@@ -165,7 +235,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     stage(li, xr, wr);
     workgroupBarrier();
     if (s + 1u < s1) {
-      for (var u = 0u; u < 4u; u++) {
+      for (var u = 0u; u < XITEMS; u++) {
         xr[u] = loadX(li + 256u * u, t0, (s + 1u) * BK);
       }
       for (var u = 0u; u < 2u; u++) {
@@ -173,15 +243,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       }
     }
     for (var kk = 0u; kk < BK; kk += SK) {
+#ifdef I8
+      var a: array<subgroup_matrix_left<i8, SK, 16>, MI>;
+      for (var i = 0u; i < MI; i++) {
+        a[i] = subgroupMatrixLoad<subgroup_matrix_left<i8, SK, 16>, row_major>(
+          &xs, (rowBase + 16u * i) * LDS + kk, LDS);
+      }
+#else
       var a: array<subgroup_matrix_left<f16, SK, 16>, MI>;
       for (var i = 0u; i < MI; i++) {
         a[i] = subgroupMatrixLoad<subgroup_matrix_left<f16, SK, 16>, row_major>(
           &xs, (rowBase + 16u * i) * LDS + kk, LDS);
       }
+#endif
       for (var j = 0u; j < NJ; j++) {
         // W^T's k x n block: column n of it is row n of the staged W tile.
+#ifdef I8
+        let b = subgroupMatrixLoad<subgroup_matrix_right<i8, SN, SK>, col_major>(
+          &ws, (colBase + SN * j) * LDS + kk, LDS);
+#else
         let b = subgroupMatrixLoad<subgroup_matrix_right<f16, SN, SK>, col_major>(
           &ws, (colBase + SN * j) * LDS + kk, LDS);
+#endif
         for (var i = 0u; i < MI; i++) {
           acc[i * NJ + j] = subgroupMatrixMultiplyAccumulate(a[i], b, acc[i * NJ + j]);
         }
@@ -198,15 +281,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
         let t = t0 + rowBase + 16u * i + q / SN;
         let n = n0 + colBase + SN * j + q % SN;
         if (t < T && n < N) {
-          let v = outTile[sg * 256u + q];
+          var y = f32(outTile[sg * 256u + q]);
+#ifdef I8
+          y *= xscale[t] * wscale[n];
+#endif
           if (split == 1u) {
-            var y = v;
             if (shape.HAS_BIAS != 0u) {
               y += bias[shape.BIAS_OFF + n];
             }
             Y[t * shape.LDY + shape.COL0 + n] = y;
           } else {
-            P[(wid.z * T + t) * N + n] = v;
+            P[(wid.z * T + t) * N + n] = y;
           }
         }
       }
