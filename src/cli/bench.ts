@@ -22,7 +22,8 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${Object.keys(RAND
             [--prefill 128,512,2048] [--decode-tokens 128] [--eval-tokens 256]
             [--chunk N] [--big-tiles N] [--split-target N]   (engine tuning: prefill chunk, GEMM tiles)
             [--f16-kernels auto|native|packed]   (f16 weights: shader-f16 loads where the device has it)
-            [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)`;
+            [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)
+            [--no-subgroup-matrix]   (prefill GEMMs on the f32-FMA kernels even where subgroup matrices exist)`;
 
 export const BENCH_OPTIONS = {
   values: [
@@ -38,7 +39,7 @@ export const BENCH_OPTIONS = {
     'split-target',
     'f16-kernels',
   ],
-  flags: ['json', 'quick', 'no-dawn-toggles'],
+  flags: ['json', 'quick', 'no-dawn-toggles', 'no-subgroup-matrix'],
 };
 
 interface Opened {
@@ -188,6 +189,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     chunkSize,
     prefillGemm: { bigMinTiles, splitTarget },
     f16Kernels: f16Kernels as Tuning['f16Kernels'],
+    subgroupMatrix: !args.flags.has('no-subgroup-matrix'),
   };
   const { engine, tokenizer, dev, aLogs, uploadMs } = await open(
     model,
