@@ -16,31 +16,29 @@
  * Exits 1 when a check fails.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { uniformBytes } from '../src/engine/kernels/uniforms.ts';
 import type { ShaderName } from '../src/engine/shaders.gen.ts';
 import { packRowsI8, paddedRowBytes, quantizeRowsI8 } from '../src/engine/w8a8.ts';
-import { relMaxDiff } from './compare.ts';
+import { argmaxRows, relMaxDiff } from './compare.ts';
+import { nodeGpu, openNodeDevice } from '../src/engine/gpu/node.ts';
+import { createRandomEngine, randomConfig, randomHostWeights } from '../src/engine/randomWeights.ts';
+import { referenceForward } from '../src/engine/reference/mamba.ts';
+import { weightsAsHeld } from '../src/engine/gpu/weightMatrix.ts';
 
 const TOGGLES = 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia';
 const PEAK_F16 = 990e12;
 const TOL = 1e-3;
 const quick = process.argv.includes('--quick');
 
-interface Dawn {
-  create: (flags: string[]) => GPU;
-  globals: Record<string, unknown>;
-}
 // Where there is no GPU (here), SwiftShader: the script then says the feature is missing and exits 2.
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env['VK_ICD_FILENAMES'] && !existsSync('/dev/nvidia0') && existsSync(SWIFTSHADER_ICD)) {
   process.env['VK_ICD_FILENAMES'] = SWIFTSHADER_ICD;
 }
-const dawn = createRequire(import.meta.url)('webgpu') as Dawn;
-Object.assign(globalThis, dawn.globals);
-const gpu = dawn.create([TOGGLES, 'disable-dawn-features=timestamp_quantization']);
+// nodeGpu() asks Dawn for TOGGLES (src/engine/gpu/node.ts), as the CLI does.
+const gpu = nodeGpu();
 const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
 if (!adapter) {
   console.log('FAIL no adapter');
@@ -536,6 +534,75 @@ for (const s of quick ? SHAPES.slice(0, 5) : SHAPES) {
   }
   for (const b of Object.values(bufs)) b.destroy();
 }
+await checkEngine();
 if (process.argv.includes('--json')) console.log(JSON.stringify({ configs, results }));
 console.log(failed ? 'RESULT: FAIL' : 'RESULT: PASS');
 process.exit(failed ? 1 : 0);
+
+/**
+ * The engine end to end (openNodeDevice, which asks Dawn for the same toggles): random:130m and random:2.8b in
+ * f16, once on the prefill GEMMs the options choose (subgroup matrices here) and once with subgroupMatrix off
+ * (gemm_tiled). 130m: both against the float64 reference on the f16 weights (first REF_TOKENS positions), PASS
+ * at the fixtures' f16 tolerance; both sizes: the two paths' logits against each other and their argmax
+ * agreement, and prefill tokens/s at 2048 tokens (one run after a warm-up; soup bench gives the medians).
+ */
+async function checkEngine(): Promise<void> {
+  const F16_TOL = 5e-2;
+  const REF_TOKENS = 6;
+  const dev = await openNodeDevice();
+  console.log(`engine device, subgroup matrices: ${JSON.stringify(dev.subgroupMatrix ?? null)}`);
+  for (const size of quick ? (['130m'] as const) : (['130m', '2.8b'] as const)) {
+    const config = randomConfig(size);
+    const r = rng(size === '130m' ? 1 : 2);
+    const tokens = Array.from({ length: 2048 }, () => Math.floor(r.u() * config.vocabSize));
+    const logits: Float32Array[] = [];
+    const kernels: string[] = [];
+    const tps: number[] = [];
+    for (const subgroupMatrix of [true, false]) {
+      const { engine } = await createRandomEngine(dev, config, { dtype: 'f16', subgroupMatrix }, 0);
+      try {
+        kernels.push(engine.prefillGemmKernel);
+        const st = engine.createState();
+        logits.push((await engine.prefill(st, tokens.slice(0, 64), { logits: 'all' }))!);
+        st.destroy();
+        for (let rep = 0; rep < 2; rep++) {
+          const s2 = engine.createState();
+          const t0 = performance.now();
+          await engine.prefill(s2, tokens);
+          await dev.device.queue.onSubmittedWorkDone();
+          if (rep === 1) tps.push(tokens.length / ((performance.now() - t0) / 1000));
+          s2.destroy();
+        }
+      } catch (e) {
+        failed = true;
+        console.log(
+          `FAIL engine ${size} ${subgroupMatrix ? 'subgroup matrices' : 'gemm_tiled'}: ${(e as Error).message}`,
+        );
+        engine.destroy();
+        return;
+      }
+      engine.destroy();
+    }
+    const V = config.vocabSize;
+    const rows = (a: Float32Array) => argmaxRows(a, V);
+    const agree = rows(logits[0]!).filter((v, i) => v === rows(logits[1]!)[i]).length;
+    const between = relMaxDiff(logits[0]!, logits[1]!);
+    let line =
+      `engine random:${size} f16: prefill GEMM ${kernels[0]} vs ${kernels[1]}: logits relMaxDiff ${between.toExponential(2)}, ` +
+      `argmax agree ${agree}/64 | prefill 2048: ${tps[0]!.toFixed(0)} tok/s vs ${tps[1]!.toFixed(0)} tok/s`;
+    if (size === '130m') {
+      const ref = referenceForward(
+        weightsAsHeld(randomHostWeights(config, 0), 'f16'),
+        tokens.slice(0, REF_TOKENS),
+      );
+      const n = REF_TOKENS * V;
+      const errs = logits.map((l) => relMaxDiff(l.subarray(0, n), ref.logits.subarray(0, n)));
+      const pass = errs[0]! <= F16_TOL && errs[1]! <= F16_TOL;
+      if (!pass) failed = true;
+      line =
+        `${pass ? 'PASS' : 'FAIL'} ${line} | vs float64 reference (${REF_TOKENS} tokens): ${kernels[0]} ` +
+        `${errs[0]!.toExponential(2)}, ${kernels[1]} ${errs[1]!.toExponential(2)} (tol ${F16_TOL})`;
+    }
+    console.log(line);
+  }
+}

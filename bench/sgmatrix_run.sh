@@ -6,4 +6,4 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}
 mkdir -p "$OUT"
-timeout 300 node dist-bench/check-sgmatrix.mjs "$@" 2>&1 | tee "$OUT/check-sgmatrix.txt"
+timeout 480 node dist-bench/check-sgmatrix.mjs "$@" 2>&1 | tee "$OUT/check-sgmatrix.txt"
