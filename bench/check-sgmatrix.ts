@@ -217,6 +217,7 @@ const SHAPES: Shape[] = [
 const F16_VARIANTS: { kernel: ShaderName; M: number; N: number; K: number }[] = [
   { kernel: 'gemm_sgmat_f16', M: 16, N: 16, K: 16 },
   { kernel: 'gemm_sgmat_f16_n8', M: 16, N: 8, K: 16 },
+  { kernel: 'gemm_sgmat_f16_k64', M: 16, N: 16, K: 16 },
 ];
 const hasConfig = (v: { M: number; N: number; K: number }, comp: string, res: string) =>
   configs.some(

@@ -1,5 +1,6 @@
 #variant gemm_sgmat_f16
 #variant gemm_sgmat_f16_n8 N8
+#variant gemm_sgmat_f16_k64 K64
 #variant gemm_sgmat_i8 I8
 #ifndef I8
 enable f16;
@@ -18,10 +19,11 @@ diagnostic(off, chromium.subgroup_matrix_uniformity);
 // f16 already): an F32 checkpoint never takes this kernel unless the user asks for f16.
 // Shapes: X f32 [T, K], W f16 [N, K], Y f32 [T, LDY]; with split-K, P f32 [SPLIT, T, N] (partial sums).
 // Tiles: BM = 128 tokens x BN = 128 outputs x BK = 32 k per step, staged row-major as f16 in workgroup memory
-// (rows padded to 40 halves so each row starts 16-byte aligned and rows spread over the banks). 256
+// (rows padded by 8 halves so each row starts 16-byte aligned and rows spread over the banks). 256
 // invocations = 8 subgroups of 32 (the decision requires subgroup size 32), arranged 2 (tokens) x 4
 // (outputs): each owns 64 x 32 outputs as 4 x 2 result matrices of the 16 x 16 x 16 config
-// (gemm_sgmat_f16), or 4 x 4 of the 16 x 8 x 16 config (gemm_sgmat_f16_n8). The next step's operands are
+// (gemm_sgmat_f16, and gemm_sgmat_f16_k64 with BK = 64: half the barriers, 44 KiB of workgroup memory), or
+// 4 x 4 of the 16 x 8 x 16 config (gemm_sgmat_f16_n8). The next step's operands are
 // read into registers while the current step is multiplied. Out-of-range tokens, outputs and k are staged
 // as zeros, so any T, N and K work; the vec4 loads need K % 4 == 0 (X) and K % 8 == 0 (W) and fall back to
 // scalar loads otherwise.
@@ -62,7 +64,11 @@ const BN = 128u;
 const BK = 64u;
 const SK = 32u;
 #else
+#ifdef K64
+const BK = 64u;
+#else
 const BK = 32u;
+#endif
 const SK = 16u;
 #endif
 #ifdef N8
@@ -80,15 +86,22 @@ var<workgroup> xs: array<i32, BM * LDS / 4u>; // [token][k], four k per word
 var<workgroup> ws: array<i32, BN * LDS / 4u>; // [output][k]
 var<workgroup> outTile: array<i32, 8u * 256u>; // one 16 x 16 result per subgroup
 alias XReg = array<vec4u, 2>;
-const XITEMS = 2u; // X tile items per invocation
+alias WReg = array<vec4u, 2>;
+const XITEMS = 2u; // X tile items per invocation (16 bytes each)
+const WITEMS = 2u;
 #else
-// Row stride of the staged tiles in halves: 32 k + 8 of padding (80 bytes, a multiple of 16).
-const LDS = 40u;
+// Row stride of the staged tiles in halves: BK k + 8 of padding (a multiple of 16 bytes).
+const LDS = BK + 8u;
 var<workgroup> xs: array<f16, BM * LDS>; // [token][k]
 var<workgroup> ws: array<f16, BN * LDS>; // [output][k]
 var<workgroup> outTile: array<f32, 8u * 256u>; // one 16 x 16 result per subgroup
-alias XReg = array<vec4f, 4>;
-const XITEMS = 4u;
+// Per k step each invocation loads XITEMS vec4f of X (4 k each) and WITEMS vec4u of W (8 k each).
+const XPR = BK / 4u; // X items per tile row
+const WPR = BK / 8u; // W items per tile row
+const XITEMS = BM * XPR / 256u;
+const WITEMS = BN * WPR / 256u;
+alias XReg = array<vec4f, XITEMS>;
+alias WReg = array<vec4u, WITEMS>;
 #endif
 
 #ifdef I8
@@ -113,7 +126,7 @@ fn loadW(e: u32, n0: u32, kb: u32) -> vec4u {
   return W[(n * KP + k) >> 4u];
 }
 
-fn stage(li: u32, xr: XReg, wr: array<vec4u, 2>) {
+fn stage(li: u32, xr: XReg, wr: WReg) {
   for (var u = 0u; u < 2u; u++) {
     let e = li + 256u * u;
     let xb = (e >> 2u) * (LDS / 4u) + 4u * (e & 3u);
@@ -135,11 +148,11 @@ fn wAt(i: u32) -> f16 {
   return p[i & 1u];
 }
 
-// Item e (< 1024) of the X tile: 4 consecutive k of one token, f32, zero outside.
+// Item e of the X tile: 4 consecutive k of one token, f32, zero outside.
 fn loadX(e: u32, t0: u32, kb: u32) -> vec4f {
   let K = shape.K;
-  let t = t0 + (e >> 3u);
-  let k = kb + 4u * (e & 7u);
+  let t = t0 + e / XPR;
+  let k = kb + 4u * (e % XPR);
   if (t >= dims.T || k >= K) {
     return vec4f(0.0);
   }
@@ -155,11 +168,11 @@ fn loadX(e: u32, t0: u32, kb: u32) -> vec4f {
   return v;
 }
 
-// Item e (< 512) of the W tile: 8 consecutive k of one output as packed halves, zero outside.
+// Item e of the W tile: 8 consecutive k of one output as packed halves, zero outside.
 fn loadW(e: u32, n0: u32, kb: u32) -> vec4u {
   let K = shape.K;
-  let n = n0 + (e >> 2u);
-  let k = kb + 8u * (e & 3u);
+  let n = n0 + e / WPR;
+  let k = kb + 8u * (e % WPR);
   if (n >= shape.N || k >= K) {
     return vec4u(0u);
   }
@@ -178,19 +191,19 @@ fn loadW(e: u32, n0: u32, kb: u32) -> vec4u {
   );
 }
 
-fn stage(li: u32, xr: XReg, wr: array<vec4u, 2>) {
-  for (var u = 0u; u < 4u; u++) {
+fn stage(li: u32, xr: XReg, wr: WReg) {
+  for (var u = 0u; u < XITEMS; u++) {
     let e = li + 256u * u;
-    let base = (e >> 3u) * LDS + 4u * (e & 7u);
+    let base = (e / XPR) * LDS + 4u * (e % XPR);
     let v = vec4<f16>(xr[u]);
     xs[base] = v.x;
     xs[base + 1u] = v.y;
     xs[base + 2u] = v.z;
     xs[base + 3u] = v.w;
   }
-  for (var u = 0u; u < 2u; u++) {
+  for (var u = 0u; u < WITEMS; u++) {
     let e = li + 256u * u;
-    let base = (e >> 2u) * LDS + 8u * (e & 3u);
+    let base = (e / WPR) * LDS + 8u * (e % WPR);
     for (var j = 0u; j < 4u; j++) {
       let h = bitcast<vec2<f16>>(wr[u][j]);
       ws[base + 2u * j] = h.x;
@@ -222,12 +235,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   var acc: array<subgroup_matrix_result<f32, SN, 16>, MI * NJ>;
 #endif
   var xr: XReg;
-  var wr: array<vec4u, 2>;
+  var wr: WReg;
   if (s0 < s1) {
     for (var u = 0u; u < XITEMS; u++) {
       xr[u] = loadX(li + 256u * u, t0, s0 * BK);
     }
-    for (var u = 0u; u < 2u; u++) {
+    for (var u = 0u; u < WITEMS; u++) {
       wr[u] = loadW(li + 256u * u, n0, s0 * BK);
     }
   }
@@ -238,7 +251,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       for (var u = 0u; u < XITEMS; u++) {
         xr[u] = loadX(li + 256u * u, t0, (s + 1u) * BK);
       }
-      for (var u = 0u; u < 2u; u++) {
+      for (var u = 0u; u < WITEMS; u++) {
         wr[u] = loadW(li + 256u * u, n0, (s + 1u) * BK);
       }
     }
