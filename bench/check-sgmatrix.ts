@@ -216,7 +216,6 @@ const SHAPES: Shape[] = [
 /** The configs each f16 kernel variant multiplies with. */
 const F16_VARIANTS: { kernel: ShaderName; M: number; N: number; K: number }[] = [
   { kernel: 'gemm_sgmat_f16', M: 16, N: 16, K: 16 },
-  { kernel: 'gemm_sgmat_f16_n8', M: 16, N: 8, K: 16 },
   { kernel: 'gemm_sgmat_f16_k64', M: 16, N: 16, K: 16 },
 ];
 const hasConfig = (v: { M: number; N: number; K: number }, comp: string, res: string) =>
@@ -271,10 +270,8 @@ async function runGemm(
   const reduce = pipes.kernel('gemm_splitk_reduce', { TM: tile.tm, TN: tile.tn });
   const resources = { dims, X: bufs.X, W: bufs.W, bias: bufs.bias, Y: bufs.Y, P, shape };
   const g =
-    kernel === 'gemm_sgmat_i8'
-      ? pipes
-          .kernel('gemm_sgmat_i8')
-          .bind('check', { ...resources, xscale: bufs.xscale!, wscale: bufs.wscale! })
+    kernel === 'gemm_sgmat_i8' || kernel === 'gemm_sgmat_i8b'
+      ? pipes.kernel(kernel).bind('check', { ...resources, xscale: bufs.xscale!, wscale: bufs.wscale! })
       : gemm.bind('check', resources);
   const r = reduce.bind('check.reduce', { dims, bias: bufs.bias, Y: bufs.Y, P, shape });
   const err = await device.popErrorScope();
@@ -340,6 +337,7 @@ if (!hasI8) console.log('SKIP gemm_sgmat_i8: the adapter has no i8 16x16x32 conf
  * scales the kernel multiplies (PASS/FAIL), and accuracy against the f32 inputs (reported as it is).
  */
 async function checkI8(
+  kernel: 'gemm_sgmat_i8' | 'gemm_sgmat_i8b',
   s: Shape,
   x: Float32Array,
   w: Float32Array,
@@ -392,7 +390,7 @@ async function checkI8(
   const W = upload(packRowsI8(wQuant));
   const wsb = upload(wscale);
   const run = await runGemm(
-    'gemm_sgmat_i8',
+    kernel,
     {},
     { bm: 128, bn: 128, tm: 8, tn: 8 },
     s,
@@ -421,9 +419,12 @@ async function checkI8(
     got.reduce((a, g, i) => a + Math.abs(g - f32ref[i]!), 0) / f32ref.reduce((a, r) => a + Math.abs(r), 0);
   const tol = 1e-5;
   const pass = err <= tol && qMaxDiff <= 1 && scaleDiff <= 1e-6 && got.every(Number.isFinite);
-  if (!pass) failed = true;
+  // gemm_sgmat_i8b reads load offsets in bytes rather than in i32 elements: one of the two readings is this
+  // Dawn's, so the other is expected to be wrong; it is reported (INFO), not judged.
+  const probe = kernel === 'gemm_sgmat_i8b';
+  if (!pass && !probe) failed = true;
   console.log(
-    `${pass ? 'PASS' : 'FAIL'} ${'gemm_sgmat_i8'.padEnd(18)} ${s.name.padEnd(34)} relErr ${err.toExponential(2)} (tol ${tol}, vs the same integers) ` +
+    `${probe ? `INFO(${pass ? 'right' : 'wrong'})` : pass ? 'PASS' : 'FAIL'} ${kernel.padEnd(18)} ${s.name.padEnd(34)} relErr ${err.toExponential(2)} (tol ${tol}, vs the same integers) ` +
       `quant |dq| ${qMaxDiff} scale ${scaleDiff.toExponential(1)} | W8A8 accuracy vs f32 inputs: max ${accuracy.toExponential(2)}, ` +
       `mean ${meanRel.toExponential(2)} | ${run.ms.toFixed(3)} ms + quant ${quantMs.toFixed(3)} ms, ` +
       `${(flops / run.ms / 1e9).toFixed(1)} TOP/s (gemm_tiled f16 ${tiledMs.toFixed(3)} ms)`,
@@ -524,13 +525,13 @@ for (const s of quick ? SHAPES.slice(0, 5) : SHAPES) {
     );
   }
   if (hasI8) {
-    try {
-      await checkI8(s, x, w, bufs, samples, reps, flops, tiled.ms);
-    } catch (e) {
-      failed = true;
-      console.log(
-        `FAIL gemm_sgmat_i8 ${s.name}: ${(e as Error).message.split('\n').slice(0, 6).join(' | ')}`,
-      );
+    for (const kernel of ['gemm_sgmat_i8', 'gemm_sgmat_i8b'] as const) {
+      try {
+        await checkI8(kernel, s, x, w, bufs, samples, reps, flops, tiled.ms);
+      } catch (e) {
+        failed = true;
+        console.log(`FAIL ${kernel} ${s.name}: ${(e as Error).message.split('\n').slice(0, 6).join(' | ')}`);
+      }
     }
   }
   for (const b of Object.values(bufs)) b.destroy();

@@ -1,7 +1,7 @@
 #variant gemm_sgmat_f16
-#variant gemm_sgmat_f16_n8 N8
 #variant gemm_sgmat_f16_k64 K64
 #variant gemm_sgmat_i8 I8
+#variant gemm_sgmat_i8b I8 I8_BYTE_OFFSET
 #ifndef I8
 enable f16;
 #endif
@@ -21,16 +21,16 @@ diagnostic(off, chromium.subgroup_matrix_uniformity);
 // Tiles: BM = 128 tokens x BN = 128 outputs x BK = 32 k per step, staged row-major as f16 in workgroup memory
 // (rows padded by 8 halves so each row starts 16-byte aligned and rows spread over the banks). 256
 // invocations = 8 subgroups of 32 (the decision requires subgroup size 32), arranged 2 (tokens) x 4
-// (outputs): each owns 64 x 32 outputs as 4 x 2 result matrices of the 16 x 16 x 16 config
-// (gemm_sgmat_f16, and gemm_sgmat_f16_k64 with BK = 64: half the barriers, 44 KiB of workgroup memory), or
-// 4 x 4 of the 16 x 8 x 16 config (gemm_sgmat_f16_n8). The next step's operands are
-// read into registers while the current step is multiplied. Out-of-range tokens, outputs and k are staged
+// (outputs): each owns 64 x 32 outputs as 4 x 2 result matrices of the 16 x 16 x 16 config, each its own
+// variable (an array of them, indexed in loops, ran at 23 TFLOP/s on the H200: no faster than f32 FMAs).
+// gemm_sgmat_f16_k64 takes BK = 64 (half the barriers, 44 KiB of workgroup memory). The next step's operands
+// are read into registers while the current step is multiplied. Out-of-range tokens, outputs and k are staged
 // as zeros, so any T, N and K work; the vec4 loads need K % 4 == 0 (X) and K % 8 == 0 (W) and fall back to
 // scalar loads otherwise.
-// Epilogue: each result matrix goes through a per-subgroup 16 x 16 f32 outTile of workgroup memory, from which
+// Epilogue: each result matrix goes through a per-subgroup 16 x 16 patch of workgroup memory (outTile), from which
 // the lanes write the in-range outputs (+ bias) to Y, or to P with split-K (then gemm_splitk_reduce.wgsl with
 // TM = TN = 8 adds the partials and the bias; splitCount is shared through include/split_count.wgsl).
-// gemm_sgmat_i8 (W8A8, an experiment: the int8 configs 16 x 16 x 32): X is int8 per token (Q and xscale from
+// gemm_sgmat_i8 and _i8b (W8A8, an experiment: the int8 config 16 x 16 x 32): X is int8 per token (Q, xscale from
 // quant_rows_i8.wgsl, rows KP = K rounded up to 16 bytes), W int8 per output row with wscale, rows padded to
 // KP bytes alike; BK = 64 k per step, staged as bytes (four per i32) with rows of 80 bytes; i32 sums, then
 //   Y[t, COL0 + n] = f32(sum_k Q[t, k] * Wq[n, k]) * xscale[t] * wscale[n] (+ bias).
@@ -71,14 +71,7 @@ const BK = 32u;
 #endif
 const SK = 16u;
 #endif
-#ifdef N8
-const SN = 8u;
-#else
 const SN = 16u;
-#endif
-// Result matrices per subgroup: MI along tokens (16 each), NJ along outputs (SN each); 64 x 32 outputs.
-const MI = 4u;
-const NJ = 32u / SN;
 #ifdef I8
 // Row stride of the staged tiles in bytes (int8 elements): 64 k + 16 of padding; 20 i32 words.
 const LDS = 80u;
@@ -213,27 +206,116 @@ fn stage(li: u32, xr: XReg, wr: WReg) {
 }
 #endif
 
+// This invocation's place: its subgroup's 64 x 32 block of the tile and the split it sums (set by main).
+var<private> sg: u32;
+var<private> lane: u32;
+var<private> tBase: u32;
+var<private> nBase: u32;
+var<private> splitZ: u32;
+var<private> nSplit: u32;
+
+// The matrix operations, spelled once per element type. Nothing below indexes an array of subgroup matrices:
+// every operand and accumulator is its own variable, so the driver can keep them all in registers.
+#ifdef I8
+// The int8 configs' left (16 x 32) and right (32 x 16) matrices, read from the staged bytes. This Dawn counts
+// a load's stride in elements of the array (i32, four bytes): LDS / 4. gemm_sgmat_i8 counts the offset the
+// same way; gemm_sgmat_i8b in bytes (the older reading), so the device check tells which holds.
+#ifdef I8_BYTE_OFFSET
+const OFF_DIV = 1u;
+#else
+const OFF_DIV = 4u;
+#endif
+fn loadA(row: u32, kk: u32) -> subgroup_matrix_left<i8, SK, 16> {
+  return subgroupMatrixLoad<subgroup_matrix_left<i8, SK, 16>, row_major>(&xs, (row * LDS + kk) / OFF_DIV, LDS / 4u);
+}
+fn loadB(col: u32, kk: u32) -> subgroup_matrix_right<i8, SN, SK> {
+  return subgroupMatrixLoad<subgroup_matrix_right<i8, SN, SK>, col_major>(&ws, (col * LDS + kk) / OFF_DIV, LDS / 4u);
+}
+fn zero() -> subgroup_matrix_result<i32, SN, 16> {
+  return subgroup_matrix_result<i32, SN, 16>();
+}
+fn mma(a: subgroup_matrix_left<i8, SK, 16>, b: subgroup_matrix_right<i8, SN, SK>,
+       c: subgroup_matrix_result<i32, SN, 16>) -> subgroup_matrix_result<i32, SN, 16> {
+  return subgroupMatrixMultiplyAccumulate(a, b, c);
+}
+fn emit(c: subgroup_matrix_result<i32, SN, 16>, i: u32, j: u32) {
+  subgroupMatrixStore<row_major>(&outTile, sg * 256u, c, SN);
+  writeOut(i, j);
+}
+#else
+fn loadA(row: u32, kk: u32) -> subgroup_matrix_left<f16, SK, 16> {
+  return subgroupMatrixLoad<subgroup_matrix_left<f16, SK, 16>, row_major>(&xs, row * LDS + kk, LDS);
+}
+// W^T's k x n block: column n of it is row n of the staged W tile.
+fn loadB(col: u32, kk: u32) -> subgroup_matrix_right<f16, SN, SK> {
+  return subgroupMatrixLoad<subgroup_matrix_right<f16, SN, SK>, col_major>(&ws, col * LDS + kk, LDS);
+}
+fn zero() -> subgroup_matrix_result<f32, SN, 16> {
+  return subgroup_matrix_result<f32, SN, 16>();
+}
+fn mma(a: subgroup_matrix_left<f16, SK, 16>, b: subgroup_matrix_right<f16, SN, SK>,
+       c: subgroup_matrix_result<f32, SN, 16>) -> subgroup_matrix_result<f32, SN, 16> {
+  return subgroupMatrixMultiplyAccumulate(a, b, c);
+}
+fn emit(c: subgroup_matrix_result<f32, SN, 16>, i: u32, j: u32) {
+  subgroupMatrixStore<row_major>(&outTile, sg * 256u, c, SN);
+  writeOut(i, j);
+}
+#endif
+
+// Writes the 16 x 16 result just stored in this subgroup's patch, for result matrix (i, j) of its block. Called
+// by every invocation the same number of times, so the barriers are in uniform control flow.
+fn writeOut(i: u32, j: u32) {
+  workgroupBarrier();
+  for (var q = lane; q < 256u; q += 32u) {
+    let t = tBase + 16u * i + q / 16u;
+    let n = nBase + 16u * j + q % 16u;
+    if (t < dims.T && n < shape.N) {
+      var y = f32(outTile[sg * 256u + q]);
+#ifdef I8
+      y *= xscale[t] * wscale[n];
+#endif
+      if (nSplit == 1u) {
+        if (shape.HAS_BIAS != 0u) {
+          y += bias[shape.BIAS_OFF + n];
+        }
+        Y[t * shape.LDY + shape.COL0 + n] = y;
+      } else {
+        P[(splitZ * dims.T + t) * shape.N + n] = y;
+      }
+    }
+  }
+  workgroupBarrier();
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
-  let T = dims.T;
-  let N = shape.N;
   let t0 = wid.y * BM;
   let n0 = wid.x * BN;
-  let split = splitCount(T);
+  // A local for the loop bounds: the uniformity analysis treats private variables as non-uniform.
+  let split = splitCount(dims.T);
+  nSplit = split;
+  splitZ = wid.z;
   let nk = (shape.K + BK - 1u) / BK;
   let per = (nk + split - 1u) / split;
   let s0 = min(nk, wid.z * per);
   let s1 = min(nk, s0 + per);
-  let sg = li >> 5u;
-  let lane = li & 31u;
+  sg = li >> 5u;
+  lane = li & 31u;
   // This subgroup's outputs: tokens t0 + 64 (sg / 4) + 0..63, outputs n0 + 32 (sg % 4) + 0..31.
   let rowBase = 64u * (sg >> 2u);
   let colBase = 32u * (sg & 3u);
-#ifdef I8
-  var acc: array<subgroup_matrix_result<i32, SN, 16>, MI * NJ>;
-#else
-  var acc: array<subgroup_matrix_result<f32, SN, 16>, MI * NJ>;
-#endif
+  tBase = t0 + rowBase;
+  nBase = n0 + colBase;
+  // c<i><j>: tokens rowBase + 16 i, outputs colBase + 16 j.
+  var c00 = zero();
+  var c01 = zero();
+  var c10 = zero();
+  var c11 = zero();
+  var c20 = zero();
+  var c21 = zero();
+  var c30 = zero();
+  var c31 = zero();
   var xr: XReg;
   var wr: WReg;
   if (s0 < s1) {
@@ -256,59 +338,29 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       }
     }
     for (var kk = 0u; kk < BK; kk += SK) {
-#ifdef I8
-      var a: array<subgroup_matrix_left<i8, SK, 16>, MI>;
-      for (var i = 0u; i < MI; i++) {
-        a[i] = subgroupMatrixLoad<subgroup_matrix_left<i8, SK, 16>, row_major>(
-          &xs, (rowBase + 16u * i) * LDS + kk, LDS);
-      }
-#else
-      var a: array<subgroup_matrix_left<f16, SK, 16>, MI>;
-      for (var i = 0u; i < MI; i++) {
-        a[i] = subgroupMatrixLoad<subgroup_matrix_left<f16, SK, 16>, row_major>(
-          &xs, (rowBase + 16u * i) * LDS + kk, LDS);
-      }
-#endif
-      for (var j = 0u; j < NJ; j++) {
-        // W^T's k x n block: column n of it is row n of the staged W tile.
-#ifdef I8
-        let b = subgroupMatrixLoad<subgroup_matrix_right<i8, SN, SK>, col_major>(
-          &ws, (colBase + SN * j) * LDS + kk, LDS);
-#else
-        let b = subgroupMatrixLoad<subgroup_matrix_right<f16, SN, SK>, col_major>(
-          &ws, (colBase + SN * j) * LDS + kk, LDS);
-#endif
-        for (var i = 0u; i < MI; i++) {
-          acc[i * NJ + j] = subgroupMatrixMultiplyAccumulate(a[i], b, acc[i * NJ + j]);
-        }
-      }
+      let a0 = loadA(rowBase, kk);
+      let a1 = loadA(rowBase + 16u, kk);
+      let a2 = loadA(rowBase + 32u, kk);
+      let a3 = loadA(rowBase + 48u, kk);
+      let b0 = loadB(colBase, kk);
+      let b1 = loadB(colBase + 16u, kk);
+      c00 = mma(a0, b0, c00);
+      c01 = mma(a0, b1, c01);
+      c10 = mma(a1, b0, c10);
+      c11 = mma(a1, b1, c11);
+      c20 = mma(a2, b0, c20);
+      c21 = mma(a2, b1, c21);
+      c30 = mma(a3, b0, c30);
+      c31 = mma(a3, b1, c31);
     }
     workgroupBarrier();
   }
-  // Every subgroup runs the same number of iterations here, so the barriers are in uniform control flow.
-  for (var i = 0u; i < MI; i++) {
-    for (var j = 0u; j < NJ; j++) {
-      subgroupMatrixStore<row_major>(&outTile, sg * 256u, acc[i * NJ + j], SN);
-      workgroupBarrier();
-      for (var q = lane; q < 16u * SN; q += 32u) {
-        let t = t0 + rowBase + 16u * i + q / SN;
-        let n = n0 + colBase + SN * j + q % SN;
-        if (t < T && n < N) {
-          var y = f32(outTile[sg * 256u + q]);
-#ifdef I8
-          y *= xscale[t] * wscale[n];
-#endif
-          if (split == 1u) {
-            if (shape.HAS_BIAS != 0u) {
-              y += bias[shape.BIAS_OFF + n];
-            }
-            Y[t * shape.LDY + shape.COL0 + n] = y;
-          } else {
-            P[(wid.z * T + t) * N + n] = y;
-          }
-        }
-      }
-      workgroupBarrier();
-    }
-  }
+  emit(c00, 0u, 0u);
+  emit(c01, 0u, 1u);
+  emit(c10, 1u, 0u);
+  emit(c11, 1u, 1u);
+  emit(c20, 2u, 0u);
+  emit(c21, 2u, 1u);
+  emit(c30, 3u, 0u);
+  emit(c31, 3u, 1u);
 }

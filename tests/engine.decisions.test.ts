@@ -201,7 +201,6 @@ describe('prefill GEMMs on subgroup matrices', () => {
 
   it('takes the 16 x 16 x 16 f16 config for f16 weights on the hardware variant', () => {
     expect(sgmatKernel('hardware', 'f16', h200)).toBe('gemm_sgmat_f16');
-    expect(sgmatKernel('hardware', 'f16', { ...h200, configs: [f16(16, 8, 16)] })).toBe('gemm_sgmat_f16_n8');
   });
 
   it('keeps the current kernels for f32 weights, SwiftShader and devices without what the kernel needs', () => {
@@ -212,8 +211,12 @@ describe('prefill GEMMs on subgroup matrices', () => {
     const noF16 = { ...h200, configs: [i8(16, 16, 32), i8(16, 8, 32)], hasShaderF16: false };
     expect(sgmatKernel('hardware', 'f16', noF16)).toBeUndefined();
     expect(sgmatKernel('hardware', 'f16', { ...h200, hasShaderF16: false })).toBeUndefined();
-    // 16 x 8 x 8 alone: no variant of the kernel multiplies with it.
-    expect(sgmatKernel('hardware', 'f16', { ...h200, configs: [f16(16, 8, 8)] })).toBeUndefined();
+    // 16 x 8 x 16 or 16 x 8 x 8 alone, or f16 results only: the kernel multiplies with none of them.
+    expect(
+      sgmatKernel('hardware', 'f16', { ...h200, configs: [f16(16, 8, 16), f16(16, 8, 8)] }),
+    ).toBeUndefined();
+    const f16Result = { componentType: 'f16', resultComponentType: 'f16', M: 16, N: 16, K: 16 };
+    expect(sgmatKernel('hardware', 'f16', { ...h200, configs: [f16Result] })).toBeUndefined();
     expect(sgmatKernel('hardware', 'f16', { ...h200, configs: [f16(8, 8, 8)] })).toBeUndefined();
     // The kernel lays out 8 subgroups of exactly 32 invocations per workgroup.
     expect(sgmatKernel('hardware', 'f16', { ...h200, subgroupMinSize: 16 })).toBeUndefined();

@@ -221,7 +221,7 @@ export interface SubgroupMatrixTraits {
   maxWorkgroupStorage: number;
 }
 
-export type SgmatKernel = 'gemm_sgmat_f16' | 'gemm_sgmat_f16_n8';
+export type SgmatKernel = 'gemm_sgmat_f16';
 
 /** Workgroup memory gemm_sgmat.wgsl's f16 variants declare: two 128 x 40 f16 tiles and 8 f32 16 x 16 patches. */
 export const SGMAT_WORKGROUP_BYTES = 2 * 128 * 40 * 2 + 8 * 256 * 4;
@@ -230,7 +230,7 @@ export const SGMAT_WORKGROUP_BYTES = 2 * 128 * 40 * 2 + 8 * 256 * 4;
  * The prefill GEMM on subgroup matrices (shaders/gemm_sgmat.wgsl), or undefined for the current kernels: only
  * for f16 weights on the hardware variant (an F32 checkpoint keeps exact f32 arithmetic), where the device has
  * shader-f16, subgroups of exactly 32 (the kernel's 8 subgroups of 32 per workgroup), the workgroup memory,
- * and an f16 x f16 -> f32 config of 16 x 16 x 16 (preferred: half the result matrices per k step) or 16 x 8 x 16.
+ * and the f16 x f16 -> f32 config 16 x 16 x 16 (the only one the kernel multiplies with).
  */
 export function sgmatKernel(
   variant: KernelVariant,
@@ -240,13 +240,11 @@ export function sgmatKernel(
   if (variant !== 'hardware' || dtype !== 'f16' || !sm) return undefined;
   if (!sm.hasShaderF16 || sm.subgroupMinSize !== 32 || sm.subgroupMaxSize !== 32) return undefined;
   if (sm.maxWorkgroupStorage < SGMAT_WORKGROUP_BYTES) return undefined;
-  const has = (n: number) =>
-    sm.configs.some(
-      (c) =>
-        c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === n && c.K === 16,
-    );
-  if (has(16)) return 'gemm_sgmat_f16';
-  if (has(8)) return 'gemm_sgmat_f16_n8';
+  const has16 = sm.configs.some(
+    (c) =>
+      c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16,
+  );
+  if (has16) return 'gemm_sgmat_f16';
   return undefined;
 }
 
