@@ -24,6 +24,7 @@ import {
   useBigTiles,
 } from '../src/engine/decisions.ts';
 import { assertSupported, resolveOptions } from '../src/engine/options.ts';
+import { featuresToRequest } from '../src/engine/gpu/device.ts';
 import { MAMBA_130M } from '../src/engine/bench.ts';
 import { ModelFormatError } from '../src/model/errors.ts';
 
@@ -242,6 +243,16 @@ describe('prefill GEMMs on subgroup matrices', () => {
     // 130m in_proj, chunks up to 512: t = 128 → 11 splits (24 tiles), 256 → 6, 384 → 4, 512 → 3; the most is
     // 6 x 256 = 4 x 384 = 3 x 512 = 1536 token rows of 3072 outputs.
     expect(splitKFloats([{ rows: 3072, cols: 768 }], 512, defaults, true)).toBe(1536 * 3072);
+  });
+
+  it('is requested from the device wherever the adapter offers it', () => {
+    const offered = new Set(['subgroups', 'shader-f16', 'chromium-experimental-subgroup-matrix']);
+    expect(featuresToRequest(offered)).toEqual([
+      'subgroups',
+      'shader-f16',
+      'chromium-experimental-subgroup-matrix',
+    ]);
+    expect(featuresToRequest(new Set(['subgroups']))).toEqual(['subgroups']);
   });
 
   it('resolves to the chosen kernel, or the current one when the caller turns it off', () => {
