@@ -17,7 +17,8 @@ export class GpuValidationError extends Error {
   override name = 'GpuValidationError';
 }
 
-import type { SubgroupMatrixConfig, SubgroupMatrixTraits } from '../decisions.ts';
+import { sgmatKernel, type SubgroupMatrixConfig, type SubgroupMatrixTraits } from '../decisions.ts';
+import { shaderSources } from '../shaders.gen.ts';
 
 export interface EngineDevice {
   device: GPUDevice;
@@ -111,9 +112,36 @@ export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Pr
     hasTimestamps: device.features.has('timestamp-query'),
     hasShaderF16: device.features.has('shader-f16'),
     adapterFeatures: [...adapter.features].map(String).sort(),
-    subgroupMatrix: device.features.has(SUBGROUP_MATRIX) ? subgroupMatrixTraits(info, device) : undefined,
+    subgroupMatrix: device.features.has(SUBGROUP_MATRIX)
+      ? await usableSubgroupMatrix(info, device)
+      : undefined,
     lost,
   };
+}
+
+/**
+ * The subgroup-matrix traits, if the kernel the engine would choose with them (decisions.ts sgmatKernel)
+ * compiles on this device: an experimental extension may change its WGSL between Dawn releases, and then the
+ * engine keeps its other kernels rather than failing to load.
+ */
+async function usableSubgroupMatrix(
+  info: GPUAdapterInfo,
+  device: GPUDevice,
+): Promise<SubgroupMatrixTraits | undefined> {
+  const traits = subgroupMatrixTraits(info, device);
+  const kernel = sgmatKernel('hardware', 'f16', traits);
+  const code = kernel && shaderSources[kernel];
+  if (!code) return traits;
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ label: `probe ${kernel}`, code });
+  const compiled = await device
+    .createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } })
+    .then(
+      () => true,
+      () => false,
+    );
+  const error = await device.popErrorScope();
+  return compiled && !error ? traits : undefined;
 }
 
 /** The adapter's subgroup-matrix configs and sizes (fields of GPUAdapterInfo that @webgpu/types lacks). */
