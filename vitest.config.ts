@@ -26,6 +26,7 @@ export const GPU_TESTS = [
   'tests/kernels.models.test.ts',
   'tests/kernels.mamba2.test.ts',
   'tests/kernels.test.ts',
+  'tests/kernels.w8a8.test.ts',
   'tests/mix.gpu.test.ts',
   'tests/model-engine.test.ts',
   'tests/states.engine.mamba2.test.ts',

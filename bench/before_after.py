@@ -55,7 +55,8 @@ def main():
             checks = [r["check"] for r in rs if key(r) == k and r.get("check")]
             c = checks[-1] if checks else None
             f16 = sorted({r.get("f16Kernels", "packed (not reported)") for r in rs if key(r) == k and r["dtype"] == "f16"})
-            line = f"- {k[0]} {k[1]} {w}: dispatches per decode token {d}"
+            gemms = sorted({r.get("prefillGemm", "not reported") for r in rs if key(r) == k})
+            line = f"- {k[0]} {k[1]} {w}: prefill GEMM {', '.join(gemms)}; dispatches per decode token {d}"
             if f16:
                 line += f"; f16 kernels {', '.join(f16)}"
             if c:

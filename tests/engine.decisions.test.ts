@@ -16,11 +16,15 @@ import {
   reductionWidth,
   scanChannelsPerGroup,
   scanKernel,
+  SGMAT_WORKGROUP_BYTES,
+  sgmatKernel,
+  sgmatSplit,
   splitCount,
   splitKFloats,
   useBigTiles,
 } from '../src/engine/decisions.ts';
 import { assertSupported, resolveOptions } from '../src/engine/options.ts';
+import { featuresToRequest } from '../src/engine/gpu/device.ts';
 import { MAMBA_130M } from '../src/engine/bench.ts';
 import { ModelFormatError } from '../src/model/errors.ts';
 
@@ -169,5 +173,105 @@ describe('resolved options', () => {
     expect(() => assertSupported({ ...c130m, convKernel: 9 })).toThrow('conv_kernel 9 is not supported');
     expect(() => assertSupported({ ...c130m, stateSize: 65 })).toThrow('state_size 65 is not supported');
     expect(() => assertSupported({ ...c130m, convKernel: 8, stateSize: 64 })).not.toThrow();
+  });
+});
+
+describe('prefill GEMMs on subgroup matrices', () => {
+  const f16 = (M: number, N: number, K: number) => ({
+    componentType: 'f16',
+    resultComponentType: 'f32',
+    M,
+    N,
+    K,
+  });
+  const i8 = (M: number, N: number, K: number) => ({
+    componentType: 'i8',
+    resultComponentType: 'i32',
+    M,
+    N,
+    K,
+  });
+  // What the H200 reported through Dawn with allow_unsafe_apis and vulkan_enable_f16_on_nvidia (issue 14).
+  const h200 = {
+    configs: [f16(16, 16, 16), f16(16, 8, 16), f16(16, 8, 8), i8(16, 16, 32), i8(16, 8, 32)],
+    subgroupMinSize: 32,
+    subgroupMaxSize: 32,
+    hasShaderF16: true,
+    maxWorkgroupStorage: 48 * 1024,
+  };
+
+  it('takes the 16 x 16 x 16 f16 config for f16 weights on the hardware variant', () => {
+    expect(sgmatKernel('hardware', 'f16', h200)).toBe('gemm_sgmat_f16');
+  });
+
+  it('keeps the current kernels for f32 weights, SwiftShader and devices without what the kernel needs', () => {
+    expect(sgmatKernel('hardware', 'f32', h200)).toBeUndefined(); // an F32 checkpoint stays exact f32
+    expect(sgmatKernel('software', 'f16', h200)).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f16', undefined)).toBeUndefined();
+    // Without Dawn's f16 toggle the H200 offers only the int8 configs, and no shader-f16.
+    const noF16 = { ...h200, configs: [i8(16, 16, 32), i8(16, 8, 32)], hasShaderF16: false };
+    expect(sgmatKernel('hardware', 'f16', noF16)).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f16', { ...h200, hasShaderF16: false })).toBeUndefined();
+    // 16 x 8 x 16 or 16 x 8 x 8 alone, or f16 results only: the kernel multiplies with none of them.
+    expect(
+      sgmatKernel('hardware', 'f16', { ...h200, configs: [f16(16, 8, 16), f16(16, 8, 8)] }),
+    ).toBeUndefined();
+    const f16Result = { componentType: 'f16', resultComponentType: 'f16', M: 16, N: 16, K: 16 };
+    expect(sgmatKernel('hardware', 'f16', { ...h200, configs: [f16Result] })).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f16', { ...h200, configs: [f16(8, 8, 8)] })).toBeUndefined();
+    // The kernel lays out 8 subgroups of exactly 32 invocations per workgroup.
+    expect(sgmatKernel('hardware', 'f16', { ...h200, subgroupMinSize: 16 })).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f16', { ...h200, subgroupMaxSize: 64 })).toBeUndefined();
+    // 2 tiles of 128 x 40 halves + 8 patches of 16 x 16 f32 = 20,480 + 8,192 bytes.
+    expect(SGMAT_WORKGROUP_BYTES).toBe(28672);
+    expect(sgmatKernel('hardware', 'f16', { ...h200, maxWorkgroupStorage: 16384 })).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f16', { ...h200, maxWorkgroupStorage: 28672 })).toBe('gemm_sgmat_f16');
+  });
+
+  it('splits thin matrices along K over 128 x 128 tiles', () => {
+    // mamba-2.8b at 512-token chunks: x_proj (192 outputs, K 5120) has 4 x 2 tiles: ceil(264 / 8) = 33,
+    // capped at maxSplitFor(5120) = 16; out_proj (2560, K 5120) 4 x 20 tiles: ceil(264 / 80) = 4; in_proj
+    // (10240, K 2560) 4 x 80 = 320 tiles: no split.
+    expect(sgmatSplit(512, 192, 5120, defaults)).toBe(16);
+    expect(sgmatSplit(512, 2560, 5120, defaults)).toBe(4);
+    expect(sgmatSplit(512, 10240, 2560, defaults)).toBe(1);
+    // mamba-130m's in_proj (3072, K 768) at 512 tokens: 4 x 24 tiles: ceil(264 / 96) = 3.
+    expect(sgmatSplit(512, 3072, 768, defaults)).toBe(3);
+  });
+
+  it('sizes the split-K partials for the 128 x 128 tiles', () => {
+    // 130m in_proj, chunks up to 512: t = 128 → 11 splits (24 tiles), 256 → 6, 384 → 4, 512 → 3; the most is
+    // 6 x 256 = 4 x 384 = 3 x 512 = 1536 token rows of 3072 outputs.
+    expect(splitKFloats([{ rows: 3072, cols: 768 }], 512, defaults, true)).toBe(1536 * 3072);
+  });
+
+  it('is requested from the device wherever the adapter offers it', () => {
+    const offered = new Set(['subgroups', 'shader-f16', 'chromium-experimental-subgroup-matrix']);
+    expect(featuresToRequest(offered)).toEqual([
+      'subgroups',
+      'shader-f16',
+      'chromium-experimental-subgroup-matrix',
+    ]);
+    expect(featuresToRequest(new Set(['subgroups']))).toEqual(['subgroups']);
+  });
+
+  it('resolves to the chosen kernel when the caller opts in, else the current one', () => {
+    const gpu = { isSoftware: false, hasSubgroups: true, maxStorageBufferBindingSize: MiB128 };
+    const withSm = { ...gpu, subgroupMatrix: h200 };
+    const on = resolveOptions({ dtype: 'f16', subgroupMatrix: true }, withSm, c130m);
+    expect(on.sgmat).toBe('gemm_sgmat_f16');
+    expect(on.prefillGemmKernel).toBe('gemm_sgmat_f16');
+    // Opt-in: the first version ran slower than gemm_tiled on the H200 (options.ts says by how much).
+    const byDefault = resolveOptions({ dtype: 'f16' }, withSm, c130m);
+    expect([byDefault.sgmat, byDefault.prefillGemmKernel]).toEqual([undefined, 'gemm_tiled']);
+    const f32 = resolveOptions({ dtype: 'f32', subgroupMatrix: true }, withSm, c130m);
+    expect(f32.prefillGemmKernel).toBe('gemm_tiled');
+    expect(resolveOptions({ dtype: 'f16', subgroupMatrix: true }, gpu, c130m).prefillGemmKernel).toBe(
+      'gemm_tiled',
+    );
+    const sw = { ...withSm, isSoftware: true };
+    expect(resolveOptions({ dtype: 'f16', subgroupMatrix: true }, sw, c130m).prefillGemmKernel).toBe(
+      'gemm_reg',
+    );
   });
 });

@@ -25,7 +25,10 @@ export function summaryRows(r: BenchResult): Row[] {
       label: 'model',
       value: `${r.model} (${(r.config.params / 1e6).toFixed(0)} M params, ${r.config.layers} layers × d_model ${r.config.dModel})`,
     },
-    { label: 'weights', value: `${r.dtype}${f16Note(r)}, kernels: ${r.variant}` },
+    {
+      label: 'weights',
+      value: `${r.dtype}${f16Note(r)}, kernels: ${r.variant}, prefill GEMM: ${r.prefillGemm}`,
+    },
     { label: 'adapter', value: r.adapter },
     ...(r.adapterFeatures ? [{ label: 'adapter features', value: r.adapterFeatures.join(', ') }] : []),
     { label: 'upload', value: `${f(r.uploadMs, 0)} ms` },

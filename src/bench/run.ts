@@ -62,6 +62,8 @@ export interface BenchResult {
    */
   f16Kernels?: 'native' | 'packed';
   adapterFeatures?: string[];
+  /** The kernel the prefill GEMMs ran on: gemm_sgmat_f16 (subgroup matrices), gemm_tiled or gemm_reg. */
+  prefillGemm: string;
   quick: boolean;
   config: {
     dModel: number;
@@ -228,6 +230,7 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
       variant: engine.variant,
       ...(engine.dtype === 'f16' ? { f16Kernels: engine.nativeF16 ? 'native' : 'packed' } : {}),
       ...(input.adapterFeatures ? { adapterFeatures: input.adapterFeatures } : {}),
+      prefillGemm: engine.prefillGemmKernel,
       quick,
       config: {
         dModel: c.hiddenSize,

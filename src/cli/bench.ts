@@ -23,7 +23,8 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--prefill 128,512,2048] [--decode-tokens 128] [--eval-tokens 256]
             [--chunk N] [--big-tiles N] [--split-target N]   (engine tuning: prefill chunk, GEMM tiles)
             [--f16-kernels auto|native|packed]   (f16 weights: shader-f16 loads where the device has it)
-            [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)`;
+            [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)
+            [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)`;
 
 export const BENCH_OPTIONS = {
   values: [
@@ -39,7 +40,7 @@ export const BENCH_OPTIONS = {
     'split-target',
     'f16-kernels',
   ],
-  flags: ['json', 'quick', 'no-dawn-toggles'],
+  flags: ['json', 'quick', 'no-dawn-toggles', 'subgroup-matrix'],
 };
 
 interface Opened {
@@ -187,6 +188,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     chunkSize,
     prefillGemm: { bigMinTiles, splitTarget },
     f16Kernels: f16Kernels as Tuning['f16Kernels'],
+    subgroupMatrix: args.flags.has('subgroup-matrix'),
   };
   const { engine, tokenizer, dev, aLogs, uploadMs } = await open(
     model,

@@ -63,18 +63,20 @@ export function midSplit(t: number, rows: number, k: number, tuning: GemmTuning)
 
 /**
  * Floats of split-K partial sums the largest prefill GEMM part needs at any chunk length up to `chunkSize`
- * (at least 4, so the buffer is never empty). `parts` lists every row part as its rows and inputs.
+ * (at least 4, so the buffer is never empty). `parts` lists every row part as its rows and inputs; `sgmat`:
+ * the GEMMs run on gemm_sgmat.wgsl (sgmatKernel), whose 128 x 128 tiles split by sgmatSplit.
  */
 export function splitKFloats(
   parts: Iterable<{ rows: number; cols: number }>,
   chunkSize: number,
   tuning: GemmTuning,
+  sgmat = false,
 ): number {
   let most = 4;
   for (const p of parts) {
     for (let t = 1; t <= chunkSize; t++) {
-      if (useBigTiles(t, p.rows, tuning)) continue;
-      const s = midSplit(t, p.rows, p.cols, tuning);
+      if (!sgmat && useBigTiles(t, p.rows, tuning)) continue;
+      const s = sgmat ? sgmatSplit(t, p.rows, p.cols, tuning) : midSplit(t, p.rows, p.cols, tuning);
       if (s > 1) most = Math.max(most, s * t * p.rows);
     }
   }
@@ -209,4 +211,54 @@ export type HalfKernel = (typeof HALF_KERNELS)[number];
 /** `kernel` itself, or its native-f16 twin when `native`. */
 export function halfTwin<K extends HalfKernel>(kernel: K, native: boolean): K | `${K}_h` {
   return native ? `${kernel}_h` : kernel;
+}
+
+/** One configuration of chromium-experimental-subgroup-matrix (GPUAdapterInfo.subgroupMatrixConfigs). */
+export interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
+/** What the device offers for subgroup-matrix GEMMs (DeviceTraits.subgroupMatrix). */
+export interface SubgroupMatrixTraits {
+  configs: readonly SubgroupMatrixConfig[];
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+  hasShaderF16: boolean;
+  maxWorkgroupStorage: number;
+}
+
+export type SgmatKernel = 'gemm_sgmat_f16';
+
+/** Workgroup memory gemm_sgmat.wgsl's f16 variants declare: two 128 x 40 f16 tiles and 8 f32 16 x 16 patches. */
+export const SGMAT_WORKGROUP_BYTES = 2 * 128 * 40 * 2 + 8 * 256 * 4;
+
+/**
+ * The prefill GEMM on subgroup matrices (shaders/gemm_sgmat.wgsl), or undefined for the current kernels: only
+ * for f16 weights on the hardware variant (an F32 checkpoint keeps exact f32 arithmetic), where the device has
+ * shader-f16, subgroups of exactly 32 (the kernel's 8 subgroups of 32 per workgroup), the workgroup memory,
+ * and the f16 x f16 -> f32 config 16 x 16 x 16 (the only one the kernel multiplies with).
+ */
+export function sgmatKernel(
+  variant: KernelVariant,
+  dtype: string,
+  sm: SubgroupMatrixTraits | undefined,
+): SgmatKernel | undefined {
+  if (variant !== 'hardware' || dtype !== 'f16' || !sm) return undefined;
+  if (!sm.hasShaderF16 || sm.subgroupMinSize !== 32 || sm.subgroupMaxSize !== 32) return undefined;
+  if (sm.maxWorkgroupStorage < SGMAT_WORKGROUP_BYTES) return undefined;
+  const has16 = sm.configs.some(
+    (c) =>
+      c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16,
+  );
+  if (has16) return 'gemm_sgmat_f16';
+  return undefined;
+}
+
+/** Split-K workgroups along z of gemm_sgmat.wgsl (128 x 128 tiles) for a part of `rows` outputs and `k` inputs. */
+export function sgmatSplit(t: number, rows: number, k: number, tuning: GemmTuning): number {
+  return splitCount(t, rows, 8, 8, tuning.splitTarget, maxSplitFor(k));
 }

@@ -37,6 +37,7 @@ import type { RowPart } from './gpu/weightMatrix.ts';
 import { encodeDispatches, PipelineCache, type Dispatch } from './kernels/pipelines.ts';
 import {
   assertSupported,
+  deviceTraits,
   resolveOptions,
   type EngineOptions,
   type KernelVariant,
@@ -55,6 +56,8 @@ export class GpuMambaModel implements MambaEngine {
   readonly device: GPUDevice;
   readonly chunkSize: number;
   readonly variant: KernelVariant;
+  /** The kernel the prefill GEMMs run on (gemm_sgmat_f16 on subgroup matrices, gemm_tiled, gemm_reg). */
+  readonly prefillGemmKernel: string;
   readonly useSubgroups: boolean;
   /** f16 weights are read by the native-f16 kernels (device has shader-f16); false for f32 and packed f16. */
   readonly nativeF16: boolean;
@@ -79,17 +82,9 @@ export class GpuMambaModel implements MambaEngine {
   ) {
     this.device = dev.device;
     this.pipes = PipelineCache.forDevice(this.device);
-    this.opts = resolveOptions(
-      opts,
-      {
-        isSoftware: dev.isSoftware,
-        hasSubgroups: dev.hasSubgroups,
-        hasShaderF16: dev.hasShaderF16,
-        maxStorageBufferBindingSize: this.device.limits.maxStorageBufferBindingSize,
-      },
-      config,
-    );
+    this.opts = resolveOptions(opts, deviceTraits(dev), config);
     this.variant = this.opts.variant;
+    this.prefillGemmKernel = this.opts.prefillGemmKernel;
     this.useSubgroups = this.opts.useSubgroups;
     this.nativeF16 = this.opts.nativeF16;
     this.chunkSize = this.opts.chunkSize;

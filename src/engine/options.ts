@@ -5,7 +5,18 @@
 import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
 import { ModelFormatError } from '../model/errors.ts';
 import type { WeightDtype } from './api.ts';
-import { defaultChunkSize, DEFAULT_INT8, nativeF16, type F16Kernels, type Int8Choice } from './decisions.ts';
+import type { EngineDevice } from './gpu/device.ts';
+import {
+  defaultChunkSize,
+  DEFAULT_INT8,
+  gemmKernel,
+  nativeF16,
+  sgmatKernel,
+  type F16Kernels,
+  type Int8Choice,
+  type SgmatKernel,
+  type SubgroupMatrixTraits,
+} from './decisions.ts';
 import { assertInt8Group } from './gpu/int8.ts';
 
 export type KernelVariant = 'software' | 'hardware';
@@ -46,6 +57,12 @@ export interface EngineOptions {
    * two); 'native' insists, and fails on a device without `shader-f16`. The bytes on the GPU are the same.
    */
   f16Kernels?: F16Kernels;
+  /**
+   * Prefill GEMMs of f16 weights on subgroup matrices (shaders/gemm_sgmat.wgsl) where the device offers them
+   * (sgmatKernel in decisions.ts). Opt-in (default false): on the H200 the first version ran slower than the
+   * f32-FMA kernels (130m prefill 2048: 52,038 against 73,912 tok/s), so it waits for its tuning to pay.
+   */
+  subgroupMatrix?: boolean;
 }
 
 /** What the engine needs to know of its device to settle the defaults. */
@@ -55,6 +72,8 @@ export interface DeviceTraits {
   maxStorageBufferBindingSize: number;
   /** The device has `shader-f16` (absent: no). */
   hasShaderF16?: boolean;
+  /** Subgroup matrices, where the device was opened with chromium-experimental-subgroup-matrix. */
+  subgroupMatrix?: SubgroupMatrixTraits;
 }
 
 export interface ResolvedOptions {
@@ -72,6 +91,21 @@ export interface ResolvedOptions {
   chunkSize: number;
   /** Read by int8 engines only. */
   int8: Int8Choice;
+  /** The prefill GEMMs' kernel on subgroup matrices; undefined: gemm_tiled / gemm_reg as the variant says. */
+  sgmat?: SgmatKernel;
+  /** The kernel prefill GEMMs run on (benchmarks print it). */
+  prefillGemmKernel: string;
+}
+
+/** The traits of an opened device that the options depend on. */
+export function deviceTraits(dev: EngineDevice): DeviceTraits {
+  return {
+    isSoftware: dev.isSoftware,
+    hasSubgroups: dev.hasSubgroups,
+    hasShaderF16: dev.hasShaderF16,
+    maxStorageBufferBindingSize: dev.device.limits.maxStorageBufferBindingSize,
+    subgroupMatrix: dev.subgroupMatrix,
+  };
 }
 
 export function resolveOptions(
@@ -89,6 +123,8 @@ export function resolveOptions(
   const int8 = { ...DEFAULT_INT8, ...opts.int8 };
   assertInt8Group(int8.group);
   const maxBinding = dev.maxStorageBufferBindingSize;
+  const sgmat =
+    opts.subgroupMatrix === true ? sgmatKernel(variant, opts.dtype, dev.subgroupMatrix) : undefined;
   // The logits of one chunk must fit one binding too.
   const byLogits = Math.floor(maxBinding / (config.vocabSize * 4));
   return {
@@ -102,6 +138,8 @@ export function resolveOptions(
     maxBinding: Math.min(opts.maxBindingBytes ?? Infinity, maxBinding),
     chunkSize: Math.max(1, Math.min(opts.chunkSize ?? defaultChunkSize(variant), byLogits)),
     int8,
+    sgmat,
+    prefillGemmKernel: sgmat ?? gemmKernel('gemm', variant, false),
   };
 }
 

@@ -17,6 +17,9 @@ export class GpuValidationError extends Error {
   override name = 'GpuValidationError';
 }
 
+import { sgmatKernel, type SubgroupMatrixConfig, type SubgroupMatrixTraits } from '../decisions.ts';
+import { shaderSources } from '../shaders.gen.ts';
+
 export interface EngineDevice {
   device: GPUDevice;
   adapterInfo: { vendor: string; architecture: string; device: string; description: string };
@@ -31,6 +34,8 @@ export interface EngineDevice {
   hasShaderF16: boolean;
   /** Every feature the adapter offered, sorted (benchmarks print it: which toggles took effect). */
   adapterFeatures: string[];
+  /** Where the device has chromium-experimental-subgroup-matrix: its configs and what the kernels need to know. */
+  subgroupMatrix?: SubgroupMatrixTraits;
   /** Resolves when the device is lost, with a user-facing error. */
   lost: Promise<GpuDeviceLostError>;
 }
@@ -51,7 +56,15 @@ const LIMITS_WANTED = [
  * adapters (see the README's table of flags); on NVIDIA through Dawn's Vulkan backend it needs the adapter
  * toggle `vulkan_enable_f16_on_nvidia` (src/engine/gpu/node.ts sets it in Node).
  */
-export const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16'];
+const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
+// Subgroup matrices serve the prefill GEMMs (decisions.ts sgmatKernel); Dawn offers them only with its
+// allow_unsafe_apis toggle (Chrome: --enable-unsafe-webgpu), and their f16 configs need shader-f16 too.
+export const OPTIONAL_FEATURES: readonly GPUFeatureName[] = [
+  'subgroups',
+  'timestamp-query',
+  'shader-f16',
+  SUBGROUP_MATRIX as GPUFeatureName,
+];
 
 /** The optional features of `offered` that a device should request, in OPTIONAL_FEATURES order. */
 export function featuresToRequest(offered: ReadonlySet<string>): GPUFeatureName[] {
@@ -99,7 +112,57 @@ export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Pr
     hasTimestamps: device.features.has('timestamp-query'),
     hasShaderF16: device.features.has('shader-f16'),
     adapterFeatures: [...adapter.features].map(String).sort(),
+    subgroupMatrix: device.features.has(SUBGROUP_MATRIX)
+      ? await usableSubgroupMatrix(info, device)
+      : undefined,
     lost,
+  };
+}
+
+/**
+ * The subgroup-matrix traits, if the kernel the engine would choose with them (decisions.ts sgmatKernel)
+ * compiles on this device: an experimental extension may change its WGSL between Dawn releases, and then the
+ * engine keeps its other kernels rather than failing to load.
+ */
+async function usableSubgroupMatrix(
+  info: GPUAdapterInfo,
+  device: GPUDevice,
+): Promise<SubgroupMatrixTraits | undefined> {
+  const traits = subgroupMatrixTraits(info, device);
+  const kernel = sgmatKernel('hardware', 'f16', traits);
+  const code = kernel && shaderSources[kernel];
+  if (!code) return traits;
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ label: `probe ${kernel}`, code });
+  const compiled = await device
+    .createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } })
+    .then(
+      () => true,
+      () => false,
+    );
+  const error = await device.popErrorScope();
+  return compiled && !error ? traits : undefined;
+}
+
+/** The adapter's subgroup-matrix configs and sizes (fields of GPUAdapterInfo that @webgpu/types lacks). */
+function subgroupMatrixTraits(info: GPUAdapterInfo, device: GPUDevice): SubgroupMatrixTraits {
+  const extra = info as GPUAdapterInfo & {
+    subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+  };
+  return {
+    configs: (extra.subgroupMatrixConfigs ?? []).map((c) => ({
+      componentType: c.componentType,
+      resultComponentType: c.resultComponentType,
+      M: c.M,
+      N: c.N,
+      K: c.K,
+    })),
+    subgroupMinSize: extra.subgroupMinSize ?? 0,
+    subgroupMaxSize: extra.subgroupMaxSize ?? 0,
+    hasShaderF16: device.features.has('shader-f16'),
+    maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
   };
 }
 

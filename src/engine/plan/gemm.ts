@@ -7,12 +7,13 @@ import type { RowPart, WeightMatrix } from '../gpu/weightMatrix.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { gemmKernel, maxSplitFor, midSplit, useBigTiles } from '../decisions.ts';
 import { ceil, uniformFields, weightKernel, type SharedPlanContext } from './context.ts';
+import { sgmatGemmSteps } from './sgmatGemm.ts';
 
 /**
  * A Shape uniform (shaders/include/shape.wgsl, the same struct in every GEMM / GEMV kernel) for row part `p`
  * of matrix `key` with `k` inputs.
  */
-function shapeUniform(
+export function shapeUniform(
   ctx: SharedPlanContext,
   key: string,
   p: RowPart,
@@ -48,6 +49,9 @@ export function gemmSteps(
   const m = ctx.weights.matrices.get(key)!;
   const kernel = gemmKernel(mode, ctx.opts.variant, ctx.opts.useSubgroups);
   if (kernel === 'gemm_tiled') {
+    if (ctx.opts.sgmat && m.dtype === 'f16') {
+      return m.parts.flatMap((p) => sgmatGemmSteps(ctx, key, m.cols, p, x, y, ldy, bias, biasOff));
+    }
     return m.parts.flatMap((p) => tiledGemmSteps(ctx, key, m, p, x, y, ldy, bias, biasOff));
   }
   return m.parts.map((p) => {

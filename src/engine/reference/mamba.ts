@@ -43,10 +43,23 @@ export function rmsNorm(x: ArrayLike<number>, weight: ArrayLike<number>, eps: nu
   return y;
 }
 
+/**
+ * The product the prefill GEMMs compute (in_proj, x_proj, out_proj, the LM head), matVec's signature. The
+ * default is exact; accuracy studies pass one that models other arithmetic (bench/gemm-accuracy.ts: f16
+ * inputs, W8A8). dt_proj always uses matVec, as the engine never runs it on those GEMMs.
+ */
+export type GemmFn = typeof matVec;
+
 /** One mixer step for one token; updates `st` in place and returns the mixer output [d_model]. */
-export function mixerStep(w: LayerWeights, st: LayerState, hNorm: Float64Array, cfg: MambaWeights['config']) {
+export function mixerStep(
+  w: LayerWeights,
+  st: LayerState,
+  hNorm: Float64Array,
+  cfg: MambaWeights['config'],
+  gemm: GemmFn = matVec,
+) {
   const { intermediateSize: di, stateSize: ds, convKernel: dc, timeStepRank: r, hiddenSize: dm } = cfg;
-  const xz = matVec(w.inProj, hNorm, 2 * di, dm, w.inProjBias);
+  const xz = gemm(w.inProj, hNorm, 2 * di, dm, w.inProjBias);
   const xc = new Float64Array(di);
   for (let c = 0; c < di; c++) {
     const x = xz[c]!;
@@ -58,7 +71,7 @@ export function mixerStep(w: LayerWeights, st: LayerState, hNorm: Float64Array, 
     if (dc > 1) st.conv[c * (dc - 1) + dc - 2] = x;
     xc[c] = silu(acc);
   }
-  const dbc = matVec(w.xProj, xc, r + 2 * ds, di);
+  const dbc = gemm(w.xProj, xc, r + 2 * ds, di);
   const delta = dbc.subarray(0, r);
   const B = dbc.subarray(r, r + ds);
   const C = dbc.subarray(r + ds, r + 2 * ds);
@@ -76,7 +89,7 @@ export function mixerStep(w: LayerWeights, st: LayerState, hNorm: Float64Array, 
     }
     y[c] = (acc + w.d[c]! * xc[c]!) * silu(xz[di + c]!);
   }
-  return matVec(w.outProj, y, dm, di, w.outProjBias);
+  return gemm(w.outProj, y, dm, di, w.outProjBias);
 }
 
 /**
@@ -87,6 +100,7 @@ export function referenceForward(
   weights: MambaWeights,
   tokens: ArrayLike<number>,
   initial?: MambaState,
+  gemm: GemmFn = matVec,
 ): ReferenceResult {
   const cfg = weights.config;
   const { hiddenSize: dm, vocabSize: V, layerNormEpsilon: eps } = cfg;
@@ -97,11 +111,11 @@ export function referenceForward(
     const tok = tokens[t]!;
     let u: Float64Array = Float64Array.from(weights.embedding.subarray(tok * dm, (tok + 1) * dm));
     weights.layers.forEach((lw, l) => {
-      const out = mixerStep(lw, state.layers[l]!, rmsNorm(u, lw.norm, eps), cfg);
+      const out = mixerStep(lw, state.layers[l]!, rmsNorm(u, lw.norm, eps), cfg, gemm);
       for (let i = 0; i < dm; i++) u[i] = u[i]! + out[i]!;
     });
     u = rmsNorm(u, weights.normF, eps);
-    logits.set(matVec(head, u, V, dm), t * V);
+    logits.set(gemm(head, u, V, dm), t * V);
   }
   return { logits, state };
 }
