@@ -1,6 +1,7 @@
 /**
- * The lesson's two states, made once the model is ready (or reused from the library), from the bundled model's
- * task suite whatever model is loaded: tasks.json is read from the manifest's default model.
+ * The lesson's two states, made once the model is ready (or reused from the library), from a bundled model's
+ * task suite whatever model is loaded: the loaded bundled model's own tasks.json (the Mamba-1 and the Mamba-2
+ * ship the same one), else the manifest's default model's.
  */
 import { useEffect, useMemo, useState } from 'react';
 import { useLibraryStore } from '../../stores/library.ts';
@@ -18,7 +19,7 @@ export interface LessonStates {
   ids?: [string, string];
   /** The bundled model's manifest lists no task suite: the lesson cannot be made in this build. */
   noSuite: boolean;
-  /** Whether the loaded model is the bundled default the lesson was written for. */
+  /** Whether the loaded model is a bundled one with a task suite (either family), which the lesson was made for. */
   bundled: boolean;
   error?: string;
 }
@@ -33,7 +34,8 @@ export function useLessonStates(): LessonStates {
   const status = useLibraryStore((s) => s.status);
 
   const def = manifest?.models.find((m) => m.folder === manifest.default || m.id === manifest.default);
-  const tasksUrl = def?.tasks ? `${MODELS_BASE}/${def.folder}/${def.tasks}` : undefined;
+  const from = entry?.tasks ? entry : def;
+  const tasksUrl = from?.tasks ? `${MODELS_BASE}/${from.folder}/${from.tasks}` : undefined;
   useEffect(() => {
     if (!tasksUrl) return;
     let live = true;
@@ -73,7 +75,7 @@ export function useLessonStates(): LessonStates {
     ...(setup ? { setup } : {}),
     ...(both ? { ids: both } : {}),
     noSuite: manifest !== undefined && tasksUrl === undefined,
-    bundled: entry !== undefined && def !== undefined && entry.folder === def.folder,
+    bundled: entry !== undefined && (entry.tasks !== undefined || entry.folder === def?.folder),
     ...(error || made.error || failed ? { error: error ?? made.error ?? failed!.message } : {}),
   };
 }

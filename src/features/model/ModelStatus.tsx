@@ -1,4 +1,5 @@
 /** The model's load status in one line, in the header of every view (the lab's Model panel has the details). */
+import { bundledLabel } from '../../model/sources.ts';
 import { useModelStore, type ModelStatus as Status } from '../../stores/model.ts';
 
 export function statusText(status: Status, phase?: string): string {
@@ -20,10 +21,27 @@ export function ModelStatus() {
   const status = useModelStore((s) => s.status);
   const phase = useModelStore((s) => s.progress?.phase);
   const id = useModelStore((s) => s.info?.id);
+  const entry = useModelStore((s) => s.entry);
+  const notice = useModelStore((s) => s.notice);
+  // A bundled model says its family, so a page on the Mamba-2 never passes for the default Mamba-1.
+  const family = entry && entry.id === id ? bundledLabel(entry) : '';
   return (
-    <p className={`model-status model-status-${status}`} role="status">
-      {statusText(status, phase)}
-      {status === 'ready' && id && <span className="hint"> · {id}</span>}
-    </p>
+    <>
+      <p className={`model-status model-status-${status}`} role="status">
+        {statusText(status, phase)}
+        {status === 'ready' && id && (
+          <span className="hint">
+            {' '}
+            · {id}
+            {family && ` (${family})`}
+          </span>
+        )}
+      </p>
+      {notice && (
+        <p className="hint model-notice" role="note">
+          {notice}
+        </p>
+      )}
+    </>
   );
 }
