@@ -8,6 +8,7 @@ import { SafetensorsFile } from '../src/model/safetensors.ts';
 import {
   bundledFamily,
   bundledLabel,
+  bundledTasksOf,
   defaultBundledModel,
   fetchBundledManifest,
   parametersLabel,
@@ -116,6 +117,7 @@ describe('the shipped manifest: both families, the Mamba-1 the default', () => {
     dtype: string;
     results: string;
     retraining: string;
+    tasks?: string;
   }
   const shipped = parseBundledManifest(
     JSON.parse(readFileSync(join(MODELS, 'manifest.json'), 'utf8')),
@@ -131,8 +133,21 @@ describe('the shipped manifest: both families, the Mamba-1 the default', () => {
     const m2 = shipped.models[1]!;
     expect(m2.name).toBe('State Soup Mamba-2 4.5M');
     // Same training data, so the same licences.
-    for (const k of ['license', 'dataLicenses', 'dtype', 'tasks', 'results', 'files'] as const)
+    for (const k of ['license', 'dataLicenses', 'dtype', 'results'] as const)
       expect(m2[k], k).toEqual(shipped.models[0]![k]);
+    // One task suite for both: the Mamba-2 ships none and reads the default's, as `soup study` does.
+    expect(m2.files).not.toContain('tasks.json');
+    expect(bundledTasksOf(shipped, m2)).toEqual({
+      folder: 'soup-mamba-4.6m',
+      file: 'tasks.json',
+      own: false,
+    });
+    expect(bundledTasksOf(shipped, shipped.models[0])).toEqual({
+      folder: 'soup-mamba-4.6m',
+      file: 'tasks.json',
+      own: true,
+    });
+    expect(bundledTasksOf(undefined, m2)).toBeUndefined();
   });
 
   for (const i of [0, 1]) {

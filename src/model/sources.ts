@@ -254,6 +254,20 @@ export function bundledLabel(e: BundledModel): string {
 }
 
 /**
+ * Where a bundled model's task suite is: its own tasks.json, else the default model's, which every bundled
+ * model was trained on (the Mamba-2 ships none: the same 3 MB file twice would be waste). The command line
+ * falls back the same way (src/cli/study-model.ts), so the app and `soup study` read one suite.
+ */
+export function bundledTasksOf(
+  manifest: BundledManifest | undefined,
+  entry: BundledModel | undefined,
+): { folder: string; file: string; own: boolean } | undefined {
+  if (entry?.tasks) return { folder: entry.folder, file: entry.tasks, own: true };
+  const def = manifest?.models.find((m) => m.id === manifest.default || m.folder === manifest.default);
+  return def?.tasks ? { folder: def.folder, file: def.tasks, own: false } : undefined;
+}
+
+/**
  * The bundled model to load: the one `wanted` names (by id or folder: `?model=` in the page's address, or the
  * model a share link was made with), else the manifest's default. `unknown` says that `wanted` named none.
  */
