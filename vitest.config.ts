@@ -35,6 +35,7 @@ export const GPU_TESTS = [
   'tests/studies.gpu.test.ts',
   'tests/studies.service.test.ts',
   'tests/worker-service.gpu-mix.test.ts',
+  'tests/worker-service.mamba2.test.ts',
   'tests/worker-service.test.ts',
 ];
 
