@@ -1,10 +1,11 @@
 /**
  * The bundled Mamba-2 (soup-mamba2-4.5m, `?model=soup-mamba2-4.5m` or the lab's model chooser) on software
  * WebGPU, through every view a user reaches: the lesson's α moves the answer and the chart; in the lab two saved
- * states mix, re-score and continue a query, and retrieval ranks the states of the query's task first; a
- * Mamba-2 state file exported there imports back with the same perplexity, while the Mamba-1 refuses it in one
- * line and keeps what was saved; a small study runs and equals `soup study` on the same folder. Texts are a few
- * lines and generations a few tokens, so that SwiftShader keeps it as quick as the Mamba-1 specs.
+ * states mix, re-score and continue a query, and retrieval ranks the states of the query's task first; its
+ * share link opens on the Mamba-2; a Mamba-2 state file exported there imports back with the same perplexity,
+ * while the Mamba-1 refuses it in one line and keeps what was saved; a small study runs and equals `soup study`
+ * on the same folder. Texts are a few lines and generations a few tokens, so that SwiftShader keeps it as quick
+ * as the Mamba-1 specs.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -56,7 +57,7 @@ test('Mamba-2 lesson: ?model= opens it; α moves the answer and the chart', asyn
   expect(chart1[1]!).toBeGreaterThan(chart1[0]!);
 });
 
-test('Mamba-2 lab: two states mix, re-score and continue a query; retrieval ranks by task; its state file goes back only into a Mamba-2', async ({
+test('Mamba-2 lab: two states mix, re-score and continue a query; retrieval ranks by task; its share link opens on it; its state file goes back only into a Mamba-2', async ({
   page,
   browser,
 }) => {
@@ -122,6 +123,20 @@ test('Mamba-2 lab: two states mix, re-score and continue a query; retrieval rank
   await expect(slider).toHaveAttribute('aria-valuenow', '1');
   await expect(ppl).toHaveAttribute('aria-busy', 'false');
   const alone = await readPerplexityText(page);
+
+  // A share link made on the Mamba-2 opens on the Mamba-2 even without ?model=: the recipe names its model, and
+  // the state rebuilt from its text scores as here.
+  await openDrawer(page, 'Share');
+  await page.getByRole('button', { name: 'Copy share link' }).click();
+  const link = new URL(await page.getByRole('textbox', { name: 'Share link' }).inputValue());
+  link.searchParams.delete('model');
+  const linked = await browser.newContext();
+  const opened = await linked.newPage();
+  await opened.goto(link.href);
+  await ready(opened, M2, 'Mamba-2 · 4.5M');
+  await expect(opened.getByRole('checkbox', { name: 'Mix ant 1' })).toBeChecked();
+  await expect(opened.getByLabel('Perplexity', { exact: true })).toHaveText(alone);
+  await linked.close();
 
   // A fresh browser on the default Mamba-1 with one saved state: the Mamba-2 file is refused in one line
   // naming both families, and the library keeps its state.
