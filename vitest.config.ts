@@ -12,6 +12,7 @@ export const GPU_TESTS = [
   'tests/cli.test.ts',
   'tests/cli.studies.test.ts',
   'tests/default-model.engine.test.ts',
+  'tests/default-model-mamba2.engine.test.ts',
   'tests/engine.activations.test.ts',
   'tests/engine.decode-fused.test.ts',
   'tests/engine.errors.test.ts',
@@ -34,6 +35,7 @@ export const GPU_TESTS = [
   'tests/studies.gpu.test.ts',
   'tests/studies.service.test.ts',
   'tests/worker-service.gpu-mix.test.ts',
+  'tests/worker-service.mamba2.test.ts',
   'tests/worker-service.test.ts',
 ];
 

@@ -43,14 +43,18 @@ async function startOnce(setShareError: (s: string) => void) {
   if (started) return;
   started = true;
   const hash = new URLSearchParams(window.location.hash.slice(1)).get(RECIPE_PARAM);
+  let linkModel: string | undefined;
   if (hash) {
     try {
-      applyRecipeUndoably(await decodeRecipeLink(hash), 'Opened the shared link’s mix.', 'link');
+      const recipe = await decodeRecipeLink(hash);
+      applyRecipeUndoably(recipe, 'Opened the shared link’s mix.', 'link');
+      linkModel = recipe.model;
     } catch (e) {
       setShareError(`${(e as Error).message} Your saved work is unchanged.`);
     }
   }
-  void loadDefaultModel();
+  // The bundled model the link was made with (a Mamba-2 link opens on the Mamba-2), else ?model=, else the default.
+  void loadDefaultModel(linkModel);
 }
 
 export function App() {

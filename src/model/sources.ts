@@ -8,6 +8,7 @@ import { DownloadError } from './errors.ts';
 import { download, type FetchLike } from './download.ts';
 import { openModelCache, teeIntoCache, type CacheLike } from './cache.ts';
 import type { ByteChunks } from './stream.ts';
+import { familyLabel, type ModelFamily } from './family.ts';
 
 export interface OpenedFile {
   body: ByteChunks;
@@ -177,6 +178,10 @@ export function bundledSource(folder: string, modelsUrl: string, opts: HttpSourc
 export interface BundledModel {
   id: string;
   folder: string;
+  /** What people call it ("State Soup Mamba-2 4.5M"); the id where absent. */
+  name?: string;
+  /** config.json's model_type: "mamba" (Mamba-1) or "mamba2"; entries written before Mamba-2 have none. */
+  architecture?: string;
   description?: string;
   /** A count, or a label such as "0.1M". */
   parameters?: number | string;
@@ -203,7 +208,78 @@ export function parseBundledManifest(json: unknown, where: string): BundledManif
   if (typeof m.default !== 'string' || !Array.isArray(m.models) || !m.models.every(entryOk)) {
     throw new DownloadError(`${where} is not a model manifest ({default, models}).`, 'http', where);
   }
+  for (const e of m.models) {
+    const arch = (e as { architecture?: unknown }).architecture;
+    if (arch !== undefined && bundledFamily(e) === undefined) {
+      throw new DownloadError(
+        `${where} lists ${e.id} with architecture ${JSON.stringify(arch)}; the app runs "mamba" (Mamba-1) and "mamba2" (Mamba-2).`,
+        'http',
+        where,
+      );
+    }
+  }
   return m as BundledManifest;
+}
+
+const FAMILY_OF_ARCHITECTURE: Record<string, ModelFamily> = { mamba: 'mamba1', mamba2: 'mamba2' };
+
+/**
+ * The family a manifest entry declares (its architecture is config.json's model_type). An entry without one
+ * predates Mamba-2 and is Mamba-1: the loader still reads config.json and goes by what it says.
+ */
+export function bundledFamily(e: Pick<BundledModel, 'architecture'>): ModelFamily | undefined {
+  if (e.architecture === undefined) return 'mamba1';
+  return Object.hasOwn(FAMILY_OF_ARCHITECTURE, e.architecture)
+    ? FAMILY_OF_ARCHITECTURE[e.architecture]
+    : undefined;
+}
+
+/** "4.5M" from 4,505,024; a label the manifest already wrote ("0.1M") stays as it is. */
+export function parametersLabel(p: BundledModel['parameters']): string | undefined {
+  if (typeof p === 'string') return p || undefined;
+  if (typeof p !== 'number' || !Number.isFinite(p) || p <= 0) return undefined;
+  return p >= 1e9
+    ? `${(p / 1e9).toFixed(1)}B`
+    : p >= 1e6
+      ? `${(p / 1e6).toFixed(1)}M`
+      : `${(p / 1e3).toFixed(0)}K`;
+}
+
+/** How the chooser and the header tell bundled models apart: "Mamba-2 · 4.5M". */
+export function bundledLabel(e: BundledModel): string {
+  const family = bundledFamily(e);
+  return [family ? familyLabel(family) : e.architecture, parametersLabel(e.parameters)]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+/**
+ * Where a bundled model's task suite is: its own tasks.json, else the default model's, which every bundled
+ * model was trained on (the Mamba-2 ships none: the same 3 MB file twice would be waste). The command line
+ * falls back the same way (src/cli/study-model.ts), so the app and `soup study` read one suite.
+ */
+export function bundledTasksOf(
+  manifest: BundledManifest | undefined,
+  entry: BundledModel | undefined,
+): { folder: string; file: string; own: boolean } | undefined {
+  if (entry?.tasks) return { folder: entry.folder, file: entry.tasks, own: true };
+  const def = manifest?.models.find((m) => m.id === manifest.default || m.folder === manifest.default);
+  return def?.tasks ? { folder: def.folder, file: def.tasks, own: false } : undefined;
+}
+
+/**
+ * The bundled model to load: the one `wanted` names (by id or folder: `?model=` in the page's address, or the
+ * model a share link was made with), else the manifest's default. `unknown` says that `wanted` named none.
+ */
+export function pickBundledModel(
+  manifest: BundledManifest,
+  wanted: string | undefined,
+  where: string,
+): { entry: BundledModel; unknown?: string } {
+  const w = wanted?.trim();
+  const hit = w ? manifest.models.find((m) => m.id === w || m.folder === w) : undefined;
+  const entry = hit ?? defaultBundledModel(manifest, where);
+  return w && !hit ? { entry, unknown: w } : { entry };
 }
 
 /** The model the manifest names as its default (by folder or id). */

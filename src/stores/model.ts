@@ -16,6 +16,8 @@ export interface ModelView {
   /** The bundled model's manifest entry, when the model came from there. */
   entry?: BundledModel;
   manifest?: BundledManifest;
+  /** Said once the manifest was read, e.g. that `?model=` named no bundled model and the default came instead. */
+  notice?: string;
   precision: PrecisionChoice;
   error?: string;
 }
@@ -60,8 +62,8 @@ export function modelLost(message: string): void {
   update({ status: 'lost', error: message });
 }
 
-export function manifestRead(manifest: BundledManifest): void {
-  update({ manifest });
+export function manifestRead(manifest: BundledManifest, notice?: string): void {
+  update({ manifest, notice });
 }
 
 /** The precision the next load asks for. */
@@ -76,6 +78,7 @@ export const selectModelView = (s: ModelView): ModelView => ({
   info: s.info,
   entry: s.entry,
   manifest: s.manifest,
+  notice: s.notice,
   precision: s.precision,
   error: s.error,
 });

@@ -5,7 +5,7 @@
  * states come back as host `MambaState`s (saved, exported, inspected); a run starts from a host state, from
  * zero, or from a state filled on the device (a resident stored state, a mix made there).
  */
-import type { MambaConfig } from '../model/config.ts';
+import type { AnyMambaConfig } from '../model/family.ts';
 import type { GpuState } from '../engine/api.ts';
 import type { MambaState } from '../engine/weights.ts';
 import type { SamplingSettings } from './protocol.ts';
@@ -26,7 +26,7 @@ export interface BackendRun {
 
 export interface Backend {
   readonly kind: 'webgpu' | 'cpu-reference';
-  readonly config: MambaConfig;
+  readonly config: AnyMambaConfig;
   readonly adapter: string;
   /** A_log per layer (Mamba-1 [d_inner, d_state], Mamba-2 [num_heads]): what A-decay mixing needs. */
   aLog(layer: number): Float32Array;

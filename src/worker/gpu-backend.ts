@@ -15,9 +15,8 @@ import type { MambaState } from '../engine/weights.ts';
 import type { LoadProgress } from '../model/loader.ts';
 import type { ModelSource as LoaderSource } from '../model/sources.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
+import type { AnyMambaConfig } from '../model/family.ts';
 import type { MambaConfig } from '../model/config.ts';
-import { ModelFormatError } from '../model/errors.ts';
-import { isMamba2Config } from '../model/family.ts';
 import { abortError, type Backend, type BackendRun, type RunStart, type StepResult } from './backend.ts';
 import { WeightsHasher } from '../engine/states/hash.ts';
 import { LegacyS1Fingerprint } from './legacy-s1.ts';
@@ -69,15 +68,8 @@ export class GpuBackend implements Backend {
     return this.mixer.mix(srcs, plan, dst);
   }
 
-  get config(): MambaConfig {
-    const c = this.engine.config;
-    // The playground's worker (lesson, lab, studies) runs Mamba-1; Mamba-2 is the command line's so far.
-    if (isMamba2Config(c)) {
-      throw new ModelFormatError(
-        'The playground does not run Mamba-2 models yet; use the command line (npm run soup) for them.',
-      );
-    }
-    return c;
+  get config(): AnyMambaConfig {
+    return this.engine.config;
   }
 
   aLog(layer: number): Float32Array {
@@ -204,13 +196,9 @@ export async function openGpuBackend(
       onProgress: progress,
       observe: {
         created(config) {
-          // Refused here, before any weight is read: the worker's product is Mamba-1's so far.
-          if (isMamba2Config(config)) {
-            throw new ModelFormatError(
-              'The playground does not run Mamba-2 models yet; use the command line (npm run soup) for them.',
-            );
-          }
-          hasher = new WeightsHasher(config);
+          // As the CLI does (src/cli/model-dir.ts), so the page and `soup` tag a Mamba-2's states alike: the
+          // canonical config lists Mamba-1's fields, a Mamba-2 hashes those both share, and every tensor.
+          hasher = new WeightsHasher(config as MambaConfig);
           legacy = new LegacyS1Fingerprint(JSON.stringify(config));
         },
         tensor(name, data) {

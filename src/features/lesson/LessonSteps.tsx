@@ -4,12 +4,26 @@
  * does, and whether the guess held. Next moves on to the next step's question. Guesses are kept for the visit.
  */
 import { useState } from 'react';
+import { bundledLabel, type BundledManifest } from '../../model/sources.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { isAbort } from '../../worker/client.ts';
 import { errorText } from '../model/engine.ts';
 import type { TaskSuite } from '../library/presets.ts';
 import { STORIES } from '../stories/stories.ts';
 import { guessHeld, runStep, type StepResult } from './runStep.ts';
+
+/**
+ * The stories' sentences were measured on the manifest's default model (a Mamba-1): with another model loaded
+ * (the bundled Mamba-2, a hub model) they are that model's, named, not this one's. undefined: it is loaded.
+ */
+function storiesMeasuredOn(
+  manifest: BundledManifest | undefined,
+  loaded: string | undefined,
+): string | undefined {
+  const def = manifest?.models.find((m) => m.id === manifest.default || m.folder === manifest.default);
+  if (!def || !loaded || def.id === loaded) return undefined;
+  return `the default model, ${def.id} (${bundledLabel(def)}),`;
+}
 
 interface StepRecord {
   guess: string;
@@ -19,6 +33,7 @@ interface StepRecord {
 
 export function LessonSteps({ suite }: { suite: TaskSuite }) {
   const ready = useModelStore((s) => s.status === 'ready');
+  const measuredOn = useModelStore((s) => storiesMeasuredOn(s.manifest, s.info?.id));
   const [storyId, setStoryId] = useState(STORIES[0]!.id);
   const [at, setAt] = useState(0);
   const [guess, setGuess] = useState('');
@@ -139,7 +154,10 @@ export function LessonSteps({ suite }: { suite: TaskSuite }) {
               </p>
             )}
             <p>
-              <strong>What this model does here:</strong> {step.expect}
+              <strong>
+                {measuredOn ? `What ${measuredOn} does here (measured on it):` : 'What this model does here:'}
+              </strong>{' '}
+              {step.expect}
             </p>
           </div>
         )}

@@ -1,9 +1,11 @@
 /**
- * The lesson's two states, made once the model is ready (or reused from the library), from the bundled model's
- * task suite whatever model is loaded: tasks.json is read from the manifest's default model.
+ * The lesson's two states, made once the model is ready (or reused from the library), from a bundled model's
+ * task suite whatever model is loaded: the loaded bundled model's own tasks.json, else the manifest's default
+ * model's (the bundled Mamba-2 shares the default's).
  */
 import { useEffect, useMemo, useState } from 'react';
 import { useLibraryStore } from '../../stores/library.ts';
+import { bundledTasksOf } from '../../model/sources.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { errorText, MODELS_BASE } from '../model/engine.ts';
 import type { TaskSuite } from '../library/presets.ts';
@@ -18,7 +20,7 @@ export interface LessonStates {
   ids?: [string, string];
   /** The bundled model's manifest lists no task suite: the lesson cannot be made in this build. */
   noSuite: boolean;
-  /** Whether the loaded model is the bundled default the lesson was written for. */
+  /** Whether the loaded model is a bundled one (either family): the lesson was made for their task suite. */
   bundled: boolean;
   error?: string;
 }
@@ -32,8 +34,8 @@ export function useLessonStates(): LessonStates {
   const [error, setError] = useState<string>();
   const status = useLibraryStore((s) => s.status);
 
-  const def = manifest?.models.find((m) => m.folder === manifest.default || m.id === manifest.default);
-  const tasksUrl = def?.tasks ? `${MODELS_BASE}/${def.folder}/${def.tasks}` : undefined;
+  const from = bundledTasksOf(manifest, entry);
+  const tasksUrl = from ? `${MODELS_BASE}/${from.folder}/${from.file}` : undefined;
   useEffect(() => {
     if (!tasksUrl) return;
     let live = true;
@@ -73,7 +75,7 @@ export function useLessonStates(): LessonStates {
     ...(setup ? { setup } : {}),
     ...(both ? { ids: both } : {}),
     noSuite: manifest !== undefined && tasksUrl === undefined,
-    bundled: entry !== undefined && def !== undefined && entry.folder === def.folder,
+    bundled: entry !== undefined,
     ...(error || made.error || failed ? { error: error ?? made.error ?? failed!.message } : {}),
   };
 }

@@ -1,8 +1,9 @@
 /**
- * The bundled model's task suite (its tasks.json), for the task presets and the stories: each file is read
- * once and shared, so the two panels wait on one request.
+ * The bundled model's task suite (its tasks.json, or the default model's for a bundled model without one), for
+ * the task presets and the stories: each file is read once and shared, so the two panels wait on one request.
  */
 import { useEffect, useState } from 'react';
+import { bundledTasksOf } from '../../model/sources.ts';
 import { useModelStore } from '../../stores/model.ts';
 import { errorText, MODELS_BASE } from '../model/engine.ts';
 import { parseTaskSuite, type TaskSuite } from './presets.ts';
@@ -26,20 +27,24 @@ export function readSuite(url: string): Promise<TaskSuite> {
 /** The current model's tasks file (undefined when it has none) and, once read, its suite or why not. */
 export function useTaskSuite(): { tasksFile?: string; suite?: TaskSuite; error?: string } {
   const entry = useModelStore((s) => s.entry);
-  const tasksFile = entry?.tasks;
+  const manifest = useModelStore((s) => s.manifest);
+  // A bundled model without its own suite (the Mamba-2) has the default model's presets; a hub model none.
+  const where = entry ? bundledTasksOf(manifest, entry) : undefined;
+  const tasksFile = where?.file;
+  const url = where ? `${MODELS_BASE}/${where.folder}/${where.file}` : undefined;
   const [suite, setSuite] = useState<TaskSuite>();
   const [error, setError] = useState<string>();
 
   useEffect(() => {
-    if (!entry || !tasksFile) return;
+    if (!url) return;
     let live = true;
-    readSuite(`${MODELS_BASE}/${entry.folder}/${tasksFile}`)
+    readSuite(url)
       .then((s) => live && setSuite(s))
       .catch((e: unknown) => live && setError(errorText(e)));
     return () => {
       live = false;
     };
-  }, [entry, tasksFile]);
+  }, [url]);
 
   return { tasksFile, suite, error };
 }

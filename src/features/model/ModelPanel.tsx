@@ -9,13 +9,16 @@ import { useShallow } from 'zustand/react/shallow';
 import { choosePrecision, selectModelView, useModelStore } from '../../stores/model.ts';
 import type { WeightDtype } from '../../engine/api.ts';
 import type { PrecisionChoice } from '../../model/loader.ts';
-import { bundledSource, loadDefaultModel, loadModel } from './engine.ts';
+import { bundledLabel, type BundledManifest, type BundledModel } from '../../model/sources.ts';
+import { loadBundledModel, loadDefaultModel, loadModel } from './engine.ts';
 import { useShown } from '../present/view.ts';
 
 /** A hub mirror can be given as ?hub=URL (tests use a local server; mirrors work the same way). */
 function hubUrl(): string | undefined {
   return new URLSearchParams(window.location.search).get('hub') ?? undefined;
 }
+
+const isDefault = (e: BundledModel, m: BundledManifest) => e.id === m.default || e.folder === m.default;
 
 export function ModelPanel() {
   const m = useModelStore(useShallow(selectModelView));
@@ -49,6 +52,7 @@ export function ModelPanel() {
           <dt>Model</dt>
           <dd>
             {m.info.id}
+            {m.entry?.id === m.info.id && ` (${bundledLabel(m.entry)})`}
             {m.info.description && <span className="hint"> — {m.info.description}</span>}
           </dd>
           <dt>Shape</dt>
@@ -95,18 +99,17 @@ export function ModelPanel() {
             </select>
           </label>
           {m.manifest && (
-            <div className="row">
+            <ul className="row bundled-models" aria-label="Bundled models">
               {m.manifest.models.map((e) => (
-                <button
-                  key={e.id}
-                  type="button"
-                  disabled={busy}
-                  onClick={() => void loadModel(bundledSource(e), e)}
-                >
-                  Load bundled {e.id}
-                </button>
+                <li key={e.id}>
+                  <button type="button" disabled={busy} onClick={() => void loadBundledModel(e, m.manifest!)}>
+                    Load {e.name ?? e.id} ({bundledLabel(e)})
+                  </button>
+                  {isDefault(e, m.manifest!) && <span className="hint"> default</span>}
+                  {m.entry?.id === e.id && m.status === 'ready' && <span className="hint"> loaded</span>}
+                </li>
               ))}
-            </div>
+            </ul>
           )}
           {!m.manifest && (
             <button type="button" disabled={busy} onClick={() => void loadDefaultModel()}>

@@ -20,8 +20,8 @@ import {
   useModelStore,
 } from '../../stores/model.ts';
 import {
-  defaultBundledModel,
   fetchBundledManifest,
+  pickBundledModel,
   type BundledManifest,
   type BundledModel,
 } from '../../model/sources.ts';
@@ -90,15 +90,43 @@ export async function loadModel(source: ModelSource, entry?: BundledModel): Prom
   }
 }
 
-export async function loadDefaultModel(): Promise<void> {
+/** The page address's `?model=`: a bundled model's id or folder, for links straight to one of them. */
+export const MODEL_PARAM = 'model';
+
+/**
+ * Loads a bundled model: `wanted` (a share link's model), else the one `?model=` names, else the manifest's
+ * default. A `?model=` this build does not bundle loads the default and says so.
+ */
+export async function loadDefaultModel(wanted?: string): Promise<void> {
   try {
     const manifest = await fetchManifest();
-    const entry = defaultBundledModel(manifest, 'models/manifest.json');
-    manifestRead(manifest);
-    await loadModel(bundledSource(entry), entry);
+    const fromUrl = new URLSearchParams(window.location.search).get(MODEL_PARAM) ?? undefined;
+    const byLink =
+      wanted !== undefined && manifest.models.some((m) => m.id === wanted || m.folder === wanted);
+    const picked = pickBundledModel(manifest, byLink ? wanted : fromUrl, 'models/manifest.json');
+    const names = manifest.models.map((m) => m.id).join(', ');
+    manifestRead(
+      manifest,
+      picked.unknown
+        ? `This build bundles no model "${picked.unknown}" (?${MODEL_PARAM}=), so the default ${picked.entry.id} is loaded; it bundles ${names}.`
+        : undefined,
+    );
+    await loadModel(bundledSource(picked.entry), picked.entry);
   } catch (e) {
     modelFailed(errorText(e));
   }
+}
+
+/**
+ * The chooser's bundled models: the address keeps `?model=` for any but the default, so a reload (or a link
+ * copied from the address bar) opens the same model.
+ */
+export function loadBundledModel(entry: BundledModel, manifest: BundledManifest): Promise<void> {
+  const u = new URL(window.location.href);
+  if (entry.id === manifest.default || entry.folder === manifest.default) u.searchParams.delete(MODEL_PARAM);
+  else u.searchParams.set(MODEL_PARAM, entry.id);
+  if (u.href !== window.location.href) window.history.replaceState(window.history.state, '', u.toString());
+  return loadModel(bundledSource(entry), entry);
 }
 
 /** Reads one entry's text into its state in the worker. */
