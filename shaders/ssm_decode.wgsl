@@ -37,21 +37,57 @@ override D_OFF: u32;
 @group(0) @binding(6) var<storage, read> dbcIn: array<f32>;
 
 const WG = 256u;
-// x_proj: TPR adjacent invocations share a row (together they read TPR * 16 contiguous bytes of it), and each
-// invocation keeps 4 rows, so one pass covers 4 * WG / TPR rows.
+// x_proj: TPR adjacent invocations share a row (together they read TPR * 16 contiguous bytes of it); the
+// G = WG / TPR groups take rows g, g + G, g + 2G, ..., up to RB each per pass, so the rows of a pass spread
+// evenly over the groups (80 rows: 5 per group, one pass; 192: 8 then 4).
 const TPR = 16u;
-const PASS_ROWS = 4u * WG / TPR;
+const G = WG / TPR;
+const RB = 8u;
+const PASS_ROWS = G * RB;
 
-var<workgroup> red: array<vec4f, WG>; // per invocation: its partial sums of 4 rows
+// Phase by phase: the x_proj partial sums [RB][WG]; then per (channel, n) its part of dtW[c, :] · dbc[0 .. R] at
+// 0 and h[c, n] * C[n] at 1024 (CH * DS <= 1024 each).
+var<workgroup> scratch: array<f32, 2048>;
 var<workgroup> dbc: array<f32, 256>; // Δ inputs | B | C
-var<workgroup> dtPart: array<f32, 1024>; // per (channel, n): part of dtW[c, :] · dbc[0 .. R]
-var<workgroup> prod: array<f32, 1024>; // per (channel, n): h[c, n] * C[n]
+
+// Rows r0 + grp + G * i (i < RB, below NX) of Wx (f16 pairs or f32 bits) times xc, each over this lane's
+// 16-byte words j = lane, lane + TPR, ...
+fn rowDots(r0: u32, grp: u32, lane: u32, NX: u32) -> array<f32, RB> {
+  var acc: array<f32, RB>;
+  if (F16) {
+    let per = DI / 8u;
+    for (var j = lane; j < per; j += TPR) {
+      let lo = xc[2u * j];
+      let hi = xc[2u * j + 1u];
+      for (var i = 0u; i < RB; i++) {
+        let row = r0 + grp + G * i;
+        if (row >= NX) {
+          break;
+        }
+        let w = Wx[row * per + j];
+        acc[i] += dot(vec4f(unpack2x16float(w.x), unpack2x16float(w.y)), lo) +
+          dot(vec4f(unpack2x16float(w.z), unpack2x16float(w.w)), hi);
+      }
+    }
+  } else {
+    let per = DI / 4u;
+    for (var j = lane; j < per; j += TPR) {
+      let x = xc[j];
+      for (var i = 0u; i < RB; i++) {
+        let row = r0 + grp + G * i;
+        if (row >= NX) {
+          break;
+        }
+        acc[i] += dot(bitcast<vec4f>(Wx[row * per + j]), x);
+      }
+    }
+  }
+  return acc;
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
   let NX = R + 2u * DS;
-  let lane = li % TPR;
-  let grp = li / TPR;
   if (!XPROJ) {
     for (var i = li; i < NX; i += WG) {
       dbc[i] = dbcIn[i];
@@ -59,43 +95,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     workgroupBarrier();
   }
   // ---- x_proj: dbc = Wx · xc, PASS_ROWS rows per pass, partials reduced through workgroup memory.
+  let lane = li % TPR;
+  let grp = li / TPR;
   for (var r0 = 0u; XPROJ && r0 < NX; r0 += PASS_ROWS) {
-    let rb = r0 + 4u * grp;
-    var acc = vec4f(0.0);
-    if (rb < NX) {
-      // Rows past the end are clamped to the last one (computed, never stored).
-      let rows = vec4u(rb, min(rb + 1u, NX - 1u), min(rb + 2u, NX - 1u), min(rb + 3u, NX - 1u));
-      if (F16) {
-        let per = DI / 8u;
-        for (var j = lane; j < per; j += TPR) {
-          let lo = xc[2u * j];
-          let hi = xc[2u * j + 1u];
-          for (var i = 0u; i < 4u; i++) {
-            let w = Wx[rows[i] * per + j];
-            acc[i] += dot(vec4f(unpack2x16float(w.x), unpack2x16float(w.y)), lo) +
-              dot(vec4f(unpack2x16float(w.z), unpack2x16float(w.w)), hi);
-          }
-        }
-      } else {
-        let per = DI / 4u;
-        for (var j = lane; j < per; j += TPR) {
-          let x = xc[j];
-          for (var i = 0u; i < 4u; i++) {
-            acc[i] += dot(bitcast<vec4f>(Wx[rows[i] * per + j]), x);
-          }
-        }
-      }
+    let acc = rowDots(r0, grp, lane, NX);
+    for (var i = 0u; i < RB; i++) {
+      scratch[i * WG + li] = acc[i];
     }
-    red[li] = acc;
     workgroupBarrier();
-    if (li < PASS_ROWS && r0 + li < NX) {
-      let g = li / 4u;
-      let i = li % 4u;
+    // Invocation t < PASS_ROWS sums row r0 + g + G * i (g = t % G, i = t / G) over its TPR lanes.
+    let row = r0 + li;
+    if (li < PASS_ROWS && row < NX) {
+      let base = (li / G) * WG + (li % G) * TPR;
       var s = 0.0;
       for (var k = 0u; k < TPR; k++) {
-        s += red[g * TPR + k][i];
+        s += scratch[base + k];
       }
-      dbc[r0 + li] = s;
+      dbc[row] = s;
     }
     workgroupBarrier();
   }
@@ -109,7 +125,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     for (var r = p % DS; r < R; r += DS) {
       s += params[DTW_OFF + c * R + r] * dbc[r];
     }
-    dtPart[p] = s;
+    scratch[p] = s;
   }
   workgroupBarrier();
 
@@ -121,14 +137,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     if (c < DI) {
       var v = params[DTB_OFF + c];
       for (var m = 0u; m < DS; m++) {
-        v += dtPart[cl * DS + m];
+        v += scratch[cl * DS + m];
       }
       let dt = select(log(1.0 + exp(v)), v, v > 20.0);
       let x = xc[c / 4u][c % 4u];
       let k = c * DS + n;
       let h = exp(dt * params[A_OFF + k]) * state[k] + dt * dbc[R + n] * x;
       state[k] = h;
-      prod[p] = h * dbc[R + DS + n];
+      scratch[1024u + p] = h * dbc[R + DS + n];
       if (n == 0u) {
         state[DI * DS + c] += dt;
       }
@@ -142,7 +158,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     if (c < DI) {
       var y = 0.0;
       for (var m = 0u; m < DS; m++) {
-        y += prod[cl * DS + m];
+        y += scratch[1024u + cl * DS + m];
       }
       let x = xc[c / 4u][c % 4u];
       let z = xz[DI + c];

@@ -129,6 +129,8 @@ describe('decode middle against the float64 reference on awkward shapes', () => 
       name: 'R 37, DS 5, DI 96',
       config: { ...base, intermediateSize: 96, timeStepRank: 37, stateSize: 5, useConvBias: false },
     },
+    // 100 + 2 x 16 = 132 x_proj outputs: two passes of ssm_decode's x_proj (128 rows, then 4).
+    { name: 'R 100, DS 16, DI 72', config: { ...base, intermediateSize: 72, timeStepRank: 100 } },
   ];
   for (const sh of shapes) {
     for (const middle of ['fused', 'split', 'scan'] as DecodeMiddle[]) {
