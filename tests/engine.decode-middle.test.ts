@@ -7,7 +7,8 @@
  *  - against the float64 reference on awkward shapes (Δ rank below and above the state size, a state size
  *    that divides nothing, channels that leave the last workgroup partial), each decode middle ('fused',
  *    'split': x_proj then ssm_decode, 'scan': x_proj then scan_coop), f32 and f16 (the reference then runs on
- *    the f16-rounded matrices).
+ *    the f16-rounded matrices), x_proj in one pass and in two;
+ *  - generate: one submit per decode token, and only the sampled id read back.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WeightDtype } from '../src/engine/api.ts';
@@ -118,6 +119,43 @@ for (const name of ['tiny-a', 'tiny-b'] as const) {
     });
   });
 }
+
+it('generate submits one command buffer per decode token and maps only the 4-byte sampled id', async () => {
+  const fx = fixture('tiny-a');
+  const m = await GpuMambaModel.fromWeights(dev, fx.weights, { dtype: 'f32', variant: 'hardware' });
+  const q = dev.device.queue;
+  const submit = q.submit.bind(q);
+  const createBuffer = dev.device.createBuffer.bind(dev.device);
+  let submits = 0;
+  const mapped: number[] = [];
+  q.submit = (buffers) => {
+    submits++;
+    submit(buffers);
+  };
+  dev.device.createBuffer = (desc) => {
+    if (desc.usage & GPUBufferUsage.MAP_READ) mapped.push(desc.size);
+    return createBuffer(desc);
+  };
+  try {
+    const counts: number[] = [];
+    for (const n of [4, 10]) {
+      submits = 0;
+      const s = m.createState();
+      const out = await m.generate(s, [3, 17, 255], { maxNewTokens: n });
+      expect(out.length).toBe(n);
+      counts.push(submits);
+      s.destroy();
+    }
+    expect(counts[1]! - counts[0]!).toBe(6);
+    // Staging buffers are padded to 16 bytes; the sampled id alone is 4 (sampling.ts reportBytes).
+    expect(mapped.length).toBeGreaterThan(0);
+    expect(Math.max(...mapped)).toBeLessThanOrEqual(16);
+  } finally {
+    q.submit = submit;
+    dev.device.createBuffer = createBuffer;
+    m.destroy();
+  }
+});
 
 describe('decode middle against the float64 reference on awkward shapes', () => {
   const base = { ...randomConfig('130m'), vocabSize: 260, numLayers: 2, hiddenSize: 48 };
