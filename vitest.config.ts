@@ -15,6 +15,7 @@ export const GPU_TESTS = [
   'tests/default-model-mamba2.engine.test.ts',
   'tests/engine.activations.test.ts',
   'tests/engine.decode-fused.test.ts',
+  'tests/engine.decode-middle.test.ts',
   'tests/engine.errors.test.ts',
   'tests/engine.fixtures.test.ts',
   'tests/engine.int8.test.ts',

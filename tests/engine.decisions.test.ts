@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  decodeMiddle,
   decodeRowsFor,
   defaultChunkSize,
   dtProjFirst,
@@ -21,11 +22,13 @@ import {
   sgmatSplit,
   splitCount,
   splitKFloats,
+  ssmDecodeChannels,
   useBigTiles,
 } from '../src/engine/decisions.ts';
 import { assertSupported, resolveOptions } from '../src/engine/options.ts';
 import { featuresToRequest } from '../src/engine/gpu/device.ts';
 import { MAMBA_130M } from '../src/engine/bench.ts';
+import { randomConfig } from '../src/engine/randomWeights.ts';
 import { ModelFormatError } from '../src/model/errors.ts';
 
 // mamba-130m's shape, the input most decisions below are worked out for by hand.
@@ -99,6 +102,39 @@ describe('kernel choice by adapter kind', () => {
     expect(fusedDecode({ ...c130m, intermediateSize: 1540 }, 'hardware')).toBe(false);
   });
 
+  it('decode middle: fused where x_proj is at most 1 MiB and one part, else split; scan only past 256 rows', () => {
+    // x_proj is (R + 2 DS) x DI: 130m 80 x 1536 (245,760 B in f16, 491,520 in f32), 370m 96 x 2048 (786,432 in
+    // f32), 790m 128 x 3072 (786,432 in f16, 1,572,864 in f32), 1.4b 160 x 4096 (1,310,720 in f16), 2.8b
+    // 192 x 5120 (1,966,080 in f16).
+    expect(decodeMiddle(c130m, 'f16', 1)).toBe('fused');
+    expect(decodeMiddle(c130m, 'f32', 1)).toBe('fused');
+    expect(decodeMiddle(randomConfig('370m'), 'f32', 1)).toBe('fused');
+    expect(decodeMiddle(randomConfig('790m'), 'f16', 1)).toBe('fused');
+    expect(decodeMiddle(randomConfig('790m'), 'f32', 1)).toBe('split');
+    expect(decodeMiddle(randomConfig('1.4b'), 'f16', 1)).toBe('split');
+    expect(decodeMiddle(randomConfig('2.8b'), 'f16', 1)).toBe('split');
+    // Forced, within what the kernels take.
+    expect(decodeMiddle(randomConfig('2.8b'), 'f16', 1, 'fused')).toBe('fused');
+    expect(decodeMiddle(c130m, 'f16', 1, 'split')).toBe('split');
+    expect(decodeMiddle(c130m, 'f16', 1, 'scan')).toBe('scan');
+    // x_proj in two row parts, or weights in another format: it cannot be recomputed in the kernel.
+    expect(decodeMiddle(c130m, 'f16', 2)).toBe('split');
+    expect(decodeMiddle(c130m, 'f16', 2, 'fused')).toBe('split');
+    expect(decodeMiddle(c130m, 'int8', 1)).toBe('split');
+    // 192 + 2 x 32 = 256 outputs fit ssm_decode's array; 257 do not.
+    expect(decodeMiddle({ ...c130m, timeStepRank: 192, stateSize: 32 }, 'f16', 1)).toBe('fused');
+    expect(decodeMiddle({ ...c130m, timeStepRank: 193, stateSize: 32 }, 'f16', 1, 'fused')).toBe('scan');
+  });
+
+  it('ssm_decode channels per workgroup: 1,024 pairs when recomputing x_proj, else 256', () => {
+    expect(ssmDecodeChannels(16, true)).toBe(64);
+    expect(ssmDecodeChannels(16, false)).toBe(16);
+    expect(ssmDecodeChannels(5, true)).toBe(204);
+    expect(ssmDecodeChannels(5, false)).toBe(51);
+    expect(ssmDecodeChannels(64, false)).toBe(4);
+    expect(ssmDecodeChannels(1, true)).toBe(256); // at most one channel per invocation
+  });
+
   it('rows per fused-GEMV workgroup: 4 from 4,096 rows unless forced', () => {
     expect(decodeRowsFor(4096)).toBe(4);
     expect(decodeRowsFor(50280)).toBe(4);
@@ -166,6 +202,15 @@ describe('resolved options', () => {
       );
     }
     expect(resolveOptions({ dtype: 'f32', decodeRows: 2 }, gpu, c130m).decodeRows).toBe(2);
+  });
+
+  it('decodeMiddle must be fused, split or scan', () => {
+    const bad = { dtype: 'f32', decodeMiddle: 'both' } as unknown as Parameters<typeof resolveOptions>[0];
+    expect(() => resolveOptions(bad, gpu, c130m)).toThrow(
+      "decodeMiddle must be 'fused', 'split' or 'scan', got both",
+    );
+    expect(resolveOptions({ dtype: 'f32', decodeMiddle: 'scan' }, gpu, c130m).decodeMiddle).toBe('scan');
+    expect(resolveOptions({ dtype: 'f32' }, gpu, c130m).decodeMiddle).toBeUndefined();
   });
 
   it('refuses conv kernels outside 2..8 and more than 64 states', () => {

@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import type { WeightDtype } from '../engine/api.ts';
 import type { EngineDevice } from '../engine/gpu/device.ts';
 import { openNodeDevice } from '../engine/gpu/node.ts';
-import type { EngineOptions, GpuMambaModel } from '../engine/model.ts';
+import type { EngineOptions, GpuMambaModel, KernelVariant } from '../engine/model.ts';
 import { createRandomEngine, RANDOM_MODELS, randomModelConfig } from '../engine/randomWeights.ts';
+import type { DecodeMiddle } from '../engine/decisions.ts';
 import { SafetensorsFile } from '../model/safetensors.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import { formatText } from '../bench/format.ts';
@@ -24,7 +25,9 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--chunk N] [--big-tiles N] [--split-target N]   (engine tuning: prefill chunk, GEMM tiles)
             [--f16-kernels auto|native|packed]   (f16 weights: shader-f16 loads where the device has it)
             [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)
-            [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)`;
+            [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)
+            [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
+            [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)`;
 
 export const BENCH_OPTIONS = {
   values: [
@@ -39,6 +42,8 @@ export const BENCH_OPTIONS = {
     'big-tiles',
     'split-target',
     'f16-kernels',
+    'decode-middle',
+    'variant',
   ],
   flags: ['json', 'quick', 'no-dawn-toggles', 'subgroup-matrix'],
 };
@@ -183,12 +188,22 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   ] as const) {
     if (v !== undefined && v < 1) throw new UsageError(`--${name} must be at least 1.`);
   }
+  const decodeMiddle = args.values.get('decode-middle');
+  if (decodeMiddle !== undefined && !['fused', 'split', 'scan'].includes(decodeMiddle)) {
+    throw new UsageError(`--decode-middle must be fused, split or scan (got "${decodeMiddle}").`);
+  }
+  const variant = args.values.get('variant');
+  if (variant !== undefined && variant !== 'software' && variant !== 'hardware') {
+    throw new UsageError(`--variant must be software or hardware (got "${variant}").`);
+  }
   // An option left out stays undefined, and the engine takes its default for it.
   const tuning: Tuning = {
+    variant: variant as KernelVariant | undefined,
     chunkSize,
     prefillGemm: { bigMinTiles, splitTarget },
     f16Kernels: f16Kernels as Tuning['f16Kernels'],
     subgroupMatrix: args.flags.has('subgroup-matrix'),
+    decodeMiddle: decodeMiddle as DecodeMiddle | undefined,
   };
   const { engine, tokenizer, dev, aLogs, uploadMs } = await open(
     model,

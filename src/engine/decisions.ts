@@ -97,7 +97,7 @@ export function gemmKernel(mode: 'gemm' | 'gemv', variant: KernelVariant, useSub
 }
 
 /**
- * Decode (hardware variant) keeps to 4 dispatches per layer through gemv_fused.wgsl, whose vec4 weight loads
+ * Decode (hardware variant) keeps to 3 or 4 dispatches per layer (see decodeMiddle) through gemv_fused.wgsl, whose vec4 weight loads
  * need K % 8 == 0 (f16) / K % 4 == 0 (f32) for every matrix; other shapes keep the 6-dispatch plan.
  */
 export function fusedDecode(
@@ -261,4 +261,56 @@ export function sgmatKernel(
 /** Split-K workgroups along z of gemm_sgmat.wgsl (128 x 128 tiles) for a part of `rows` outputs and `k` inputs. */
 export function sgmatSplit(t: number, rows: number, k: number, tuning: GemmTuning): number {
   return splitCount(t, rows, 8, 8, tuning.splitTarget, maxSplitFor(k));
+}
+
+/**
+ * How the middle of a decode layer (x_proj, dt_proj, the scan step, the gate) runs on the fused plan:
+ * 'fused': one shaders/ssm_decode.wgsl dispatch that recomputes x_proj in every workgroup (3 dispatches per
+ * layer with norm+in_proj+conv before and out_proj+residual after); 'split': the x_proj GEMV, then ssm_decode
+ * reading its output (4); 'scan': the x_proj GEMV, then the prefill scan kernel (4; the plan before
+ * ssm_decode existed).
+ */
+export type DecodeMiddle = 'fused' | 'split' | 'scan';
+
+/** Bounds of shaders/ssm_decode.wgsl's workgroup arrays: x_proj outputs, and (channel, state element) pairs. */
+export const SSM_DECODE_MAX_ROWS = 256;
+export const SSM_DECODE_MAX_PAIRS = 1024;
+
+/**
+ * x_proj sizes up to which 'fused' is the default. Each of its workgroups reads the whole x_proj from L2, so
+ * its time grows with that matrix: at mamba-130m (80 x 1536: 0.25 MB in f16, 0.49 MB in f32) that is small
+ * beside a dispatch; at 2.8b (192 x 5120: 2 MB in f16, re-read by each of 80 workgroups) it may not be.
+ * Benchmarks force each (`soup bench --decode-middle fused|split|scan`).
+ */
+export const FUSED_MIDDLE_MAX_BYTES = 1 << 20;
+
+/**
+ * Channels per workgroup of ssm_decode.wgsl (256 invocations). Recomputing x_proj: as many as its pair array
+ * holds, since each workgroup re-reads x_proj; with x_proj precomputed: one (channel, state element) pair per
+ * invocation, for more workgroups.
+ */
+export function ssmDecodeChannels(stateSize: number, recompute: boolean): number {
+  const pairs = recompute ? SSM_DECODE_MAX_PAIRS : 256;
+  return Math.max(1, Math.min(256, Math.floor(pairs / stateSize)));
+}
+
+/**
+ * The decode middle (see DecodeMiddle) for the fused plan. ssm_decode needs x_proj's R + 2 * DS outputs to fit
+ * SSM_DECODE_MAX_ROWS (else 'scan'); recomputing x_proj also needs f32 or f16 weights in one row part (else
+ * 'split'). Within those bounds `forced` decides, else the x_proj size (FUSED_MIDDLE_MAX_BYTES).
+ */
+export function decodeMiddle(
+  config: MambaConfig,
+  dtype: string,
+  xProjParts: number,
+  forced?: DecodeMiddle,
+): DecodeMiddle {
+  const { intermediateSize: di, stateSize: ds, timeStepRank: r } = config;
+  const rows = r + 2 * ds;
+  if (rows > SSM_DECODE_MAX_ROWS || forced === 'scan') return 'scan';
+  const canFuse = (dtype === 'f32' || dtype === 'f16') && xProjParts === 1;
+  if (!canFuse) return 'split';
+  if (forced) return forced;
+  const bytes = rows * di * (dtype === 'f16' ? 2 : 4);
+  return bytes <= FUSED_MIDDLE_MAX_BYTES ? 'fused' : 'split';
 }

@@ -15,9 +15,11 @@
  * chunk; progress and cancellation happen between chunks (on GPUs dt_proj runs for the whole chunk in
  * parallel before the sequential scan). Decode runs one token per command buffer: in the software variant
  * six dispatches per layer (norm+residual, in_proj, conv, x_proj, dt_proj+scan+gate, out_proj), then norm_f
- * and the LM head; in the hardware variant four (norm+in_proj+conv step, x_proj, dt_proj+scan+gate,
- * out_proj+residual; shaders/gemv_fused.wgsl), then norm_f+LM head in one; then the GPU sampler, which writes
- * the next input id in place; only the id (4 bytes, or the small top-N report) is read back.
+ * and the LM head; in the hardware variant three (norm+in_proj+conv step, x_proj+dt_proj+scan+gate,
+ * out_proj+residual; shaders/gemv_fused.wgsl, ssm_decode.wgsl) or, where x_proj is too big to recompute per
+ * workgroup, four (x_proj on its own; decodeMiddle in decisions.ts), then norm_f+LM head in one; then the GPU
+ * sampler, which writes the next input id in place; only the id (4 bytes, or the small top-N report) is read
+ * back. One submit per token.
  *
  * Calls are serialised: the working buffers are shared, so a score() issued during generate() waits.
  *

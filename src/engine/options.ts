@@ -12,6 +12,7 @@ import {
   gemmKernel,
   nativeF16,
   sgmatKernel,
+  type DecodeMiddle,
   type F16Kernels,
   type Int8Choice,
   type SgmatKernel,
@@ -41,6 +42,12 @@ export interface EngineOptions {
    * Tests force it to cover the multi-row path on small models.
    */
   decodeRows?: number;
+  /**
+   * Hardware variant: how the middle of each decode layer runs ('fused': one kernel, 3 dispatches per layer;
+   * 'split': x_proj, then the decode scan step; 'scan': x_proj, then the prefill scan kernel). Default: by the
+   * x_proj size (decodeMiddle in decisions.ts), which also falls back where a shape does not fit a kernel.
+   */
+  decodeMiddle?: DecodeMiddle;
   /**
    * Hardware variant, prefill GEMMs (shaders/gemm_tiled.wgsl), chosen per matrix and chunk length: 128 x 128
    * tiles where they give at least `bigMinTiles` workgroups, else 64 x 64 tiles with split-K up to
@@ -84,6 +91,8 @@ export interface ResolvedOptions {
   nativeF16: boolean;
   /** Forced rows per fused-GEMV workgroup; undefined: chosen per row part (decodeRowsFor). */
   decodeRows?: number;
+  /** Forced decode middle; undefined: chosen by the x_proj size (decodeMiddle in decisions.ts). */
+  decodeMiddle?: DecodeMiddle;
   bigMinTiles: number;
   splitTarget: number;
   /** Largest binding for one part of a weight matrix. */
@@ -122,6 +131,9 @@ export function resolveOptions(
   }
   const int8 = { ...DEFAULT_INT8, ...opts.int8 };
   assertInt8Group(int8.group);
+  if (opts.decodeMiddle !== undefined && !['fused', 'split', 'scan'].includes(opts.decodeMiddle)) {
+    throw new RangeError(`decodeMiddle must be 'fused', 'split' or 'scan', got ${String(opts.decodeMiddle)}`);
+  }
   const maxBinding = dev.maxStorageBufferBindingSize;
   const sgmat =
     opts.subgroupMatrix === true ? sgmatKernel(variant, opts.dtype, dev.subgroupMatrix) : undefined;
@@ -133,6 +145,7 @@ export function resolveOptions(
     useSubgroups: variant === 'hardware' && dev.hasSubgroups && (opts.subgroups ?? true),
     nativeF16: nativeF16(opts.dtype, dev.hasShaderF16 ?? false, opts.f16Kernels),
     decodeRows: opts.decodeRows,
+    decodeMiddle: opts.decodeMiddle,
     bigMinTiles: opts.prefillGemm?.bigMinTiles ?? Infinity,
     splitTarget: opts.prefillGemm?.splitTarget ?? 264,
     maxBinding: Math.min(opts.maxBindingBytes ?? Infinity, maxBinding),

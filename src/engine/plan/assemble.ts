@@ -2,12 +2,13 @@
  * The dispatch plan: every phase of a forward pass as prebuilt dispatches, made once after the weights are
  * placed. The run loop (src/engine/model.ts) only encodes these.
  */
-import { fusedDecode, reductionWidth, splitKFloats } from '../decisions.ts';
+import { decodeMiddle, fusedDecode, reductionWidth, splitKFloats } from '../decisions.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import type { PlanContext, SharedPlanContext } from './context.ts';
 import { fusedDecodeBody, fusedGemvSteps } from './fusedGemv.ts';
 import { gemmSteps } from './gemm.ts';
 import { embedSteps, layerSteps, rmsnormStep, scanStep } from './layer.ts';
+import { ssmDecodeStep } from './ssmDecode.ts';
 
 export type DispatchPlan = {
   /** Prefill: every layer on a chunk. */
@@ -80,10 +81,18 @@ export function buildPlan(ctx: PlanContext): DispatchPlan {
   const headKey = c.tieWordEmbeddings ? 'embedding' : 'lm_head';
   const fused = fusedDecode(c, ctx.opts.variant, ctx.opts.dtype);
   const out = outputSteps(ctx, normFBuf);
+  const xParts = ctx.weights.matrices.get('layer0.x_proj')!.parts.length;
+  const middle = decodeMiddle(c, ctx.opts.dtype, xParts, ctx.opts.decodeMiddle);
+  const middleSteps = (l: number) => {
+    if (middle === 'fused') return [ssmDecodeStep(ctx, l, true)];
+    const params = ctx.weights.layerParams[l]!;
+    const xProj = fusedGemvSteps(ctx, `layer${l}.x_proj`, a.xc, a.dbc, params, undefined, {});
+    return [...xProj, middle === 'split' ? ssmDecodeStep(ctx, l, false) : scanStep(ctx, l)];
+  };
   return {
     ...out,
     body: layerSteps(ctx, embed, 'gemm'),
-    decodeBody: fused ? fusedDecodeBody(ctx, embed, (l) => scanStep(ctx, l)) : layerSteps(ctx, embed, 'gemv'),
+    decodeBody: fused ? fusedDecodeBody(ctx, embed, middleSteps) : layerSteps(ctx, embed, 'gemv'),
     // Decode: out_proj+residual already left the final residual in row 0 (fused plan), so norm_f folds into
     // the head GEMV; the 6-dispatch plan still adds the last delta in norm_f and reads row 0 of `normed`.
     decodeHead: fused

@@ -42,11 +42,14 @@ export function fusedGemvSteps(
   });
 }
 
-/** Decode body of the hardware variant: embed, then per layer norm+in_proj+conv, x_proj, scan, out_proj+residual. */
+/**
+ * Decode body of the hardware variant: embed, then per layer norm+in_proj+conv, the middle (`middle(l)`: x_proj
+ * and the scan, or ssm_decode alone), out_proj+residual.
+ */
 export function fusedDecodeBody(
   ctx: PlanContext,
   embed: Dispatch[],
-  scanStep: (l: number) => Dispatch,
+  middle: (l: number) => Dispatch[],
 ): Dispatch[] {
   const c = ctx.config;
   const a = ctx.act;
@@ -79,8 +82,7 @@ export function fusedDecodeBody(
         { state: ctx.weights.work[l]!, xc: a.xc },
       ),
     );
-    steps.push(...fusedGemvSteps(ctx, `layer${l}.x_proj`, a.xc, a.dbc, params, undefined, {}));
-    steps.push(scanStep(l));
+    steps.push(...middle(l));
     const outBias = c.useBias ? pl.outProjBias : undefined;
     steps.push(...fusedGemvSteps(ctx, `layer${l}.out_proj`, a.y, a.resid, params, outBias, { ACCUM: true }));
   }
