@@ -277,14 +277,6 @@ export const SSM_DECODE_MAX_ROWS = 256;
 export const SSM_DECODE_MAX_PAIRS = 1024;
 
 /**
- * x_proj sizes up to which 'fused' is the default. Each of its workgroups reads the whole x_proj from L2, so
- * its time grows with that matrix: at mamba-130m (80 x 1536: 0.25 MB in f16, 0.49 MB in f32) that is small
- * beside a dispatch; at 2.8b (192 x 5120: 2 MB in f16, re-read by each of 80 workgroups) it may not be.
- * Benchmarks force each (`soup bench --decode-middle fused|split|scan`).
- */
-export const FUSED_MIDDLE_MAX_BYTES = 1 << 20;
-
-/**
  * Channels per workgroup of ssm_decode.wgsl (256 invocations). Recomputing x_proj: as many as its pair array
  * holds, since each workgroup re-reads x_proj; with x_proj precomputed: one (channel, state element) pair per
  * invocation, for more workgroups.
@@ -297,7 +289,10 @@ export function ssmDecodeChannels(stateSize: number, recompute: boolean): number
 /**
  * The decode middle (see DecodeMiddle) for the fused plan. ssm_decode needs x_proj's R + 2 * DS outputs to fit
  * SSM_DECODE_MAX_ROWS (else 'scan'); recomputing x_proj also needs f32 or f16 weights in one row part (else
- * 'split'). Within those bounds `forced` decides, else the x_proj size (FUSED_MIDDLE_MAX_BYTES).
+ * 'split'). Unforced it is 'scan', the kernels before ssm_decode: on the H200 (2026-12-04,
+ * bench/runs/2026-12-04-h200-session4) 'fused' made 130m f16 decode slower (807 against 1,296 tok/s: ssm_decode
+ * took 29 µs a layer on 24 workgroups) and 'split' 2.8b (249 against 257), so ssm_decode is opt-in
+ * (`decodeMiddle`, `soup bench --decode-middle`) until it is tuned.
  */
 export function decodeMiddle(
   config: MambaConfig,
@@ -305,12 +300,10 @@ export function decodeMiddle(
   xProjParts: number,
   forced?: DecodeMiddle,
 ): DecodeMiddle {
-  const { intermediateSize: di, stateSize: ds, timeStepRank: r } = config;
+  const { stateSize: ds, timeStepRank: r } = config;
   const rows = r + 2 * ds;
   if (rows > SSM_DECODE_MAX_ROWS || forced === 'scan') return 'scan';
   const canFuse = (dtype === 'f32' || dtype === 'f16') && xProjParts === 1;
-  if (!canFuse) return 'split';
-  if (forced) return forced;
-  const bytes = rows * di * (dtype === 'f16' ? 2 : 4);
-  return bytes <= FUSED_MIDDLE_MAX_BYTES ? 'fused' : 'split';
+  if (!forced) return 'scan';
+  return canFuse ? forced : 'split';
 }
