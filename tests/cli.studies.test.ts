@@ -4,29 +4,16 @@
  * `generate --state … --mode …` (the issue's promise), `score` predicts length − 1 tokens with or without a
  * state, the study JSON shapes, and one-line messages for bad input.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { importStateFile } from '../src/engine/states/stateFile.ts';
 import { bundledModelDir } from '../src/model/node.ts';
+import { soup } from './helpers/soup.ts';
 
-const run = promisify(execFile);
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 const MODEL = bundledModelDir(join(process.cwd(), 'public/models'));
 const work = mkdtempSync(join(tmpdir(), 'soup-studies-'));
-
-async function soup(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(TSX, ['src/cli/main.ts', ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 async function json<T>(args: string[]): Promise<T> {
   const r = await soup(args);
