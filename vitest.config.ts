@@ -9,6 +9,7 @@ export const GPU_TESTS = [
   'tests/bench.random.test.ts',
   'tests/bench.run.test.ts',
   'tests/cli.mamba2.test.ts',
+  'tests/stories.measured.test.ts',
   'tests/cli.test.ts',
   'tests/cli.studies.test.ts',
   'tests/default-model.engine.test.ts',

@@ -1,6 +1,7 @@
 /**
  * The bundled Mamba-2 (soup-mamba2-4.5m, `?model=soup-mamba2-4.5m` or the lab's model chooser) on software
- * WebGPU, through every view a user reaches: the lesson's α moves the answer and the chart; in the lab two saved
+ * WebGPU, through every view a user reaches: the lesson's α moves the answer and the chart, and a story step shows
+ * its own measured answer beside the Mamba-1's; in the lab two saved
  * states mix, re-score and continue a query, and retrieval ranks the states of the query's task first; its
  * share link opens on the Mamba-2; a Mamba-2 state file exported there imports back with the same perplexity,
  * while the Mamba-1 refuses it in one line and keeps what was saved; a small study runs and equals `soup study`
@@ -55,6 +56,19 @@ test('Mamba-2 lesson: ?model= opens it; α moves the answer and the chart', asyn
   expect(at1).toBe('traces');
   expect(chart0[0]!).toBeGreaterThan(chart0[1]!);
   expect(chart1[1]!).toBeGreaterThan(chart1[0]!);
+
+  // A story step from the zero state: the Mamba-2 answers bad where the Mamba-1 answers GOOD, and the step
+  // says both, its own measured figure first (src/features/stories/measured.ts).
+  const stories = page.getByRole('region', { name: 'Stories' });
+  await stories.getByRole('button', { name: 'Run this step' }).click();
+  const result = stories.getByRole('status', { name: 'Step result' });
+  await expect(result).toBeVisible({ timeout: 120_000 });
+  await expect(result.locator('.story-answer')).toHaveText('bad');
+  await expect(result.locator('.story-own')).toHaveText(
+    `What ${M2} does here (measured on it): It answers bad.`,
+  );
+  await expect(result).toContainText('What the default model, soup-mamba-4.6m');
+  await expect(result).toContainText('It answers GOOD');
 });
 
 test('Mamba-2 lab: two states mix, re-score and continue a query; retrieval ranks by task; its share link opens on it; its state file goes back only into a Mamba-2', async ({

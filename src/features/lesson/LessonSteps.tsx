@@ -9,6 +9,7 @@ import { useModelStore } from '../../stores/model.ts';
 import { isAbort } from '../../worker/client.ts';
 import { errorText } from '../model/engine.ts';
 import type { TaskSuite } from '../library/presets.ts';
+import { measuredSentence, measuresOf } from '../stories/measured.ts';
 import { STORIES } from '../stories/stories.ts';
 import { guessHeld, runStep, type StepResult } from './runStep.ts';
 
@@ -34,6 +35,7 @@ interface StepRecord {
 export function LessonSteps({ suite }: { suite: TaskSuite }) {
   const ready = useModelStore((s) => s.status === 'ready');
   const measuredOn = useModelStore((s) => storiesMeasuredOn(s.manifest, s.info?.id));
+  const loadedId = useModelStore((s) => s.info?.id);
   const [storyId, setStoryId] = useState(STORIES[0]!.id);
   const [at, setAt] = useState(0);
   const [guess, setGuess] = useState('');
@@ -46,6 +48,8 @@ export function LessonSteps({ suite }: { suite: TaskSuite }) {
   const recordKey = `${story.id}/${at}`;
   const done = records[recordKey];
   const asksNumber = step.query === undefined && step.evalText !== undefined;
+  // The loaded model's own measured figures, where scripts/measure-stories.ts recorded them (the Mamba-2).
+  const own = measuredOn ? measuresOf(loadedId, story.id) : undefined;
 
   const go = (i: number) => {
     setAt(i);
@@ -151,6 +155,12 @@ export function LessonSteps({ suite }: { suite: TaskSuite }) {
             {done.held !== undefined && (
               <p className={done.held ? 'guess-held' : 'guess-missed'}>
                 Your guess “{done.guess}” {done.held ? 'held.' : 'did not hold.'}
+              </p>
+            )}
+            {own && (
+              <p className="story-own">
+                <strong>What {loadedId} does here (measured on it):</strong>{' '}
+                {measuredSentence(story, at, own)}
               </p>
             )}
             <p>

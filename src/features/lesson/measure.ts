@@ -3,8 +3,11 @@
  * weight α, the teacher-forced probability of each expected answer (the product over its tokens), and the
  * perplexity of an evaluation text. All computed live from the states in the worker, never recorded.
  */
-import type { MixRecipe, SamplingSettings, StartState } from '../../worker/protocol.ts';
+import type { MixRecipe, StartState } from '../../worker/protocol.ts';
 import { engine } from '../model/engine.ts';
+import { ANSWER_SAMPLING, firstLineOf } from './answer.ts';
+
+export { ANSWER_SAMPLING, firstLineOf };
 
 /** (1 − α)·A + α·B: the paper's weighted sum of the whole state, the same at every layer. */
 export function mixAt(a: string, b: string, alpha: number): StartState {
@@ -19,20 +22,6 @@ export function mixAt(a: string, b: string, alpha: number): StartState {
     profile: 'uniform',
   };
   return { kind: 'mix', recipe };
-}
-
-/** Greedy; generation stops at the end of the line (the answer), or after 16 tokens. */
-export const ANSWER_SAMPLING: SamplingSettings = {
-  temperature: 0,
-  topK: 40,
-  topP: 0.95,
-  seed: 1,
-  maxNewTokens: 16,
-};
-
-/** The first line of a continuation, as a learner reads the answer. */
-export function firstLineOf(text: string): string {
-  return text.split('\n')[0]!.trim();
 }
 
 /** The greedy answer to `query` from `start`: the continuation's first line. */
