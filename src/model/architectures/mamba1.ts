@@ -1,9 +1,17 @@
 /**
  * Mamba-1 in the Hugging Face layout (transformers' MambaForCausalLM, e.g. state-spaces/mamba-130m-hf): the
- * one place its tensor names and shapes are written. d_inner = intermediateSize, dt_rank = timeStepRank.
+ * one place its tensor names and shapes are written (the entries Mamba-2 shares, from hfNames.ts, with the
+ * widths given here). d_inner = intermediateSize, dt_rank = timeStepRank.
  */
 import type { MambaConfig } from '../config.ts';
-import { HF_EMBEDDING, HF_LAYER, HF_LM_HEAD, HF_NORM_F, hfLayerPrefix, hfSplitLayer } from './hfNames.ts';
+import {
+  HF_LAYER,
+  hfInputTensors,
+  hfLayerPrefix,
+  hfMatrixInit,
+  hfOutputTensors,
+  hfSplitLayer,
+} from './hfNames.ts';
 import { globalName, lookupTensor, tensorShapes, tensorsOf, type Architecture } from './types.ts';
 
 /** Fields of one layer's host weights (src/engine/weights.ts LayerWeights). */
@@ -23,73 +31,23 @@ export type Mamba1LayerField =
 /** Fields of the model's host weights (src/engine/weights.ts MambaWeights). */
 export type Mamba1GlobalField = 'embedding' | 'normF' | 'lmHead';
 
-const matrixInit = { uniform: () => 0.02 * Math.sqrt(3) }; // std 0.02, as transformers' init
-const convInit = { uniform: (c: MambaConfig) => 1 / Math.sqrt(c.convKernel) }; // nn.Conv1d's default
-const bias = (c: MambaConfig) => c.useBias;
-
 export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalField> = {
   modelType: 'mamba',
   layerPrefix: hfLayerPrefix,
   splitLayer: hfSplitLayer,
   numLayers: (c) => c.numLayers,
   tensors: [
-    {
-      name: HF_EMBEDDING,
-      scope: 'global',
-      kind: 'embedding',
-      shape: (c) => [c.vocabSize, c.hiddenSize],
-      field: 'embedding',
-      init: matrixInit,
-    },
-    {
-      name: HF_LAYER.norm,
-      scope: 'layer',
-      kind: 'norm',
-      shape: (c) => [c.hiddenSize],
-      field: 'norm',
-      init: 'ones',
-    },
-    {
-      name: HF_LAYER.inProj,
-      scope: 'layer',
-      kind: 'matrix',
-      shape: (c) => [2 * c.intermediateSize, c.hiddenSize],
-      field: 'inProj',
-      init: matrixInit,
-    },
-    {
-      name: HF_LAYER.inProjBias,
-      scope: 'layer',
-      kind: 'bias',
-      shape: (c) => [2 * c.intermediateSize],
-      when: bias,
-      field: 'inProjBias',
-      init: 'zeros',
-    },
-    {
-      name: HF_LAYER.conv,
-      scope: 'layer',
-      kind: 'conv',
-      shape: (c) => [c.intermediateSize, 1, c.convKernel],
-      field: 'convWeight',
-      init: convInit,
-    },
-    {
-      name: HF_LAYER.convBias,
-      scope: 'layer',
-      kind: 'convBias',
-      shape: (c) => [c.intermediateSize],
-      when: (c) => c.useConvBias,
-      field: 'convBias',
-      init: convInit,
-    },
+    ...hfInputTensors<MambaConfig>({
+      inProjRows: (c) => 2 * c.intermediateSize,
+      convChannels: (c) => c.intermediateSize,
+    }),
     {
       name: 'mixer.x_proj.weight',
       scope: 'layer',
       kind: 'matrix',
       shape: (c) => [c.timeStepRank + 2 * c.stateSize, c.intermediateSize],
       field: 'xProj',
-      init: matrixInit,
+      init: hfMatrixInit,
     },
     {
       name: 'mixer.dt_proj.weight',
@@ -123,40 +81,7 @@ export const MAMBA1: Architecture<MambaConfig, Mamba1LayerField | Mamba1GlobalFi
       field: 'd',
       init: 'ones',
     },
-    {
-      name: HF_LAYER.outProj,
-      scope: 'layer',
-      kind: 'matrix',
-      shape: (c) => [c.hiddenSize, c.intermediateSize],
-      field: 'outProj',
-      init: matrixInit,
-    },
-    {
-      name: HF_LAYER.outProjBias,
-      scope: 'layer',
-      kind: 'bias',
-      shape: (c) => [c.hiddenSize],
-      when: bias,
-      field: 'outProjBias',
-      init: 'zeros',
-    },
-    {
-      name: HF_NORM_F,
-      scope: 'global',
-      kind: 'norm',
-      shape: (c) => [c.hiddenSize],
-      field: 'normF',
-      init: 'ones',
-    },
-    {
-      name: HF_LM_HEAD,
-      scope: 'global',
-      kind: 'lmHead',
-      shape: (c) => [c.vocabSize, c.hiddenSize],
-      when: (c) => !c.tieWordEmbeddings,
-      field: 'lmHead',
-      init: matrixInit,
-    },
+    ...hfOutputTensors<MambaConfig>(),
   ],
 };
 
