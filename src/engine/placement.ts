@@ -12,16 +12,17 @@ import { mamba1Tensor, type Mamba1LayerField } from '../model/architectures/mamb
 import type { MambaConfig } from '../model/config.ts';
 import type { WeightDtype } from './api.ts';
 import { DEFAULT_INT8, matrixDtype, type Int8Choice, type MatrixRole } from './decisions.ts';
-import {
-  packedBytes,
-  planRowParts,
-  uploadMatrix,
-  type RowPart,
-  type WeightMatrix,
-} from './gpu/weightMatrix.ts';
+import { generatedMatrix, uploadMatrix, type RowPart, type WeightMatrix } from './gpu/weightMatrix.ts';
 import { layerParamLayout, layerStateLayout, type LayerParamLayout } from './kernels/layout.ts';
+import {
+  allocSmallTensorBuffers,
+  matrixKeyOf,
+  writeSmallTensor,
+  type Alloc,
+  type SmallTensorBuffers,
+} from './smallTensors.ts';
 
-type Alloc = (label: string, bytes: number, usage: number) => GPUBuffer;
+export { writeArray } from './smallTensors.ts';
 
 /** The engine keys of a layer's big matrices (labels and plan lookups use them). */
 const MATRIX_KEYS: Partial<Record<Mamba1LayerField, string>> = {
@@ -43,18 +44,13 @@ const PARAM_SLOTS: Partial<Record<Mamba1LayerField, Exclude<keyof LayerParamLayo
   outProjBias: 'outProjBias',
 };
 
-/** queue.writeBuffer for any typed array (host arrays may view a SharedArrayBuffer in the typings). */
-export function writeArray(q: GPUQueue, buffer: GPUBuffer, byteOffset: number, data: ArrayBufferView): void {
-  q.writeBuffer(buffer, byteOffset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-}
-
-export class GpuWeights {
+export class GpuWeights implements SmallTensorBuffers {
   readonly pl: LayerParamLayout;
   /** Big matrices by engine key: 'embedding', 'lm_head', 'layer<l>.in_proj' / '.x_proj' / '.out_proj'. */
   readonly matrices = new Map<string, WeightMatrix>();
-  readonly layerParams: GPUBuffer[] = [];
+  readonly layerParams: GPUBuffer[];
   /** Each layer's working state (kernels/layout.ts layerStateLayout), allocated beside its parameters. */
-  readonly work: GPUBuffer[] = [];
+  readonly work: GPUBuffer[];
   readonly normF: GPUBuffer;
 
   constructor(
@@ -66,24 +62,23 @@ export class GpuWeights {
     private readonly track: (b: GPUBuffer) => void,
     private readonly int8: Int8Choice = DEFAULT_INT8,
   ) {
-    const S = GPUBufferUsage.STORAGE;
-    const CD = GPUBufferUsage.COPY_DST;
-    const CS = GPUBufferUsage.COPY_SRC;
     this.pl = layerParamLayout(config);
-    for (let l = 0; l < config.numLayers; l++) {
-      this.layerParams.push(alloc(`layer${l}.params`, this.pl.total * 4, S | CD));
-      this.work.push(alloc(`layer${l}.state`, layerStateLayout(config).total * 4, S | CD | CS));
-    }
-    this.normF = alloc('norm_f', config.hiddenSize * 4, S | CD);
+    const stateFloats = layerStateLayout(config).total;
+    const buffers = allocSmallTensorBuffers(
+      alloc,
+      config.numLayers,
+      this.pl.total,
+      stateFloats,
+      config.hiddenSize,
+    );
+    this.layerParams = buffers.layerParams;
+    this.work = buffers.work;
+    this.normF = buffers.normF;
   }
 
   /** The engine key of a big matrix by its Hugging Face name, or undefined for every other tensor. */
   static matrixKey(name: string): string | undefined {
-    const t = mamba1Tensor(name);
-    if (t?.spec.kind === 'embedding') return 'embedding';
-    if (t?.spec.kind === 'lmHead') return 'lm_head';
-    if (t?.spec.kind !== 'matrix') return undefined;
-    return `layer${t.layer}.${MATRIX_KEYS[t.spec.field as Mamba1LayerField]}`;
+    return matrixKeyOf(mamba1Tensor(name), MATRIX_KEYS);
   }
 
   /** How matrix `key` is held, and its int8 group size (0 for other dtypes). */
@@ -94,7 +89,6 @@ export class GpuWeights {
 
   /** Writes tensor `name` (already checked against `shape`) where the kernels read it. */
   place(name: string, data: Float32Array, shape: number[]): void {
-    const q = this.device.queue;
     const key = GpuWeights.matrixKey(name);
     if (key) {
       const { dtype, group } = this.formatOf(key);
@@ -114,15 +108,9 @@ export class GpuWeights {
     }
     const t = mamba1Tensor(name);
     if (!t) return;
-    if (t.layer === undefined) {
-      if (t.spec.field === 'normF') writeArray(q, this.normF, 0, data);
-      return;
-    }
-    const slot = PARAM_SLOTS[t.spec.field as Mamba1LayerField];
-    if (slot === undefined) return;
     // The scan needs A = −exp(A_log); computing it once here saves an exp per state element per token.
     const values = t.spec.kind === 'A_log' ? data.map((v) => -Math.exp(v)) : data;
-    writeArray(q, this.layerParams[t.layer]!, this.pl[slot] * 4, values);
+    writeSmallTensor(this.device.queue, this, t, values, PARAM_SLOTS, this.pl);
   }
 
   /**
@@ -138,14 +126,7 @@ export class GpuWeights {
     const key = GpuWeights.matrixKey(name);
     if (!key) throw new RangeError(`"${name}" is not a weight matrix; use uploadTensor for it.`);
     const { dtype, group } = this.formatOf(key);
-    const parts = planRowParts(rows, cols, dtype, this.maxBinding, undefined, group).map((p) => {
-      const bytes = packedBytes(p.rows, cols, dtype, group);
-      // COPY_DST: an int8 fill writes the scales from the host.
-      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
-      const buffer = this.alloc(`${key}[${p.row0}..${p.row0 + p.rows})`, bytes, usage);
-      return { ...p, buffer };
-    });
-    this.matrices.set(key, { rows, cols, parts, dtype, group });
-    for (const part of parts) fill(part, cols, dtype, group);
+    const m = generatedMatrix(this.alloc, key, rows, cols, dtype, this.maxBinding, fill, group);
+    this.matrices.set(key, m);
   }
 }

@@ -110,7 +110,8 @@ export function uploadMatrix(
 
 /**
  * The row parts of a [rows, cols] matrix made empty through `alloc` (planned as uploadMatrix plans them),
- * each handed to `fill` to write on the GPU in `dtype` (benchmarks' random weights).
+ * each handed to `fill` to write on the GPU in `dtype` (benchmarks' random weights); int8 in int8.ts's layout
+ * with the scales' `group` (0: one scale a row).
  */
 export function generatedMatrix(
   alloc: (label: string, bytes: number, usage: number) => GPUBuffer,
@@ -120,15 +121,17 @@ export function generatedMatrix(
   dtype: WeightDtype,
   maxBindingBytes: number,
   fill: (part: RowPart, cols: number, dtype: WeightDtype, group: number) => void,
+  group = 0,
 ): WeightMatrix {
-  if (dtype === 'int8') throw new RangeError(`${key}: int8 weights are not generated this way.`);
-  const parts = planRowParts(rows, cols, dtype, maxBindingBytes).map((p) => {
-    const bytes = packedBytes(p.rows, cols, dtype);
-    const buffer = alloc(`${key}[${p.row0}..${p.row0 + p.rows})`, bytes, GPUBufferUsage.STORAGE);
+  const parts = planRowParts(rows, cols, dtype, maxBindingBytes, undefined, group).map((p) => {
+    const bytes = packedBytes(p.rows, cols, dtype, group);
+    // COPY_DST: an int8 fill writes the scales from the host.
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+    const buffer = alloc(`${key}[${p.row0}..${p.row0 + p.rows})`, bytes, usage);
     return { ...p, buffer };
   });
-  for (const part of parts) fill(part, cols, dtype, 0);
-  return { rows, cols, parts, dtype, group: 0 };
+  for (const part of parts) fill(part, cols, dtype, group);
+  return { rows, cols, parts, dtype, group };
 }
 
 const roundF16 = (a: Float32Array) => a.map((v) => f16ToF32(f32ToF16(v)));

@@ -10,7 +10,13 @@ import { lookupTensor } from '../../model/architectures/types.ts';
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { WeightDtype } from '../api.ts';
 import { generatedMatrix, uploadMatrix, type RowPart, type WeightMatrix } from '../gpu/weightMatrix.ts';
-import { writeArray } from '../placement.ts';
+import {
+  allocSmallTensorBuffers,
+  matrixKeyOf,
+  writeSmallTensor,
+  type Alloc,
+  type SmallTensorBuffers,
+} from '../smallTensors.ts';
 import { mamba2StateLayout } from '../stateIO.ts';
 
 /** Offsets (f32 elements) of a layer's small tensors in its parameter buffer. */
@@ -64,15 +70,13 @@ const PARAM_SLOTS: Partial<Record<Mamba2Field, ParamSlot>> = {
   outProjBias: 'outProjBias',
 };
 
-type Alloc = (label: string, bytes: number, usage: number) => GPUBuffer;
-
-export class GpuMamba2Weights {
+export class GpuMamba2Weights implements SmallTensorBuffers {
   readonly pl: Mamba2ParamLayout;
   /** Big matrices by engine key: 'embedding', 'lm_head', 'layer<l>.in_proj' / '.out_proj'. */
   readonly matrices = new Map<string, WeightMatrix>();
-  readonly layerParams: GPUBuffer[] = [];
+  readonly layerParams: GPUBuffer[];
   /** Each layer's working state (stateIO.mamba2StateLayout). */
-  readonly work: GPUBuffer[] = [];
+  readonly work: GPUBuffer[];
   readonly normF: GPUBuffer;
 
   constructor(
@@ -83,24 +87,22 @@ export class GpuMamba2Weights {
     private readonly alloc: Alloc,
     private readonly track: (b: GPUBuffer) => void,
   ) {
-    const S = GPUBufferUsage.STORAGE;
-    const CD = GPUBufferUsage.COPY_DST;
-    const CS = GPUBufferUsage.COPY_SRC;
     this.pl = mamba2ParamLayout(config);
     const stateFloats = mamba2StateLayout(config).total;
-    for (let l = 0; l < config.numLayers; l++) {
-      this.layerParams.push(alloc(`layer${l}.params`, this.pl.total * 4, S | CD));
-      this.work.push(alloc(`layer${l}.state`, stateFloats * 4, S | CD | CS));
-    }
-    this.normF = alloc('norm_f', config.hiddenSize * 4, S | CD);
+    const buffers = allocSmallTensorBuffers(
+      alloc,
+      config.numLayers,
+      this.pl.total,
+      stateFloats,
+      config.hiddenSize,
+    );
+    this.layerParams = buffers.layerParams;
+    this.work = buffers.work;
+    this.normF = buffers.normF;
   }
 
   static matrixKey(name: string): string | undefined {
-    const t = lookupTensor(MAMBA2, name);
-    if (t?.spec.kind === 'embedding') return 'embedding';
-    if (t?.spec.kind === 'lmHead') return 'lm_head';
-    if (t?.spec.kind !== 'matrix') return undefined;
-    return `layer${t.layer}.${MATRIX_KEYS[t.spec.field]}`;
+    return matrixKeyOf(lookupTensor(MAMBA2, name), MATRIX_KEYS);
   }
 
   place(name: string, data: Float32Array, shape: number[]): void {
@@ -112,14 +114,7 @@ export class GpuMamba2Weights {
       return;
     }
     const t = lookupTensor(MAMBA2, name);
-    if (!t) return;
-    const q = this.device.queue;
-    if (t.layer === undefined) {
-      if (t.spec.field === 'normF') writeArray(q, this.normF, 0, data);
-      return;
-    }
-    const slot = PARAM_SLOTS[t.spec.field];
-    if (slot !== undefined) writeArray(q, this.layerParams[t.layer]!, this.pl[slot] * 4, data);
+    if (t) writeSmallTensor(this.device.queue, this, t, data, PARAM_SLOTS, this.pl);
   }
 
   generate(
