@@ -14,6 +14,7 @@ import type { ResolvedOptions } from './options.ts';
 import { allocateSplitK, buildPlan, type DispatchPlan } from './plan/assemble.ts';
 import type { PlanContext } from './plan/context.ts';
 import { GpuWeights } from './placement.ts';
+import { WeightsBackend } from './weightsBackend.ts';
 import type { MambaConfig } from '../model/config.ts';
 
 /** What a backend gets from the engine: the device, its pipelines, the options and its allocator. */
@@ -46,8 +47,7 @@ export interface EngineBackend {
   buildPlan(): DispatchPlan;
 }
 
-class Mamba1Backend implements EngineBackend {
-  private readonly weights: GpuWeights;
+class Mamba1Backend extends WeightsBackend<GpuWeights> {
   readonly act: Activations;
   private readonly unusedRw: [GPUBuffer, GPUBuffer];
 
@@ -56,26 +56,13 @@ class Mamba1Backend implements EngineBackend {
     private readonly config: MambaConfig,
   ) {
     const { device, opts, alloc, track } = parts;
-    this.weights = new GpuWeights(device, config, opts.dtype, opts.maxBinding, alloc, track, opts.int8);
+    super(
+      new GpuWeights(device, config, opts.dtype, opts.maxBinding, alloc, track, opts.int8),
+      GpuWeights.matrixKey,
+    );
     const S = GPUBufferUsage.STORAGE;
     this.unusedRw = [alloc('unused.state', 16, S), alloc('unused.xc', 16, S)];
     this.act = allocateActivations(alloc, config, opts.chunkSize);
-  }
-
-  get work(): readonly GPUBuffer[] {
-    return this.weights.work;
-  }
-
-  matrixKey(name: string): string | undefined {
-    return GpuWeights.matrixKey(name);
-  }
-
-  place(name: string, data: Float32Array, shape: number[]): void {
-    this.weights.place(name, data, shape);
-  }
-
-  generate(name: string, rows: number, cols: number, fill: Parameters<EngineBackend['generate']>[3]): void {
-    this.weights.generate(name, rows, cols, fill);
   }
 
   buildPlan(): DispatchPlan {

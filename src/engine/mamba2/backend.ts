@@ -1,13 +1,13 @@
 /** The Mamba-2 side of the engine (backend.ts): its weights on the GPU, activations and dispatch plan. */
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import { allocateActivations, type Mamba2Activations } from '../activations.ts';
-import type { EngineBackend, EngineParts } from '../backend.ts';
+import type { EngineParts } from '../backend.ts';
 import { allocateSplitK, type DispatchPlan } from '../plan/assemble.ts';
+import { WeightsBackend } from '../weightsBackend.ts';
 import { buildMamba2Plan, type Mamba2PlanContext } from './plan.ts';
 import { GpuMamba2Weights } from './placement.ts';
 
-export class Mamba2Backend implements EngineBackend {
-  private readonly weights: GpuMamba2Weights;
+export class Mamba2Backend extends WeightsBackend<GpuMamba2Weights> {
   readonly act: Mamba2Activations;
   /** Bound to the fused GEMV's conv outputs, which Mamba-2's decode does not use. */
   private readonly unusedRw: [GPUBuffer, GPUBuffer];
@@ -17,26 +17,13 @@ export class Mamba2Backend implements EngineBackend {
     private readonly config: Mamba2Config,
   ) {
     const { device, opts, alloc, track } = parts;
-    this.weights = new GpuMamba2Weights(device, config, opts.dtype, opts.maxBinding, alloc, track);
+    super(
+      new GpuMamba2Weights(device, config, opts.dtype, opts.maxBinding, alloc, track),
+      GpuMamba2Weights.matrixKey,
+    );
     this.act = allocateActivations(alloc, config, opts.chunkSize);
     const S = GPUBufferUsage.STORAGE;
     this.unusedRw = [alloc('unused.state', 16, S), alloc('unused.xc', 16, S)];
-  }
-
-  get work(): readonly GPUBuffer[] {
-    return this.weights.work;
-  }
-
-  matrixKey(name: string): string | undefined {
-    return GpuMamba2Weights.matrixKey(name);
-  }
-
-  place(name: string, data: Float32Array, shape: number[]): void {
-    this.weights.place(name, data, shape);
-  }
-
-  generate(name: string, rows: number, cols: number, fill: Parameters<EngineBackend['generate']>[3]): void {
-    this.weights.generate(name, rows, cols, fill);
   }
 
   buildPlan(): DispatchPlan {
