@@ -11,35 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { mixStoredCpu } from '../src/engine/states/mix.ts';
 import { exportStateFile } from '../src/engine/states/stateFile.ts';
-import type { StoredState } from '../src/engine/states/types.ts';
 import { parseMambaConfig } from '../src/model/config.ts';
 import { SafetensorsFile } from '../src/model/safetensors.ts';
 import { specOf } from '../src/worker/mix-recipe.ts';
-import type { StateStore } from '../src/worker/persistence.ts';
 import type { MixRecipe, ModelSource, StartState } from '../src/worker/protocol.ts';
 import { EngineService, type Call } from '../src/worker/service.ts';
 import { serveBundledModel, type HubServer } from './helpers/hub-server.ts';
+import { MemoryStore } from './helpers/service-host.ts';
 
 const FOLDER = 'soup-mamba-4.6m';
 const DIR = join(import.meta.dirname, '../public/models', FOLDER);
 /** Max |Δ nll| between the GPU mix and the CPU mix: both round to f32; the GPU may fuse a·b + c. */
 const NLL_TOL = 1e-4;
-
-class MemoryStore implements StateStore {
-  readonly saved = new Map<string, StoredState>();
-  async save(s: StoredState) {
-    this.saved.set(s.meta.id, { meta: { ...s.meta }, state: s.state });
-  }
-  async load(id: string) {
-    const s = this.saved.get(id);
-    if (!s) throw new Error(`no state ${id}`);
-    return { meta: { ...s.meta }, state: s.state };
-  }
-  async updateMeta() {}
-  async delete(ids: string[]) {
-    for (const id of ids) this.saved.delete(id);
-  }
-}
 
 const call = (): Call => ({
   signal: new AbortController().signal,

@@ -9,78 +9,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { WeightsHasher } from '../src/engine/states/hash.ts';
-import type { StoredState } from '../src/engine/states/types.ts';
 import type { MambaConfig } from '../src/model/config.ts';
 import { parseMamba2ConfigText } from '../src/model/mamba2Config.ts';
 import { loadTokenizerFromDir } from '../src/model/node.ts';
 import { SafetensorsFile } from '../src/model/safetensors.ts';
 import type { MambaTokenizer } from '../src/model/tokenizer.ts';
-import { RequestDispatcher } from '../src/worker/dispatch.ts';
-import type { StateStore } from '../src/worker/persistence.ts';
-import type {
-  FinalResponse,
-  MixRecipe,
-  ModelSource,
-  WorkerRequest,
-  WorkerResponse,
-} from '../src/worker/protocol.ts';
-import { EngineService } from '../src/worker/service.ts';
+import type { MixRecipe, ModelSource } from '../src/worker/protocol.ts';
 import { serveBundledModel, type HubServer } from './helpers/hub-server.ts';
+import { MemoryStore, serviceHost, type Body } from './helpers/service-host.ts';
 
 const FOLDER = 'soup-mamba2-4.5m';
 const DIR = join(import.meta.dirname, '../public/models', FOLDER);
-
-class MemoryStore implements StateStore {
-  readonly saved = new Map<string, StoredState>();
-  async save(s: StoredState) {
-    this.saved.set(s.meta.id, { meta: { ...s.meta }, state: s.state });
-  }
-  async load(id: string) {
-    const s = this.saved.get(id);
-    if (!s) throw new Error(`no state ${id}`);
-    return { meta: { ...s.meta }, state: s.state };
-  }
-  async updateMeta(id: string, patch: { name?: string }) {
-    const s = this.saved.get(id);
-    if (s) s.meta = { ...s.meta, ...patch };
-  }
-  async delete(ids: string[]) {
-    for (const id of ids) this.saved.delete(id);
-  }
-}
-
-type Body = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
-
-function host(store: StateStore) {
-  const service = new EngineService({ openDevice: openNodeDevice, openStore: async () => store });
-  const waiting = new Map<number, { messages: WorkerResponse[]; done: (m: WorkerResponse[]) => void }>();
-  const dispatcher = new RequestDispatcher(service, (m) => {
-    if (m.type === 'fatal') throw new Error(`fatal: ${JSON.stringify(m)}`);
-    const w = waiting.get(m.id)!;
-    w.messages.push(m);
-    if (m.type !== 'progress' && m.type !== 'token') w.done(w.messages);
-  });
-  let nextId = 1;
-  async function last(body: Body): Promise<WorkerResponse> {
-    const id = nextId++;
-    const replies = new Promise<WorkerResponse[]>((done) => waiting.set(id, { messages: [], done }));
-    dispatcher.receive({ ...body, id } as WorkerRequest);
-    return (await replies).at(-1)!;
-  }
-  async function final<T extends FinalResponse['type']>(type: T, body: Body) {
-    const r = await last(body);
-    if (r.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(r).slice(0, 300)}`);
-    return r as Extract<FinalResponse, { type: T }>;
-  }
-  async function failure(body: Body) {
-    const r = await last(body);
-    if (r.type !== 'error') throw new Error(`expected an error, got ${r.type}`);
-    return r.error;
-  }
-  return { service, final, failure };
-}
 
 /** The hash `soup` gives this folder (src/cli/model-dir.ts), from the file's tensors. */
 function hashOfFolder(): string {
@@ -118,8 +58,11 @@ afterAll(async () => {
 
 describe('the engine service on the bundled Mamba-2', () => {
   const store = new MemoryStore();
-  const h = host(store);
-  afterAll(() => h.service.dispose());
+  const h = serviceHost(async () => store);
+  afterAll(() => {
+    h.service.dispose();
+    expect(h.fatal).toEqual([]);
+  });
 
   it('loads it, naming the family, with the weights hash of its file', async () => {
     const loaded = await h.final('loaded', { type: 'load', source, precision: 'auto' });

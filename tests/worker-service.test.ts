@@ -9,88 +9,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { WeightsHasher } from '../src/engine/states/hash.ts';
-import type { StoredState } from '../src/engine/states/types.ts';
 import { expectedTensorShapes, parseMambaConfig } from '../src/model/config.ts';
 import { loadTokenizerFromDir } from '../src/model/node.ts';
 import { SafetensorsFile } from '../src/model/safetensors.ts';
 import type { MambaTokenizer } from '../src/model/tokenizer.ts';
-import { RequestDispatcher } from '../src/worker/dispatch.ts';
 import { LegacyS1Fingerprint } from '../src/worker/legacy-s1.ts';
-import { NO_STORAGE_WARNING, type StateStore } from '../src/worker/persistence.ts';
-import type {
-  FinalResponse,
-  MixRecipe,
-  ModelSource,
-  WorkerRequest,
-  WorkerResponse,
-} from '../src/worker/protocol.ts';
-import { EngineService } from '../src/worker/service.ts';
+import { NO_STORAGE_WARNING } from '../src/worker/persistence.ts';
+import type { MixRecipe, ModelSource } from '../src/worker/protocol.ts';
 import { serveBundledModel, type HubServer } from './helpers/hub-server.ts';
+import { MemoryStore, serviceHost } from './helpers/service-host.ts';
 
 const FOLDER = 'soup-mamba-4.6m';
 const DIR = join(import.meta.dirname, '../public/models', FOLDER);
-
-/** A library in memory, with the StateLibrary's contract: load of an unknown id rejects. */
-class MemoryStore implements StateStore {
-  readonly saved = new Map<string, StoredState>();
-  async save(s: StoredState) {
-    this.saved.set(s.meta.id, { meta: { ...s.meta }, state: s.state });
-  }
-  async load(id: string) {
-    const s = this.saved.get(id);
-    if (!s) throw new Error(`no state ${id}`);
-    return { meta: { ...s.meta }, state: s.state };
-  }
-  async updateMeta(id: string, patch: { name?: string }) {
-    const s = this.saved.get(id);
-    if (s) s.meta = { ...s.meta, ...patch };
-  }
-  async delete(ids: string[]) {
-    for (const id of ids) this.saved.delete(id);
-  }
-}
-
-type Body = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
-
-/** The service behind its dispatcher, as the Worker runs it; `send` gives every message of one request. */
-function host(store: () => Promise<StateStore>) {
-  const service = new EngineService({ openDevice: openNodeDevice, openStore: store });
-  interface Waiting {
-    messages: WorkerResponse[];
-    done: (m: WorkerResponse[]) => void;
-    seen?: (m: WorkerResponse) => void;
-  }
-  const waiting = new Map<number, Waiting>();
-  const fatal: WorkerResponse[] = [];
-  const dispatcher = new RequestDispatcher(service, (m) => {
-    if (m.type === 'fatal') return void fatal.push(m);
-    const w = waiting.get(m.id)!;
-    w.messages.push(m);
-    w.seen?.(m);
-    if (m.type !== 'progress' && m.type !== 'token') w.done(w.messages);
-  });
-  let nextId = 1;
-  function send(body: Body, seen?: (m: WorkerResponse) => void) {
-    const id = nextId++;
-    const replies = new Promise<WorkerResponse[]>((done) => waiting.set(id, { messages: [], done, seen }));
-    dispatcher.receive({ ...body, id } as WorkerRequest);
-    return { id, replies };
-  }
-  async function final<T extends FinalResponse['type']>(type: T, body: Body) {
-    const last = (await send(body).replies).at(-1)!;
-    if (last.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(last).slice(0, 300)}`);
-    return last as Extract<FinalResponse, { type: T }>;
-  }
-  async function failure(body: Body) {
-    const last = (await send(body).replies).at(-1)!;
-    if (last.type !== 'error') throw new Error(`expected an error, got ${last.type}`);
-    return last.error;
-  }
-  const cancel = (target: number) => dispatcher.receive({ type: 'cancel', id: nextId++, target });
-  return { service, send, final, failure, cancel, fatal };
-}
 
 let server: HubServer;
 let source: Extract<ModelSource, { kind: 'bundled' }>;
@@ -131,7 +62,7 @@ const mixOf = (sources: { key: string; weight: number }[]): MixRecipe => ({
 
 describe('the engine service on a real adapter (bundled model)', () => {
   const store = new MemoryStore();
-  const h = host(async () => store);
+  const h = serviceHost(async () => store);
   const expected = hashesOfBundledModel();
   afterAll(() => h.service.dispose());
 
@@ -396,7 +327,7 @@ describe('the engine service and the state library across visits', () => {
 
   it('takes a saved state back, re-tags one saved under the retired fingerprint, and warns without storage', async () => {
     const store = new MemoryStore();
-    const first = host(async () => store);
+    const first = serviceHost(async () => store);
     await first.final('loaded', { type: 'load', source, precision: 'auto' });
     await first.final('captured', { type: 'capture', key: 'a', name: 'A', text: A });
     const made = store.saved.get('a')!;
@@ -412,7 +343,7 @@ describe('the engine service and the state library across visits', () => {
     });
     first.service.dispose();
 
-    const second = host(async () => store);
+    const second = serviceHost(async () => store);
     await second.final('loaded', { type: 'load', source, precision: 'auto' });
     const again = await second.final('captured', { type: 'capture', key: 'a', name: 'A', text: A });
     expect(again.fromStorage).toBe(true);
@@ -426,7 +357,7 @@ describe('the engine service and the state library across visits', () => {
     expect(changed.fromStorage).toBe(false);
     second.service.dispose();
 
-    const noStorage = host(() => Promise.reject(new Error('IndexedDB is unavailable')));
+    const noStorage = serviceHost(() => Promise.reject(new Error('IndexedDB is unavailable')));
     await noStorage.final('loaded', { type: 'load', source, precision: 'auto' });
     const r = await noStorage.final('captured', { type: 'capture', key: 'a', name: 'A', text: A });
     expect(r).toMatchObject({ fromStorage: false, warning: NO_STORAGE_WARNING });
@@ -437,7 +368,7 @@ describe('the engine service and the state library across visits', () => {
   });
 
   it('reports a model that is not there as a failed load, and loads nothing', async () => {
-    const h = host(async () => new MemoryStore());
+    const h = serviceHost(async () => new MemoryStore());
     const e = await h.failure({
       type: 'load',
       source: { ...source, folder: 'no-such-model' },
