@@ -4,20 +4,20 @@
  * has them, the per-head states, Σ Δ, the weighted mix's and A-decay's continuations), and `soup generate
  * --greedy` gives transformers' greedy continuation of every sequence exactly.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMamba2ConfigText } from '../src/model/mamba2Config.ts';
-import { SafetensorsFile } from '../src/model/safetensors.ts';
-import { FIXTURES_DIR, relMaxDiff } from './helpers/fixtures.ts';
+import { expectFixtureTensors, readExpected, soupEval, soupGreedy } from './helpers/cli-fixtures.ts';
+import { FIXTURES_DIR } from './helpers/fixtures.ts';
 import { soup } from './helpers/soup.ts';
 
 const FIXTURES = ['m2-tiny-a', 'm2-tiny-b', 'm2-tiny-c', 'm2-tiny-d', 'm2-tiny-e'];
 
 function load(name: string) {
   const dir = join(FIXTURES_DIR, name);
-  const expected = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'expected.safetensors'))));
+  const expected = readExpected(dir);
   const config = parseMamba2ConfigText(readFileSync(join(dir, 'config.json'), 'utf8'));
   const note = JSON.parse(expected.metadata['note']!) as {
     sequences: string[];
@@ -39,23 +39,8 @@ describe('soup eval on Mamba-2 fixtures', () => {
         request['mix'] = { sources: note.mix.sources, weights: note.mix.weights, query };
         if (note.adecay) request['adecay'] = { sources: note.adecay.sources, query };
       }
-      const work = mkdtempSync(join(tmpdir(), 'soup-m2-eval-'));
-      writeFileSync(join(work, 'req.json'), JSON.stringify(request));
-      const out = join(work, 'out.safetensors');
-      const r = await soup(['eval', '--model', dir, '--request', join(work, 'req.json'), '--out', out]);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      const got = new SafetensorsFile(new Uint8Array(readFileSync(out)));
-      const compared: string[] = [];
-      for (const t of expected.names) {
-        if (t.endsWith('.greedy')) continue; // generation is checked below
-        if (expected.info(t).dtype === 'I32') {
-          expect(Array.from(got.int32(t)), t).toEqual(Array.from(expected.int32(t)));
-        } else {
-          expect(relMaxDiff(got.float32(t), expected.float32(t)), t).toBeLessThan(1e-3);
-          compared.push(t);
-        }
-      }
+      const got = await soupEval(dir, request, 'soup-m2-eval-');
+      const compared = expectFixtureTensors(got, expected);
       expect(compared).toEqual(expect.arrayContaining(note.sequences.map((s) => `${s}.logits`)));
       if (note.mix) expect(compared).toContain('mix.query_logits');
       if (note.adecay) expect(compared).toContain('adecay.query_logits');
@@ -79,20 +64,8 @@ describe('soup generate --greedy on Mamba-2 fixtures', () => {
       expect(seqs.length).toBeGreaterThan(0);
       for (const seq of seqs) {
         const want = Array.from(expected.int32(`${seq}.greedy`));
-        const tokens = Array.from(expected.int32(`${seq}.tokens`)).join(',');
-        const r = await soup([
-          'generate',
-          '--model',
-          dir,
-          '--tokens',
-          tokens,
-          '--max-new-tokens',
-          `${want.length}`,
-          '--greedy',
-          '--json',
-        ]);
-        expect(r.code, r.stderr).toBe(0);
-        expect(JSON.parse(r.stdout).tokens, seq).toEqual(want);
+        const got = await soupGreedy(dir, expected.int32(`${seq}.tokens`), want.length);
+        expect(got, seq).toEqual(want);
       }
     });
   }
@@ -101,22 +74,7 @@ describe('soup generate --greedy on Mamba-2 fixtures', () => {
     const { dir, expected } = load('m2-tiny-a');
     for (const seq of ['long', 'a', 'b']) {
       const want = Array.from(expected.int32(`${seq}.greedy`));
-      const tokens = Array.from(expected.int32(`${seq}.tokens`)).join(',');
-      const r = await soup([
-        'generate',
-        '--model',
-        dir,
-        '--dtype',
-        'f16',
-        '--tokens',
-        tokens,
-        '--max-new-tokens',
-        '24',
-        '--greedy',
-        '--json',
-      ]);
-      expect(r.code, r.stderr).toBe(0);
-      const got = JSON.parse(r.stdout).tokens as number[];
+      const got = await soupGreedy(dir, expected.int32(`${seq}.tokens`), 24, ['--dtype', 'f16']);
       const first = got.findIndex((id, i) => id !== want[i]);
       console.info(`m2-tiny-a ${seq} --dtype f16: ${first < 0 ? 24 : first} of 24 greedy tokens agree`);
       expect(got[0]).toBe(want[0]);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../src/model/safetensors.ts';
 import { FIXTURES_DIR, relMaxDiff } from './helpers/fixtures.ts';
+import { expectFixtureTensors, readExpected, soupEval, soupGreedy } from './helpers/cli-fixtures.ts';
 import { soup } from './helpers/soup.ts';
 
 /** The request a fixture's expected.safetensors was made from (fixtures/README.md). */
@@ -31,46 +32,17 @@ describe('soup eval reproduces the transformers fixtures', () => {
   for (const name of ['tiny-a', 'tiny-b']) {
     it(`${name}: every tensor of expected.safetensors within 1e-3`, async () => {
       const dir = join(FIXTURES_DIR, name);
-      const expected = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'expected.safetensors'))));
-      const work = mkdtempSync(join(tmpdir(), 'soup-eval-'));
-      writeFileSync(join(work, 'req.json'), JSON.stringify(requestOf(expected)));
-      const out = join(work, 'out.safetensors');
-      const r = await soup(['eval', '--model', dir, '--request', join(work, 'req.json'), '--out', out]);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      const got = new SafetensorsFile(new Uint8Array(readFileSync(out)));
-      let compared = 0;
-      for (const t of expected.names) {
-        if (t.endsWith('.greedy')) continue; // generation is checked below
-        const info = expected.info(t);
-        if (info.dtype === 'I32') {
-          expect(Array.from(got.int32(t)), t).toEqual(Array.from(expected.int32(t)));
-        } else {
-          expect(relMaxDiff(got.float32(t), expected.float32(t)), t).toBeLessThan(1e-3);
-        }
-        compared++;
-      }
-      expect(compared).toBeGreaterThan(10);
+      const expected = readExpected(dir);
+      const got = await soupEval(dir, requestOf(expected), 'soup-eval-');
+      expect(expectFixtureTensors(got, expected).length).toBeGreaterThan(10);
     });
 
     it(`${name}: generate --greedy --json gives transformers' greedy continuation`, async () => {
       const dir = join(FIXTURES_DIR, name);
-      const expected = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'expected.safetensors'))));
+      const expected = readExpected(dir);
       const seq = expected.names.find((n) => n.endsWith('.greedy'))!.slice(0, -'.greedy'.length);
-      const tokens = Array.from(expected.int32(`${seq}.tokens`)).join(',');
-      const r = await soup([
-        'generate',
-        '--model',
-        dir,
-        '--tokens',
-        tokens,
-        '--max-new-tokens',
-        '24',
-        '--greedy',
-        '--json',
-      ]);
-      expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout).tokens).toEqual(Array.from(expected.int32(`${seq}.greedy`)));
+      const got = await soupGreedy(dir, expected.int32(`${seq}.tokens`), 24);
+      expect(got).toEqual(Array.from(expected.int32(`${seq}.greedy`)));
     });
   }
 });
