@@ -19,16 +19,12 @@
  *   bash bench/bundle-check.sh check-f16
  *   node dist-bench/check-f16.mjs tests/fixtures/tiny-a tests/fixtures/tiny-b
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { halfTwin, maxSplitFor } from '../src/engine/decisions.ts';
 import { nodeGpu, openNodeDevice } from '../src/engine/gpu/node.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { GpuMambaModel, type KernelVariant } from '../src/engine/model.ts';
-import { weightsFromSource } from '../src/engine/weights.ts';
-import { parseMambaConfig } from '../src/model/config.ts';
-import { SafetensorsFile } from '../src/model/safetensors.ts';
 import { argmaxRows } from './compare.ts';
+import { loadMamba1Fixture } from './fixture.ts';
 import {
   caseData,
   caseName,
@@ -166,17 +162,7 @@ for (const { label, c: full, reps: fullReps } of speedCases) {
 
 // ---- fixtures through the engine on the native path
 for (const dir of dirs) {
-  const name = dir.split('/').pop()!;
-  const config = parseMambaConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
-  const model = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
-  const want = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'expected.safetensors'))), name);
-  const weights = weightsFromSource(config, {
-    has: (n) => model.has(n),
-    shape: (n) => model.info(n).shape,
-    float32: (n) => model.float32(n),
-  });
-  const note = JSON.parse(want.metadata['note'] ?? '{}') as { sequences?: string[] };
-  const seqs = note.sequences ?? want.names.filter((n) => n.endsWith('.tokens')).map((n) => n.slice(0, -7));
+  const { name, config, weights, want, seqs } = loadMamba1Fixture(dir);
   const V = config.vocabSize;
   for (const variant of ['hardware', 'software'] as KernelVariant[]) {
     const open = (f16Kernels: 'native' | 'packed') =>

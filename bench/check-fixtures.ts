@@ -10,17 +10,13 @@
  *     --outfile=dist-bench/check-fixtures.mjs --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
  *   node dist-bench/check-fixtures.mjs tests/fixtures/tiny-a tests/fixtures/tiny-b
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { GpuMambaModel, type KernelVariant } from '../src/engine/model.ts';
 import { GpuStateMixer } from '../src/engine/states/gpuMix.ts';
 import { planMix, type MixSpec } from '../src/engine/states/mixSpec.ts';
 import { shapeOfConfig } from '../src/engine/states/types.ts';
-import { weightsFromSource } from '../src/engine/weights.ts';
-import { parseMambaConfig } from '../src/model/config.ts';
-import { SafetensorsFile } from '../src/model/safetensors.ts';
 import { argmaxRows, relMaxDiff } from './compare.ts';
+import { loadMamba1Fixture } from './fixture.ts';
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) throw new Error('usage: check-fixtures.mjs FIXTURE_DIR [FIXTURE_DIR ...]');
@@ -34,17 +30,7 @@ function report(fixture: string, check: string, value: number, limit: number, pa
 const dev = await openNodeDevice();
 console.log(JSON.stringify({ adapter: dev.adapterInfo, software: dev.isSoftware }));
 for (const dir of dirs) {
-  const name = dir.split('/').pop()!;
-  const config = parseMambaConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
-  const model = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
-  const want = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'expected.safetensors'))), name);
-  const weights = weightsFromSource(config, {
-    has: (n) => model.has(n),
-    shape: (n) => model.info(n).shape,
-    float32: (n) => model.float32(n),
-  });
-  const note = JSON.parse(want.metadata['note'] ?? '{}') as { sequences?: string[] };
-  const seqs = note.sequences ?? want.names.filter((n) => n.endsWith('.tokens')).map((n) => n.slice(0, -7));
+  const { name, config, weights, want, seqs } = loadMamba1Fixture(dir);
   const V = config.vocabSize;
 
   for (const variant of ['software', 'hardware'] as KernelVariant[]) {
