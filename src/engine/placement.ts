@@ -63,14 +63,7 @@ export class GpuWeights implements SmallTensorBuffers {
     private readonly int8: Int8Choice = DEFAULT_INT8,
   ) {
     this.pl = layerParamLayout(config);
-    const stateFloats = layerStateLayout(config).total;
-    const buffers = allocSmallTensorBuffers(
-      alloc,
-      config.numLayers,
-      this.pl.total,
-      stateFloats,
-      config.hiddenSize,
-    );
+    const buffers = allocSmallTensorBuffers(alloc, config, this.pl.total, layerStateLayout(config).total);
     this.layerParams = buffers.layerParams;
     this.work = buffers.work;
     this.normF = buffers.normF;

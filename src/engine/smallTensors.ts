@@ -21,13 +21,12 @@ export interface SmallTensorBuffers {
   readonly normF: GPUBuffer;
 }
 
-/** Allocates a model's SmallTensorBuffers; sizes in f32 elements. */
+/** Allocates a model's SmallTensorBuffers: each layer's parameters and state (f32 elements), and norm_f. */
 export function allocSmallTensorBuffers(
   alloc: Alloc,
-  numLayers: number,
+  { numLayers, hiddenSize }: { numLayers: number; hiddenSize: number },
   paramFloats: number,
   stateFloats: number,
-  hiddenSize: number,
 ): SmallTensorBuffers {
   const S = GPUBufferUsage.STORAGE;
   const CD = GPUBufferUsage.COPY_DST;

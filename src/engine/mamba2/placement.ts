@@ -88,14 +88,7 @@ export class GpuMamba2Weights implements SmallTensorBuffers {
     private readonly track: (b: GPUBuffer) => void,
   ) {
     this.pl = mamba2ParamLayout(config);
-    const stateFloats = mamba2StateLayout(config).total;
-    const buffers = allocSmallTensorBuffers(
-      alloc,
-      config.numLayers,
-      this.pl.total,
-      stateFloats,
-      config.hiddenSize,
-    );
+    const buffers = allocSmallTensorBuffers(alloc, config, this.pl.total, mamba2StateLayout(config).total);
     this.layerParams = buffers.layerParams;
     this.work = buffers.work;
     this.normF = buffers.normF;
