@@ -11,6 +11,7 @@ import { splitCount } from '../src/engine/decisions.ts';
 import { createBindGroup } from '../src/engine/kernels/bindings.ts';
 import { shaderSources, type ShaderName } from '../src/engine/shaders.gen.ts';
 import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
+import { mulberry32 } from '../src/studies/random.ts';
 
 export type Consts = Record<string, number | boolean>;
 
@@ -51,18 +52,6 @@ export const caseName = (c: KernelCase) =>
     c.split && c.split[1] > 1 ? ` split-K ${c.split[1]}` : ''
   }`;
 
-/** A deterministic PRNG (mulberry32) in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Inputs of one case: x [T, K] (token ids for embed), W [N, K] rounded to f16, a bias of N + 1 values. */
 export interface CaseData {
   x: Float32Array;
@@ -73,7 +62,7 @@ export interface CaseData {
 }
 
 export function caseData(c: KernelCase, seed: number): CaseData {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const u = (n: number) => Float32Array.from({ length: n }, () => next() * 2 - 1);
   const w = u(c.N * c.K).map((v) => f16ToF32(f32ToF16(v)));
   // Token ids cover every row once in a while, and one id beyond the matrix (left untouched by embed).

@@ -23,14 +23,5 @@ export function argmaxRows(x: ArrayLike<number>, width: number): number[] {
   return out;
 }
 
-/** A deterministic PRNG (mulberry32) for random test weights and inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG for random test weights and inputs: the studies' mulberry32. */
+export { mulberry32 as rng } from '../../src/studies/random.ts';
