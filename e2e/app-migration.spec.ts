@@ -3,30 +3,13 @@
  * hashModelWeights, and a state an older version saved under the retired "s1-" fingerprint of the same model
  * is taken from storage and re-tagged, not dropped or recomputed.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
-import { expectedTensorShapes, parseMambaConfig } from '../src/model/config.ts';
-import { SafetensorsFile } from '../src/model/safetensors.ts';
-import { WeightsHasher } from '../src/engine/states/hash.ts';
-import { LegacyS1Fingerprint } from '../src/worker/legacy-s1.ts';
+import { hashesOfModelDir } from '../tests/helpers/bundled-hashes.ts';
 import { openDrawer, saveState } from './app-helpers.ts';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '../public/models/soup-mamba-4.6m');
-
-function hashesOfBundledModel() {
-  const config = parseMambaConfig(JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8')));
-  const file = new SafetensorsFile(new Uint8Array(readFileSync(join(DIR, 'model.safetensors'))));
-  const w2 = new WeightsHasher(config);
-  const s1 = new LegacyS1Fingerprint(JSON.stringify(config));
-  for (const name of expectedTensorShapes(config).keys()) {
-    const t = file.float32(name);
-    w2.add(name, t);
-    s1.add(name, t);
-  }
-  return { w2: w2.digest(), s1: s1.hex() };
-}
 
 interface Rec {
   weightsHash: string;
@@ -78,7 +61,7 @@ function record(page: Page, name: string, retag?: { hash: string; createdAt: num
 test('the app tags states with the Node weights hash; an "s1-" state of the same model is re-tagged, not lost', async ({
   page,
 }) => {
-  const { w2, s1 } = hashesOfBundledModel();
+  const { w2, s1 } = hashesOfModelDir(DIR);
   expect(w2).toMatch(/^w2-[0-9a-f]{16}$/);
   expect(s1).toMatch(/^s1-[0-9a-f]{16}$/);
 

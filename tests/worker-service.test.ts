@@ -6,17 +6,13 @@
  * counts from the tokenizer, perplexity from the returned losses, a continuation scored from a stored state
  * against the same tokens scored from zero.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WeightsHasher } from '../src/engine/states/hash.ts';
-import { expectedTensorShapes, parseMambaConfig } from '../src/model/config.ts';
 import { loadTokenizerFromDir } from '../src/model/node.ts';
-import { SafetensorsFile } from '../src/model/safetensors.ts';
 import type { MambaTokenizer } from '../src/model/tokenizer.ts';
-import { LegacyS1Fingerprint } from '../src/worker/legacy-s1.ts';
 import { NO_STORAGE_WARNING } from '../src/worker/persistence.ts';
 import type { MixRecipe, ModelSource } from '../src/worker/protocol.ts';
+import { hashesOfModelDir } from './helpers/bundled-hashes.ts';
 import { serveBundledModel, type HubServer } from './helpers/hub-server.ts';
 import { MemoryStore, serviceHost } from './helpers/service-host.ts';
 
@@ -36,19 +32,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-function hashesOfBundledModel() {
-  const config = parseMambaConfig(JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8')));
-  const file = new SafetensorsFile(new Uint8Array(readFileSync(join(DIR, 'model.safetensors'))));
-  const w2 = new WeightsHasher(config);
-  const s1 = new LegacyS1Fingerprint(JSON.stringify(config));
-  for (const name of expectedTensorShapes(config).keys()) {
-    const t = file.float32(name);
-    w2.add(name, t);
-    s1.add(name, t);
-  }
-  return { w2: w2.digest(), s1: s1.hex() };
-}
-
 const A = 'The king went to the city and spoke to the people.';
 const B = ' They listened to him and went home.';
 const greedy = { temperature: 0, topK: 0, topP: 1, seed: 1, maxNewTokens: 6 };
@@ -63,7 +46,7 @@ const mixOf = (sources: { key: string; weight: number }[]): MixRecipe => ({
 describe('the engine service on a real adapter (bundled model)', () => {
   const store = new MemoryStore();
   const h = serviceHost(async () => store);
-  const expected = hashesOfBundledModel();
+  const expected = hashesOfModelDir(DIR);
   afterAll(() => h.service.dispose());
 
   it('answers requests before a model is loaded with a clear error', async () => {
@@ -323,7 +306,7 @@ describe('the engine service on a real adapter (bundled model)', () => {
 });
 
 describe('the engine service and the state library across visits', () => {
-  const expected = hashesOfBundledModel();
+  const expected = hashesOfModelDir(DIR);
 
   it('takes a saved state back, re-tags one saved under the retired fingerprint, and warns without storage', async () => {
     const store = new MemoryStore();
