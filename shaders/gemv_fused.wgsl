@@ -15,17 +15,20 @@ enable subgroups;
 //         it makes anyway), i.e. y[n] = rsqrt(mean(X^2) + EPS) * sum_k W[n, k] * X[k] * nw[k]
 //   ACCUM epilogue: Y[COL0 + n] += y (out_proj adds straight into the residual stream: row n is owned by one
 //         workgroup, so the read-modify-write is race-free)
-//   CONV  epilogue, rows g = COL0 + n < DI (the x half of in_proj): the conv step of channel g on the conv
-//         state, SiLU, xc[g] written and the window shifted (channel g is owned by workgroup n / ROWS)
+//   CONV  epilogue, rows g = COL0 + n in [CONV_COL, CONV_COL + DI): the conv step of channel c = g − CONV_COL
+//         on the conv state, SiLU, xc[c] written and the window shifted (channel c is owned by workgroup
+//         n / ROWS). Mamba-1: CONV_COL 0, DI = d_inner (the x half of in_proj); Mamba-2: CONV_COL = d_inner,
+//         DI = d_inner + 2·n_groups·state_size (x, B and C; xc is then m2_scan_step's xbc [CD])
 // y = sum_k X[k] * W[n, k] (+ bias[BIAS_OFF + n]). Shapes: X f32 [K], W [N, K] (K % 8 == 0 for f16,
 // K % 4 == 0 for f32, K % 16 == 0 for int8: I8, not in the f16 twins, 16 weights per load, layout in
 // include/int8.wgsl; group scales multiply each load's sum, per-channel scales the row sum), Y f32
 // [>= COL0 + N], params f32 (norm weight at NW_OFF, conv weight [DI, DC] at CW_OFF, conv bias at CB_OFF),
-// state f32 (conv state [DI, DC-1] at CONV_OFF), xc f32 [DI].
+// state f32 (conv state [DI, DC-1] at CONV_OFF, oldest first), xc f32 [DI].
 // Variants: gemv_fused reduces the 64 partial sums through a workgroup-memory tree; gemv_fused_sg (devices with
 // subgroups) reduces each subgroup with subgroupAdd and gathers the subgroup sums after one barrier.
 // The _h twins (devices with shader-f16) read the f16 weights as array<vec4<f16>> (the same bytes), sums in f32.
-// Reference: rmsNorm, matVec and the conv part of mixerStep in src/engine/reference/mamba.ts.
+// Reference: rmsNorm, matVec and the conv part of mixerStep in src/engine/reference/mamba.ts; for Mamba-2
+// causalConv in src/engine/reference/mamba2.ts.
 // Dispatch: (ceil(N / ROWS)) workgroups.
 #ifdef HALF
 const F16 = true;
@@ -37,7 +40,9 @@ override ACCUM: bool = false;
 override CONV: bool = false;
 override EPS: f32 = 1e-5;
 override NW_OFF: u32 = 0u;
+// Conv channels and the first of their rows (see CONV above).
 override DI: u32 = 0u;
+override CONV_COL: u32 = 0u;
 override DC: u32 = 4u;
 override HAS_CONV_BIAS: bool = false;
 override CW_OFF: u32 = 0u;
@@ -213,8 +218,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       } else {
         Y[g] = v;
       }
-      if (CONV && g < DI) {
-        convStep(g, v);
+      if (CONV && g >= CONV_COL && g - CONV_COL < DI) {
+        convStep(g - CONV_COL, v);
       }
     }
   }

@@ -55,6 +55,12 @@ describe('soup reports bad input in one line', () => {
     expect(r.stderr).toMatch(/does not exist/);
   });
 
+  it('bench: rows per decode workgroup out of 1 to 4', async () => {
+    const r = await soup(['bench', '--model', 'random:mamba2-130m', '--decode-rows', '5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--decode-rows must be 1, 2, 3 or 4 \(got 5\)/);
+  });
+
   it('a config that is not Mamba', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'soup-bad-'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 10 }));

@@ -24,6 +24,8 @@ import {
   splitKFloats,
   ssmDecodeChannels,
   useBigTiles,
+  m2ScanDecodeKernel,
+  m2ScanRows,
 } from '../src/engine/decisions.ts';
 import { assertSupported, resolveOptions } from '../src/engine/options.ts';
 import { featuresToRequest } from '../src/engine/gpu/device.ts';
@@ -93,6 +95,12 @@ describe('kernel choice by adapter kind', () => {
     expect(gemmKernel('gemv', 'hardware', true)).toBe('gemv_subgroup');
     expect(fusedGemvKernel(true)).toBe('gemv_fused_sg');
     expect(fusedGemvKernel(false)).toBe('gemv_fused');
+    // Mamba-2's token step on the fused plan: subgroupAdd where there are subgroups; one row per workgroup
+    // unless EngineOptions.decodeRows forces it.
+    expect(m2ScanDecodeKernel(true)).toBe('m2_scan_decode_sg');
+    expect(m2ScanDecodeKernel(false)).toBe('m2_scan_decode');
+    expect(m2ScanRows()).toBe(1);
+    expect(m2ScanRows(3)).toBe(3);
   });
 
   it('fused decode on GPUs only, and only where d_model and d_inner are multiples of 8', () => {

@@ -65,12 +65,32 @@ describe('Mamba-2 engine against transformers', () => {
   // n_groups 2 with an untied head and d_conv 3; three layers with a 1-token query.
   it('m2-tiny-d: every sequence', () => checkFixture('m2-tiny-d', loadMamba2Fixture('m2-tiny-d').sequences));
   it('m2-tiny-e: every sequence', () => checkFixture('m2-tiny-e', loadMamba2Fixture('m2-tiny-e').sequences));
-  // The GPU variant: tiled / split-K GEMMs for prefill, decode through the fused GEMV (RMSNorm folded into
-  // in_proj, out_proj adding into the residual, norm_f into the head); m2-tiny-b has projection biases.
+  // The GPU variant: tiled / split-K GEMMs for prefill; decode in 3 dispatches per layer (the RMSNorm and the
+  // conv step folded into in_proj's fused GEMV, the coalesced token step with the gate, the gated norm folded
+  // into out_proj's, which adds into the residual; norm_f into the head); m2-tiny-b has projection biases.
   it('hardware variant, m2-tiny-a: the same', () =>
     checkFixture('m2-tiny-a', ['long'], { variant: 'hardware', subgroups: false }));
   it('hardware variant, m2-tiny-b (biases): the same', () =>
     checkFixture('m2-tiny-b', ['long', 'one'], { variant: 'hardware' }));
+  it('hardware variant: decode takes 3 dispatches per layer (in_proj + conv, the token step, out_proj + gated norm)', async () => {
+    const f = loadMamba2Fixture('m2-tiny-c');
+    const engine = await open(f.weights, { variant: 'hardware', subgroups: false });
+    try {
+      const body = engine.dispatchPlan!['decodeBody']!.map((d) => d.label);
+      const L = f.weights.config.numLayers;
+      expect(body).toHaveLength(1 + 3 * L);
+      expect(body.slice(1, 4)).toEqual([
+        'layer0.in_proj.gemv_fused',
+        'layer0.scan.m2_scan_decode',
+        'layer0.out_proj.gemv_fused',
+      ]);
+    } finally {
+      engine.destroy();
+    }
+  });
+  // n_groups 4 and d_conv 2; 4 rows per workgroup of the fused GEMVs and of the token step.
+  it('hardware variant, m2-tiny-c, 4 rows per workgroup: the same', () =>
+    checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', decodeRows: 4 }));
   it('hardware variant, f16 split into row parts, 3 rows per fused-GEMV workgroup: m2-tiny-b logits within 5e-2', async () => {
     const f = loadMamba2Fixture('m2-tiny-b');
     const engine = await open(f.weights, {

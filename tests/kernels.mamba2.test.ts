@@ -11,7 +11,7 @@ import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { encodeDispatches, PipelineCache, type Dispatch } from '../src/engine/kernels/pipelines.ts';
 import { writeUniform } from '../src/engine/kernels/uniforms.ts';
-import { causalConv, gatedRmsNorm, ssdScan } from '../src/engine/reference/mamba2.ts';
+import { causalConv, gatedRmsNorm, silu, ssdScan } from '../src/engine/reference/mamba2.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
 import { rng, withScope } from './helpers/gpu.ts';
 
@@ -222,6 +222,93 @@ describe('Mamba-2 SSM step (m2_scan_step)', () => {
       b.destroy();
       expectScan(got, c);
     });
+  }
+});
+
+/**
+ * One decode problem of any size: in_proj's row (z | x B C | dt | 3 spare columns), the conv output, the layer's
+ * parameters at offsets and a random state; the reference y (ssdScan, T = 1) times silu(z), the gate.
+ */
+function decodeCase(d: typeof dims, seed: number) {
+  const { numHeads: h, headDim: p, nGroups: g, stateSize: n } = d;
+  const di = h * p;
+  const cd = di + 2 * g * n;
+  const ldp = di + cd + h + 3;
+  const r = uniformRandom(seed);
+  const xbc = r(cd);
+  const proj = r(ldp, 3);
+  const [dtbOff, aOff, dOff] = [2, 2 + h, 2 + 2 * h];
+  const params = { dtBias: r(h), aLog: r(h), d: r(h), timeStepLimit: LIMIT };
+  const flat = new Float32Array(2 + 3 * h);
+  flat.set(params.dtBias, dtbOff);
+  flat.set(params.aLog, aOff);
+  flat.set(params.d, dOff);
+  const ssmOff = 5;
+  const dtsOff = ssmOff + di * n;
+  const state = new Float32Array(dtsOff + h);
+  state.set(r(di * n, 0.5), ssmOff);
+  state.set(r(h).map(Math.abs), dtsOff);
+  const want = {
+    ssm: Float64Array.from(state.subarray(ssmOff, dtsOff)),
+    dtSum: Float64Array.from(state.subarray(dtsOff)),
+  };
+  const y = ssdScan(xbc, proj, ldp, di + cd, 1, d, params, want);
+  const gated = y.map((v, i) => v * silu(proj[i]!));
+  const consts = {
+    H: h,
+    P: p,
+    G: g,
+    N: n,
+    DT_MIN: LIMIT[0],
+    DT_MAX: LIMIT[1],
+    DT_COL: di + cd,
+    Z_COL: 0,
+    DTB_OFF: dtbOff,
+    A_OFF: aOff,
+    D_OFF: dOff,
+    SSM_OFF: ssmOff,
+    DTS_OFF: dtsOff,
+  };
+  return { xbc, proj, flat, state, ssmOff, dtsOff, consts, want: { gated, ...want } };
+}
+
+describe('Mamba-2 decode step with the gate (m2_scan_decode, m2_scan_decode_sg)', () => {
+  // N 12 leaves most of the 64 lanes idle; N 130 takes three passes over n, the last one partial; 3 rows per
+  // workgroup leave a partial block (P 8, P 5).
+  const shapes = [
+    { name: 'N 12, two groups of two heads', d: dims },
+    { name: 'N 130, 3 heads in one group', d: { numHeads: 3, headDim: 5, nGroups: 1, stateSize: 130 } },
+  ];
+  for (const kernel of ['m2_scan_decode', 'm2_scan_decode_sg'] as const) {
+    for (const shape of shapes) {
+      for (const rows of [1, 3, 4]) {
+        it(`${kernel}, ${shape.name}, ${rows} row(s) per workgroup: y · silu(z), the state and Σ Δ`, async (ctx) => {
+          if (kernel === 'm2_scan_decode_sg' && !dev.hasSubgroups) ctx.skip();
+          const c = decodeCase(shape.d, 90 + rows + shape.d.stateSize);
+          const { numHeads: h, headDim: p } = shape.d;
+          const b = new Buffers(dev.device);
+          const [gated, state] = await withScope(dev.device, async () => {
+            const out = b.storage(h * p);
+            const st = b.storage(c.state);
+            const k = pipes.kernel(kernel, { ...c.consts, ROWS: rows });
+            const step = k.dispatch(
+              'decode',
+              { xbc: b.storage(c.xbc), proj: b.storage(c.proj), params: b.storage(c.flat), state: st, out },
+              () => [Math.ceil(p / rows), h, 1],
+            );
+            return b.run([step], 1, [
+              [out, h * p],
+              [st, c.state.length],
+            ]);
+          });
+          b.destroy();
+          expect(relMaxDiff(gated!, c.want.gated)).toBeLessThan(TOL);
+          expect(relMaxDiff(state!.subarray(c.ssmOff, c.dtsOff), c.want.ssm)).toBeLessThan(TOL);
+          expect(relMaxDiff(state!.subarray(c.dtsOff), c.want.dtSum)).toBeLessThan(TOL);
+          expect([...state!.subarray(0, c.ssmOff)]).toEqual([0, 0, 0, 0, 0]);
+        });
+      }
+    }
   }
 });
 

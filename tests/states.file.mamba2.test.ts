@@ -149,6 +149,21 @@ describe('docs/states.md, Mamba-2', () => {
     expect(Buffer.from(now).equals(readFileSync(file))).toBe(true);
   });
 
+  it("tests/py/hf_continue_mamba2.py runs the recipe's own cache functions (slot, layer_tensors, returned_cache)", () => {
+    const root = join(import.meta.dirname, '..');
+    const doc = readFileSync(join(root, 'docs/states.md'), 'utf8');
+    const script = readFileSync(join(import.meta.dirname, 'py/hf_continue_mamba2.py'), 'utf8');
+    // A Python function's text: from its `def` to the first blank line.
+    const fn = (text: string, name: string) => {
+      const at = text.indexOf(`def ${name}(`);
+      return at < 0 ? undefined : text.slice(at, text.indexOf('\n\n', at));
+    };
+    for (const name of ['slot', 'layer_tensors', 'returned_cache']) {
+      expect(fn(doc, name), name).toBeDefined();
+      expect(fn(script, name), name).toBe(fn(doc, name));
+    }
+  });
+
   it('m2-tiny-a: that state (head, mixed with itself) continues to mix.query_logits by the cache recipe (numpy, 1e-3)', () => {
     const out = execFileSync(
       'python3',

@@ -1,6 +1,15 @@
 /** The weights hash and retrieval by similarity. */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadFixture } from './helpers/fixtures.ts';
+import { mamba2NamedTensors } from '../src/engine/mamba2Weights.ts';
+import { weightsFromSource } from '../src/engine/weights.ts';
+import { parseMambaConfig } from '../src/model/config.ts';
+import type { Mamba2Config } from '../src/model/mamba2Config.ts';
+import { SafetensorsFile } from '../src/model/safetensors.ts';
+import { loadFixture, safetensorsSource } from './helpers/fixtures.ts';
+import { loadMamba2Fixture } from './helpers/mamba2Fixture.ts';
 import { hashModelWeights, namedTensors, WeightsHasher } from '../src/engine/states/hash.ts';
 import { rankStates, retrieveAndMix, softmaxWeights } from '../src/engine/states/retrieval.ts';
 import {
@@ -56,6 +65,65 @@ describe('hashModelWeights', () => {
       swapped.add(other, t);
     }
     expect(swapped.digest()).not.toBe(whole);
+  });
+});
+
+describe('the weights hash of each family', () => {
+  it("keeps the bundled Mamba-1 model's hash: the one its study results recorded (docs/studies/results)", () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+    const { run } = JSON.parse(readFileSync(join(root, 'docs/studies/results/icl.json'), 'utf8')) as {
+      run: { model: { id: string; weightsHash: string } };
+    };
+    expect(run.model.id).toBe('soup-mamba-4.6m');
+    const recorded = run.model.weightsHash;
+    const dir = join(root, 'public/models/soup-mamba-4.6m');
+    const config = parseMambaConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+    const file = new SafetensorsFile(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
+    expect(hashModelWeights(weightsFromSource(config, safetensorsSource(file)))).toBe(recorded);
+  });
+
+  it('Mamba-2: each config field that changes the computation changes the hash; the tensors stream alike', () => {
+    const w = loadMamba2Fixture('m2-tiny-a').weights;
+    const named = mamba2NamedTensors(w);
+    const digest = (config: Mamba2Config) => {
+      const h = new WeightsHasher(config);
+      for (const [name, t] of named) h.add(name, t);
+      return h.digest();
+    };
+    const base = digest(w.config);
+    expect(base).toMatch(/^w2-[0-9a-f]{16}$/);
+    expect(hashModelWeights(w)).toBe(base);
+    const c = w.config;
+    const changed: Partial<Mamba2Config>[] = [
+      { vocabSize: c.vocabSize + 1 },
+      { hiddenSize: c.hiddenSize * 2 },
+      { numLayers: c.numLayers + 1 },
+      { numHeads: c.numHeads * 2, headDim: c.headDim / 2 },
+      { headDim: c.headDim * 2, numHeads: c.numHeads / 2 },
+      { nGroups: c.nGroups * 2 },
+      { stateSize: c.stateSize + 1 },
+      { expand: c.expand + 1 },
+      { convKernel: c.convKernel - 1 },
+      { chunkSize: c.chunkSize * 2 },
+      { useConvBias: !c.useConvBias },
+      { useBias: !c.useBias },
+      { rmsNorm: !c.rmsNorm },
+      { layerNormEpsilon: c.layerNormEpsilon * 10 },
+      { residualInFp32: !c.residualInFp32 },
+      { timeStepLimit: [0.001, c.timeStepLimit[1]] },
+      { timeStepLimit: [c.timeStepLimit[0], 100] },
+      { tieWordEmbeddings: !c.tieWordEmbeddings },
+    ];
+    const seen = new Set([base]);
+    for (const change of changed) {
+      const h = digest({ ...c, ...change });
+      expect(seen.has(h), JSON.stringify(change)).toBe(false);
+      seen.add(h);
+    }
+    // The two non-finite upper limits are told apart (JSON.stringify writes both as null).
+    expect(digest({ ...c, timeStepLimit: [0, Infinity] })).not.toBe(
+      digest({ ...c, timeStepLimit: [0, NaN] }),
+    );
   });
 });
 

@@ -27,6 +27,7 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)
             [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
+            [--decode-rows 1-4]   (decode: rows per fused-GEMV workgroup and per Mamba-2 scan workgroup)
             [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)`;
 
 export const BENCH_OPTIONS = {
@@ -43,6 +44,7 @@ export const BENCH_OPTIONS = {
     'split-target',
     'f16-kernels',
     'decode-middle',
+    'decode-rows',
     'variant',
   ],
   flags: ['json', 'quick', 'no-dawn-toggles', 'subgroup-matrix'],
@@ -192,6 +194,10 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   if (decodeMiddle !== undefined && !['fused', 'split', 'scan'].includes(decodeMiddle)) {
     throw new UsageError(`--decode-middle must be fused, split or scan (got "${decodeMiddle}").`);
   }
+  const decodeRows = intOption(args, 'decode-rows');
+  if (decodeRows !== undefined && !(decodeRows >= 1 && decodeRows <= 4)) {
+    throw new UsageError(`--decode-rows must be 1, 2, 3 or 4 (got ${decodeRows}).`);
+  }
   const variant = args.values.get('variant');
   if (variant !== undefined && variant !== 'software' && variant !== 'hardware') {
     throw new UsageError(`--variant must be software or hardware (got "${variant}").`);
@@ -204,6 +210,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     f16Kernels: f16Kernels as Tuning['f16Kernels'],
     subgroupMatrix: args.flags.has('subgroup-matrix'),
     decodeMiddle: decodeMiddle as DecodeMiddle | undefined,
+    decodeRows,
   };
   const { engine, tokenizer, dev, aLogs, uploadMs } = await open(
     model,

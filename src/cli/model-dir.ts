@@ -5,7 +5,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MambaConfig } from '../model/config.ts';
 import type { AnyMambaConfig } from '../model/family.ts';
 import { dirSource } from '../model/node.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
@@ -48,9 +47,7 @@ export async function openModelDir(
     tokenizer: existsSync(join(dir, 'tokenizer.json')),
     engine: engineOptions,
     observe: {
-      // WeightsHasher's canonical config lists Mamba-1's fields; for Mamba-2 it hashes the fields both share
-      // (the tensors themselves, all of them, are hashed either way) until src/engine/states widens it.
-      created: (config) => void (hasher = new WeightsHasher(config as MambaConfig)),
+      created: (config) => void (hasher = new WeightsHasher(config)),
       tensor: (name, data) => hasher!.add(name, data),
     },
   });

@@ -168,6 +168,26 @@ export function matrixDtype(role: MatrixRole, dtype: WeightDtype, int8: Int8Choi
 }
 
 /**
+ * Mamba-2's decode step on the fused plan (hardware variant): shaders/m2_scan_decode.wgsl, 64 invocations across
+ * each state row (contiguous loads and stores), its row sums reduced with subgroupAdd where the device has
+ * subgroups. The software variant keeps m2_scan_step (one invocation per row, no barriers), as its unfused plan
+ * does.
+ */
+export function m2ScanDecodeKernel(useSubgroups: boolean): 'm2_scan_decode' | 'm2_scan_decode_sg' {
+  return useSubgroups ? 'm2_scan_decode_sg' : 'm2_scan_decode';
+}
+
+/**
+ * State rows per workgroup of m2_scan_decode: `forced` (EngineOptions.decodeRows) when given, else 1. One row
+ * gives the most workgroups (1,536 at 130m, 5,120 at 2.7b, all resident at once on an H200) and the shortest
+ * chain of dependent loads per invocation (2 state elements at N = 128); more rows only share the reduction.
+ * Expected to win, not yet measured: the H200 run can compare with `decodeRows` 1 to 4.
+ */
+export function m2ScanRows(forced?: number): number {
+  return forced ?? 1;
+}
+
+/**
  * Tokens per chunk of Mamba-2's chunked SSD scan inside one prefill chunk (m2_ssd_*.wgsl): at most 32, since
  * its workgroup holds the Q × Q intra-chunk matrix in workgroup memory.
  */

@@ -39,7 +39,8 @@ export interface EngineOptions {
   /**
    * Rows per workgroup of the fused decode GEMV (1 to 4). Default: 4 for row parts of at least 4,096 rows (2.8b
    * in_proj, LM heads), where it saves re-reading the input per row and workgroups stay plentiful, else 1.
-   * Tests force it to cover the multi-row path on small models.
+   * Tests force it to cover the multi-row path on small models. Forced, it also sets the state rows per
+   * workgroup of Mamba-2's decode step (m2_scan_decode; default 1, decisions.ts m2ScanRows).
    */
   decodeRows?: number;
   /**

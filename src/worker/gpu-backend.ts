@@ -16,7 +16,6 @@ import type { LoadProgress } from '../model/loader.ts';
 import type { ModelSource as LoaderSource } from '../model/sources.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import type { AnyMambaConfig } from '../model/family.ts';
-import type { MambaConfig } from '../model/config.ts';
 import { abortError, type Backend, type BackendRun, type RunStart, type StepResult } from './backend.ts';
 import { WeightsHasher } from '../engine/states/hash.ts';
 import { LegacyS1Fingerprint } from './legacy-s1.ts';
@@ -196,9 +195,8 @@ export async function openGpuBackend(
       onProgress: progress,
       observe: {
         created(config) {
-          // As the CLI does (src/cli/model-dir.ts), so the page and `soup` tag a Mamba-2's states alike: the
-          // canonical config lists Mamba-1's fields, a Mamba-2 hashes those both share, and every tensor.
-          hasher = new WeightsHasher(config as MambaConfig);
+          // As the CLI does (src/cli/model-dir.ts), so the page and `soup` tag a model's states alike.
+          hasher = new WeightsHasher(config);
           legacy = new LegacyS1Fingerprint(JSON.stringify(config));
         },
         tensor(name, data) {

@@ -5,12 +5,13 @@
  * plan/assemble.ts), so both families get the same kernel choices (tiled / split-K GEMM for prefill, the GEMV
  * variants for decode). Prefill scans with the three-pass chunked SSD (m2_ssd_*), decode with the token step
  * (m2_scan_step); both start from the layer's working state and leave the final one there. On GPUs decode
- * folds the RMSNorm into in_proj's GEMV and out_proj's residual add into its own (gemv_fused.wgsl, as
- * Mamba-1's fused decode does): 5 dispatches per layer, and norm_f folded into the LM head.
+ * takes 3 dispatches per layer (fusedDecodeSteps): in_proj's fused GEMV with the RMSNorm before it and the conv
+ * step after it, the coalesced token step with the gate (m2_scan_decode), out_proj's fused GEMV normalising its
+ * gated input and adding into the residual; norm_f folds into the LM head.
  */
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { Mamba2Activations } from '../activations.ts';
-import { fusedDecode, M2_SCAN_CHUNK, reductionWidth } from '../decisions.ts';
+import { fusedDecode, M2_SCAN_CHUNK, m2ScanDecodeKernel, m2ScanRows, reductionWidth } from '../decisions.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { outputSteps, type DispatchPlan } from '../plan/assemble.ts';
 import { ceil } from '../plan/context.ts';
@@ -124,25 +125,75 @@ function layerSteps(ctx: Mamba2PlanContext, mode: Mode): Dispatch[] {
   return steps;
 }
 
+/** Layer `l`'s token step on GPUs: the SSM update and y · silu(z) into `gated` (shaders/m2_scan_decode.wgsl). */
+function scanDecodeStep(ctx: Mamba2PlanContext, l: number): Dispatch {
+  const c = ctx.config;
+  const a = ctx.act;
+  const pl = ctx.weights.pl;
+  const sl = mamba2StateLayout(c);
+  const rows = m2ScanRows(ctx.opts.decodeRows);
+  const k = ctx.pipes.kernel(m2ScanDecodeKernel(ctx.opts.useSubgroups), {
+    H: c.numHeads,
+    P: c.headDim,
+    G: c.nGroups,
+    N: c.stateSize,
+    DTB_OFF: pl.dtBias,
+    DT_MIN: c.timeStepLimit[0],
+    DT_MAX: Math.min(c.timeStepLimit[1], 3.4028234e38),
+    DT_COL: c.intermediateSize + c.convDim,
+    Z_COL: 0,
+    A_OFF: pl.aLog,
+    D_OFF: pl.d,
+    SSM_OFF: sl.ssm,
+    DTS_OFF: sl.dtSum,
+    ROWS: rows,
+  });
+  const buffers = {
+    xbc: a.xbc,
+    proj: a.proj,
+    params: ctx.weights.layerParams[l]!,
+    state: ctx.weights.work[l]!,
+    out: a.gated,
+  };
+  return k.dispatch(`layer${l}.scan.${k.kernel}`, buffers, () => [ceil(c.headDim, rows), c.numHeads, 1]);
+}
+
 /**
- * Decode on GPUs: the residual stays in `resid`; in_proj normalises it on the fly and out_proj adds into it,
- * so neither RMSNorm nor the residual add is a dispatch of its own.
+ * Decode on GPUs, 3 dispatches per layer. The residual stays in `resid`. in_proj normalises it on the fly and
+ * runs the conv step of the x, B and C columns as its epilogue (gemv_fused's CONV over proj columns
+ * [d_inner, d_inner + convDim), into `xbc`); the token step writes y · silu(z); out_proj's NORM prologue, with
+ * the gated norm's weight, completes MambaRMSNormGated (all of d_inner at once, as transformers 5.17 does
+ * whatever n_groups is) and its ACCUM epilogue adds into the residual.
  */
 function fusedDecodeSteps(ctx: Mamba2PlanContext): Dispatch[] {
   const c = ctx.config;
   const a = ctx.act;
   const pl = ctx.weights.pl;
+  const sl = mamba2StateLayout(c);
   const steps: Dispatch[] = embedSteps(ctx);
   for (let l = 0; l < c.numLayers; l++) {
     const params = ctx.weights.layerParams[l]!;
+    const state = ctx.weights.work[l]!;
     const inBias = c.useBias ? pl.inProjBias : undefined;
-    const norm = { NORM: true, EPS: c.layerNormEpsilon, NW_OFF: pl.norm };
-    steps.push(...fusedGemvSteps(ctx, `layer${l}.in_proj`, a.resid, a.proj, params, inBias, norm));
-    steps.push(...mixerSteps(ctx, l, 'gemv'));
+    const normConv = {
+      NORM: true,
+      EPS: c.layerNormEpsilon,
+      NW_OFF: pl.norm,
+      CONV: true,
+      CONV_COL: c.intermediateSize,
+      DI: c.convDim,
+      DC: c.convKernel,
+      HAS_CONV_BIAS: c.useConvBias,
+      CW_OFF: pl.convWeight,
+      CB_OFF: pl.convBias,
+      CONV_OFF: sl.conv,
+    };
+    const conv = { state, xc: a.xbc };
+    steps.push(...fusedGemvSteps(ctx, `layer${l}.in_proj`, a.resid, a.proj, params, inBias, normConv, conv));
+    steps.push(scanDecodeStep(ctx, l));
     const outBias = c.useBias ? pl.outProjBias : undefined;
-    steps.push(
-      ...fusedGemvSteps(ctx, `layer${l}.out_proj`, a.gated, a.resid, params, outBias, { ACCUM: true }),
-    );
+    const gatedNorm = { NORM: true, EPS: c.layerNormEpsilon, NW_OFF: pl.gateNorm, ACCUM: true };
+    steps.push(...fusedGemvSteps(ctx, `layer${l}.out_proj`, a.gated, a.resid, params, outBias, gatedNorm));
   }
   return steps;
 }

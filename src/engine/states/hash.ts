@@ -15,6 +15,9 @@
  * neither is comparable with this one.
  */
 import type { MambaConfig } from '../../model/config.ts';
+import { isMamba2Config, type AnyMambaConfig } from '../../model/family.ts';
+import type { Mamba2Config } from '../../model/mamba2Config.ts';
+import { mamba2NamedTensors, type Mamba2Weights } from '../mamba2Weights.ts';
 import { namedTensors, type MambaWeights } from '../weights.ts';
 
 export { namedTensors };
@@ -70,8 +73,16 @@ class Hash64 {
   }
 }
 
-/** The config fields that change the computation, in a fixed order (JSON key order would not be stable). */
-function canonicalConfig(c: MambaConfig): string {
+/**
+ * The config fields that change the computation, in a fixed order (JSON key order would not be stable). Mamba-1's
+ * list is the one every stored Mamba-1 state was tagged with, so it must not change; Mamba-2's starts with the
+ * family's name, so no Mamba-2 config can hash like a Mamba-1 one.
+ */
+function canonicalConfig(c: AnyMambaConfig): string {
+  return isMamba2Config(c) ? canonicalMamba2Config(c) : canonicalMamba1Config(c);
+}
+
+function canonicalMamba1Config(c: MambaConfig): string {
   return JSON.stringify([
     c.vocabSize,
     c.hiddenSize,
@@ -88,13 +99,43 @@ function canonicalConfig(c: MambaConfig): string {
 }
 
 /**
+ * Every Mamba2Config field read from config.json that can change the computation or the state's shape, even
+ * those transformers 5.17 ignores today (rms_norm) or that change only the summation order (chunk_size): a
+ * checkpoint whose config differs in any of them is another model. Non-finite limits are spelled out, since
+ * JSON.stringify writes every one of them as null.
+ */
+function canonicalMamba2Config(c: Mamba2Config): string {
+  const limit = c.timeStepLimit.map((v) => (Number.isFinite(v) ? v : String(v)));
+  return JSON.stringify([
+    'mamba2',
+    c.vocabSize,
+    c.hiddenSize,
+    c.numLayers,
+    c.numHeads,
+    c.headDim,
+    c.nGroups,
+    c.stateSize,
+    c.expand,
+    c.convKernel,
+    c.chunkSize,
+    c.useConvBias,
+    c.useBias,
+    c.rmsNorm,
+    c.layerNormEpsilon,
+    c.residualInFp32,
+    limit,
+    c.tieWordEmbeddings,
+  ]);
+}
+
+/**
  * Streaming, order-independent weights hash: `add` each tensor once under its Hugging Face name, in any order,
  * then `digest`. Only the per-tensor digests are kept, so the tensors need not stay in memory.
  */
 export class WeightsHasher {
   private readonly tensors = new Map<string, [number, number]>();
 
-  constructor(private readonly config: MambaConfig) {}
+  constructor(private readonly config: AnyMambaConfig) {}
 
   add(name: string, data: Float32Array): void {
     if (this.tensors.has(name)) throw new Error(`Tensor "${name}" was hashed twice.`);
@@ -117,9 +158,14 @@ export class WeightsHasher {
   }
 }
 
-/** The WeightsHasher digest of weights held in memory. */
-export function hashModelWeights(weights: MambaWeights): string {
+/** The WeightsHasher digest of weights held in memory, of either family. */
+export function hashModelWeights(weights: MambaWeights | Mamba2Weights): string {
   const h = new WeightsHasher(weights.config);
-  for (const [name, t] of namedTensors(weights)) h.add(name, t);
+  const named = isMamba2Weights(weights) ? mamba2NamedTensors(weights) : namedTensors(weights);
+  for (const [name, t] of named) h.add(name, t);
   return h.digest();
+}
+
+function isMamba2Weights(w: MambaWeights | Mamba2Weights): w is Mamba2Weights {
+  return isMamba2Config(w.config);
 }
