@@ -234,6 +234,9 @@ for (const shapeName of shapeNames) {
         usPerLayer: Object.fromEntries(PASSES.map((p) => [p, +(us[p] ?? 0).toFixed(2)])),
         totalUsPerLayer: +total.toFixed(2),
         msPerChunk: +((total * shape.layers) / 1000).toFixed(3),
+        // The algorithm's useful work per layer: chunk_state and C·entering (P·N each per token and head), the
+        // unmasked half of C·Bᵀ (Q·N / 2) and of M·x (Q·P / 2); 2 flops per multiply-add.
+        tflops: Number(((2 * T * H * (2 * P * N + (choice.q * (N + P)) / 2)) / (total * 1e6)).toPrecision(3)),
         maxRelErr: errs,
         pass: pass_,
       }),
