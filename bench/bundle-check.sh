@@ -3,6 +3,7 @@
 # `webgpu`), so it runs on the GPU machine where node_modules does not travel:
 #   bash bench/bundle-check.sh              # dist-bench/check-random.mjs
 #   bash bench/bundle-check.sh check-f16    # dist-bench/check-f16.mjs
+#   bash bench/bundle-check.sh m2-ssd-bench # dist-bench/m2-ssd-bench.mjs (Mamba-2's SSD passes, old vs tiled)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:-check-random}

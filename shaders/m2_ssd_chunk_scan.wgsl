@@ -6,15 +6,12 @@
 // workgroup in workgroup memory, then every (i, p) reads it.
 // Shapes: xbc f32 [T, CD] (x [H·P] | B [G·N] | C [G·N]), params f32 (D [H] at D_OFF), cum f32 [T, H],
 // dl f32 [T, H], cs f32 [ceil(T/Q), H, P, N] (entering states, from pass 2), y f32 [T, H·P]. Q ≤ 32.
+// The software variant (one invocation per output); GPUs run m2_ssd_chunk_scan_tiled.
 // Reference: ssdChunked in src/engine/reference/mamba2.ts; the whole three-pass scan matches ssdScan.
 // Dispatch: (ceil(T / Q), H).
 #include "dims.wgsl"
+#include "m2_ssd_chunk.wgsl"
 
-override H: u32;
-override P: u32;
-override G: u32;
-override N: u32;
-override Q: u32;
 override D_OFF: u32;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -32,18 +29,18 @@ var<workgroup> wM: array<f32, 1024>;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
   let chunk = wid.x;
   let h = wid.y;
-  let t0 = chunk * Q;
-  if (t0 >= dims.T) {
+  let len = chunkLen(chunk);
+  if (len == 0u) {
     return;
   }
-  let len = min(Q, dims.T - t0);
+  let t0 = chunk * Q;
   if (li < len) {
     wCum[li] = cum[(t0 + li) * H + h];
   }
   workgroupBarrier();
-  let cd = H * P + 2u * G * N;
-  let bCol = H * P + (h / (H / G)) * N;
-  let cCol = bCol + G * N;
+  let cd = xbcStride();
+  let bCol = bColOf(h);
+  let cCol = cColOf(h);
   for (var e = li; e < len * len; e += 64u) {
     let i = e / len;
     let s = e % len;

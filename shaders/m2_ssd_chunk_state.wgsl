@@ -5,17 +5,14 @@
 // Pass 2 (m2_ssd_state_pass) chains the chunks from the incoming state; pass 3 (m2_ssd_chunk_scan) makes y.
 // Shapes: xbc f32 [T, CD] (x [H·P] | B [G·N] | C [G·N]), proj f32 [T, LDP] (raw Δ at DT_COL), params f32
 // (dt_bias at DTB_OFF, A_log [H] at A_OFF), cum f32 [T, H], dl f32 [T, H] (Δ), cs f32 [ceil(T/Q), H, P, N].
-// Q ≤ 32.
+// Q ≤ 32. The software variant (one invocation per output, few barriers: SwiftShader's fast case); GPUs run
+// m2_ssd_chunk_state_tiled.
 // Reference: ssdChunked in src/engine/reference/mamba2.ts (checked there against the recurrence ssdScan).
 // Dispatch: (ceil(T / Q), H).
 #include "dims.wgsl"
+#include "m2_ssd_chunk.wgsl"
 #include "m2_delta.wgsl"
 
-override H: u32;
-override P: u32;
-override G: u32;
-override N: u32;
-override Q: u32;
 override LDP: u32;
 override DT_COL: u32;
 override A_OFF: u32;
@@ -35,11 +32,11 @@ var<workgroup> wCum: array<f32, 32>;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
   let chunk = wid.x;
   let h = wid.y;
-  let t0 = chunk * Q;
-  if (t0 >= dims.T) {
+  let len = chunkLen(chunk);
+  if (len == 0u) {
     return;
   }
-  let len = min(Q, dims.T - t0);
+  let t0 = chunk * Q;
   if (li < len) {
     wDelta[li] = m2Delta(proj[(t0 + li) * LDP + DT_COL + h], h);
   }
@@ -55,8 +52,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     }
   }
   workgroupBarrier();
-  let cd = H * P + 2u * G * N;
-  let g = h / (H / G);
+  let cd = xbcStride();
+  let bCol = bColOf(h);
   let last = wCum[len - 1u];
   for (var e = li; e < P * N; e += 64u) {
     let p = e / N;
@@ -64,7 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     var s = 0.0;
     for (var i = 0u; i < len; i++) {
       let r = (t0 + i) * cd;
-      s += exp(last - wCum[i]) * wDelta[i] * xbc[r + h * P + p] * xbc[r + H * P + g * N + n];
+      s += exp(last - wCum[i]) * wDelta[i] * xbc[r + h * P + p] * xbc[r + bCol + n];
     }
     cs[(chunk * H + h) * P * N + e] = s;
   }

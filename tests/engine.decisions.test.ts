@@ -12,6 +12,11 @@ import {
   fusedDecode,
   fusedGemvKernel,
   gemmKernel,
+  M2_SCAN_CHUNK,
+  M2_SCAN_CHUNK_GPU,
+  M2_SCAN_CHUNK_MIN,
+  M2_SCAN_SLICE_GPU,
+  m2SsdChoice,
   maxSplitFor,
   midSplit,
   reductionWidth,
@@ -101,6 +106,18 @@ describe('kernel choice by adapter kind', () => {
     expect(m2ScanDecodeKernel(false)).toBe('m2_scan_decode');
     expect(m2ScanRows()).toBe(1);
     expect(m2ScanRows(3)).toBe(3);
+  });
+
+  it("Mamba-2's chunked SSD: tiled kernels on GPUs, the simple ones (Q ≤ 32) on SwiftShader", () => {
+    expect(m2SsdChoice('software')).toEqual({ tiled: false, q: M2_SCAN_CHUNK, nk: 0 });
+    expect(m2SsdChoice('hardware')).toEqual({ tiled: true, q: M2_SCAN_CHUNK_GPU, nk: M2_SCAN_SLICE_GPU });
+    expect(m2SsdChoice('hardware', 64, 8)).toEqual({ tiled: true, q: 64, nk: 8 });
+    // The entering-state buffer holds ceil(T / Q) chunks for whichever variant runs.
+    expect(M2_SCAN_CHUNK_MIN).toBeLessThanOrEqual(Math.min(M2_SCAN_CHUNK, M2_SCAN_CHUNK_GPU));
+    expect(M2_SCAN_CHUNK).toBeLessThanOrEqual(32);
+    expect(() => m2SsdChoice('hardware', 40)).toThrow(/16, 32, 48 or 64/);
+    expect(() => m2SsdChoice('hardware', 128)).toThrow(/16, 32, 48 or 64/);
+    expect(() => m2SsdChoice('hardware', 32, 12)).toThrow(/8 or 16/);
   });
 
   it('fused decode on GPUs only, and only where d_model and d_inner are multiples of 8', () => {

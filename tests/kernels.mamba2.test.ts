@@ -1,16 +1,25 @@
 /**
  * The Mamba-2 kernels on a real adapter against the float64 reference (src/engine/reference/mamba2.ts), each
- * within a relative 1e-5 of the largest expected value (f32 arithmetic on values of order 1; the scans run 45
- * tokens): the grouped depthwise conv with its conv state (d_conv 4 and 3, chunks shorter than the state),
- * the one-token step and the three-pass chunked SSD scan (two groups of two heads, a clamped Δ, a random
- * starting state, chunks that do not divide T) with the final state and Σ Δ, and the gated RMSNorm (all of
- * d_inner as transformers does, and per group as mamba_ssm does).
+ * within a relative 1e-5 of the largest expected value (f32 arithmetic on values of order 1; the scans run up
+ * to 100 tokens): the grouped depthwise conv with its conv state (d_conv 4 and 3, chunks shorter than the
+ * state), the one-token step, the gated RMSNorm (all of d_inner as transformers does, and per group as
+ * mamba_ssm does) and the three-pass chunked SSD scan with the final state and Σ Δ, as the engine plans it
+ * (src/engine/mamba2/ssd.ts) for both kernel variants: the simple kernels (software) and the tiled ones
+ * (hardware, Q = 16 … 64, N staged in slices of 8 or 16). Every scan has two groups of two heads, a clamped
+ * Δ and a random starting state; T = 1, T < Q, T a multiple of Q and not (a partial last chunk), and a wider
+ * shape (P 80, N 72) whose 64-wide tiles are partial in both P and N.
+ *
+ * On SwiftShader the simple kernels stay faster, so the software variant keeps them: bench/m2-ssd-bench.ts
+ * --shapes soup --tokens 128 (the bundled model's shape), ms per layer on this 2-core machine under load,
+ * two runs: simple 757–779 (state pass 11–13), tiled Q=32 1,272–1,290 (state pass 228), Q=64 1,190–1,214.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { encodeDispatches, PipelineCache, type Dispatch } from '../src/engine/kernels/pipelines.ts';
 import { writeUniform } from '../src/engine/kernels/uniforms.ts';
+import { m2SsdChoice, type M2SsdChoice } from '../src/engine/decisions.ts';
+import { ssdSteps } from '../src/engine/mamba2/ssd.ts';
 import { causalConv, gatedRmsNorm, silu, ssdScan } from '../src/engine/reference/mamba2.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
 import { rng, withScope } from './helpers/gpu.ts';
@@ -174,7 +183,7 @@ function scanCase(T: number, seed: number) {
   return { xbc, proj, flat, offsets, state, ssmOff, dtsOff: ssmOff + H * P * N, want: { y, ...want } };
 }
 
-function expectScan(got: Float32Array[], c: ReturnType<typeof scanCase>) {
+function expectScan(got: Float32Array[], c: Pick<ReturnType<typeof scanCase>, 'ssmOff' | 'dtsOff' | 'want'>) {
   const [y, state] = got as [Float32Array, Float32Array];
   expect(relMaxDiff(y, c.want.y)).toBeLessThan(TOL);
   expect(relMaxDiff(state.subarray(c.ssmOff, c.dtsOff), c.want.ssm)).toBeLessThan(TOL);
@@ -312,55 +321,110 @@ describe('Mamba-2 decode step with the gate (m2_scan_decode, m2_scan_decode_sg)'
   }
 });
 
+/** A chunked-SSD problem of any size: xbc, in_proj rows (raw Δ), per-head parameters and a random state. */
+function ssdCase(d: typeof dims, T: number, seed: number) {
+  const { numHeads: h, headDim: p, nGroups: g, stateSize: n } = d;
+  const di = h * p;
+  const cd = di + 2 * g * n;
+  const ldp = di + cd + h + 3;
+  const r = uniformRandom(seed);
+  const params = { dtBias: r(h), aLog: r(h), d: r(h) };
+  // dt_bias at 5, A_log after it, D after that (no tensor at offset 0).
+  const flat = new Float32Array(5 + 3 * h);
+  flat.set(params.dtBias, 5);
+  flat.set(params.aLog, 5 + h);
+  flat.set(params.d, 5 + 2 * h);
+  const xbc = r(T * cd);
+  const proj = r(T * ldp, 3);
+  const ssmOff = 3;
+  const state = new Float32Array(ssmOff + h * p * n + h);
+  state.set(r(h * p * n, 0.5), ssmOff);
+  state.set(r(h).map(Math.abs), ssmOff + h * p * n);
+  const want = {
+    ssm: Float64Array.from(state.subarray(ssmOff, ssmOff + h * p * n)),
+    dtSum: Float64Array.from(state.subarray(ssmOff + h * p * n)),
+  };
+  const y = ssdScan(xbc, proj, ldp, di + cd, T, d, { ...params, timeStepLimit: LIMIT }, want);
+  const layout = {
+    LDP: ldp,
+    DT_COL: di + cd,
+    DT_MIN: LIMIT[0],
+    DT_MAX: LIMIT[1],
+    DTB_OFF: 5,
+    A_OFF: 5 + h,
+    D_OFF: 5 + 2 * h,
+    SSM_OFF: ssmOff,
+    DTS_OFF: ssmOff + h * p * n,
+  };
+  return { xbc, proj, flat, state, layout, ssmOff, dtsOff: ssmOff + h * p * n, want: { y, ...want } };
+}
+
+/** Runs the three passes the engine plans for `choice` (src/engine/mamba2/ssd.ts) on one case. */
+async function runSsd(d: typeof dims, T: number, c: ReturnType<typeof ssdCase>, choice: M2SsdChoice) {
+  const { numHeads: h, headDim: p, nGroups: g, stateSize: n } = d;
+  const b = new Buffers(dev.device);
+  const got = await withScope(dev.device, async () => {
+    const bufs = {
+      dims: b.dims(T),
+      xbc: b.storage(c.xbc),
+      proj: b.storage(c.proj),
+      params: b.storage(c.flat),
+      cum: b.storage(T * h),
+      dl: b.storage(T * h),
+      cs: b.storage(Math.ceil(T / choice.q) * h * p * n),
+      state: b.storage(c.state),
+      y: b.storage(T * h * p),
+    };
+    const steps = ssdSteps(pipes, '', { H: h, P: p, G: g, N: n }, c.layout, bufs, choice);
+    return b.run(steps, T, [
+      [bufs.y, T * h * p],
+      [bufs.state, c.state.length],
+    ]);
+  });
+  b.destroy();
+  return got;
+}
+
+// The engine's shape family in small: 2 groups of 2 heads. `wide` spans two 64-blocks of P and of N, both
+// partial, so the tiled kernels' block edges are exercised too.
+const small = dims;
+const wide = { numHeads: 4, headDim: 80, nGroups: 2, stateSize: 72 };
+
 describe('Mamba-2 chunked SSD scan (m2_ssd_chunk_state → m2_ssd_state_pass → m2_ssd_chunk_scan)', () => {
+  const cases: [string, typeof dims, number, M2SsdChoice][] = [];
   for (const [T, Q] of [
     [1, 16],
     [16, 16],
     [45, 16],
     [45, 32],
+    [7, 32],
   ] as const) {
-    it(`${T} tokens in chunks of ${Q} from a random state: y, the final state and Σ Δ`, async () => {
-      const c = scanCase(T, 31 + T + Q);
-      const chunks = Math.ceil(T / Q);
-      const b = new Buffers(dev.device);
-      const got = await withScope(dev.device, async () => {
-        const [d, xbc, proj, params] = [b.dims(T), b.storage(c.xbc), b.storage(c.proj), b.storage(c.flat)];
-        const [cum, dl, cs, y, st] = [
-          b.storage(T * H),
-          b.storage(T * H),
-          b.storage(chunks * H * P * N),
-          b.storage(T * DI),
-          b.storage(c.state),
-        ];
-        const grid = (t: number): [number, number, number] => [Math.ceil(t / Q), H, 1];
-        const steps = [
-          pipes
-            .kernel('m2_ssd_chunk_state', {
-              ...common,
-              Q,
-              LDP,
-              DT_COL,
-              DTB_OFF: c.offsets.dtBias,
-              A_OFF: c.offsets.aLog,
-            })
-            .dispatch('chunk state', { dims: d, xbc, proj, params, cum, dl, cs }, grid),
-          pipes
-            .kernel('m2_ssd_state_pass', { H, P, N, Q, SSM_OFF: c.ssmOff, DTS_OFF: c.dtsOff })
-            .dispatch('state pass', { dims: d, cum, dl, state: st, cs }, () => [
-              Math.ceil((P * N) / 64),
-              H,
-              1,
-            ]),
-          pipes
-            .kernel('m2_ssd_chunk_scan', { H, P, G, N, Q, D_OFF: c.offsets.d })
-            .dispatch('chunk scan', { dims: d, xbc, params, cum, dl, cs, y }, grid),
-        ];
-        return b.run(steps, T, [
-          [y, T * DI],
-          [st, c.state.length],
-        ]);
-      });
-      b.destroy();
+    cases.push(['software', small, T, m2SsdChoice('software', Q)]);
+  }
+  for (const [T, Q] of [
+    [1, 32],
+    [7, 32],
+    [16, 16],
+    [45, 16],
+    [45, 32],
+    [64, 32],
+    [45, 48],
+    [45, 64],
+    [100, 64],
+  ] as const) {
+    cases.push(['hardware', small, T, m2SsdChoice('hardware', Q)]);
+  }
+  cases.push(['hardware', small, 45, m2SsdChoice('hardware', 32, 8)]);
+  cases.push(['software', wide, 45, m2SsdChoice('software', 32)]);
+  cases.push(['hardware', wide, 45, m2SsdChoice('hardware', 32)]);
+  cases.push(['hardware', wide, 70, m2SsdChoice('hardware', 64)]);
+  cases.push(['hardware', wide, 70, m2SsdChoice('hardware', 64, 8)]);
+  for (const [variant, d, T, choice] of cases) {
+    const shape = `H ${d.numHeads}, P ${d.headDim}, G ${d.nGroups}, N ${d.stateSize}`;
+    const slice = choice.tiled ? `, N slices of ${choice.nk}` : '';
+    it(`${variant}: ${T} tokens in chunks of ${choice.q}${slice} (${shape}) from a random state: y, the final state and Σ Δ`, async () => {
+      const c = ssdCase(d, T, 31 + T + choice.q + d.headDim);
+      const got = await runSsd(d, T, c, choice);
       expectScan(got, c);
     });
   }

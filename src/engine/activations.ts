@@ -8,7 +8,7 @@
 import type { MambaConfig } from '../model/config.ts';
 import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
 import type { Mamba2Config } from '../model/mamba2Config.ts';
-import { M2_SCAN_CHUNK, splitKFloats, type GemmTuning } from './decisions.ts';
+import { M2_SCAN_CHUNK_MIN, splitKFloats, type GemmTuning } from './decisions.ts';
 
 /** Words of the sampler's report: id, prob, count, then up to 16 (id, prob) alternatives. */
 export const SAMPLE_OUT_WORDS = 3 + 2 * 16;
@@ -97,7 +97,7 @@ export function mamba2ActivationSizes(
     gated: T * c.intermediateSize * 4,
     cum: T * H * 4,
     dl: T * H * 4,
-    cs: Math.ceil(T / M2_SCAN_CHUNK) * H * c.headDim * c.stateSize * 4,
+    cs: Math.ceil(T / M2_SCAN_CHUNK_MIN) * H * c.headDim * c.stateSize * 4,
   };
 }
 

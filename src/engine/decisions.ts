@@ -188,10 +188,58 @@ export function m2ScanRows(forced?: number): number {
 }
 
 /**
- * Tokens per chunk of Mamba-2's chunked SSD scan inside one prefill chunk (m2_ssd_*.wgsl): at most 32, since
- * its workgroup holds the Q × Q intra-chunk matrix in workgroup memory.
+ * Tokens per chunk Q of Mamba-2's chunked SSD scan on SwiftShader (m2_ssd_chunk_state / m2_ssd_chunk_scan): at
+ * most 32, since that workgroup holds the Q × Q intra-chunk matrix in workgroup memory.
  */
 export const M2_SCAN_CHUNK = 32;
+
+/**
+ * Q of the tiled SSD kernels on GPUs (m2_ssd_chunk_state_tiled / m2_ssd_chunk_scan_tiled; 16, 32, 48 or 64).
+ * 64 halves the entering states (cs) and the state pass's chunks but doubles the C·Bᵀ and M·x work and halves
+ * the workgroups of chunk_scan (192 at 130m size on a 512-token chunk); bench/m2-ssd-bench.ts measures both on
+ * the GPU machine. The default is the expected winner until measured.
+ */
+export const M2_SCAN_CHUNK_GPU = 32;
+
+/** The smallest Q any variant runs with: the entering-state buffer (cs) is sized for ceil(T / this) chunks. */
+export const M2_SCAN_CHUNK_MIN = Math.min(M2_SCAN_CHUNK, M2_SCAN_CHUNK_GPU);
+
+/** How Mamba-2's prefill runs its chunked SSD scan (src/engine/mamba2/ssd.ts builds the three dispatches). */
+export interface M2SsdChoice {
+  /** The tiled kernels (256 invocations, register blocks, operands staged in workgroup memory) or the simple ones. */
+  tiled: boolean;
+  /** Tokens per chunk Q. */
+  q: number;
+  /** Tiled chunk_scan: state entries per staged slice of N (8 or 16). */
+  nk: number;
+}
+
+/**
+ * N per staged slice of m2_ssd_chunk_scan_tiled: 16 halves its barriers against 8 and holds 12 more values in
+ * registers per invocation (the next slice, loaded while this one is multiplied). bench/m2-ssd-bench.ts
+ * measures both on the GPU machine.
+ */
+export const M2_SCAN_SLICE_GPU = 16;
+
+/**
+ * The SSD kernels by variant: GPUs the tiled ones; SwiftShader the one-invocation-per-output kernels, which ran
+ * faster there (barriers switch every invocation's fiber; see tests/kernels.mamba2.test.ts's header for the
+ * timings). `q` and `nk` override Q and the N slice of the tiled kernels (the benchmark's sweep).
+ */
+export function m2SsdChoice(variant: KernelVariant, q?: number, nk?: number): M2SsdChoice {
+  if (variant === 'software') {
+    const Q = q ?? M2_SCAN_CHUNK;
+    if (Q < 1 || Q > 32) throw new RangeError(`The simple SSD kernels take Q ≤ 32 (got ${Q}).`);
+    return { tiled: false, q: Q, nk: 0 };
+  }
+  const Q = q ?? M2_SCAN_CHUNK_GPU;
+  if (Q % 16 !== 0 || Q < 16 || Q > 64)
+    throw new RangeError(`The tiled SSD kernels take Q = 16, 32, 48 or 64 (got ${Q}).`);
+  const NK = nk ?? M2_SCAN_SLICE_GPU;
+  if (NK !== 8 && NK !== 16)
+    throw new RangeError(`The tiled SSD scan stages N in slices of 8 or 16 (got ${NK}).`);
+  return { tiled: true, q: Q, nk: NK };
+}
 
 /** How f16 weights are read: 'auto' natively where the device has shader-f16, 'native' or 'packed' by force. */
 export type F16Kernels = 'auto' | 'native' | 'packed';

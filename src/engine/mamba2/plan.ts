@@ -11,7 +11,7 @@
  */
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { Mamba2Activations } from '../activations.ts';
-import { fusedDecode, M2_SCAN_CHUNK, m2ScanDecodeKernel, m2ScanRows, reductionWidth } from '../decisions.ts';
+import { fusedDecode, m2ScanDecodeKernel, m2ScanRows, m2SsdChoice, reductionWidth } from '../decisions.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { outputSteps, type DispatchPlan } from '../plan/assemble.ts';
 import { ceil } from '../plan/context.ts';
@@ -20,6 +20,7 @@ import { gemmSteps } from '../plan/gemm.ts';
 import { embedSteps, rmsnormStep } from '../plan/layer.ts';
 import { mamba2StateLayout } from '../stateIO.ts';
 import type { GpuMamba2Weights } from './placement.ts';
+import { ssdSteps } from './ssd.ts';
 
 export interface Mamba2PlanContext extends FusedGemvContext {
   config: Mamba2Config;
@@ -37,7 +38,7 @@ function scanSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
   const params = ctx.weights.layerParams[l]!;
   const state = ctx.weights.work[l]!;
   const sl = mamba2StateLayout(c);
-  const [H, P, G, N, Q] = [c.numHeads, c.headDim, c.nGroups, c.stateSize, M2_SCAN_CHUNK];
+  const [H, P, G, N] = [c.numHeads, c.headDim, c.nGroups, c.stateSize];
   const dt = {
     DTB_OFF: pl.dtBias,
     DT_MIN: c.timeStepLimit[0],
@@ -46,27 +47,17 @@ function scanSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
     LDP: c.inProjSize,
     DT_COL: c.intermediateSize + c.convDim,
   };
+  const layout = { ...dt, A_OFF: pl.aLog, D_OFF: pl.d, SSM_OFF: sl.ssm, DTS_OFF: sl.dtSum };
   const { dims, xbc, proj, cum, dl, cs, y } = a;
   if (mode === 'gemv') {
-    const consts = { ...dt, H, P, G, N, A_OFF: pl.aLog, D_OFF: pl.d, SSM_OFF: sl.ssm, DTS_OFF: sl.dtSum };
     return [
       ctx.pipes
-        .kernel('m2_scan_step', consts)
+        .kernel('m2_scan_step', { ...layout, H, P, G, N })
         .dispatch(`layer${l}.scan`, { dims, xbc, proj, params, state, y }, () => [ceil(H * P, 64), 1, 1]),
     ];
   }
-  const grid = (t: number): [number, number, number] => [ceil(t, Q), H, 1];
-  return [
-    ctx.pipes
-      .kernel('m2_ssd_chunk_state', { ...dt, H, P, G, N, Q, A_OFF: pl.aLog })
-      .dispatch(`layer${l}.chunk_state`, { dims, xbc, proj, params, cum, dl, cs }, grid),
-    ctx.pipes
-      .kernel('m2_ssd_state_pass', { H, P, N, Q, SSM_OFF: sl.ssm, DTS_OFF: sl.dtSum })
-      .dispatch(`layer${l}.state_pass`, { dims, cum, dl, state, cs }, () => [ceil(P * N, 64), H, 1]),
-    ctx.pipes
-      .kernel('m2_ssd_chunk_scan', { H, P, G, N, Q, D_OFF: pl.d })
-      .dispatch(`layer${l}.chunk_scan`, { dims, xbc, params, cum, dl, cs, y }, grid),
-  ];
+  const buffers = { dims, xbc, proj, params, cum, dl, cs, state, y };
+  return ssdSteps(ctx.pipes, `layer${l}.`, { H, P, G, N }, layout, buffers, m2SsdChoice(ctx.opts.variant));
 }
 
 /** Layer `l` between its projections: the conv over x, B and C, the SSM, the gated RMSNorm. */

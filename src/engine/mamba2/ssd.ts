@@ -1,0 +1,88 @@
+/**
+ * Mamba-2's chunked SSD scan for prefill as three dispatches (m2_ssd_chunk_state → m2_ssd_state_pass →
+ * m2_ssd_chunk_scan, or their _tiled twins on GPUs; see decisions.ts m2SsdChoice): shared by the engine's plan,
+ * the kernel tests and bench/m2-ssd-bench.ts, so all three run the same kernels on the same grids.
+ */
+import type { M2SsdChoice } from '../decisions.ts';
+import type { Dispatch, PipelineCache } from '../kernels/pipelines.ts';
+
+const ceil = (a: number, b: number) => Math.ceil(a / b);
+
+/** One scan's sizes: heads, head_dim, groups, state_size. */
+export interface SsdShape {
+  H: number;
+  P: number;
+  G: number;
+  N: number;
+}
+
+/** Where the scan's inputs sit: in_proj's row stride and Δ column, Δ's clamp, and the offsets of its parameters. */
+export interface SsdLayout {
+  LDP: number;
+  DT_COL: number;
+  DT_MIN: number;
+  DT_MAX: number;
+  /** dt_bias [H], A_log [H] and D [H] in `params`. */
+  DTB_OFF: number;
+  A_OFF: number;
+  D_OFF: number;
+  /** The SSM state [H, P, N] and Σ Δ [H] in `state`. */
+  SSM_OFF: number;
+  DTS_OFF: number;
+}
+
+export interface SsdBuffers {
+  dims: GPUBuffer;
+  xbc: GPUBuffer;
+  proj: GPUBuffer;
+  params: GPUBuffer;
+  cum: GPUBuffer;
+  dl: GPUBuffer;
+  cs: GPUBuffer;
+  state: GPUBuffer;
+  y: GPUBuffer;
+}
+
+/** The three passes, labelled `${prefix}chunk_state`, `…state_pass`, `…chunk_scan`. */
+export function ssdSteps(
+  pipes: PipelineCache,
+  prefix: string,
+  s: SsdShape,
+  l: SsdLayout,
+  b: SsdBuffers,
+  choice: M2SsdChoice,
+): Dispatch[] {
+  const { H, P, G, N } = s;
+  const Q = choice.q;
+  const dt = { DTB_OFF: l.DTB_OFF, DT_MIN: l.DT_MIN, DT_MAX: l.DT_MAX, LDP: l.LDP, DT_COL: l.DT_COL };
+  const { dims, xbc, proj, params, cum, dl, cs, state, y } = b;
+  // The tiled kernels make 64 × 64 blocks: chunk_state of local[P, N], chunk_scan of the outputs' P columns.
+  const zState = choice.tiled ? ceil(P, 64) * ceil(N, 64) : 1;
+  const zScan = choice.tiled ? ceil(P, 64) : 1;
+  const suffix = choice.tiled ? '_tiled' : '';
+  // m2_ssd_state_pass's workgroup width (64 invocations, or 256 tiled).
+  const stateWg = choice.tiled ? 256 : 64;
+  return [
+    pipes
+      .kernel(`m2_ssd_chunk_state${suffix}`, { ...dt, H, P, G, N, Q, A_OFF: l.A_OFF })
+      .dispatch(`${prefix}chunk_state`, { dims, xbc, proj, params, cum, dl, cs }, (t) => [
+        ceil(t, Q),
+        H,
+        zState,
+      ]),
+    pipes
+      .kernel(`m2_ssd_state_pass${suffix}`, { H, P, N, Q, SSM_OFF: l.SSM_OFF, DTS_OFF: l.DTS_OFF })
+      .dispatch(`${prefix}state_pass`, { dims, cum, dl, state, cs }, () => [ceil(P * N, stateWg), H, 1]),
+    pipes
+      .kernel(`m2_ssd_chunk_scan${suffix}`, {
+        H,
+        P,
+        G,
+        N,
+        Q,
+        D_OFF: l.D_OFF,
+        ...(choice.tiled ? { NK: choice.nk } : {}),
+      })
+      .dispatch(`${prefix}chunk_scan`, { dims, xbc, params, cum, dl, cs, y }, (t) => [ceil(t, Q), H, zScan]),
+  ];
+}
