@@ -27,6 +27,7 @@ export const GPU_TESTS = [
   'tests/kernels.f16-emulated.test.ts',
   'tests/kernels.int8.test.ts',
   'tests/kernels.models.test.ts',
+  'tests/kernels.sgmm-emulated.test.ts',
   'tests/kernels.mamba2.test.ts',
   'tests/kernels.test.ts',
   'tests/kernels.w8a8.test.ts',
