@@ -554,9 +554,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     workgroupBarrier();
 #endif
 #endif
-    // k within this step; straight loads stop at K (K % 16 == 0 for them), staged tiles are zero past it.
-    let kEnd = min(BK, shape.K - kb);
-    for (var kk = 0u; kk < kEnd; kk += 16u) {
+    // k within this step; straight loads stop at K (K % 16 == 0 for them), staged tiles are zero past it. A
+    // constant trip count with a (uniform) early exit, so the driver can unroll it.
+    for (var kk = 0u; kk < BK; kk += 16u) {
+      if (kb + kk >= shape.K) {
+        break;
+      }
       let a0 = ldA(buf, kb, kk, 0u);
       var a1 = a0;
       var a2 = a0;
