@@ -22,6 +22,7 @@ export const GPU_TESTS = [
   'tests/engine.int8.test.ts',
   'tests/engine.mamba2.test.ts',
   'tests/engine.prefill-tiles.test.ts',
+  'tests/engine.sgmm-emulated.test.ts',
   'tests/engine.state.test.ts',
   'tests/kernels.bind-by-name.test.ts',
   'tests/kernels.f16-emulated.test.ts',
