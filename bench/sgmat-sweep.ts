@@ -612,6 +612,19 @@ if (chosen && Number.isFinite(chosen.total)) {
   console.log(
     `  -> src/engine/decisions.ts: export const SGMM_CHOICE: SgmmChoice = ${JSON.stringify(chosen.c)};`,
   );
+  // gemm_tiled on the same shapes (its last timing per shape), to say whether the choice should be the default.
+  let tiledTotal = 0;
+  for (const key of MODEL_SHAPES) {
+    const t = rows.filter((r) => r.variant === 'gemm_tiled' && r.shape === SHAPES[key]!.name).pop();
+    tiledTotal += t ? t.ms : NaN;
+  }
+  console.log(
+    `  gemm_tiled on the same shapes: ${tiledTotal.toFixed(4)} ms; the choice takes ` +
+      `${(chosen.total / tiledTotal).toFixed(2)}x its time` +
+      (chosen.total < tiledTotal
+        ? ' (faster: worth making the default where subgroup matrices exist, options.ts resolveOptions)'
+        : ' (not faster: keep it opt-in)'),
+  );
 } else {
   console.log('\nCHOICE none: no variant passed on every model shape');
 }
