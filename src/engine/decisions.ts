@@ -265,11 +265,11 @@ export interface SgmmChoice {
 
 /**
  * The gemm_sgmm variant the engine runs where sgmatKernel allows subgroup matrices. The coordinator sets it
- * from bench/sgmat-sweep.ts's `BEST` line (this one line). Until then: the guess from the structure of the
- * first kernel's H200 figures, double-buffered staging of both operands with 4 x 4 result matrices per
- * subgroup (twice the operand reuse of gemm_sgmat_f16's 4 x 2) on 128 x 128 tiles.
+ * from bench/sgmat-sweep.ts's `CHOICE` line (this one line). Until then, the classic tensor-core tiling: 128 x 128
+ * tiles of 8 subgroups (2 x 4), each 4 x 2 result matrices, both operands staged through double-buffered
+ * workgroup memory (48 KiB), X converted to f16 as it is staged.
  */
-export const SGMM_CHOICE: SgmmChoice = { kernel: 'gemm_sgmm_fs_db', SGM: 2, SGN: 2, TI: 4, TJ: 4, BK: 32 };
+export const SGMM_CHOICE: SgmmChoice = { kernel: 'gemm_sgmm_fs_db', SGM: 2, SGN: 4, TI: 4, TJ: 2, BK: 32 };
 
 /** What a gemm_sgmm variant's overrides add up to (the shader's own formulas). */
 export interface SgmmLayout {
