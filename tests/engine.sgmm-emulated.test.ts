@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SgmmChoice } from '../src/engine/decisions.ts';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { weightsAsHeld } from '../src/engine/gpu/weightMatrix.ts';
@@ -25,15 +25,17 @@ import { withScope } from './helpers/gpu.ts';
 const SHADERS = join(import.meta.dirname, '..', 'shaders');
 const FAMILY = readFileSync(join(SHADERS, 'gemm_sgmm.wgsl'), 'utf8');
 const sources = shaderSources as Record<string, string>;
-const saved = new Map<string, string>();
 
-/** Swaps the kernel's WGSL for its EMULATE build until afterAll puts it back. */
-function emulate(kernel: string): void {
+/** Swaps the kernel's WGSL for its EMULATE build; the returned function puts the real one back. */
+function emulate(kernel: string): () => void {
   const v = parseVariants(FAMILY, 'gemm_sgmm.wgsl', 'gemm_sgmm').find((x) => x.name === kernel)!;
-  if (!saved.has(kernel)) saved.set(kernel, sources[kernel]!);
+  const real = sources[kernel]!;
   sources[kernel] = preprocess(FAMILY, 'gemm_sgmm.wgsl', { ...v.defines, EMULATE: '1' }, (name) =>
     readFileSync(join(SHADERS, 'include', name), 'utf8'),
   );
+  return () => {
+    sources[kernel] = real;
+  };
 }
 
 let dev: EngineDevice;
@@ -50,9 +52,6 @@ beforeAll(async () => {
       maxWorkgroupStorage: real.device.limits.maxComputeWorkgroupStorageSize,
     },
   };
-});
-afterAll(() => {
-  for (const [k, v] of saved) sources[k] = v;
 });
 
 // d_model 64: in_proj 256 rows, out_proj 64; x_proj 36 rows and the tied 300-row LM head are not multiples of 16,
@@ -81,7 +80,8 @@ const CHOICES: { c: SgmmChoice; what: string }[] = [
 describe('engine prefill on emulated subgroup-matrix GEMMs', () => {
   for (const { c, what } of CHOICES) {
     it(`${c.kernel} (${what}) matches the float64 reference`, async () => {
-      emulate(c.kernel);
+      // Restored after the test, so no later test in the same process (the GPU machine's bundle) sees it.
+      const restore = emulate(c.kernel);
       const w = randomHostWeights(config, 5);
       const held = weightsAsHeld(w, 'f16');
       const tokens = Array.from({ length: 70 }, (_, i) => (i * 37 + 11) % config.vocabSize);
@@ -103,7 +103,7 @@ describe('engine prefill on emulated subgroup-matrix GEMMs', () => {
           s.destroy();
           m.destroy();
         }
-      });
+      }).finally(restore);
     });
   }
 });
