@@ -22,9 +22,12 @@ import {
   reductionWidth,
   scanChannelsPerGroup,
   scanKernel,
-  SGMAT_WORKGROUP_BYTES,
+  SGMM_CHOICE,
   sgmatKernel,
   sgmatSplit,
+  sgmmFits,
+  sgmmLayout,
+  type SgmmChoice,
   splitCount,
   splitKFloats,
   ssmDecodeChannels,
@@ -263,32 +266,67 @@ describe('prefill GEMMs on subgroup matrices', () => {
     maxWorkgroupStorage: 48 * 1024,
   };
 
-  it('takes the 16 x 16 x 16 f16 config for f16 weights on the hardware variant', () => {
-    expect(sgmatKernel('hardware', 'f16', h200)).toBe('gemm_sgmat_f16');
+  // A choice as the sweep may leave it: 128 x 128 tiles of 4 subgroups, double-buffered f32-X staging.
+  const fsdb: SgmmChoice = { kernel: 'gemm_sgmm_fs_db', SGM: 2, SGN: 2, TI: 4, TJ: 4, BK: 32 };
+
+  it('takes the choice for f16 weights on the hardware variant', () => {
+    expect(sgmatKernel('hardware', 'f16', h200, fsdb)).toEqual(fsdb);
+    expect(sgmatKernel('hardware', 'f16', h200)).toEqual(SGMM_CHOICE);
   });
 
   it('keeps the current kernels for f32 weights, SwiftShader and devices without what the kernel needs', () => {
-    expect(sgmatKernel('hardware', 'f32', h200)).toBeUndefined(); // an F32 checkpoint stays exact f32
-    expect(sgmatKernel('software', 'f16', h200)).toBeUndefined();
-    expect(sgmatKernel('hardware', 'f16', undefined)).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f32', h200, fsdb)).toBeUndefined(); // an F32 checkpoint stays exact f32
+    expect(sgmatKernel('software', 'f16', h200, fsdb)).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f16', undefined, fsdb)).toBeUndefined();
     // Without Dawn's f16 toggle the H200 offers only the int8 configs, and no shader-f16.
     const noF16 = { ...h200, configs: [i8(16, 16, 32), i8(16, 8, 32)], hasShaderF16: false };
-    expect(sgmatKernel('hardware', 'f16', noF16)).toBeUndefined();
-    expect(sgmatKernel('hardware', 'f16', { ...h200, hasShaderF16: false })).toBeUndefined();
-    // 16 x 8 x 16 or 16 x 8 x 8 alone, or f16 results only: the kernel multiplies with none of them.
-    expect(
-      sgmatKernel('hardware', 'f16', { ...h200, configs: [f16(16, 8, 16), f16(16, 8, 8)] }),
-    ).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f16', noF16, fsdb)).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f16', { ...h200, hasShaderF16: false }, fsdb)).toBeUndefined();
+    // The 16 x 16 x 16 variants need that config; the _n8 ones 16 x 8 x 16; f16 results serve neither.
+    const only8 = { ...h200, configs: [f16(16, 8, 16), f16(16, 8, 8)] };
+    expect(sgmatKernel('hardware', 'f16', only8, fsdb)).toBeUndefined();
+    const n8: SgmmChoice = { ...fsdb, kernel: 'gemm_sgmm_fs_n8' };
+    expect(sgmatKernel('hardware', 'f16', only8, n8)).toEqual(n8);
     const f16Result = { componentType: 'f16', resultComponentType: 'f16', M: 16, N: 16, K: 16 };
-    expect(sgmatKernel('hardware', 'f16', { ...h200, configs: [f16Result] })).toBeUndefined();
-    expect(sgmatKernel('hardware', 'f16', { ...h200, configs: [f16(8, 8, 8)] })).toBeUndefined();
-    // The kernel lays out 8 subgroups of exactly 32 invocations per workgroup.
-    expect(sgmatKernel('hardware', 'f16', { ...h200, subgroupMinSize: 16 })).toBeUndefined();
-    expect(sgmatKernel('hardware', 'f16', { ...h200, subgroupMaxSize: 64 })).toBeUndefined();
-    // 2 tiles of 128 x 40 halves + 8 patches of 16 x 16 f32 = 20,480 + 8,192 bytes.
-    expect(SGMAT_WORKGROUP_BYTES).toBe(28672);
-    expect(sgmatKernel('hardware', 'f16', { ...h200, maxWorkgroupStorage: 16384 })).toBeUndefined();
-    expect(sgmatKernel('hardware', 'f16', { ...h200, maxWorkgroupStorage: 28672 })).toBe('gemm_sgmat_f16');
+    expect(sgmatKernel('hardware', 'f16', { ...h200, configs: [f16Result] }, fsdb)).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f16', { ...h200, configs: [f16(8, 8, 8)] }, fsdb)).toBeUndefined();
+    // The kernel lays out subgroups of exactly 32 invocations.
+    expect(sgmatKernel('hardware', 'f16', { ...h200, subgroupMinSize: 16 }, fsdb)).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f16', { ...h200, subgroupMaxSize: 64 }, fsdb)).toBeUndefined();
+    // fsdb declares 2 buffers x (128 + 128) rows x 40 halves + 4 patches of 16 x 16 f32 = 40,960 + 4,096 bytes.
+    expect(sgmmLayout(fsdb).workgroupBytes).toBe(45056);
+    expect(sgmatKernel('hardware', 'f16', { ...h200, maxWorkgroupStorage: 45055 }, fsdb)).toBeUndefined();
+    expect(sgmatKernel('hardware', 'f16', { ...h200, maxWorkgroupStorage: 45056 }, fsdb)).toEqual(fsdb);
+  });
+
+  it("knows each variant's tiles, loads and limits", () => {
+    // 256 x 128 tiles of 8 subgroups, X f16 straight, W staged: 128 x 40 halves once + 8 patches.
+    const ds = sgmmLayout({ kernel: 'gemm_sgmm_ds', SGM: 4, SGN: 2, TI: 4, TJ: 4, BK: 32 });
+    expect(ds).toEqual({
+      BM: 256,
+      BN: 128,
+      SN: 16,
+      invocations: 256,
+      workgroupBytes: 128 * 40 * 2 + 8 * 256 * 4,
+      halfX: true,
+      directX: true,
+      directW: false,
+      xItems: 0,
+      wItems: 2,
+    });
+    // _n8: 16 x 8 result matrices, so BN = 8 SGN TJ.
+    expect(sgmmLayout({ kernel: 'gemm_sgmm_dd_n8', SGM: 2, SGN: 4, TI: 2, TJ: 2, BK: 64 }).BN).toBe(64);
+    // At most 8 staged vec4 per invocation: 256 x 64 f32 over 256 invocations is 16.
+    expect(sgmmFits({ kernel: 'gemm_sgmm_fs', SGM: 4, SGN: 2, TI: 4, TJ: 4, BK: 64 }, 1 << 20)).toBe(false);
+    expect(sgmmFits({ kernel: 'gemm_sgmm_fs', SGM: 4, SGN: 2, TI: 4, TJ: 4, BK: 32 }, 1 << 20)).toBe(true);
+    // Straight W loads need whole tiles of rows and K % 16 == 0; staged ones take anything.
+    const dd: SgmmChoice = { kernel: 'gemm_sgmm_dd', SGM: 2, SGN: 2, TI: 4, TJ: 4, BK: 32 };
+    expect(sgmmFits(dd, 49152, { rows: 10240, k: 2560 })).toBe(true);
+    expect(sgmmFits(dd, 49152, { rows: 80, k: 1536 })).toBe(false); // 130m x_proj
+    expect(sgmmFits(dd, 49152, { rows: 128, k: 72 })).toBe(false);
+    expect(sgmmFits(fsdb, 49152, { rows: 80, k: 1537 })).toBe(true);
+    expect(sgmmFits({ ...fsdb, TI: 5 }, 49152)).toBe(false);
+    expect(sgmmFits({ ...fsdb, BK: 24 }, 49152)).toBe(false);
   });
 
   it('splits thin matrices along K over 128 x 128 tiles', () => {
@@ -304,8 +342,9 @@ describe('prefill GEMMs on subgroup matrices', () => {
 
   it('sizes the split-K partials for the 128 x 128 tiles', () => {
     // 130m in_proj, chunks up to 512: t = 128 → 11 splits (24 tiles), 256 → 6, 384 → 4, 512 → 3; the most is
-    // 6 x 256 = 4 x 384 = 3 x 512 = 1536 token rows of 3072 outputs.
-    expect(splitKFloats([{ rows: 3072, cols: 768 }], 512, defaults, true)).toBe(1536 * 3072);
+    // 6 x 256 = 4 x 384 = 3 x 512 = 1536 token rows of 3072 outputs (gemm_tiled's 64 x 64 tiles, which a part
+    // the variant cannot take falls back to, need less: 96 tiles at t = 128 → 3 splits).
+    expect(splitKFloats([{ rows: 3072, cols: 768 }], 512, defaults, fsdb)).toBe(1536 * 3072);
   });
 
   it('is requested from the device wherever the adapter offers it', () => {
@@ -322,8 +361,10 @@ describe('prefill GEMMs on subgroup matrices', () => {
     const gpu = { isSoftware: false, hasSubgroups: true, maxStorageBufferBindingSize: MiB128 };
     const withSm = { ...gpu, subgroupMatrix: h200 };
     const on = resolveOptions({ dtype: 'f16', subgroupMatrix: true }, withSm, c130m);
-    expect(on.sgmat).toBe('gemm_sgmat_f16');
-    expect(on.prefillGemmKernel).toBe('gemm_sgmat_f16');
+    expect(on.sgmat).toEqual(SGMM_CHOICE);
+    expect(on.prefillGemmKernel).toBe(SGMM_CHOICE.kernel);
+    const other = resolveOptions({ dtype: 'f16', subgroupMatrix: true, sgmm: fsdb }, withSm, c130m);
+    expect(other.sgmat).toEqual(fsdb);
     // Opt-in: the first version ran slower than gemm_tiled on the H200 (options.ts says by how much).
     const byDefault = resolveOptions({ dtype: 'f16' }, withSm, c130m);
     expect([byDefault.sgmat, byDefault.prefillGemmKernel]).toEqual([undefined, 'gemm_tiled']);

@@ -62,7 +62,7 @@ export interface BenchResult {
    */
   f16Kernels?: 'native' | 'packed';
   adapterFeatures?: string[];
-  /** The kernel the prefill GEMMs ran on: gemm_sgmat_f16 (subgroup matrices), gemm_tiled or gemm_reg. */
+  /** The kernel the prefill GEMMs ran on: a gemm_sgmm variant (subgroup matrices), gemm_tiled or gemm_reg. */
   prefillGemm: string;
   quick: boolean;
   config: {

@@ -64,19 +64,22 @@ export function midSplit(t: number, rows: number, k: number, tuning: GemmTuning)
 /**
  * Floats of split-K partial sums the largest prefill GEMM part needs at any chunk length up to `chunkSize`
  * (at least 4, so the buffer is never empty). `parts` lists every row part as its rows and inputs; `sgmat`:
- * the GEMMs run on gemm_sgmat.wgsl (sgmatKernel), whose 128 x 128 tiles split by sgmatSplit.
+ * the GEMMs run on gemm_sgmm.wgsl (sgmatKernel) on its BM x BN tiles, split by sgmatSplit, where a part
+ * fits it, else on gemm_tiled: room for either.
  */
 export function splitKFloats(
   parts: Iterable<{ rows: number; cols: number }>,
   chunkSize: number,
   tuning: GemmTuning,
-  sgmat = false,
+  sgmat?: SgmmChoice,
 ): number {
   let most = 4;
+  const l = sgmat && sgmmLayout(sgmat);
   for (const p of parts) {
     for (let t = 1; t <= chunkSize; t++) {
-      if (!sgmat && useBigTiles(t, p.rows, tuning)) continue;
-      const s = sgmat ? sgmatSplit(t, p.rows, p.cols, tuning) : midSplit(t, p.rows, p.cols, tuning);
+      const mid = useBigTiles(t, p.rows, tuning) ? 1 : midSplit(t, p.rows, p.cols, tuning);
+      const sg = l ? sgmatSplit(t, p.rows, p.cols, tuning, l.BM, l.BN) : 1;
+      const s = Math.max(mid, sg);
       if (s > 1) most = Math.max(most, s * t * p.rows);
     }
   }
@@ -299,36 +302,152 @@ export interface SubgroupMatrixTraits {
   maxWorkgroupStorage: number;
 }
 
-export type SgmatKernel = 'gemm_sgmat_f16';
+export type SgmatKernel = 'gemm_sgmat_f16' | SgmmKernel;
 
-/** Workgroup memory gemm_sgmat.wgsl's f16 variants declare: two 128 x 40 f16 tiles and 8 f32 16 x 16 patches. */
-export const SGMAT_WORKGROUP_BYTES = 2 * 128 * 40 * 2 + 8 * 256 * 4;
+/** The variants of shaders/gemm_sgmm.wgsl: X f32 staged (f), f16 staged (h) or straight (d); W staged (s) or straight (d). */
+export const SGMM_KERNELS = [
+  'gemm_sgmm_fs',
+  'gemm_sgmm_fs_db',
+  'gemm_sgmm_fd',
+  'gemm_sgmm_fd_db',
+  'gemm_sgmm_hs',
+  'gemm_sgmm_hs_db',
+  'gemm_sgmm_hd',
+  'gemm_sgmm_ds',
+  'gemm_sgmm_ds_db',
+  'gemm_sgmm_dd',
+  'gemm_sgmm_fs_n8',
+  'gemm_sgmm_dd_n8',
+] as const;
+export type SgmmKernel = (typeof SGMM_KERNELS)[number];
+
+/** One gemm_sgmm variant with its overrides: SGM x SGN subgroups, TI x TJ result matrices each, BK k per step. */
+export interface SgmmChoice {
+  kernel: SgmmKernel;
+  SGM: number;
+  SGN: number;
+  TI: number;
+  TJ: number;
+  BK: number;
+}
 
 /**
- * The prefill GEMM on subgroup matrices (shaders/gemm_sgmat.wgsl), or undefined for the current kernels: only
- * for f16 weights on the hardware variant (an F32 checkpoint keeps exact f32 arithmetic), where the device has
- * shader-f16, subgroups of exactly 32 (the kernel's 8 subgroups of 32 per workgroup), the workgroup memory,
- * and the f16 x f16 -> f32 config 16 x 16 x 16 (the only one the kernel multiplies with).
+ * The gemm_sgmm variant the engine runs where sgmatKernel allows subgroup matrices. The coordinator sets it
+ * from bench/sgmat-sweep.ts's `CHOICE` line (this one line). Until then, the classic tensor-core tiling: 128 x 128
+ * tiles of 8 subgroups (2 x 4), each 4 x 2 result matrices, both operands staged through double-buffered
+ * workgroup memory (48 KiB), X converted to f16 as it is staged.
+ */
+export const SGMM_CHOICE: SgmmChoice = { kernel: 'gemm_sgmm_fs_db', SGM: 2, SGN: 4, TI: 4, TJ: 2, BK: 32 };
+
+/** What a gemm_sgmm variant's overrides add up to (the shader's own formulas). */
+export interface SgmmLayout {
+  /** Tokens x outputs per workgroup, outputs per result matrix (16, or 8 for the 16 x 8 x 16 config). */
+  BM: number;
+  BN: number;
+  SN: number;
+  invocations: number;
+  workgroupBytes: number;
+  /** X is read as f16 (to_f16.wgsl first); X / W loaded straight from storage, not staged. */
+  halfX: boolean;
+  directX: boolean;
+  directW: boolean;
+  /** vec4 items of X and W each invocation stages per step (the shader holds at most 8 of each). */
+  xItems: number;
+  wItems: number;
+}
+
+export function sgmmLayout(c: SgmmChoice): SgmmLayout {
+  const tag = c.kernel.replace('gemm_sgmm_', '');
+  const SN = tag.endsWith('_n8') ? 8 : 16;
+  const nbuf = tag.includes('_db') ? 2 : 1;
+  const BM = 16 * c.SGM * c.TI;
+  const BN = SN * c.SGN * c.TJ;
+  const invocations = 32 * c.SGM * c.SGN;
+  const directX = tag[0] === 'd';
+  const directW = tag[1] === 'd';
+  const lds = c.BK + 8;
+  const xPerItem = tag[0] === 'f' ? 4 : 8;
+  const workgroupBytes =
+    (directX ? 0 : nbuf * BM * lds * 2) + (directW ? 0 : nbuf * BN * lds * 2) + c.SGM * c.SGN * 16 * SN * 4;
+  return {
+    BM,
+    BN,
+    SN,
+    invocations,
+    workgroupBytes,
+    halfX: tag[0] !== 'f',
+    directX,
+    directW,
+    xItems: directX ? 0 : ceil((BM * c.BK) / xPerItem, invocations),
+    wItems: directW ? 0 : ceil((BN * c.BK) / 8, invocations),
+  };
+}
+
+/**
+ * Whether variant `c` can run at all on a device with `maxWorkgroupStorage` bytes: 1..4 result matrices each
+ * way, BK a multiple of 16, at most 8 staged items per invocation, whole 16-row tiles for split-K's reduce,
+ * at most 1024 invocations; and for one weight part of `rows` x `k` (when given): K % 16 == 0 where an
+ * operand is loaded straight (k steps of 16 stop at K), rows % BN == 0 where W is (no rows past the part).
+ */
+export function sgmmFits(
+  c: SgmmChoice,
+  maxWorkgroupStorage: number,
+  part?: { rows: number; k: number },
+): boolean {
+  const l = sgmmLayout(c);
+  const ok =
+    [c.TI, c.TJ].every((v) => Number.isInteger(v) && v >= 1 && v <= 4) &&
+    c.SGM >= 1 &&
+    c.SGN >= 1 &&
+    c.BK >= 16 &&
+    c.BK % 16 === 0 &&
+    l.invocations <= 1024 &&
+    l.xItems <= 8 &&
+    l.wItems <= 8 &&
+    l.BN % 16 === 0 &&
+    l.workgroupBytes <= maxWorkgroupStorage;
+  if (!ok || !part) return ok;
+  if ((l.directX || l.directW || l.halfX) && part.k % 16 !== 0) return false;
+  return !l.directW || part.rows % l.BN === 0;
+}
+
+/**
+ * The prefill GEMM on subgroup matrices (shaders/gemm_sgmm.wgsl, variant and overrides `choice`), or undefined
+ * for the current kernels: only for f16 weights on the hardware variant (an F32 checkpoint keeps exact f32
+ * arithmetic), where the device has shader-f16, subgroups of exactly 32 (the kernel's subgroup layout), the
+ * workgroup memory the choice declares (sgmmFits), and the f16 x f16 -> f32 config it multiplies with
+ * (16 x 16 x 16, or 16 x 8 x 16 for the _n8 variants).
  */
 export function sgmatKernel(
   variant: KernelVariant,
   dtype: string,
   sm: SubgroupMatrixTraits | undefined,
-): SgmatKernel | undefined {
+  choice: SgmmChoice = SGMM_CHOICE,
+): SgmmChoice | undefined {
   if (variant !== 'hardware' || dtype !== 'f16' || !sm) return undefined;
   if (!sm.hasShaderF16 || sm.subgroupMinSize !== 32 || sm.subgroupMaxSize !== 32) return undefined;
-  if (sm.maxWorkgroupStorage < SGMAT_WORKGROUP_BYTES) return undefined;
-  const has16 = sm.configs.some(
+  if (!sgmmFits(choice, sm.maxWorkgroupStorage)) return undefined;
+  const SN = sgmmLayout(choice).SN;
+  const has = sm.configs.some(
     (c) =>
-      c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16,
+      c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === SN && c.K === 16,
   );
-  if (has16) return 'gemm_sgmat_f16';
-  return undefined;
+  return has ? choice : undefined;
 }
 
-/** Split-K workgroups along z of gemm_sgmat.wgsl (128 x 128 tiles) for a part of `rows` outputs and `k` inputs. */
-export function sgmatSplit(t: number, rows: number, k: number, tuning: GemmTuning): number {
-  return splitCount(t, rows, 8, 8, tuning.splitTarget, maxSplitFor(k));
+/**
+ * Split-K workgroups along z of gemm_sgmm.wgsl on BM x BN tiles (default: gemm_sgmat.wgsl's 128 x 128) for a
+ * part of `rows` outputs and `k` inputs.
+ */
+export function sgmatSplit(
+  t: number,
+  rows: number,
+  k: number,
+  tuning: GemmTuning,
+  bm = 128,
+  bn = 128,
+): number {
+  return splitCount(t, rows, bm / 16, bn / 16, tuning.splitTarget, maxSplitFor(k));
 }
 
 /**

@@ -58,7 +58,7 @@ export class GpuMambaModel implements MambaEngine {
   readonly device: GPUDevice;
   readonly chunkSize: number;
   readonly variant: KernelVariant;
-  /** The kernel the prefill GEMMs run on (gemm_sgmat_f16 on subgroup matrices, gemm_tiled, gemm_reg). */
+  /** The kernel the prefill GEMMs run on (a gemm_sgmm variant on subgroup matrices, gemm_tiled, gemm_reg). */
   readonly prefillGemmKernel: string;
   readonly useSubgroups: boolean;
   /** f16 weights are read by the native-f16 kernels (device has shader-f16); false for f32 and packed f16. */

@@ -15,7 +15,7 @@ import {
   type DecodeMiddle,
   type F16Kernels,
   type Int8Choice,
-  type SgmatKernel,
+  type SgmmChoice,
   type SubgroupMatrixTraits,
 } from './decisions.ts';
 import { assertInt8Group } from './gpu/int8.ts';
@@ -66,11 +66,13 @@ export interface EngineOptions {
    */
   f16Kernels?: F16Kernels;
   /**
-   * Prefill GEMMs of f16 weights on subgroup matrices (shaders/gemm_sgmat.wgsl) where the device offers them
+   * Prefill GEMMs of f16 weights on subgroup matrices (shaders/gemm_sgmm.wgsl) where the device offers them
    * (sgmatKernel in decisions.ts). Opt-in (default false): on the H200 the first version ran slower than the
    * f32-FMA kernels (130m prefill 2048: 52,038 against 73,912 tok/s), so it waits for its tuning to pay.
    */
   subgroupMatrix?: boolean;
+  /** The gemm_sgmm variant and overrides with subgroupMatrix (default SGMM_CHOICE; bench/sgmat-sweep.ts tries others). */
+  sgmm?: SgmmChoice;
 }
 
 /** What the engine needs to know of its device to settle the defaults. */
@@ -102,7 +104,7 @@ export interface ResolvedOptions {
   /** Read by int8 engines only. */
   int8: Int8Choice;
   /** The prefill GEMMs' kernel on subgroup matrices; undefined: gemm_tiled / gemm_reg as the variant says. */
-  sgmat?: SgmatKernel;
+  sgmat?: SgmmChoice;
   /** The kernel prefill GEMMs run on (benchmarks print it). */
   prefillGemmKernel: string;
 }
@@ -137,7 +139,9 @@ export function resolveOptions(
   }
   const maxBinding = dev.maxStorageBufferBindingSize;
   const sgmat =
-    opts.subgroupMatrix === true ? sgmatKernel(variant, opts.dtype, dev.subgroupMatrix) : undefined;
+    opts.subgroupMatrix === true
+      ? sgmatKernel(variant, opts.dtype, dev.subgroupMatrix, opts.sgmm)
+      : undefined;
   // The logits of one chunk must fit one binding too.
   const byLogits = Math.floor(maxBinding / (config.vocabSize * 4));
   return {
@@ -153,7 +157,7 @@ export function resolveOptions(
     chunkSize: Math.max(1, Math.min(opts.chunkSize ?? defaultChunkSize(variant), byLogits)),
     int8,
     sgmat,
-    prefillGemmKernel: sgmat ?? gemmKernel('gemm', variant, false),
+    prefillGemmKernel: sgmat?.kernel ?? gemmKernel('gemm', variant, false),
   };
 }
 

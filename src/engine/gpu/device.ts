@@ -129,13 +129,15 @@ async function usableSubgroupMatrix(
   device: GPUDevice,
 ): Promise<SubgroupMatrixTraits | undefined> {
   const traits = subgroupMatrixTraits(info, device);
-  const kernel = sgmatKernel('hardware', 'f16', traits);
-  const code = kernel && shaderSources[kernel];
-  if (!code) return traits;
+  const choice = sgmatKernel('hardware', 'f16', traits);
+  const code = choice && shaderSources[choice.kernel];
+  if (!choice || !code) return traits;
   device.pushErrorScope('validation');
-  const module = device.createShaderModule({ label: `probe ${kernel}`, code });
+  const module = device.createShaderModule({ label: `probe ${choice.kernel}`, code });
+  const { SGM, SGN, TI, TJ, BK } = choice;
+  const constants = { SGM, SGN, TI, TJ, BK };
   const compiled = await device
-    .createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } })
+    .createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main', constants } })
     .then(
       () => true,
       () => false,

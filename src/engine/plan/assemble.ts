@@ -32,7 +32,7 @@ export function allocateSplitK(ctx: Omit<SharedPlanContext, 'splitK'>): GPUBuffe
   const parts = [...ctx.weights.matrices.values()].flatMap((m) =>
     m.parts.map((p) => ({ rows: p.rows, cols: m.cols })),
   );
-  const floats = splitKFloats(parts, ctx.opts.chunkSize, ctx.opts, ctx.opts.sgmat !== undefined);
+  const floats = splitKFloats(parts, ctx.opts.chunkSize, ctx.opts, ctx.opts.sgmat);
   return ctx.buffer('splitK.partials', floats * 4, GPUBufferUsage.STORAGE);
 }
 

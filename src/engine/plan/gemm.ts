@@ -5,7 +5,7 @@
  */
 import type { RowPart, WeightMatrix } from '../gpu/weightMatrix.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
-import { gemmKernel, maxSplitFor, midSplit, useBigTiles } from '../decisions.ts';
+import { gemmKernel, maxSplitFor, midSplit, sgmmFits, useBigTiles } from '../decisions.ts';
 import { ceil, uniformFields, weightKernel, type SharedPlanContext } from './context.ts';
 import { sgmatGemmSteps } from './sgmatGemm.ts';
 
@@ -49,10 +49,15 @@ export function gemmSteps(
   const m = ctx.weights.matrices.get(key)!;
   const kernel = gemmKernel(mode, ctx.opts.variant, ctx.opts.useSubgroups);
   if (kernel === 'gemm_tiled') {
-    if (ctx.opts.sgmat && m.dtype === 'f16') {
-      return m.parts.flatMap((p) => sgmatGemmSteps(ctx, key, m.cols, p, x, y, ldy, bias, biasOff));
-    }
-    return m.parts.flatMap((p) => tiledGemmSteps(ctx, key, m, p, x, y, ldy, bias, biasOff));
+    const sgmat = ctx.opts.sgmat;
+    const maxWg = ctx.device.limits.maxComputeWorkgroupStorageSize;
+    // Parts the subgroup-matrix variant cannot take (straight loads need K % 16 == 0, whole tiles of rows) stay
+    // on gemm_tiled.
+    return m.parts.flatMap((p) =>
+      sgmat && m.dtype === 'f16' && sgmmFits(sgmat, maxWg, { rows: p.rows, k: m.cols })
+        ? sgmatGemmSteps(ctx, key, m.cols, p, x, y, ldy, bias, biasOff)
+        : tiledGemmSteps(ctx, key, m, p, x, y, ldy, bias, biasOff),
+    );
   }
   return m.parts.map((p) => {
     const shape = shapeUniform(ctx, key, p, m.cols, ldy, biasOff);

@@ -1,14 +1,31 @@
 /**
- * Dispatches of a prefill GEMM on subgroup matrices (shaders/gemm_sgmat.wgsl, chosen by sgmatKernel in
- * decisions.ts for f16 weights on devices that offer them): per row part of a weight matrix, the GEMM on
- * 128 x 128 tiles, split along K by sgmatSplit where the tiles alone leave the GPU idle (x_proj, out_proj
- * at short chunks), then gemm_splitk_reduce.wgsl with the same tile size (TM = TN = 8) to add the partials.
+ * Dispatches of a prefill GEMM on subgroup matrices (shaders/gemm_sgmm.wgsl, the variant and overrides
+ * sgmatKernel in decisions.ts chose for f16 weights on devices that offer them): per row part of a weight
+ * matrix, to_f16.wgsl first where the variant reads X as f16 (into one scratch buffer of whole 256-row tiles,
+ * zero past the chunk), then the GEMM on BM x BN tiles, split along K by sgmatSplit where the tiles alone
+ * leave the GPU idle (x_proj, out_proj at short chunks), then gemm_splitk_reduce.wgsl with the same tile size
+ * to add the partials.
  */
 import type { RowPart } from '../gpu/weightMatrix.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
-import { maxSplitFor, sgmatSplit } from '../decisions.ts';
-import { ceil, type SharedPlanContext } from './context.ts';
+import { maxSplitFor, sgmatSplit, sgmmLayout } from '../decisions.ts';
+import { ceil, uniformFields, type SharedPlanContext } from './context.ts';
 import { shapeUniform } from './gemm.ts';
+
+/** Rows of the f16 copy of X: whole 256-row tiles, so straight loads of any BM <= 256 stay inside it. */
+const padRows = (t: number) => ceil(t, 256) * 256;
+
+// One f16 copy of X per engine (keyed by its activations), sized for the widest input of any matrix.
+const halfX = new WeakMap<object, GPUBuffer>();
+function halfXBuffer(ctx: SharedPlanContext): GPUBuffer {
+  let b = halfX.get(ctx.act);
+  if (!b) {
+    const widest = Math.max(...[...ctx.weights.matrices.values()].map((m) => m.cols));
+    b = ctx.buffer('sgmm.xh', padRows(ctx.opts.chunkSize) * widest * 2, GPUBufferUsage.STORAGE);
+    halfX.set(ctx.act, b);
+  }
+  return b;
+}
 
 export function sgmatGemmSteps(
   ctx: SharedPlanContext,
@@ -22,20 +39,38 @@ export function sgmatGemmSteps(
   biasOff: number | undefined,
 ): Dispatch[] {
   const { opts, pipes } = ctx;
+  const choice = opts.sgmat!;
+  const l = sgmmLayout(choice);
   const shape = shapeUniform(ctx, key, p, k, ldy, biasOff, opts.splitTarget, maxSplitFor(k));
-  const split = (t: number) => sgmatSplit(t, p.rows, k, opts);
+  const split = (t: number) => sgmatSplit(t, p.rows, k, opts, l.BM, l.BN);
   const dims = ctx.act.dims;
   const P = ctx.splitK!;
-  const gemm = pipes.kernel(opts.sgmat!);
-  const reduce = pipes.kernel('gemm_splitk_reduce', { TM: 8, TN: 8 });
-  return [
-    gemm.dispatch(`${key}.${opts.sgmat}`, { dims, X: x, W: p.buffer, bias, Y: y, P, shape }, (t) => [
-      ceil(p.rows, 128),
-      ceil(t, 128),
+  const { SGM, SGN, TI, TJ, BK } = choice;
+  const gemm = pipes.kernel(choice.kernel, { SGM, SGN, TI, TJ, BK });
+  const reduce = pipes.kernel('gemm_splitk_reduce', { TM: l.BM / 16, TN: l.BN / 16 });
+  const steps: Dispatch[] = [];
+  let X = x;
+  if (l.halfX) {
+    X = halfXBuffer(ctx);
+    const rows = padRows(opts.chunkSize);
+    const cvt = uniformFields(ctx, `${key}.cvt`, 'to_f16', 'cvt', { K: k, ROWS: rows });
+    const groups = ceil((rows * k) / 2, 256);
+    const gx = Math.min(groups, 65535);
+    steps.push(
+      pipes
+        .kernel('to_f16')
+        .dispatch(`${key}.to_f16`, { dims, X: x, Xh: X, cvt }, () => [gx, ceil(groups, gx), 1]),
+    );
+  }
+  steps.push(
+    gemm.dispatch(`${key}.${choice.kernel}`, { dims, X, W: p.buffer, bias, Y: y, P, shape }, (t) => [
+      ceil(p.rows, l.BN),
+      ceil(t, l.BM),
       split(t),
     ]),
     reduce.dispatch(`${key}.splitk`, { dims, bias, Y: y, shape, P }, (t) =>
       split(t) > 1 ? [ceil(p.rows, 64), t, 1] : [0, 0, 0],
     ),
-  ];
+  );
+  return steps;
 }

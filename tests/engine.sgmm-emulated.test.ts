@@ -1,0 +1,109 @@
+/**
+ * The engine's subgroup-matrix prefill path (src/engine/plan/sgmatGemm.ts: to_f16 into the shared f16 copy of X,
+ * gemm_sgmm with the choice's overrides, split-K and its reduce, gemm_tiled for the parts a variant cannot take)
+ * where no adapter has subgroup matrices (SwiftShader here): the device is described as offering them, and the
+ * chosen variant's WGSL is its EMULATE build (tests/kernels.sgmm-emulated.test.ts checks that build against
+ * float64 kernel by kernel). Prefill logits of a small random model in f16, in two chunks (the second shorter
+ * than a tile), must match the float64 reference within 1e-2 of the largest logit: the activations are rounded
+ * to f16 at each GEMM's input, which costs about 1e-3 here; a wrong index costs O(1).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SgmmChoice } from '../src/engine/decisions.ts';
+import type { EngineDevice } from '../src/engine/gpu/device.ts';
+import { weightsAsHeld } from '../src/engine/gpu/weightMatrix.ts';
+import { openNodeDevice } from '../src/engine/gpu/node.ts';
+import { GpuMambaModel } from '../src/engine/model.ts';
+import { referenceForward } from '../src/engine/reference/mamba.ts';
+import { randomConfig, randomHostWeights } from '../src/engine/randomWeights.ts';
+import { shaderSources } from '../src/engine/shaders.gen.ts';
+import { parseVariants, preprocess } from '../scripts/shaders/preprocess.ts';
+import { relMaxDiff } from './helpers/fixtures.ts';
+import { withScope } from './helpers/gpu.ts';
+
+const SHADERS = join(import.meta.dirname, '..', 'shaders');
+const FAMILY = readFileSync(join(SHADERS, 'gemm_sgmm.wgsl'), 'utf8');
+const sources = shaderSources as Record<string, string>;
+
+/** Swaps the kernel's WGSL for its EMULATE build; the returned function puts the real one back. */
+function emulate(kernel: string): () => void {
+  const v = parseVariants(FAMILY, 'gemm_sgmm.wgsl', 'gemm_sgmm').find((x) => x.name === kernel)!;
+  const real = sources[kernel]!;
+  sources[kernel] = preprocess(FAMILY, 'gemm_sgmm.wgsl', { ...v.defines, EMULATE: '1' }, (name) =>
+    readFileSync(join(SHADERS, 'include', name), 'utf8'),
+  );
+  return () => {
+    sources[kernel] = real;
+  };
+}
+
+let dev: EngineDevice;
+beforeAll(async () => {
+  const real = await openNodeDevice();
+  const f16 = (N: number) => ({ componentType: 'f16', resultComponentType: 'f32', M: 16, N, K: 16 });
+  dev = {
+    ...real,
+    subgroupMatrix: {
+      configs: [f16(16), f16(8)],
+      subgroupMinSize: 32,
+      subgroupMaxSize: 32,
+      hasShaderF16: true,
+      maxWorkgroupStorage: real.device.limits.maxComputeWorkgroupStorageSize,
+    },
+  };
+});
+
+// d_model 64: in_proj 256 rows, out_proj 64; x_proj 36 rows and the tied 300-row LM head are not multiples of 16,
+// so a variant that loads W straight leaves them on gemm_tiled.
+const config = {
+  ...randomConfig('130m'),
+  vocabSize: 300,
+  hiddenSize: 64,
+  intermediateSize: 128,
+  timeStepRank: 4,
+  stateSize: 16,
+  numLayers: 2,
+};
+
+const CHOICES: { c: SgmmChoice; what: string }[] = [
+  {
+    c: { kernel: 'gemm_sgmm_fs_db', SGM: 1, SGN: 1, TI: 1, TJ: 2, BK: 16 },
+    what: 'X f32 staged, double-buffered',
+  },
+  {
+    c: { kernel: 'gemm_sgmm_dd', SGM: 1, SGN: 1, TI: 1, TJ: 1, BK: 32 },
+    what: 'X f16 (to_f16) and W straight',
+  },
+];
+
+describe('engine prefill on emulated subgroup-matrix GEMMs', () => {
+  for (const { c, what } of CHOICES) {
+    it(`${c.kernel} (${what}) matches the float64 reference`, async () => {
+      // Restored after the test, so no later test in the same process (the GPU machine's bundle) sees it.
+      const restore = emulate(c.kernel);
+      const w = randomHostWeights(config, 5);
+      const held = weightsAsHeld(w, 'f16');
+      const tokens = Array.from({ length: 70 }, (_, i) => (i * 37 + 11) % config.vocabSize);
+      await withScope(dev.device, async () => {
+        const m = await GpuMambaModel.fromWeights(dev, w, {
+          dtype: 'f16',
+          variant: 'hardware',
+          subgroupMatrix: true,
+          sgmm: c,
+          chunkSize: 40,
+        });
+        const s = m.createState();
+        try {
+          expect(m.prefillGemmKernel).toBe(c.kernel);
+          const got = (await m.prefill(s, tokens, { logits: 'all' }))!;
+          const ref = referenceForward(held, tokens);
+          expect(relMaxDiff(got, ref.logits)).toBeLessThan(1e-2);
+        } finally {
+          s.destroy();
+          m.destroy();
+        }
+      }).finally(restore);
+    });
+  }
+});
