@@ -17,6 +17,7 @@ import type { MambaTokenizer } from '../model/tokenizer.ts';
 import { formatText } from '../bench/format.ts';
 import { runBenchmark, type BenchOptions, type BenchResult } from '../bench/run.ts';
 import { intOption, UsageError, type ParsedArgs } from './args.ts';
+import { BATCH_BENCH_USAGE, BATCH_BENCH_VALUES, runBatchBench } from './benchBatch.ts';
 import { openModelDir, parseDtype } from './model-dir.ts';
 
 export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.join(' | random:')})
@@ -27,7 +28,8 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)
             [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
-            [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)`;
+            [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)
+${BATCH_BENCH_USAGE}`;
 
 export const BENCH_OPTIONS = {
   values: [
@@ -44,8 +46,9 @@ export const BENCH_OPTIONS = {
     'f16-kernels',
     'decode-middle',
     'variant',
+    ...BATCH_BENCH_VALUES,
   ],
-  flags: ['json', 'quick', 'no-dawn-toggles', 'subgroup-matrix'],
+  flags: ['json', 'quick', 'no-dawn-toggles', 'subgroup-matrix', 'batch-queries'],
 };
 
 interface Opened {
@@ -217,6 +220,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     }\n`,
   );
   try {
+    if (args.flags.has('batch-queries')) return await runBatchBench(args, engine, tokenizer, dev, model);
     const checkFile = args.values.get('check');
     const check = checkFile ? await checkLogits(engine, checkFile) : undefined;
     const info = dev.adapterInfo;
