@@ -10,6 +10,7 @@
 // Reference: mixerStep in src/engine/reference/mamba.ts.
 // Dispatch: (ceil(DI / 64)).
 #include "dims.wgsl"
+#include "scan_token.wgsl"
 
 override DI: u32;
 override DS: u32;
@@ -33,7 +34,6 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   if (c >= DI) {
     return;
   }
-  let NDBC = R + 2u * DS;
   var h: array<f32, 64>;
   var a: array<f32, 64>;
   for (var n = 0u; n < DS; n++) {
@@ -44,23 +44,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   let dtb = params[DTB_OFF + c];
   let d = params[D_OFF + c];
   for (var t = 0u; t < dims.T; t++) {
-    let row = t * NDBC;
-    var dtr = dtb;
-    for (var r = 0u; r < R; r++) {
-      dtr += params[DTW_OFF + c * R + r] * dbc[row + r];
-    }
-    let dt = select(log(1.0 + exp(dtr)), dtr, dtr > 20.0);
-    dtSum += dt;
-    let x = xc[t * DI + c];
-    let dtx = dt * x;
-    var y = 0.0;
-    for (var n = 0u; n < DS; n++) {
-      let hn = exp(dt * a[n]) * h[n] + dtx * dbc[row + R + n];
-      h[n] = hn;
-      y += hn * dbc[row + R + DS + n];
-    }
-    let z = xz[t * 2u * DI + DI + c];
-    out[t * DI + c] = (y + d * x) * (z / (1.0 + exp(-z)));
+    dtSum += scanToken(c, t, &h, &a, dtb, d);
   }
   for (var n = 0u; n < DS; n++) {
     state[c * DS + n] = h[n];

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModelDir, type OpenedModel } from '../src/cli/model-dir.ts';
 import { studyModelOf, taskSuiteFor } from '../src/cli/study-model.ts';
+import { continueOneByOne } from '../src/engine/batchRun.ts';
 import { bundledModelDir } from '../src/model/node.ts';
 import {
   runChunked,
@@ -211,4 +212,39 @@ describe('switch', () => {
     expect(r.rows[0]!.a).toBeGreaterThanOrEqual(3);
     expect(r.rows[1]!.b).toBeGreaterThanOrEqual(3);
   });
+});
+
+describe('batched answers', () => {
+  it('the studies answer through continueMany exactly as with one generate() per query', async () => {
+    // The same engine with continueMany replaced by the sequential path: generate() for each query.
+    const e = opened.engine;
+    const oneByOne = Object.create(e) as typeof e;
+    oneByOne.continueMany = (state, queries, o) =>
+      continueOneByOne(
+        (s, p, oo) => e.generate(s, p, oo),
+        state,
+        queries.map((q) => Uint32Array.from(q)),
+        o,
+      );
+    const sequential: StudyModel = { ...model, engine: oneByOne };
+    const icl = {
+      tasks: tasks(['antonym']),
+      shots: [2],
+      states: 2,
+      queries: 3,
+      seed: 5,
+      details: true,
+    };
+    const batched = await runIcl(model, icl);
+    const single = await runIcl(sequential, icl);
+    expect(batched.details).toEqual(single.details);
+    expect(batched.rows).toEqual(single.rows);
+    const sw = {
+      tasks: tasks(['uppercase', 'plural']) as [never, never],
+      alphas: [0, 0.5, 1],
+      queries: 2,
+      seed: 2,
+    };
+    expect((await runSwitch(model, sw)).rows).toEqual((await runSwitch(sequential, sw)).rows);
+  }, 600_000);
 });

@@ -17,6 +17,7 @@ import type { MambaTokenizer } from '../model/tokenizer.ts';
 import { formatText } from '../bench/format.ts';
 import { runBenchmark, type BenchOptions, type BenchResult } from '../bench/run.ts';
 import { intOption, UsageError, type ParsedArgs } from './args.ts';
+import { BATCH_BENCH_USAGE, BATCH_BENCH_VALUES, runBatchBench } from './benchBatch.ts';
 import { openModelDir, parseDtype } from './model-dir.ts';
 
 export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.join(' | random:')})
@@ -28,7 +29,8 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
             [--decode-rows 1-4]   (decode: rows per fused-GEMV workgroup and per Mamba-2 scan workgroup)
-            [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)`;
+            [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)
+${BATCH_BENCH_USAGE}`;
 
 export const BENCH_OPTIONS = {
   values: [
@@ -46,8 +48,9 @@ export const BENCH_OPTIONS = {
     'decode-middle',
     'decode-rows',
     'variant',
+    ...BATCH_BENCH_VALUES,
   ],
-  flags: ['json', 'quick', 'no-dawn-toggles', 'subgroup-matrix'],
+  flags: ['json', 'quick', 'no-dawn-toggles', 'subgroup-matrix', 'batch-queries'],
 };
 
 interface Opened {
@@ -224,6 +227,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     }\n`,
   );
   try {
+    if (args.flags.has('batch-queries')) return await runBatchBench(args, engine, tokenizer, dev, model);
     const checkFile = args.values.get('check');
     const check = checkFile ? await checkLogits(engine, checkFile) : undefined;
     const info = dev.adapterInfo;

@@ -141,7 +141,8 @@ export function allocateActivations(alloc: Alloc, config: AnyMambaConfig, chunkS
     dims: U | CD,
     tokens: S | CD,
     targets: S | CD,
-    normed: S | CS,
+    // COPY_DST: continueMany copies its gathered last rows here for the head (engine/batchRun.ts).
+    normed: S | CS | CD,
     logits: S | CS,
     nll: S | CS,
     lastNormed: S | CD,

@@ -114,5 +114,30 @@ export interface MambaEngine {
    */
   generate(state: GpuState, prompt: ArrayLike<number>, options: GenerateOptions): Promise<number[]>;
 
+  /**
+   * Continues each query greedily from `state` (one state for all, or one per query; none is modified) and
+   * returns each query's new ids, as generate() with `{ maxNewTokens, stopTokens }` would per query, but
+   * several queries in one pass: their prefill shares chunks and each decode step runs all of them at once.
+   * Greedy ids equal generate()'s; logits agree to floating-point order (GEMMs on B rows where generate()
+   * runs GEMVs on one). Mamba-2 runs the queries one by one for now (same results, no speed-up).
+   */
+  continueMany(
+    state: GpuState | readonly GpuState[],
+    queries: readonly ArrayLike<number>[],
+    options: ContinueManyOptions,
+  ): Promise<number[][]>;
+
   destroy(): void;
+}
+
+export interface ContinueManyOptions {
+  maxNewTokens: number;
+  /** A query's continuation stops after any of these ids. */
+  stopTokens?: number[];
+  /** Queries per pass (1 .. the engine's capacity); default: as many as the engine holds. */
+  batchSize?: number;
+  /** Aborts between chunks and steps; the states are untouched either way. */
+  signal?: AbortSignal;
+  /** Called after each pass with the queries finished so far. */
+  onProgress?: (p: ProgressInfo) => void;
 }

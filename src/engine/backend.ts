@@ -12,6 +12,7 @@ import type { PipelineCache } from './kernels/pipelines.ts';
 import { Mamba2Backend } from './mamba2/backend.ts';
 import type { ResolvedOptions } from './options.ts';
 import { allocateSplitK, buildPlan, type DispatchPlan } from './plan/assemble.ts';
+import { buildBatchPlan, type BatchPlan } from './plan/batch.ts';
 import type { PlanContext } from './plan/context.ts';
 import { GpuWeights } from './placement.ts';
 import { WeightsBackend } from './weightsBackend.ts';
@@ -45,11 +46,17 @@ export interface EngineBackend {
   ): void;
   /** Every phase as prebuilt dispatches, once all weights are placed. */
   buildPlan(): DispatchPlan;
+  /**
+   * The batched plan for `slots` sequences (continueMany), after buildPlan(); absent where the family has no
+   * segmented kernels yet (Mamba-2: continueMany runs its queries one by one).
+   */
+  buildBatchPlan?(slots: number): BatchPlan;
 }
 
 class Mamba1Backend extends WeightsBackend<GpuWeights> {
   readonly act: Activations;
   private readonly unusedRw: [GPUBuffer, GPUBuffer];
+  private planCtx?: PlanContext;
 
   constructor(
     private readonly parts: EngineParts,
@@ -77,7 +84,13 @@ class Mamba1Backend extends WeightsBackend<GpuWeights> {
       unusedRw: this.unusedRw,
       buffer: alloc,
     };
-    return buildPlan({ ...ctx, splitK: allocateSplitK(ctx) });
+    this.planCtx = { ...ctx, splitK: allocateSplitK(ctx) };
+    return buildPlan(this.planCtx);
+  }
+
+  buildBatchPlan(slots: number): BatchPlan {
+    if (!this.planCtx) throw new Error('buildBatchPlan before buildPlan.');
+    return buildBatchPlan(this.planCtx, slots);
   }
 }
 

@@ -494,3 +494,17 @@ export function decodeMiddle(
   if (!forced) return 'scan';
   return canFuse ? forced : 'split';
 }
+
+/** The most sequences continueMany runs in one pass (slot buffers are allocated for this many). */
+export const MAX_BATCH = 64;
+/** The bytes the batch's state slots may take, all layers together. */
+export const BATCH_SLOT_BYTES = 256 * 2 ** 20;
+
+/**
+ * Sequences per batched pass (plan/batch.ts) for a model whose working state takes `stateBytes` (all
+ * layers): at most MAX_BATCH and the chunk size (a decode step is one chunk of one token per sequence), and
+ * no more slots than fit BATCH_SLOT_BYTES (130m: 64 slots of 2.9 MB; 2.8b: 10 of 26 MB).
+ */
+export function batchSlots(stateBytes: number, chunkSize: number): number {
+  return Math.max(1, Math.min(MAX_BATCH, chunkSize, Math.floor(BATCH_SLOT_BYTES / Math.max(1, stateBytes))));
+}

@@ -32,7 +32,18 @@ import { ModelFormatError } from '../model/errors.ts';
 import { tensorShapesOf, type AnyMambaConfig } from '../model/family.ts';
 import type { SharedActivations } from './activations.ts';
 import { createBackend, type EngineBackend } from './backend.ts';
-import type { GenerateOptions, GpuState, MambaEngine, RunOptions, TokenScore, WeightDtype } from './api.ts';
+import type {
+  ContinueManyOptions,
+  GenerateOptions,
+  GpuState,
+  MambaEngine,
+  RunOptions,
+  TokenScore,
+  WeightDtype,
+} from './api.ts';
+import { continueInGroups, runBatch, type BatchRunOptions } from './batchRun.ts';
+import { batchSlots } from './decisions.ts';
+import type { BatchPlan } from './plan/batch.ts';
 import { abortError, CallQueue, checkTokens, stagingBuffer } from './calls.ts';
 import { withGpuErrors, type EngineDevice } from './gpu/device.ts';
 import type { RowPart } from './gpu/weightMatrix.ts';
@@ -73,6 +84,8 @@ export class GpuMambaModel implements MambaEngine {
   private act!: SharedActivations;
   private readonly geometry: stateIO.StateGeometry;
   private plan?: DispatchPlan;
+  /** continueMany's slots and plan, made on its first call (most sessions never batch). */
+  private batch?: BatchPlan;
   private readonly calls: CallQueue;
   private destroyed = false;
 
@@ -486,6 +499,53 @@ export class GpuMambaModel implements MambaEngine {
         read.destroy();
       }
     });
+  }
+
+  /** Sequences continueMany runs in one pass (batchSlots in decisions.ts). */
+  get batchCapacity(): number {
+    return batchSlots(this.geometry.layers * this.geometry.work.total * 4, this.chunkSize);
+  }
+
+  /**
+   * Batched where the family has a batched plan (Mamba-1), else one generate() per query (batchRun.ts).
+   * `onLogits` (this class only, for tests): each batched step's logits, read back too.
+   */
+  continueMany(
+    state: GpuState | readonly GpuState[],
+    queries: readonly ArrayLike<number>[],
+    options: ContinueManyOptions & { onLogits?: BatchRunOptions['onLogits'] },
+  ): Promise<number[][]> {
+    return continueInGroups(state, queries, options, {
+      check: (q) => this.checkTokens(q),
+      capacity: this.backend.buildBatchPlan ? this.batchCapacity : 0,
+      generate: (s, p, o) => this.generate(s, p, o),
+      runGroup: (states, group, o) => this.exclusive(() => this.runBatchGroup(states, group, o)),
+    });
+  }
+
+  private async runBatchGroup(
+    states: GpuState | readonly GpuState[],
+    group: Uint32Array[],
+    opts: BatchRunOptions,
+  ): Promise<number[][]> {
+    const plan = this.plan;
+    if (!plan) throw new Error('finalize() was not called.');
+    this.batch ??= await withGpuErrors(this.device, 'allocating the batch state slots', () =>
+      this.backend.buildBatchPlan!(this.batchCapacity),
+    );
+    const act = this.act;
+    const parts = {
+      device: this.device,
+      plan,
+      batch: this.batch,
+      work: this.backend.work,
+      toWork: (enc: GPUCommandEncoder, s: GpuState) => this.encodeStateCopy(enc, s, true),
+      act: { tokens: act.tokens, dims: act.dims, normed: act.normed, logits: act.logits },
+      vocabSize: this.config.vocabSize,
+      hiddenSize: this.config.hiddenSize,
+      chunkSize: this.chunkSize,
+    };
+    return runBatch(parts, states, group, opts);
   }
 
   destroy(): void {

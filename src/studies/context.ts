@@ -5,12 +5,13 @@
  *  - capture: read a text from the zero state and take the state to the host;
  *  - mix: the playground's CPU mixer (planMix + mixStatesCpu), so a study's mixes are bit-identical to
  *    `generate --mode …` over state files;
- *  - answer: write a host state to the GPU and continue a query greedily, keeping the first line;
+ *  - answer: write a host state to the GPU and continue a query greedily, keeping the first line (answerMany:
+ *    many queries, each from its state, in one batched engine call);
  *  - score: teacher-forced NLL of a token sequence from a host state.
  * Progress (with an ETA) is reported per unit of work and cancellation is honoured between units and inside
  * the engine's chunked prefill.
  */
-import type { MambaEngine, WeightDtype } from '../engine/api.ts';
+import type { ContinueManyOptions, GpuState, MambaEngine, WeightDtype } from '../engine/api.ts';
 import { decayRates, mixStatesCpu } from '../engine/states/cpuMix.ts';
 import { planMix, type MixSpec } from '../engine/states/mixSpec.ts';
 import type { MambaState } from '../engine/weights.ts';
@@ -135,7 +136,7 @@ export class StudyRunner {
     return mixStatesCpu(states, planMix(spec, states.length, this.layers), this.a);
   }
 
-  /** The first line of the greedy continuation of `query` from `state`. */
+  /** The first line of the greedy continuation of `query` from `state` (one generate()). */
   async answer(state: MambaState, query: string, maxNewTokens: number): Promise<string> {
     const { engine, tokenizer } = this.model;
     const gpu = engine.createState();
@@ -147,6 +148,32 @@ export class StudyRunner {
       return firstLine(tokenizer.decode(ids));
     } finally {
       gpu.destroy();
+    }
+  }
+
+  /**
+   * The first line of the greedy continuation of each query from its state, all in one engine call
+   * (continueMany: the queries' prefill and decode run batched, with the ids generate() would give). Each
+   * distinct host state is written to the GPU once, so queries sharing a state share its upload.
+   */
+  async answerMany(items: readonly [MambaState, string][], maxNewTokens: number): Promise<string[]> {
+    const { engine, tokenizer } = this.model;
+    const queries = items.map(([, query]) => this.encode(query, 'A query'));
+    const onGpu = new Map<MambaState, GpuState>();
+    try {
+      for (const [state] of items) {
+        if (onGpu.has(state)) continue;
+        const gpu = engine.createState();
+        onGpu.set(state, gpu);
+        engine.writeState(gpu, state);
+      }
+      const states = items.map(([state]) => onGpu.get(state)!);
+      const opts: ContinueManyOptions = { maxNewTokens, stopTokens: this.stopTokens };
+      if (this.hooks.signal) opts.signal = this.hooks.signal;
+      const ids = await engine.continueMany(onGpu.size === 1 ? states[0]! : states, queries, opts);
+      return ids.map((x) => firstLine(tokenizer.decode(x)));
+    } finally {
+      for (const gpu of onGpu.values()) gpu.destroy();
     }
   }
 

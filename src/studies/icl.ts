@@ -115,8 +115,13 @@ export async function runIcl(model: StudyModel, s: IclSettings, hooks: StudyHook
       const zero = runner.zero();
       const pending: IclDetail[] = [];
       let correctZero = 0;
+      // Every query from the zero state, batched in one call.
+      const zeroAnswers = await runner.answerMany(
+        queries.map((q) => [zero, queryText(q, sep)] as [MambaState, string]),
+        maxNewTokens,
+      );
       for (const [qi, q] of queries.entries()) {
-        const answer = await runner.answer(zero, queryText(q, sep), maxNewTokens);
+        const answer = zeroAnswers[qi]!;
         correctZero += +(answer === q[1]);
         pending.push(detail(task.name, 0, 'zero', [], queryText(q, sep), q[1], answer));
         runner.step(`${task.name}, no examples, query ${qi + 1}`);
@@ -143,8 +148,13 @@ export async function runIcl(model: StudyModel, s: IclSettings, hooks: StudyHook
             ['soup-mean', runner.mix(states, { mode: 'mean' }), groups],
             ['soup-adecay', runner.mix(states, { mode: 'adecay' }), groups],
           ];
-          for (const [method, state, prompts] of methods) {
-            const answer = await runner.answer(state, query, maxNewTokens);
+          // The four methods' states answer the query in one batched call.
+          const answers = await runner.answerMany(
+            methods.map(([, state]) => [state, query] as [MambaState, string]),
+            maxNewTokens,
+          );
+          for (const [mi, [method, , prompts]] of methods.entries()) {
+            const answer = answers[mi]!;
             correct[method] += +(answer === q[1]);
             pending.push(detail(task.name, k, method, prompts, query, q[1], answer));
           }

@@ -179,13 +179,17 @@ export async function runRetrieval(
           const retrieved = library[best(queryState, library, retrieveLayer, retrieveMetric)]!.state;
           const truth = own[best(queryState, own, retrieveLayer, retrieveMetric)]!.state;
           const text = prompt + queryText(q, task.separator);
-          for (const [source, state] of [
+          const sources = [
             ['retrieved', retrieved],
             ['zero', zero],
             ['true', truth],
-          ] as const) {
-            answered[source] += +((await runner.answer(state, text, maxNewTokens)) === q[1]);
-          }
+          ] as const;
+          // The three sources answer in one batched call.
+          const answers = await runner.answerMany(
+            sources.map(([, state]) => [state, text] as [MambaState, string]),
+            maxNewTokens,
+          );
+          sources.forEach(([source], i) => (answered[source] += +(answers[i] === q[1])));
           total++;
           runner.step(`${task.name}, ${k}-example query ${qi + 1}`);
         }

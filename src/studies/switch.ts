@@ -189,10 +189,17 @@ export async function runSwitch(
       const sb: MambaState = await runner.capture(textB);
       // A query is counted at every α or not at all, so a cancelled run's rows share one total.
       const classes: SwitchClass[] = [];
-      for (const alpha of s.alphas) {
-        const mixed = runner.mix([sa, sb], { mode: 'weighted', weights: [1 - alpha, alpha] });
-        const answer = await runner.answer(mixed, queryText([x, ''], A.separator), maxNewTokens);
-        classes.push(classify(answer, x, fa, fb));
+      // Every α's mix answers the query in one batched call.
+      const query = queryText([x, ''], A.separator);
+      const answers = await runner.answerMany(
+        s.alphas.map((alpha) => {
+          const mixed = runner.mix([sa, sb], { mode: 'weighted', weights: [1 - alpha, alpha] });
+          return [mixed, query] as [MambaState, string];
+        }),
+        maxNewTokens,
+      );
+      for (const [ai, alpha] of s.alphas.entries()) {
+        classes.push(classify(answers[ai]!, x, fa, fb));
         runner.step(`input ${qi + 1} (${x}), α ${alpha.toFixed(3)}`);
       }
       classes.forEach((c, ai) => {
