@@ -53,7 +53,7 @@ export const expect = ((value: unknown, message?: string) => {
 Object.assign(expect, chai.expect);
 setState({ assertionCalls: 0, isExpectingAssertions: false, expectedAssertionsNumber: null }, expect);
 
-export function describe(name: string, body: () => void): void {
+function addSuite(name: string, body: () => void): void {
   const parent = current;
   const s = newSuite(name);
   parent.children.push(s);
@@ -85,6 +85,17 @@ export const it = Object.assign(addTest, {
     },
 });
 export const test = it;
+// describe.each as Vitest spells it: one suite per row, the row spread as arguments and into the name's %s.
+export const describe = Object.assign(addSuite, {
+  each:
+    <T>(table: readonly T[]) =>
+    (name: string, body: (...args: unknown[]) => void) => {
+      for (const row of table) {
+        const args = Array.isArray(row) ? (row as unknown[]) : [row];
+        addSuite(format(name, args), () => body(...args));
+      }
+    },
+});
 export const beforeAll = (fn: Fn) => current.beforeAll.push(fn);
 export const afterAll = (fn: Fn) => current.afterAll.push(fn);
 export const beforeEach = (fn: Fn) => current.beforeEach.push(fn);
