@@ -163,6 +163,10 @@ describe('kernel choice by adapter kind', () => {
     expect(decodeRowsFor(80)).toBe(1);
     expect(decodeRowsFor(80, 3)).toBe(3);
     expect(decodeRowsFor(8192, 2)).toBe(2);
+    // A NORM prologue over 4,096 or more inputs: 4 rows, so fewer workgroups repeat the RMS (2.7b's out_proj).
+    expect(decodeRowsFor(2560, undefined, 5120)).toBe(4);
+    expect(decodeRowsFor(768, undefined, 1536)).toBe(1);
+    expect(decodeRowsFor(2560, 2, 5120)).toBe(2);
   });
 
   it('reductions are 4 wide on SwiftShader, as wide as asked on GPUs', () => {
@@ -365,9 +369,12 @@ describe('prefill GEMMs on subgroup matrices', () => {
     expect(on.prefillGemmKernel).toBe(SGMM_CHOICE.kernel);
     const other = resolveOptions({ dtype: 'f16', subgroupMatrix: true, sgmm: fsdb }, withSm, c130m);
     expect(other.sgmat).toEqual(fsdb);
-    // Opt-in: the first version ran slower than gemm_tiled on the H200 (options.ts says by how much).
+    // On by default where the device has them (it ran faster on the H200; options.ts says by how much); false
+    // turns it off.
     const byDefault = resolveOptions({ dtype: 'f16' }, withSm, c130m);
-    expect([byDefault.sgmat, byDefault.prefillGemmKernel]).toEqual([undefined, 'gemm_tiled']);
+    expect([byDefault.sgmat, byDefault.prefillGemmKernel]).toEqual([SGMM_CHOICE, SGMM_CHOICE.kernel]);
+    const off = resolveOptions({ dtype: 'f16', subgroupMatrix: false }, withSm, c130m);
+    expect([off.sgmat, off.prefillGemmKernel]).toEqual([undefined, 'gemm_tiled']);
     const f32 = resolveOptions({ dtype: 'f32', subgroupMatrix: true }, withSm, c130m);
     expect(f32.prefillGemmKernel).toBe('gemm_tiled');
     expect(resolveOptions({ dtype: 'f16', subgroupMatrix: true }, gpu, c130m).prefillGemmKernel).toBe(

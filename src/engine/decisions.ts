@@ -118,9 +118,15 @@ export function fusedGemvKernel(useSubgroups: boolean): 'gemv_fused' | 'gemv_fus
   return useSubgroups ? 'gemv_fused_sg' : 'gemv_fused';
 }
 
-/** Rows per fused-GEMV workgroup for a row part of `rows` rows: `forced` when given, else 4 from 4,096 rows. */
-export function decodeRowsFor(rows: number, forced?: number): number {
-  return forced ?? (rows >= 4096 ? 4 : 1);
+/**
+ * Rows per fused-GEMV workgroup for a row part of `rows` rows: `forced` when given, else 4 from 4,096 rows, or
+ * when a NORM prologue runs over an input of 4,096 or more (`normCols`): each workgroup computes the input's RMS
+ * itself, so fewer workgroups repeat that read. On the H200 (soup bench --decode-rows, f16): Mamba-2 2.7b's
+ * out_proj (2,560 rows, gated norm over 5,120) took 2.04 ms per token at 1 row and 1.53 at 4; mamba2-130m's
+ * (768 rows, norm over 1,536) 0.28 at 1 and 0.32 at 4, where 4 leaves too few workgroups.
+ */
+export function decodeRowsFor(rows: number, forced?: number, normCols = 0): number {
+  return forced ?? (rows >= 4096 || normCols >= 4096 ? 4 : 1);
 }
 
 /**
@@ -182,9 +188,9 @@ export function m2ScanDecodeKernel(useSubgroups: boolean): 'm2_scan_decode' | 'm
 
 /**
  * State rows per workgroup of m2_scan_decode: `forced` (EngineOptions.decodeRows) when given, else 1. One row
- * gives the most workgroups (1,536 at 130m, 5,120 at 2.7b, all resident at once on an H200) and the shortest
- * chain of dependent loads per invocation (2 state elements at N = 128); more rows only share the reduction.
- * Expected to win, not yet measured: the H200 run can compare with `decodeRows` 1 to 4.
+ * gives the most workgroups (1,536 at 130m, 5,120 at 2.7b) and the shortest chain of dependent loads per
+ * invocation. Measured on the H200 (soup bench --decode-rows): 0.24 ms per token at 1 row against 0.31 at 4 on
+ * mamba2-130m, 0.83 against 0.94 ms on mamba2-2.7b.
  */
 export function m2ScanRows(forced?: number): number {
   return forced ?? 1;
@@ -198,11 +204,12 @@ export const M2_SCAN_CHUNK = 32;
 
 /**
  * Q of the tiled SSD kernels on GPUs (m2_ssd_chunk_state_tiled / m2_ssd_chunk_scan_tiled; 16, 32, 48 or 64).
- * 64 halves the entering states (cs) and the state pass's chunks but doubles the C·Bᵀ and M·x work and halves
- * the workgroups of chunk_scan (192 at 130m size on a 512-token chunk); bench/m2-ssd-bench.ts measures both on
- * the GPU machine. The default is the expected winner until measured.
+ * Measured on the H200 (bench/m2-ssd-bench.ts, 512-token chunk, bench/runs/2026-12-04-h200-session5): the three
+ * passes take 3.70 ms per chunk at Q 16 against 5.13 at Q 32 and 7.88 at Q 64 on the 130m shape, 37.9 against
+ * 58.9 and 79.3 ms on the 2.7b shape. Smaller Q gives chunk_scan more workgroups (one per chunk and head) and
+ * less C·Bᵀ and M·x work; the extra entering states (cs) cost less than that gains.
  */
-export const M2_SCAN_CHUNK_GPU = 32;
+export const M2_SCAN_CHUNK_GPU = 16;
 
 /** The smallest Q any variant runs with: the entering-state buffer (cs) is sized for ceil(T / this) chunks. */
 export const M2_SCAN_CHUNK_MIN = Math.min(M2_SCAN_CHUNK, M2_SCAN_CHUNK_GPU);
@@ -219,8 +226,8 @@ export interface M2SsdChoice {
 
 /**
  * N per staged slice of m2_ssd_chunk_scan_tiled: 16 halves its barriers against 8 and holds 12 more values in
- * registers per invocation (the next slice, loaded while this one is multiplied). bench/m2-ssd-bench.ts
- * measures both on the GPU machine.
+ * registers per invocation (the next slice, loaded while this one is multiplied). On the H200 the two were
+ * within 2 % of each other at Q 32 and 64 (bench/m2-ssd-bench.ts).
  */
 export const M2_SCAN_SLICE_GPU = 16;
 
@@ -332,12 +339,13 @@ export interface SgmmChoice {
 }
 
 /**
- * The gemm_sgmm variant the engine runs where sgmatKernel allows subgroup matrices. The coordinator sets it
- * from bench/sgmat-sweep.ts's `CHOICE` line (this one line). Until then, the classic tensor-core tiling: 128 x 128
- * tiles of 8 subgroups (2 x 4), each 4 x 2 result matrices, both operands staged through double-buffered
- * workgroup memory (48 KiB), X converted to f16 as it is staged.
+ * The gemm_sgmm variant the engine runs where sgmatKernel allows subgroup matrices: bench/sgmat-sweep.ts's
+ * `CHOICE` on the H200 (least time over 2.8b's and 130m's in_proj and out_proj at 512 tokens, conversions
+ * included; bench/runs/2026-12-04-h200-session5): 64 x 128 tiles of 2 x 2 subgroups, each 2 x 4 result
+ * matrices, X (converted to f16 by to_f16 first) read straight from storage, W staged through double-buffered
+ * workgroup memory, BK 16.
  */
-export const SGMM_CHOICE: SgmmChoice = { kernel: 'gemm_sgmm_fs_db', SGM: 2, SGN: 4, TI: 4, TJ: 2, BK: 32 };
+export const SGMM_CHOICE: SgmmChoice = { kernel: 'gemm_sgmm_ds_db', SGM: 2, SGN: 2, TI: 2, TJ: 4, BK: 16 };
 
 /** What a gemm_sgmm variant's overrides add up to (the shader's own formulas). */
 export interface SgmmLayout {

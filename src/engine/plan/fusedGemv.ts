@@ -24,7 +24,7 @@ export function fusedGemvSteps(
   const m = ctx.weights.matrices.get(key)!;
   const kernel = fusedGemvKernel(ctx.opts.useSubgroups);
   return m.parts.map((p) => {
-    const rows = decodeRowsFor(p.rows, ctx.opts.decodeRows);
+    const rows = decodeRowsFor(p.rows, ctx.opts.decodeRows, consts['NORM'] ? m.cols : 0);
     const k = weightKernel(ctx, kernel, m, { ROWS: rows, ...consts });
     const shape = uniformFields(ctx, `${key}.shape`, kernel, 'shape', {
       N: p.rows,
