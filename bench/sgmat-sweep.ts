@@ -48,13 +48,8 @@ import {
   type Problem,
   type ProblemBuffers,
 } from './sgmm-lib.ts';
-import {
-  SGMM_KERNELS,
-  sgmmFits,
-  sgmmLayout,
-  type SgmmChoice,
-  type SubgroupMatrixConfig,
-} from '../src/engine/decisions.ts';
+import { SGMM_KERNELS, sgmmFits, sgmmLayout, type SgmmChoice } from '../src/engine/decisions.ts';
+import { subgroupMatrixConfigsOf } from '../src/engine/gpu/device.ts';
 import { nodeGpu, openNodeDevice } from '../src/engine/gpu/node.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { uniformBytes } from '../src/engine/kernels/uniforms.ts';
@@ -90,7 +85,6 @@ if (!adapter) {
   process.exit(2);
 }
 const info = adapter.info as GPUAdapterInfo & {
-  subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
   subgroupMinSize?: number;
   subgroupMaxSize?: number;
 };
@@ -134,7 +128,7 @@ const sm = {
         f16cfg(16, 8, 16),
         { componentType: 'i8', resultComponentType: 'i32', M: 16, N: 16, K: 32 },
       ]
-    : [...(info.subgroupMatrixConfigs ?? [])].map((c) => ({ ...c })),
+    : subgroupMatrixConfigsOf(info),
   maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
 };
 console.log(

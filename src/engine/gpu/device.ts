@@ -146,21 +146,26 @@ async function usableSubgroupMatrix(
   return compiled && !error ? traits : undefined;
 }
 
+/**
+ * The adapter's subgroup-matrix configs as plain objects, field by field: Dawn's are getters on a prototype, so
+ * a spread (`{ ...c }`) copies nothing.
+ */
+export function subgroupMatrixConfigsOf(info: GPUAdapterInfo): SubgroupMatrixConfig[] {
+  const extra = info as GPUAdapterInfo & { subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[] };
+  return (extra.subgroupMatrixConfigs ?? []).map((c) => ({
+    componentType: c.componentType,
+    resultComponentType: c.resultComponentType,
+    M: c.M,
+    N: c.N,
+    K: c.K,
+  }));
+}
+
 /** The adapter's subgroup-matrix configs and sizes (fields of GPUAdapterInfo that @webgpu/types lacks). */
 function subgroupMatrixTraits(info: GPUAdapterInfo, device: GPUDevice): SubgroupMatrixTraits {
-  const extra = info as GPUAdapterInfo & {
-    subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
-    subgroupMinSize?: number;
-    subgroupMaxSize?: number;
-  };
+  const extra = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
   return {
-    configs: (extra.subgroupMatrixConfigs ?? []).map((c) => ({
-      componentType: c.componentType,
-      resultComponentType: c.resultComponentType,
-      M: c.M,
-      N: c.N,
-      K: c.K,
-    })),
+    configs: subgroupMatrixConfigsOf(info),
     subgroupMinSize: extra.subgroupMinSize ?? 0,
     subgroupMaxSize: extra.subgroupMaxSize ?? 0,
     hasShaderF16: device.features.has('shader-f16'),
