@@ -67,8 +67,9 @@ export interface EngineOptions {
   f16Kernels?: F16Kernels;
   /**
    * Prefill GEMMs of f16 weights on subgroup matrices (shaders/gemm_sgmm.wgsl) where the device offers them
-   * (sgmatKernel in decisions.ts). Opt-in (default false): on the H200 the first version ran slower than the
-   * f32-FMA kernels (130m prefill 2048: 52,038 against 73,912 tok/s), so it waits for its tuning to pay.
+   * (sgmatKernel in decisions.ts). On by default (false turns it off): with SGMM_CHOICE, the H200 ran 2.8b's
+   * prefill 2048 at 5,736 tok/s against 4,613 on the f32-FMA kernels, 130m at 78,518 against 77,531, logits
+   * within 2.5e-3 of theirs (bench/runs/2026-12-04-h200-session5). The first, untuned version had run slower.
    */
   subgroupMatrix?: boolean;
   /** The gemm_sgmm variant and overrides with subgroupMatrix (default SGMM_CHOICE; bench/sgmat-sweep.ts tries others). */
@@ -139,7 +140,7 @@ export function resolveOptions(
   }
   const maxBinding = dev.maxStorageBufferBindingSize;
   const sgmat =
-    opts.subgroupMatrix === true
+    opts.subgroupMatrix !== false
       ? sgmatKernel(variant, opts.dtype, dev.subgroupMatrix, opts.sgmm)
       : undefined;
   // The logits of one chunk must fit one binding too.
