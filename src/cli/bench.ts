@@ -26,7 +26,7 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--chunk N] [--big-tiles N] [--split-target N]   (engine tuning: prefill chunk, GEMM tiles)
             [--f16-kernels auto|native|packed]   (f16 weights: shader-f16 loads where the device has it)
             [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)
-            [--no-subgroup-matrix]   (prefill GEMMs of f16 weights on the f32-FMA kernels even where subgroup matrices exist)
+            [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
             [--decode-rows 1-4]   (decode: rows per fused-GEMV workgroup and per Mamba-2 scan workgroup)
             [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)
@@ -50,7 +50,7 @@ export const BENCH_OPTIONS = {
     'variant',
     ...BATCH_BENCH_VALUES,
   ],
-  flags: ['json', 'quick', 'no-dawn-toggles', 'no-subgroup-matrix', 'batch-queries'],
+  flags: ['json', 'quick', 'no-dawn-toggles', 'subgroup-matrix', 'batch-queries'],
 };
 
 interface Opened {
@@ -211,7 +211,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     chunkSize,
     prefillGemm: { bigMinTiles, splitTarget },
     f16Kernels: f16Kernels as Tuning['f16Kernels'],
-    subgroupMatrix: args.flags.has('no-subgroup-matrix') ? false : undefined,
+    subgroupMatrix: args.flags.has('subgroup-matrix'),
     decodeMiddle: decodeMiddle as DecodeMiddle | undefined,
     decodeRows,
   };

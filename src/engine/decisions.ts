@@ -65,7 +65,9 @@ export function midSplit(t: number, rows: number, k: number, tuning: GemmTuning)
  * Floats of split-K partial sums the largest prefill GEMM part needs at any chunk length up to `chunkSize`
  * (at least 4, so the buffer is never empty). `parts` lists every row part as its rows and inputs; `sgmat`:
  * the GEMMs run on gemm_sgmm.wgsl (sgmatKernel) on its BM x BN tiles, split by sgmatSplit, where a part
- * fits it, else on gemm_tiled: room for either.
+ * fits it, else on gemm_tiled: room for either, and at least one 16 x 16 f32 matrix (256 floats), since Dawn
+ * asks every binding that gemm_sgmm stores subgroup matrices into to hold one (on the H200 a tiny model with no
+ * split failed to bind its 16-byte buffer).
  */
 export function splitKFloats(
   parts: Iterable<{ rows: number; cols: number }>,
@@ -73,7 +75,7 @@ export function splitKFloats(
   tuning: GemmTuning,
   sgmat?: SgmmChoice,
 ): number {
-  let most = 4;
+  let most = sgmat ? 256 : 4;
   const l = sgmat && sgmmLayout(sgmat);
   for (const p of parts) {
     for (let t = 1; t <= chunkSize; t++) {
