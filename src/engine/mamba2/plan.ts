@@ -11,7 +11,14 @@
  */
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { Mamba2Activations } from '../activations.ts';
-import { fusedDecode, m2ScanDecodeKernel, m2ScanRows, m2SsdChoice, reductionWidth } from '../decisions.ts';
+import {
+  fusedDecode,
+  m2ScanDecodeKernel,
+  m2ScanRows,
+  m2SsdChoice,
+  NORM_WG_GPU,
+  reductionWidth,
+} from '../decisions.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { outputSteps, type DispatchPlan } from '../plan/assemble.ts';
 import { ceil } from '../plan/context.ts';
@@ -89,7 +96,7 @@ function mixerSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
     Z_COL: 0,
     W_OFF: pl.gateNorm,
     EPS: c.layerNormEpsilon,
-    WG: reductionWidth(ctx.opts.variant, 64),
+    WG: reductionWidth(ctx.opts.variant, NORM_WG_GPU),
   });
   const normBuffers = { dims: a.dims, y: a.y, proj: a.proj, weight: params, out: a.gated };
   steps.push(norm.dispatch(`layer${l}.gated_norm`, normBuffers, (t) => [t, 1, 1]));

@@ -2,7 +2,7 @@
  * Dispatches of the per-token kernels around the matrix products: the embedding gather, RMSNorm (with the
  * residual add), the causal conv, dt_proj and the selective scan.
  */
-import { dtProjFirst, reductionWidth, scanChannelsPerGroup, scanKernel } from '../decisions.ts';
+import { dtProjFirst, NORM_WG_GPU, reductionWidth, scanChannelsPerGroup, scanKernel } from '../decisions.ts';
 import { layerStateLayout } from '../kernels/layout.ts';
 import type { Constants, Dispatch } from '../kernels/pipelines.ts';
 import { ceil, uniformFields, weightKernel, type PlanContext, type SharedPlanContext } from './context.ts';
@@ -35,7 +35,7 @@ export function rmsnormStep(
     ADD: add,
     EPS: ctx.config.layerNormEpsilon,
     W_OFF: wOff,
-    WG: reductionWidth(ctx.opts.variant, 64),
+    WG: reductionWidth(ctx.opts.variant, NORM_WG_GPU),
   });
   const buffers = { dims: a.dims, delta: a.delta, resid: a.resid, weight, out: a.normed };
   return k.dispatch(label, buffers, (t) => [t, 1, 1]);
