@@ -215,7 +215,7 @@ export const M2_SCAN_CHUNK = 32;
 
 /**
  * Q of the tiled SSD kernels on GPUs (m2_ssd_chunk_state_tiled / m2_ssd_chunk_scan_tiled; 16, 32, 48 or 64).
- * Measured on the H200 (bench/m2-ssd-bench.ts, 512-token chunk, bench/runs/2026-12-04-h200-session5): the three
+ * Measured on the H200 (bench/m2-ssd-bench.ts, 512-token chunk, bench/runs/2026-12-04-h200-session6): the three
  * passes take 3.70 ms per chunk at Q 16 against 5.13 at Q 32 and 7.88 at Q 64 on the 130m shape, 37.9 against
  * 58.9 and 79.3 ms on the 2.7b shape. Smaller Q gives chunk_scan more workgroups (one per chunk and head) and
  * less C·Bᵀ and M·x work; the extra entering states (cs) cost less than that gains.
@@ -352,7 +352,7 @@ export interface SgmmChoice {
 /**
  * The gemm_sgmm variant the engine runs where sgmatKernel allows subgroup matrices: bench/sgmat-sweep.ts's
  * `CHOICE` on the H200 (least time over 2.8b's and 130m's in_proj and out_proj at 512 tokens, conversions
- * included; bench/runs/2026-12-04-h200-session5): 64 x 128 tiles of 2 x 2 subgroups, each 2 x 4 result
+ * included; bench/runs/2026-12-04-h200-session6): 64 x 128 tiles of 2 x 2 subgroups, each 2 x 4 result
  * matrices, X (converted to f16 by to_f16 first) read straight from storage, W staged through double-buffered
  * workgroup memory, BK 16.
  */

@@ -71,7 +71,7 @@ export interface EngineOptions {
    * against 4,363 tok/s on 2.8b and 4,750 against 3,555 on mamba2-2.7b, but the f16 activations cost precision
    * the default keeps: on by default, tiny-a's f16 greedy argmax agreed with transformers at 98.4 % of positions
    * (the fixture test asks 99 %) and continueMany's logits moved 6e-4 from the single path's (bench/runs/
-   * 2026-12-04-h200-session5).
+   * 2026-12-04-h200-session6).
    */
   subgroupMatrix?: boolean;
   /** The gemm_sgmm variant and overrides with subgroupMatrix (default SGMM_CHOICE; bench/sgmat-sweep.ts tries others). */

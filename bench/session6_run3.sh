@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The third device call of session 5: the subgroup-matrix GEMM sweep, now that it reads the adapter's configs
+# The third device call of session 6: the subgroup-matrix GEMM sweep, now that it reads the adapter's configs
 # (all five phases: structure, geometry, the best on every shape beside gemm_tiled, W8A8, the engine's prefill
 # on the chosen variant), and the side by side with transformers (bench/side_by_side.sh) at 130m, mamba2-130m,
 # 2.8b and mamba2-2.7b in f16 on this commit's defaults. Results packed in $OUT/run3.tar.xz.
 # Prepare: node scripts/bundle-node.mjs; bash bench/bundle-check.sh sgmat-sweep; pack both into
-# dist-bench/all.tar.xz. There: OUT=$OUT bash bench/session5_run3.sh
+# dist-bench/all.tar.xz. There: OUT=$OUT bash bench/session6_run3.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}

@@ -12,7 +12,7 @@
 # Prepare here: node scripts/bundle-node.mjs; node scripts/bundle-gpu-tests.mjs; bash bench/bundle-check.sh NAME
 # for check-fixtures check-mamba2 check-batch m2-ssd-bench gemv-sweep sgmat-sweep; pack dist-bench/*.mjs into
 # dist-bench/all.tar.xz. There: tar -xJf dist-bench/all.tar.xz; source .device-kit/on-device.sh;
-# OUT=$OUT bash bench/session5_run1.sh
+# OUT=$OUT bash bench/session6_run1.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Session 5's short last device call: the opt-in subgroup-matrix path on the fixtures' tiny shapes (where a
+# Session 6's fifth device call: the opt-in subgroup-matrix path on the fixtures' tiny shapes (where a
 # 16-byte split-K buffer failed to bind before), and the GPU test files the default-on run failed, on the
-# final defaults (subgroup matrices opt-in). There: OUT=$OUT bash bench/session5_run5.sh
+# final defaults (subgroup matrices opt-in). There: OUT=$OUT bash bench/session6_run5.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}

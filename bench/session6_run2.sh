@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The second device call of session 5 (after bench/session5_run1.sh's decisions were applied): the GPU test
+# The second device call of session 6 (after bench/session6_run1.sh's decisions were applied): the GPU test
 # project on the hardware kernels, the subgroup-matrix GEMM sweep with its whole output kept, and the engine
 # at this commit against the session's start (dist-bench/soup-before.mjs, the bundle of 53a93de), f16, Mamba-1
 # and Mamba-2 at 130m and 2.8b/2.7b. Results are packed in $OUT/run2.tar.xz (a call brings back 8 files).
-# Prepare as for run 1, plus dist-bench/soup-before.mjs. There: OUT=$OUT bash bench/session5_run2.sh
+# Prepare as for run 1, plus dist-bench/soup-before.mjs. There: OUT=$OUT bash bench/session6_run2.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Session 5's sixth device call: the prefill norms at 256 invocations per token (NORM_WG_GPU; 64 before), the
+# Session 6's sixth device call: the prefill norms at 256 invocations per token (NORM_WG_GPU; 64 before), the
 # engine at the four sizes, f16, beside the same bundle's figures of run 3 (64), and the GPU test files that
-# run the hardware plan's norms (engine.fixtures, engine.mamba2, engine.prefill-tiles). OUT=$OUT bash bench/session5_run6.sh
+# run the hardware plan's norms (engine.fixtures, engine.mamba2, engine.prefill-tiles). OUT=$OUT bash bench/session6_run6.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}

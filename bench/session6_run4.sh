@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The last device call of session 5, on the final defaults (tiled SSD at Q 16, NORM-aware decode rows,
+# The fourth device call of session 6, on the final defaults (tiled SSD at Q 16, NORM-aware decode rows,
 # subgroup-matrix prefill GEMMs): the GPU test project on the hardware kernels, the engine with and without
 # subgroup matrices at 2.8b and mamba2-2.7b and int8 at 2.8b, and the side by side with transformers at 130m,
 # mamba2-130m, 2.8b and mamba2-2.7b, f16. Results packed in $OUT/run4.tar.xz.
 # Prepare: node scripts/bundle-node.mjs; node scripts/bundle-gpu-tests.mjs; pack both into dist-bench/all.tar.xz.
-# There: OUT=$OUT bash bench/session5_run4.sh
+# There: OUT=$OUT bash bench/session6_run4.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}
