@@ -22,6 +22,8 @@ import { uniformBytes } from '../src/engine/kernels/uniforms.ts';
 import type { ShaderName } from '../src/engine/shaders.gen.ts';
 import { packRowsI8, paddedRowBytes, quantizeRowsI8 } from '../src/engine/w8a8.ts';
 import { argmaxRows, relMaxDiff } from './compare.ts';
+import { adapterLimits, gen as rng } from './sgmm-lib.ts';
+import { maxSplitFor } from '../src/engine/decisions.ts';
 import { nodeGpu, openNodeDevice } from '../src/engine/gpu/node.ts';
 import { createRandomEngine, randomConfig, randomHostWeights } from '../src/engine/randomWeights.ts';
 import { referenceForward } from '../src/engine/reference/mamba.ts';
@@ -79,16 +81,7 @@ if (!adapter.features.has('chromium-experimental-subgroup-matrix') || !adapter.f
   console.log('SKIP the adapter lacks chromium-experimental-subgroup-matrix or shader-f16: nothing to check');
   process.exit(2);
 }
-const requiredLimits: Record<string, number> = {};
-for (const k of [
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-] as const) {
-  requiredLimits[k] = adapter.limits[k];
-}
+const requiredLimits = adapterLimits(adapter);
 const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
 device.onuncapturederror = (e) => console.log(`uncaptured GPU error: ${e.error.message}`);
 
@@ -175,19 +168,6 @@ async function readF32(b: GPUBuffer, floats: number): Promise<Float32Array> {
   return out;
 }
 
-/** A deterministic generator (mulberry32) and roughly normal samples from it. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { u, normal: () => (u() + u() + u() + u() - 2) * Math.sqrt(3) };
-}
-
 const roundF16 = (v: number) => f16ToF32(f32ToF16(v));
 
 interface Shape {
@@ -248,7 +228,7 @@ async function runGemm(
   reps: number,
 ): Promise<Run> {
   const split = splitCount(s.T, s.N, s.K, tile.bm, tile.bn, splitTarget);
-  const maxSplit = splitTarget > 0 ? Math.max(1, Math.min(16, Math.floor(Math.ceil(s.K / 16) / 4))) : 1;
+  const maxSplit = splitTarget > 0 ? maxSplitFor(s.K) : 1;
   const shapeValues = {
     N: s.N,
     K: s.K,

@@ -31,6 +31,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseVariants, preprocess } from '../scripts/shaders/preprocess.ts';
 import {
+  adapterLimits,
+  gemmShapeUniform,
   makeProblem,
   problemBuffers,
   readF32,
@@ -100,16 +102,7 @@ if (
   );
   process.exit(2);
 }
-const requiredLimits: Record<string, number> = {};
-for (const k of [
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-] as const) {
-  requiredLimits[k] = adapter.limits[k];
-}
+const requiredLimits = adapterLimits(adapter);
 const wanted = (
   ['subgroups', 'shader-f16', 'chromium-experimental-subgroup-matrix'] as GPUFeatureName[]
 ).filter((f) => adapter.features.has(f));
@@ -412,22 +405,7 @@ async function runBaseline(kernel: 'gemm_tiled' | 'gemm_sgmat_f16', key: string)
         ? pipes.kernel('gemm_tiled', { F16: true, TM: 4, TN: 4 })
         : pipes.kernel('gemm_sgmat_f16');
     const split = splitsFor(s, tile, tile, 264);
-    const shape = upload(
-      device,
-      new Uint8Array(
-        uniformBytes('gemm_tiled', 'shape', {
-          N: s.N,
-          K: s.K,
-          LDY: s.N,
-          COL0: 0,
-          BIAS_OFF: 0,
-          HAS_BIAS: 0,
-          SPLIT_TARGET: 264,
-          MAX_SPLIT: Math.max(1, Math.min(16, Math.floor(Math.ceil(s.K / 16) / 4))),
-        }),
-      ),
-      0x40 | 0x8,
-    );
+    const shape = gemmShapeUniform(device, s, 264);
     const res = { dims: d.b.dims, X: d.b.X, W: d.b.W, bias: d.b.bias, Y: d.b.Y, P: d.b.P, shape };
     const bg = gemm.bind(kernel, res as never);
     const reduce = pipes.kernel('gemm_splitk_reduce', { TM: tm, TN: tm });
@@ -659,22 +637,7 @@ async function checkI8(key: string): Promise<void> {
     const W = upload(device, packRowsI8(wQuant));
     const wscale = upload(device, wQuant.scale);
     const split = splitsFor(s, 128, 128, 264);
-    const shape = upload(
-      device,
-      new Uint8Array(
-        uniformBytes('gemm_tiled', 'shape', {
-          N: s.N,
-          K: s.K,
-          LDY: s.N,
-          COL0: 0,
-          BIAS_OFF: 0,
-          HAS_BIAS: 0,
-          SPLIT_TARGET: 264,
-          MAX_SPLIT: Math.max(1, Math.min(16, Math.floor(Math.ceil(s.K / 16) / 4))),
-        }),
-      ),
-      0x48,
-    );
+    const shape = gemmShapeUniform(device, s, 264);
     const gemm = pipes.kernel('gemm_sgmat_i8');
     const g = gemm.bind('i8', { dims: b.dims, X: Q, W, bias: b.bias, Y: b.Y, P: b.P, shape, xscale, wscale });
     const reduce = pipes.kernel('gemm_splitk_reduce', { TM: 8, TN: 8 });

@@ -5,7 +5,8 @@
  * (to_f16 where the variant reads f16 X, split-K with gemm_splitk_reduce.wgsl where the tiles are few).
  */
 import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
-import { sgmmLayout, type SgmmChoice } from '../src/engine/decisions.ts';
+import { maxSplitFor, sgmmLayout, type SgmmChoice } from '../src/engine/decisions.ts';
+import { mulberry32 } from '../src/studies/random.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { createBindGroup } from '../src/engine/kernels/bindings.ts';
 import { uniformBytes } from '../src/engine/kernels/uniforms.ts';
@@ -17,17 +18,25 @@ export interface GemmShape {
   K: number;
 }
 
-/** A deterministic generator (mulberry32) and roughly normal samples from it. */
+/** A deterministic generator (the studies' mulberry32) and roughly normal samples from it. */
 export function gen(seed: number) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const u = mulberry32(seed);
   return { u, normal: () => (u() + u() + u() + u() - 2) * Math.sqrt(3) };
+}
+
+/** The adapter's own limits for the buffers and workgroups a GEMM sweep allocates (not the defaults). */
+export function adapterLimits(adapter: GPUAdapter): Record<string, number> {
+  const limits: Record<string, number> = {};
+  for (const k of [
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+  ] as const) {
+    limits[k] = adapter.limits[k];
+  }
+  return limits;
 }
 
 export const roundF16 = (v: number) => f16ToF32(f32ToF16(v));
@@ -119,8 +128,23 @@ export async function readF32(device: GPUDevice, b: GPUBuffer, floats: number): 
   return out;
 }
 
-/** gemm_tiled's split-K bound for k inputs (decisions.ts maxSplitFor). */
-export const maxSplit = (k: number) => Math.max(1, Math.min(16, Math.floor(Math.ceil(k / 16) / 4)));
+/** gemm_tiled's split-K bound for k inputs. */
+export const maxSplit = maxSplitFor;
+
+/** The Shape uniform of gemm_tiled / gemm_sgmm / gemm_sgmat for `s` (Y row-major [T, N], no bias). */
+export function gemmShapeUniform(device: GPUDevice, s: GemmShape, splitTarget: number): GPUBuffer {
+  const values = {
+    N: s.N,
+    K: s.K,
+    LDY: s.N,
+    COL0: 0,
+    BIAS_OFF: 0,
+    HAS_BIAS: 0,
+    SPLIT_TARGET: splitTarget,
+    MAX_SPLIT: splitTarget > 0 ? maxSplit(s.K) : 1,
+  };
+  return upload(device, new Uint8Array(uniformBytes('gemm_tiled', 'shape', values)), UNIFORM);
+}
 
 /** Workgroups along z for T tokens on BM x BN tiles: the shader's splits() / split_count.wgsl. */
 export function splitsFor(s: GemmShape, bm: number, bn: number, target: number): number {
@@ -203,22 +227,7 @@ export function sgmmStep(
   const { s } = p;
   const l = sgmmLayout(c);
   const split = splitsFor(s, l.BM, l.BN, splitTarget);
-  const shape = upload(
-    device,
-    new Uint8Array(
-      uniformBytes('gemm_tiled', 'shape', {
-        N: s.N,
-        K: s.K,
-        LDY: s.N,
-        COL0: 0,
-        BIAS_OFF: 0,
-        HAS_BIAS: 0,
-        SPLIT_TARGET: splitTarget,
-        MAX_SPLIT: splitTarget > 0 ? maxSplit(s.K) : 1,
-      }),
-    ),
-    UNIFORM,
-  );
+  const shape = gemmShapeUniform(device, s, splitTarget);
   const X = l.halfX ? b.Xh : b.X;
   const bg = createBindGroup(device, pipeline, c.kernel, 'sgmm', {
     dims: b.dims,
