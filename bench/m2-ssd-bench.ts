@@ -1,7 +1,7 @@
 /**
- * Mamba-2's chunked SSD scan alone, per pass (chunk_state, state_pass, chunk_scan), at the 130m and 2.7b
- * shapes on one prefill chunk: the simple kernels (the software variant, and what GPUs ran before the tiled
- * ones) against the tiled kernels at each Q and N slice, so the GPU machine decides M2_SCAN_CHUNK_GPU and
+ * Mamba-2's chunked SSD scan alone, per pass (chunk_state, state_pass, chunk_scan; or chunk_cb, ssd_fused), at
+ * the 130m and 2.7b shapes on one prefill chunk: the simple kernels (the software variant, and what GPUs ran
+ * before the tiled ones) against the tiled kernels at each Q and N slice and the fused pair, so the GPU machine decides M2_SCAN_CHUNK_GPU and
  * M2_SCAN_SLICE_GPU in src/engine/decisions.ts (shape `soup`, the bundled model, is SwiftShader's question). Each variant first runs once from a random state and is checked against the
  * float64 reference (ssdScan in src/engine/reference/mamba2.ts): y, the final state and Σ Δ, as
  * max |got − want| / max(1, max |want|), PASS under 1e-4 (the kernel tests' 1e-5 is for 45 tokens; here each
@@ -20,7 +20,7 @@
  */
 import { profilePhase } from '../src/bench/profile.ts';
 import { median } from '../src/bench/stats.ts';
-import { m2SsdChoice, type M2SsdChoice } from '../src/engine/decisions.ts';
+import { M2_SSD_FUSED, m2SsdChoice, type M2SsdChoice } from '../src/engine/decisions.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { encodeDispatches, PipelineCache, type Dispatch } from '../src/engine/kernels/pipelines.ts';
 import { writeUniform } from '../src/engine/kernels/uniforms.ts';
@@ -42,10 +42,12 @@ const VARIANTS: Record<string, M2SsdChoice> = {
   tiled48: m2SsdChoice('hardware', 48, 16),
   tiled64: m2SsdChoice('hardware', 64, 16),
   tiled64nk8: m2SsdChoice('hardware', 64, 8),
+  fused: M2_SSD_FUSED,
 };
 const LIMIT = 1e-4;
 const REPS = 20;
-const PASSES = ['chunk_state', 'state_pass', 'chunk_scan'] as const;
+// The three passes' labels, then the fused pair's (ssdSteps); a variant's absent passes count 0.
+const PASSES = ['chunk_state', 'state_pass', 'chunk_scan', 'chunk_cb', 'ssd_fused'] as const;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -156,7 +158,7 @@ const timing = useTimestamps ? 'timestamps' : 'host';
 console.log(JSON.stringify({ adapter: dev.adapterInfo, software: dev.isSoftware, timing, tokens: T, runs }));
 
 let failed = 0;
-const best: Record<string, { variant: string; q: number; nk: number; us: number }> = {};
+const best: Record<string, { variant: string; q: number; nk: number; fused: boolean; us: number }> = {};
 for (const shapeName of shapeNames) {
   const shape = SHAPES[shapeName]!;
   const { H, P, N } = shape;
@@ -182,7 +184,7 @@ for (const shapeName of shapeNames) {
     params: storage(c.params),
     cum: storage(T * H),
     dl: storage(T * H),
-    cs: storage(Math.ceil(T / 16) * H * P * N),
+    cs: storage(Math.ceil(T / 16) * H * P * N), // enough for every variant (ssdScratchFloats)
     y: storage(T * H * P),
   };
   const rows: string[] = [];
@@ -212,8 +214,7 @@ for (const shapeName of shapeNames) {
       const prof = await profilePhase(device, name, steps, T, runs);
       for (const k of prof.kernels) us[k.kernel] = k.ms * 1000;
     } else {
-      for (let i = 0; i < steps.length; i++)
-        us[PASSES[i]!] = (await hostTime(device, steps[i]!, T, runs)) * 1000;
+      for (const step of steps) us[step.label] = (await hostTime(device, step, T, runs)) * 1000;
     }
     const total = PASSES.reduce((a, p) => a + (us[p] ?? 0), 0);
     const detail = Object.entries(errs)
@@ -248,7 +249,13 @@ for (const shapeName of shapeNames) {
         .join(' '),
     );
     if (choice.tiled && pass_ && (!best[shapeName] || total < best[shapeName]!.us))
-      best[shapeName] = { variant: name, q: choice.q, nk: choice.nk, us: +total.toFixed(2) };
+      best[shapeName] = {
+        variant: name,
+        q: choice.q,
+        nk: choice.nk,
+        fused: choice.fused,
+        us: +total.toFixed(2),
+      };
   }
   console.log(
     `\n${shapeName} (H ${H}, P ${P}, N ${N}, ${shape.layers} layers), ${T} tokens, µs per layer (${timing}):`,

@@ -16,7 +16,9 @@ import {
   M2_SCAN_CHUNK_GPU,
   M2_SCAN_CHUNK_MIN,
   M2_SCAN_SLICE_GPU,
+  M2_SSD_FUSED,
   m2SsdChoice,
+  m2SsdPlan,
   maxSplitFor,
   midSplit,
   reductionWidth,
@@ -112,15 +114,34 @@ describe('kernel choice by adapter kind', () => {
   });
 
   it("Mamba-2's chunked SSD: tiled kernels on GPUs, the simple ones (Q ≤ 32) on SwiftShader", () => {
-    expect(m2SsdChoice('software')).toEqual({ tiled: false, q: M2_SCAN_CHUNK, nk: 0 });
-    expect(m2SsdChoice('hardware')).toEqual({ tiled: true, q: M2_SCAN_CHUNK_GPU, nk: M2_SCAN_SLICE_GPU });
-    expect(m2SsdChoice('hardware', 64, 8)).toEqual({ tiled: true, q: 64, nk: 8 });
+    expect(m2SsdChoice('software')).toEqual({ tiled: false, q: M2_SCAN_CHUNK, nk: 0, fused: false });
+    expect(m2SsdChoice('hardware')).toEqual({
+      tiled: true,
+      q: M2_SCAN_CHUNK_GPU,
+      nk: M2_SCAN_SLICE_GPU,
+      fused: false,
+    });
+    expect(m2SsdChoice('hardware', 64, 8)).toEqual({ tiled: true, q: 64, nk: 8, fused: false });
     // The entering-state buffer holds ceil(T / Q) chunks for whichever variant runs.
     expect(M2_SCAN_CHUNK_MIN).toBeLessThanOrEqual(Math.min(M2_SCAN_CHUNK, M2_SCAN_CHUNK_GPU));
     expect(M2_SCAN_CHUNK).toBeLessThanOrEqual(32);
     expect(() => m2SsdChoice('hardware', 40)).toThrow(/16, 32, 48 or 64/);
     expect(() => m2SsdChoice('hardware', 128)).toThrow(/16, 32, 48 or 64/);
     expect(() => m2SsdChoice('hardware', 32, 12)).toThrow(/8 or 16/);
+  });
+
+  it("Mamba-2's SSD plan: the fused pair on GPUs with subgroups and N ≤ 128, else the passes; forcing is checked", () => {
+    expect(m2SsdPlan('hardware', 128, true)).toEqual(M2_SSD_FUSED);
+    expect(m2SsdPlan('hardware', 256, true)).toEqual(m2SsdChoice('hardware'));
+    expect(m2SsdPlan('hardware', 128, false)).toEqual(m2SsdChoice('hardware'));
+    expect(m2SsdPlan('software', 64, true)).toEqual(m2SsdChoice('software'));
+    expect(m2SsdPlan('software', 64, true, 'fused')).toEqual(M2_SSD_FUSED);
+    expect(m2SsdPlan('hardware', 128, true, 'passes')).toEqual(m2SsdChoice('hardware'));
+    expect(() => m2SsdPlan('hardware', 256, true, 'fused')).toThrow(
+      /state_size ≤ 128 \(this model has 256\)/,
+    );
+    expect(() => m2SsdPlan('hardware', 128, false, 'fused')).toThrow(/no subgroups/);
+    expect(() => m2SsdPlan('hardware', 128, true, 'fast' as never)).toThrow(/auto, fused or passes/);
   });
 
   it('fused decode on GPUs only, and only where d_model and d_inner are multiples of 8', () => {

@@ -89,6 +89,12 @@ describe('Mamba-2 engine against transformers', () => {
     }
   });
   // n_groups 4 and d_conv 2; 4 rows per workgroup of the fused GEMVs and of the token step.
+  // The hardware variant prefills with the fused SSD pair (m2SsdPlan: every fixture has N ≤ 128); the three
+  // tiled passes stay the fallback for larger N, and the fused pair can be forced on the software plan.
+  it('hardware variant, the three tiled SSD passes forced, m2-tiny-b: the same', () =>
+    checkFixture('m2-tiny-b', ['long', 'one'], { variant: 'hardware', ssd: 'passes' }));
+  it('software variant, the fused SSD pair forced, m2-tiny-c: the same', () =>
+    checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'software', ssd: 'fused' }));
   it('hardware variant, m2-tiny-c, 4 rows per workgroup: the same', () =>
     checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', decodeRows: 4 }));
   it('hardware variant, f16 split into row parts, 3 rows per fused-GEMV workgroup: m2-tiny-b logits within 5e-2', async () => {

@@ -18,8 +18,8 @@ import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { encodeDispatches, PipelineCache, type Dispatch } from '../src/engine/kernels/pipelines.ts';
 import { writeUniform } from '../src/engine/kernels/uniforms.ts';
-import { m2SsdChoice, type M2SsdChoice } from '../src/engine/decisions.ts';
-import { ssdSteps } from '../src/engine/mamba2/ssd.ts';
+import { M2_SSD_FUSED, m2SsdChoice, type M2SsdChoice } from '../src/engine/decisions.ts';
+import { ssdScratchFloats, ssdSteps } from '../src/engine/mamba2/ssd.ts';
 import { causalConv, gatedRmsNorm, silu, ssdScan } from '../src/engine/reference/mamba2.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
 import { rng, withScope } from './helpers/gpu.ts';
@@ -371,7 +371,7 @@ async function runSsd(d: typeof dims, T: number, c: ReturnType<typeof ssdCase>, 
       params: b.storage(c.flat),
       cum: b.storage(T * h),
       dl: b.storage(T * h),
-      cs: b.storage(Math.ceil(T / choice.q) * h * p * n),
+      cs: b.storage(ssdScratchFloats(T, { H: h, P: p, G: g, N: n }, choice)),
       state: b.storage(c.state),
       y: b.storage(T * h * p),
     };
@@ -390,7 +390,7 @@ async function runSsd(d: typeof dims, T: number, c: ReturnType<typeof ssdCase>, 
 const small = dims;
 const wide = { numHeads: 4, headDim: 80, nGroups: 2, stateSize: 72 };
 
-describe('Mamba-2 chunked SSD scan (m2_ssd_chunk_state → m2_ssd_state_pass → m2_ssd_chunk_scan)', () => {
+describe('Mamba-2 chunked SSD scan (three passes m2_ssd_chunk_state → m2_ssd_state_pass → m2_ssd_chunk_scan, or fused m2_ssd_cb → m2_ssd_fused)', () => {
   const cases: [string, typeof dims, number, M2SsdChoice][] = [];
   for (const [T, Q] of [
     [1, 16],
@@ -419,9 +419,17 @@ describe('Mamba-2 chunked SSD scan (m2_ssd_chunk_state → m2_ssd_state_pass →
   cases.push(['hardware', wide, 45, m2SsdChoice('hardware', 32)]);
   cases.push(['hardware', wide, 70, m2SsdChoice('hardware', 64)]);
   cases.push(['hardware', wide, 70, m2SsdChoice('hardware', 64, 8)]);
+  // The fused pair: partial last chunks, one token, P in blocks of 16 (wide's 80 = 5 blocks; small's 8 leaves
+  // half of a block idle), N of 12 and 72 (short of the 128 staged).
+  for (const T of [1, 16, 45]) cases.push(['fused', small, T, M2_SSD_FUSED]);
+  cases.push(['fused', wide, 70, M2_SSD_FUSED]);
   for (const [variant, d, T, choice] of cases) {
     const shape = `H ${d.numHeads}, P ${d.headDim}, G ${d.nGroups}, N ${d.stateSize}`;
-    const slice = choice.tiled ? `, N slices of ${choice.nk}` : '';
+    const slice = choice.fused
+      ? ', the state in registers'
+      : choice.tiled
+        ? `, N slices of ${choice.nk}`
+        : '';
     it(`${variant}: ${T} tokens in chunks of ${choice.q}${slice} (${shape}) from a random state: y, the final state and Σ Δ`, async () => {
       const c = ssdCase(d, T, 31 + T + choice.q + d.headDim);
       const got = await runSsd(d, T, c, choice);

@@ -11,7 +11,7 @@ import type { EngineDevice } from '../engine/gpu/device.ts';
 import { openNodeDevice } from '../engine/gpu/node.ts';
 import type { EngineOptions, GpuMambaModel, KernelVariant } from '../engine/model.ts';
 import { createRandomEngine, RANDOM_MODELS, randomModelConfig } from '../engine/randomWeights.ts';
-import type { DecodeMiddle } from '../engine/decisions.ts';
+import type { DecodeMiddle, SsdForm } from '../engine/decisions.ts';
 import { SafetensorsFile } from '../model/safetensors.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import { formatText } from '../bench/format.ts';
@@ -29,6 +29,7 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
             [--decode-rows 1-4]   (decode: rows per fused-GEMV workgroup and per Mamba-2 scan workgroup)
+            [--ssd auto|fused|passes]   (Mamba-2 prefill: the fused SSD pair, or its three passes)
             [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)
 ${BATCH_BENCH_USAGE}`;
 
@@ -47,6 +48,7 @@ export const BENCH_OPTIONS = {
     'f16-kernels',
     'decode-middle',
     'decode-rows',
+    'ssd',
     'variant',
     ...BATCH_BENCH_VALUES,
   ],
@@ -201,6 +203,10 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   if (decodeRows !== undefined && !(decodeRows >= 1 && decodeRows <= 4)) {
     throw new UsageError(`--decode-rows must be 1, 2, 3 or 4 (got ${decodeRows}).`);
   }
+  const ssd = args.values.get('ssd');
+  if (ssd !== undefined && !['auto', 'fused', 'passes'].includes(ssd)) {
+    throw new UsageError(`--ssd must be auto, fused or passes (got "${ssd}").`);
+  }
   const variant = args.values.get('variant');
   if (variant !== undefined && variant !== 'software' && variant !== 'hardware') {
     throw new UsageError(`--variant must be software or hardware (got "${variant}").`);
@@ -214,6 +220,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     subgroupMatrix: args.flags.has('subgroup-matrix'),
     decodeMiddle: decodeMiddle as DecodeMiddle | undefined,
     decodeRows,
+    ssd: ssd as SsdForm | undefined,
   };
   const { engine, tokenizer, dev, aLogs, uploadMs } = await open(
     model,

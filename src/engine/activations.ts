@@ -8,7 +8,8 @@
 import type { MambaConfig } from '../model/config.ts';
 import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
 import type { Mamba2Config } from '../model/mamba2Config.ts';
-import { M2_SCAN_CHUNK_MIN, splitKFloats, type GemmTuning } from './decisions.ts';
+import { M2_SCAN_CHUNK_MIN, splitKFloats, type GemmTuning, type M2SsdChoice } from './decisions.ts';
+import { ssdScratchFloats } from './mamba2/ssd.ts';
 
 /** Words of the sampler's report: id, prob, count, then up to 16 (id, prob) alternatives. */
 export const SAMPLE_OUT_WORDS = 3 + 2 * 16;
@@ -82,10 +83,15 @@ export function activationSizes(config: MambaConfig, chunkSize: number): Record<
   };
 }
 
-/** Mamba-2's activation sizes in bytes at `chunkSize` tokens per chunk (before padding). */
+/**
+ * Mamba-2's activation sizes in bytes at `chunkSize` tokens per chunk (before padding). `cs` is sized for the
+ * SSD form `ssd` the engine runs (the fused pair's C·Bᵀ needs 256 floats per chunk of 16 and group: 32 KB at
+ * 2.7b against 84 MB of entering states for the passes), or, without it, for the largest form (memory estimates).
+ */
 export function mamba2ActivationSizes(
   c: Mamba2Config,
   chunkSize: number,
+  ssd?: M2SsdChoice,
 ): Record<Mamba2ActivationName, number> {
   const T = chunkSize;
   const H = c.numHeads;
@@ -97,13 +103,15 @@ export function mamba2ActivationSizes(
     gated: T * c.intermediateSize * 4,
     cum: T * H * 4,
     dl: T * H * 4,
-    cs: Math.ceil(T / M2_SCAN_CHUNK_MIN) * H * c.headDim * c.stateSize * 4,
+    cs: ssd
+      ? ssdScratchFloats(T, { H, P: c.headDim, G: c.nGroups, N: c.stateSize }, ssd) * 4
+      : Math.ceil(T / M2_SCAN_CHUNK_MIN) * H * c.headDim * c.stateSize * 4,
   };
 }
 
-function familySizes(config: AnyMambaConfig, chunkSize: number): Record<string, number> {
+function familySizes(config: AnyMambaConfig, chunkSize: number, ssd?: M2SsdChoice): Record<string, number> {
   return isMamba2Config(config)
-    ? mamba2ActivationSizes(config, chunkSize)
+    ? mamba2ActivationSizes(config, chunkSize, ssd)
     : activationSizes(config, chunkSize);
 }
 
@@ -127,11 +135,24 @@ export function activationBytes(
 
 type Alloc = (label: string, bytes: number, usage: number) => GPUBuffer;
 
-/** Allocates the activation buffers through `alloc` (which pads and tracks them), for either family. */
+/**
+ * Allocates the activation buffers through `alloc` (which pads and tracks them), for either family; a Mamba-2
+ * engine passes the SSD form it plans (ResolvedOptions.m2Ssd), which sizes `cs`.
+ */
 export function allocateActivations(alloc: Alloc, config: MambaConfig, chunkSize: number): Activations;
-export function allocateActivations(alloc: Alloc, config: Mamba2Config, chunkSize: number): Mamba2Activations;
-export function allocateActivations(alloc: Alloc, config: AnyMambaConfig, chunkSize: number) {
-  const size = familySizes(config, chunkSize);
+export function allocateActivations(
+  alloc: Alloc,
+  config: Mamba2Config,
+  chunkSize: number,
+  ssd: M2SsdChoice,
+): Mamba2Activations;
+export function allocateActivations(
+  alloc: Alloc,
+  config: AnyMambaConfig,
+  chunkSize: number,
+  ssd?: M2SsdChoice,
+) {
+  const size = familySizes(config, chunkSize, ssd);
   const S = GPUBufferUsage.STORAGE;
   const CD = GPUBufferUsage.COPY_DST;
   const CS = GPUBufferUsage.COPY_SRC;

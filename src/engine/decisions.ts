@@ -233,6 +233,11 @@ export interface M2SsdChoice {
   q: number;
   /** Tiled chunk_scan: state entries per staged slice of N (8 or 16). */
   nk: number;
+  /**
+   * The fused pair (m2_ssd_cb → m2_ssd_fused: the state carried through the chunks in registers, Q 16,
+   * N ≤ 128) instead of the three passes.
+   */
+  fused: boolean;
 }
 
 /**
@@ -251,7 +256,7 @@ export function m2SsdChoice(variant: KernelVariant, q?: number, nk?: number): M2
   if (variant === 'software') {
     const Q = q ?? M2_SCAN_CHUNK;
     if (Q < 1 || Q > 32) throw new RangeError(`The simple SSD kernels take Q ≤ 32 (got ${Q}).`);
-    return { tiled: false, q: Q, nk: 0 };
+    return { tiled: false, q: Q, nk: 0, fused: false };
   }
   const Q = q ?? M2_SCAN_CHUNK_GPU;
   if (Q % 16 !== 0 || Q < 16 || Q > 64)
@@ -259,7 +264,44 @@ export function m2SsdChoice(variant: KernelVariant, q?: number, nk?: number): M2
   const NK = nk ?? M2_SCAN_SLICE_GPU;
   if (NK !== 8 && NK !== 16)
     throw new RangeError(`The tiled SSD scan stages N in slices of 8 or 16 (got ${NK}).`);
-  return { tiled: true, q: Q, nk: NK };
+  return { tiled: true, q: Q, nk: NK, fused: false };
+}
+
+/** The largest state_size the fused SSD kernel stages (two vec4s of state per invocation). */
+export const M2_FUSED_MAX_N = 128;
+
+/** The fused SSD pair (Q 16; N ≤ M2_FUSED_MAX_N). */
+export const M2_SSD_FUSED: M2SsdChoice = { tiled: true, q: 16, nk: 0, fused: true };
+
+/** Which SSD form prefill runs (EngineOptions.ssd): by the decisions below, or forced. */
+export type SsdForm = 'auto' | 'fused' | 'passes';
+
+/**
+ * The SSD scan prefill runs: on GPUs the fused pair where N ≤ M2_FUSED_MAX_N and the device has subgroups (the
+ * state stays in registers across the chunks instead of going through memory twice per chunk; its reduction
+ * shuffles across subgroups), else the tiled passes; on SwiftShader the simple passes (its barriers are slow,
+ * and the fused kernel has three per chunk). `form` forces one; the tests force 'fused' on SwiftShader (it has
+ * subgroups of 4) to run it through the whole engine.
+ */
+export function m2SsdPlan(
+  variant: KernelVariant,
+  stateSize: number,
+  hasSubgroups: boolean,
+  form: SsdForm = 'auto',
+): M2SsdChoice {
+  if (form !== 'auto' && form !== 'fused' && form !== 'passes') {
+    throw new RangeError(`ssd must be auto, fused or passes (got "${String(form)}").`);
+  }
+  const fits = stateSize <= M2_FUSED_MAX_N && hasSubgroups;
+  if (form === 'fused' && !fits) {
+    throw new RangeError(
+      `The fused SSD kernel needs subgroups and state_size ≤ ${M2_FUSED_MAX_N} (this model has ${stateSize}${
+        hasSubgroups ? '' : '; the device has no subgroups'
+      }).`,
+    );
+  }
+  const fused = form === 'fused' || (form === 'auto' && variant === 'hardware' && fits);
+  return fused ? M2_SSD_FUSED : m2SsdChoice(variant);
 }
 
 /** How f16 weights are read: 'auto' natively where the device has shader-f16, 'native' or 'packed' by force. */

@@ -10,12 +10,16 @@ import {
   defaultChunkSize,
   DEFAULT_INT8,
   gemmKernel,
+  m2SsdChoice,
+  m2SsdPlan,
   nativeF16,
   sgmatKernel,
   type DecodeMiddle,
   type F16Kernels,
   type Int8Choice,
+  type M2SsdChoice,
   type SgmmChoice,
+  type SsdForm,
   type SubgroupMatrixTraits,
 } from './decisions.ts';
 import { assertInt8Group } from './gpu/int8.ts';
@@ -76,6 +80,11 @@ export interface EngineOptions {
   subgroupMatrix?: boolean;
   /** The gemm_sgmm variant and overrides with subgroupMatrix (default SGMM_CHOICE; bench/sgmat-sweep.ts tries others). */
   sgmm?: SgmmChoice;
+  /**
+   * Mamba-2 prefill's SSD scan (decisions.ts m2SsdPlan): 'auto' (default) the fused pair on GPUs where
+   * state_size ≤ 128, else the three passes; 'fused' or 'passes' force one (benchmarks compare them).
+   */
+  ssd?: SsdForm;
 }
 
 /** What the engine needs to know of its device to settle the defaults. */
@@ -110,6 +119,8 @@ export interface ResolvedOptions {
   sgmat?: SgmmChoice;
   /** The kernel prefill GEMMs run on (benchmarks print it). */
   prefillGemmKernel: string;
+  /** Mamba-2 prefill's SSD scan (m2SsdPlan); the three passes' default for a Mamba-1 model, which has none. */
+  m2Ssd: M2SsdChoice;
 }
 
 /** The traits of an opened device that the options depend on. */
@@ -140,6 +151,10 @@ export function resolveOptions(
   if (opts.decodeMiddle !== undefined && !['fused', 'split', 'scan'].includes(opts.decodeMiddle)) {
     throw new RangeError(`decodeMiddle must be 'fused', 'split' or 'scan', got ${String(opts.decodeMiddle)}`);
   }
+  // A forced SSD form the model cannot take (or a misspelt one) fails here, before any weights load.
+  const m2Ssd = isMamba2Config(config)
+    ? m2SsdPlan(variant, config.stateSize, dev.hasSubgroups, opts.ssd)
+    : m2SsdChoice(variant);
   const maxBinding = dev.maxStorageBufferBindingSize;
   const sgmat =
     opts.subgroupMatrix === true
@@ -161,6 +176,7 @@ export function resolveOptions(
     int8,
     sgmat,
     prefillGemmKernel: sgmat?.kernel ?? gemmKernel('gemm', variant, false),
+    m2Ssd,
   };
 }
 

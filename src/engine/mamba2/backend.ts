@@ -21,7 +21,7 @@ export class Mamba2Backend extends WeightsBackend<GpuMamba2Weights> {
       new GpuMamba2Weights(device, config, opts.dtype, opts.maxBinding, alloc, track),
       GpuMamba2Weights.matrixKey,
     );
-    this.act = allocateActivations(alloc, config, opts.chunkSize);
+    this.act = allocateActivations(alloc, config, opts.chunkSize, opts.m2Ssd);
     const S = GPUBufferUsage.STORAGE;
     this.unusedRw = [alloc('unused.state', 16, S), alloc('unused.xc', 16, S)];
   }

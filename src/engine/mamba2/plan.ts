@@ -3,7 +3,7 @@
  * in_proj → m2_conv → scan → m2_gated_norm → out_proj] → norm_f → LM head. The matrices, the embedding, the
  * RMSNorm, the LM head, NLL and the sampler are the Mamba-1 engine's builders (plan/gemm.ts, plan/layer.ts,
  * plan/assemble.ts), so both families get the same kernel choices (tiled / split-K GEMM for prefill, the GEMV
- * variants for decode). Prefill scans with the three-pass chunked SSD (m2_ssd_*), decode with the token step
+ * variants for decode). Prefill scans with the chunked SSD (ssd.ts: the fused pair on GPUs, three passes else), decode with the token step
  * (m2_scan_step); both start from the layer's working state and leave the final one there. On GPUs decode
  * takes 3 dispatches per layer (fusedDecodeSteps): in_proj's fused GEMV with the RMSNorm before it and the conv
  * step after it, the coalesced token step with the gate (m2_scan_decode), out_proj's fused GEMV normalising its
@@ -11,14 +11,7 @@
  */
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { Mamba2Activations } from '../activations.ts';
-import {
-  fusedDecode,
-  m2ScanDecodeKernel,
-  m2ScanRows,
-  m2SsdChoice,
-  NORM_WG_GPU,
-  reductionWidth,
-} from '../decisions.ts';
+import { fusedDecode, m2ScanDecodeKernel, m2ScanRows, NORM_WG_GPU, reductionWidth } from '../decisions.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { outputSteps, type DispatchPlan } from '../plan/assemble.ts';
 import { ceil } from '../plan/context.ts';
@@ -37,7 +30,7 @@ export interface Mamba2PlanContext extends FusedGemvContext {
 
 type Mode = 'gemm' | 'gemv';
 
-/** Layer `l`'s SSM: the chunked SSD's three passes for a chunk ('gemm'), the token step for decode ('gemv'). */
+/** Layer `l`'s SSM: the chunked SSD for a chunk ('gemm', ssd.ts), the token step for decode ('gemv'). */
 function scanSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
   const c = ctx.config;
   const a = ctx.act;
@@ -64,7 +57,7 @@ function scanSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
     ];
   }
   const buffers = { dims, xbc, proj, params, cum, dl, cs, state, y };
-  return ssdSteps(ctx.pipes, `layer${l}.`, { H, P, G, N }, layout, buffers, m2SsdChoice(ctx.opts.variant));
+  return ssdSteps(ctx.pipes, `layer${l}.`, { H, P, G, N }, layout, buffers, ctx.opts.m2Ssd);
 }
 
 /** Layer `l` between its projections: the conv over x, B and C, the SSM, the gated RMSNorm. */

@@ -1,9 +1,11 @@
 /**
- * Mamba-2's chunked SSD scan for prefill as three dispatches (m2_ssd_chunk_state → m2_ssd_state_pass →
- * m2_ssd_chunk_scan, or their _tiled twins on GPUs; see decisions.ts m2SsdChoice): shared by the engine's plan,
- * the kernel tests and bench/m2-ssd-bench.ts, so all three run the same kernels on the same grids.
+ * Mamba-2's chunked SSD scan for prefill, as the engine plans it (see decisions.ts m2SsdChoice, m2SsdFused):
+ * three dispatches (m2_ssd_chunk_state → m2_ssd_state_pass → m2_ssd_chunk_scan, or their _tiled twins on GPUs)
+ * that write every chunk's entering state to `cs`, or two (m2_ssd_cb → m2_ssd_fused) that keep the state in
+ * registers and use `cs` only for the chunks' C·Bᵀ. Shared by the engine's plan, the kernel tests and
+ * bench/m2-ssd-bench.ts, so all three run the same kernels on the same grids.
  */
-import type { M2SsdChoice } from '../decisions.ts';
+import { M2_FUSED_MAX_N, type M2SsdChoice } from '../decisions.ts';
 import type { Dispatch, PipelineCache } from '../kernels/pipelines.ts';
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
@@ -43,7 +45,15 @@ export interface SsdBuffers {
   y: GPUBuffer;
 }
 
-/** The three passes, labelled `${prefix}chunk_state`, `…state_pass`, `…chunk_scan`. */
+/** Floats of `cs` a chunk of T tokens needs: the entering states (three passes) or C·Bᵀ per chunk and group (fused). */
+export function ssdScratchFloats(T: number, s: SsdShape, choice: M2SsdChoice): number {
+  return choice.fused ? ceil(T, 16) * s.G * 256 : ceil(T, choice.q) * s.H * s.P * s.N;
+}
+
+/**
+ * The scan's dispatches: the three passes, labelled `${prefix}chunk_state`, `…state_pass`, `…chunk_scan`, or
+ * the fused pair `…chunk_cb`, `…ssd_fused`.
+ */
 export function ssdSteps(
   pipes: PipelineCache,
   prefix: string,
@@ -56,6 +66,34 @@ export function ssdSteps(
   const Q = choice.q;
   const dt = { DTB_OFF: l.DTB_OFF, DT_MIN: l.DT_MIN, DT_MAX: l.DT_MAX, LDP: l.LDP, DT_COL: l.DT_COL };
   const { dims, xbc, proj, params, cum, dl, cs, state, y } = b;
+  if (choice.fused) {
+    if (N > M2_FUSED_MAX_N)
+      throw new RangeError(`The fused SSD kernel takes N ≤ ${M2_FUSED_MAX_N} (got ${N}).`);
+    const fused = {
+      ...dt,
+      H,
+      P,
+      G,
+      N,
+      Q,
+      A_OFF: l.A_OFF,
+      D_OFF: l.D_OFF,
+      SSM_OFF: l.SSM_OFF,
+      DTS_OFF: l.DTS_OFF,
+    };
+    return [
+      pipes
+        .kernel('m2_ssd_cb', { H, P, G, N, Q })
+        .dispatch(`${prefix}chunk_cb`, { dims, xbc, cb: cs }, (t) => [ceil(t, Q), G, 1]),
+      pipes
+        .kernel('m2_ssd_fused', fused)
+        .dispatch(`${prefix}ssd_fused`, { dims, xbc, proj, params, cb: cs, state, y }, () => [
+          ceil(P, 16),
+          H,
+          1,
+        ]),
+    ];
+  }
   // The tiled kernels make 64 × 64 blocks: chunk_state of local[P, N], chunk_scan of the outputs' P columns.
   const zState = choice.tiled ? ceil(P, 64) * ceil(N, 64) : 1;
   const zScan = choice.tiled ? ceil(P, 64) : 1;

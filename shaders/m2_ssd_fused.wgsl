@@ -1,0 +1,301 @@
+// Chunked SSD scan (Mamba-2 prefill), fused variant for GPUs, pass 2 of 2: workgroup (z, h) carries the state
+// rows p0 .. p0 + 15 (p0 = 16·z) of head h through every chunk of 16 tokens, in registers, so the states
+// entering the chunks never go to memory (the three-pass variant writes them all and reads them twice). Per
+// chunk c (tokens t0 = 16·c ..), with S the state entering it:
+//   Δ_s = m2Delta(proj[t0+s, DT_COL + h], h);  cum_t = Σ_{s≤t} Δ_s · A,  A = −exp(A_log[h])
+//   y[t0+t, h·P + p] = exp(cum_t) · Σ_n C_t[n] · S[p, n]                        (a: the entering state)
+//                    + Σ_{s≤t} exp(cum_t − cum_s) · cb[c, g, t, s] · Δ_s · x_s[p]  (the intra-chunk part)
+//                    + D[h] · x_t[p]
+//   S[p, n] ← exp(cum_15) · S[p, n] + Σ_s exp(cum_15 − cum_s) · Δ_s · x_s[p] · B_s[n]   (b: the state leaving)
+// with B, C of group g = h / (H / G), cb from m2_ssd_cb, and Δ = 0 past the last token (so cum_15 is the
+// chunk's last cum).
+// 256 invocations. For (a) and (b), invocation li = 32·w + 4·l + m holds S[p, n] for p = 2·l, 2·l + 1 and
+// n = 16·w + 4·m .. + 3 (two vec4s): the 32 invocations of w touch only C's and B's 16 columns 16·w .. (4
+// distinct vec4s per read, so a subgroup's read is one broadcast), 8× less workgroup-memory traffic than one
+// invocation per p holding 8 n. (a)'s 32 partial sums (16 t × 2 p) are summed over m by two rounds of
+// subgroupShuffleXor in which each invocation keeps half (it ends with 8 t of one p, summed over its 16 n),
+// then over w through wPart by the output invocation (t, pr) = (li / 16, li % 16), so 16 consecutive
+// invocations store 16 consecutive floats of y. The shuffles pair li with li ^ 1 and li ^ 2: they need
+// subgroups of at least 4 made of consecutive invocations (true of NVIDIA's 32 and SwiftShader's 4).
+// Every invocation makes the chunk's 16 cums itself from the 16 Δ (a prefix sum in registers); the next
+// chunk's C, B, x, Δ and cb are loaded into registers while this one is computed; three barriers per chunk.
+// No private array is indexed at run time (the first version of this kernel did, with loops over arrays that
+// ended in local memory and waited on every load: it ran 2× slower than the three passes).
+// Head h's Σ Δ over the T tokens is added to dtSum[h] by the workgroups with z = 0.
+// Shapes: xbc f32 [T, CD] (x [H·P] | B [G·N] | C [G·N]), proj f32 [T, LDP] (raw Δ at DT_COL), params f32
+// (dt_bias at DTB_OFF, A_log [H] at A_OFF, D [H] at D_OFF), cb f32 [ceil(T/16), G, 16, 16], state f32 (ssm
+// [H, P, N] at SSM_OFF, dtSum [H] at DTS_OFF), y f32 [T, H·P]. Q = 16, N ≤ 128, any P and G | H.
+// Reference: ssdScan in src/engine/reference/mamba2.ts (the recurrence; ssdChunked is the same chunked form).
+// Dispatch: (ceil(P / 16), H).
+enable subgroups;
+
+#include "dims.wgsl"
+#include "m2_ssd_chunk.wgsl"
+#include "m2_delta.wgsl"
+
+override LDP: u32;
+override DT_COL: u32;
+override A_OFF: u32;
+override D_OFF: u32;
+override SSM_OFF: u32;
+override DTS_OFF: u32;
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> xbc: array<f32>;
+@group(0) @binding(2) var<storage, read> proj: array<f32>;
+@group(0) @binding(3) var<storage, read> params: array<f32>;
+@group(0) @binding(4) var<storage, read> cb: array<f32>;
+@group(0) @binding(5) var<storage, read_write> state: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+
+const QF = 16u;
+// Staged rows of C and B hold 128 values (N ≤ 128; zeros past N) as 32 vec4s.
+const NMAX = 128u;
+const NV = 32u;
+// C [16][NV] at vec4 0, B [16][NV] at vec4 512.
+var<workgroup> wCB: array<vec4f, 1024>;
+const W_B = 512u;
+// The partial sums of (a), one per subgroup-of-four's block of 16 n: [8 blocks][16 t][16 p].
+var<workgroup> wPart: array<f32, 2048>;
+// x_s[p] at s·16 + p; M[t][s] = exp(cum_t − cum_s)·cb·Δ_s as 4 vec4s per t; u[p][s] = exp(cum_15 − cum_s)·Δ_s·x_s[p]
+// as 4 vec4s per p; Δ_s as 4 vec4s.
+var<workgroup> wX: array<f32, 256>;
+var<workgroup> wM: array<vec4f, 64>;
+var<workgroup> wU: array<vec4f, 64>;
+var<workgroup> wDl: array<vec4f, 4>;
+
+// What one invocation stages per chunk: values k = 0 .. 15 of C (k < 8) and B (k ≥ 8) at element li + 256·k
+// of [2][16 rows][128]: always n = li % 128, rows li / 128 + 2·k (mod 16); x_s[p] for (s, p) = (li / 16,
+// li % 16); the raw Δ of token li (li < 16); entry li of the chunk's cb.
+struct Stage {
+  r0: vec4f,
+  r1: vec4f,
+  r2: vec4f,
+  r3: vec4f,
+  x: f32,
+  dt: f32,
+  m: f32,
+}
+
+fn rowValue(li: u32, k: u32, t0: u32, len: u32, h: u32) -> f32 {
+  let r = (li / NMAX + 2u * k) % QF;
+  let n = li % NMAX;
+  var v = 0.0;
+  if (r < len && n < N) {
+    v = xbc[(t0 + r) * xbcStride() + select(cColOf(h), bColOf(h), k >= 8u) + n];
+  }
+  return v;
+}
+
+fn rowValues(li: u32, k: u32, t0: u32, len: u32, h: u32) -> vec4f {
+  return vec4f(
+    rowValue(li, k, t0, len, h),
+    rowValue(li, k + 1u, t0, len, h),
+    rowValue(li, k + 2u, t0, len, h),
+    rowValue(li, k + 3u, t0, len, h),
+  );
+}
+
+fn loadStage(li: u32, c: u32, h: u32, p0: u32) -> Stage {
+  var st: Stage;
+  let len = chunkLen(c);
+  let t0 = c * QF;
+  st.r0 = rowValues(li, 0u, t0, len, h);
+  st.r1 = rowValues(li, 4u, t0, len, h);
+  st.r2 = rowValues(li, 8u, t0, len, h);
+  st.r3 = rowValues(li, 12u, t0, len, h);
+  let s = li / 16u;
+  let p = li % 16u;
+  st.x = 0.0;
+  if (s < len && p0 + p < P) {
+    st.x = xbc[(t0 + s) * xbcStride() + h * P + p0 + p];
+  }
+  st.dt = 0.0;
+  if (li < len) {
+    st.dt = proj[(t0 + li) * LDP + DT_COL + h];
+  }
+  st.m = cb[(c * G + h / (H / G)) * 256u + li];
+  return st;
+}
+
+// Element li + 256·k of the staged [2][16][128] sits in component li % 4 of vec4 li / 4 + 64·k.
+fn putRows(li: u32, k: u32, v: vec4f) {
+  let at = li / 4u + 64u * k;
+  let comp = li % 4u;
+  wCB[at][comp] = v.x;
+  wCB[at + 64u][comp] = v.y;
+  wCB[at + 128u][comp] = v.z;
+  wCB[at + 192u][comp] = v.w;
+}
+
+// The inclusive prefix sums of v, plus `base`.
+fn prefix4(v: vec4f, base: f32) -> vec4f {
+  let a = base + v.x;
+  let b = a + v.y;
+  let c = b + v.z;
+  return vec4f(a, b, c, c + v.w);
+}
+
+// Entry i (< 16) of the 16 values held as four vec4s.
+fn pick(i: u32, v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f) -> f32 {
+  let lo = select(v0, v1, i >= 4u);
+  let hi = select(v2, v3, i >= 12u);
+  return select(lo, hi, i >= 8u)[i % 4u];
+}
+
+// State row `row` (an offset into `state`), n = nb .. nb + 3; zeros past N or for a row past P.
+fn loadState4(row: u32, nb: u32, live: bool) -> vec4f {
+  var v = vec4f(0.0);
+  for (var k = 0u; k < 4u; k++) {
+    if (live && nb + k < N) {
+      v[k] = state[row + nb + k];
+    }
+  }
+  return v;
+}
+
+fn storeState4(row: u32, nb: u32, live: bool, v: vec4f) {
+  for (var k = 0u; k < 4u; k++) {
+    if (live && nb + k < N) {
+      state[row + nb + k] = v[k];
+    }
+  }
+}
+
+// (a) for tokens tb .. tb + 3 and state row `s`: this invocation's share (its 4 values of n) of C_t · s.
+fn part4(tb: u32, at: u32, s: vec4f) -> vec4f {
+  return vec4f(
+    dot(wCB[tb * NV + at], s),
+    dot(wCB[(tb + 1u) * NV + at], s),
+    dot(wCB[(tb + 2u) * NV + at], s),
+    dot(wCB[(tb + 3u) * NV + at], s),
+  );
+}
+
+// One round of the halving reduction between invocations li and li ^ mask: each keeps `lo` (hi = false) or
+// `hi` (hi = true), plus the partner's copy of it.
+fn keepHalf(lo: vec4f, hi: vec4f, mask: u32, upper: bool) -> vec4f {
+  let other = subgroupShuffleXor(select(hi, lo, upper), mask);
+  return select(lo, hi, upper) + other;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let h = wid.y;
+  let p0 = wid.x * 16u;
+  let chunks = (dims.T + QF - 1u) / QF;
+  let a = -exp(params[A_OFF + h]);
+  let d = params[D_OFF + h];
+  // The state's roles: block w of 16 n, rows 2·l and 2·l + 1, n = 16·w + 4·m .. + 3 (vec4 `at` of a row).
+  let w = li / 32u;
+  let l = (li / 4u) % 8u;
+  let m = li % 4u;
+  let at = 4u * w + m;
+  let nb = 16u * w + 4u * m;
+  // The outputs' and M's roles: (t, pr) = (li / 16, li % 16); u's: (p, s) = the same numbers.
+  let t = li / 16u;
+  let pr = li % 16u;
+  let rowA = SSM_OFF + (h * P + p0 + 2u * l) * N;
+  let rowB = rowA + N;
+  let liveA = p0 + 2u * l < P;
+  let liveB = p0 + 2u * l + 1u < P;
+  var sA = loadState4(rowA, nb, liveA);
+  var sB = loadState4(rowB, nb, liveB);
+  // After the reduction this invocation holds tokens 8·kt .. + 7 of row 2·l + kp.
+  let kp = (li & 2u) != 0u;
+  let kt = (li & 1u) != 0u;
+  let pOut = 2u * l + select(0u, 1u, kp);
+  let tOut = select(0u, 8u, kt);
+  var dtSum = 0.0;
+  var st = loadStage(li, 0u, h, p0);
+  for (var c = 0u; c < chunks; c++) {
+    let len = chunkLen(c);
+    let t0 = c * QF;
+    // The previous chunk's C, B, M, u, x, Δ and partial sums are read by now.
+    workgroupBarrier();
+    putRows(li, 0u, st.r0);
+    putRows(li, 4u, st.r1);
+    putRows(li, 8u, st.r2);
+    putRows(li, 12u, st.r3);
+    wX[li] = st.x;
+    if (li < QF) {
+      let delta = select(0.0, m2Delta(st.dt, h), li < len);
+      wDl[li / 4u][li % 4u] = delta;
+      dtSum += delta;
+    }
+    let cbNow = st.m;
+    workgroupBarrier();
+    if (c + 1u < chunks) {
+      st = loadStage(li, c + 1u, h, p0);
+    }
+    // The chunk's Δ and cum (before the factor A) in registers, four tokens per vec4.
+    let d0 = wDl[0];
+    let d1 = wDl[1];
+    let d2 = wDl[2];
+    let d3 = wDl[3];
+    let c0 = prefix4(d0, 0.0);
+    let c1 = prefix4(d1, c0.w);
+    let c2 = prefix4(d2, c1.w);
+    let c3 = prefix4(d3, c2.w);
+    let cumLast = a * c3.w;
+    // M[t][s] and u[p][s] at index li: (t, s) and (p, s) = (li / 16, li % 16).
+    let ms = pr;
+    let cumS = a * pick(ms, c0, c1, c2, c3);
+    let dS = pick(ms, d0, d1, d2, d3);
+    let cumT = a * pick(t, c0, c1, c2, c3);
+    wM[li / 4u][li % 4u] = select(0.0, exp(cumT - cumS) * dS * cbNow, ms <= t);
+    wU[li / 4u][li % 4u] = exp(cumLast - cumS) * dS * wX[ms * 16u + t];
+    // (a), before S moves on: 16 t × 2 rows, halved twice across the four invocations of m.
+    let a0 = keepHalf(part4(0u, at, sA), part4(0u, at, sB), 2u, kp);
+    let a1 = keepHalf(part4(4u, at, sA), part4(4u, at, sB), 2u, kp);
+    let a2 = keepHalf(part4(8u, at, sA), part4(8u, at, sB), 2u, kp);
+    let a3 = keepHalf(part4(12u, at, sA), part4(12u, at, sB), 2u, kp);
+    let e0 = keepHalf(a0, a2, 1u, kt);
+    let e1 = keepHalf(a1, a3, 1u, kt);
+    let pbase = w * 256u + tOut * 16u + pOut;
+    for (var k = 0u; k < 4u; k++) {
+      wPart[pbase + k * 16u] = e0[k];
+      wPart[pbase + (k + 4u) * 16u] = e1[k];
+    }
+    workgroupBarrier();
+    // (b): the state leaving the chunk.
+    let decay = exp(cumLast);
+    sA *= decay;
+    sB *= decay;
+    for (var sq = 0u; sq < 4u; sq++) {
+      let uA = wU[(2u * l) * 4u + sq];
+      let uB = wU[(2u * l + 1u) * 4u + sq];
+      for (var k = 0u; k < 4u; k++) {
+        let b4 = wCB[W_B + (4u * sq + k) * NV + at];
+        sA += uA[k] * b4;
+        sB += uB[k] * b4;
+      }
+    }
+    if (t < len && p0 + pr < P) {
+      // The intra-chunk part of output (t, pr), then (a) summed over the 8 blocks of n.
+      var intra = 0.0;
+      for (var sq = 0u; sq < 4u; sq++) {
+        let xs = 64u * sq + pr;
+        intra += dot(wM[t * 4u + sq], vec4f(wX[xs], wX[xs + 16u], wX[xs + 32u], wX[xs + 48u]));
+      }
+      var sum = 0.0;
+      for (var ww = 0u; ww < 8u; ww++) {
+        sum += wPart[ww * 256u + t * 16u + pr];
+      }
+      y[(t0 + t) * H * P + h * P + p0 + pr] = exp(cumT) * sum + intra + d * wX[li];
+    }
+  }
+  storeState4(rowA, nb, liveA, sA);
+  storeState4(rowB, nb, liveB, sB);
+  if (wid.x == 0u) {
+    workgroupBarrier();
+    if (li < QF) {
+      wDl[li / 4u][li % 4u] = dtSum;
+    }
+    workgroupBarrier();
+    if (li == 0u) {
+      let v = wDl[0] + wDl[1] + wDl[2] + wDl[3];
+      state[DTS_OFF + h] += v.x + v.y + v.z + v.w;
+    }
+  }
+}
