@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Session 7's fourth device call, on the fused SSD's defaults (0f0309f): 1. the engine alone, f16, prefill 2048
+# and decode 128 at mamba2-130m, 130m, mamba2-2.7b and 2.8b, three interleaved rounds (medians of 3); 2. the side
+# by side with transformers in the same run (bench/side_by_side.sh, the four sizes, f16). Results in
+# $OUT/run4.tar.xz. Prepare: node scripts/bundle-node.mjs; pack dist-bench/soup.mjs into dist-bench/all.tar.xz.
+# There: OUT=$OUT bash bench/session7_run4.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-out}
+BUDGET_S=${BUDGET_S:-575}
+R=$OUT/run4
+mkdir -p "$R"
+left() { echo $((BUDGET_S - SECONDS)); }
+cap() { local l; l=$(($(left) - 15)); ((l < $1)) && echo $((l > 0 ? l : 1)) || echo "$1"; }
+log() { echo "$*" | tee -a "$R/log.txt"; }
+{ date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null; node --version; } \
+  > "$R/log.txt"
+export PYTHONUNBUFFERED=1
+
+log "== 1. engine, f16, three rounds (t=${SECONDS}s)"
+: > "$R/engine.jsonl"
+for round in 1 2 3; do
+  for size in mamba2-130m 130m mamba2-2.7b 2.8b; do
+    timeout "$(cap 60)" node dist-bench/soup.mjs bench --model "random:$size" --dtype f16 --prefill 2048 --json \
+      2>> "$R/engine.err" | sed "s/^{/{\"run\":\"$size\",\"round\":$round,/" >> "$R/engine.jsonl"
+  done
+  log "   round $round done (t=${SECONDS}s)"
+done
+python3 - "$R/engine.jsonl" <<'PY' | tee -a "$R/log.txt"
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    pre = [p for p in d["profiles"] if p["phase"] == "prefill chunk"][0]["gpuMs"]
+    dec = [p for p in d["profiles"] if p["phase"] == "decode"][0]["gpuMs"]
+    r = runs.setdefault(d["run"], {"prefill": [], "decode": [], "prefillGpu": [], "decodeGpu": [], "mix": []})
+    r["prefill"].append(d["prefill"][0]["tokPerS"])
+    r["decode"].append(d["decode"]["tokPerS"])
+    r["prefillGpu"].append(pre)
+    r["decodeGpu"].append(dec)
+    r["mix"].append(d["servicePath"]["totalMs"])
+for k, r in runs.items():
+    med = {m: statistics.median(v) for m, v in r.items()}
+    print(f"   {k:12s} prefill 2048 {med['prefill']:8.0f} tok/s {[round(x) for x in r['prefill']]}; GPU ms per 512-chunk"
+          f" {med['prefillGpu']:7.2f}; decode {med['decode']:6.0f} tok/s, GPU {med['decodeGpu']:.3f} ms/token;"
+          f" service mix+score {med['mix']:.1f} ms")
+PY
+
+log "== 2. side by side with transformers (t=${SECONDS}s)"
+OUT=$R/sbs SIZES=130m,mamba2-130m,2.8b,mamba2-2.7b DTYPES=f16 HF_PREFILL=2048 PREFILL=2048 HF_REPS=1 \
+  BUDGET_S=$(cap 330) bash bench/side_by_side.sh >> "$R/log.txt" 2>&1
+cp "$R/sbs/table.md" "$R/sbs-table.md" 2>/dev/null
+cat "$R/sbs/hf.jsonl" "$R/sbs/ours.jsonl" > "$R/sbs.jsonl" 2>/dev/null
+rm -rf "$R/sbs"
+log "== done (t=${SECONDS}s)"
+tar -cJf "$OUT/run4.tar.xz" -C "$OUT" run4
