@@ -5,7 +5,7 @@
  * registers and use `cs` only for the chunks' C·Bᵀ. Shared by the engine's plan, the kernel tests and
  * bench/m2-ssd-bench.ts, so all three run the same kernels on the same grids.
  */
-import { M2_FUSED_MAX_N, type M2SsdChoice } from '../decisions.ts';
+import { M2_FUSED_MAX_N, type M2SsdChoice } from './decisions.ts';
 import type { Dispatch, PipelineCache } from '../kernels/pipelines.ts';
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
