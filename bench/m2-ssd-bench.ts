@@ -2,7 +2,7 @@
  * Mamba-2's chunked SSD scan alone, per pass (chunk_state, state_pass, chunk_scan; or chunk_cb, ssd_fused), at
  * the 130m and 2.7b shapes on one prefill chunk: the simple kernels (the software variant, and what GPUs ran
  * before the tiled ones) against the tiled kernels at each Q and N slice and the fused pair, so the GPU machine decides M2_SCAN_CHUNK_GPU and
- * M2_SCAN_SLICE_GPU in src/engine/decisions.ts (shape `soup`, the bundled model, is SwiftShader's question). Each variant first runs once from a random state and is checked against the
+ * M2_SCAN_SLICE_GPU in src/engine/mamba2/decisions.ts (shape `soup`, the bundled model, is SwiftShader's question). Each variant first runs once from a random state and is checked against the
  * float64 reference (ssdScan in src/engine/reference/mamba2.ts): y, the final state and Σ Δ, as
  * max |got − want| / max(1, max |want|), PASS under 1e-4 (the kernel tests' 1e-5 is for 45 tokens; here each
  * head sums over up to 512 tokens). Then each pass is timed: with timestamp queries where the device has them
@@ -20,7 +20,7 @@
  */
 import { profilePhase } from '../src/bench/profile.ts';
 import { median } from '../src/bench/stats.ts';
-import { M2_SSD_FUSED, m2SsdChoice, type M2SsdChoice } from '../src/engine/decisions.ts';
+import { M2_SSD_FUSED, m2SsdChoice, type M2SsdChoice } from '../src/engine/mamba2/decisions.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { encodeDispatches, PipelineCache, type Dispatch } from '../src/engine/kernels/pipelines.ts';
 import { writeUniform } from '../src/engine/kernels/uniforms.ts';
@@ -268,7 +268,7 @@ for (const shapeName of shapeNames) {
 console.log(
   JSON.stringify({
     fastestTiled: best,
-    decides: 'M2_SCAN_CHUNK_GPU (q) and M2_SCAN_SLICE_GPU (nk) in src/engine/decisions.ts',
+    decides: 'M2_SCAN_CHUNK_GPU (q) and M2_SCAN_SLICE_GPU (nk) in src/engine/mamba2/decisions.ts',
   }),
 );
 process.exit(failed > 0 ? 1 : 0);

@@ -23,7 +23,7 @@
  *      against gemm_tiled, logits compared.
  * Every GEMM result is checked on ~220 sampled entries against float64 sums of its f16 operands: PASS when
  * max |diff| / max |ref| <= 1e-3. Lines: `PASS|FAIL|SKIP <variant> <shape> ... TFLOP/s`, then a table per shape,
- * `BEST <shape> ...`, and `CHOICE {...}`: the SgmmChoice to put in src/engine/decisions.ts SGMM_CHOICE.
+ * `BEST <shape> ...`, and `CHOICE {...}`: the SgmmChoice to put in src/engine/sgmmDecisions.ts SGMM_CHOICE.
  * Every result is also a JSON line starting with `{"sweep":`. Exits 1 when a variant that ran gave a wrong
  * result.
  */
@@ -50,7 +50,7 @@ import {
   type Problem,
   type ProblemBuffers,
 } from './sgmm-lib.ts';
-import { SGMM_KERNELS, sgmmFits, sgmmLayout, type SgmmChoice } from '../src/engine/decisions.ts';
+import { SGMM_KERNELS, sgmmFits, sgmmLayout, type SgmmChoice } from '../src/engine/sgmmDecisions.ts';
 import { subgroupMatrixConfigsOf } from '../src/engine/gpu/device.ts';
 import { nodeGpu, openNodeDevice } from '../src/engine/gpu/node.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
@@ -343,7 +343,7 @@ async function runVariant(
   const s = d.p.s;
   const name = sgmmName(c);
   if (!sgmmFits(c, maxWg, { rows: s.N, k: s.K })) {
-    console.log(`SKIP ${name} ${s.name}: does not fit (decisions.ts sgmmFits)`);
+    console.log(`SKIP ${name} ${s.name}: does not fit (sgmmDecisions.ts sgmmFits)`);
     return undefined;
   }
   const { pipeline, note } = await pipelineFor(c);
@@ -590,7 +590,7 @@ for (const c of finalists.filter(viaOverrides)) {
 if (chosen && Number.isFinite(chosen.total)) {
   console.log(`\nCHOICE ${JSON.stringify(chosen.c)} (model shapes ${chosen.total.toFixed(4)} ms in all)`);
   console.log(
-    `  -> src/engine/decisions.ts: export const SGMM_CHOICE: SgmmChoice = ${JSON.stringify(chosen.c)};`,
+    `  -> src/engine/sgmmDecisions.ts: export const SGMM_CHOICE: SgmmChoice = ${JSON.stringify(chosen.c)};`,
   );
   // gemm_tiled on the same shapes (its last timing per shape), to say whether the choice should be the default.
   let tiledTotal = 0;

@@ -5,7 +5,8 @@
  * (to_f16 where the variant reads f16 X, split-K with gemm_splitk_reduce.wgsl where the tiles are few).
  */
 import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
-import { maxSplitFor, sgmmLayout, type SgmmChoice } from '../src/engine/decisions.ts';
+import { maxSplitFor } from '../src/engine/decisions.ts';
+import { sgmmLayout, type SgmmChoice } from '../src/engine/sgmmDecisions.ts';
 import { mulberry32 } from '../src/studies/random.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { createBindGroup } from '../src/engine/kernels/bindings.ts';

@@ -32,7 +32,7 @@ diagnostic(off, chromium.subgroup_matrix_uniformity);
 // step multiplies). _n8: the 16 x 8 x 16 config instead of 16 x 16 x 16.
 // Overrides: SGM x SGN subgroups of 32 per workgroup, each owning TI x TJ result matrices (1..4 each) of 16 x SN;
 // the workgroup tile is BM = 16 SGM TI tokens x BN = SN SGN TJ outputs; BK k per staged step (a multiple of 16).
-// Requirements (checked by the host, src/engine/decisions.ts sgmmFits): staged per-invocation loads at most 8
+// Requirements (checked by the host, src/engine/sgmmDecisions.ts sgmmFits): staged per-invocation loads at most 8
 // vec4 of each operand; straight loads need K % 16 == 0, and for W, N % BN == 0 (no rows past the part); for
 // X, a buffer of whole BM-row tiles. Staged operands take any T, N, K (zeros outside; K % 4 / 8 for vec4 loads,
 // else scalar loads).

@@ -1,7 +1,8 @@
 /**
- * The engine's kernel decisions (src/engine/decisions.ts, src/engine/options.ts) without a GPU: each expected
- * value below is worked out by hand from the rules the shaders and bench/RESULTS.md state, at the shapes of
- * mamba-130m (d_model 768, d_inner 1536, dt_rank 48, d_state 16, so x_proj has 80 outputs) and at edges.
+ * The engine's kernel decisions (src/engine/decisions.ts, sgmmDecisions.ts, mamba2/decisions.ts, options.ts)
+ * without a GPU: each expected value below is worked out by hand from the rules the shaders and
+ * bench/RESULTS.md state, at the shapes of mamba-130m (d_model 768, d_inner 1536, dt_rank 48, d_state 16, so
+ * x_proj has 80 outputs) and at edges.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,6 +13,18 @@ import {
   fusedDecode,
   fusedGemvKernel,
   gemmKernel,
+  maxSplitFor,
+  midSplit,
+  reductionWidth,
+  scanChannelsPerGroup,
+  scanKernel,
+  sgmatSplit,
+  splitCount,
+  splitKFloats,
+  ssmDecodeChannels,
+  useBigTiles,
+} from '../src/engine/decisions.ts';
+import {
   M2_SCAN_CHUNK,
   M2_SCAN_CHUNK_GPU,
   M2_SCAN_CHUNK_MIN,
@@ -19,24 +32,16 @@ import {
   M2_SSD_FUSED,
   m2SsdChoice,
   m2SsdPlan,
-  maxSplitFor,
-  midSplit,
-  reductionWidth,
-  scanChannelsPerGroup,
-  scanKernel,
+  m2ScanDecodeKernel,
+  m2ScanRows,
+} from '../src/engine/mamba2/decisions.ts';
+import {
   SGMM_CHOICE,
   sgmatKernel,
-  sgmatSplit,
   sgmmFits,
   sgmmLayout,
   type SgmmChoice,
-  splitCount,
-  splitKFloats,
-  ssmDecodeChannels,
-  useBigTiles,
-  m2ScanDecodeKernel,
-  m2ScanRows,
-} from '../src/engine/decisions.ts';
+} from '../src/engine/sgmmDecisions.ts';
 import { assertSupported, resolveOptions } from '../src/engine/options.ts';
 import { featuresToRequest } from '../src/engine/gpu/device.ts';
 import { MAMBA_130M } from '../src/engine/bench.ts';

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { SgmmChoice } from '../src/engine/decisions.ts';
+import type { SgmmChoice } from '../src/engine/sgmmDecisions.ts';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { weightsAsHeld } from '../src/engine/gpu/weightMatrix.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';

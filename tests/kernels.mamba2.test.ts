@@ -18,7 +18,7 @@ import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { encodeDispatches, PipelineCache, type Dispatch } from '../src/engine/kernels/pipelines.ts';
 import { writeUniform } from '../src/engine/kernels/uniforms.ts';
-import { M2_SSD_FUSED, m2SsdChoice, type M2SsdChoice } from '../src/engine/decisions.ts';
+import { M2_SSD_FUSED, m2SsdChoice, type M2SsdChoice } from '../src/engine/mamba2/decisions.ts';
 import { ssdScratchFloats, ssdSteps } from '../src/engine/mamba2/ssd.ts';
 import { causalConv, gatedRmsNorm, silu, ssdScan } from '../src/engine/reference/mamba2.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';

@@ -23,7 +23,7 @@ import {
   toF16Step,
   type GemmShape,
 } from '../bench/sgmm-lib.ts';
-import { sgmmFits, sgmmLayout, type SgmmChoice } from '../src/engine/decisions.ts';
+import { sgmmFits, sgmmLayout, type SgmmChoice } from '../src/engine/sgmmDecisions.ts';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';

@@ -8,7 +8,8 @@
 import type { MambaConfig } from '../model/config.ts';
 import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
 import type { Mamba2Config } from '../model/mamba2Config.ts';
-import { M2_SCAN_CHUNK_MIN, splitKFloats, type GemmTuning, type M2SsdChoice } from './decisions.ts';
+import { splitKFloats, type GemmTuning } from './decisions.ts';
+import { M2_SCAN_CHUNK_MIN, type M2SsdChoice } from './mamba2/decisions.ts';
 import { ssdScratchFloats } from './mamba2/ssd.ts';
 
 /** Words of the sampler's report: id, prob, count, then up to 16 (id, prob) alternatives. */

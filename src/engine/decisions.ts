@@ -2,7 +2,8 @@
  * The engine's kernel decisions as pure functions of shapes and options: prefill GEMM tiles and split-K,
  * which GEMV kernel a variant uses, whether decode takes the fused path, rows per fused-GEMV workgroup,
  * reduction widths and scan grouping. Nothing here touches a GPU, so tests/engine.decisions.test.ts checks
- * them directly; the dispatch builders (src/engine/plan/) only apply them.
+ * them directly; the dispatch builders (src/engine/plan/) only apply them. The prefill GEMM on subgroup
+ * matrices has its own decisions in sgmmDecisions.ts, and Mamba-2's scan kernels theirs in mamba2/decisions.ts.
  *
  * Kernel variants: 'software' (SwiftShader) uses one invocation per output row / channel and 4-wide
  * reductions, because workgroup barriers dominate there; 'hardware' uses register-tiled GEMMs through workgroup
@@ -14,6 +15,7 @@ import type { MambaConfig } from '../model/config.ts';
 import type { WeightDtype } from './api.ts';
 import { GpuUnavailableError } from './gpu/device.ts';
 import type { KernelVariant } from './options.ts';
+import { sgmmLayout, type SgmmChoice } from './sgmmDecisions.ts';
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
@@ -187,126 +189,6 @@ export function matrixDtype(role: MatrixRole, dtype: WeightDtype, int8: Int8Choi
   return 'int8';
 }
 
-/**
- * Mamba-2's decode step on the fused plan (hardware variant): shaders/m2_scan_decode.wgsl, 64 invocations across
- * each state row (contiguous loads and stores), its row sums reduced with subgroupAdd where the device has
- * subgroups. The software variant keeps m2_scan_step (one invocation per row, no barriers), as its unfused plan
- * does.
- */
-export function m2ScanDecodeKernel(useSubgroups: boolean): 'm2_scan_decode' | 'm2_scan_decode_sg' {
-  return useSubgroups ? 'm2_scan_decode_sg' : 'm2_scan_decode';
-}
-
-/**
- * State rows per workgroup of m2_scan_decode: `forced` (EngineOptions.decodeRows) when given, else 1. One row
- * gives the most workgroups (1,536 at 130m, 5,120 at 2.7b) and the shortest chain of dependent loads per
- * invocation. Measured on the H200 (soup bench --decode-rows): 0.24 ms per token at 1 row against 0.31 at 4 on
- * mamba2-130m, 0.83 against 0.94 ms on mamba2-2.7b.
- */
-export function m2ScanRows(forced?: number): number {
-  return forced ?? 1;
-}
-
-/**
- * Tokens per chunk Q of Mamba-2's chunked SSD scan on SwiftShader (m2_ssd_chunk_state / m2_ssd_chunk_scan): at
- * most 32, since that workgroup holds the Q × Q intra-chunk matrix in workgroup memory.
- */
-export const M2_SCAN_CHUNK = 32;
-
-/**
- * Q of the tiled SSD kernels on GPUs (m2_ssd_chunk_state_tiled / m2_ssd_chunk_scan_tiled; 16, 32, 48 or 64).
- * Measured on the H200 (bench/m2-ssd-bench.ts, 512-token chunk, bench/runs/2026-12-04-h200-session6): the three
- * passes take 3.70 ms per chunk at Q 16 against 5.13 at Q 32 and 7.88 at Q 64 on the 130m shape, 37.9 against
- * 58.9 and 79.3 ms on the 2.7b shape. Smaller Q gives chunk_scan more workgroups (one per chunk and head) and
- * less C·Bᵀ and M·x work; the extra entering states (cs) cost less than that gains.
- */
-export const M2_SCAN_CHUNK_GPU = 16;
-
-/** The smallest Q any variant runs with: the entering-state buffer (cs) is sized for ceil(T / this) chunks. */
-export const M2_SCAN_CHUNK_MIN = Math.min(M2_SCAN_CHUNK, M2_SCAN_CHUNK_GPU);
-
-/** How Mamba-2's prefill runs its chunked SSD scan (src/engine/mamba2/ssd.ts builds the three dispatches). */
-export interface M2SsdChoice {
-  /** The tiled kernels (256 invocations, register blocks, operands staged in workgroup memory) or the simple ones. */
-  tiled: boolean;
-  /** Tokens per chunk Q. */
-  q: number;
-  /** Tiled chunk_scan: state entries per staged slice of N (8 or 16). */
-  nk: number;
-  /**
-   * The fused pair (m2_ssd_cb → m2_ssd_fused: the state carried through the chunks in registers, Q 16,
-   * N ≤ 128) instead of the three passes.
-   */
-  fused: boolean;
-}
-
-/**
- * N per staged slice of m2_ssd_chunk_scan_tiled: 16 halves its barriers against 8 and holds 12 more values in
- * registers per invocation (the next slice, loaded while this one is multiplied). On the H200 the two were
- * within 2 % of each other at Q 32 and 64 (bench/m2-ssd-bench.ts).
- */
-export const M2_SCAN_SLICE_GPU = 16;
-
-/**
- * The SSD kernels by variant: GPUs the tiled ones; SwiftShader the one-invocation-per-output kernels, which ran
- * faster there (barriers switch every invocation's fiber; see tests/kernels.mamba2.test.ts's header for the
- * timings). `q` and `nk` override Q and the N slice of the tiled kernels (the benchmark's sweep).
- */
-export function m2SsdChoice(variant: KernelVariant, q?: number, nk?: number): M2SsdChoice {
-  if (variant === 'software') {
-    const Q = q ?? M2_SCAN_CHUNK;
-    if (Q < 1 || Q > 32) throw new RangeError(`The simple SSD kernels take Q ≤ 32 (got ${Q}).`);
-    return { tiled: false, q: Q, nk: 0, fused: false };
-  }
-  const Q = q ?? M2_SCAN_CHUNK_GPU;
-  if (Q % 16 !== 0 || Q < 16 || Q > 64)
-    throw new RangeError(`The tiled SSD kernels take Q = 16, 32, 48 or 64 (got ${Q}).`);
-  const NK = nk ?? M2_SCAN_SLICE_GPU;
-  if (NK !== 8 && NK !== 16)
-    throw new RangeError(`The tiled SSD scan stages N in slices of 8 or 16 (got ${NK}).`);
-  return { tiled: true, q: Q, nk: NK, fused: false };
-}
-
-/** The largest state_size the fused SSD kernel stages (two vec4s of state per invocation). */
-export const M2_FUSED_MAX_N = 128;
-
-/** The fused SSD pair (Q 16; N ≤ M2_FUSED_MAX_N). */
-export const M2_SSD_FUSED: M2SsdChoice = { tiled: true, q: 16, nk: 0, fused: true };
-
-/** Which SSD form prefill runs (EngineOptions.ssd): by the decisions below, or forced. */
-export type SsdForm = 'auto' | 'fused' | 'passes';
-
-/**
- * The SSD scan prefill runs: on GPUs the fused pair where N ≤ M2_FUSED_MAX_N and the device has subgroups (the
- * state stays in registers across the chunks instead of going through memory twice per chunk; its reduction
- * shuffles across subgroups), else the tiled passes; on SwiftShader the simple passes (its barriers are slow,
- * and the fused kernel has three per chunk). `form` forces one; the tests force 'fused' on SwiftShader (it has
- * subgroups of 4) to run it through the whole engine. Measured on the H200 (bench/m2-ssd-bench.ts, 512 tokens,
- * bench/runs/2026-12-04-h200-session7 run 3): 90.5 against 154.1 µs a layer at the 130m shape, 235.3 against
- * 453.6 at 2.7b; prefill 2048 with the engine 72,056 against 60,340 tok/s (mamba2-130m), 4,301 against 3,908
- * (mamba2-2.7b).
- */
-export function m2SsdPlan(
-  variant: KernelVariant,
-  stateSize: number,
-  hasSubgroups: boolean,
-  form: SsdForm = 'auto',
-): M2SsdChoice {
-  if (form !== 'auto' && form !== 'fused' && form !== 'passes') {
-    throw new RangeError(`ssd must be auto, fused or passes (got "${String(form)}").`);
-  }
-  const fits = stateSize <= M2_FUSED_MAX_N && hasSubgroups;
-  if (form === 'fused' && !fits) {
-    throw new RangeError(
-      `The fused SSD kernel needs subgroups and state_size ≤ ${M2_FUSED_MAX_N} (this model has ${stateSize}${
-        hasSubgroups ? '' : '; the device has no subgroups'
-      }).`,
-    );
-  }
-  const fused = form === 'fused' || (form === 'auto' && variant === 'hardware' && fits);
-  return fused ? M2_SSD_FUSED : m2SsdChoice(variant);
-}
-
 /** How f16 weights are read: 'auto' natively where the device has shader-f16, 'native' or 'packed' by force. */
 export type F16Kernels = 'auto' | 'native' | 'packed';
 
@@ -345,158 +227,6 @@ export type HalfKernel = (typeof HALF_KERNELS)[number];
 /** `kernel` itself, or its native-f16 twin when `native`. */
 export function halfTwin<K extends HalfKernel>(kernel: K, native: boolean): K | `${K}_h` {
   return native ? `${kernel}_h` : kernel;
-}
-
-/** One configuration of chromium-experimental-subgroup-matrix (GPUAdapterInfo.subgroupMatrixConfigs). */
-export interface SubgroupMatrixConfig {
-  componentType: string;
-  resultComponentType: string;
-  M: number;
-  N: number;
-  K: number;
-}
-
-/** What the device offers for subgroup-matrix GEMMs (DeviceTraits.subgroupMatrix). */
-export interface SubgroupMatrixTraits {
-  configs: readonly SubgroupMatrixConfig[];
-  subgroupMinSize: number;
-  subgroupMaxSize: number;
-  hasShaderF16: boolean;
-  maxWorkgroupStorage: number;
-}
-
-export type SgmatKernel = 'gemm_sgmat_f16' | SgmmKernel;
-
-/** The variants of shaders/gemm_sgmm.wgsl: X f32 staged (f), f16 staged (h) or straight (d); W staged (s) or straight (d). */
-export const SGMM_KERNELS = [
-  'gemm_sgmm_fs',
-  'gemm_sgmm_fs_db',
-  'gemm_sgmm_fd',
-  'gemm_sgmm_fd_db',
-  'gemm_sgmm_hs',
-  'gemm_sgmm_hs_db',
-  'gemm_sgmm_hd',
-  'gemm_sgmm_ds',
-  'gemm_sgmm_ds_db',
-  'gemm_sgmm_dd',
-  'gemm_sgmm_fs_n8',
-  'gemm_sgmm_dd_n8',
-] as const;
-export type SgmmKernel = (typeof SGMM_KERNELS)[number];
-
-/** One gemm_sgmm variant with its overrides: SGM x SGN subgroups, TI x TJ result matrices each, BK k per step. */
-export interface SgmmChoice {
-  kernel: SgmmKernel;
-  SGM: number;
-  SGN: number;
-  TI: number;
-  TJ: number;
-  BK: number;
-}
-
-/**
- * The gemm_sgmm variant the engine runs where sgmatKernel allows subgroup matrices: bench/sgmat-sweep.ts's
- * `CHOICE` on the H200 (least time over 2.8b's and 130m's in_proj and out_proj at 512 tokens, conversions
- * included; bench/runs/2026-12-04-h200-session6): 64 x 128 tiles of 2 x 2 subgroups, each 2 x 4 result
- * matrices, X (converted to f16 by to_f16 first) read straight from storage, W staged through double-buffered
- * workgroup memory, BK 16.
- */
-export const SGMM_CHOICE: SgmmChoice = { kernel: 'gemm_sgmm_ds_db', SGM: 2, SGN: 2, TI: 2, TJ: 4, BK: 16 };
-
-/** What a gemm_sgmm variant's overrides add up to (the shader's own formulas). */
-export interface SgmmLayout {
-  /** Tokens x outputs per workgroup, outputs per result matrix (16, or 8 for the 16 x 8 x 16 config). */
-  BM: number;
-  BN: number;
-  SN: number;
-  invocations: number;
-  workgroupBytes: number;
-  /** X is read as f16 (to_f16.wgsl first); X / W loaded straight from storage, not staged. */
-  halfX: boolean;
-  directX: boolean;
-  directW: boolean;
-  /** vec4 items of X and W each invocation stages per step (the shader holds at most 8 of each). */
-  xItems: number;
-  wItems: number;
-}
-
-export function sgmmLayout(c: SgmmChoice): SgmmLayout {
-  const tag = c.kernel.replace('gemm_sgmm_', '');
-  const SN = tag.endsWith('_n8') ? 8 : 16;
-  const nbuf = tag.includes('_db') ? 2 : 1;
-  const BM = 16 * c.SGM * c.TI;
-  const BN = SN * c.SGN * c.TJ;
-  const invocations = 32 * c.SGM * c.SGN;
-  const directX = tag[0] === 'd';
-  const directW = tag[1] === 'd';
-  const lds = c.BK + 8;
-  const xPerItem = tag[0] === 'f' ? 4 : 8;
-  const workgroupBytes =
-    (directX ? 0 : nbuf * BM * lds * 2) + (directW ? 0 : nbuf * BN * lds * 2) + c.SGM * c.SGN * 16 * SN * 4;
-  return {
-    BM,
-    BN,
-    SN,
-    invocations,
-    workgroupBytes,
-    halfX: tag[0] !== 'f',
-    directX,
-    directW,
-    xItems: directX ? 0 : ceil((BM * c.BK) / xPerItem, invocations),
-    wItems: directW ? 0 : ceil((BN * c.BK) / 8, invocations),
-  };
-}
-
-/**
- * Whether variant `c` can run at all on a device with `maxWorkgroupStorage` bytes: 1..4 result matrices each
- * way, BK a multiple of 16, at most 8 staged items per invocation, whole 16-row tiles for split-K's reduce,
- * at most 1024 invocations; and for one weight part of `rows` x `k` (when given): K % 16 == 0 where an
- * operand is loaded straight (k steps of 16 stop at K), rows % BN == 0 where W is (no rows past the part).
- */
-export function sgmmFits(
-  c: SgmmChoice,
-  maxWorkgroupStorage: number,
-  part?: { rows: number; k: number },
-): boolean {
-  const l = sgmmLayout(c);
-  const ok =
-    [c.TI, c.TJ].every((v) => Number.isInteger(v) && v >= 1 && v <= 4) &&
-    c.SGM >= 1 &&
-    c.SGN >= 1 &&
-    c.BK >= 16 &&
-    c.BK % 16 === 0 &&
-    l.invocations <= 1024 &&
-    l.xItems <= 8 &&
-    l.wItems <= 8 &&
-    l.BN % 16 === 0 &&
-    l.workgroupBytes <= maxWorkgroupStorage;
-  if (!ok || !part) return ok;
-  if ((l.directX || l.directW || l.halfX) && part.k % 16 !== 0) return false;
-  return !l.directW || part.rows % l.BN === 0;
-}
-
-/**
- * The prefill GEMM on subgroup matrices (shaders/gemm_sgmm.wgsl, variant and overrides `choice`), or undefined
- * for the current kernels: only for f16 weights on the hardware variant (an F32 checkpoint keeps exact f32
- * arithmetic), where the device has shader-f16, subgroups of exactly 32 (the kernel's subgroup layout), the
- * workgroup memory the choice declares (sgmmFits), and the f16 x f16 -> f32 config it multiplies with
- * (16 x 16 x 16, or 16 x 8 x 16 for the _n8 variants).
- */
-export function sgmatKernel(
-  variant: KernelVariant,
-  dtype: string,
-  sm: SubgroupMatrixTraits | undefined,
-  choice: SgmmChoice = SGMM_CHOICE,
-): SgmmChoice | undefined {
-  if (variant !== 'hardware' || dtype !== 'f16' || !sm) return undefined;
-  if (!sm.hasShaderF16 || sm.subgroupMinSize !== 32 || sm.subgroupMaxSize !== 32) return undefined;
-  if (!sgmmFits(choice, sm.maxWorkgroupStorage)) return undefined;
-  const SN = sgmmLayout(choice).SN;
-  const has = sm.configs.some(
-    (c) =>
-      c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === SN && c.K === 16,
-  );
-  return has ? choice : undefined;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The WebGPU engine of both families: implements the MambaEngine contract of api.ts over hand-written WGSL
  * kernels (shaders/*.wgsl). What a family changes (weight placement, activations, the dispatch plan) is its
- * backend (backend.ts: Mamba-1 here in plan/, Mamba-2 in mamba2/); this file is the run loop they share. The
- * text below describes Mamba-1's plan; Mamba-2's is in mamba2/plan.ts.
+ * backend (backend.ts: Mamba-1 here in plan/, Mamba-2 in mamba2/); this file and its run loops (sequenceRun.ts,
+ * batchRun.ts) are what they share. The text below describes Mamba-1's plan; Mamba-2's is in mamba2/plan.ts.
  *
  * Shape of the computation. Every call copies the caller's GpuState into the engine's per-layer working
  * state, runs there, and copies back only when the call is meant to change the state (prefill) and was not
@@ -26,7 +26,9 @@
  * The parts: options.ts settles the defaults; decisions.ts makes every kernel choice as a pure function (and
  * describes the 'software' and 'hardware' variants); placement.ts puts the weights on the GPU (and in which
  * precision); activations.ts sizes and allocates the activations; plan/ builds
- * the dispatches per kernel family and assembles them; stateIO.ts moves states. This file is the run loop.
+ * the dispatches per kernel family and assembles them; stateIO.ts moves states. This file holds the engine's
+ * buffers and serialises its calls; sequenceRun.ts runs prefill, score, generate and decodeStep, batchRun.ts
+ * continueMany's batches.
  */
 import { ModelFormatError } from '../model/errors.ts';
 import { tensorShapesOf, type AnyMambaConfig } from '../model/family.ts';
@@ -44,10 +46,10 @@ import type {
 import { continueInGroups, runBatch, type BatchRunOptions } from './batchRun.ts';
 import { batchSlots } from './decisions.ts';
 import type { BatchPlan } from './plan/batch.ts';
-import { abortError, CallQueue, checkTokens, stagingBuffer } from './calls.ts';
+import { CallQueue, checkTokens } from './calls.ts';
 import { withGpuErrors, type EngineDevice } from './gpu/device.ts';
 import type { RowPart } from './gpu/weightMatrix.ts';
-import { encodeDispatches, PipelineCache, type Dispatch } from './kernels/pipelines.ts';
+import { PipelineCache, type Dispatch } from './kernels/pipelines.ts';
 import {
   assertSupported,
   deviceTraits,
@@ -57,8 +59,7 @@ import {
   type ResolvedOptions,
 } from './options.ts';
 import type { DispatchPlan } from './plan/assemble.ts';
-import { writeArray } from './placement.ts';
-import { readReport, reportBytes, samplerParams, seedWord } from './sampling.ts';
+import * as sequenceRun from './sequenceRun.ts';
 import * as stateIO from './stateIO.ts';
 import { namedTensors, type MambaState, type MambaWeights } from './weights.ts';
 
@@ -263,52 +264,22 @@ export class GpuMambaModel implements MambaEngine {
   }
 
   /**
-   * Runs `ids` through the model on the working state, chunk by chunk. `perChunk` adds work at the end of
-   * each chunk's command buffer (LM head, NLL, copies); `afterSubmit` runs after each chunk is submitted.
+   * What the one-sequence calls of sequenceRun.ts run with. `plan` is read at each use, as when the calls
+   * were methods here (destroy() clears it).
    */
-  private async runChunks(
-    ids: Uint32Array,
-    opts: RunOptions | undefined,
-    perChunk: (enc: GPUCommandEncoder, start: number, len: number, last: boolean) => void,
-    afterSubmit?: (start: number, len: number) => Promise<void>,
-  ): Promise<void> {
-    const plan = this.plan;
-    if (!plan) throw new Error('finalize() was not called.');
-    const q = this.device.queue;
-    const total = ids.length;
-    for (let start = 0; start < total; start += this.chunkSize) {
-      if (opts?.signal?.aborted) throw abortError();
-      const len = Math.min(this.chunkSize, total - start);
-      writeArray(q, this.act.tokens, 0, ids.subarray(start, start + len));
-      q.writeBuffer(this.act.dims, 0, new Uint32Array([len, start, 0, 0]));
-      const enc = this.device.createCommandEncoder({ label: `chunk@${start}` });
-      const pass = enc.beginComputePass({ label: 'layers' });
-      encodeDispatches(pass, plan.body, len);
-      pass.end();
-      const last = start + len >= total;
-      perChunk(enc, start, len, last);
-      q.submit([enc.finish()]);
-      if (afterSubmit) await afterSubmit(start, len);
-      else if (opts?.onProgress || opts?.signal) await q.onSubmittedWorkDone();
-      opts?.onProgress?.({ done: start + len, total });
-    }
-  }
-
-  /** norm_f on the chunk, then row `len − 1` of the normed hidden → lastNormed → LM head GEMV → lastLogits. */
-  private encodeLastLogits(enc: GPUCommandEncoder, len: number): void {
-    const plan = this.plan!;
-    const dm = this.config.hiddenSize;
-    let pass = enc.beginComputePass({ label: 'norm_f' });
-    encodeDispatches(pass, plan.normF, len);
-    pass.end();
-    enc.copyBufferToBuffer(this.act.normed, (len - 1) * dm * 4, this.act.lastNormed, 0, dm * 4);
-    pass = enc.beginComputePass({ label: 'lm_head (last)' });
-    encodeDispatches(pass, plan.headLast, 1);
-    pass.end();
-  }
-
-  private staging(bytes: number): GPUBuffer {
-    return stagingBuffer(this.device, bytes);
+  private sequenceParts(): sequenceRun.SequenceRunParts {
+    const plan = () => this.plan;
+    return {
+      device: this.device,
+      get plan() {
+        return plan();
+      },
+      act: this.act,
+      chunkSize: this.chunkSize,
+      hiddenSize: this.config.hiddenSize,
+      vocabSize: this.config.vocabSize,
+      stateCopy: (enc, state, toWork) => this.encodeStateCopy(enc, state, toWork),
+    };
   }
 
   prefill(
@@ -318,154 +289,21 @@ export class GpuMambaModel implements MambaEngine {
   ): Promise<Float32Array | undefined> {
     return this.exclusive(async () => {
       const ids = this.checkTokens(tokens);
-      const mode = options?.logits ?? 'none';
-      const V = this.config.vocabSize;
-      if (ids.length === 0) return mode === 'none' ? undefined : new Float32Array(0);
-      const q = this.device.queue;
-      const enc0 = this.device.createCommandEncoder({ label: 'state→work' });
-      this.encodeStateCopy(enc0, state, true);
-      q.submit([enc0.finish()]);
-
-      const all = mode === 'all' ? new Float32Array(ids.length * V) : undefined;
-      const chunkRead = mode === 'all' ? this.staging(this.chunkSize * V * 4) : undefined;
-      const lastRead = mode === 'last' ? this.staging(V * 4) : undefined;
-      try {
-        await this.runChunks(
-          ids,
-          options,
-          (enc, _start, len, last) => {
-            if (mode === 'all') {
-              const pass = enc.beginComputePass({ label: 'norm_f + lm_head' });
-              encodeDispatches(pass, this.plan!.normF, len);
-              encodeDispatches(pass, this.plan!.headAll, len);
-              pass.end();
-              enc.copyBufferToBuffer(this.act.logits, 0, chunkRead!, 0, len * V * 4);
-            } else if (mode === 'last' && last) {
-              this.encodeLastLogits(enc, len);
-              enc.copyBufferToBuffer(this.act.lastLogits, 0, lastRead!, 0, V * 4);
-            }
-            if (last) this.encodeStateCopy(enc, state, false);
-          },
-          mode === 'all'
-            ? async (start, len) => {
-                await chunkRead!.mapAsync(GPUMapMode.READ, 0, len * V * 4);
-                all!.set(new Float32Array(chunkRead!.getMappedRange(0, len * V * 4)), start * V);
-                chunkRead!.unmap();
-              }
-            : undefined,
-        );
-        if (lastRead) {
-          await lastRead.mapAsync(GPUMapMode.READ);
-          return new Float32Array(lastRead.getMappedRange(0, V * 4).slice(0));
-        }
-        if (mode === 'none') await q.onSubmittedWorkDone();
-        return all;
-      } finally {
-        chunkRead?.destroy();
-        lastRead?.destroy();
-      }
+      return sequenceRun.prefill(this.sequenceParts(), state, ids, options);
     });
   }
 
   score(state: GpuState, tokens: ArrayLike<number>, options?: RunOptions): Promise<TokenScore> {
     return this.exclusive(async () => {
       const ids = this.checkTokens(tokens);
-      const n = Math.max(0, ids.length - 1);
-      if (n === 0) return { nll: new Float32Array(0), meanNll: NaN, perplexity: NaN };
-      const q = this.device.queue;
-      const enc0 = this.device.createCommandEncoder({ label: 'state→work' });
-      this.encodeStateCopy(enc0, state, true);
-      q.submit([enc0.finish()]);
-      // The last token has no successor: score only needs tokens[0 .. L−2] through the model.
-      const inputs = ids.subarray(0, n);
-      const read = this.staging(n * 4);
-      try {
-        await this.runChunks(inputs, options, (enc, start, len) => {
-          const targets = ids.slice(start + 1, start + 1 + len);
-          q.writeBuffer(this.act.targets, 0, targets);
-          const pass = enc.beginComputePass({ label: 'norm_f + lm_head + nll' });
-          encodeDispatches(pass, this.plan!.normF, len);
-          encodeDispatches(pass, this.plan!.headAll, len);
-          encodeDispatches(pass, this.plan!.nll, len);
-          pass.end();
-          enc.copyBufferToBuffer(this.act.nll, 0, read, start * 4, len * 4);
-        });
-        await read.mapAsync(GPUMapMode.READ);
-        const nll = new Float32Array(read.getMappedRange(0, n * 4).slice(0));
-        let sum = 0;
-        for (const v of nll) sum += v;
-        const meanNll = sum / n;
-        return { nll, meanNll, perplexity: Math.exp(meanNll) };
-      } finally {
-        read.destroy();
-      }
+      return sequenceRun.score(this.sequenceParts(), state, ids, options);
     });
   }
 
   generate(state: GpuState, prompt: ArrayLike<number>, options: GenerateOptions): Promise<number[]> {
     return this.exclusive(async () => {
       const ids = this.checkTokens(prompt);
-      if (ids.length === 0) {
-        throw new RangeError('generate needs at least one prompt token (for example the BOS id).');
-      }
-      const plan = this.plan!;
-      const q = this.device.queue;
-      const { params, report } = samplerParams(options);
-      q.writeBuffer(this.act.sampleParams, 0, params);
-      q.writeBuffer(this.act.rng, 0, new Uint32Array([seedWord(options.seed)]));
-
-      const enc0 = this.device.createCommandEncoder({ label: 'state→work' });
-      this.encodeStateCopy(enc0, state, true);
-      q.submit([enc0.finish()]);
-
-      const outBytes = reportBytes(report);
-      const reads = [this.staging(outBytes), this.staging(outBytes)];
-      const emitted: number[] = [];
-      const stops = new Set(options.stopTokens ?? []);
-      const encodeSample = (enc: GPUCommandEncoder, read: GPUBuffer) => {
-        const pass = enc.beginComputePass({ label: 'sample' });
-        encodeDispatches(pass, plan.sample, 1);
-        pass.end();
-        enc.copyBufferToBuffer(this.act.sampleOut, 0, read, 0, outBytes);
-      };
-      const submitDecodeStep = (read: GPUBuffer) => {
-        const enc = this.device.createCommandEncoder({ label: 'decode' });
-        const pass = enc.beginComputePass({ label: 'decode layers' });
-        encodeDispatches(pass, plan.decodeBody, 1);
-        encodeDispatches(pass, plan.decodeHead, 1);
-        pass.end();
-        encodeSample(enc, read);
-        q.submit([enc.finish()]);
-      };
-      try {
-        if (options.maxNewTokens <= 0) return emitted;
-        await this.runChunks(ids, options, (enc, _s, len, last) => {
-          if (!last) return;
-          this.encodeLastLogits(enc, len);
-          encodeSample(enc, reads[0]!);
-        });
-        q.writeBuffer(this.act.dims, 0, new Uint32Array([1, 0, 0, 0]));
-        // One step stays in flight: token i+1 is encoded and submitted before token i is read back (the
-        // sampled id never leaves the GPU between steps); a surplus step after a stop is harmless, since
-        // only the working state sees it.
-        for (let i = 0; i < options.maxNewTokens; i++) {
-          const read = reads[i % 2]!;
-          if (i + 1 < options.maxNewTokens) submitDecodeStep(reads[(i + 1) % 2]!);
-          await read.mapAsync(GPUMapMode.READ, 0, outBytes);
-          const words = new Uint32Array(read.getMappedRange(0, outBytes).slice(0));
-          read.unmap();
-          const { id, info } = readReport(words, report);
-          emitted.push(id);
-          if (info) options.onToken?.(id, i, info);
-          else options.onToken?.(id, i);
-          if (stops.has(id)) break;
-          if (options.signal?.aborted) throw abortError();
-        }
-        await q.onSubmittedWorkDone();
-        return emitted;
-      } finally {
-        for (const r of reads) r.destroy();
-      }
+      return sequenceRun.generate(this.sequenceParts(), state, ids, options);
     });
   }
 
@@ -477,27 +315,7 @@ export class GpuMambaModel implements MambaEngine {
   decodeStep(state: GpuState, token: number): Promise<Float32Array> {
     return this.exclusive(async () => {
       const ids = this.checkTokens([token]);
-      const plan = this.plan!;
-      const q = this.device.queue;
-      const V = this.config.vocabSize;
-      const read = this.staging(V * 4);
-      try {
-        writeArray(q, this.act.tokens, 0, ids);
-        q.writeBuffer(this.act.dims, 0, new Uint32Array([1, 0, 0, 0]));
-        const enc = this.device.createCommandEncoder({ label: 'decodeStep' });
-        this.encodeStateCopy(enc, state, true);
-        const pass = enc.beginComputePass({ label: 'decode layers' });
-        encodeDispatches(pass, plan.decodeBody, 1);
-        encodeDispatches(pass, plan.decodeHead, 1);
-        pass.end();
-        this.encodeStateCopy(enc, state, false);
-        enc.copyBufferToBuffer(this.act.lastLogits, 0, read, 0, V * 4);
-        q.submit([enc.finish()]);
-        await read.mapAsync(GPUMapMode.READ);
-        return new Float32Array(read.getMappedRange(0, V * 4).slice(0));
-      } finally {
-        read.destroy();
-      }
+      return sequenceRun.decodeStep(this.sequenceParts(), state, ids);
     });
   }
 

@@ -10,18 +10,13 @@ import {
   defaultChunkSize,
   DEFAULT_INT8,
   gemmKernel,
-  m2SsdChoice,
-  m2SsdPlan,
   nativeF16,
-  sgmatKernel,
   type DecodeMiddle,
   type F16Kernels,
   type Int8Choice,
-  type M2SsdChoice,
-  type SgmmChoice,
-  type SsdForm,
-  type SubgroupMatrixTraits,
 } from './decisions.ts';
+import { m2SsdChoice, m2SsdPlan, type M2SsdChoice, type SsdForm } from './mamba2/decisions.ts';
+import { sgmatKernel, type SgmmChoice, type SubgroupMatrixTraits } from './sgmmDecisions.ts';
 import { assertInt8Group } from './gpu/int8.ts';
 
 export type KernelVariant = 'software' | 'hardware';
@@ -44,7 +39,7 @@ export interface EngineOptions {
    * Rows per workgroup of the fused decode GEMV (1 to 4). Default: 4 for row parts of at least 4,096 rows (2.8b
    * in_proj, LM heads), where it saves re-reading the input per row and workgroups stay plentiful, else 1.
    * Tests force it to cover the multi-row path on small models. Forced, it also sets the state rows per
-   * workgroup of Mamba-2's decode step (m2_scan_decode; default 1, decisions.ts m2ScanRows).
+   * workgroup of Mamba-2's decode step (m2_scan_decode; default 1, mamba2/decisions.ts m2ScanRows).
    */
   decodeRows?: number;
   /**
@@ -71,8 +66,8 @@ export interface EngineOptions {
   f16Kernels?: F16Kernels;
   /**
    * Prefill GEMMs of f16 weights on subgroup matrices (shaders/gemm_sgmm.wgsl) where the device offers them
-   * (sgmatKernel in decisions.ts). Opt-in (default false). With SGMM_CHOICE the H200 ran prefill 2048 at 5,350
-   * against 4,363 tok/s on 2.8b and 4,750 against 3,555 on mamba2-2.7b, but the f16 activations cost precision
+   * (sgmatKernel in sgmmDecisions.ts). Opt-in (default false). With SGMM_CHOICE the H200 ran prefill 2048 at
+   * 5,350 against 4,363 tok/s on 2.8b and 4,750 against 3,555 on mamba2-2.7b, but the f16 activations cost precision
    * the default keeps: on by default, tiny-a's f16 greedy argmax agreed with transformers at 98.4 % of positions
    * (the fixture test asks 99 %) and continueMany's logits moved 6e-4 from the single path's (bench/runs/
    * 2026-12-04-h200-session6).
@@ -81,7 +76,7 @@ export interface EngineOptions {
   /** The gemm_sgmm variant and overrides with subgroupMatrix (default SGMM_CHOICE; bench/sgmat-sweep.ts tries others). */
   sgmm?: SgmmChoice;
   /**
-   * Mamba-2 prefill's SSD scan (decisions.ts m2SsdPlan): 'auto' (default) the fused pair on GPUs where
+   * Mamba-2 prefill's SSD scan (mamba2/decisions.ts m2SsdPlan): 'auto' (default) the fused pair on GPUs where
    * state_size ≤ 128, else the three passes; 'fused' or 'passes' force one (benchmarks compare them).
    */
   ssd?: SsdForm;

@@ -17,7 +17,7 @@ export class GpuValidationError extends Error {
   override name = 'GpuValidationError';
 }
 
-import { sgmatKernel, type SubgroupMatrixConfig, type SubgroupMatrixTraits } from '../decisions.ts';
+import { sgmatKernel, type SubgroupMatrixConfig, type SubgroupMatrixTraits } from '../sgmmDecisions.ts';
 import { shaderSources } from '../shaders.gen.ts';
 
 export interface EngineDevice {
@@ -57,7 +57,7 @@ const LIMITS_WANTED = [
  * toggle `vulkan_enable_f16_on_nvidia` (src/engine/gpu/node.ts sets it in Node).
  */
 const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
-// Subgroup matrices serve the prefill GEMMs (decisions.ts sgmatKernel); Dawn offers them only with its
+// Subgroup matrices serve the prefill GEMMs (sgmmDecisions.ts sgmatKernel); Dawn offers them only with its
 // allow_unsafe_apis toggle (Chrome: --enable-unsafe-webgpu), and their f16 configs need shader-f16 too.
 export const OPTIONAL_FEATURES: readonly GPUFeatureName[] = [
   'subgroups',
@@ -120,7 +120,7 @@ export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Pr
 }
 
 /**
- * The subgroup-matrix traits, if the kernel the engine would choose with them (decisions.ts sgmatKernel)
+ * The subgroup-matrix traits, if the kernel the engine would choose with them (sgmmDecisions.ts sgmatKernel)
  * compiles on this device: an experimental extension may change its WGSL between Dawn releases, and then the
  * engine keeps its other kernels rather than failing to load.
  */

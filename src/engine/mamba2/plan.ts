@@ -11,7 +11,8 @@
  */
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { Mamba2Activations } from '../activations.ts';
-import { fusedDecode, m2ScanDecodeKernel, m2ScanRows, NORM_WG_GPU, reductionWidth } from '../decisions.ts';
+import { fusedDecode, NORM_WG_GPU, reductionWidth } from '../decisions.ts';
+import { m2ScanDecodeKernel, m2ScanRows } from './decisions.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { outputSteps, type DispatchPlan } from '../plan/assemble.ts';
 import { ceil } from '../plan/context.ts';

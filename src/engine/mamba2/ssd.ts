@@ -1,11 +1,11 @@
 /**
- * Mamba-2's chunked SSD scan for prefill, as the engine plans it (see decisions.ts m2SsdChoice, m2SsdFused):
+ * Mamba-2's chunked SSD scan for prefill, as the engine plans it (see mamba2/decisions.ts m2SsdChoice, m2SsdPlan):
  * three dispatches (m2_ssd_chunk_state → m2_ssd_state_pass → m2_ssd_chunk_scan, or their _tiled twins on GPUs)
  * that write every chunk's entering state to `cs`, or two (m2_ssd_cb → m2_ssd_fused) that keep the state in
  * registers and use `cs` only for the chunks' C·Bᵀ. Shared by the engine's plan, the kernel tests and
  * bench/m2-ssd-bench.ts, so all three run the same kernels on the same grids.
  */
-import { M2_FUSED_MAX_N, type M2SsdChoice } from '../decisions.ts';
+import { M2_FUSED_MAX_N, type M2SsdChoice } from './decisions.ts';
 import type { Dispatch, PipelineCache } from '../kernels/pipelines.ts';
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);

@@ -5,7 +5,8 @@
  */
 import type { RowPart, WeightMatrix } from '../gpu/weightMatrix.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
-import { gemmKernel, maxSplitFor, midSplit, sgmmFits, useBigTiles } from '../decisions.ts';
+import { gemmKernel, maxSplitFor, midSplit, useBigTiles } from '../decisions.ts';
+import { sgmmFits } from '../sgmmDecisions.ts';
 import { ceil, uniformFields, weightKernel, type SharedPlanContext } from './context.ts';
 import { sgmatGemmSteps } from './sgmatGemm.ts';
 

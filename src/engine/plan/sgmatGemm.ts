@@ -1,6 +1,6 @@
 /**
  * Dispatches of a prefill GEMM on subgroup matrices (shaders/gemm_sgmm.wgsl, the variant and overrides
- * sgmatKernel in decisions.ts chose for f16 weights on devices that offer them): per row part of a weight
+ * sgmatKernel in sgmmDecisions.ts chose for f16 weights on devices that offer them): per row part of a weight
  * matrix, to_f16.wgsl first where the variant reads X as f16 (into one scratch buffer of whole 256-row tiles,
  * zero past the chunk), then the GEMM on BM x BN tiles, split along K by sgmatSplit where the tiles alone
  * leave the GPU idle (x_proj, out_proj at short chunks), then gemm_splitk_reduce.wgsl with the same tile size
@@ -8,7 +8,8 @@
  */
 import type { RowPart } from '../gpu/weightMatrix.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
-import { maxSplitFor, sgmatSplit, sgmmLayout } from '../decisions.ts';
+import { maxSplitFor, sgmatSplit } from '../decisions.ts';
+import { sgmmLayout } from '../sgmmDecisions.ts';
 import { ceil, uniformFields, type SharedPlanContext } from './context.ts';
 import { shapeUniform } from './gemm.ts';
 

@@ -1,0 +1,126 @@
+/**
+ * Mamba-2's kernel decisions as pure functions, like decisions.ts: the decode step's scan kernel and rows per
+ * workgroup, and prefill's chunked SSD scan (the chunk length Q, simple or tiled passes, or the fused pair).
+ * mamba2/plan.ts and mamba2/ssd.ts apply them; tests/engine.decisions.test.ts checks them without a GPU.
+ */
+import type { KernelVariant } from '../options.ts';
+
+/**
+ * Mamba-2's decode step on the fused plan (hardware variant): shaders/m2_scan_decode.wgsl, 64 invocations across
+ * each state row (contiguous loads and stores), its row sums reduced with subgroupAdd where the device has
+ * subgroups. The software variant keeps m2_scan_step (one invocation per row, no barriers), as its unfused plan
+ * does.
+ */
+export function m2ScanDecodeKernel(useSubgroups: boolean): 'm2_scan_decode' | 'm2_scan_decode_sg' {
+  return useSubgroups ? 'm2_scan_decode_sg' : 'm2_scan_decode';
+}
+
+/**
+ * State rows per workgroup of m2_scan_decode: `forced` (EngineOptions.decodeRows) when given, else 1. One row
+ * gives the most workgroups (1,536 at 130m, 5,120 at 2.7b) and the shortest chain of dependent loads per
+ * invocation. Measured on the H200 (soup bench --decode-rows): 0.24 ms per token at 1 row against 0.31 at 4 on
+ * mamba2-130m, 0.83 against 0.94 ms on mamba2-2.7b.
+ */
+export function m2ScanRows(forced?: number): number {
+  return forced ?? 1;
+}
+
+/**
+ * Tokens per chunk Q of Mamba-2's chunked SSD scan on SwiftShader (m2_ssd_chunk_state / m2_ssd_chunk_scan): at
+ * most 32, since that workgroup holds the Q × Q intra-chunk matrix in workgroup memory.
+ */
+export const M2_SCAN_CHUNK = 32;
+
+/**
+ * Q of the tiled SSD kernels on GPUs (m2_ssd_chunk_state_tiled / m2_ssd_chunk_scan_tiled; 16, 32, 48 or 64).
+ * Measured on the H200 (bench/m2-ssd-bench.ts, 512-token chunk, bench/runs/2026-12-04-h200-session6): the three
+ * passes take 3.70 ms per chunk at Q 16 against 5.13 at Q 32 and 7.88 at Q 64 on the 130m shape, 37.9 against
+ * 58.9 and 79.3 ms on the 2.7b shape. Smaller Q gives chunk_scan more workgroups (one per chunk and head) and
+ * less C·Bᵀ and M·x work; the extra entering states (cs) cost less than that gains.
+ */
+export const M2_SCAN_CHUNK_GPU = 16;
+
+/** The smallest Q any variant runs with: the entering-state buffer (cs) is sized for ceil(T / this) chunks. */
+export const M2_SCAN_CHUNK_MIN = Math.min(M2_SCAN_CHUNK, M2_SCAN_CHUNK_GPU);
+
+/** How Mamba-2's prefill runs its chunked SSD scan (src/engine/mamba2/ssd.ts builds the three dispatches). */
+export interface M2SsdChoice {
+  /** The tiled kernels (256 invocations, register blocks, operands staged in workgroup memory) or the simple ones. */
+  tiled: boolean;
+  /** Tokens per chunk Q. */
+  q: number;
+  /** Tiled chunk_scan: state entries per staged slice of N (8 or 16). */
+  nk: number;
+  /**
+   * The fused pair (m2_ssd_cb → m2_ssd_fused: the state carried through the chunks in registers, Q 16,
+   * N ≤ 128) instead of the three passes.
+   */
+  fused: boolean;
+}
+
+/**
+ * N per staged slice of m2_ssd_chunk_scan_tiled: 16 halves its barriers against 8 and holds 12 more values in
+ * registers per invocation (the next slice, loaded while this one is multiplied). On the H200 the two were
+ * within 2 % of each other at Q 32 and 64 (bench/m2-ssd-bench.ts).
+ */
+export const M2_SCAN_SLICE_GPU = 16;
+
+/**
+ * The SSD kernels by variant: GPUs the tiled ones; SwiftShader the one-invocation-per-output kernels, which ran
+ * faster there (barriers switch every invocation's fiber; see tests/kernels.mamba2.test.ts's header for the
+ * timings). `q` and `nk` override Q and the N slice of the tiled kernels (the benchmark's sweep).
+ */
+export function m2SsdChoice(variant: KernelVariant, q?: number, nk?: number): M2SsdChoice {
+  if (variant === 'software') {
+    const Q = q ?? M2_SCAN_CHUNK;
+    if (Q < 1 || Q > 32) throw new RangeError(`The simple SSD kernels take Q ≤ 32 (got ${Q}).`);
+    return { tiled: false, q: Q, nk: 0, fused: false };
+  }
+  const Q = q ?? M2_SCAN_CHUNK_GPU;
+  if (Q % 16 !== 0 || Q < 16 || Q > 64)
+    throw new RangeError(`The tiled SSD kernels take Q = 16, 32, 48 or 64 (got ${Q}).`);
+  const NK = nk ?? M2_SCAN_SLICE_GPU;
+  if (NK !== 8 && NK !== 16)
+    throw new RangeError(`The tiled SSD scan stages N in slices of 8 or 16 (got ${NK}).`);
+  return { tiled: true, q: Q, nk: NK, fused: false };
+}
+
+/** The largest state_size the fused SSD kernel stages (two vec4s of state per invocation). */
+export const M2_FUSED_MAX_N = 128;
+
+/** The fused SSD pair (Q 16; N ≤ M2_FUSED_MAX_N). */
+export const M2_SSD_FUSED: M2SsdChoice = { tiled: true, q: 16, nk: 0, fused: true };
+
+/** Which SSD form prefill runs (EngineOptions.ssd): by the decisions below, or forced. */
+export type SsdForm = 'auto' | 'fused' | 'passes';
+
+/**
+ * The SSD scan prefill runs: on GPUs the fused pair where N ≤ M2_FUSED_MAX_N and the device has subgroups (the
+ * state stays in registers across the chunks instead of going through memory twice per chunk; its reduction
+ * shuffles across subgroups), else the tiled passes; on SwiftShader the simple passes (its barriers are slow,
+ * and the fused kernel has three per chunk). `form` forces one; the tests force 'fused' on SwiftShader (it has
+ * subgroups of 4) to run it through the whole engine. Measured on the H200 (bench/m2-ssd-bench.ts, 512 tokens,
+ * bench/runs/2026-12-04-h200-session7 run 3): 90.5 against 154.1 µs a layer at the 130m shape, 235.3 against
+ * 453.6 at 2.7b; prefill 2048 with the engine 72,056 against 60,340 tok/s (mamba2-130m), 4,301 against 3,908
+ * (mamba2-2.7b).
+ */
+export function m2SsdPlan(
+  variant: KernelVariant,
+  stateSize: number,
+  hasSubgroups: boolean,
+  form: SsdForm = 'auto',
+): M2SsdChoice {
+  if (form !== 'auto' && form !== 'fused' && form !== 'passes') {
+    throw new RangeError(`ssd must be auto, fused or passes (got "${String(form)}").`);
+  }
+  const fits = stateSize <= M2_FUSED_MAX_N && hasSubgroups;
+  if (form === 'fused' && !fits) {
+    throw new RangeError(
+      `The fused SSD kernel needs subgroups and state_size ≤ ${M2_FUSED_MAX_N} (this model has ${stateSize}${
+        hasSubgroups ? '' : '; the device has no subgroups'
+      }).`,
+    );
+  }
+  const fused = form === 'fused' || (form === 'auto' && variant === 'hardware' && fits);
+  return fused ? M2_SSD_FUSED : m2SsdChoice(variant);
+}
