@@ -120,7 +120,10 @@ describe('activation sizing, Mamba-2', () => {
     const mine = created.filter((b) => names.includes(b.label));
     expect(mine.map((b) => b.label).sort()).toEqual([...names].sort());
     const allocated = mine.reduce((a, b) => a + b.size, 0);
-    expect(gpuActivationBytes(config, 'f32', device.limits)).toBe(allocated);
+    // The SSD form, and so the size of cs, follows the device's subgroups; without knowing them the estimate
+    // counts the larger form.
+    expect(gpuActivationBytes(config, 'f32', device.limits, dev.hasSubgroups)).toBe(allocated);
+    expect(gpuActivationBytes(config, 'f32', device.limits)).toBeGreaterThanOrEqual(allocated);
     engine.destroy();
   });
 });

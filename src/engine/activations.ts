@@ -127,9 +127,10 @@ export function activationBytes(
   config: AnyMambaConfig,
   chunkSize: number,
   splitK?: { parts: Iterable<{ rows: number; cols: number }>; tuning: GemmTuning },
+  ssd?: M2SsdChoice,
 ): number {
   let total = UNUSED_RW_BYTES;
-  for (const b of Object.values(familySizes(config, chunkSize))) total += paddedBytes(b);
+  for (const b of Object.values(familySizes(config, chunkSize, ssd))) total += paddedBytes(b);
   if (splitK) total += paddedBytes(splitKFloats(splitK.parts, chunkSize, splitK.tuning) * 4);
   return total;
 }

@@ -87,14 +87,18 @@ export function countParameters(config: AnyMambaConfig): number {
  * Bytes of the activation buffers the engine allocates for `config` on a GPU adapter with the default
  * options: the chunk length and split-K tuning as the engine resolves them, and the split-K partials for the
  * matrices' row parts as `limits` split them (one layer's matrices stand for all: every layer has the same).
+ * `hasSubgroups` settles Mamba-2's SSD form (mamba2/decisions.ts m2SsdPlan): with subgroups the fused pair's
+ * scratch is a few KB where the three passes' is the chunks' entering states (84 MB at 2.7b), so the default,
+ * false, gives the larger figure, which is what a check made before the device is opened should count.
  */
 export function gpuActivationBytes(
   config: AnyMambaConfig,
   precision: WeightDtype,
   limits?: DeviceLimits,
+  hasSubgroups = false,
 ): number {
   const binding = limits?.maxStorageBufferBindingSize ?? Infinity;
-  const device = { isSoftware: false, hasSubgroups: false, maxStorageBufferBindingSize: binding };
+  const device = { isSoftware: false, hasSubgroups, maxStorageBufferBindingSize: binding };
   const opts = resolveOptions({ dtype: precision }, device, config);
   const parts = tensorList(config)
     .filter((t) => BIG.has(t.kind) && (t.layer ?? 0) === 0)
@@ -106,7 +110,7 @@ export function gpuActivationBytes(
       const split = fits ? planRowParts(rows, cols, dtype, opts.maxBinding, undefined, group) : [{ rows }];
       return split.map((p) => ({ rows: p.rows, cols }));
     });
-  return engineActivationBytes(config, opts.chunkSize, { parts, tuning: opts });
+  return engineActivationBytes(config, opts.chunkSize, { parts, tuning: opts }, opts.m2Ssd);
 }
 
 export interface DeviceLimits {
