@@ -7,7 +7,8 @@
 # beside Mamba-1 at 130m and 2.8b, in three interleaved rounds (median of 3). Results in $OUT/run1.tar.xz.
 # Prepare: node scripts/bundle-node.mjs; node scripts/bundle-gpu-tests.mjs; bash bench/bundle-check.sh
 # m2-ssd-bench; pack them into dist-bench/all.tar.xz. There: OUT=$OUT bash bench/session7_run1.sh
-# (RUN names the results' folder; ROUNDS=1, QUICK=1 (no tests) and SSD_VARIANTS=… make the later, shorter calls.)
+# (RUN names the results' folder; ROUNDS=1, QUICK=1 (no tests), TESTS=… (GPU test files) and SSD_VARIANTS=… make
+# the later calls.)
 # Run 1 had the first fused kernel at 16 and 8 state rows per workgroup (fused16, fused8); runs 2 on, its second
 # version (no private arrays indexed at run time), 16 rows only.
 set -uo pipefail
@@ -33,7 +34,7 @@ if [[ -n ${QUICK:-} ]]; then
   log "== (quick: no tests)"
 else
 log "== 2. GPU tests: kernels.mamba2, engine.mamba2 (t=${SECONDS}s)"
-SOUP_CLI=dist-bench/soup.mjs timeout "$(cap 150)" node dist-bench/gpu-tests.mjs kernels.mamba2 engine.mamba2 \
+SOUP_CLI=dist-bench/soup.mjs timeout "$(cap 150)" node dist-bench/gpu-tests.mjs ${TESTS:-kernels.mamba2 engine.mamba2} \
   > "$R/gpu-tests.txt" 2>&1
 log "   rc $?: $(grep -m1 'gpu tests:' "$R/gpu-tests.txt")"
 grep '^FAIL' "$R/gpu-tests.txt" | head -20 | tee -a "$R/log.txt"
