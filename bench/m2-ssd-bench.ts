@@ -1,13 +1,15 @@
 /**
  * Mamba-2's chunked SSD scan alone, per pass (chunk_state, state_pass, chunk_scan; or chunk_cb, ssd_fused), at
  * the 130m and 2.7b shapes on one prefill chunk: the simple kernels (the software variant, and what GPUs ran
- * before the tiled ones) against the tiled kernels at each Q and N slice and the fused pair, so the GPU machine decides M2_SCAN_CHUNK_GPU and
- * M2_SCAN_SLICE_GPU in src/engine/mamba2/decisions.ts (shape `soup`, the bundled model, is SwiftShader's question). Each variant first runs once from a random state and is checked against the
- * float64 reference (ssdScan in src/engine/reference/mamba2.ts): y, the final state and Σ Δ, as
+ * before the tiled ones) against the tiled kernels at each Q and N slice and the fused pair, so the GPU machine
+ * decides M2_SCAN_CHUNK_GPU, M2_SCAN_SLICE_GPU and m2SsdPlan in src/engine/mamba2/decisions.ts (shape `soup`, the
+ * bundled model, is SwiftShader's question). Each variant first runs once from a random state and is checked
+ * against the float64 reference (ssdScan in src/engine/reference/mamba2.ts): y, the final state and Σ Δ, as
  * max |got − want| / max(1, max |want|), PASS under 1e-4 (the kernel tests' 1e-5 is for 45 tokens; here each
  * head sums over up to 512 tokens). Then each pass is timed: with timestamp queries where the device has them
- * (every dispatch in its own compute pass, median of the runs), else by the host (REPS dispatches of the pass
- * in one submission, onSubmittedWorkDone, median of the runs, divided by REPS; also with --host-timing).
+ * (the passes repeated once per layer of the model in one submission, as the engine runs them, every dispatch
+ * in its own compute pass; median of the runs, divided by the layers), else by the host (REPS dispatches of the
+ * pass in one submission, onSubmittedWorkDone, median of the runs, divided by REPS; also with --host-timing).
  * Prints a table per shape (µs per layer, and ms per chunk summed over the model's layers as the engine's
  * profile counts them), one JSON line per (shape, variant) and a last JSON line naming the fastest tiled
  * variant per shape. Exits 1 when any check fails.
@@ -211,8 +213,12 @@ for (const shapeName of shapeNames) {
     if (!pass_) failed++;
     const us: Record<string, number> = {};
     if (useTimestamps) {
-      const prof = await profilePhase(device, name, steps, T, runs);
-      for (const k of prof.kernels) us[k.kernel] = k.ms * 1000;
+      // The passes once per layer of the model, as the engine runs them: a few dispatches alone left the H200 idle
+      // between them and timed the 2.7b shape at up to five times the engine's figure for the same kernels
+      // (bench/runs/2026-12-04-h200-session7). Per layer is the sum over the layers divided by their count.
+      const layered = Array.from({ length: shape.layers }, () => steps).flat();
+      const prof = await profilePhase(device, name, layered, T, runs);
+      for (const k of prof.kernels) us[k.kernel] = (k.ms * 1000) / shape.layers;
     } else {
       for (const step of steps) us[step.label] = (await hostTime(device, step, T, runs)) * 1000;
     }
