@@ -76,8 +76,9 @@ export interface EngineOptions {
   /** The gemm_sgmm variant and overrides with subgroupMatrix (default SGMM_CHOICE; bench/sgmat-sweep.ts tries others). */
   sgmm?: SgmmChoice;
   /**
-   * Mamba-2 prefill's SSD scan (mamba2/decisions.ts m2SsdPlan): 'auto' (default) the fused pair on GPUs where
-   * state_size ≤ 128, else the three passes; 'fused' or 'passes' force one (benchmarks compare them).
+   * Mamba-2 prefill's SSD scan (mamba2/decisions.ts m2SsdPlan): 'auto' (default) the fused pair on GPUs with
+   * subgroups where state_size ≤ 128, else the three passes; 'fused' or 'passes' force one (benchmarks compare
+   * them; 'fused' fails on a device without subgroups or a model with a larger state).
    */
   ssd?: SsdForm;
 }
