@@ -9,7 +9,7 @@ import type { MambaConfig } from '../model/config.ts';
 import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
 import type { Mamba2Config } from '../model/mamba2Config.ts';
 import { splitKFloats, type GemmTuning } from './decisions.ts';
-import { M2_SCAN_CHUNK_MIN, type M2SsdChoice } from './mamba2/decisions.ts';
+import type { M2SsdChoice } from './mamba2/decisions.ts';
 import { ssdScratchFloats } from './mamba2/ssd.ts';
 
 /** Words of the sampler's report: id, prob, count, then up to 16 (id, prob) alternatives. */
@@ -86,13 +86,13 @@ export function activationSizes(config: MambaConfig, chunkSize: number): Record<
 
 /**
  * Mamba-2's activation sizes in bytes at `chunkSize` tokens per chunk (before padding). `cs` is sized for the
- * SSD form `ssd` the engine runs (the fused pair's C·Bᵀ needs 256 floats per chunk of 16 and group: 32 KB at
- * 2.7b against 84 MB of entering states for the passes), or, without it, for the largest form (memory estimates).
+ * SSD form `ssd` the engine runs: the fused pair's C·Bᵀ needs 256 floats per chunk of 16 and group (32 KB at
+ * 2.7b), the passes the chunks' entering states (84 MB at 2.7b, Q 16).
  */
 export function mamba2ActivationSizes(
   c: Mamba2Config,
   chunkSize: number,
-  ssd?: M2SsdChoice,
+  ssd: M2SsdChoice,
 ): Record<Mamba2ActivationName, number> {
   const T = chunkSize;
   const H = c.numHeads;
@@ -104,30 +104,30 @@ export function mamba2ActivationSizes(
     gated: T * c.intermediateSize * 4,
     cum: T * H * 4,
     dl: T * H * 4,
-    cs: ssd
-      ? ssdScratchFloats(T, { H, P: c.headDim, G: c.nGroups, N: c.stateSize }, ssd) * 4
-      : Math.ceil(T / M2_SCAN_CHUNK_MIN) * H * c.headDim * c.stateSize * 4,
+    cs: ssdScratchFloats(T, { H, P: c.headDim, G: c.nGroups, N: c.stateSize }, ssd) * 4,
   };
 }
 
+/** Either family's activation sizes; `ssd`, the SSD form, counts for Mamba-2 only (ResolvedOptions.m2Ssd). */
 function familySizes(config: AnyMambaConfig, chunkSize: number, ssd?: M2SsdChoice): Record<string, number> {
-  return isMamba2Config(config)
-    ? mamba2ActivationSizes(config, chunkSize, ssd)
-    : activationSizes(config, chunkSize);
+  if (!isMamba2Config(config)) return activationSizes(config, chunkSize);
+  if (!ssd) throw new Error("A Mamba-2 engine's activations are sized for its SSD form; none was given.");
+  return mamba2ActivationSizes(config, chunkSize, ssd);
 }
 
 /** The two 16-byte stand-ins the fused GEMV binds where a step has no conv outputs. */
 export const UNUSED_RW_BYTES = 2 * 16;
 
 /**
- * Bytes of every activation-sized buffer the engine allocates: the activations, the fused GEMV's stand-ins
- * and, on the hardware variant, the split-K partial sums for matrices split into `parts` (rows, cols).
+ * Bytes of every activation-sized buffer the engine allocates: the activations (a Mamba-2 engine's `cs` for its
+ * SSD form `ssd`), the fused GEMV's stand-ins and, on the hardware variant, the split-K partial sums for
+ * matrices split into `parts` (rows, cols).
  */
 export function activationBytes(
   config: AnyMambaConfig,
   chunkSize: number,
+  ssd: M2SsdChoice,
   splitK?: { parts: Iterable<{ rows: number; cols: number }>; tuning: GemmTuning },
-  ssd?: M2SsdChoice,
 ): number {
   let total = UNUSED_RW_BYTES;
   for (const b of Object.values(familySizes(config, chunkSize, ssd))) total += paddedBytes(b);

@@ -110,7 +110,7 @@ export function gpuActivationBytes(
       const split = fits ? planRowParts(rows, cols, dtype, opts.maxBinding, undefined, group) : [{ rows }];
       return split.map((p) => ({ rows: p.rows, cols }));
     });
-  return engineActivationBytes(config, opts.chunkSize, { parts, tuning: opts }, opts.m2Ssd);
+  return engineActivationBytes(config, opts.chunkSize, opts.m2Ssd, { parts, tuning: opts });
 }
 
 export interface DeviceLimits {

@@ -40,9 +40,6 @@ export const M2_SCAN_CHUNK = 32;
  */
 export const M2_SCAN_CHUNK_GPU = 16;
 
-/** The smallest Q any variant runs with: the entering-state buffer (cs) is sized for ceil(T / this) chunks. */
-export const M2_SCAN_CHUNK_MIN = Math.min(M2_SCAN_CHUNK, M2_SCAN_CHUNK_GPU);
-
 /** How Mamba-2's prefill runs its chunked SSD scan (src/engine/mamba2/ssd.ts builds the three dispatches). */
 export interface M2SsdChoice {
   /** The tiled kernels (256 invocations, register blocks, operands staged in workgroup memory) or the simple ones. */
