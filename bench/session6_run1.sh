@@ -19,11 +19,10 @@ OUT=${OUT:-out}
 BUDGET_S=${BUDGET_S:-575}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
-left() { echo $((BUDGET_S - SECONDS)); }
-cap() { local l; l=$(($(left) - 5)); ((l < $1)) && echo $((l > 0 ? l : 1)) || echo "$1"; }
-log() { echo "$*" | tee -a "$OUT/log.txt"; }
-{ date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null; node --version; } \
-  > "$OUT/log.txt"
+LOG="$OUT/log.txt"
+MARGIN_S=5
+source bench/device-lib.sh
+device_header
 
 log "== 1. fixtures (t=${SECONDS}s)"
 {

@@ -12,11 +12,9 @@ BUDGET_S=${BUDGET_S:-575}
 R=$OUT/run3
 mkdir -p "$R"
 export PYTHONUNBUFFERED=1
-left() { echo $((BUDGET_S - SECONDS)); }
-cap() { local l; l=$(($(left) - 15)); ((l < $1)) && echo $((l > 0 ? l : 1)) || echo "$1"; }
-log() { echo "$*" | tee -a "$R/log.txt"; }
-{ date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null; node --version; } \
-  > "$R/log.txt"
+LOG="$R/log.txt"
+source bench/device-lib.sh
+device_header
 
 log "== 1. subgroup-matrix GEMM sweep (t=${SECONDS}s)"
 timeout "$(cap 270)" node dist-bench/sgmat-sweep.mjs --budget 100 > "$R/sgmat-sweep.txt" 2>&1

@@ -12,11 +12,9 @@ BUDGET_S=${BUDGET_S:-575}
 R=$OUT/run4
 mkdir -p "$R"
 export PYTHONUNBUFFERED=1
-left() { echo $((BUDGET_S - SECONDS)); }
-cap() { local l; l=$(($(left) - 15)); ((l < $1)) && echo $((l > 0 ? l : 1)) || echo "$1"; }
-log() { echo "$*" | tee -a "$R/log.txt"; }
-{ date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null; node --version; } \
-  > "$R/log.txt"
+LOG="$R/log.txt"
+source bench/device-lib.sh
+device_header
 
 log "== 1. GPU test project (t=${SECONDS}s)"
 SOUP_CLI=dist-bench/soup.mjs timeout "$(cap 260)" node dist-bench/gpu-tests.mjs > "$R/gpu-tests.txt" 2>&1

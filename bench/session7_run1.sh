@@ -18,11 +18,9 @@ BUDGET_S=${BUDGET_S:-575}
 RUN=${RUN:-run1}
 R=$OUT/$RUN
 mkdir -p "$R"
-left() { echo $((BUDGET_S - SECONDS)); }
-cap() { local l; l=$(($(left) - 15)); ((l < $1)) && echo $((l > 0 ? l : 1)) || echo "$1"; }
-log() { echo "$*" | tee -a "$R/log.txt"; }
-{ date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null; node --version; } \
-  > "$R/log.txt"
+LOG="$R/log.txt"
+source bench/device-lib.sh
+device_header
 
 log "== 1. SSD kernels alone (t=${SECONDS}s)"
 timeout "$(cap 90)" node dist-bench/m2-ssd-bench.mjs --shapes 130m,2.7b --variants ${SSD_VARIANTS:-tiled16,fused} --runs 20 \

@@ -10,11 +10,9 @@ OUT=${OUT:-out}
 BUDGET_S=${BUDGET_S:-575}
 R=$OUT/run6
 mkdir -p "$R"
-left() { echo $((BUDGET_S - SECONDS)); }
-cap() { local l; l=$(($(left) - 15)); ((l < $1)) && echo $((l > 0 ? l : 1)) || echo "$1"; }
-log() { echo "$*" | tee -a "$R/log.txt"; }
-{ date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null; node --version; } \
-  > "$R/log.txt"
+LOG="$R/log.txt"
+source bench/device-lib.sh
+device_header
 
 log "== 1. SSD prefetch experiment (t=${SECONDS}s)"
 for b in m2-ssd-bench m2-ssd-bench-np; do
