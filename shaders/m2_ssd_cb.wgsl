@@ -5,7 +5,8 @@
 // head_dim in m2_ssd_fused. The chunk's 16 rows of C and of B are staged in workgroup memory by coalesced
 // loads, then invocation (t, s) makes its dot product from vec4s (rows 33 vec4s apart, so the 16 rows of B
 // that a subgroup reads spread over the banks). Reading rows straight from memory, 128 dependent loads per
-// invocation, took 14 µs a layer on the H200 at 130m and 512 tokens. N ≤ 128 (m2_ssd_fused's limit).
+// invocation, took 15 µs a layer on the H200 at 130m and 512 tokens, this 9.6 (bench/m2-ssd-bench.ts, session 7
+// runs 2 and 3). N ≤ 128 (m2_ssd_fused's limit).
 // Shapes: xbc f32 [T, CD] (x [H·P] | B [G·N] | C [G·N]), cb f32 [ceil(T/16), G, 16, 16]. Q = 16.
 // Reference: the C·Bᵀ of ssdChunked in src/engine/reference/mamba2.ts (the whole pair matches ssdScan).
 // Dispatch: (ceil(T / 16), G).
