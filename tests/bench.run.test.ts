@@ -2,7 +2,8 @@
  * The benchmark over a real adapter (Dawn/SwiftShader) on the tiny-b fixture: figures are finite and add up
  * (no timed assertions: speed here says nothing), dispatch counts are the engine plan's, the per-kernel profile
  * times each kernel as often as a count by hand, the byte count matches a count by hand, and the logits check
- * of `soup bench --check` agrees with the fixture's transformers logits.
+ * of `soup bench --check` agrees with the fixture's transformers logits. On m2-tiny-a, Mamba-2's run reports the
+ * page's path too.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,8 +18,10 @@ import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { GpuMambaModel } from '../src/engine/model.ts';
 import { randomConfig } from '../src/engine/randomWeights.ts';
 import { writeSafetensors } from '../src/model/safetensors.ts';
+import { mamba2NamedTensors } from '../src/engine/mamba2Weights.ts';
 import { loadFixture, type Fixture } from './helpers/fixtures.ts';
 import { withScope } from './helpers/gpu.ts';
+import { loadMamba2Fixture } from './helpers/mamba2Fixture.ts';
 
 let dev: EngineDevice;
 let fx: Fixture;
@@ -222,6 +225,41 @@ describe('which f16 path the benchmark reports', () => {
       expect(text).toMatch(new RegExp(`adapter features +${dev.adapterFeatures[0]}`));
     } finally {
       f16.destroy();
+    }
+  });
+});
+
+describe('runBenchmark on m2-tiny-a (Mamba-2)', () => {
+  it('times the page path through the engine service as for Mamba-1, with finite figures', async () => {
+    const f = loadMamba2Fixture('m2-tiny-a');
+    const m2 = await GpuMambaModel.fromTensors(dev, f.weights.config, mamba2NamedTensors(f.weights), {
+      dtype: 'f32',
+      chunkSize: 16,
+      variant: 'software',
+    });
+    try {
+      const r = await withScope(dev.device, () =>
+        runBenchmark(
+          {
+            engine: m2,
+            aLogs: f.weights.layers.map((l) => l.aLog),
+            model: 'm2-tiny-a',
+            adapter: 'test',
+            hasTimestamps: dev.hasTimestamps,
+            uploadMs: 0,
+          },
+          { quick: true, prefillLengths: [8], decodeTokens: 4, evalTokens: 20 },
+        ),
+      );
+      const service = r.servicePath;
+      expect(service?.evalTokens).toBe(20);
+      expect(service?.requests).toBe(2);
+      expect(service?.minMs).toBeGreaterThan(0);
+      expect(service?.totalMs).toBeGreaterThanOrEqual(service?.minMs ?? Infinity);
+      expect(formatText(r)).toContain('page path: recipe → score 20');
+      expect(r.notes.filter((n) => n.includes('non-finite'))).toEqual([]);
+    } finally {
+      m2.destroy();
     }
   });
 });

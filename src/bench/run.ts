@@ -181,18 +181,13 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
     };
 
     // ---- the same through the engine service the worker runs
-    let servicePath: ServicePathResult | undefined;
-    if (isMamba2Config(c)) {
-      notes.push("The engine service (the page's path) runs Mamba-1 only so far: no page-path figure.");
-    } else {
-      say(`mix and score ${evalTokens} tokens through the engine service (the page's path)`);
-      servicePath = await timeServicePath(engine, aLogs, {
-        evalTokens,
-        stateTokens: quick ? 16 : 64,
-        requests: quick ? 2 : 8,
-        tokenizer: input.tokenizer,
-      });
-    }
+    say(`mix and score ${evalTokens} tokens through the engine service (the page's path)`);
+    const servicePath: ServicePathResult = await timeServicePath(engine, aLogs, {
+      evalTokens,
+      stateTokens: quick ? 16 : 64,
+      requests: quick ? 2 : 8,
+      tokenizer: input.tokenizer,
+    });
 
     // ---- costs from the plan
     const dplan = engine.dispatchPlan;
