@@ -56,14 +56,6 @@ for round in $(seq 1 "${ROUNDS:-3}"); do
   done
   log "   round $round done (t=${SECONDS}s)"
 done
-python3 - "$R/engine.jsonl" <<'PY' | tee -a "$R/log.txt"
-import json, statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    d = json.loads(line)
-    runs.setdefault(d["run"], []).append(d["prefill"][0]["tokPerS"])
-for k, v in runs.items():
-    print(f"   {k:22s} prefill 2048 tok/s median {statistics.median(v):9.0f} of {[round(x) for x in v]}")
-PY
+python3 bench/engine_summary.py "$R/engine.jsonl" | tee -a "$R/log.txt"
 log "== done (t=${SECONDS}s)"
 tar -cJf "$OUT/$RUN.tar.xz" -C "$OUT" "$RUN"

@@ -24,25 +24,7 @@ for round in 1 2 3; do
   done
   log "   round $round done (t=${SECONDS}s)"
 done
-python3 - "$R/engine.jsonl" <<'PY' | tee -a "$R/log.txt"
-import json, statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    d = json.loads(line)
-    pre = [p for p in d["profiles"] if p["phase"] == "prefill chunk"][0]["gpuMs"]
-    dec = [p for p in d["profiles"] if p["phase"] == "decode"][0]["gpuMs"]
-    r = runs.setdefault(d["run"], {"prefill": [], "decode": [], "prefillGpu": [], "decodeGpu": [], "mix": []})
-    r["prefill"].append(d["prefill"][0]["tokPerS"])
-    r["decode"].append(d["decode"]["tokPerS"])
-    r["prefillGpu"].append(pre)
-    r["decodeGpu"].append(dec)
-    r["mix"].append(d["servicePath"]["totalMs"])
-for k, r in runs.items():
-    med = {m: statistics.median(v) for m, v in r.items()}
-    print(f"   {k:12s} prefill 2048 {med['prefill']:8.0f} tok/s {[round(x) for x in r['prefill']]}; GPU ms per 512-chunk"
-          f" {med['prefillGpu']:7.2f}; decode {med['decode']:6.0f} tok/s, GPU {med['decodeGpu']:.3f} ms/token;"
-          f" service mix+score {med['mix']:.1f} ms")
-PY
+python3 bench/engine_summary.py "$R/engine.jsonl" | tee -a "$R/log.txt"
 
 log "== 2. side by side with transformers (t=${SECONDS}s)"
 OUT=$R/sbs SIZES=130m,mamba2-130m,2.8b,mamba2-2.7b DTYPES=f16 HF_PREFILL=2048 PREFILL=2048 HF_REPS=1 \

@@ -17,14 +17,5 @@ for chunk in 384 448 512 640; do
   done
   echo "chunk $chunk done (t=${SECONDS}s)"
 done
-python3 - "$R/engine.jsonl" <<'PY' | tee "$R/summary.txt"
-import json, sys
-for line in open(sys.argv[1]):
-    d = json.loads(line)
-    p = [p for p in d["profiles"] if p["phase"] == "prefill chunk"][0]
-    k = {x["kernel"]: x["ms"] for x in p["kernels"]}
-    print(f"{d['run']:12s} chunk {d['chunk']:4d}: prefill 2048 {d['prefill'][0]['tokPerS']:8.0f} tok/s; per chunk GPU"
-          f" {p['gpuMs']:8.2f} ms ({p['tokens']} tok), in_proj {k.get('in_proj.gemm64', 0):7.2f}, SSD/scan"
-          f" {k.get('ssd_fused', 0) + k.get('scan', 0):6.2f}")
-PY
+python3 bench/engine_summary.py "$R/engine.jsonl" | tee "$R/summary.txt"
 tar -cJf "$OUT/run5.tar.xz" -C "$OUT" run5

@@ -17,12 +17,5 @@ for round in 1 2; do
     done
   done
 done
-python3 - "$R/engine.jsonl" <<'PY' | tee "$R/summary.txt"
-import json, sys
-for line in open(sys.argv[1]):
-    d = json.loads(line)
-    p = [p for p in d["profiles"] if p["phase"] == "prefill chunk"][0]
-    k = {x["kernel"]: x["ms"] for x in p["kernels"]}
-    print(f"{d['run']:22s} round {d['round']}: prefill 2048 {d['prefill'][0]['tokPerS']:8.0f} tok/s; GPU {p['gpuMs']:7.2f} ms a chunk, ssd_fused {k.get('ssd_fused', 0):6.2f}")
-PY
+python3 bench/engine_summary.py "$R/engine.jsonl" | tee "$R/summary.txt"
 tar -cJf "$OUT/run8.tar.xz" -C "$OUT" run8

@@ -18,11 +18,5 @@ for round in 1 2; do
       | sed "s/^{/{\"run\":\"$size sgmm\",\"round\":$round,/" >> "$R/engine.jsonl"
   done
 done
-python3 - "$R/engine.jsonl" <<'PY' | tee "$R/summary.txt"
-import json, sys
-for line in open(sys.argv[1]):
-    d = json.loads(line)
-    p = [p for p in d["profiles"] if p["phase"] == "prefill chunk"][0]
-    print(f"{d['run']:18s} round {d['round']}: {d['prefillGemm']}: prefill 2048 {d['prefill'][0]['tokPerS']:8.0f} tok/s; GPU {p['gpuMs']:7.2f} ms a chunk")
-PY
+python3 bench/engine_summary.py "$R/engine.jsonl" | tee "$R/summary.txt"
 tar -cJf "$OUT/run9.tar.xz" -C "$OUT" run9
