@@ -1,7 +1,13 @@
+#variant m2_gated_norm
+#variant m2_gated_norm_v4 VEC4
 // Mamba-2's gated RMSNorm for each token t and group k of GS channels (one workgroup of WG each):
 //   v[i] = y[t, i] · silu(z[t, i]);  out[t, i] = v[i] / sqrt(mean_{i in group}(v²) + EPS) · weight[W_OFF + i]
 // transformers 5.17 normalises all of d_inner at once (GS = DI, whatever n_groups is); GS = DI / n_groups is
 // mamba_ssm's grouped form.
+// m2_gated_norm_v4 reads y and z and writes out four channels at a time (vec4), for DI, GS, LDP and Z_COL
+// multiples of 4 (decisions.ts gatedNormKernel). A row of mamba2-2.7b is 5,120 channels: with scalar loads
+// each invocation walks 20 dependent pairs of loads twice and the pass ran at 1.2 TB/s on the H200; vec4s
+// put four times the bytes in flight per load.
 // Shapes: y f32 [T, DI], proj f32 [T, LDP] (z at columns Z_COL .. Z_COL+DI−1), weight f32 (the layer's
 // parameters, the norm's weight [DI] at W_OFF), out f32 [T, DI].
 // Reference: gatedRmsNorm in src/engine/reference/mamba2.ts.
@@ -17,17 +23,44 @@ override EPS: f32;
 // Invocations per group: a power of two ≤ 256.
 override WG: u32 = 64u;
 
+#ifdef VEC4
+alias Lane = vec4f;
+const L = 4u;
+#else
+alias Lane = f32;
+const L = 1u;
+#endif
+
 @group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read> proj: array<f32>;
+@group(0) @binding(1) var<storage, read> y: array<Lane>;
+@group(0) @binding(2) var<storage, read> proj: array<Lane>;
 @group(0) @binding(3) var<storage, read> weight: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<Lane>;
 
 var<workgroup> sums: array<f32, 256>;
 
-fn gated(t: u32, i: u32) -> f32 {
-  let z = proj[t * LDP + Z_COL + i];
-  return y[t * DI + i] * z / (1.0 + exp(-z));
+// Channels i·L .. i·L + L − 1 of token t, gated.
+fn gated(t: u32, i: u32) -> Lane {
+  let z = proj[(t * LDP + Z_COL) / L + i];
+  return y[t * DI / L + i] * z / (1.0 + exp(-z));
+}
+
+fn squares(v: Lane) -> f32 {
+#ifdef VEC4
+  return dot(v, v);
+#else
+  return v * v;
+#endif
+}
+
+// The norm's weight for the same channels (W_OFF need not be a multiple of 4, so read one float at a time).
+fn normWeight(i: u32) -> Lane {
+#ifdef VEC4
+  let w = W_OFF + 4u * i;
+  return vec4f(weight[w], weight[w + 1u], weight[w + 2u], weight[w + 3u]);
+#else
+  return weight[W_OFF + i];
+#endif
 }
 
 @compute @workgroup_size(WG)
@@ -36,11 +69,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   if (t >= dims.T) {
     return;
   }
-  let first = wid.y * GS;
+  let first = wid.y * GS / L;
+  let end = first + GS / L;
   var ss = 0.0;
-  for (var i = first + li; i < first + GS; i += WG) {
+  for (var i = first + li; i < end; i += WG) {
     let v = gated(t, i);
-    ss += v * v;
+    ss += squares(v);
   }
   sums[li] = ss;
   workgroupBarrier();
@@ -51,7 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     workgroupBarrier();
   }
   let scale = inverseSqrt(sums[0] / f32(GS) + EPS);
-  for (var i = first + li; i < first + GS; i += WG) {
-    out[t * DI + i] = gated(t, i) * scale * weight[W_OFF + i];
+  for (var i = first + li; i < end; i += WG) {
+    out[t * DI / L + i] = gated(t, i) * scale * normWeight(i);
   }
 }

@@ -28,6 +28,7 @@ import {
   M2_SCAN_CHUNK,
   M2_SCAN_CHUNK_GPU,
   M2_SCAN_SLICE_GPU,
+  gatedNormKernel,
   M2_SSD_FUSED,
   m2SsdChoice,
   m2SsdPlan,
@@ -144,6 +145,15 @@ describe('kernel choice by adapter kind', () => {
     );
     expect(() => m2SsdPlan('hardware', 128, false, 'fused')).toThrow(/no subgroups/);
     expect(() => m2SsdPlan('hardware', 128, true, 'fast' as never)).toThrow(/auto, fused or passes/);
+  });
+
+  it("Mamba-2's gated norm reads vec4s only where every row, group and z column starts at a multiple of 4", () => {
+    // mamba2-130m: d_inner 1,536, in_proj rows of 3,352.
+    expect(gatedNormKernel(1536, 1536, 3352, 0)).toBe('m2_gated_norm_v4');
+    // An odd number of heads makes an odd in_proj row (tiny fixture models).
+    expect(gatedNormKernel(32, 32, 119, 0)).toBe('m2_gated_norm');
+    expect(gatedNormKernel(32, 32, 120, 2)).toBe('m2_gated_norm');
+    expect(gatedNormKernel(32, 6, 120, 0)).toBe('m2_gated_norm');
   });
 
   it('fused decode on GPUs only, and only where d_model and d_inner are multiples of 8', () => {

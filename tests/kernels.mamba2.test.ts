@@ -3,7 +3,7 @@
  * within a relative 1e-5 of the largest expected value (f32 arithmetic on values of order 1; the scans run up
  * to 100 tokens): the grouped depthwise conv with its conv state (d_conv 4 and 3, chunks shorter than the
  * state), the one-token step, the gated RMSNorm (all of d_inner as transformers does, and per group as
- * mamba_ssm does) and the three-pass chunked SSD scan with the final state and Σ Δ, as the engine plans it
+ * mamba_ssm does; one channel at a time and four) and the three-pass chunked SSD scan with the final state and Σ Δ, as the engine plans it
  * (src/engine/mamba2/ssd.ts) for both kernel variants: the simple kernels (software) and the tiled ones
  * (hardware, Q = 16 … 64, N staged in slices of 8 or 16). Every scan has two groups of two heads, a clamped
  * Δ and a random starting state; T = 1, T < Q, T a multiple of Q and not (a partial last chunk), and a wider
@@ -18,7 +18,12 @@ import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { encodeDispatches, PipelineCache, type Dispatch } from '../src/engine/kernels/pipelines.ts';
 import { writeUniform } from '../src/engine/kernels/uniforms.ts';
-import { M2_SSD_FUSED, m2SsdChoice, type M2SsdChoice } from '../src/engine/mamba2/decisions.ts';
+import {
+  gatedNormKernel,
+  M2_SSD_FUSED,
+  m2SsdChoice,
+  type M2SsdChoice,
+} from '../src/engine/mamba2/decisions.ts';
 import { ssdScratchFloats, ssdSteps } from '../src/engine/mamba2/ssd.ts';
 import { causalConv, gatedRmsNorm, silu, ssdScan } from '../src/engine/reference/mamba2.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
@@ -438,45 +443,55 @@ describe('Mamba-2 chunked SSD scan (three passes m2_ssd_chunk_state → m2_ssd_s
   }
 });
 
-describe('Mamba-2 gated RMSNorm (m2_gated_norm)', () => {
-  for (const groups of [1, G]) {
-    it(`groups of ${DI / groups} channels`, async () => {
-      const T = 3;
-      const r = uniformRandom(50 + groups);
-      const { parts, offsets, flat } = layerParams(r, 4);
-      const y = r(T * DI, 2);
-      const proj = r(T * LDP, 3);
-      const gs = DI / groups;
-      const b = new Buffers(dev.device);
-      const [got] = await withScope(dev.device, async () => {
-        const out = b.storage(T * DI);
-        const k = pipes.kernel('m2_gated_norm', {
-          DI,
-          GS: gs,
-          LDP,
-          Z_COL: 0,
-          W_OFF: offsets.norm,
-          EPS: 1e-5,
-          WG: dev.isSoftware ? 4 : 64,
+describe('Mamba-2 gated RMSNorm (m2_gated_norm, m2_gated_norm_v4)', () => {
+  // The vec4 variant needs in_proj's row stride and z's column to be multiples of 4 (gatedNormKernel); its
+  // cases put z at column 4 of a 120-wide row, so a wrong offset or stride reads the wrong channels.
+  const cases = [
+    { kernel: 'm2_gated_norm', ldp: LDP, zCol: 0 },
+    { kernel: 'm2_gated_norm_v4', ldp: LDP + 1, zCol: 4 },
+  ] as const;
+  for (const { kernel, ldp, zCol } of cases) {
+    for (const groups of [1, G]) {
+      it(`${kernel}: groups of ${DI / groups} channels, z at column ${zCol} of ${ldp}`, async () => {
+        const T = 3;
+        const r = uniformRandom(50 + groups);
+        const { parts, offsets, flat } = layerParams(r, 4);
+        const y = r(T * DI, 2);
+        const proj = r(T * ldp, 3);
+        const gs = DI / groups;
+        expect(gatedNormKernel(DI, gs, ldp, zCol)).toBe(kernel);
+        const b = new Buffers(dev.device);
+        const [got] = await withScope(dev.device, async () => {
+          const out = b.storage(T * DI);
+          const k = pipes.kernel(kernel, {
+            DI,
+            GS: gs,
+            LDP: ldp,
+            Z_COL: zCol,
+            W_OFF: offsets.norm,
+            EPS: 1e-5,
+            WG: dev.isSoftware ? 4 : 64,
+          });
+          const step = k.dispatch(
+            'gated norm',
+            { dims: b.dims(T), y: b.storage(y), proj: b.storage(proj), weight: b.storage(flat), out },
+            (t) => [t, groups, 1],
+          );
+          return b.run([step], T, [[out, T * DI]]);
         });
-        const step = k.dispatch(
-          'gated norm',
-          { dims: b.dims(T), y: b.storage(y), proj: b.storage(proj), weight: b.storage(flat), out },
-          (t) => [t, groups, 1],
-        );
-        return b.run([step], T, [[out, T * DI]]);
+        b.destroy();
+        const want = new Float64Array(T * DI);
+        for (let t = 0; t < T; t++) {
+          const z = proj.subarray(t * ldp + zCol, t * ldp + zCol + DI);
+          want.set(gatedRmsNorm(y.subarray(t * DI, (t + 1) * DI), z, parts.norm, 1e-5, gs), t * DI);
+        }
+        expect(relMaxDiff(got!, want)).toBeLessThan(TOL);
+        // The two groupings differ on this input, so the test tells them apart.
+        const z0 = proj.subarray(zCol, zCol + DI);
+        const whole = gatedRmsNorm(y.subarray(0, DI), z0, parts.norm, 1e-5);
+        const halves = gatedRmsNorm(y.subarray(0, DI), z0, parts.norm, 1e-5, DI / 2);
+        expect(relMaxDiff(whole, halves)).toBeGreaterThan(1e-3);
       });
-      b.destroy();
-      const want = new Float64Array(T * DI);
-      for (let t = 0; t < T; t++) {
-        const z = proj.subarray(t * LDP, t * LDP + DI);
-        want.set(gatedRmsNorm(y.subarray(t * DI, (t + 1) * DI), z, parts.norm, 1e-5, gs), t * DI);
-      }
-      expect(relMaxDiff(got!, want)).toBeLessThan(TOL);
-      // The two groupings differ on this input, so the test tells them apart.
-      const whole = gatedRmsNorm(y.subarray(0, DI), proj.subarray(0, DI), parts.norm, 1e-5);
-      const halves = gatedRmsNorm(y.subarray(0, DI), proj.subarray(0, DI), parts.norm, 1e-5, DI / 2);
-      expect(relMaxDiff(whole, halves)).toBeGreaterThan(1e-3);
-    });
+    }
   }
 });

@@ -1,6 +1,6 @@
 /**
  * Mamba-2's kernel decisions as pure functions, like decisions.ts: the decode step's scan kernel and rows per
- * workgroup, and prefill's chunked SSD scan (the chunk length Q, simple or tiled passes, or the fused pair).
+ * workgroup, the gated norm's kernel, and prefill's chunked SSD scan (the chunk length Q, simple or tiled passes, or the fused pair).
  * mamba2/plan.ts and mamba2/ssd.ts apply them; tests/engine.decisions.test.ts checks them without a GPU.
  */
 import type { KernelVariant } from '../options.ts';
@@ -23,6 +23,21 @@ export function m2ScanDecodeKernel(useSubgroups: boolean): 'm2_scan_decode' | 'm
  */
 export function m2ScanRows(forced?: number): number {
   return forced ?? 1;
+}
+
+/**
+ * The gated RMSNorm's kernel (shaders/m2_gated_norm.wgsl): the vec4 variant where the row of d_inner channels
+ * (`di`), the normalised group (`gs`), in_proj's row stride (`ldp`) and z's first column (`zCol`) are all
+ * multiples of 4, so every vec4 of y, z and out starts at a multiple of 4; else one channel at a time (tiny
+ * fixture models with an odd number of heads have an odd in_proj row).
+ */
+export function gatedNormKernel(
+  di: number,
+  gs: number,
+  ldp: number,
+  zCol: number,
+): 'm2_gated_norm' | 'm2_gated_norm_v4' {
+  return [di, gs, ldp, zCol].every((v) => v % 4 === 0) ? 'm2_gated_norm_v4' : 'm2_gated_norm';
 }
 
 /**

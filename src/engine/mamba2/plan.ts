@@ -12,7 +12,7 @@
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { Mamba2Activations } from '../activations.ts';
 import { fusedDecode, NORM_WG_GPU, reductionWidth } from '../decisions.ts';
-import { m2ScanDecodeKernel, m2ScanRows } from './decisions.ts';
+import { gatedNormKernel, m2ScanDecodeKernel, m2ScanRows } from './decisions.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { outputSteps, type DispatchPlan } from '../plan/assemble.ts';
 import { ceil } from '../plan/context.ts';
@@ -83,7 +83,8 @@ function mixerSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
   steps.push(conv.dispatch(`layer${l}.conv`, convBuffers, (t) => [ceil(c.convDim, 64), ceil(t, 8), 1]));
   steps.push(...scanSteps(ctx, l, mode));
   // transformers 5.17 normalises all of d_inner at once, whatever n_groups is (GS = DI).
-  const norm = ctx.pipes.kernel('m2_gated_norm', {
+  const normKernel = gatedNormKernel(c.intermediateSize, c.intermediateSize, c.inProjSize, 0);
+  const norm = ctx.pipes.kernel(normKernel, {
     DI: c.intermediateSize,
     GS: c.intermediateSize,
     LDP: c.inProjSize,
