@@ -46,6 +46,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
   let back = i32(DC) - 1;
   let bias = select(0.0, params[CB_OFF + c], HAS_BIAS);
+  // The filter in registers: read once, not once per token (this kernel took 30 % more time than Mamba-1's
+  // conv1d at 2.7b size, for 5 % more channels, while it re-read the weights for every token).
+  var w: array<f32, 8>;
+  for (var j = 0u; j < DC; j++) {
+    w[j] = params[CW_OFF + c * DC + j];
+  }
   // Ring of the last DC inputs, newest at the end; filled with the DC−1 inputs before `first`.
   var ring: array<f32, 8>;
   for (var j = 0; j < back; j++) {
@@ -59,7 +65,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     ring[DC - 1u] = proj[t * LDP + XBC_COL + c];
     var s = bias;
     for (var j = 0u; j < DC; j++) {
-      s += params[CW_OFF + c * DC + j] * ring[j];
+      s += w[j] * ring[j];
     }
     xbc[t * CD + c] = s / (1.0 + exp(-s));
   }
