@@ -16,6 +16,7 @@
  *
  *   bash bench/bundle-check.sh m2-ssd-bench && node dist-bench/m2-ssd-bench.mjs
  *   node dist-bench/m2-ssd-bench.mjs --shapes 130m --tokens 128 --runs 3 --variants simple32,tiled32  # small
+ *   node dist-bench/m2-ssd-bench.mjs --shapes h33,h34,h66,h67 --variants fused  # workgroups an SM holds
  *
  * Inputs are drawn like a trained Mamba-2's: Δ = softplus(raw + dt_bias) with dt_bias the inverse softplus of
  * a log-uniform [0.001, 0.1] and raw in [−1, 1], A = −exp(A_log) with −A uniform in [1, 16], x, B, C in [−1, 1].
@@ -153,8 +154,14 @@ const shapeNames = arg('shapes', '130m,2.7b').split(',');
 const variantNames = arg('variants', Object.keys(VARIANTS).join(',')).split(',');
 for (const v of variantNames)
   if (!VARIANTS[v]) throw new Error(`unknown variant ${v}: ${Object.keys(VARIANTS).join(', ')}`);
-for (const s of shapeNames)
-  if (!SHAPES[s]) throw new Error(`unknown shape ${s}: ${Object.keys(SHAPES).join(', ')}`);
+for (const s of shapeNames) {
+  // h<n>: the 130m / 2.7b head shape with n heads (timed as 16 layers), to see how the time steps with the
+  // number of workgroups (ceil(P / 16) · n for the fused kernel): where it jumps tells how many workgroups
+  // an SM holds at once.
+  const heads = /^h(\d+)$/.exec(s);
+  if (heads) SHAPES[s] = { H: Number(heads[1]), P: 64, G: 1, N: 128, layers: 16 };
+  if (!SHAPES[s]) throw new Error(`unknown shape ${s}: ${Object.keys(SHAPES).join(', ')}, h<heads>`);
+}
 const useTimestamps = dev.hasTimestamps && !process.argv.includes('--host-timing');
 const timing = useTimestamps ? 'timestamps' : 'host';
 console.log(JSON.stringify({ adapter: dev.adapterInfo, software: dev.isSoftware, timing, tokens: T, runs }));

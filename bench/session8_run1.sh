@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Session 8's device call (issue 15, Mamba-2 prefill against Mamba-1). 1. The fused SSD kernel alone at the
+# head counts h24 … h133 (bench/m2-ssd-bench.ts --shapes h<n>: 4 workgroups a head), to see where its time steps
+# up with the number of workgroups, i.e. how many an SM holds at once; and at the 130m and 2.7b shapes. 2. The
+# GPU test files of Mamba-2's kernels and engine and of the GEMMs on the hardware kernels. 3. check-mamba2 (the
+# five fixtures through the CLI). 4. The engine, prefill 2048 f16, before (dist-bench/soup-before.mjs: main at
+# the session's start) and after (dist-bench/soup.mjs), Mamba-2 at 130m and 2.7b beside Mamba-1, in ROUNDS
+# interleaved rounds (median of 3 by default). Results in $OUT/$RUN.tar.xz.
+# Prepare: node scripts/bundle-node.mjs; node scripts/bundle-gpu-tests.mjs; bash bench/bundle-check.sh
+# m2-ssd-bench; bash bench/bundle-check.sh check-mamba2; the session start's soup.mjs as soup-before.mjs; pack
+# them into dist-bench/all.tar.xz. There: OUT=$OUT bash bench/session8_run1.sh (RUN=, ROUNDS=, QUICK=1 (no
+# tests), TESTS=… (GPU test files), PROBE=… (m2-ssd-bench shapes, "" for none), MODELS=… (the engine's runs)).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-out}
+BUDGET_S=${BUDGET_S:-575}
+RUN=${RUN:-run1}
+R=$OUT/$RUN
+mkdir -p "$R"
+LOG="$R/log.txt"
+source bench/device-lib.sh
+device_header
+
+PROBE=${PROBE-h24,h33,h34,h48,h66,h67,h80,h99,h100,h132,h133,130m,2.7b}
+if [[ -n $PROBE ]]; then
+  log "== 1. fused SSD alone: $PROBE (t=${SECONDS}s)"
+  timeout "$(cap 150)" node dist-bench/m2-ssd-bench.mjs --shapes "$PROBE" --variants fused --runs 10 \
+    > "$R/m2-ssd-bench.txt" 2>&1
+  log "   rc $?"
+  grep -E '^(h|130m|2\.7b) \(|^fused' "$R/m2-ssd-bench.txt" | tee -a "$LOG"
+fi
+
+if [[ -n ${QUICK:-} ]]; then
+  log "== (quick: no tests)"
+else
+  log "== 2. GPU tests: ${TESTS:-kernels.mamba2 engine.mamba2 gemm} (t=${SECONDS}s)"
+  SOUP_CLI=dist-bench/soup.mjs timeout "$(cap 200)" node dist-bench/gpu-tests.mjs ${TESTS:-kernels.mamba2 engine.mamba2 gemm} \
+    > "$R/gpu-tests.txt" 2>&1
+  log "   rc $?: $(grep -m1 'gpu tests:' "$R/gpu-tests.txt")"
+  grep '^FAIL' "$R/gpu-tests.txt" | head -20 | tee -a "$LOG"
+  log "== 3. check-mamba2 (t=${SECONDS}s)"
+  timeout "$(cap 60)" node dist-bench/check-mamba2.mjs tests/fixtures/m2-tiny-{a,b,c,d,e} > "$R/check-mamba2.txt" 2>&1
+  log "   rc $?: $(tail -n 1 "$R/check-mamba2.txt")"
+fi
+
+log "== 4. engine, prefill 2048 f16, before / after, ${ROUNDS:-3} rounds (t=${SECONDS}s)"
+: > "$R/engine.jsonl"
+MODELS=${MODELS:-"mamba2-130m:before mamba2-130m:after 130m:after mamba2-2.7b:before mamba2-2.7b:after 2.8b:after"}
+for round in $(seq 1 "${ROUNDS:-3}"); do
+  for run in $MODELS; do
+    model=${run%%:*}
+    which=${run##*:}
+    ((SECONDS > BUDGET_S - 60)) && { log "   out of time at round $round $run"; break 2; }
+    cli=dist-bench/soup.mjs
+    [[ $which == before ]] && cli=dist-bench/soup-before.mjs
+    timeout "$(cap 60)" node "$cli" bench --model "random:$model" --dtype f16 --prefill 2048 \
+      --decode-tokens 32 --eval-tokens 64 --json 2>> "$R/engine.err" \
+      | sed "s/^{/{\"run\":\"$model $which\",\"round\":$round,/" >> "$R/engine.jsonl"
+  done
+  log "   round $round done (t=${SECONDS}s)"
+done
+python3 bench/engine_summary.py "$R/engine.jsonl" | tee -a "$LOG"
+log "== done (t=${SECONDS}s)"
+tar -cJf "$OUT/$RUN.tar.xz" -C "$OUT" "$RUN"
