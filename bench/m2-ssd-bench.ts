@@ -23,7 +23,12 @@
  */
 import { profilePhase } from '../src/bench/profile.ts';
 import { median } from '../src/bench/stats.ts';
-import { M2_SSD_FUSED, m2SsdChoice, type M2SsdChoice } from '../src/engine/mamba2/decisions.ts';
+import {
+  M2_SSD_FUSED,
+  M2_SSD_FUSED8,
+  m2SsdChoice,
+  type M2SsdChoice,
+} from '../src/engine/mamba2/decisions.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { encodeDispatches, PipelineCache, type Dispatch } from '../src/engine/kernels/pipelines.ts';
 import { writeUniform } from '../src/engine/kernels/uniforms.ts';
@@ -46,6 +51,7 @@ const VARIANTS: Record<string, M2SsdChoice> = {
   tiled64: m2SsdChoice('hardware', 64, 16),
   tiled64nk8: m2SsdChoice('hardware', 64, 8),
   fused: M2_SSD_FUSED,
+  fused8: M2_SSD_FUSED8,
 };
 const LIMIT = 1e-4;
 const REPS = 20;

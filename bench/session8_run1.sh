@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Session 8's device call (issue 15, Mamba-2 prefill against Mamba-1). 1. The fused SSD kernel alone at the
 # head counts h24 … h133 (bench/m2-ssd-bench.ts --shapes h<n>: 4 workgroups a head), to see where its time steps
-# up with the number of workgroups, i.e. how many an SM holds at once; and at the 130m and 2.7b shapes. 2. The
+# up with the number of workgroups, i.e. how many an SM holds at once; and at the 130m and 2.7b shapes; beside
+# it the 8-row kernel (m2_ssd_fused8, --ssd fused8), twice the workgroups of half the size. 2. The
 # GPU test files of Mamba-2's kernels and engine and of the GEMMs on the hardware kernels. 3. check-mamba2 (the
 # five fixtures through the CLI). 4. The engine, prefill 2048 f16, before (dist-bench/soup-before.mjs: main at
 # the session's start) and after (dist-bench/soup.mjs), Mamba-2 at 130m and 2.7b beside Mamba-1, in ROUNDS
@@ -24,7 +25,7 @@ device_header
 PROBE=${PROBE-h24,h33,h34,h48,h66,h67,h80,h99,h100,h132,h133,130m,2.7b}
 if [[ -n $PROBE ]]; then
   log "== 1. fused SSD alone: $PROBE (t=${SECONDS}s)"
-  timeout "$(cap 150)" node dist-bench/m2-ssd-bench.mjs --shapes "$PROBE" --variants fused --runs 10 \
+  timeout "$(cap 150)" node dist-bench/m2-ssd-bench.mjs --shapes "$PROBE" --variants fused,fused8 --runs 10 \
     > "$R/m2-ssd-bench.txt" 2>&1
   log "   rc $?"
   grep -E '^(h|130m|2\.7b) \(|^fused' "$R/m2-ssd-bench.txt" | tee -a "$LOG"
@@ -45,16 +46,18 @@ fi
 
 log "== 4. engine, prefill 2048 f16, before / after, ${ROUNDS:-3} rounds (t=${SECONDS}s)"
 : > "$R/engine.jsonl"
-MODELS=${MODELS:-"mamba2-130m:before mamba2-130m:after 130m:after mamba2-2.7b:before mamba2-2.7b:after 2.8b:after"}
+MODELS=${MODELS:-"mamba2-130m:before mamba2-130m:after mamba2-130m:fused8 130m:after mamba2-2.7b:before mamba2-2.7b:after mamba2-2.7b:fused8 2.8b:after"}
 for round in $(seq 1 "${ROUNDS:-3}"); do
   for run in $MODELS; do
     model=${run%%:*}
     which=${run##*:}
     ((SECONDS > BUDGET_S - 60)) && { log "   out of time at round $round $run"; break 2; }
     cli=dist-bench/soup.mjs
+    extra=()
     [[ $which == before ]] && cli=dist-bench/soup-before.mjs
+    [[ $which == fused8 ]] && extra=(--ssd fused8)
     timeout "$(cap 60)" node "$cli" bench --model "random:$model" --dtype f16 --prefill 2048 \
-      --decode-tokens 32 --eval-tokens 64 --json 2>> "$R/engine.err" \
+      --decode-tokens 32 --eval-tokens 64 --json "${extra[@]}" 2>> "$R/engine.err" \
       | sed "s/^{/{\"run\":\"$model $which\",\"round\":$round,/" >> "$R/engine.jsonl"
   done
   log "   round $round done (t=${SECONDS}s)"

@@ -30,6 +30,7 @@ import {
   M2_SCAN_SLICE_GPU,
   gatedNormKernel,
   M2_SSD_FUSED,
+  M2_SSD_FUSED8,
   m2SsdChoice,
   m2SsdPlan,
   m2ScanDecodeKernel,
@@ -140,11 +141,14 @@ describe('kernel choice by adapter kind', () => {
     expect(m2SsdPlan('software', 64, true)).toEqual(m2SsdChoice('software'));
     expect(m2SsdPlan('software', 64, true, 'fused')).toEqual(M2_SSD_FUSED);
     expect(m2SsdPlan('hardware', 128, true, 'passes')).toEqual(m2SsdChoice('hardware'));
+    expect(m2SsdPlan('hardware', 128, true, 'fused8')).toEqual(M2_SSD_FUSED8);
+    expect(M2_SSD_FUSED8.rows).toBe(8);
+    expect(() => m2SsdPlan('hardware', 128, false, 'fused8')).toThrow(/no subgroups/);
     expect(() => m2SsdPlan('hardware', 256, true, 'fused')).toThrow(
       /state_size ≤ 128 \(this model has 256\)/,
     );
     expect(() => m2SsdPlan('hardware', 128, false, 'fused')).toThrow(/no subgroups/);
-    expect(() => m2SsdPlan('hardware', 128, true, 'fast' as never)).toThrow(/auto, fused or passes/);
+    expect(() => m2SsdPlan('hardware', 128, true, 'fast' as never)).toThrow(/auto, fused, fused8 or passes/);
   });
 
   it("Mamba-2's gated norm reads vec4s only where every row, group and z column starts at a multiple of 4", () => {

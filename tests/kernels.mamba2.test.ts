@@ -21,6 +21,7 @@ import { writeUniform } from '../src/engine/kernels/uniforms.ts';
 import {
   gatedNormKernel,
   M2_SSD_FUSED,
+  M2_SSD_FUSED8,
   m2SsdChoice,
   type M2SsdChoice,
 } from '../src/engine/mamba2/decisions.ts';
@@ -428,6 +429,9 @@ describe('Mamba-2 chunked SSD scan (three passes m2_ssd_chunk_state → m2_ssd_s
   // half of a block idle), N of 12 and 72 (short of the 128 staged).
   for (const T of [1, 16, 45]) cases.push(['fused', small, T, M2_SSD_FUSED]);
   cases.push(['fused', wide, 70, M2_SSD_FUSED]);
+  // The same with 8 rows a workgroup (small's P of 8 is one whole block; wide's 80 is 10).
+  for (const T of [1, 45]) cases.push(['fused8', small, T, M2_SSD_FUSED8]);
+  cases.push(['fused8', wide, 70, M2_SSD_FUSED8]);
   for (const [variant, d, T, choice] of cases) {
     const shape = `H ${d.numHeads}, P ${d.headDim}, G ${d.nGroups}, N ${d.stateSize}`;
     const slice = choice.fused

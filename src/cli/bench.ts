@@ -30,7 +30,8 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
             [--decode-rows 1-4]   (decode: rows per fused-GEMV workgroup and per Mamba-2 scan workgroup)
-            [--ssd auto|fused|passes]   (Mamba-2 prefill: the fused SSD pair, or its three passes)
+            [--ssd auto|fused|fused8|passes]   (Mamba-2 prefill: the fused SSD pair, 16 or 8 state rows
+                                                a workgroup, or its three passes)
             [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)
 ${BATCH_BENCH_USAGE}`;
 
@@ -205,8 +206,8 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     throw new UsageError(`--decode-rows must be 1, 2, 3 or 4 (got ${decodeRows}).`);
   }
   const ssd = args.values.get('ssd');
-  if (ssd !== undefined && !['auto', 'fused', 'passes'].includes(ssd)) {
-    throw new UsageError(`--ssd must be auto, fused or passes (got "${ssd}").`);
+  if (ssd !== undefined && !['auto', 'fused', 'fused8', 'passes'].includes(ssd)) {
+    throw new UsageError(`--ssd must be auto, fused, fused8 or passes (got "${ssd}").`);
   }
   const variant = args.values.get('variant');
   if (variant !== undefined && variant !== 'software' && variant !== 'hardware') {

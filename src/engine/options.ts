@@ -77,8 +77,9 @@ export interface EngineOptions {
   sgmm?: SgmmChoice;
   /**
    * Mamba-2 prefill's SSD scan (mamba2/decisions.ts m2SsdPlan): 'auto' (default) the fused pair on GPUs with
-   * subgroups where state_size ≤ 128, else the three passes; 'fused' or 'passes' force one (benchmarks compare
-   * them; 'fused' fails on a device without subgroups or a model with a larger state).
+   * subgroups where state_size ≤ 128, else the three passes; 'fused', 'fused8' (8 state rows a workgroup) or
+   * 'passes' force one (benchmarks compare them; the fused forms fail on a device without subgroups or a model
+   * with a larger state).
    */
   ssd?: SsdForm;
 }

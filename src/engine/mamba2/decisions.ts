@@ -1,6 +1,7 @@
 /**
  * Mamba-2's kernel decisions as pure functions, like decisions.ts: the decode step's scan kernel and rows per
- * workgroup, the gated norm's kernel, and prefill's chunked SSD scan (the chunk length Q, simple or tiled passes, or the fused pair).
+ * workgroup, the gated norm's kernel, and prefill's chunked SSD scan (the chunk length Q, simple or tiled
+ * passes, or the fused pair).
  * mamba2/plan.ts and mamba2/ssd.ts apply them; tests/engine.decisions.test.ts checks them without a GPU.
  */
 import type { KernelVariant } from '../options.ts';
@@ -68,6 +69,8 @@ export interface M2SsdChoice {
    * N ≤ 128) instead of the three passes.
    */
   fused: boolean;
+  /** The fused kernel's state rows per workgroup: 16 (m2_ssd_fused, the default) or 8 (m2_ssd_fused8). */
+  rows?: 8 | 16;
 }
 
 /**
@@ -103,8 +106,16 @@ export const M2_FUSED_MAX_N = 128;
 /** The fused SSD pair (Q 16; N ≤ M2_FUSED_MAX_N). */
 export const M2_SSD_FUSED: M2SsdChoice = { tiled: true, q: 16, nk: 0, fused: true };
 
+/**
+ * The fused pair with 8 state rows per workgroup of 128 invocations (m2_ssd_fused8): twice the workgroups of
+ * the 16-row kernel. Not run by default: it waits for a measurement on the GPU machine (bench/session8_run1.sh
+ * times both, with the workgroup-count probe that asks whether an SM holds one 16-row workgroup at a time).
+ */
+export const M2_SSD_FUSED8: M2SsdChoice = { ...M2_SSD_FUSED, rows: 8 };
+
 /** Which SSD form prefill runs (EngineOptions.ssd): by the decisions below, or forced. */
-export type SsdForm = 'auto' | 'fused' | 'passes';
+export type SsdForm = 'auto' | 'fused' | 'fused8' | 'passes';
+const FORMS: readonly string[] = ['auto', 'fused', 'fused8', 'passes'];
 
 /**
  * The SSD scan prefill runs: on GPUs the fused pair where N ≤ M2_FUSED_MAX_N and the device has subgroups (the
@@ -122,17 +133,18 @@ export function m2SsdPlan(
   hasSubgroups: boolean,
   form: SsdForm = 'auto',
 ): M2SsdChoice {
-  if (form !== 'auto' && form !== 'fused' && form !== 'passes') {
-    throw new RangeError(`ssd must be auto, fused or passes (got "${String(form)}").`);
+  if (!FORMS.includes(form)) {
+    throw new RangeError(`ssd must be auto, fused, fused8 or passes (got "${String(form)}").`);
   }
   const fits = stateSize <= M2_FUSED_MAX_N && hasSubgroups;
-  if (form === 'fused' && !fits) {
+  if ((form === 'fused' || form === 'fused8') && !fits) {
     throw new RangeError(
       `The fused SSD kernel needs subgroups and state_size ≤ ${M2_FUSED_MAX_N} (this model has ${stateSize}${
         hasSubgroups ? '' : '; the device has no subgroups'
       }).`,
     );
   }
+  if (form === 'fused8') return M2_SSD_FUSED8;
   const fused = form === 'fused' || (form === 'auto' && variant === 'hardware' && fits);
   return fused ? M2_SSD_FUSED : m2SsdChoice(variant);
 }

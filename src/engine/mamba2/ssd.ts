@@ -81,14 +81,15 @@ export function ssdSteps(
       SSM_OFF: l.SSM_OFF,
       DTS_OFF: l.DTS_OFF,
     };
+    const rows = choice.rows ?? 16;
     return [
       pipes
         .kernel('m2_ssd_cb', { H, P, G, N, Q })
         .dispatch(`${prefix}chunk_cb`, { dims, xbc, cb: cs }, (t) => [ceil(t, Q), G, 1]),
       pipes
-        .kernel('m2_ssd_fused', fused)
+        .kernel(rows === 8 ? 'm2_ssd_fused8' : 'm2_ssd_fused', fused)
         .dispatch(`${prefix}ssd_fused`, { dims, xbc, proj, params, cb: cs, state, y }, () => [
-          ceil(P, 16),
+          ceil(P, rows),
           H,
           1,
         ]),
