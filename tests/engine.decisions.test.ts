@@ -15,6 +15,7 @@ import {
   gemmKernel,
   maxSplitFor,
   midSplit,
+  prefillBlocks,
   reductionWidth,
   scanChannelsPerGroup,
   scanKernel,
@@ -31,6 +32,7 @@ import {
   gatedNormKernel,
   M2_SSD_FUSED,
   M2_SSD_FUSED8,
+  m2InProjSplits,
   m2SsdChoice,
   m2SsdPlan,
   m2ScanDecodeKernel,
@@ -46,7 +48,7 @@ import {
 import { assertSupported, resolveOptions } from '../src/engine/options.ts';
 import { featuresToRequest } from '../src/engine/gpu/device.ts';
 import { MAMBA_130M } from '../src/engine/bench.ts';
-import { randomConfig } from '../src/engine/randomWeights.ts';
+import { randomConfig, randomMamba2Config } from '../src/engine/randomWeights.ts';
 import { ModelFormatError } from '../src/model/errors.ts';
 
 // mamba-130m's shape, the input most decisions below are worked out for by hand.
@@ -98,6 +100,81 @@ describe('split-K', () => {
     expect(useBigTiles(512, 50280, defaults)).toBe(false);
     expect(useBigTiles(256, 256, { ...defaults, bigMinTiles: 4 })).toBe(true); // 2 x 2
     expect(useBigTiles(256, 255, { ...defaults, bigMinTiles: 5 })).toBe(false);
+  });
+});
+
+describe('prefill column blocks (Mamba-2 in_proj as [z | x] and [B | C | dt])', () => {
+  const m2small = randomMamba2Config('mamba2-130m'); // d_model 768, d_inner 1,536, in_proj 3,352 rows
+  const m2big = randomMamba2Config('mamba2-2.7b'); // d_model 2,560, d_inner 5,120, in_proj 10,576 rows
+
+  it('in_proj splits after z and x, at 2·d_inner', () => {
+    expect(m2InProjSplits(m2small)).toEqual([3072]);
+    expect(m2InProjSplits(m2big)).toEqual([10240]);
+    expect(m2small.inProjSize - 3072).toBe(280); // 2·G·N + H = 256 + 24
+    expect(m2big.inProjSize - 10240).toBe(336); // 256 + 80
+  });
+
+  it("mamba2-130m: the bulk gets Mamba-1 130m's 8 x 48 tiles at 512 tokens, the thin rest split-K", () => {
+    const blocks = prefillBlocks({ row0: 0, rows: 3352 }, 768, 'f16', [3072], 256);
+    expect(blocks).toEqual([
+      { row0: 0, rows: 3072, byteOffset: 0, byteSize: 3072 * 768 * 2 },
+      { row0: 3072, rows: 280, byteOffset: 3072 * 768 * 2 },
+    ]);
+    // 424 tiles of 64 x 64 whole (past 3 · 132); 384 for the bulk, 8 x 5 = 40 for the rest, split 7 ways.
+    expect(8 * Math.ceil(3352 / 64)).toBe(424);
+    expect(8 * Math.ceil(blocks[0]!.rows / 64)).toBe(384);
+    expect(midSplit(512, blocks[1]!.rows, 768, defaults)).toBe(7); // ⌈264 / 40⌉, under maxSplitFor(768) = 12
+    expect(midSplit(512, blocks[0]!.rows, 768, defaults)).toBe(1);
+  });
+
+  it('mamba2-2.7b in f32: 10,240 and 336 rows, the offset in 4-byte weights', () => {
+    expect(prefillBlocks({ row0: 0, rows: 10576 }, 2560, 'f32', [10240], 256)).toEqual([
+      { row0: 0, rows: 10240, byteOffset: 0, byteSize: 10240 * 2560 * 4 },
+      { row0: 10240, rows: 336, byteOffset: 10240 * 2560 * 4 },
+    ]);
+  });
+
+  it('no split, or none inside the part: the part whole, bound from its start', () => {
+    const whole = [{ row0: 62, rows: 31, byteOffset: 0 }];
+    expect(prefillBlocks({ row0: 62, rows: 31 }, 32, 'f16', [], 256)).toEqual(whole);
+    // Before, after, and at either edge of the part: nothing to split.
+    expect(prefillBlocks({ row0: 62, rows: 31 }, 32, 'f16', [10, 62, 93, 200], 256)).toEqual(whole);
+  });
+
+  it('a split inside a later row part starts at its offset in that part', () => {
+    // m2-tiny-b (d_model 32, in_proj 156 rows) in f16 with 2,048-byte bindings: parts of 31 rows; the split
+    // at 2·d_inner = 128 falls 4 rows into the part from row 124, 4 · 32 · 2 = 256 bytes in.
+    expect(prefillBlocks({ row0: 124, rows: 31 }, 32, 'f16', [128], 256)).toEqual([
+      { row0: 124, rows: 4, byteOffset: 0, byteSize: 256 },
+      { row0: 128, rows: 27, byteOffset: 256 },
+    ]);
+  });
+
+  it('drops a split the buffer cannot be bound at: off the alignment, mid-word in f16, or in int8', () => {
+    // 10 rows of 36 f32 weights: 1,440 bytes, not a multiple of 256 (it is of 32).
+    expect(prefillBlocks({ row0: 0, rows: 80 }, 36, 'f32', [10], 256)).toHaveLength(1);
+    expect(prefillBlocks({ row0: 0, rows: 80 }, 36, 'f32', [10], 32)).toHaveLength(2);
+    // f16 packs two weights per u32 from the part's start: 3 rows of 5 end mid-word (an alignment of 2, which
+    // no device has, shows that rule by itself).
+    expect(prefillBlocks({ row0: 0, rows: 8 }, 5, 'f16', [3], 2)).toHaveLength(1);
+    expect(prefillBlocks({ row0: 0, rows: 8 }, 5, 'f16', [2], 2)).toHaveLength(2);
+    // int8 parts keep their scales after all the values, so a block of one is no int8 matrix.
+    expect(prefillBlocks({ row0: 0, rows: 3352 }, 768, 'int8', [3072], 256)).toEqual([
+      { row0: 0, rows: 3352, byteOffset: 0 },
+    ]);
+  });
+
+  it('several splits in any order, repeated, one of them dropped: blocks between those kept', () => {
+    // 64 f32 weights a row: every row starts on a 256-byte boundary; 8 rows of 12 is 384 bytes, which is not.
+    expect(prefillBlocks({ row0: 0, rows: 100 }, 64, 'f32', [50, 20, 50], 256)).toEqual([
+      { row0: 0, rows: 20, byteOffset: 0, byteSize: 20 * 256 },
+      { row0: 20, rows: 30, byteOffset: 20 * 256, byteSize: 30 * 256 },
+      { row0: 50, rows: 50, byteOffset: 50 * 256 },
+    ]);
+    expect(prefillBlocks({ row0: 0, rows: 100 }, 12, 'f32', [8, 64], 256)).toEqual([
+      { row0: 0, rows: 64, byteOffset: 0, byteSize: 64 * 48 },
+      { row0: 64, rows: 36, byteOffset: 64 * 48 },
+    ]);
   });
 });
 

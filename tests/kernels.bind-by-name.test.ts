@@ -3,7 +3,9 @@
  * (shaders/gemv_fused.wgsl, both the workgroup-memory and the subgroup variant) with a bias and the ACCUM
  * epilogue, made by PipelineCache.kernel(…).dispatch(label, { shape, X, W, params, Y, state, xc }, size)
  * with its Shape written through the generated layout, against matVec (src/engine/reference/mamba.ts) in
- * float64 within a relative 1e-5 of the largest output.
+ * float64 within a relative 1e-5 of the largest output; once more with W bound as a range of a larger buffer
+ * (`{ buffer, offset, size }`, the way a prefill GEMM binds a block of a weight part's rows) whose bytes outside
+ * the range are garbage.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
@@ -18,9 +20,17 @@ beforeAll(async () => {
   dev = await openNodeDevice();
 });
 
+// W's place: the whole buffer, or `atAlignment` multiples of the device's storage offset alignment into one.
+const CASES = [
+  { kernel: 'gemv_fused', atAlignment: 0 },
+  { kernel: 'gemv_fused_sg', atAlignment: 0 },
+  { kernel: 'gemv_fused', atAlignment: 2 },
+] as const;
+
 describe('binding by name on a real adapter', () => {
-  for (const kernel of ['gemv_fused', 'gemv_fused_sg'] as const) {
-    it(`${kernel}: Y[COL0 + n] += W x + bias, 3 rows per workgroup`, async (ctx) => {
+  for (const { kernel, atAlignment } of CASES) {
+    const where = atAlignment > 0 ? `, W a range of a larger buffer` : '';
+    it(`${kernel}: Y[COL0 + n] += W x + bias, 3 rows per workgroup${where}`, async (ctx) => {
       if (kernel === 'gemv_fused_sg' && !dev.hasSubgroups) ctx.skip();
       const device = dev.device;
       const made: GPUBuffer[] = [];
@@ -37,6 +47,11 @@ describe('binding by name on a real adapter', () => {
       const w = Float32Array.from({ length: N * K }, () => next() * 2 - 1);
       const params = Float32Array.from({ length: biasOff + N }, () => next() * 2 - 1);
       const y0 = Float32Array.from({ length: col0 + N + 2 }, () => next() * 2 - 1);
+      // W's range starts `offset` bytes in, with garbage (large, so a misplaced read shows) before and after it.
+      const offset = atAlignment * device.limits.minStorageBufferOffsetAlignment;
+      const wBytes = 4 * N * K;
+      const wHost = Float32Array.from({ length: (offset + wBytes) / 4 + 8 }, () => 1e3 * (next() - 0.5));
+      wHost.set(w, offset / 4);
 
       const got = await withScope(device, async () => {
         const k = PipelineCache.forDevice(device).kernel(kernel, { F16: false, ACCUM: true, ROWS: 3 });
@@ -57,7 +72,11 @@ describe('binding by name on a real adapter', () => {
           {
             shape,
             X: buffer(4 * K, S, x),
-            W: buffer(4 * N * K, S, new Uint32Array(w.buffer)), // f32 weights as their bits, as packWeights stores them
+            // f32 weights as their bits, as packWeights stores them.
+            W:
+              offset > 0
+                ? { buffer: buffer(wHost.byteLength, S, wHost), offset, size: wBytes }
+                : buffer(wBytes, S, new Uint32Array(w.buffer)),
             params: buffer(4 * params.length, S, params),
             Y,
             state: buffer(16, S),

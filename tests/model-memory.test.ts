@@ -7,7 +7,16 @@ import { describe, expect, it } from 'vitest';
 import { parseMambaConfig, type MambaConfig } from '../src/model/config.ts';
 import { ModelTooLargeError } from '../src/model/errors.ts';
 import { KNOWN_MODELS } from '../src/model/hub.ts';
-import { assertFits, countParameters, defaultPrecision, estimateMemory } from '../src/model/memory.ts';
+import {
+  assertFits,
+  countParameters,
+  defaultPrecision,
+  estimateMemory,
+  gpuActivationBytes,
+} from '../src/model/memory.ts';
+import { activationBytes } from '../src/engine/activations.ts';
+import { m2SsdChoice } from '../src/engine/mamba2/decisions.ts';
+import { randomMamba2Config } from '../src/engine/randomWeights.ts';
 
 /** config.json of a state-spaces/mamba-*-hf checkpoint (their published fields). */
 function hfConfig(hidden: number, layers: number): MambaConfig {
@@ -136,6 +145,20 @@ describe('memory estimate', () => {
       2 * 64 * 10922 * 4;
     const limits = { maxStorageBufferBindingSize: 16 * 2 ** 20, maxBufferSize: 2 ** 30 };
     expect(estimateMemory(hfConfig(768, 24), 'f16', limits).activationBytes).toBe(small);
+  });
+
+  it("Mamba-2's split-K partials are sized for in_proj's column blocks, as prefill runs them", () => {
+    // mamba2-130m: prefill runs in_proj as [z | x] (3,072 rows, Mamba-1 130m's in_proj) and [B | C | dt] (280).
+    // The bulk peaks as Mamba-1's does: 2 splits of 5 × 48 tiles at 320 tokens. Whole, the 3,352 rows would
+    // peak at 256 tokens (4 × 53 tiles, 2 splits) with 2 × 256 × 3352 floats. The 280 rows need less: at most
+    // 7 × 512 × 280 floats (8 × 5 tiles at 512 tokens, ⌈264 / 40⌉ splits).
+    const c = randomMamba2Config('mamba2-130m');
+    // Without the split-K buffer: the three SSD passes, as the estimate counts them without subgroups.
+    const buffers = activationBytes(c, 512, m2SsdChoice('hardware'));
+    expect(gpuActivationBytes(c, 'f16') - buffers).toBe(2 * 320 * 3072 * 4);
+    // An alignment that 3,072 rows of 768 f16 weights (4,718,592 bytes) do not meet leaves in_proj whole.
+    const odd = { ...MiB128, maxStorageBufferBindingSize: 2 ** 30, minStorageBufferOffsetAlignment: 2 ** 21 };
+    expect(gpuActivationBytes(c, 'f16', odd) - buffers).toBe(2 * 256 * 3352 * 4);
   });
 
   it('precision default: f16 above 500 MB of f32 weights, else the checkpoint own', () => {

@@ -183,6 +183,13 @@ describe('binding by name', () => {
     );
     expect(() => bindGroupEntries('no_such_kernel', {})).toThrow('No shader named "no_such_kernel"');
   });
+
+  it('passes a range of a buffer through as given, and a whole buffer as its binding from offset 0', () => {
+    const range = { buffer: fake('W'), offset: 512, size: 1024 };
+    const entries = bindGroupEntries('gemm_reg', { ...fakeAll('gemm_reg'), W: range });
+    expect(entries.find((e) => e.binding === 2)?.resource).toEqual(range);
+    expect(entries.find((e) => e.binding === 1)?.resource).toEqual({ buffer: fake('X') });
+  });
 });
 
 describe('uniforms by field name', () => {

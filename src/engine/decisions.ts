@@ -1,6 +1,6 @@
 /**
- * The engine's kernel decisions as pure functions of shapes and options: prefill GEMM tiles and split-K,
- * which GEMV kernel a variant uses, whether decode takes the fused path, rows per fused-GEMV workgroup,
+ * The engine's kernel decisions as pure functions of shapes and options: prefill GEMM tiles, split-K and column
+ * blocks, which GEMV kernel a variant uses, whether decode takes the fused path, rows per fused-GEMV workgroup,
  * reduction widths and scan grouping. Nothing here touches a GPU, so tests/engine.decisions.test.ts checks
  * them directly; the dispatch builders (src/engine/plan/) only apply them. The prefill GEMM on subgroup
  * matrices has its own decisions in sgmmDecisions.ts, and Mamba-2's scan kernels theirs in mamba2/decisions.ts.
@@ -88,6 +88,62 @@ export function splitKFloats(
     }
   }
   return most;
+}
+
+/**
+ * A block of a weight matrix's row part that a prefill GEMM runs as its own dispatch (see prefillBlocks): its
+ * rows in the matrix, and where its weights lie in the part's buffer.
+ */
+export interface PrefillBlock {
+  /** The block's first row in the matrix (part.row0 + its start in the part). */
+  row0: number;
+  rows: number;
+  /** Bytes into the part's buffer where the block's weights start. */
+  byteOffset: number;
+  /** Bytes of its weights; undefined for the last block, which runs to the end of the buffer (its padding). */
+  byteSize?: number;
+}
+
+/**
+ * Bytes into a row part's buffer of its row `r` when a binding may start there, else undefined: f32 weights
+ * take 4 bytes, f16 2, packed two per u32 from the part's start, so r·K must be even (no word holds rows of two
+ * blocks); WebGPU wants a binding's offset to be a multiple of `minAlign` (minStorageBufferOffsetAlignment).
+ * int8 parts keep every row's scales after all the part's values (gpu/int8.ts), so no block of one is a
+ * self-contained int8 matrix.
+ */
+function blockByteOffset(r: number, k: number, dtype: WeightDtype, minAlign: number): number | undefined {
+  if (dtype === 'int8' || (dtype === 'f16' && (r * k) % 2 !== 0)) return undefined;
+  const bytes = r * k * (dtype === 'f16' ? 2 : 4);
+  return bytes % minAlign === 0 ? bytes : undefined;
+}
+
+/**
+ * The column blocks a prefill GEMM runs row part `part` of a matrix with `k` inputs in: one per stretch between
+ * the `splits` (matrix rows where a new block should start) that fall inside the part and where its buffer can
+ * be bound (blockByteOffset); a split that cannot is dropped, so its two sides run as one block. No split: the
+ * whole part, one block.
+ */
+export function prefillBlocks(
+  part: { row0: number; rows: number },
+  k: number,
+  dtype: WeightDtype,
+  splits: readonly number[],
+  minAlign: number,
+): PrefillBlock[] {
+  const starts = [{ r: 0, byteOffset: 0 }];
+  for (const s of [...new Set(splits)].sort((a, b) => a - b)) {
+    const r = s - part.row0;
+    if (r <= 0 || r >= part.rows) continue;
+    const byteOffset = blockByteOffset(r, k, dtype, minAlign);
+    if (byteOffset !== undefined) starts.push({ r, byteOffset });
+  }
+  return starts.map(({ r, byteOffset }, i) => {
+    const next = starts[i + 1];
+    const end = next?.r ?? part.rows;
+    const byteSize = next && next.byteOffset - byteOffset;
+    const block = { row0: part.row0 + r, rows: end - r, byteOffset };
+    return byteSize === undefined ? block : { ...block, byteSize };
+  });
 }
 
 export type GemmKind = 'gemm_tiled' | 'gemm_reg' | 'gemv' | 'gemv_coop' | 'gemv_subgroup';

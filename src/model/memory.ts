@@ -15,7 +15,8 @@ import { MAMBA2 } from './architectures/mamba2.ts';
 import { tensorsOf, type Architecture } from './architectures/types.ts';
 import { isMamba2Config, tensorShapesOf, type AnyMambaConfig } from './family.ts';
 import { activationBytes as engineActivationBytes } from '../engine/activations.ts';
-import { DEFAULT_INT8, matrixDtype, type MatrixRole } from '../engine/decisions.ts';
+import { DEFAULT_INT8, matrixDtype, prefillBlocks, type MatrixRole } from '../engine/decisions.ts';
+import { m2InProjSplits } from '../engine/mamba2/decisions.ts';
 import { packedBytes, planRowParts } from '../engine/gpu/weightMatrix.ts';
 import { resolveOptions } from '../engine/options.ts';
 import { EMBEDDING_NAME, LM_HEAD_NAME, MAMBA1 } from './architectures/mamba1.ts';
@@ -86,7 +87,8 @@ export function countParameters(config: AnyMambaConfig): number {
 /**
  * Bytes of the activation buffers the engine allocates for `config` on a GPU adapter with the default
  * options: the chunk length and split-K tuning as the engine resolves them, and the split-K partials for the
- * matrices' row parts as `limits` split them (one layer's matrices stand for all: every layer has the same).
+ * matrices' row parts as `limits` split them, and Mamba-2 in_proj's column blocks as prefill runs them (one
+ * layer's matrices stand for all: every layer has the same).
  * `hasSubgroups` settles Mamba-2's SSD form (mamba2/decisions.ts m2SsdPlan): with subgroups the fused pair's
  * scratch is a few KB where the three passes' is the chunks' entering states (84 MB at 2.7b), so the default,
  * false, gives the larger figure, which is what a check made before the device is opened should count.
@@ -100,6 +102,7 @@ export function gpuActivationBytes(
   const binding = limits?.maxStorageBufferBindingSize ?? Infinity;
   const device = { isSoftware: false, hasSubgroups, maxStorageBufferBindingSize: binding };
   const opts = resolveOptions({ dtype: precision }, device, config);
+  const align = limits?.minStorageBufferOffsetAlignment ?? 256;
   const parts = tensorList(config)
     .filter((t) => BIG.has(t.kind) && (t.layer ?? 0) === 0)
     .flatMap((t) => {
@@ -107,8 +110,14 @@ export function gpuActivationBytes(
       const { dtype, group } = heldAs(t.field, precision);
       // A row wider than a binding cannot load at all (assertFits says so); count the matrix whole then.
       const fits = packedBytes(1, cols, dtype, group) + 16 <= opts.maxBinding;
-      const split = fits ? planRowParts(rows, cols, dtype, opts.maxBinding, undefined, group) : [{ rows }];
-      return split.map((p) => ({ rows: p.rows, cols }));
+      const split = fits
+        ? planRowParts(rows, cols, dtype, opts.maxBinding, undefined, group)
+        : [{ row0: 0, rows }];
+      // Prefill runs Mamba-2's in_proj in column blocks, each with its own split-K need.
+      const at = isMamba2Config(config) && t.field === 'inProj' ? m2InProjSplits(config) : [];
+      return split.flatMap((p) =>
+        prefillBlocks(p, cols, dtype, at, align).map((b) => ({ rows: b.rows, cols })),
+      );
     });
   return engineActivationBytes(config, opts.chunkSize, opts.m2Ssd, { parts, tuning: opts });
 }
@@ -116,6 +125,8 @@ export function gpuActivationBytes(
 export interface DeviceLimits {
   maxStorageBufferBindingSize: number;
   maxBufferSize: number;
+  /** Where a binding may start in a buffer; WebGPU's default, 256, when not given (the engine asks no other). */
+  minStorageBufferOffsetAlignment?: number;
 }
 
 export interface MemoryEstimate {

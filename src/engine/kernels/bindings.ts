@@ -2,7 +2,8 @@
  * Bind groups by binding name, from the binding table the shader build step reads out of each kernel's WGSL
  * (shaderInterfaces in ../shaders.gen.ts). `{ X: x, W: weights, Y: out }` replaces positional arrays with
  * `undefined` gaps: a name the kernel does not declare, or a declared name left out, is an error that lists
- * what the kernel expects, raised on the host before WebGPU sees the bind group.
+ * what the kernel expects, raised on the host before WebGPU sees the bind group. A resource is a whole buffer
+ * or a range of one (`{ buffer, offset, size }`: a prefill GEMM binds a block of a weight part's rows).
  */
 import { shaderInterfaces, type ShaderName } from '../shaders.gen.ts';
 import type { BindingInfo } from './reflection.ts';
@@ -12,8 +13,11 @@ type Interfaces = typeof shaderInterfaces;
 /** The binding names `kernel` declares (all groups). */
 export type BindingName<K extends ShaderName> = keyof Interfaces[K]['bindings'] & string;
 
-/** One buffer for each binding of `kernel`, by name. */
-export type BindingResources<K extends ShaderName> = { readonly [N in BindingName<K>]: GPUBuffer };
+/** What one binding takes: a whole buffer, or a range of one (offset and size in bytes). */
+export type BufferResource = GPUBuffer | GPUBufferBinding;
+
+/** One buffer (or range of one) for each binding of `kernel`, by name. */
+export type BindingResources<K extends ShaderName> = { readonly [N in BindingName<K>]: BufferResource };
 
 /** The names of the `var<uniform>` bindings of `kernel`. */
 export type UniformBindingName<K extends ShaderName> = {
@@ -40,7 +44,7 @@ export function bindingTable(kernel: string): Readonly<Record<string, BindingInf
  */
 export function bindGroupEntries(
   kernel: string,
-  resources: Readonly<Record<string, GPUBuffer>>,
+  resources: Readonly<Record<string, BufferResource>>,
   group = 0,
 ): GPUBindGroupEntry[] {
   const table = bindingTable(kernel);
@@ -56,7 +60,13 @@ export function bindGroupEntries(
       `Bind group of "${kernel}" (group ${group}): ${parts.join('; ')}. It binds ${names.join(', ')}.`,
     );
   }
-  return names.map((n) => ({ binding: table[n]!.binding, resource: { buffer: resources[n]! } }));
+  return names.map((n) => ({ binding: table[n]!.binding, resource: bufferBinding(resources[n]!) }));
+}
+
+/** `r` as a GPUBufferBinding: a range as given, a whole buffer from offset 0 to its end. */
+function bufferBinding(r: BufferResource): GPUBufferBinding {
+  // A GPUBuffer has no `buffer` member; a GPUBufferBinding must have one.
+  return 'buffer' in r ? r : { buffer: r };
 }
 
 /** A bind group of `pipeline` (made from `kernel`) with each buffer at the binding of its name. */

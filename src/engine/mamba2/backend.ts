@@ -4,7 +4,7 @@ import { allocateActivations, type Mamba2Activations } from '../activations.ts';
 import type { EngineParts } from '../backend.ts';
 import { allocateSplitK, type DispatchPlan } from '../plan/assemble.ts';
 import { WeightsBackend } from '../weightsBackend.ts';
-import { buildMamba2Plan, type Mamba2PlanContext } from './plan.ts';
+import { buildMamba2Plan, mamba2PrefillSplits, type Mamba2PlanContext } from './plan.ts';
 import { GpuMamba2Weights } from './placement.ts';
 
 export class Mamba2Backend extends WeightsBackend<GpuMamba2Weights> {
@@ -37,6 +37,7 @@ export class Mamba2Backend extends WeightsBackend<GpuMamba2Weights> {
       act: this.act,
       unusedRw: this.unusedRw,
       buffer: alloc,
+      prefillSplits: mamba2PrefillSplits(this.config),
     };
     return buildMamba2Plan({ ...ctx, splitK: allocateSplitK(ctx) });
   }

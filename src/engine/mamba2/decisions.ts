@@ -1,10 +1,24 @@
 /**
  * Mamba-2's kernel decisions as pure functions, like decisions.ts: the decode step's scan kernel and rows per
- * workgroup, the gated norm's kernel, and prefill's chunked SSD scan (the chunk length Q, simple or tiled
- * passes, or the fused pair).
- * mamba2/plan.ts and mamba2/ssd.ts apply them; tests/engine.decisions.test.ts checks them without a GPU.
+ * workgroup, the gated norm's kernel, prefill's chunked SSD scan (the chunk length Q, simple or tiled passes,
+ * or the fused pair), and where prefill's in_proj GEMM is split into column blocks. mamba2/plan.ts and
+ * mamba2/ssd.ts apply them; tests/engine.decisions.test.ts checks them without a GPU.
  */
+import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { KernelVariant } from '../options.ts';
+
+/**
+ * Rows of in_proj where prefill starts a new GEMM dispatch (decisions.ts prefillBlocks, which drops a split a
+ * part's buffer cannot be bound at): after z and x, at 2·d_inner, so the bulk [z | x] has the very shape of
+ * Mamba-1's in_proj and the thin rest [B | C | dt] (280 rows at mamba2-130m, 336 at 2.7b) takes split-K like
+ * Mamba-1's x_proj. The GEMM's time goes by ceil(workgroups / 132) on the H200 (bench/RESULTS.md, Session 7):
+ * whole, a 512-token chunk makes 8 x 53 = 424 tiles of 64 x 64 at 130m against Mamba-1's 384, and 1,328 at
+ * 2.7b against 1,280, one round more (2.82 against 2.35 ms, 63.1 against 57.3) for 3-9 % more rows. Decode
+ * keeps one GEMV per part: it is bound by its dispatches.
+ */
+export function m2InProjSplits(c: Pick<Mamba2Config, 'intermediateSize'>): number[] {
+  return [2 * c.intermediateSize];
+}
 
 /**
  * Mamba-2's decode step on the fused plan (hardware variant): shaders/m2_scan_decode.wgsl, 64 invocations across

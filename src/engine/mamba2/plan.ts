@@ -12,7 +12,7 @@
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { Mamba2Activations } from '../activations.ts';
 import { fusedDecode, NORM_WG_GPU, reductionWidth } from '../decisions.ts';
-import { gatedNormKernel, m2ScanDecodeKernel, m2ScanRows } from './decisions.ts';
+import { gatedNormKernel, m2InProjSplits, m2ScanDecodeKernel, m2ScanRows } from './decisions.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { outputSteps, type DispatchPlan } from '../plan/assemble.ts';
 import { ceil } from '../plan/context.ts';
@@ -30,6 +30,15 @@ export interface Mamba2PlanContext extends FusedGemvContext {
 }
 
 type Mode = 'gemm' | 'gemv';
+
+/**
+ * Where the GPU prefill splits each layer's in_proj GEMM into dispatches, by matrix key (the plan context's
+ * prefillSplits): [z | x] and [B | C | dt] (m2InProjSplits). Decode's fused GEMV still reads each part whole.
+ */
+export function mamba2PrefillSplits(c: Mamba2Config): Map<string, readonly number[]> {
+  const splits = m2InProjSplits(c);
+  return new Map(Array.from({ length: c.numLayers }, (_, l) => [`layer${l}.in_proj`, splits]));
+}
 
 /** Layer `l`'s SSM: the chunked SSD for a chunk ('gemm', ssd.ts), the token step for decode ('gemv'). */
 function scanSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {

@@ -6,7 +6,7 @@ import { decodeMiddle, fusedDecode, reductionWidth, splitKFloats } from '../deci
 import type { Dispatch } from '../kernels/pipelines.ts';
 import type { PlanContext, SharedPlanContext } from './context.ts';
 import { fusedDecodeBody, fusedGemvSteps } from './fusedGemv.ts';
-import { gemmSteps } from './gemm.ts';
+import { gemmSteps, prefillParts } from './gemm.ts';
 import { embedSteps, layerSteps, rmsnormStep, scanStep } from './layer.ts';
 import { ssmDecodeStep } from './ssmDecode.ts';
 
@@ -26,11 +26,14 @@ export type DispatchPlan = {
   sample: Dispatch[];
 };
 
-/** The split-K partials buffer the hardware variant's prefill GEMMs share, sized for the largest need. */
+/**
+ * The split-K partials buffer the hardware variant's prefill GEMMs share, sized for the largest need of the
+ * parts (or column blocks) they run (gemm.ts prefillParts).
+ */
 export function allocateSplitK(ctx: Omit<SharedPlanContext, 'splitK'>): GPUBuffer | undefined {
   if (ctx.opts.variant !== 'hardware') return undefined;
-  const parts = [...ctx.weights.matrices.values()].flatMap((m) =>
-    m.parts.map((p) => ({ rows: p.rows, cols: m.cols })),
+  const parts = [...ctx.weights.matrices].flatMap(([key, m]) =>
+    prefillParts(ctx, key, m).map((p) => ({ rows: p.rows, cols: m.cols })),
   );
   const floats = splitKFloats(parts, ctx.opts.chunkSize, ctx.opts, ctx.opts.sgmat);
   return ctx.buffer('splitK.partials', floats * 4, GPUBufferUsage.STORAGE);

@@ -29,6 +29,11 @@ export interface SharedPlanContext {
   act: SharedActivations;
   /** Partial sums of split-K prefill GEMMs (gemm_tiled.wgsl's P), shared by all GEMMs; hardware variant. */
   splitK?: GPUBuffer;
+  /**
+   * Rows where the hardware variant's prefill GEMM of a matrix (by engine key) starts a new dispatch
+   * (gemm.ts prefillParts); matrices not listed run one dispatch per row part. Mamba-2 lists its in_projs.
+   */
+  prefillSplits?: ReadonlyMap<string, readonly number[]>;
   /** Allocates a buffer the engine owns (padded to 16 bytes, destroyed with the engine). */
   buffer: (label: string, bytes: number, usage: number) => GPUBuffer;
 }

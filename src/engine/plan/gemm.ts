@@ -1,11 +1,13 @@
 /**
  * Dispatches of the unfused matrix products: prefill GEMMs (gemm_tiled.wgsl on GPUs, gemm_reg.wgsl on
  * SwiftShader) and decode GEMVs (gemv.wgsl, gemv_coop.wgsl, gemv_subgroup.wgsl), one or more per row part of
- * a weight matrix.
+ * a weight matrix. On GPUs a prefill GEMM may run a row part as several column blocks (prefillParts), each
+ * binding its range of the part's buffer, so the weights stay in the buffers decode reads whole.
  */
 import type { RowPart, WeightMatrix } from '../gpu/weightMatrix.ts';
+import type { BufferResource } from '../kernels/bindings.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
-import { gemmKernel, maxSplitFor, midSplit, useBigTiles } from '../decisions.ts';
+import { gemmKernel, maxSplitFor, midSplit, prefillBlocks, useBigTiles } from '../decisions.ts';
 import { sgmmFits } from '../sgmmDecisions.ts';
 import { ceil, uniformFields, weightKernel, type SharedPlanContext } from './context.ts';
 import { sgmatGemmSteps } from './sgmatGemm.ts';
@@ -36,6 +38,39 @@ export function shapeUniform(
   });
 }
 
+/**
+ * One column block of a row part as a prefill GEMM runs it: its rows in the matrix (`row0`, `rows`; `buffer`
+ * is the part's) and `W`, what it binds: the part's buffer whole, or the block's range of it.
+ */
+export interface PrefillPart extends RowPart {
+  W: BufferResource;
+}
+
+/**
+ * The row parts of matrix `key` split at ctx.prefillSplits (decisions.ts prefillBlocks: only where the part's
+ * buffer can be bound at the split), as the hardware variant's prefill GEMMs run them and as the split-K
+ * partials are sized for them (assemble.ts allocateSplitK).
+ */
+export function prefillParts(
+  ctx: Pick<SharedPlanContext, 'device' | 'prefillSplits'>,
+  key: string,
+  m: WeightMatrix,
+): PrefillPart[] {
+  const splits = ctx.prefillSplits?.get(key) ?? [];
+  const align = ctx.device.limits.minStorageBufferOffsetAlignment;
+  return m.parts.flatMap((p) =>
+    prefillBlocks(p, m.cols, m.dtype, splits, align).map((b) => {
+      const { buffer } = p;
+      const whole = b.byteOffset === 0 && b.byteSize === undefined;
+      const range: GPUBufferBinding =
+        b.byteSize === undefined
+          ? { buffer, offset: b.byteOffset }
+          : { buffer, offset: b.byteOffset, size: b.byteSize };
+      return { row0: b.row0, rows: b.rows, buffer, W: whole ? buffer : range };
+    }),
+  );
+}
+
 /** y[., ldy] = x · matrix `key`ᵀ (+ bias at `biasOff` of `bias`), for a chunk ('gemm') or one token ('gemv'). */
 export function gemmSteps(
   ctx: SharedPlanContext,
@@ -52,13 +87,18 @@ export function gemmSteps(
   if (kernel === 'gemm_tiled') {
     const sgmat = ctx.opts.sgmat;
     const maxWg = ctx.device.limits.maxComputeWorkgroupStorageSize;
-    // Parts the subgroup-matrix variant cannot take (straight loads need K % 16 == 0, whole tiles of rows) stay
+    // Whether a block before this one already copied X to f16 for gemm_sgmm: every block reads the same X.
+    let halfX = false;
+    // Blocks the subgroup-matrix variant cannot take (straight loads need K % 16 == 0, whole tiles of rows) stay
     // on gemm_tiled.
-    return m.parts.flatMap((p) =>
-      sgmat && m.dtype === 'f16' && sgmmFits(sgmat, maxWg, { rows: p.rows, k: m.cols })
-        ? sgmatGemmSteps(ctx, key, m.cols, p, x, y, ldy, bias, biasOff)
-        : tiledGemmSteps(ctx, key, m, p, x, y, ldy, bias, biasOff),
-    );
+    return prefillParts(ctx, key, m).flatMap((p) => {
+      if (!sgmat || m.dtype !== 'f16' || !sgmmFits(sgmat, maxWg, { rows: p.rows, k: m.cols })) {
+        return tiledGemmSteps(ctx, key, m, p, x, y, ldy, bias, biasOff);
+      }
+      const steps = sgmatGemmSteps(ctx, key, m.cols, p, x, y, ldy, bias, biasOff, !halfX);
+      halfX = true;
+      return steps;
+    });
   }
   return m.parts.map((p) => {
     const shape = shapeUniform(ctx, key, p, m.cols, ldy, biasOff);
@@ -79,16 +119,17 @@ export function gemmSteps(
 }
 
 /**
- * One row part of a prefill GEMM on GPUs (shaders/gemm_tiled.wgsl): three prebuilt dispatches of which the
- * chunk length picks one or two (the others get zero workgroups and are skipped): 128 x 128 tiles when
- * they alone give `bigMinTiles` workgroups (never by default), else 64 x 64 tiles, with split-K along z
- * when even those are too few (x_proj's 80 outputs, out_proj at short chunks), then the split-K reduce.
+ * One row part, or column block of one, of a prefill GEMM on GPUs (shaders/gemm_tiled.wgsl): three prebuilt
+ * dispatches of which the chunk length picks one or two (the others get zero workgroups and are skipped):
+ * 128 x 128 tiles when they alone give `bigMinTiles` workgroups (never by default), else 64 x 64 tiles, with
+ * split-K along z when even those are too few (x_proj's 80 outputs, out_proj at short chunks, Mamba-2
+ * in_proj's [B | C | dt] block), then the split-K reduce.
  */
 function tiledGemmSteps(
   ctx: SharedPlanContext,
   key: string,
   m: WeightMatrix,
-  p: RowPart,
+  p: PrefillPart,
   x: GPUBuffer,
   y: GPUBuffer,
   ldy: number,
@@ -106,7 +147,7 @@ function tiledGemmSteps(
   const mid = weightKernel(ctx, 'gemm_tiled', m, { TM: 4, TN: 4 });
   const reduce = pipes.kernel('gemm_splitk_reduce', { TM: 4, TN: 4 });
   const dims = ctx.act.dims;
-  const gemm = { dims, X: x, W: p.buffer, bias, Y: y, P: partials };
+  const gemm = { dims, X: x, W: p.W, bias, Y: y, P: partials };
   return [
     big.dispatch(`${key}.gemm128`, { ...gemm, shape: bigShape }, (t) =>
       useBig(t) ? [ceil(p.rows, 128), ceil(t, 128), 1] : [0, 0, 0],

@@ -4,14 +4,14 @@
  * matrix, to_f16.wgsl first where the variant reads X as f16 (into one scratch buffer of whole 256-row tiles,
  * zero past the chunk), then the GEMM on BM x BN tiles, split along K by sgmatSplit where the tiles alone
  * leave the GPU idle (x_proj, out_proj at short chunks), then gemm_splitk_reduce.wgsl with the same tile size
- * to add the partials.
+ * to add the partials. A matrix run in several parts or column blocks converts X once, before its first
+ * subgroup-matrix GEMM (`convertX`).
  */
-import type { RowPart } from '../gpu/weightMatrix.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { maxSplitFor, sgmatSplit } from '../decisions.ts';
 import { sgmmLayout } from '../sgmmDecisions.ts';
 import { ceil, uniformFields, type SharedPlanContext } from './context.ts';
-import { shapeUniform } from './gemm.ts';
+import { shapeUniform, type PrefillPart } from './gemm.ts';
 
 /** Rows of the f16 copy of X: whole 256-row tiles, so straight loads of any BM <= 256 stay inside it. */
 const padRows = (t: number) => ceil(t, 256) * 256;
@@ -32,12 +32,13 @@ export function sgmatGemmSteps(
   ctx: SharedPlanContext,
   key: string,
   k: number,
-  p: RowPart,
+  p: PrefillPart,
   x: GPUBuffer,
   y: GPUBuffer,
   ldy: number,
   bias: GPUBuffer,
   biasOff: number | undefined,
+  convertX = true,
 ): Dispatch[] {
   const { opts, pipes } = ctx;
   const choice = opts.sgmat!;
@@ -50,9 +51,8 @@ export function sgmatGemmSteps(
   const gemm = pipes.kernel(choice.kernel, { SGM, SGN, TI, TJ, BK });
   const reduce = pipes.kernel('gemm_splitk_reduce', { TM: l.BM / 16, TN: l.BN / 16 });
   const steps: Dispatch[] = [];
-  let X = x;
-  if (l.halfX) {
-    X = halfXBuffer(ctx);
+  const X = l.halfX ? halfXBuffer(ctx) : x;
+  if (l.halfX && convertX) {
     const rows = padRows(opts.chunkSize);
     const cvt = uniformFields(ctx, `${key}.cvt`, 'to_f16', 'cvt', { K: k, ROWS: rows });
     const groups = ceil((rows * k) / 2, 256);
@@ -64,7 +64,7 @@ export function sgmatGemmSteps(
     );
   }
   steps.push(
-    gemm.dispatch(`${key}.${choice.kernel}`, { dims, X, W: p.buffer, bias, Y: y, P, shape }, (t) => [
+    gemm.dispatch(`${key}.${choice.kernel}`, { dims, X, W: p.W, bias, Y: y, P, shape }, (t) => [
       ceil(p.rows, l.BN),
       ceil(t, l.BM),
       split(t),

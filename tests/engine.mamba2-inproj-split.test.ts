@@ -1,0 +1,270 @@
+/**
+ * Mamba-2's prefill in_proj as two GEMMs on the hardware variant (src/engine/mamba2/decisions.ts m2InProjSplits,
+ * plan/gemm.ts prefillParts): [z | x] (rows [0, 2·d_inner)) and [B | C | dt] (the rest), each binding its range
+ * of the same weight buffer, while decode still reads each row part whole in one fused GEMV. On the real adapter
+ * (SwiftShader here): the plan's dispatches, and the results against transformers (tests/fixtures/m2-tiny-*) and
+ * the float64 reference.
+ *
+ * Which model exercises what. A split is taken only where the part's buffer may be bound at it (a multiple of
+ * the device's minStorageBufferOffsetAlignment, 256 on Dawn by default): m2-tiny-b (d_model 32, d_inner 64,
+ * 168 rows of in_proj) splits at row 128, 16 KiB into its f32 buffer; in f16 with 2,048-byte bindings (parts of
+ * 31 rows) 4 rows, 256 bytes, into the part from row 124, and it has projection biases (the second block's bias
+ * offset). Its K of 32 allows no split-K, so a random model with d_model 128 (K 128: up to 2 splits) has the
+ * thin [B | C | dt] block (40 rows) split along K and reduced. The same random model runs the subgroup-matrix
+ * GEMMs (gemm_sgmm, EMULATE build as in tests/engine.sgmm-emulated.test.ts) on both blocks with one f16 copy
+ * of X, or on the bulk with the 40-row rest on gemm_tiled where the variant loads W straight (whole tiles of
+ * 16 rows only).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EngineDevice } from '../src/engine/gpu/device.ts';
+import { openNodeDevice } from '../src/engine/gpu/node.ts';
+import type { Dispatch } from '../src/engine/kernels/pipelines.ts';
+import {
+  mamba2NamedTensors,
+  mamba2WeightsFromSource,
+  type Mamba2Weights,
+} from '../src/engine/mamba2Weights.ts';
+import { GpuMambaModel, type EngineOptions } from '../src/engine/model.ts';
+import { hostTensor } from '../src/engine/randomWeights.ts';
+import { mamba2Forward } from '../src/engine/reference/mamba2.ts';
+import type { SgmmChoice } from '../src/engine/sgmmDecisions.ts';
+import { shaderSources } from '../src/engine/shaders.gen.ts';
+import { tensorShapesOf } from '../src/model/family.ts';
+import { parseMamba2Config } from '../src/model/mamba2Config.ts';
+import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
+import { parseVariants, preprocess } from '../scripts/shaders/preprocess.ts';
+import { relMaxDiff } from './helpers/fixtures.ts';
+import { withScope } from './helpers/gpu.ts';
+import { loadMamba2Fixture } from './helpers/mamba2Fixture.ts';
+
+let dev: EngineDevice;
+beforeAll(async () => {
+  dev = await openNodeDevice();
+});
+
+const open = (d: EngineDevice, w: Mamba2Weights, opts: Partial<EngineOptions>) =>
+  GpuMambaModel.fromTensors(d, w.config, mamba2NamedTensors(w), {
+    dtype: 'f32',
+    variant: 'hardware',
+    ...opts,
+  });
+
+/** The prefill GEMMs of matrix `key` a chunk of `t` tokens runs (zero-workgroup dispatches are skipped). */
+function gemmsAt(body: readonly Dispatch[], key: string, t: number): { grid: number[]; label: string }[] {
+  return body
+    .filter((d) => d.label.startsWith(`${key}.gemm`) && !d.label.endsWith('.splitk'))
+    .map((d) => ({ grid: d.size(t), label: d.label }))
+    .filter((g) => g.grid.every((n) => n > 0));
+}
+
+/** The plan runs each layer's in_proj as `blocks` GEMMs at `t` tokens, and reads it in `parts` fused GEMVs. */
+function expectInProjDispatches(
+  engine: GpuMambaModel,
+  layers: number,
+  t: number,
+  blocks: number,
+  parts: number,
+) {
+  const plan = engine.dispatchPlan!;
+  for (let l = 0; l < layers; l++) {
+    const key = `layer${l}.in_proj`;
+    expect(gemmsAt(plan['body']!, key, t), `${key} prefill`).toHaveLength(blocks);
+    // gemv_fused, or gemv_fused_sg where the device has subgroups (SwiftShader has).
+    const decode = plan['decodeBody']!.filter((d) => d.label.startsWith(`${key}.`)).map((d) => d.label);
+    expect(decode, `${key} decode`).toHaveLength(parts);
+    for (const label of decode) expect(label).toMatch(/\.in_proj\.gemv_fused(_sg)?$/);
+  }
+}
+
+/** A small Mamba-2 with d_model 128 (K 128: split-K up to 2) and in_proj [z | x] 512 rows, [B | C | dt] 40. */
+function randomModel(): Mamba2Weights {
+  const config = parseMamba2Config({
+    model_type: 'mamba2',
+    vocab_size: 300,
+    hidden_size: 128,
+    num_hidden_layers: 2,
+    num_heads: 8,
+    head_dim: 32,
+    n_groups: 1,
+    state_size: 16,
+  });
+  const shapes = tensorShapesOf(config);
+  return mamba2WeightsFromSource(config, {
+    has: (n) => shapes.has(n),
+    shape: (n) => shapes.get(n)!,
+    float32: (n) => hostTensor(config, n, 9),
+  });
+}
+
+/** Deterministic token ids below `vocab`. */
+const tokensOf = (n: number, vocab: number) => Array.from({ length: n }, (_, i) => (i * 37 + 11) % vocab);
+
+describe("Mamba-2 prefill's in_proj in two GEMMs, [z | x] and [B | C | dt]", () => {
+  it('m2-tiny-b (biases), f32: two GEMMs a layer (2 and 1 tiles wide), one fused GEMV; logits and greedy as transformers', async () => {
+    const f = loadMamba2Fixture('m2-tiny-b');
+    const c = f.weights.config;
+    const engine = await open(dev, f.weights, {});
+    try {
+      const t = 40;
+      expectInProjDispatches(engine, c.numLayers, t, 2, 1);
+      // 128 rows of [z | x] are 2 tiles of 64, the 40 of [B | C | dt] one; whole, 168 rows would be 3.
+      const grids = gemmsAt(engine.dispatchPlan!['body']!, 'layer0.in_proj', t).map((g) => g.grid[0]);
+      expect(grids).toEqual([Math.ceil((2 * c.intermediateSize) / 64), 1]);
+      await withScope(dev.device, async () => {
+        for (const seq of ['long', 'one']) {
+          const tokens = f.expected.int32(`${seq}.tokens`);
+          const logits = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
+          expect(relMaxDiff(logits, f.expected.float32(`${seq}.logits`)), seq).toBeLessThan(1e-3);
+          const want = [...f.expected.int32(`${seq}.greedy`)];
+          const got = await engine.generate(engine.createState(), tokens, { maxNewTokens: want.length });
+          expect(got, `${seq} generate`).toEqual(want);
+        }
+      });
+    } finally {
+      engine.destroy();
+    }
+  });
+
+  it('m2-tiny-b, f16 in 31-row parts: the split lands 4 rows into a part, 7 GEMMs a layer and 6 GEMVs; logits within 5e-2', async () => {
+    const f = loadMamba2Fixture('m2-tiny-b');
+    const engine = await open(dev, f.weights, { dtype: 'f16', maxBindingBytes: 2048 });
+    try {
+      // 168 rows in parts of ⌊(2048 − 16) / 64⌋ = 31: six parts, the one from row 124 run as 4 + 27 rows.
+      expectInProjDispatches(engine, f.weights.config.numLayers, 40, 7, 6);
+      await withScope(dev.device, async () => {
+        const tokens = f.expected.int32('long.tokens');
+        const logits = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
+        expect(relMaxDiff(logits, f.expected.float32('long.logits'))).toBeLessThan(5e-2);
+      });
+    } finally {
+      engine.destroy();
+    }
+  });
+
+  it('a random d_model 128 model, f32: [B | C | dt] split along K and reduced; a 150-token chunk, then 3 tokens, give the float64 logits and states', async () => {
+    const w = randomModel();
+    const engine = await open(dev, w, { chunkSize: 160 });
+    const s = engine.createState();
+    try {
+      expectInProjDispatches(engine, w.config.numLayers, 150, 2, 1);
+      // The rest's 40 rows are one tile per 64 tokens: 3 tiles at 150 tokens want ⌈264 / 3⌉ splits, K 128
+      // allows 2; the bulk's 8 x 3 tiles the same.
+      const body = engine.dispatchPlan!['body']!;
+      expect(gemmsAt(body, 'layer0.in_proj', 150).map((g) => g.grid)).toEqual([
+        [8, 3, 2],
+        [1, 3, 2],
+      ]);
+      const reduces = body.filter((d) => d.label === 'layer0.in_proj.splitk' && d.size(150)[0] > 0);
+      expect(reduces.map((d) => d.size(150))).toEqual([
+        [8, 150, 1],
+        [1, 150, 1],
+      ]);
+      await withScope(dev.device, async () => {
+        const V = w.config.vocabSize;
+        const parts = [tokensOf(150, V), [5, 299, 0]];
+        let prev: ReturnType<typeof mamba2Forward>['state'] | undefined;
+        for (const [i, part] of parts.entries()) {
+          const ref = mamba2Forward(w, part, prev);
+          const got = (await engine.prefill(s, part, { logits: 'all' }))!;
+          expect(relMaxDiff(got, ref.logits), `part ${i} logits`).toBeLessThan(1e-3);
+          expect(Math.max(...Array.from(ref.logits, Math.abs))).toBeGreaterThan(1e-2);
+          const host = await engine.readState(s);
+          host.layers.forEach((ls, l) => {
+            expect(relMaxDiff(ls.ssm, ref.state.layers[l]!.ssm), `part ${i} ssm ${l}`).toBeLessThan(1e-4);
+            expect(relMaxDiff(ls.conv, ref.state.layers[l]!.conv), `part ${i} conv ${l}`).toBeLessThan(1e-4);
+          });
+          prev = ref.state;
+        }
+      });
+    } finally {
+      s.destroy();
+      engine.destroy();
+    }
+  });
+});
+
+const SHADERS = join(import.meta.dirname, '..', 'shaders');
+const sources = shaderSources as Record<string, string>;
+
+/** Swaps gemm_sgmm variant `kernel` for its EMULATE build; the returned function puts the real one back. */
+function emulate(kernel: string): () => void {
+  const family = readFileSync(join(SHADERS, 'gemm_sgmm.wgsl'), 'utf8');
+  const v = parseVariants(family, 'gemm_sgmm.wgsl', 'gemm_sgmm').find((x) => x.name === kernel)!;
+  const real = sources[kernel]!;
+  sources[kernel] = preprocess(family, 'gemm_sgmm.wgsl', { ...v.defines, EMULATE: '1' }, (name) =>
+    readFileSync(join(SHADERS, 'include', name), 'utf8'),
+  );
+  return () => {
+    sources[kernel] = real;
+  };
+}
+
+/** The Mamba-2 weights as an f16 engine holds them: the big matrices rounded to f16, the rest f32. */
+function asF16(w: Mamba2Weights): Mamba2Weights {
+  const round = (a: Float32Array) => a.map((v) => f16ToF32(f32ToF16(v)));
+  return {
+    ...w,
+    embedding: round(w.embedding),
+    lmHead: w.lmHead && round(w.lmHead),
+    layers: w.layers.map((l) => ({ ...l, inProj: round(l.inProj), outProj: round(l.outProj) })),
+  };
+}
+
+describe("Mamba-2 prefill's in_proj in two GEMMs on emulated subgroup matrices", () => {
+  let sm: EngineDevice;
+  beforeAll(() => {
+    const f16 = (N: number) => ({ componentType: 'f16', resultComponentType: 'f32', M: 16, N, K: 16 });
+    sm = {
+      ...dev,
+      subgroupMatrix: {
+        configs: [f16(16), f16(8)],
+        subgroupMinSize: 32,
+        subgroupMaxSize: 32,
+        hasShaderF16: true,
+        maxWorkgroupStorage: dev.device.limits.maxComputeWorkgroupStorageSize,
+      },
+    };
+  });
+
+  const CHOICES: { c: SgmmChoice; what: string; rest: string }[] = [
+    {
+      c: { kernel: 'gemm_sgmm_ds_db', SGM: 1, SGN: 1, TI: 1, TJ: 2, BK: 16 },
+      what: 'W staged: both blocks on it, X converted to f16 once for both',
+      rest: 'layer0.in_proj.gemm_sgmm_ds_db',
+    },
+    {
+      c: { kernel: 'gemm_sgmm_dd', SGM: 1, SGN: 1, TI: 1, TJ: 1, BK: 32 },
+      what: 'W straight: the 40-row rest on gemm_tiled',
+      rest: 'layer0.in_proj.gemm64',
+    },
+  ];
+  for (const { c, what, rest } of CHOICES) {
+    it(`${c.kernel} (${what}) matches the float64 reference`, async () => {
+      const restore = emulate(c.kernel);
+      const w = randomModel();
+      const tokens = tokensOf(70, w.config.vocabSize);
+      try {
+        await withScope(dev.device, async () => {
+          const engine = await open(sm, w, { dtype: 'f16', subgroupMatrix: true, sgmm: c, chunkSize: 40 });
+          try {
+            expect(engine.prefillGemmKernel).toBe(c.kernel);
+            const body = engine.dispatchPlan!['body']!;
+            const gemms = gemmsAt(body, 'layer0.in_proj', 40).map((g) => g.label);
+            expect(gemms).toEqual([`layer0.in_proj.${c.kernel}`, rest]);
+            // Both variants read X as f16: one conversion serves every block.
+            expect(body.filter((d) => d.label === 'layer0.in_proj.to_f16')).toHaveLength(1);
+            const got = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
+            // X is rounded to f16 at each GEMM's input (sgmm only): about 1e-3 here, a wrong index O(1).
+            expect(relMaxDiff(got, mamba2Forward(asF16(w), tokens).logits)).toBeLessThan(1e-2);
+          } finally {
+            engine.destroy();
+          }
+        });
+      } finally {
+        restore();
+      }
+    });
+  }
+});
