@@ -5,10 +5,14 @@
 # it the 8-row kernel (m2_ssd_fused8, --ssd fused8), twice the workgroups of half the size. 2. The
 # GPU test files of Mamba-2's kernels and engine and of the GEMMs on the hardware kernels. 3. check-mamba2 (the
 # five fixtures through the CLI). 4. The engine, prefill 2048 f16, before (dist-bench/soup-before.mjs: main at
-# the session's start) and after (dist-bench/soup.mjs), Mamba-2 at 130m and 2.7b beside Mamba-1, in ROUNDS
-# interleaved rounds (median of 3 by default). Results in $OUT/$RUN.tar.xz.
+# 6fbd13b, the session's start), nosplit (dist-bench/soup-nosplit.mjs: main at b357829, with the vec4 gated
+# norm, the conv's filter in registers and fused8, before in_proj's split), after (dist-bench/soup.mjs) and
+# after with --ssd fused8, Mamba-2 at 130m and 2.7b beside Mamba-1, in ROUNDS interleaved rounds (median of 3
+# by default; the ten runs of a round take about 3 minutes, so ROUNDS=3 may need two calls: RUN=run1b).
+# Results in $OUT/$RUN.tar.xz.
 # Prepare: node scripts/bundle-node.mjs; node scripts/bundle-gpu-tests.mjs; bash bench/bundle-check.sh
-# m2-ssd-bench; bash bench/bundle-check.sh check-mamba2; the session start's soup.mjs as soup-before.mjs; pack
+# m2-ssd-bench; bash bench/bundle-check.sh check-mamba2; soup.mjs bundled at 6fbd13b as soup-before.mjs and at
+# b357829 as soup-nosplit.mjs (git worktree add /tmp/at COMMIT; node scripts/bundle-node.mjs there); pack
 # them into dist-bench/all.tar.xz. There: OUT=$OUT bash bench/session8_run1.sh (RUN=, ROUNDS=, QUICK=1 (no
 # tests), TESTS=… (GPU test files), PROBE=… (m2-ssd-bench shapes, "" for none), MODELS=… (the engine's runs)).
 set -uo pipefail
@@ -34,8 +38,8 @@ fi
 if [[ -n ${QUICK:-} ]]; then
   log "== (quick: no tests)"
 else
-  log "== 2. GPU tests: ${TESTS:-kernels.mamba2 engine.mamba2 gemm} (t=${SECONDS}s)"
-  SOUP_CLI=dist-bench/soup.mjs timeout "$(cap 200)" node dist-bench/gpu-tests.mjs ${TESTS:-kernels.mamba2 engine.mamba2 gemm} \
+  log "== 2. GPU tests: ${TESTS:-kernels.mamba2 engine.mamba2 kernels.bind-by-name engine.prefill-tiles default-model-mamba2 engine.batch kernels.batch} (t=${SECONDS}s)"
+  SOUP_CLI=dist-bench/soup.mjs timeout "$(cap 200)" node dist-bench/gpu-tests.mjs ${TESTS:-kernels.mamba2 engine.mamba2 kernels.bind-by-name engine.prefill-tiles default-model-mamba2 engine.batch kernels.batch} \
     > "$R/gpu-tests.txt" 2>&1
   log "   rc $?: $(grep -m1 'gpu tests:' "$R/gpu-tests.txt")"
   grep '^FAIL' "$R/gpu-tests.txt" | head -20 | tee -a "$LOG"
@@ -46,7 +50,7 @@ fi
 
 log "== 4. engine, prefill 2048 f16, before / after, ${ROUNDS:-3} rounds (t=${SECONDS}s)"
 : > "$R/engine.jsonl"
-MODELS=${MODELS:-"mamba2-130m:before mamba2-130m:after mamba2-130m:fused8 130m:after mamba2-2.7b:before mamba2-2.7b:after mamba2-2.7b:fused8 2.8b:after"}
+MODELS=${MODELS:-"mamba2-130m:before mamba2-130m:nosplit mamba2-130m:after mamba2-130m:fused8 130m:after mamba2-2.7b:before mamba2-2.7b:nosplit mamba2-2.7b:after mamba2-2.7b:fused8 2.8b:after"}
 for round in $(seq 1 "${ROUNDS:-3}"); do
   for run in $MODELS; do
     model=${run%%:*}
@@ -55,6 +59,7 @@ for round in $(seq 1 "${ROUNDS:-3}"); do
     cli=dist-bench/soup.mjs
     extra=()
     [[ $which == before ]] && cli=dist-bench/soup-before.mjs
+    [[ $which == nosplit ]] && cli=dist-bench/soup-nosplit.mjs
     [[ $which == fused8 ]] && extra=(--ssd fused8)
     timeout "$(cap 60)" node "$cli" bench --model "random:$model" --dtype f16 --prefill 2048 \
       --decode-tokens 32 --eval-tokens 64 --json "${extra[@]}" 2>> "$R/engine.err" \
