@@ -32,6 +32,7 @@ export const GPU_TESTS = [
   'tests/kernels.models.test.ts',
   'tests/kernels.sgmm-emulated.test.ts',
   'tests/kernels.mamba2.test.ts',
+  'tests/kernels.mamba2-batch.test.ts',
   'tests/kernels.test.ts',
   'tests/kernels.w8a8.test.ts',
   'tests/mix.gpu.test.ts',
