@@ -22,6 +22,7 @@ export const GPU_TESTS = [
   'tests/engine.fixtures.test.ts',
   'tests/engine.int8.test.ts',
   'tests/engine.mamba2.test.ts',
+  'tests/engine.mamba2-batch.test.ts',
   'tests/engine.prefill-tiles.test.ts',
   'tests/engine.sgmm-emulated.test.ts',
   'tests/engine.state.test.ts',
