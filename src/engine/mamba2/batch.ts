@@ -5,9 +5,10 @@
  * The layers are mamba2/plan.ts's (layerSteps, its conv constants, scan layout and gated norm), with the two
  * steps that carry state swapped for their segmented forms, each segment reading and updating its sequence's
  * slot. Prefill thus scans token by token within each query instead of the chunked SSD generate() uses: one
- * invocation per state row and query walks the query's tokens, H·P × queries of them (1,536 × 32 at 130m
- * size), enough to fill a GPU; decode of B sequences is one chunk of B one-token segments, so in_proj and
- * out_proj read their weights once for all B.
+ * invocation per state row and query walks the query's tokens, H·P × queries of them (1,536 × 13 at 130m
+ * size with its 13 slots: fewer than a large GPU runs at once, so a segmented chunked scan is the step to take
+ * if batched prefill turns out to dominate there). Decode of B sequences is one chunk of B one-token segments,
+ * so in_proj and out_proj read their weights once for all B.
  */
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { batchPlanOf, type BatchPlan } from '../plan/batch.ts';
