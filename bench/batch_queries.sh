@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Issue 14's batched prefill and decode on the GPU machine, in one device call (about 3 minutes):
-#   1. continueMany against per-query generate() on the fixtures, both kernel variants, f32 and f16, on the
-#      hardware kernels (dist-bench/check-batch.mjs; pass/fail lines);
-#   2. queries/s of 8-shot ICL queries (bundled task suite, GPT-NeoX tokenizer), random 130m weights, 8 new
-#      tokens each: generate() per query, continueMany at batch 1 and at batch 32 (median of 3), f16 then f32.
+# Issue 14's batched prefill and decode on the GPU machine, in one device call (about 5 minutes):
+#   1. continueMany against per-query generate() on the fixtures (Mamba-1 tiny-a, tiny-b; Mamba-2 m2-tiny-a,
+#      m2-tiny-b), both kernel variants, f32 and f16, on the hardware kernels (dist-bench/check-batch.mjs;
+#      pass/fail lines);
+#   2. queries/s of 8-shot ICL queries (bundled task suite, GPT-NeoX tokenizer), random 130m weights of each
+#      family, 8 new tokens each: generate() per query, continueMany at batch 1 and at batch 32 (Mamba-2 130m:
+#      its 13 slots) (median of 3), f16 then f32.
 # Prepare here: node scripts/bundle-node.mjs; bash bench/bundle-check.sh check-batch. There:
 #   source .device-kit/on-device.sh; OUT=$OUT bash bench/batch_queries.sh
 set -uo pipefail
@@ -12,11 +14,15 @@ OUT=${OUT:-out}
 mkdir -p "$OUT"
 { date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null; node --version; } | tee "$OUT/batch.txt"
 echo "== check-batch" | tee -a "$OUT/batch.txt"
-timeout 120 node dist-bench/check-batch.mjs tests/fixtures/tiny-a tests/fixtures/tiny-b 2>&1 | tee -a "$OUT/batch.txt"
+timeout 180 node dist-bench/check-batch.mjs tests/fixtures/tiny-a tests/fixtures/tiny-b tests/fixtures/m2-tiny-a \
+  tests/fixtures/m2-tiny-b 2>&1 | tee -a "$OUT/batch.txt"
 echo "check-batch rc ${PIPESTATUS[0]}" | tee -a "$OUT/batch.txt"
-for dtype in f16 f32; do
-  echo "== batch-queries random:130m $dtype" | tee -a "$OUT/batch.txt"
-  timeout 240 node dist-bench/soup.mjs bench --batch-queries --model random:130m --dtype "$dtype" \
-    --queries 64 --batch 32 --shots 8 --new-tokens 8 --repeats 3 2>>"$OUT/batch-stderr.txt" | tee -a "$OUT/batch.txt"
-  echo "batch-queries $dtype rc ${PIPESTATUS[0]}" | tee -a "$OUT/batch.txt"
+for model in 130m mamba2-130m; do
+  for dtype in f16 f32; do
+    echo "== batch-queries random:$model $dtype" | tee -a "$OUT/batch.txt"
+    # --batch left out: 32, or the engine's slots where fewer (13 for Mamba-2 130m's 19 MB states).
+    timeout 240 node dist-bench/soup.mjs bench --batch-queries --model "random:$model" --dtype "$dtype" \
+      --queries 64 --shots 8 --new-tokens 8 --repeats 3 2>>"$OUT/batch-stderr.txt" | tee -a "$OUT/batch.txt"
+    echo "batch-queries $model $dtype rc ${PIPESTATUS[0]}" | tee -a "$OUT/batch.txt"
+  done
 done

@@ -3,16 +3,14 @@
  * fixture models, on a real adapter: greedy ids identical and each step's logits within 1e-4 of the single
  * path (prefill 'last' then decodeStep), for both kernel variants, f32 and f16 weights, batches of 1, 3 and
  * 32, queries of 1 to 21 tokens (cut across prefill chunks), stop tokens, one shared state or one per query,
- * and the states left untouched.
+ * and the states left untouched. Mamba-2's batched plan has its own file, tests/engine.mamba2-batch.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuState, WeightDtype } from '../src/engine/api.ts';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { GpuMambaModel, type KernelVariant } from '../src/engine/model.ts';
-import { mamba2NamedTensors } from '../src/engine/mamba2Weights.ts';
 import { loadFixture, relMaxDiff, type Fixture } from './helpers/fixtures.ts';
-import { loadMamba2Fixture } from './helpers/mamba2Fixture.ts';
 import { rng, withScope } from './helpers/gpu.ts';
 
 let dev: EngineDevice;
@@ -149,29 +147,4 @@ describe('continueMany input checks', () => {
     expect(await e.continueMany(s, [[1], [2]], { maxNewTokens: 0 })).toEqual([[], []]);
     s.destroy();
   });
-});
-
-describe('continueMany on Mamba-2 (one generate() per query for now)', () => {
-  it('m2-tiny-a: gives generate()’s ids, with stop tokens, from one state and from one per query', async () => {
-    await withScope(dev.device, async () => {
-      const f = loadMamba2Fixture('m2-tiny-a');
-      const e = await GpuMambaModel.fromTensors(dev, f.weights.config, mamba2NamedTensors(f.weights), {
-        dtype: 'f32',
-      });
-      engines.push(e);
-      const state = e.createState();
-      await e.prefill(state, f.expected.int32(`${f.sequences[0]!}.tokens`));
-      const queries = queriesFor(f.weights.config.vocabSize, 9).slice(0, 5);
-      const want: number[][] = [];
-      for (const q of queries) want.push(await e.generate(state, q, { maxNewTokens: 5 }));
-      expect(await e.continueMany(state, queries, { maxNewTokens: 5 })).toEqual(want);
-      const stopTokens = [want[1]![1]!];
-      const wantStop: number[][] = [];
-      for (const q of queries) wantStop.push(await e.generate(state, q, { maxNewTokens: 5, stopTokens }));
-      expect(wantStop[1]).toHaveLength(2);
-      const states = queries.map(() => state);
-      expect(await e.continueMany(states, queries, { maxNewTokens: 5, stopTokens })).toEqual(wantStop);
-      state.destroy();
-    });
-  }, 600_000);
 });

@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  BATCH_SLOT_BYTES,
+  batchSlots,
   decodeMiddle,
   decodeRowsFor,
   defaultChunkSize,
@@ -13,6 +15,7 @@ import {
   fusedDecode,
   fusedGemvKernel,
   gemmKernel,
+  MAX_BATCH,
   maxSplitFor,
   midSplit,
   prefillBlocks,
@@ -498,5 +501,34 @@ describe('prefill GEMMs on subgroup matrices', () => {
     expect(resolveOptions({ dtype: 'f16', subgroupMatrix: true }, sw, c130m).prefillGemmKernel).toBe(
       'gemm_reg',
     );
+  });
+});
+
+describe('continueMany batch slots (batchSlots)', () => {
+  const MiB = 2 ** 20;
+  // One layer's working state in bytes: Mamba-1 130m d_inner 1536 × (16 + 3 + 1) floats; Mamba-2 130m
+  // 24 heads × 64 × 128 + 24 + (1536 + 2·128) × 3 floats; Mamba-2 2.7b 80 × 64 × 128 + 80 + (5120 + 256) × 3.
+  const m1 = 1536 * 20 * 4;
+  const m2s = (24 * 64 * 128 + 24 + 1792 * 3) * 4;
+  const m2l = (80 * 64 * 128 + 80 + 5376 * 3) * 4;
+
+  it('fits the 256 MiB budget over all layers, at most 64 and the chunk size', () => {
+    expect(BATCH_SLOT_BYTES).toBe(256 * MiB);
+    // 256 MiB / 2.9 MB = 91 states: MAX_BATCH bounds it; a chunk of 16 tokens bounds it further.
+    expect(batchSlots(m1, 24, 512, 128 * MiB)).toBe(MAX_BATCH);
+    expect(batchSlots(m1, 24, 16, 128 * MiB)).toBe(16);
+    // Mamba-2 130m: 256 MiB / 19.4 MB = 13 states.
+    expect(batchSlots(m2s, 24, 512, 128 * MiB)).toBe(13);
+  });
+
+  it('is 0 (one by one) where fewer than two states fit, as Mamba-2 2.7b’s 172 MB', () => {
+    expect(batchSlots(m2l, 64, 512, 128 * MiB)).toBe(0);
+    expect(batchSlots(m1, 24, 512, 128 * MiB)).toBeGreaterThan(0);
+  });
+
+  it('keeps one layer’s slot buffer within the device’s binding limit', () => {
+    // One 40 MiB layer: the budget would allow 6 slots, a 128 MiB binding 3, a 64 MiB binding only 1 (so 0).
+    expect(batchSlots(40 * MiB, 1, 512, 128 * MiB)).toBe(3);
+    expect(batchSlots(40 * MiB, 1, 512, 64 * MiB)).toBe(0);
   });
 });

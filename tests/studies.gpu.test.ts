@@ -2,7 +2,8 @@
  * The four studies on the bundled model, on the real adapter (SwiftShader here), in small configurations:
  * row shapes and totals, determinism for a seed, cancellation keeping finished rows, and checks against
  * values computed here without the studies code (the engine run directly, or an identity that must hold
- * exactly: at K = 1 every chunked method is the full context; a soup of one state is that state).
+ * exactly: at K = 1 every chunked method is the full context; a soup of one state is that state), and the
+ * batched answers (continueMany) against one generate() per query, on the bundled Mamba-1 and Mamba-2.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -214,19 +215,23 @@ describe('switch', () => {
   });
 });
 
+/** `m` with continueMany replaced by the sequential path: generate() for each query. */
+function oneByOneModel(m: StudyModel): StudyModel {
+  const e = m.engine;
+  const oneByOne = Object.create(e) as typeof e;
+  oneByOne.continueMany = (state, queries, o) =>
+    continueOneByOne(
+      (s, p, oo) => e.generate(s, p, oo),
+      state,
+      queries.map((q) => Uint32Array.from(q)),
+      o,
+    );
+  return { ...m, engine: oneByOne };
+}
+
 describe('batched answers', () => {
   it('the studies answer through continueMany exactly as with one generate() per query', async () => {
-    // The same engine with continueMany replaced by the sequential path: generate() for each query.
-    const e = opened.engine;
-    const oneByOne = Object.create(e) as typeof e;
-    oneByOne.continueMany = (state, queries, o) =>
-      continueOneByOne(
-        (s, p, oo) => e.generate(s, p, oo),
-        state,
-        queries.map((q) => Uint32Array.from(q)),
-        o,
-      );
-    const sequential: StudyModel = { ...model, engine: oneByOne };
+    const sequential = oneByOneModel(model);
     const icl = {
       tasks: tasks(['antonym']),
       shots: [2],
@@ -246,5 +251,27 @@ describe('batched answers', () => {
       seed: 2,
     };
     expect((await runSwitch(model, sw)).rows).toEqual((await runSwitch(sequential, sw)).rows);
+  }, 600_000);
+
+  it('on the bundled Mamba-2 too (its batched plan, mamba2/batch.ts), answer for answer', async () => {
+    const m2 = await openModelDir(join(process.cwd(), 'public/models/soup-mamba2-4.5m'), 'f32');
+    try {
+      const m2Model = studyModelOf(m2);
+      expect(m2.engine.batchCapacity).toBeGreaterThan(1);
+      const icl = {
+        tasks: tasks(['antonym', 'uppercase']),
+        shots: [2],
+        states: 2,
+        queries: 3,
+        seed: 7,
+        details: true,
+      };
+      const batched = await runIcl(m2Model, icl);
+      const single = await runIcl(oneByOneModel(m2Model), icl);
+      expect(batched.details).toEqual(single.details);
+      expect(batched.rows).toEqual(single.rows);
+    } finally {
+      m2.engine.destroy();
+    }
   }, 600_000);
 });

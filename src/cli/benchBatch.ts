@@ -15,7 +15,8 @@ import { parseTaskSuite } from '../studies/tasks.ts';
 import { intOption, UsageError, type ParsedArgs } from './args.ts';
 
 export const BATCH_BENCH_USAGE = `            [--batch-queries [--queries 64] [--batch 32] [--shots 8] [--new-tokens 8] [--repeats 3]
-             [--tokenizer tokenizer.json] [--tasks tasks.json]]   (ICL queries/s, one by one vs batched)`;
+             [--tokenizer tokenizer.json] [--tasks tasks.json]]   (ICL queries/s, one by one vs batched;
+             --batch defaults to the engine's slots where it has fewer than 32)`;
 export const BATCH_BENCH_VALUES = [
   'queries',
   'batch',
@@ -48,8 +49,15 @@ export async function runBatchBench(
     if (v < min) throw new UsageError(`--${name} must be at least ${min}.`);
     return v;
   };
+  const cap = engine.batchCapacity;
+  if (cap === 0) {
+    throw new UsageError(
+      `${model} has no batch capacity (not even two of its states fit the batch slots' budget, batchSlots in decisions.ts): continueMany runs its queries one by one.`,
+    );
+  }
   const queries = count('queries', 64);
-  const batch = count('batch', 32);
+  // 32 where the slots allow it (Mamba-2 at 130m size has 13).
+  const batch = count('batch', Math.min(32, cap));
   const shots = count('shots', 8, 0);
   const newTokens = count('new-tokens', 8);
   const repeats = count('repeats', 3);
@@ -67,7 +75,6 @@ export async function runBatchBench(
     args.values.get('tasks') ?? join(bundledModelDir(join(process.cwd(), 'public/models')), 'tasks.json');
   const suite = parseTaskSuite(readJson(tasksFile, 'The task suite'), tasksFile);
   const qs = iclQueries(suite, (t) => tokenizer.encode(t), { queries, shots, seed: 1 });
-  const cap = engine.batchCapacity;
   if (batch > cap) throw new UsageError(`--batch ${batch} is above this engine's ${cap} slots.`);
   const say = (m: string) => process.stderr.write(`bench: ${m}\n`);
   const r = await runBatchQueries(

@@ -119,7 +119,8 @@ export interface MambaEngine {
    * returns each query's new ids, as generate() with `{ maxNewTokens, stopTokens }` would per query, but
    * several queries in one pass: their prefill shares chunks and each decode step runs all of them at once.
    * Greedy ids equal generate()'s; logits agree to floating-point order (GEMMs on B rows where generate()
-   * runs GEMVs on one). Mamba-2 runs the queries one by one for now (same results, no speed-up).
+   * runs GEMVs on one). Both families batch; where not even two states fit the engine's slot budget
+   * (Mamba-2 at 2.7b size), the queries run one by one (same results, no speed-up).
    */
   continueMany(
     state: GpuState | readonly GpuState[],

@@ -1,6 +1,6 @@
 /**
  * What differs between the families inside the engine, behind one interface: where each weight goes on the
- * GPU, the activation buffers and the dispatch plan. The run loop (model.ts: chunked prefill, scoring,
+ * GPU, the activation buffers and the dispatch plans (single-sequence and batched). The run loop (model.ts: chunked prefill, scoring,
  * decode, sampling, state copies) is the same for both and only encodes the plan's phases over the shared
  * activations; `createBackend` picks the family's backend by the config.
  */
@@ -47,10 +47,10 @@ export interface EngineBackend {
   /** Every phase as prebuilt dispatches, once all weights are placed. */
   buildPlan(): DispatchPlan;
   /**
-   * The batched plan for `slots` sequences (continueMany), after buildPlan(); absent where the family has no
-   * segmented kernels yet (Mamba-2: continueMany runs its queries one by one).
+   * The batched plan for `slots` sequences (continueMany), after buildPlan(): plan/batch.ts for Mamba-1,
+   * mamba2/batch.ts for Mamba-2, both run by batchRun.ts.
    */
-  buildBatchPlan?(slots: number): BatchPlan;
+  buildBatchPlan(slots: number): BatchPlan;
 }
 
 class Mamba1Backend extends WeightsBackend<GpuWeights> {

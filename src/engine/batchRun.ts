@@ -1,6 +1,7 @@
 /**
- * The run loop of MambaEngine.continueMany on the batched plan (plan/batch.ts), Mamba-1: up to `slots`
- * queries at a time, each continued greedily from its state in its own slot.
+ * The run loop of MambaEngine.continueMany on the batched plan (plan/batch.ts for Mamba-1, mamba2/batch.ts for
+ * Mamba-2; the same BatchPlan): up to `slots` queries at a time, each continued greedily from its state in its
+ * own slot.
  *
  * 1. Fill: each slot gets a copy of its query's state (through the working state, by the same copy that
  *    prefill uses, so the layouts agree).
@@ -14,7 +15,8 @@
  *    submitted before this one's ids are read. Finished sequences keep running until the whole group stops
  *    (their extra tokens are dropped): compacting the batch would save little at these sizes.
  * Results equal per-query generate() up to floating-point order: decode here runs the GEMM kernels on B rows
- * where generate() runs GEMVs on one (tests/engine.batch.test.ts checks greedy ids and logits).
+ * where generate() runs GEMVs on one, and Mamba-2's prefill scans token by token where generate()'s runs the
+ * chunked SSD (tests/engine.batch.test.ts, tests/engine.mamba2-batch.test.ts check greedy ids and logits).
  */
 import type { DispatchPlan } from './plan/assemble.ts';
 import { segWords, type BatchPlan } from './plan/batch.ts';
@@ -216,8 +218,8 @@ export async function runBatch(
 }
 
 /**
- * continueMany where a family has no batched plan (Mamba-2 today: its kernels and plan are being reworked,
- * so segmented forms of them wait): each query through generate(), one after another.
+ * continueMany where the engine has no batch capacity (batchSlots in decisions.ts: fewer than two states fit
+ * the slots' memory budget, as with Mamba-2 at 2.7b size): each query through generate(), one after another.
  */
 export async function continueOneByOne(
   generate: (state: GpuState, prompt: Uint32Array, o: BatchRunOptions) => Promise<number[]>,
@@ -237,7 +239,7 @@ export async function continueOneByOne(
 /** What continueInGroups needs of the engine. */
 export interface BatchHost {
   check: (query: ArrayLike<number>) => Uint32Array;
-  /** Queries per batched pass; 0 where the family has no batched plan. */
+  /** Queries per batched pass; 0 where no batch fits (the queries then run one by one). */
   capacity: number;
   generate: (state: GpuState, prompt: Uint32Array, o: BatchRunOptions) => Promise<number[]>;
   /** Runs one group through runBatch, exclusively. */
@@ -250,7 +252,7 @@ export interface BatchHost {
 
 /**
  * MambaEngine.continueMany: checks the input, then runs the queries in groups of `batchSize` (at most the
- * engine's capacity), each group one batched pass, or one by one where the family has no batched plan.
+ * engine's capacity), each group one batched pass, or one by one where the capacity is 0.
  */
 export async function continueInGroups(
   state: GpuState | readonly GpuState[],

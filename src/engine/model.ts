@@ -319,14 +319,21 @@ export class GpuMambaModel implements MambaEngine {
     });
   }
 
-  /** Sequences continueMany runs in one pass (batchSlots in decisions.ts). */
+  /**
+   * Sequences continueMany runs in one pass (batchSlots in decisions.ts: the slots' memory budget, the
+   * device's binding limit, the chunk size); 0 where fewer than two states fit, and it runs one by one.
+   */
   get batchCapacity(): number {
-    return batchSlots(this.geometry.layers * this.geometry.work.total * 4, this.chunkSize);
+    const limits = this.device.limits;
+    const binding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    const g = this.geometry;
+    return batchSlots(g.work.total * 4, g.layers, this.chunkSize, binding);
   }
 
   /**
-   * Batched where the family has a batched plan (Mamba-1), else one generate() per query (batchRun.ts).
-   * `onLogits` (this class only, for tests): each batched step's logits, read back too.
+   * Batched (both families have a batched plan: plan/batch.ts, mamba2/batch.ts) up to batchCapacity queries
+   * per pass; one generate() per query where the capacity is 0 (batchRun.ts). `onLogits` (this class only,
+   * for tests): each batched step's logits, read back too.
    */
   continueMany(
     state: GpuState | readonly GpuState[],
@@ -335,7 +342,7 @@ export class GpuMambaModel implements MambaEngine {
   ): Promise<number[][]> {
     return continueInGroups(state, queries, options, {
       check: (q) => this.checkTokens(q),
-      capacity: this.backend.buildBatchPlan ? this.batchCapacity : 0,
+      capacity: this.batchCapacity,
       generate: (s, p, o) => this.generate(s, p, o),
       runGroup: (states, group, o) => this.exclusive(() => this.runBatchGroup(states, group, o)),
     });
@@ -349,7 +356,7 @@ export class GpuMambaModel implements MambaEngine {
     const plan = this.plan;
     if (!plan) throw new Error('finalize() was not called.');
     this.batch ??= await withGpuErrors(this.device, 'allocating the batch state slots', () =>
-      this.backend.buildBatchPlan!(this.batchCapacity),
+      this.backend.buildBatchPlan(this.batchCapacity),
     );
     const act = this.act;
     const parts = {

@@ -1,12 +1,13 @@
 /**
  * The part of an engine backend (backend.ts EngineBackend) that only hands on to the family's placed weights:
  * where a tensor goes, the matrices' keys and generation, and the layers' working state. Each family's
- * backend extends it with its activations and dispatch plan. (A module of its own: backend.ts imports the
+ * backend extends it with its activations and dispatch plans. (A module of its own: backend.ts imports the
  * Mamba-2 backend, which could not extend a class defined there.)
  */
 import type { SharedActivations } from './activations.ts';
 import type { EngineBackend } from './backend.ts';
 import type { DispatchPlan } from './plan/assemble.ts';
+import type { BatchPlan } from './plan/batch.ts';
 
 /** What the backend asks of a family's placement (placement.ts GpuWeights, mamba2/placement.ts). */
 interface PlacedWeights {
@@ -41,4 +42,6 @@ export abstract class WeightsBackend<W extends PlacedWeights> implements EngineB
   }
 
   abstract buildPlan(): DispatchPlan;
+
+  abstract buildBatchPlan(slots: number): BatchPlan;
 }

@@ -1,9 +1,11 @@
-/** The Mamba-2 side of the engine (backend.ts): its weights on the GPU, activations and dispatch plan. */
+/** The Mamba-2 side of the engine (backend.ts): its weights on the GPU, activations and dispatch plans. */
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import { allocateActivations, type Mamba2Activations } from '../activations.ts';
 import type { EngineParts } from '../backend.ts';
 import { allocateSplitK, type DispatchPlan } from '../plan/assemble.ts';
+import type { BatchPlan } from '../plan/batch.ts';
 import { WeightsBackend } from '../weightsBackend.ts';
+import { buildMamba2BatchPlan } from './batch.ts';
 import { buildMamba2Plan, mamba2PrefillSplits, type Mamba2PlanContext } from './plan.ts';
 import { GpuMamba2Weights } from './placement.ts';
 
@@ -11,6 +13,8 @@ export class Mamba2Backend extends WeightsBackend<GpuMamba2Weights> {
   readonly act: Mamba2Activations;
   /** Bound to the fused GEMV's conv outputs, which Mamba-2's decode does not use. */
   private readonly unusedRw: [GPUBuffer, GPUBuffer];
+  /** buildPlan's context, kept for buildBatchPlan (the same activations, weights and split-K buffer). */
+  private planCtx?: Mamba2PlanContext;
 
   constructor(
     private readonly parts: EngineParts,
@@ -39,6 +43,12 @@ export class Mamba2Backend extends WeightsBackend<GpuMamba2Weights> {
       buffer: alloc,
       prefillSplits: mamba2PrefillSplits(this.config),
     };
-    return buildMamba2Plan({ ...ctx, splitK: allocateSplitK(ctx) });
+    this.planCtx = { ...ctx, splitK: allocateSplitK(ctx) };
+    return buildMamba2Plan(this.planCtx);
+  }
+
+  buildBatchPlan(slots: number): BatchPlan {
+    if (!this.planCtx) throw new Error('buildBatchPlan before buildPlan.');
+    return buildMamba2BatchPlan(this.planCtx, slots);
   }
 }

@@ -7,7 +7,8 @@
  * (m2_scan_step); both start from the layer's working state and leave the final one there. On GPUs decode
  * takes 3 dispatches per layer (fusedDecodeSteps): in_proj's fused GEMV with the RMSNorm before it and the conv
  * step after it, the coalesced token step with the gate (m2_scan_decode), out_proj's fused GEMV normalising its
- * gated input and adding into the residual; norm_f folds into the LM head.
+ * gated input and adding into the residual; norm_f folds into the LM head. continueMany's batched plan
+ * (batch.ts) runs the same layers with the conv and the scan segmented per sequence.
  */
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { Mamba2Activations } from '../activations.ts';
@@ -21,7 +22,7 @@ import { gemmSteps } from '../plan/gemm.ts';
 import { embedSteps, rmsnormStep } from '../plan/layer.ts';
 import { mamba2StateLayout } from '../stateIO.ts';
 import type { GpuMamba2Weights } from './placement.ts';
-import { ssdSteps } from './ssd.ts';
+import { ssdSteps, type SsdLayout, type SsdShape } from './ssd.ts';
 
 export interface Mamba2PlanContext extends FusedGemvContext {
   config: Mamba2Config;
@@ -40,45 +41,55 @@ export function mamba2PrefillSplits(c: Mamba2Config): Map<string, readonly numbe
   return new Map(Array.from({ length: c.numLayers }, (_, l) => [`layer${l}.in_proj`, splits]));
 }
 
-/** Layer `l`'s SSM: the chunked SSD for a chunk ('gemm', ssd.ts), the token step for decode ('gemv'). */
-function scanSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
+/** One scan's sizes (ssd.ts's SsdShape): heads, head_dim, groups, state_size. */
+export const scanShape = (c: Mamba2Config): SsdShape => ({
+  H: c.numHeads,
+  P: c.headDim,
+  G: c.nGroups,
+  N: c.stateSize,
+});
+
+/** Where the scan kernels find Δ (in_proj's columns, its clamp), dt_bias, A_log, D and the state's parts. */
+export function scanLayout(ctx: Mamba2PlanContext): SsdLayout {
   const c = ctx.config;
-  const a = ctx.act;
   const pl = ctx.weights.pl;
-  const params = ctx.weights.layerParams[l]!;
-  const state = ctx.weights.work[l]!;
   const sl = mamba2StateLayout(c);
-  const [H, P, G, N] = [c.numHeads, c.headDim, c.nGroups, c.stateSize];
-  const dt = {
+  return {
     DTB_OFF: pl.dtBias,
     DT_MIN: c.timeStepLimit[0],
     // WGSL has no infinity: the largest f32 stands for an open upper bound.
     DT_MAX: Math.min(c.timeStepLimit[1], 3.4028234e38),
     LDP: c.inProjSize,
     DT_COL: c.intermediateSize + c.convDim,
+    A_OFF: pl.aLog,
+    D_OFF: pl.d,
+    SSM_OFF: sl.ssm,
+    DTS_OFF: sl.dtSum,
   };
-  const layout = { ...dt, A_OFF: pl.aLog, D_OFF: pl.d, SSM_OFF: sl.ssm, DTS_OFF: sl.dtSum };
-  const { dims, xbc, proj, cum, dl, cs, y } = a;
-  if (mode === 'gemv') {
-    return [
-      ctx.pipes
-        .kernel('m2_scan_step', { ...layout, H, P, G, N })
-        .dispatch(`layer${l}.scan`, { dims, xbc, proj, params, state, y }, () => [ceil(H * P, 64), 1, 1]),
-    ];
-  }
-  const buffers = { dims, xbc, proj, params, cum, dl, cs, state, y };
-  return ssdSteps(ctx.pipes, `layer${l}.`, { H, P, G, N }, layout, buffers, ctx.opts.m2Ssd);
 }
 
-/** Layer `l` between its projections: the conv over x, B and C, the SSM, the gated RMSNorm. */
-function mixerSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
-  const c = ctx.config;
+/** Layer `l`'s SSM: the chunked SSD for a chunk ('gemm', ssd.ts), the token step for decode ('gemv'). */
+function scanSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
   const a = ctx.act;
-  const pl = ctx.weights.pl;
-  const sl = mamba2StateLayout(c);
   const params = ctx.weights.layerParams[l]!;
-  const steps: Dispatch[] = [];
-  const conv = ctx.pipes.kernel('m2_conv', {
+  const state = ctx.weights.work[l]!;
+  const shape = scanShape(ctx.config);
+  const layout = scanLayout(ctx);
+  const { dims, xbc, proj, cum, dl, cs, y } = a;
+  if (mode === 'gemv') {
+    const k = ctx.pipes.kernel('m2_scan_step', { ...layout, ...shape });
+    const rows = ceil(shape.H * shape.P, 64);
+    return [k.dispatch(`layer${l}.scan`, { dims, xbc, proj, params, state, y }, () => [rows, 1, 1])];
+  }
+  const buffers = { dims, xbc, proj, params, cum, dl, cs, state, y };
+  return ssdSteps(ctx.pipes, `layer${l}.`, shape, layout, buffers, ctx.opts.m2Ssd);
+}
+
+/** The conv's constants (m2_conv, m2_conv_seg): channels, filter, where xBC sits in proj, weights, state. */
+export function convConstants(ctx: Mamba2PlanContext) {
+  const c = ctx.config;
+  const pl = ctx.weights.pl;
+  return {
     CD: c.convDim,
     DC: c.convKernel,
     LDP: c.inProjSize,
@@ -86,11 +97,14 @@ function mixerSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
     HAS_BIAS: c.useConvBias,
     CW_OFF: pl.convWeight,
     CB_OFF: pl.convBias,
-    CONV_OFF: sl.conv,
-  });
-  const convBuffers = { dims: a.dims, proj: a.proj, params, state: ctx.weights.work[l]!, xbc: a.xbc };
-  steps.push(conv.dispatch(`layer${l}.conv`, convBuffers, (t) => [ceil(c.convDim, 64), ceil(t, 8), 1]));
-  steps.push(...scanSteps(ctx, l, mode));
+    CONV_OFF: mamba2StateLayout(c).conv,
+  };
+}
+
+/** Layer `l`'s gated RMSNorm: y · silu(z) normalised, into `gated` (shaders/m2_gated_norm.wgsl). */
+export function gatedNormStep(ctx: Mamba2PlanContext, l: number): Dispatch {
+  const c = ctx.config;
+  const a = ctx.act;
   // transformers 5.17 normalises all of d_inner at once, whatever n_groups is (GS = DI).
   const normKernel = gatedNormKernel(c.intermediateSize, c.intermediateSize, c.inProjSize, 0);
   const norm = ctx.pipes.kernel(normKernel, {
@@ -98,17 +112,38 @@ function mixerSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
     GS: c.intermediateSize,
     LDP: c.inProjSize,
     Z_COL: 0,
-    W_OFF: pl.gateNorm,
+    W_OFF: ctx.weights.pl.gateNorm,
     EPS: c.layerNormEpsilon,
     WG: reductionWidth(ctx.opts.variant, NORM_WG_GPU),
   });
-  const normBuffers = { dims: a.dims, y: a.y, proj: a.proj, weight: params, out: a.gated };
-  steps.push(norm.dispatch(`layer${l}.gated_norm`, normBuffers, (t) => [t, 1, 1]));
-  return steps;
+  const weight = ctx.weights.layerParams[l]!;
+  const normBuffers = { dims: a.dims, y: a.y, proj: a.proj, weight, out: a.gated };
+  return norm.dispatch(`layer${l}.gated_norm`, normBuffers, (t) => [t, 1, 1]);
 }
 
-/** Every layer on a chunk ('gemm') or on one token ('gemv'), after the embedding. */
-function layerSteps(ctx: Mamba2PlanContext, mode: Mode): Dispatch[] {
+/** Layer `l` between its projections: the conv over x, B and C, the SSM, the gated RMSNorm. */
+function mixerSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
+  const c = ctx.config;
+  const a = ctx.act;
+  const conv = ctx.pipes.kernel('m2_conv', convConstants(ctx));
+  const params = ctx.weights.layerParams[l]!;
+  const convBuffers = { dims: a.dims, proj: a.proj, params, state: ctx.weights.work[l]!, xbc: a.xbc };
+  return [
+    conv.dispatch(`layer${l}.conv`, convBuffers, (t) => [ceil(c.convDim, 64), ceil(t, 8), 1]),
+    ...scanSteps(ctx, l, mode),
+    gatedNormStep(ctx, l),
+  ];
+}
+
+/**
+ * Every layer on a chunk ('gemm') or on one token ('gemv'), after the embedding: RMSNorm, in_proj, `mixer(l)`
+ * (the conv, the scan and the gated norm; the batched plan passes its segmented ones), out_proj.
+ */
+export function layerSteps(
+  ctx: Mamba2PlanContext,
+  mode: Mode,
+  mixer: (l: number) => Dispatch[] = (l) => mixerSteps(ctx, l, mode),
+): Dispatch[] {
   const c = ctx.config;
   const a = ctx.act;
   const pl = ctx.weights.pl;
@@ -118,7 +153,7 @@ function layerSteps(ctx: Mamba2PlanContext, mode: Mode): Dispatch[] {
     steps.push(rmsnormStep(ctx, `layer${l}.norm`, l > 0, params, pl.norm));
     const inBias = c.useBias ? pl.inProjBias : undefined;
     steps.push(...gemmSteps(ctx, `layer${l}.in_proj`, a.normed, a.proj, c.inProjSize, params, inBias, mode));
-    steps.push(...mixerSteps(ctx, l, mode));
+    steps.push(...mixer(l));
     const outBias = c.useBias ? pl.outProjBias : undefined;
     steps.push(
       ...gemmSteps(ctx, `layer${l}.out_proj`, a.gated, a.delta, c.hiddenSize, params, outBias, mode),
