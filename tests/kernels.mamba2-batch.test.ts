@@ -10,10 +10,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
-import { encodeDispatches, PipelineCache, type Dispatch } from '../src/engine/kernels/pipelines.ts';
+import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { causalConv, ssdScan } from '../src/engine/reference/mamba2.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
-import { rng, withScope } from './helpers/gpu.ts';
+import { withScope } from './helpers/gpu.ts';
+import { Buffers, uniformRandom } from './helpers/mamba2Buffers.ts';
 
 const TOL = 1e-5;
 
@@ -73,51 +74,6 @@ const tokensOf = (segs: Segments) => segs.reduce((s, [, len]) => s + len, 0);
 const segTable = (segs: Segments) =>
   Uint32Array.from([segs.length, ...segs.flatMap(([s, , slot]) => [s, slot]), tokensOf(segs)]);
 
-function uniformRandom(seed: number) {
-  const next = rng(seed);
-  return (n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * (next() * 2 - 1));
-}
-
-/** Buffers made for one test, destroyed together; `run` encodes the steps and reads buffers back. */
-class Buffers {
-  private made: GPUBuffer[] = [];
-  storage(data: Float32Array<ArrayBuffer> | Uint32Array<ArrayBuffer> | number): GPUBuffer {
-    const bytes = typeof data === 'number' ? 4 * data : data.byteLength;
-    const b = dev.device.createBuffer({
-      size: Math.max(16, Math.ceil(bytes / 16) * 16),
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-    });
-    if (typeof data !== 'number') dev.device.queue.writeBuffer(b, 0, data);
-    this.made.push(b);
-    return b;
-  }
-  async run(steps: Dispatch[], T: number, reads: [GPUBuffer, number][]): Promise<Float32Array[]> {
-    const enc = dev.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    encodeDispatches(pass, steps, T);
-    pass.end();
-    const staging = reads.map(([src, n]) => {
-      const r = dev.device.createBuffer({
-        size: 4 * n,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      enc.copyBufferToBuffer(src, 0, r, 0, 4 * n);
-      this.made.push(r);
-      return r;
-    });
-    dev.device.queue.submit([enc.finish()]);
-    return Promise.all(
-      staging.map(async (r) => {
-        await r.mapAsync(GPUMapMode.READ);
-        return new Float32Array(r.getMappedRange().slice(0));
-      }),
-    );
-  }
-  destroy() {
-    for (const b of this.made) b.destroy();
-  }
-}
-
 /** Slot `slot`'s floats [from, from + n) of `slots` (stride `stride`), as float64 for the reference. */
 const slotPart = (slots: Float32Array, stride: number, slot: number, from: number, n: number) =>
   Float64Array.from(slots.subarray(slot * stride + from, slot * stride + from + n));
@@ -148,7 +104,7 @@ describe('segmented Mamba-2 conv (m2_conv_seg)', () => {
         const params = r(cbOff + CD, 0.6);
         const proj = r(T * LDP);
         const slots = r(table.slots * stride);
-        const b = new Buffers();
+        const b = new Buffers(dev.device);
         const [gotXbc, gotSlots] = await withScope(dev.device, async () => {
           const xbc = b.storage(T * CD);
           const slotBuf = b.storage(slots);
@@ -208,7 +164,7 @@ describe('segmented Mamba-2 scan (m2_scan_seg)', () => {
       for (let s = 0; s < table.slots; s++) {
         for (let h = 0; h < H; h++) slots[s * stride + dtSum + h] = Math.abs(slots[s * stride + dtSum + h]!);
       }
-      const b = new Buffers();
+      const b = new Buffers(dev.device);
       const [gotY, gotSlots] = await withScope(dev.device, async () => {
         const y = b.storage(T * DI);
         const slotBuf = b.storage(slots);

@@ -16,8 +16,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
-import { encodeDispatches, PipelineCache, type Dispatch } from '../src/engine/kernels/pipelines.ts';
-import { writeUniform } from '../src/engine/kernels/uniforms.ts';
+import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import {
   gatedNormKernel,
   M2_SSD_FUSED,
@@ -28,7 +27,8 @@ import {
 import { ssdScratchFloats, ssdSteps } from '../src/engine/mamba2/ssd.ts';
 import { causalConv, gatedRmsNorm, silu, ssdScan } from '../src/engine/reference/mamba2.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
-import { rng, withScope } from './helpers/gpu.ts';
+import { withScope } from './helpers/gpu.ts';
+import { Buffers, uniformRandom } from './helpers/mamba2Buffers.ts';
 
 const TOL = 1e-5;
 
@@ -38,54 +38,6 @@ beforeAll(async () => {
   dev = await openNodeDevice();
   pipes = PipelineCache.forDevice(dev.device);
 });
-
-/** Buffers made for one test, destroyed together. */
-class Buffers {
-  private made: GPUBuffer[] = [];
-  constructor(private readonly device: GPUDevice) {}
-  storage(data: Float32Array<ArrayBuffer> | number): GPUBuffer {
-    const bytes = typeof data === 'number' ? 4 * data : data.byteLength;
-    const b = this.device.createBuffer({
-      size: Math.max(16, Math.ceil(bytes / 16) * 16),
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-    });
-    if (typeof data !== 'number') this.device.queue.writeBuffer(b, 0, data);
-    this.made.push(b);
-    return b;
-  }
-  dims(T: number): GPUBuffer {
-    const b = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    // Every Mamba-2 kernel reads the same Dims struct; m2_conv's layout writes it.
-    writeUniform(this.device.queue, b, 'm2_conv', 'dims', { T, pos0: 0 });
-    this.made.push(b);
-    return b;
-  }
-  async run(steps: Dispatch[], T: number, reads: [GPUBuffer, number][]): Promise<Float32Array[]> {
-    const enc = this.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    encodeDispatches(pass, steps, T);
-    pass.end();
-    const staging = reads.map(([src, n]) => {
-      const r = this.device.createBuffer({
-        size: 4 * n,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      enc.copyBufferToBuffer(src, 0, r, 0, 4 * n);
-      this.made.push(r);
-      return r;
-    });
-    this.device.queue.submit([enc.finish()]);
-    return Promise.all(
-      staging.map(async (r) => {
-        await r.mapAsync(GPUMapMode.READ);
-        return new Float32Array(r.getMappedRange().slice(0));
-      }),
-    );
-  }
-  destroy() {
-    for (const b of this.made) b.destroy();
-  }
-}
 
 // Two groups of two heads; in_proj's output rows are z | x B C | dt | 3 spare columns (so strides are not sizes).
 const H = 4;
@@ -97,11 +49,6 @@ const CD = DI + 2 * G * N;
 const LDP = DI + CD + H + 3;
 const DT_COL = DI + CD;
 const LIMIT = [0.05, 1.5] as const;
-
-function uniformRandom(seed: number) {
-  const next = rng(seed);
-  return (n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * (next() * 2 - 1));
-}
 
 /** A layer's parameters as the kernels read them: one buffer, each tensor at an offset (none at 0). */
 function layerParams(r: ReturnType<typeof uniformRandom>, dc: number) {
