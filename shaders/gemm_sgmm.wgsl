@@ -97,44 +97,13 @@ override NBUF: u32 = 2u;
 override NBUF: u32 = 1u;
 #endif
 
-#ifdef EMULATE
-alias H = f32;
-alias Left = array<f32, 256>; // [m * 16 + k]
-alias Right = array<f32, 16 * SN>; // [k * SN + n]
-alias Acc = array<f32, 16 * SN>; // [m * SN + n]
-// f32 to the nearest f16 value, ties to even, in integer arithmetic. An unpack of a pack is not enough: on the
-// H200 the f32-X variants came out 2e-4 off, the size of X left unrounded (the compiler may fold the pair), while
-// to_f16's stored pack2x16float gave exact bits; SwiftShader's quantizeToF16 does not round to nearest. Normal range: add half an f16 ulp (13 dropped bits) plus the kept lsb, clear the dropped bits;
-// below 2^-14 the f16 grid is 2^-24, where round() ties to even.
-fn toH(v: f32) -> H {
-  if (abs(v) < 6.103515625e-5) {
-    return round(v * 16777216.0) / 16777216.0;
-  }
-  let b = bitcast<u32>(v);
-  return bitcast<f32>((b + 0xfffu + ((b >> 13u) & 1u)) & 0xffffe000u);
-}
-fn half2(w: u32) -> vec2<H> {
-  return unpack2x16float(w);
-}
-#else
-alias H = f16;
-// This Dawn's order: subgroup_matrix_left<T, K, M>, _right<T, N, K>, _result<T, N, M> (columns first).
-alias Left = subgroup_matrix_left<f16, 16, 16>;
-alias Right = subgroup_matrix_right<f16, SN, 16>;
-alias Acc = subgroup_matrix_result<f32, SN, 16>;
-fn toH(v: f32) -> H {
-  return f16(v);
-}
-fn half2(w: u32) -> vec2<H> {
-  return bitcast<vec2<f16>>(w);
-}
-#endif
+#include "sgmm_ops.wgsl"
 
 #ifndef AD
-var<workgroup> xs: array<H, NBUF * BM * LDS>; // [buffer][token][k]
+var<workgroup> xs: array<Half, NBUF * BM * LDS>; // [buffer][token][k]
 #endif
 #ifdef BS
-var<workgroup> ws: array<H, NBUF * BN * LDS>; // [buffer][output][k]
+var<workgroup> ws: array<Half, NBUF * BN * LDS>; // [buffer][output][k]
 #endif
 var<workgroup> outPatch: array<f32, SGM * SGN * 16 * SN>; // one 16 x SN result per subgroup
 
@@ -145,24 +114,8 @@ var<private> nBase: u32;
 var<private> splitZ: u32;
 var<private> nSplit: u32;
 
-// ---- the matrix operations (real, or emulated per lane) ----
+// ---- loads and stores (real, or emulated per lane; the arithmetic is in include/sgmm_ops.wgsl) ----
 #ifdef EMULATE
-fn zero() -> Acc {
-  return Acc();
-}
-fn mma(a: Left, b: Right, c: Acc) -> Acc {
-  var r = c;
-  for (var m = 0u; m < 16u; m++) {
-    for (var n = 0u; n < SN; n++) {
-      var s = r[m * SN + n];
-      for (var k = 0u; k < 16u; k++) {
-        s += a[m * 16u + k] * b[k * SN + n];
-      }
-      r[m * SN + n] = s;
-    }
-  }
-  return r;
-}
 #ifndef AD
 fn leftStaged(off: u32) -> Left {
   var a: Left;
@@ -237,12 +190,6 @@ fn storeP(c: Acc, off: u32, stride: u32) {
   }
 }
 #else
-fn zero() -> Acc {
-  return Acc();
-}
-fn mma(a: Left, b: Right, c: Acc) -> Acc {
-  return subgroupMatrixMultiplyAccumulate(a, b, c);
-}
 #ifndef AD
 fn leftStaged(off: u32) -> Left {
   return subgroupMatrixLoad<Left, row_major>(&xs, off, LDS);
@@ -314,12 +261,12 @@ fn xAt(i: u32) -> f32 {
 }
 #endif
 #ifdef AH
-fn xAt(i: u32) -> H {
+fn xAt(i: u32) -> Half {
   return half2(X[i >> 3u][(i >> 1u) & 3u])[i & 1u];
 }
 #endif
 #ifdef BS
-fn wAt(i: u32) -> H {
+fn wAt(i: u32) -> Half {
   return half2(W[i >> 3u][(i >> 1u) & 3u])[i & 1u];
 }
 #endif
@@ -347,8 +294,8 @@ fn loadX(e: u32, kb: u32) -> XItem {
 #else
   var u = vec4u(0u);
   for (var i = 0u; i < 4u; i++) {
-    let lo = select(H(0.0), xAt(t * K + k + 2u * i), k + 2u * i < K);
-    let hi = select(H(0.0), xAt(t * K + k + 2u * i + 1u), k + 2u * i + 1u < K);
+    let lo = select(Half(0.0), xAt(t * K + k + 2u * i), k + 2u * i < K);
+    let hi = select(Half(0.0), xAt(t * K + k + 2u * i + 1u), k + 2u * i + 1u < K);
     u[i] = packH(lo, hi);
   }
   return u;
@@ -375,11 +322,11 @@ fn storeX(buf: u32, e: u32, v: XItem) {
 #endif
 
 #ifdef EMULATE
-fn packH(lo: H, hi: H) -> u32 {
+fn packH(lo: Half, hi: Half) -> u32 {
   return pack2x16float(vec2f(lo, hi));
 }
 #else
-fn packH(lo: H, hi: H) -> u32 {
+fn packH(lo: Half, hi: Half) -> u32 {
   return bitcast<u32>(vec2<f16>(lo, hi));
 }
 #endif
@@ -397,8 +344,8 @@ fn loadW(e: u32, kb: u32) -> WItem {
   }
   var u = vec4u(0u);
   for (var i = 0u; i < 4u; i++) {
-    let lo = select(H(0.0), wAt(n * K + k + 2u * i), k + 2u * i < K);
-    let hi = select(H(0.0), wAt(n * K + k + 2u * i + 1u), k + 2u * i + 1u < K);
+    let lo = select(Half(0.0), wAt(n * K + k + 2u * i), k + 2u * i < K);
+    let hi = select(Half(0.0), wAt(n * K + k + 2u * i + 1u), k + 2u * i + 1u < K);
     u[i] = packH(lo, hi);
   }
   return u;

@@ -7,8 +7,6 @@
  * than a tile), must match the float64 reference within 1e-2 of the largest logit: the activations are rounded
  * to f16 at each GEMM's input, which costs about 1e-3 here; a wrong index costs O(1).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SgmmChoice } from '../src/engine/sgmmDecisions.ts';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
@@ -17,41 +15,18 @@ import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { GpuMambaModel } from '../src/engine/model.ts';
 import { referenceForward } from '../src/engine/reference/mamba.ts';
 import { randomConfig, randomHostWeights } from '../src/engine/randomWeights.ts';
-import { shaderSources } from '../src/engine/shaders.gen.ts';
-import { parseVariants, preprocess } from '../scripts/shaders/preprocess.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
+import { buildWith, describedWithSubgroupMatrix, swapSources } from './helpers/emulate.ts';
 import { withScope } from './helpers/gpu.ts';
-
-const SHADERS = join(import.meta.dirname, '..', 'shaders');
-const FAMILY = readFileSync(join(SHADERS, 'gemm_sgmm.wgsl'), 'utf8');
-const sources = shaderSources as Record<string, string>;
 
 /** Swaps the kernel's WGSL for its EMULATE build; the returned function puts the real one back. */
 function emulate(kernel: string): () => void {
-  const v = parseVariants(FAMILY, 'gemm_sgmm.wgsl', 'gemm_sgmm').find((x) => x.name === kernel)!;
-  const real = sources[kernel]!;
-  sources[kernel] = preprocess(FAMILY, 'gemm_sgmm.wgsl', { ...v.defines, EMULATE: '1' }, (name) =>
-    readFileSync(join(SHADERS, 'include', name), 'utf8'),
-  );
-  return () => {
-    sources[kernel] = real;
-  };
+  return swapSources({ [kernel]: buildWith('gemm_sgmm.wgsl', kernel, { EMULATE: '1' }) });
 }
 
 let dev: EngineDevice;
 beforeAll(async () => {
-  const real = await openNodeDevice();
-  const f16 = (N: number) => ({ componentType: 'f16', resultComponentType: 'f32', M: 16, N, K: 16 });
-  dev = {
-    ...real,
-    subgroupMatrix: {
-      configs: [f16(16), f16(8)],
-      subgroupMinSize: 32,
-      subgroupMaxSize: 32,
-      hasShaderF16: true,
-      maxWorkgroupStorage: real.device.limits.maxComputeWorkgroupStorageSize,
-    },
-  };
+  dev = describedWithSubgroupMatrix(await openNodeDevice());
 });
 
 // d_model 64: in_proj 256 rows, out_proj 64; x_proj 36 rows and the tied 300-row LM head are not multiples of 16,

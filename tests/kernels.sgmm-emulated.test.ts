@@ -7,8 +7,6 @@
  * f16-X variants, must give f32ToF16's bits and zero padding rows. The real kernels (subgroupMatrixLoad and
  * friends on tensor cores) are checked on the GPU machine by bench/sgmat-sweep.ts against the same reference.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   makeProblem,
@@ -27,19 +25,12 @@ import { sgmmFits, sgmmLayout, type SgmmChoice } from '../src/engine/sgmmDecisio
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
-import { parseVariants, preprocess } from '../scripts/shaders/preprocess.ts';
+import { buildWith } from './helpers/emulate.ts';
 import { withScope } from './helpers/gpu.ts';
-
-const SHADERS = join(import.meta.dirname, '..', 'shaders');
-const FAMILY = readFileSync(join(SHADERS, 'gemm_sgmm.wgsl'), 'utf8');
 
 /** The variant's WGSL with EMULATE added to its defines. */
 function emulated(kernel: string): string {
-  const v = parseVariants(FAMILY, 'gemm_sgmm.wgsl', 'gemm_sgmm').find((x) => x.name === kernel);
-  if (!v) throw new Error(`no variant ${kernel}`);
-  return preprocess(FAMILY, 'gemm_sgmm.wgsl', { ...v.defines, EMULATE: '1' }, (name) =>
-    readFileSync(join(SHADERS, 'include', name), 'utf8'),
-  );
+  return buildWith('gemm_sgmm.wgsl', kernel, { EMULATE: '1' });
 }
 
 let dev: EngineDevice;

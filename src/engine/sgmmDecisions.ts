@@ -150,13 +150,29 @@ export function sgmatKernel(
   sm: SubgroupMatrixTraits | undefined,
   choice: SgmmChoice = SGMM_CHOICE,
 ): SgmmChoice | undefined {
-  if (variant !== 'hardware' || dtype !== 'f16' || !sm) return undefined;
-  if (!sm.hasShaderF16 || sm.subgroupMinSize !== 32 || sm.subgroupMaxSize !== 32) return undefined;
-  if (!sgmmFits(choice, sm.maxWorkgroupStorage)) return undefined;
-  const SN = sgmmLayout(choice).SN;
-  const has = sm.configs.some(
-    (c) =>
-      c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === SN && c.K === 16,
+  if (variant !== 'hardware' || dtype !== 'f16') return undefined;
+  if (!hasF16Matrices(sm, sgmmLayout(choice).SN) || !sgmmFits(choice, sm.maxWorkgroupStorage))
+    return undefined;
+  return choice;
+}
+
+/**
+ * Whether `sm` offers what every kernel on subgroup matrices here assumes: shader-f16, f16 × f16 → f32
+ * matrices of 16 × SN × 16, and subgroups of exactly 32 (their tiles are laid out by local_invocation_index / 32).
+ */
+export function hasF16Matrices(sm: SubgroupMatrixTraits | undefined, SN = 16): sm is SubgroupMatrixTraits {
+  return (
+    sm !== undefined &&
+    sm.hasShaderF16 &&
+    sm.subgroupMinSize === 32 &&
+    sm.subgroupMaxSize === 32 &&
+    sm.configs.some(
+      (c) =>
+        c.componentType === 'f16' &&
+        c.resultComponentType === 'f32' &&
+        c.M === 16 &&
+        c.N === SN &&
+        c.K === 16,
+    )
   );
-  return has ? choice : undefined;
 }
