@@ -16,6 +16,7 @@
 #include "dims.wgsl"
 #include "m2_ssd_chunk.wgsl"
 #include "m2_delta.wgsl"
+#include "m2_ssd_cum.wgsl"
 
 override LDP: u32;
 override DT_COL: u32;
@@ -30,8 +31,6 @@ override A_OFF: u32;
 @group(0) @binding(6) var<storage, read_write> cs: array<f32>;
 
 const KS = 16u;
-var<workgroup> wDelta: array<f32, 64>;
-var<workgroup> wCum: array<f32, 64>;
 // Slice of 16 tokens: weighted x [k][p] and B [k][n / 4] (as vec4s).
 var<workgroup> wX: array<f32, 1024>;
 var<workgroup> wB: array<vec4f, 256>;
@@ -48,24 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let nBlocks = (N + 63u) / 64u;
   let p0 = (wid.z / nBlocks) * 64u;
   let n0 = (wid.z % nBlocks) * 64u;
-  if (li < len) {
-    wDelta[li] = m2Delta(proj[(t0 + li) * LDP + DT_COL + h], h);
-  }
-  workgroupBarrier();
-  if (li < len) {
-    // Each token's running sum in token order, as the reference adds them (no cross-invocation rounding).
-    let a = -exp(params[A_OFF + h]);
-    var run = 0.0;
-    for (var j = 0u; j <= li; j++) {
-      run += wDelta[j] * a;
-    }
-    wCum[li] = run;
-    if (wid.z == 0u) {
-      cum[(t0 + li) * H + h] = run;
-      dl[(t0 + li) * H + h] = wDelta[li];
-    }
-  }
-  workgroupBarrier();
+  chunkDeltas(li, len, t0, h, wid.z == 0u);
   let last = wCum[len - 1u];
   let cd = xbcStride();
   let xCol = h * P + p0;

@@ -35,7 +35,11 @@ import {
   gatedNormKernel,
   M2_SSD_FUSED,
   M2_SSD_FUSED8,
+  M2_SSD_SGMM_Q,
   m2InProjSplits,
+  m2SsdSgmm,
+  m2SsdSgmmRefusal,
+  m2SsdSgmmStorage,
   m2SsdChoice,
   m2SsdPlan,
   m2ScanDecodeKernel,
@@ -228,7 +232,45 @@ describe('kernel choice by adapter kind', () => {
       /state_size ≤ 128 \(this model has 256\)/,
     );
     expect(() => m2SsdPlan('hardware', 128, false, 'fused')).toThrow(/no subgroups/);
-    expect(() => m2SsdPlan('hardware', 128, true, 'fast' as never)).toThrow(/auto, fused, fused8 or passes/);
+    expect(() => m2SsdPlan('hardware', 128, true, 'fast' as never)).toThrow(
+      /auto, fused, fused8, passes or sgmm/,
+    );
+    // Q for the passes (forced, or where 'auto' falls back to them); the fused forms keep 16.
+    expect(m2SsdPlan('hardware', 128, true, 'passes', 64)).toEqual(m2SsdChoice('hardware', 64));
+    expect(m2SsdPlan('hardware', 256, true, 'auto', 32)).toEqual(m2SsdChoice('hardware', 32));
+    expect(() => m2SsdPlan('hardware', 128, true, 'fused', 32)).toThrow(/run Q 16/);
+  });
+
+  it("Mamba-2's SSD on subgroup matrices: forced only, on the hardware variant, f16 weights and a device that has them", () => {
+    expect(m2SsdPlan('hardware', 128, true, 'sgmm')).toEqual({
+      tiled: true,
+      q: M2_SSD_SGMM_Q,
+      nk: 0,
+      fused: false,
+      sgmm: true,
+    });
+    expect(m2SsdPlan('hardware', 256, false, 'sgmm', 32)).toEqual(m2SsdSgmm(32));
+    expect(() => m2SsdPlan('software', 128, true, 'sgmm')).toThrow(/hardware variant only/);
+    expect(() => m2SsdSgmm(40)).toThrow(/16, 32, 48 or 64/);
+    // Staged operands (the larger kernel's), 8 KB of patches, 512 bytes of Δ and cum: 27,136 bytes at Q 64.
+    expect(m2SsdSgmmStorage(64)).toBe(2 * 64 * 72 * 2 + 8192 + 512);
+    expect(m2SsdSgmmStorage(32, 4)).toBe((2 * 32 + 64) * 40 * 4 + 8192 + 512);
+    const f16 = (N: number) => ({ componentType: 'f16', resultComponentType: 'f32', M: 16, N, K: 16 });
+    const sm = {
+      configs: [f16(16)],
+      subgroupMinSize: 32,
+      subgroupMaxSize: 32,
+      hasShaderF16: true,
+      maxWorkgroupStorage: 32768,
+    };
+    expect(m2SsdSgmmRefusal('f16', sm, 64)).toBeUndefined();
+    expect(m2SsdSgmmRefusal('f32', sm, 64)).toMatch(/f16 weights only \(these are f32\)/);
+    expect(m2SsdSgmmRefusal('f16', undefined, 64)).toMatch(/needs a device with f16 subgroup matrices/);
+    expect(m2SsdSgmmRefusal('f16', { ...sm, configs: [f16(8)] }, 64)).toMatch(/16 × 16 × 16/);
+    expect(m2SsdSgmmRefusal('f16', { ...sm, subgroupMinSize: 16 }, 64)).toMatch(/subgroups of 32/);
+    expect(m2SsdSgmmRefusal('f16', { ...sm, maxWorkgroupStorage: 16384 }, 64)).toMatch(
+      /27136 bytes of workgroup memory at Q 64 \(the device has 16384\)/,
+    );
   });
 
   it("Mamba-2's gated norm reads vec4s only where every row, group and z column starts at a multiple of 4", () => {

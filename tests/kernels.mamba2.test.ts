@@ -24,11 +24,11 @@ import {
   m2SsdChoice,
   type M2SsdChoice,
 } from '../src/engine/mamba2/decisions.ts';
-import { ssdScratchFloats, ssdSteps } from '../src/engine/mamba2/ssd.ts';
 import { causalConv, gatedRmsNorm, silu, ssdScan } from '../src/engine/reference/mamba2.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
 import { withScope } from './helpers/gpu.ts';
 import { Buffers, uniformRandom } from './helpers/mamba2Buffers.ts';
+import { expectSsd, LIMIT, runSsd, ssdCase, WIDE } from './helpers/ssdCase.ts';
 
 const TOL = 1e-5;
 
@@ -48,7 +48,6 @@ const DI = H * P;
 const CD = DI + 2 * G * N;
 const LDP = DI + CD + H + 3;
 const DT_COL = DI + CD;
-const LIMIT = [0.05, 1.5] as const;
 
 /** A layer's parameters as the kernels read them: one buffer, each tensor at an offset (none at 0). */
 function layerParams(r: ReturnType<typeof uniformRandom>, dc: number) {
@@ -136,14 +135,6 @@ function scanCase(T: number, seed: number) {
   return { xbc, proj, flat, offsets, state, ssmOff, dtsOff: ssmOff + H * P * N, want: { y, ...want } };
 }
 
-function expectScan(got: Float32Array[], c: Pick<ReturnType<typeof scanCase>, 'ssmOff' | 'dtsOff' | 'want'>) {
-  const [y, state] = got as [Float32Array, Float32Array];
-  expect(relMaxDiff(y, c.want.y)).toBeLessThan(TOL);
-  expect(relMaxDiff(state.subarray(c.ssmOff, c.dtsOff), c.want.ssm)).toBeLessThan(TOL);
-  expect(relMaxDiff(state.subarray(c.dtsOff), c.want.dtSum)).toBeLessThan(TOL);
-  expect([...state.subarray(0, c.ssmOff)]).toEqual([0, 0, 0]);
-}
-
 const common = { H, P, G, N, DT_MIN: LIMIT[0], DT_MAX: LIMIT[1] };
 
 describe('Mamba-2 SSM step (m2_scan_step)', () => {
@@ -182,7 +173,7 @@ describe('Mamba-2 SSM step (m2_scan_step)', () => {
         ]);
       });
       b.destroy();
-      expectScan(got, c);
+      expectSsd(got, c, TOL);
     });
   }
 });
@@ -274,74 +265,10 @@ describe('Mamba-2 decode step with the gate (m2_scan_decode, m2_scan_decode_sg)'
   }
 });
 
-/** A chunked-SSD problem of any size: xbc, in_proj rows (raw Δ), per-head parameters and a random state. */
-function ssdCase(d: typeof dims, T: number, seed: number) {
-  const { numHeads: h, headDim: p, nGroups: g, stateSize: n } = d;
-  const di = h * p;
-  const cd = di + 2 * g * n;
-  const ldp = di + cd + h + 3;
-  const r = uniformRandom(seed);
-  const params = { dtBias: r(h), aLog: r(h), d: r(h) };
-  // dt_bias at 5, A_log after it, D after that (no tensor at offset 0).
-  const flat = new Float32Array(5 + 3 * h);
-  flat.set(params.dtBias, 5);
-  flat.set(params.aLog, 5 + h);
-  flat.set(params.d, 5 + 2 * h);
-  const xbc = r(T * cd);
-  const proj = r(T * ldp, 3);
-  const ssmOff = 3;
-  const state = new Float32Array(ssmOff + h * p * n + h);
-  state.set(r(h * p * n, 0.5), ssmOff);
-  state.set(r(h).map(Math.abs), ssmOff + h * p * n);
-  const want = {
-    ssm: Float64Array.from(state.subarray(ssmOff, ssmOff + h * p * n)),
-    dtSum: Float64Array.from(state.subarray(ssmOff + h * p * n)),
-  };
-  const y = ssdScan(xbc, proj, ldp, di + cd, T, d, { ...params, timeStepLimit: LIMIT }, want);
-  const layout = {
-    LDP: ldp,
-    DT_COL: di + cd,
-    DT_MIN: LIMIT[0],
-    DT_MAX: LIMIT[1],
-    DTB_OFF: 5,
-    A_OFF: 5 + h,
-    D_OFF: 5 + 2 * h,
-    SSM_OFF: ssmOff,
-    DTS_OFF: ssmOff + h * p * n,
-  };
-  return { xbc, proj, flat, state, layout, ssmOff, dtsOff: ssmOff + h * p * n, want: { y, ...want } };
-}
-
-/** Runs the three passes the engine plans for `choice` (src/engine/mamba2/ssd.ts) on one case. */
-async function runSsd(d: typeof dims, T: number, c: ReturnType<typeof ssdCase>, choice: M2SsdChoice) {
-  const { numHeads: h, headDim: p, nGroups: g, stateSize: n } = d;
-  const b = new Buffers(dev.device);
-  const got = await withScope(dev.device, async () => {
-    const bufs = {
-      dims: b.dims(T),
-      xbc: b.storage(c.xbc),
-      proj: b.storage(c.proj),
-      params: b.storage(c.flat),
-      cum: b.storage(T * h),
-      dl: b.storage(T * h),
-      cs: b.storage(ssdScratchFloats(T, { H: h, P: p, G: g, N: n }, choice)),
-      state: b.storage(c.state),
-      y: b.storage(T * h * p),
-    };
-    const steps = ssdSteps(pipes, '', { H: h, P: p, G: g, N: n }, c.layout, bufs, choice);
-    return b.run(steps, T, [
-      [bufs.y, T * h * p],
-      [bufs.state, c.state.length],
-    ]);
-  });
-  b.destroy();
-  return got;
-}
-
-// The engine's shape family in small: 2 groups of 2 heads. `wide` spans two 64-blocks of P and of N, both
-// partial, so the tiled kernels' block edges are exercised too.
+// The engine's shape family in small: 2 groups of 2 heads; `wide` (WIDE) spans two 64-blocks of P and of N,
+// both partial, so the tiled kernels' block edges are exercised too.
 const small = dims;
-const wide = { numHeads: 4, headDim: 80, nGroups: 2, stateSize: 72 };
+const wide = WIDE;
 
 describe('Mamba-2 chunked SSD scan (three passes m2_ssd_chunk_state → m2_ssd_state_pass → m2_ssd_chunk_scan, or fused m2_ssd_cb → m2_ssd_fused)', () => {
   const cases: [string, typeof dims, number, M2SsdChoice][] = [];
@@ -388,8 +315,8 @@ describe('Mamba-2 chunked SSD scan (three passes m2_ssd_chunk_state → m2_ssd_s
         : '';
     it(`${variant}: ${T} tokens in chunks of ${choice.q}${slice} (${shape}) from a random state: y, the final state and Σ Δ`, async () => {
       const c = ssdCase(d, T, 31 + T + choice.q + d.headDim);
-      const got = await runSsd(d, T, c, choice);
-      expectScan(got, c);
+      const got = await runSsd(dev.device, pipes, d, T, c, choice);
+      expectSsd(got, c, TOL);
     });
   }
 });

@@ -30,8 +30,10 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
             [--decode-rows 1-4]   (decode: rows per fused-GEMV workgroup and per Mamba-2 scan workgroup)
-            [--ssd auto|fused|fused8|passes]   (Mamba-2 prefill: the fused SSD pair, 16 or 8 state rows
-                                                a workgroup, or its three passes)
+            [--ssd auto|fused|fused8|passes|sgmm]   (Mamba-2 prefill: the fused SSD pair, 16 or 8 state
+                                                rows a workgroup, its three passes, or the passes on
+                                                subgroup matrices: f16 weights, a device that has them)
+            [--ssd-chunk 16|32|48|64]   (Mamba-2 prefill: tokens per chunk of the passes and of sgmm)
             [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)
 ${BATCH_BENCH_USAGE}`;
 
@@ -51,6 +53,7 @@ export const BENCH_OPTIONS = {
     'decode-middle',
     'decode-rows',
     'ssd',
+    'ssd-chunk',
     'variant',
     ...BATCH_BENCH_VALUES,
   ],
@@ -206,8 +209,12 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     throw new UsageError(`--decode-rows must be 1, 2, 3 or 4 (got ${decodeRows}).`);
   }
   const ssd = args.values.get('ssd');
-  if (ssd !== undefined && !['auto', 'fused', 'fused8', 'passes'].includes(ssd)) {
-    throw new UsageError(`--ssd must be auto, fused, fused8 or passes (got "${ssd}").`);
+  if (ssd !== undefined && !['auto', 'fused', 'fused8', 'passes', 'sgmm'].includes(ssd)) {
+    throw new UsageError(`--ssd must be auto, fused, fused8, passes or sgmm (got "${ssd}").`);
+  }
+  const ssdChunk = intOption(args, 'ssd-chunk');
+  if (ssdChunk !== undefined && ![16, 32, 48, 64].includes(ssdChunk)) {
+    throw new UsageError(`--ssd-chunk must be 16, 32, 48 or 64 (got ${ssdChunk}).`);
   }
   const variant = args.values.get('variant');
   if (variant !== undefined && variant !== 'software' && variant !== 'hardware') {
@@ -223,6 +230,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     decodeMiddle: decodeMiddle as DecodeMiddle | undefined,
     decodeRows,
     ssd: ssd as SsdForm | undefined,
+    ssdChunk,
   };
   const { engine, tokenizer, dev, aLogs, uploadMs } = await open(
     model,

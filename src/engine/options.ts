@@ -15,7 +15,13 @@ import {
   type F16Kernels,
   type Int8Choice,
 } from './decisions.ts';
-import { m2SsdChoice, m2SsdPlan, type M2SsdChoice, type SsdForm } from './mamba2/decisions.ts';
+import {
+  m2SsdChoice,
+  m2SsdPlan,
+  m2SsdSgmmRefusal,
+  type M2SsdChoice,
+  type SsdForm,
+} from './mamba2/decisions.ts';
 import { sgmatKernel, type SgmmChoice, type SubgroupMatrixTraits } from './sgmmDecisions.ts';
 import { assertInt8Group } from './gpu/int8.ts';
 
@@ -79,9 +85,12 @@ export interface EngineOptions {
    * Mamba-2 prefill's SSD scan (mamba2/decisions.ts m2SsdPlan): 'auto' (default) the fused pair on GPUs with
    * subgroups where state_size ≤ 128, else the three passes; 'fused', 'fused8' (8 state rows a workgroup) or
    * 'passes' force one (benchmarks compare them; the fused forms fail on a device without subgroups or a model
-   * with a larger state).
+   * with a larger state); 'sgmm' the passes with their two chunk kernels on subgroup matrices (f16 weights and
+   * a device with subgroup matrices only: m2SsdSgmmRefusal says why not; opt-in until it is timed).
    */
   ssd?: SsdForm;
+  /** Tokens per chunk of the SSD passes and of 'sgmm' (16, 32, 48 or 64; Q 32 at most for SwiftShader's). */
+  ssdChunk?: number;
 }
 
 /** What the engine needs to know of its device to settle the defaults. */
@@ -150,8 +159,10 @@ export function resolveOptions(
   }
   // A forced SSD form the model cannot take (or a misspelt one) fails here, before any weights load.
   const m2Ssd = isMamba2Config(config)
-    ? m2SsdPlan(variant, config.stateSize, dev.hasSubgroups, opts.ssd)
+    ? m2SsdPlan(variant, config.stateSize, dev.hasSubgroups, opts.ssd, opts.ssdChunk)
     : m2SsdChoice(variant);
+  const noSgmm = m2Ssd.sgmm === true ? m2SsdSgmmRefusal(opts.dtype, dev.subgroupMatrix, m2Ssd.q) : undefined;
+  if (noSgmm !== undefined) throw new RangeError(`The SSD scan on subgroup matrices ${noSgmm}.`);
   const maxBinding = dev.maxStorageBufferBindingSize;
   const sgmat =
     opts.subgroupMatrix === true

@@ -6,6 +6,7 @@
  */
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { KernelVariant } from '../options.ts';
+import { hasF16Matrices, type SubgroupMatrixTraits } from '../sgmmDecisions.ts';
 
 /**
  * Rows of in_proj where prefill starts a new GEMM dispatch (decisions.ts prefillBlocks, which drops a split a
@@ -85,6 +86,11 @@ export interface M2SsdChoice {
   fused: boolean;
   /** The fused kernel's state rows per workgroup: 16 (m2_ssd_fused, the default) or 8 (m2_ssd_fused8). */
   rows?: 8 | 16;
+  /**
+   * The three passes with chunk_state and chunk_scan on subgroup matrices (m2_ssd_chunk_state_sgmm,
+   * m2_ssd_chunk_scan_sgmm; f16 operands, f32 sums) and the tiled state pass between them.
+   */
+  sgmm?: boolean;
 }
 
 /**
@@ -122,14 +128,59 @@ export const M2_SSD_FUSED: M2SsdChoice = { tiled: true, q: 16, nk: 0, fused: tru
 
 /**
  * The fused pair with 8 state rows per workgroup of 128 invocations (m2_ssd_fused8): twice the workgroups of
- * the 16-row kernel. Not run by default: it waits for a measurement on the GPU machine (bench/session8_run1.sh
+ * the 16-row kernel. Not run by default: it waits for a measurement on the GPU machine (bench/session9_run1.sh
  * times both, with the workgroup-count probe that asks whether an SM holds one 16-row workgroup at a time).
  */
 export const M2_SSD_FUSED8: M2SsdChoice = { ...M2_SSD_FUSED, rows: 8 };
 
+/**
+ * Q of the SSD passes on subgroup matrices: 64, so each chunk's products are 64-deep (four 16-deep steps on
+ * the tensor cores) and the entering states in memory are a quarter of Q 16's. Not run by default: it waits for
+ * a measurement on the GPU machine against the fused pair (bench/m2-ssd-bench.ts --variants sgmm).
+ */
+export const M2_SSD_SGMM_Q = 64;
+
+/** The passes on subgroup matrices at `q` tokens per chunk (16, 32, 48 or 64; default M2_SSD_SGMM_Q). */
+export function m2SsdSgmm(q = M2_SSD_SGMM_Q): M2SsdChoice {
+  if (q % 16 !== 0 || q < 16 || q > 64)
+    throw new RangeError(`The SSD on subgroup matrices takes Q = 16, 32, 48 or 64 (got ${q}).`);
+  return { tiled: true, q, nk: 0, fused: false, sgmm: true };
+}
+
+/**
+ * Workgroup memory in bytes the larger of the two subgroup-matrix SSD kernels declares at `q`: its staged
+ * operands (`operandBytes` each: 2 for f16; the tests' EMULATE builds hold f32, 4), 8 KB of f32 patches and
+ * 512 bytes of Δ and cum (see the two kernels' headers).
+ */
+export function m2SsdSgmmStorage(q: number, operandBytes = 2): number {
+  const state = 2 * q * 72;
+  const scan = Math.max((2 * q + 64) * 40, q * (q + 8) + q * 72);
+  return Math.max(state, scan) * operandBytes + 2048 * 4 + 512;
+}
+
+/**
+ * Why the SSD on subgroup matrices cannot run here, or undefined when it can: it needs f16 weights (it rounds
+ * the scan's operands to f16, which an f32 checkpoint's exact arithmetic must not), the f16 16 × 16 × 16
+ * configuration with subgroups of exactly 32, and workgroup memory for Q.
+ */
+export function m2SsdSgmmRefusal(
+  dtype: string,
+  sm: SubgroupMatrixTraits | undefined,
+  q: number,
+): string | undefined {
+  if (dtype !== 'f16')
+    return `rounds its operands to f16, so it runs for f16 weights only (these are ${dtype})`;
+  if (!hasF16Matrices(sm))
+    return 'needs a device with f16 subgroup matrices (chromium-experimental-subgroup-matrix and shader-f16, 16 × 16 × 16, subgroups of 32)';
+  const need = m2SsdSgmmStorage(q);
+  if (need > sm.maxWorkgroupStorage)
+    return `needs ${need} bytes of workgroup memory at Q ${q} (the device has ${sm.maxWorkgroupStorage})`;
+  return undefined;
+}
+
 /** Which SSD form prefill runs (EngineOptions.ssd): by the decisions below, or forced. */
-export type SsdForm = 'auto' | 'fused' | 'fused8' | 'passes';
-const FORMS: readonly string[] = ['auto', 'fused', 'fused8', 'passes'];
+export type SsdForm = 'auto' | 'fused' | 'fused8' | 'passes' | 'sgmm';
+const FORMS: readonly string[] = ['auto', 'fused', 'fused8', 'passes', 'sgmm'];
 
 /**
  * The SSD scan prefill runs: on GPUs the fused pair where N ≤ M2_FUSED_MAX_N and the device has subgroups (the
@@ -140,16 +191,26 @@ const FORMS: readonly string[] = ['auto', 'fused', 'fused8', 'passes'];
  * bench/runs/2026-12-04-h200-session7 run 3): 90.5 against 154.1 µs a layer at the 130m shape, 235.3 against
  * 453.6 at 2.7b; prefill 2048 with the engine 72,056 against 60,340 tok/s (mamba2-130m), 4,301 against 3,908
  * (mamba2-2.7b).
+ * 'sgmm' (forced only, hardware variant) takes the passes on subgroup matrices; options.ts checks the device
+ * and the weights with m2SsdSgmmRefusal. `q` sets Q for 'passes' and 'sgmm' (and for 'auto' where it falls back
+ * to the passes); the fused forms run Q 16 and refuse another.
  */
 export function m2SsdPlan(
   variant: KernelVariant,
   stateSize: number,
   hasSubgroups: boolean,
   form: SsdForm = 'auto',
+  q?: number,
 ): M2SsdChoice {
   if (!FORMS.includes(form)) {
-    throw new RangeError(`ssd must be auto, fused, fused8 or passes (got "${String(form)}").`);
+    throw new RangeError(`ssd must be auto, fused, fused8, passes or sgmm (got "${String(form)}").`);
   }
+  if (form === 'sgmm') {
+    if (variant !== 'hardware')
+      throw new RangeError('The SSD on subgroup matrices runs on the hardware variant only.');
+    return m2SsdSgmm(q);
+  }
+  if (form === 'passes') return m2SsdChoice(variant, q);
   const fits = stateSize <= M2_FUSED_MAX_N && hasSubgroups;
   if ((form === 'fused' || form === 'fused8') && !fits) {
     throw new RangeError(
@@ -158,7 +219,9 @@ export function m2SsdPlan(
       }).`,
     );
   }
+  if ((form === 'fused' || form === 'fused8') && q !== undefined && q !== M2_SSD_FUSED.q)
+    throw new RangeError(`The fused SSD kernels run Q ${M2_SSD_FUSED.q} (got ${q}).`);
   if (form === 'fused8') return M2_SSD_FUSED8;
   const fused = form === 'fused' || (form === 'auto' && variant === 'hardware' && fits);
-  return fused ? M2_SSD_FUSED : m2SsdChoice(variant);
+  return fused ? M2_SSD_FUSED : m2SsdChoice(variant, q);
 }

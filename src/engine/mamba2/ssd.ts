@@ -1,7 +1,8 @@
 /**
  * Mamba-2's chunked SSD scan for prefill, as the engine plans it (see mamba2/decisions.ts m2SsdChoice, m2SsdPlan):
- * three dispatches (m2_ssd_chunk_state → m2_ssd_state_pass → m2_ssd_chunk_scan, or their _tiled twins on GPUs)
- * that write every chunk's entering state to `cs`, or two (m2_ssd_cb → m2_ssd_fused) that keep the state in
+ * three dispatches (m2_ssd_chunk_state → m2_ssd_state_pass → m2_ssd_chunk_scan, or their _tiled twins on GPUs,
+ * or the two chunk passes on subgroup matrices, _sgmm, around the tiled state pass) that write every chunk's
+ * entering state to `cs`, or two (m2_ssd_cb → m2_ssd_fused) that keep the state in
  * registers and use `cs` only for the chunks' C·Bᵀ. Shared by the engine's plan, the kernel tests and
  * bench/m2-ssd-bench.ts, so all three run the same kernels on the same grids.
  */
@@ -95,15 +96,18 @@ export function ssdSteps(
         ]),
     ];
   }
-  // The tiled kernels make 64 × 64 blocks: chunk_state of local[P, N], chunk_scan of the outputs' P columns.
+  // The tiled kernels (and those on subgroup matrices) make 64 × 64 blocks: chunk_state of local[P, N],
+  // chunk_scan of the outputs' P columns.
   const zState = choice.tiled ? ceil(P, 64) * ceil(N, 64) : 1;
   const zScan = choice.tiled ? ceil(P, 64) : 1;
   const suffix = choice.tiled ? '_tiled' : '';
+  // The two chunk passes on subgroup matrices; the state pass between them is the tiled one.
+  const outer = choice.sgmm === true ? '_sgmm' : suffix;
   // m2_ssd_state_pass's workgroup width (64 invocations, or 256 tiled).
   const stateWg = choice.tiled ? 256 : 64;
   return [
     pipes
-      .kernel(`m2_ssd_chunk_state${suffix}`, { ...dt, H, P, G, N, Q, A_OFF: l.A_OFF })
+      .kernel(`m2_ssd_chunk_state${outer}`, { ...dt, H, P, G, N, Q, A_OFF: l.A_OFF })
       .dispatch(`${prefix}chunk_state`, { dims, xbc, proj, params, cum, dl, cs }, (t) => [
         ceil(t, Q),
         H,
@@ -113,14 +117,14 @@ export function ssdSteps(
       .kernel(`m2_ssd_state_pass${suffix}`, { H, P, N, Q, SSM_OFF: l.SSM_OFF, DTS_OFF: l.DTS_OFF })
       .dispatch(`${prefix}state_pass`, { dims, cum, dl, state, cs }, () => [ceil(P * N, stateWg), H, 1]),
     pipes
-      .kernel(`m2_ssd_chunk_scan${suffix}`, {
+      .kernel(`m2_ssd_chunk_scan${outer}`, {
         H,
         P,
         G,
         N,
         Q,
         D_OFF: l.D_OFF,
-        ...(choice.tiled ? { NK: choice.nk } : {}),
+        ...(choice.tiled && choice.sgmm !== true ? { NK: choice.nk } : {}),
       })
       .dispatch(`${prefix}chunk_scan`, { dims, xbc, params, cum, dl, cs, y }, (t) => [ceil(t, Q), H, zScan]),
   ];
