@@ -8,17 +8,12 @@
 // Shapes: proj f32 [T, LDP] (in_proj's output; xBC at columns XBC_COL .. XBC_COL+CD−1), params f32 (conv
 // weight [CD, DC] at CW_OFF, bias [CD] at CB_OFF), state f32 (conv state [CD, DC−1] at CONV_OFF),
 // xbc f32 [T, CD]. 2 ≤ DC ≤ 8.
+// The per-token step and the filter load are include/m2_conv_token.wgsl's, shared with m2_conv_seg.wgsl.
 // Reference: causalConv in src/engine/reference/mamba2.ts.
 // Dispatch: (ceil(CD / 64), ceil(T / TT)).
 #include "dims.wgsl"
+#include "m2_conv_token.wgsl"
 
-override CD: u32;
-override DC: u32;
-override LDP: u32;
-override XBC_COL: u32;
-override HAS_BIAS: bool;
-override CW_OFF: u32;
-override CB_OFF: u32;
 override CONV_OFF: u32;
 const TT: u32 = 8u;
 
@@ -45,29 +40,18 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     return;
   }
   let back = i32(DC) - 1;
-  let bias = select(0.0, params[CB_OFF + c], HAS_BIAS);
   // The filter in registers: read once, not once per token (this kernel took 30 % more time than Mamba-1's
   // conv1d at 2.7b size, for 5 % more channels, while it re-read the weights for every token).
-  var w: array<f32, 8>;
-  for (var j = 0u; j < DC; j++) {
-    w[j] = params[CW_OFF + c * DC + j];
-  }
+  var w: Taps;
+  let bias = m2ConvFilter(c, &w);
   // Ring of the last DC inputs, newest at the end; filled with the DC−1 inputs before `first`.
-  var ring: array<f32, 8>;
+  var ring: Taps;
   for (var j = 0; j < back; j++) {
     ring[j + 1] = convIn(c, i32(first) - back + j);
   }
   let last = min(first + TT, dims.T);
   for (var t = first; t < last; t++) {
-    for (var j = 0u; j + 1u < DC; j++) {
-      ring[j] = ring[j + 1u];
-    }
-    ring[DC - 1u] = proj[t * LDP + XBC_COL + c];
-    var s = bias;
-    for (var j = 0u; j < DC; j++) {
-      s += w[j] * ring[j];
-    }
-    xbc[t * CD + c] = s / (1.0 + exp(-s));
+    m2ConvToken(c, t, &ring, &w, bias);
   }
   if (gid.y == 0u) {
     var kept: array<f32, 8>;

@@ -11,15 +11,11 @@
 // proj f32 [T, LDP] (in_proj's output; xBC at columns XBC_COL .. XBC_COL+CD−1), params f32 (conv weight
 // [CD, DC] at CW_OFF, bias [CD] at CB_OFF), slots f32 [slots, STRIDE] (conv state [CD, DC−1] at CONV_OFF
 // within a slot), xbc f32 [T, CD]. 2 ≤ DC ≤ 8.
+// The per-token step and the filter load are include/m2_conv_token.wgsl's, shared with m2_conv.wgsl.
 // Reference: causalConv in src/engine/reference/mamba2.ts, per sequence (tests/kernels.mamba2-batch.test.ts).
 // Dispatch: (ceil(CD / 64), S) or more along y (extra invocations return).
-override CD: u32;
-override DC: u32;
-override LDP: u32;
-override XBC_COL: u32;
-override HAS_BIAS: bool;
-override CW_OFF: u32;
-override CB_OFF: u32;
+#include "m2_conv_token.wgsl"
+
 override CONV_OFF: u32;
 override STRIDE: u32;
 
@@ -40,26 +36,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let end = segs[3u + 2u * seg];
   let keep = DC - 1u;
   let st = segs[2u + 2u * seg] * STRIDE + CONV_OFF + c * keep;
-  let bias = select(0.0, params[CB_OFF + c], HAS_BIAS);
-  var w: array<f32, 8>;
-  for (var j = 0u; j < DC; j++) {
-    w[j] = params[CW_OFF + c * DC + j];
-  }
+  var w: Taps;
+  let bias = m2ConvFilter(c, &w);
   // The last DC inputs, newest at index DC−1; before the first token, the slot's DC−1 old inputs at 1 .. DC−1.
-  var ring: array<f32, 8>;
+  var ring: Taps;
   for (var j = 0u; j < keep; j++) {
     ring[j + 1u] = slots[st + j];
   }
   for (var t = first; t < end; t++) {
-    for (var j = 0u; j < keep; j++) {
-      ring[j] = ring[j + 1u];
-    }
-    ring[keep] = proj[t * LDP + XBC_COL + c];
-    var s = bias;
-    for (var j = 0u; j < DC; j++) {
-      s += w[j] * ring[j];
-    }
-    xbc[t * CD + c] = s / (1.0 + exp(-s));
+    m2ConvToken(c, t, &ring, &w, bias);
   }
   // The window's newest DC−1 inputs are the new state (old state entries where the segment was short).
   for (var j = 0u; j < keep; j++) {

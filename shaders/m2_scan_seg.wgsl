@@ -13,16 +13,11 @@
 // xbc f32 [T, CD] (x [H·P] | B [G·N] | C [G·N]), proj f32 [T, LDP] (raw Δ at DT_COL), params f32 (dt_bias [H]
 // at DTB_OFF, A_log [H] at A_OFF, D [H] at D_OFF), slots f32 [slots, STRIDE] (ssm [H, P, N] at SSM_OFF,
 // dtSum [H] at DTS_OFF within a slot), y f32 [T, H·P].
+// The per-token step is include/m2_scan_token.wgsl's m2ScanToken, shared with m2_scan_step.wgsl.
 // Reference: ssdScan in src/engine/reference/mamba2.ts, per sequence (tests/kernels.mamba2-batch.test.ts).
 // Dispatch: (ceil(H·P / 64), S) or more along y (extra invocations return).
-#include "m2_delta.wgsl"
+#include "m2_scan_token.wgsl"
 
-override H: u32;
-override P: u32;
-override G: u32;
-override N: u32;
-override LDP: u32;
-override DT_COL: u32;
 override A_OFF: u32;
 override D_OFF: u32;
 override SSM_OFF: u32;
@@ -36,6 +31,15 @@ override STRIDE: u32;
 @group(0) @binding(4) var<storage, read_write> slots: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
+// The slots m2ScanToken updates.
+fn ssmAt(i: u32) -> f32 {
+  return slots[i];
+}
+
+fn ssmSet(i: u32, v: f32) {
+  slots[i] = v;
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let r = gid.x;
@@ -47,27 +51,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let slot = segs[2u + 2u * seg] * STRIDE;
   let end = segs[3u + 2u * seg];
   let h = r / P;
-  let g = h / (H / G);
-  let cd = H * P + 2u * G * N;
   let negA = -exp(params[A_OFF + h]);
   let dSkip = params[D_OFF + h];
   let row = slot + SSM_OFF + r * N;
   var sum = 0.0;
   for (var t = first; t < end; t++) {
-    let delta = m2Delta(proj[t * LDP + DT_COL + h], h);
-    sum += delta;
-    let decay = exp(negA * delta);
-    let x = xbc[t * cd + r];
-    let dx = delta * x;
-    let bRow = t * cd + H * P + g * N;
-    let cRow = bRow + G * N;
-    var acc = 0.0;
-    for (var n = 0u; n < N; n++) {
-      let v = decay * slots[row + n] + dx * xbc[bRow + n];
-      slots[row + n] = v;
-      acc += v * xbc[cRow + n];
-    }
-    y[t * H * P + r] = acc + dSkip * x;
+    sum += m2ScanToken(t, r, row, negA, dSkip);
   }
   if (r % P == 0u) {
     slots[slot + DTS_OFF + h] += sum;

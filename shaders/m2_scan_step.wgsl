@@ -6,17 +6,12 @@
 // Shapes: xbc f32 [T, CD] (x [H·P] | B [G·N] | C [G·N]), proj f32 [T, LDP] (raw Δ at DT_COL), params f32
 // (dt_bias [H] at DTB_OFF, A_log [H] at A_OFF, D [H] at D_OFF), state f32 (ssm [H, P, N] at SSM_OFF,
 // dtSum [H] at DTS_OFF), y f32 [T, H·P].
+// The per-token step is include/m2_scan_token.wgsl's m2ScanToken, shared with m2_scan_seg.wgsl.
 // Reference: ssdScan in src/engine/reference/mamba2.ts.
 // Dispatch: (ceil(H·P / 64)).
 #include "dims.wgsl"
-#include "m2_delta.wgsl"
+#include "m2_scan_token.wgsl"
 
-override H: u32;
-override P: u32;
-override G: u32;
-override N: u32;
-override LDP: u32;
-override DT_COL: u32;
 override A_OFF: u32;
 override D_OFF: u32;
 override SSM_OFF: u32;
@@ -29,6 +24,15 @@ override DTS_OFF: u32;
 @group(0) @binding(4) var<storage, read_write> state: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
+// The state m2ScanToken updates.
+fn ssmAt(i: u32) -> f32 {
+  return state[i];
+}
+
+fn ssmSet(i: u32, v: f32) {
+  state[i] = v;
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let row = gid.x;
@@ -36,26 +40,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     return;
   }
   let h = row / P;
-  let g = h / (H / G);
-  let cd = H * P + 2u * G * N;
   let a = -exp(params[A_OFF + h]);
   let d = params[D_OFF + h];
   let s0 = SSM_OFF + row * N;
   var dtSum = 0.0;
   for (var t = 0u; t < dims.T; t++) {
-    let delta = m2Delta(proj[t * LDP + DT_COL + h], h);
-    dtSum += delta;
-    let decay = exp(a * delta);
-    let x = xbc[t * cd + row];
-    let bBase = t * cd + H * P + g * N;
-    let cBase = bBase + G * N;
-    var acc = 0.0;
-    for (var n = 0u; n < N; n++) {
-      let s = decay * state[s0 + n] + delta * x * xbc[bBase + n];
-      state[s0 + n] = s;
-      acc += s * xbc[cBase + n];
-    }
-    y[t * H * P + row] = acc + d * x;
+    dtSum += m2ScanToken(t, row, s0, a, d);
   }
   if (row % P == 0u) {
     state[DTS_OFF + h] += dtSum;
