@@ -37,6 +37,7 @@ export const GPU_TESTS = [
   'tests/kernels.mamba2.test.ts',
   'tests/kernels.mamba2-batch.test.ts',
   'tests/kernels.m2-ssd-sgmm.test.ts',
+  'tests/shaders.compile.test.ts',
   'tests/kernels.test.ts',
   'tests/kernels.w8a8.test.ts',
   'tests/mix.gpu.test.ts',
