@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Packs what bench/session8_run1.sh needs on the GPU machine into dist-bench/all.tar.xz: this checkout's CLI,
+# Packs what bench/session9_run1.sh needs on the GPU machine into dist-bench/all.tar.xz: this checkout's CLI,
 # GPU test project, m2-ssd-bench and check-mamba2 bundles, and the CLI bundled at the two commits the run
-# compares against (6fbd13b, the session's start, as soup-before.mjs; b357829, before in_proj's split, as
+# compares against (6fbd13b, session 8's start, as soup-before.mjs; b357829, before in_proj's split, as
 # soup-nosplit.mjs), each built in a throwaway worktree. Then, with docs/screenshots moved out of the tree (the
 # device's 64 MiB cap), the device call is:
-#   tar -xJf dist-bench/all.tar.xz -C dist-bench && source .device-kit/on-device.sh && OUT=$OUT bash bench/session8_run1.sh
+#   tar -xJf dist-bench/all.tar.xz -C dist-bench && source .device-kit/on-device.sh && OUT=$OUT bash bench/session9_run1.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node scripts/bundle-node.mjs
