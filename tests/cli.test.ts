@@ -61,6 +61,30 @@ describe('soup reports bad input in one line', () => {
     expect(r.stderr).toMatch(/--decode-rows must be 1, 2, 3 or 4 \(got 5\)/);
   });
 
+  it('bench --batch-queries: the slots follow --batch-memory, and too little says so', async () => {
+    // The bundled Mamba-2's states take 1.1 MB: 1 MiB holds none, so continueMany would run one by one.
+    const model = 'public/models/soup-mamba2-4.5m';
+    const none = await soup(['bench', '--batch-queries', '--model', model, '--batch-memory', '1']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/has no batch capacity .* A larger --batch-memory \(MiB; default 256\)/);
+    // 4 MiB hold 3 states, so a batch of 4 is refused with the slots named.
+    const few = await soup([
+      'bench',
+      '--batch-queries',
+      '--model',
+      model,
+      '--batch-memory',
+      '4',
+      '--batch',
+      '4',
+    ]);
+    expect(few.code).toBe(2);
+    expect(few.stderr).toMatch(/--batch 4 is above this engine's 3 slots/);
+    const bad = await soup(['study', 'icl', '--model', model, '--tasks', 'x', '--batch-memory', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--batch-memory must be a number of MiB above 0 \(got 0\)/);
+  });
+
   it('a config that is not Mamba', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'soup-bad-'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 10 }));

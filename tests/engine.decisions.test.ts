@@ -573,4 +573,26 @@ describe('continueMany batch slots (batchSlots)', () => {
     expect(batchSlots(40 * MiB, 1, 512, 128 * MiB)).toBe(3);
     expect(batchSlots(40 * MiB, 1, 512, 64 * MiB)).toBe(0);
   });
+
+  it('takes a larger budget where one is given (EngineOptions.batchMemory): Mamba-2 2.7b batches from 344 MB', () => {
+    // 1 GiB / 172 MB = 6 states; 2 GiB 12; two states need 2 × 172 MB (2 × 2.69 MB a layer under the binding).
+    expect(batchSlots(m2l, 64, 512, 128 * MiB, 1024 * MiB)).toBe(6);
+    expect(batchSlots(m2l, 64, 512, 128 * MiB, 2048 * MiB)).toBe(12);
+    expect(batchSlots(m2l, 64, 512, 128 * MiB, 2 * 64 * m2l - 1)).toBe(0);
+    expect(batchSlots(m2l, 64, 512, 128 * MiB, 2 * 64 * m2l)).toBe(2);
+    // A smaller one shrinks Mamba-1's batches too; 0 bytes turns batching off.
+    expect(batchSlots(m1, 24, 512, 128 * MiB, 32 * MiB)).toBe(11);
+    expect(batchSlots(m1, 24, 512, 128 * MiB, 0)).toBe(0);
+  });
+
+  it('resolveOptions takes batchMemory in bytes, 0 or more, and defaults to BATCH_SLOT_BYTES', () => {
+    const device = { isSoftware: false, hasSubgroups: true, maxStorageBufferBindingSize: 128 * MiB };
+    const config = randomConfig('130m');
+    expect(resolveOptions({ dtype: 'f32' }, device, config).batchMemory).toBe(BATCH_SLOT_BYTES);
+    expect(resolveOptions({ dtype: 'f32', batchMemory: 2 ** 30 }, device, config).batchMemory).toBe(2 ** 30);
+    for (const bad of [-1, Number.NaN, Infinity])
+      expect(() => resolveOptions({ dtype: 'f32', batchMemory: bad }, device, config)).toThrow(
+        /batchMemory must be a number of bytes/,
+      );
+  });
 });

@@ -19,7 +19,7 @@ import { formatText } from '../bench/format.ts';
 import { runBenchmark, type BenchOptions, type BenchResult } from '../bench/run.ts';
 import { intOption, UsageError, type ParsedArgs } from './args.ts';
 import { BATCH_BENCH_USAGE, BATCH_BENCH_VALUES, runBatchBench } from './benchBatch.ts';
-import { openModelDir, parseDtype } from './model-dir.ts';
+import { batchMemoryOption, openModelDir, parseDtype } from './model-dir.ts';
 
 export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.join(' | random:')})
             [--dtype f32|f16|int8] [--json] [--quick] [--check CHECK.safetensors]
@@ -231,6 +231,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     decodeRows,
     ssd: ssd as SsdForm | undefined,
     ssdChunk,
+    ...batchMemoryOption(args),
   };
   const { engine, tokenizer, dev, aLogs, uploadMs } = await open(
     model,

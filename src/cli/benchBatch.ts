@@ -16,8 +16,10 @@ import { intOption, UsageError, type ParsedArgs } from './args.ts';
 
 export const BATCH_BENCH_USAGE = `            [--batch-queries [--queries 64] [--batch 32] [--shots 8] [--new-tokens 8] [--repeats 3]
              [--tokenizer tokenizer.json] [--tasks tasks.json]]   (ICL queries/s, one by one vs batched;
-             --batch defaults to the engine's slots where it has fewer than 32)`;
+             --batch defaults to the engine's slots where it has fewer than 32;
+             [--batch-memory MiB] the slots' budget, default 256)`;
 export const BATCH_BENCH_VALUES = [
+  'batch-memory',
   'queries',
   'batch',
   'shots',
@@ -52,7 +54,7 @@ export async function runBatchBench(
   const cap = engine.batchCapacity;
   if (cap === 0) {
     throw new UsageError(
-      `${model} has no batch capacity (not even two of its states fit the batch slots' budget, batchSlots in decisions.ts): continueMany runs its queries one by one.`,
+      `${model} has no batch capacity (not even two of its states fit the batch slots' budget, batchSlots in decisions.ts): continueMany runs its queries one by one. A larger --batch-memory (MiB; default 256) gives it slots.`,
     );
   }
   const queries = count('queries', 64);
@@ -75,7 +77,10 @@ export async function runBatchBench(
     args.values.get('tasks') ?? join(bundledModelDir(join(process.cwd(), 'public/models')), 'tasks.json');
   const suite = parseTaskSuite(readJson(tasksFile, 'The task suite'), tasksFile);
   const qs = iclQueries(suite, (t) => tokenizer.encode(t), { queries, shots, seed: 1 });
-  if (batch > cap) throw new UsageError(`--batch ${batch} is above this engine's ${cap} slots.`);
+  if (batch > cap)
+    throw new UsageError(
+      `--batch ${batch} is above this engine's ${cap} slots (a larger --batch-memory may give more).`,
+    );
   const say = (m: string) => process.stderr.write(`bench: ${m}\n`);
   const r = await runBatchQueries(
     engine,

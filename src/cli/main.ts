@@ -7,7 +7,7 @@ import { BENCH_OPTIONS, BENCH_USAGE, runBench } from './bench.ts';
 import { runEval } from './eval.ts';
 import { runGenerate } from './generate.ts';
 import { loadTokenizerFromDir } from '../model/node.ts';
-import { openModelDir, parseDtype, type OpenedModel } from './model-dir.ts';
+import { batchMemoryOption, openModelDir, parseDtype, type OpenedModel } from './model-dir.ts';
 import { describeFsError, isUserError } from './output.ts';
 import { runScore, runStateCapture } from './state.ts';
 import { parseStudyArgs, runStudy, STUDY_USAGE } from './study.ts';
@@ -24,9 +24,16 @@ const USAGE = `usage: soup <command> [options]
 ${STUDY_USAGE}
 ${BENCH_USAGE}`;
 
-/** Opens --model (at --dtype), runs `fn` and frees the engine whatever happens. */
+/**
+ * Opens --model (at --dtype; with --batch-memory, where the command takes it, continueMany's slot budget),
+ * runs `fn` and frees the engine whatever happens.
+ */
 async function withModel<T>(args: ParsedArgs, fn: (m: OpenedModel) => Promise<T>): Promise<T> {
-  const model = await openModelDir(required(args, 'model'), parseDtype(args.values.get('dtype')));
+  const model = await openModelDir(
+    required(args, 'model'),
+    parseDtype(args.values.get('dtype')),
+    batchMemoryOption(args),
+  );
   try {
     return await fn(model);
   } finally {

@@ -14,7 +14,7 @@ import type { EngineDevice } from '../engine/gpu/device.ts';
 import type { EngineOptions, GpuMambaModel } from '../engine/model.ts';
 import { adapterName, openEngine } from '../engine/open.ts';
 import { WeightsHasher } from '../engine/states/hash.ts';
-import { UsageError } from './args.ts';
+import { numberOption, UsageError, type ParsedArgs } from './args.ts';
 
 export interface OpenedModel {
   dir: string;
@@ -70,4 +70,15 @@ export function parseDtype(v: string | undefined): WeightDtype | undefined {
     throw new UsageError(`--dtype must be f32, f16 or int8 (got "${v}").`);
   }
   return v;
+}
+
+/**
+ * `--batch-memory MiB`: the bytes continueMany's state slots may take (EngineOptions.batchMemory); {} when the
+ * option is absent, so the engine keeps its default (256 MiB, decisions.ts BATCH_SLOT_BYTES).
+ */
+export function batchMemoryOption(args: ParsedArgs): Pick<EngineOptions, 'batchMemory'> {
+  const mib = numberOption(args, 'batch-memory');
+  if (mib === undefined) return {};
+  if (!(mib > 0)) throw new UsageError(`--batch-memory must be a number of MiB above 0 (got ${mib}).`);
+  return { batchMemory: Math.floor(mib * 2 ** 20) };
 }

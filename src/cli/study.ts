@@ -21,7 +21,7 @@ import {
 import { intList, intOption, required, UsageError, type OptionSpec, type ParsedArgs } from './args.ts';
 import { resolveTasks } from './study-model.ts';
 
-const COMMON = ['model', 'dtype', 'seed', 'max-new-tokens'];
+const COMMON = ['model', 'dtype', 'seed', 'max-new-tokens', 'batch-memory'];
 
 export const STUDY_OPTIONS: Record<string, OptionSpec> = {
   icl: {
@@ -57,6 +57,7 @@ export const STUDY_OPTIONS: Record<string, OptionSpec> = {
 
 export const STUDY_USAGE = `  study icl --model DIR (--tasks a,b | --tasks-file F ...) [--shots 1,2,4] [--states 4] [--queries 50]
             [--seed 1] [--max-new-tokens 12] [--dtype f32|f16|int8] [--json [--details]]
+            (icl, retrieval, switch: [--batch-memory MiB] for continueMany's state slots, default 256)
   study chunked --model DIR --text-file F [--text-file G ...] [--chunks 2,4,8] [--continuation 128]
             [--order-samples 720] [--seed 1] [--json]
   study retrieval --model DIR (--tasks a,b,… | --tasks-file F ...) [--library-shots 4] [--library-states 1]

@@ -348,20 +348,22 @@ export function decodeMiddle(
 /** The most sequences continueMany runs in one pass (slot buffers are allocated for this many). */
 export const MAX_BATCH = 64;
 /**
- * The bytes the batch's state slots may take, all layers together: 256 MiB, allocated on the first
+ * The bytes the batch's state slots may take by default, all layers together: 256 MiB, allocated on the first
  * continueMany on top of the weights and activations (the memory estimate, src/model/memory.ts, leaves them
- * out). Mamba-2's states are large (19 MB at 130m size, 172 MB at 2.7b in f32), so this budget, not MAX_BATCH,
- * bounds its batches.
+ * out). A page shares the GPU with everything else the browser draws, so the default stays small; a GPU
+ * server can give more (EngineOptions.batchMemory, `soup study … --batch-memory MiB`). Mamba-2's states are
+ * large (19 MB at 130m size, 172 MB at 2.7b in f32), so this budget, not MAX_BATCH, bounds its batches.
  */
 export const BATCH_SLOT_BYTES = 256 * 2 ** 20;
 
 /**
  * Sequences per batched pass (plan/batch.ts) for a model whose working state takes `layerBytes` per layer over
  * `layers` layers: at most MAX_BATCH and the chunk size (a decode step is one chunk of one token per
- * sequence); no more slots than fit BATCH_SLOT_BYTES, all layers together (Mamba-1 130m: 64 slots of 2.9 MB,
+ * sequence); no more slots than fit `budget` (default BATCH_SLOT_BYTES), all layers together (Mamba-1 130m: 64 slots of 2.9 MB,
  * 2.8b: 10 of 26 MB; Mamba-2 130m: 13 of 19 MB); and no more than one layer's slot buffer, which the segmented
  * kernels bind whole, fits `maxBinding` (the device's maxStorageBufferBindingSize; 128 MiB by default). 0 where
- * the memory allows fewer than 2 (Mamba-2 2.7b: one 172 MB state): a batch of one gains nothing over
+ * the memory allows fewer than 2 (Mamba-2 2.7b at the default budget: one 172 MB state; 1 GiB holds 6): a batch
+ * of one gains nothing over
  * generate(), whose prefill runs the chunked scan where the batch scans token by token, so continueMany then
  * runs its queries one by one.
  */
@@ -370,9 +372,10 @@ export function batchSlots(
   layers: number,
   chunkSize: number,
   maxBinding: number,
+  budget = BATCH_SLOT_BYTES,
 ): number {
   const bytes = Math.max(1, layerBytes);
-  const byMemory = Math.min(Math.floor(BATCH_SLOT_BYTES / (bytes * layers)), Math.floor(maxBinding / bytes));
+  const byMemory = Math.min(Math.floor(budget / (bytes * layers)), Math.floor(maxBinding / bytes));
   if (byMemory < 2) return 0;
   return Math.max(1, Math.min(MAX_BATCH, chunkSize, byMemory));
 }

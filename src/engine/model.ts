@@ -320,14 +320,15 @@ export class GpuMambaModel implements MambaEngine {
   }
 
   /**
-   * Sequences continueMany runs in one pass (batchSlots in decisions.ts: the slots' memory budget, the
+   * Sequences continueMany runs in one pass (batchSlots in decisions.ts: the slots' memory budget
+   * (EngineOptions.batchMemory), the
    * device's binding limit, the chunk size); 0 where fewer than two states fit, and it runs one by one.
    */
   get batchCapacity(): number {
     const limits = this.device.limits;
     const binding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     const g = this.geometry;
-    return batchSlots(g.work.total * 4, g.layers, this.chunkSize, binding);
+    return batchSlots(g.work.total * 4, g.layers, this.chunkSize, binding, this.opts.batchMemory);
   }
 
   /**

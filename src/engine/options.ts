@@ -7,6 +7,7 @@ import { ModelFormatError } from '../model/errors.ts';
 import type { WeightDtype } from './api.ts';
 import type { EngineDevice } from './gpu/device.ts';
 import {
+  BATCH_SLOT_BYTES,
   defaultChunkSize,
   DEFAULT_INT8,
   gemmKernel,
@@ -91,6 +92,12 @@ export interface EngineOptions {
   ssd?: SsdForm;
   /** Tokens per chunk of the SSD passes and of 'sgmm' (16, 32, 48 or 64; Q 32 at most for SwiftShader's). */
   ssdChunk?: number;
+  /**
+   * Bytes continueMany's state slots may take, all layers together (decisions.ts batchSlots; default
+   * BATCH_SLOT_BYTES, 256 MiB). More slots batch more queries per pass; Mamba-2 2.7b needs more than twice
+   * its 172 MB state to batch at all.
+   */
+  batchMemory?: number;
 }
 
 /** What the engine needs to know of its device to settle the defaults. */
@@ -127,6 +134,8 @@ export interface ResolvedOptions {
   prefillGemmKernel: string;
   /** Mamba-2 prefill's SSD scan (m2SsdPlan); the three passes' default for a Mamba-1 model, which has none. */
   m2Ssd: M2SsdChoice;
+  /** Bytes of continueMany's state slots (EngineOptions.batchMemory). */
+  batchMemory: number;
 }
 
 /** The traits of an opened device that the options depend on. */
@@ -157,6 +166,9 @@ export function resolveOptions(
   if (opts.decodeMiddle !== undefined && !['fused', 'split', 'scan'].includes(opts.decodeMiddle)) {
     throw new RangeError(`decodeMiddle must be 'fused', 'split' or 'scan', got ${String(opts.decodeMiddle)}`);
   }
+  if (opts.batchMemory !== undefined && !(Number.isFinite(opts.batchMemory) && opts.batchMemory >= 0)) {
+    throw new RangeError(`batchMemory must be a number of bytes, 0 or more (got ${opts.batchMemory}).`);
+  }
   // A forced SSD form the model cannot take (or a misspelt one) fails here, before any weights load.
   const m2Ssd = isMamba2Config(config)
     ? m2SsdPlan(variant, config.stateSize, dev.hasSubgroups, opts.ssd, opts.ssdChunk)
@@ -185,6 +197,7 @@ export function resolveOptions(
     sgmat,
     prefillGemmKernel: sgmat?.kernel ?? gemmKernel('gemm', variant, false),
     m2Ssd,
+    batchMemory: opts.batchMemory ?? BATCH_SLOT_BYTES,
   };
 }
 
