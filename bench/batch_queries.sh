@@ -5,7 +5,9 @@
 #      pass/fail lines);
 #   2. queries/s of 8-shot ICL queries (bundled task suite, GPT-NeoX tokenizer), random 130m weights of each
 #      family, 8 new tokens each: generate() per query, continueMany at batch 1 and at batch 32 (Mamba-2 130m:
-#      its 13 slots) (median of 3), f16 then f32.
+#      its 13 slots) (median of 3), f16 then f32;
+#   3. the same for random Mamba-2 2.7b weights in f16 with --batch-memory 2048 (12 slots of its 172 MB states;
+#      the default 256 MiB holds none), 24 queries.
 # Prepare here: node scripts/bundle-node.mjs; bash bench/bundle-check.sh check-batch. There:
 #   source .device-kit/on-device.sh; OUT=$OUT bash bench/batch_queries.sh
 set -uo pipefail
@@ -26,3 +28,7 @@ for model in 130m mamba2-130m; do
     echo "batch-queries $model $dtype rc ${PIPESTATUS[0]}" | tee -a "$OUT/batch.txt"
   done
 done
+echo "== batch-queries random:mamba2-2.7b f16 --batch-memory 2048" | tee -a "$OUT/batch.txt"
+timeout 300 node dist-bench/soup.mjs bench --batch-queries --model random:mamba2-2.7b --dtype f16 --batch-memory 2048 \
+  --queries 24 --shots 8 --new-tokens 8 --repeats 3 2>>"$OUT/batch-stderr.txt" | tee -a "$OUT/batch.txt"
+echo "batch-queries mamba2-2.7b f16 rc ${PIPESTATUS[0]}" | tee -a "$OUT/batch.txt"
