@@ -11,13 +11,14 @@
  *   the real kernels convert) within F16_TOL, which is what f16 operands cost; a wrong index costs O(1).
  * - Where it has them (the GPU machine with Dawn's toggles), the real kernels run too, against F16_TOL.
  * SwiftShader's 32 KB of workgroup memory hold the EMULATE builds (f32 operands, twice the f16 bytes) at Q 16
- * and 32 only; Q 48 and 64 run on the real kernels.
+ * and 32 only; Q 48 and 64 run on the real kernels, and there the EMULATE builds check that m2SsdSgmmStorage
+ * counts the bytes the kernels declare (SwiftShader refuses them, naming the count).
  */
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
-import { m2SsdSgmm } from '../src/engine/mamba2/decisions.ts';
+import { m2SsdSgmm, m2SsdSgmmStorage } from '../src/engine/mamba2/decisions.ts';
 import { buildWith, hasRealSubgroupMatrix, swapSources } from './helpers/emulate.ts';
 import { expectSsd, runSsd, ssdCase, WIDE, type SsdDims } from './helpers/ssdCase.ts';
 
@@ -95,6 +96,37 @@ describe('Mamba-2 SSD passes on subgroup matrices, real kernels (adapters with f
     it(`${T} tokens in chunks of ${q} (${shapeOf(d)}) within ${F16_TOL}`, async (ctx) => {
       if (!hasRealSubgroupMatrix(dev)) ctx.skip();
       await check(d, T, q, undefined, F16_TOL);
+    });
+  }
+});
+
+describe('m2SsdSgmmStorage counts the workgroup memory the kernels declare', () => {
+  // The EMULATE builds hold f32 operands, 4 bytes where the real kernels hold 2; past the device's limit (32 KB
+  // on SwiftShader) the pipeline is refused with the kernel's byte count, which must be what the decision (the
+  // device check m2SsdSgmmRefusal makes before a model loads) counts.
+  for (const q of [48, 64]) {
+    it(`Q ${q}: the larger kernel's bytes, f32 operands`, async (ctx) => {
+      const want = m2SsdSgmmStorage(q, 4);
+      if (want <= dev.device.limits.maxComputeWorkgroupStorageSize) ctx.skip();
+      const shape = { H: 4, P: 64, G: 1, N: 64, Q: q };
+      const delta = { DTB_OFF: 0, LDP: 1, DT_COL: 0, A_OFF: 0 };
+      const used: number[] = [];
+      for (const [k, consts] of [
+        ['m2_ssd_chunk_state_sgmm', { ...shape, ...delta }],
+        ['m2_ssd_chunk_scan_sgmm', { ...shape, D_OFF: 0 }],
+      ] as const) {
+        const module = dev.device.createShaderModule({ code: buildWith(`${k}.wgsl`, k, { EMULATE: '1' }) });
+        dev.device.pushErrorScope('validation');
+        dev.device.createComputePipeline({
+          layout: 'auto',
+          compute: { module, entryPoint: 'main', constants: consts },
+        });
+        const e = await dev.device.popErrorScope();
+        const bytes = /workgroup storage \((\d+) bytes\)/.exec(e?.message ?? '')?.[1];
+        if (bytes !== undefined) used.push(Number(bytes));
+      }
+      expect(used.length).toBeGreaterThan(0);
+      expect(Math.max(...used)).toBe(want);
     });
   }
 });
