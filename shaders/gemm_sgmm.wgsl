@@ -10,14 +10,7 @@
 #variant gemm_sgmm_dd AD BD
 #variant gemm_sgmm_fs_n8 AF32 BS STAGED N8
 #variant gemm_sgmm_dd_n8 AD BD N8
-#ifndef EMULATE
-enable f16;
-enable subgroups;
-enable chromium_experimental_subgroup_matrix;
-// Tile offsets derive from local_invocation_index / 32, which the (workgroup-scoped) uniformity analysis cannot
-// prove subgroup-uniform; they are, because the kernel needs subgroups of exactly 32.
-diagnostic(off, chromium.subgroup_matrix_uniformity);
-#endif
+#include "sgmm_enables.wgsl"
 
 // Prefill GEMM on subgroup matrices (tensor cores), f16 operands, f32 sums; the tunable successor of
 // gemm_sgmat.wgsl, one template for bench/sgmat-sweep.ts to time in many shapes:

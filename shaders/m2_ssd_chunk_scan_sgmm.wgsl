@@ -1,11 +1,4 @@
-#ifndef EMULATE
-enable f16;
-enable subgroups;
-enable chromium_experimental_subgroup_matrix;
-// Tile offsets derive from local_invocation_index / 32, which the (workgroup-scoped) uniformity analysis cannot
-// prove subgroup-uniform; they are, because the kernel needs subgroups of exactly 32.
-diagnostic(off, chromium.subgroup_matrix_uniformity);
-#endif
+#include "sgmm_enables.wgsl"
 // Chunked SSD scan (Mamba-2 prefill), pass 3 of 3 on subgroup matrices (tensor cores; same bindings and results
 // as m2_ssd_chunk_scan_tiled): the outputs of chunk c for head h,
 //   y[t0+i, h·P + p] = Σ_{s≤i} M[i, s] · x[t0+s, p]  +  exp(cum_i) · Σ_n C_i[n] · entering[p, n]  +  D[h] · x
@@ -29,20 +22,9 @@ diagnostic(off, chromium.subgroup_matrix_uniformity);
 // Reference: ssdChunked in src/engine/reference/mamba2.ts on f16-rounded operands; tests/kernels.m2-ssd-sgmm.test.ts
 // runs the EMULATE build (include/sgmm_ops.wgsl) against the float64 recurrence.
 // Dispatch: (ceil(T / Q), H, ceil(P / 64)), workgroup 256.
-#include "dims.wgsl"
-#include "m2_ssd_chunk.wgsl"
+#include "m2_ssd_scan_io.wgsl"
 #include "sgmm_ops.wgsl"
 #include "sgmm_wg.wgsl"
-
-override D_OFF: u32;
-
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> xbc: array<f32>;
-@group(0) @binding(2) var<storage, read> params: array<f32>;
-@group(0) @binding(3) var<storage, read> cum: array<f32>;
-@group(0) @binding(4) var<storage, read> dl: array<f32>;
-@group(0) @binding(5) var<storage, read> cs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
 
 const SN = 16u;
 const BLK = 64u; // outputs p per workgroup

@@ -17,18 +17,7 @@
 // Q a multiple of 16, at most 64 (any P, N, G dividing H).
 // Reference: ssdChunked in src/engine/reference/mamba2.ts; the whole three-pass scan matches ssdScan.
 // Dispatch: (ceil(T / Q), H, ceil(P / 64)).
-#include "dims.wgsl"
-#include "m2_ssd_chunk.wgsl"
-
-override D_OFF: u32;
-
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> xbc: array<f32>;
-@group(0) @binding(2) var<storage, read> params: array<f32>;
-@group(0) @binding(3) var<storage, read> cum: array<f32>;
-@group(0) @binding(4) var<storage, read> dl: array<f32>;
-@group(0) @binding(5) var<storage, read> cs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+#include "m2_ssd_scan_io.wgsl"
 
 // N per staged slice: 8 or 16 (M2SsdChoice.nk; bench/m2-ssd-bench.ts measures both).
 override NK: u32 = 16u;

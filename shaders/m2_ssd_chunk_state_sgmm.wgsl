@@ -1,11 +1,4 @@
-#ifndef EMULATE
-enable f16;
-enable subgroups;
-enable chromium_experimental_subgroup_matrix;
-// Tile offsets derive from local_invocation_index / 32, which the (workgroup-scoped) uniformity analysis cannot
-// prove subgroup-uniform; they are, because the kernel needs subgroups of exactly 32.
-diagnostic(off, chromium.subgroup_matrix_uniformity);
-#endif
+#include "sgmm_enables.wgsl"
 // Chunked SSD scan (Mamba-2 prefill), pass 1 of 3 on subgroup matrices (tensor cores; same bindings and results
 // as m2_ssd_chunk_state_tiled, whose f32 register tiles it replaces): per chunk of Q tokens and head h, Δ and
 // the running sum of Δ·A, and the state the chunk alone leaves (from zero), a [P × Q]·[Q × N] product with each
@@ -25,24 +18,10 @@ diagnostic(off, chromium.subgroup_matrix_uniformity);
 // Reference: ssdChunked in src/engine/reference/mamba2.ts on f16-rounded operands; tests/kernels.m2-ssd-sgmm.test.ts
 // runs the EMULATE build (include/sgmm_ops.wgsl) against the float64 recurrence.
 // Dispatch: (ceil(T / Q), H, ceil(P / 64) · ceil(N / 64)), workgroup 256.
-#include "dims.wgsl"
-#include "m2_ssd_chunk.wgsl"
-#include "m2_delta.wgsl"
+#include "m2_ssd_state_io.wgsl"
 #include "m2_ssd_cum.wgsl"
 #include "sgmm_ops.wgsl"
 #include "sgmm_wg.wgsl"
-
-override LDP: u32;
-override DT_COL: u32;
-override A_OFF: u32;
-
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> xbc: array<f32>;
-@group(0) @binding(2) var<storage, read> proj: array<f32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read_write> cum: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dl: array<f32>;
-@group(0) @binding(6) var<storage, read_write> cs: array<f32>;
 
 const SN = 16u;
 // P and N of a block; staged rows 72 halves apart (16-byte aligned, spread over the banks).

@@ -13,22 +13,8 @@
 // Q ≤ 64 (any P, N, G dividing H).
 // Reference: ssdChunked in src/engine/reference/mamba2.ts (checked there against the recurrence ssdScan).
 // Dispatch: (ceil(T / Q), H, ceil(P / 64) · ceil(N / 64)).
-#include "dims.wgsl"
-#include "m2_ssd_chunk.wgsl"
-#include "m2_delta.wgsl"
+#include "m2_ssd_state_io.wgsl"
 #include "m2_ssd_cum.wgsl"
-
-override LDP: u32;
-override DT_COL: u32;
-override A_OFF: u32;
-
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> xbc: array<f32>;
-@group(0) @binding(2) var<storage, read> proj: array<f32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read_write> cum: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dl: array<f32>;
-@group(0) @binding(6) var<storage, read_write> cs: array<f32>;
 
 const KS = 16u;
 // Slice of 16 tokens: weighted x [k][p] and B [k][n / 4] (as vec4s).

@@ -15,8 +15,6 @@
  * of X, or on the bulk with the 40-row rest on gemm_tiled where the variant loads W straight (whole tiles of
  * 16 rows only).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
@@ -30,11 +28,10 @@ import { GpuMambaModel, type EngineOptions } from '../src/engine/model.ts';
 import { hostTensor } from '../src/engine/randomWeights.ts';
 import { mamba2Forward } from '../src/engine/reference/mamba2.ts';
 import type { SgmmChoice } from '../src/engine/sgmmDecisions.ts';
-import { shaderSources } from '../src/engine/shaders.gen.ts';
 import { tensorShapesOf } from '../src/model/family.ts';
 import { parseMamba2Config } from '../src/model/mamba2Config.ts';
 import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
-import { parseVariants, preprocess } from '../scripts/shaders/preprocess.ts';
+import { describedWithSubgroupMatrix, emulateGemmSgmm } from './helpers/emulate.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
 import { withScope } from './helpers/gpu.ts';
 import { loadMamba2Fixture } from './helpers/mamba2Fixture.ts';
@@ -185,22 +182,6 @@ describe("Mamba-2 prefill's in_proj in two GEMMs, [z | x] and [B | C | dt]", () 
   });
 });
 
-const SHADERS = join(import.meta.dirname, '..', 'shaders');
-const sources = shaderSources as Record<string, string>;
-
-/** Swaps gemm_sgmm variant `kernel` for its EMULATE build; the returned function puts the real one back. */
-function emulate(kernel: string): () => void {
-  const family = readFileSync(join(SHADERS, 'gemm_sgmm.wgsl'), 'utf8');
-  const v = parseVariants(family, 'gemm_sgmm.wgsl', 'gemm_sgmm').find((x) => x.name === kernel)!;
-  const real = sources[kernel]!;
-  sources[kernel] = preprocess(family, 'gemm_sgmm.wgsl', { ...v.defines, EMULATE: '1' }, (name) =>
-    readFileSync(join(SHADERS, 'include', name), 'utf8'),
-  );
-  return () => {
-    sources[kernel] = real;
-  };
-}
-
 /** The Mamba-2 weights as an f16 engine holds them: the big matrices rounded to f16, the rest f32. */
 function asF16(w: Mamba2Weights): Mamba2Weights {
   const round = (a: Float32Array) => a.map((v) => f16ToF32(f32ToF16(v)));
@@ -215,17 +196,7 @@ function asF16(w: Mamba2Weights): Mamba2Weights {
 describe("Mamba-2 prefill's in_proj in two GEMMs on emulated subgroup matrices", () => {
   let sm: EngineDevice;
   beforeAll(() => {
-    const f16 = (N: number) => ({ componentType: 'f16', resultComponentType: 'f32', M: 16, N, K: 16 });
-    sm = {
-      ...dev,
-      subgroupMatrix: {
-        configs: [f16(16), f16(8)],
-        subgroupMinSize: 32,
-        subgroupMaxSize: 32,
-        hasShaderF16: true,
-        maxWorkgroupStorage: dev.device.limits.maxComputeWorkgroupStorageSize,
-      },
-    };
+    sm = describedWithSubgroupMatrix(dev);
   });
 
   const CHOICES: { c: SgmmChoice; what: string; rest: string }[] = [
@@ -242,7 +213,7 @@ describe("Mamba-2 prefill's in_proj in two GEMMs on emulated subgroup matrices",
   ];
   for (const { c, what, rest } of CHOICES) {
     it(`${c.kernel} (${what}) matches the float64 reference`, async () => {
-      const restore = emulate(c.kernel);
+      const restore = emulateGemmSgmm(c.kernel);
       const w = randomModel();
       const tokens = tokensOf(70, w.config.vocabSize);
       try {

@@ -16,13 +16,8 @@ import { GpuMambaModel } from '../src/engine/model.ts';
 import { referenceForward } from '../src/engine/reference/mamba.ts';
 import { randomConfig, randomHostWeights } from '../src/engine/randomWeights.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
-import { buildWith, describedWithSubgroupMatrix, swapSources } from './helpers/emulate.ts';
+import { describedWithSubgroupMatrix, emulateGemmSgmm } from './helpers/emulate.ts';
 import { withScope } from './helpers/gpu.ts';
-
-/** Swaps the kernel's WGSL for its EMULATE build; the returned function puts the real one back. */
-function emulate(kernel: string): () => void {
-  return swapSources({ [kernel]: buildWith('gemm_sgmm.wgsl', kernel, { EMULATE: '1' }) });
-}
 
 let dev: EngineDevice;
 beforeAll(async () => {
@@ -56,7 +51,7 @@ describe('engine prefill on emulated subgroup-matrix GEMMs', () => {
   for (const { c, what } of CHOICES) {
     it(`${c.kernel} (${what}) matches the float64 reference`, async () => {
       // Restored after the test, so no later test in the same process (the GPU machine's bundle) sees it.
-      const restore = emulate(c.kernel);
+      const restore = emulateGemmSgmm(c.kernel);
       const w = randomHostWeights(config, 5);
       const held = weightsAsHeld(w, 'f16');
       const tokens = Array.from({ length: 70 }, (_, i) => (i * 37 + 11) % config.vocabSize);

@@ -38,6 +38,11 @@ export function swapSources(wgsl: Record<string, string>): () => void {
   };
 }
 
+/** Swaps gemm_sgmm variant `kernel` for its EMULATE build; the returned function puts the real one back. */
+export function emulateGemmSgmm(kernel: string): () => void {
+  return swapSources({ [kernel]: buildWith('gemm_sgmm.wgsl', kernel, { EMULATE: '1' }) });
+}
+
 /** Whether the device has f16 16 × 16 × 16 subgroup matrices with subgroups of 32 (the H200 with the toggles). */
 export function hasRealSubgroupMatrix(dev: EngineDevice): boolean {
   return hasF16Matrices(dev.subgroupMatrix);

@@ -1,0 +1,15 @@
+// The overrides and bindings of pass 3 of Mamba-2's chunked SSD scan, shared by its three forms
+// (m2_ssd_chunk_scan, m2_ssd_chunk_scan_tiled, m2_ssd_chunk_scan_sgmm), which the engine binds alike; the
+// shapes are in their headers.
+#include "dims.wgsl"
+#include "m2_ssd_chunk.wgsl"
+
+override D_OFF: u32;
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> xbc: array<f32>;
+@group(0) @binding(2) var<storage, read> params: array<f32>;
+@group(0) @binding(3) var<storage, read> cum: array<f32>;
+@group(0) @binding(4) var<storage, read> dl: array<f32>;
+@group(0) @binding(5) var<storage, read> cs: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
