@@ -63,10 +63,15 @@ const selfLocated = {
       if (!text.includes('import.meta')) return undefined;
       const rel = JSON.stringify('../' + relative(root, args.path));
       const url = `new URL(${rel}, import.meta.url).href`;
-      const contents = text
-        .replace(/import\.meta\.dirname/g, `__gpuTestsDirname(__gpuTestsPath(${url}))`)
-        .replace(/import\.meta\.filename/g, `__gpuTestsPath(${url})`)
-        .replace(/import\.meta\.url/g, url);
+      // One pass: replacing dirname first and then url would rewrite the url inside the dirname's replacement
+      // too, resolving the path against itself (right by chance one folder below the root, wrong deeper, as
+      // for tests/helpers/).
+      const by = {
+        dirname: `__gpuTestsDirname(__gpuTestsPath(${url}))`,
+        filename: `__gpuTestsPath(${url})`,
+        url,
+      };
+      const contents = text.replace(/import\.meta\.(dirname|filename|url)\b/g, (_, k) => by[k]);
       return { contents, loader: args.path.endsWith('x') ? 'tsx' : args.path.split('.').pop() };
     });
   },

@@ -1,5 +1,5 @@
 // The shim that runs the GPU test files on the GPU machine (tests/device/vitest-shim.ts) must fail what
-// Vitest fails: a wrong value, a rejected promise, a hook that throws, a test that hangs.
+// Vitest fails: a wrong value, a rejected promise, a hook that throws, a test that hangs; and skip what it skips.
 import { describe, expect, it } from 'vitest';
 import * as shim from './device/vitest-shim.ts';
 
@@ -29,6 +29,23 @@ describe('the device test shim', () => {
       ['file > maths > rejects', false],
       ['file > maths > hangs', false],
       ['file > maths > doubles 2 to 4', true],
+    ]);
+  });
+
+  it('reports a test that calls ctx.skip() as skipped, and still fails one that fails before skipping', async () => {
+    const seen = await outcomes(() => {
+      shim.it('skips', (ctx) => {
+        ctx.skip();
+        shim.expect(1).toBe(2);
+      });
+      shim.it('fails first', (ctx) => {
+        shim.expect(1).toBe(2);
+        ctx.skip();
+      });
+    });
+    expect(seen).toEqual([
+      ['file > skips', 'skipped'],
+      ['file > fails first', false],
     ]);
   });
 

@@ -4,7 +4,7 @@
  * cannot travel. `scripts/bundle-gpu-tests.mjs` bundles every file of the `gpu` project with `vitest`
  * resolved to this module; `expect` is Vitest's own (`@vitest/expect` over chai), so every matcher behaves
  * as under Vitest. Tests run one at a time in file order, hooks as Vitest orders them, with Vitest's
- * per-test timeout from vitest.config.ts.
+ * per-test timeout from vitest.config.ts; ctx.skip() inside a test reports it skipped.
  */
 import * as chai from 'chai';
 import {
@@ -70,8 +70,17 @@ function format(name: string, args: unknown[]): string {
   return name.replace(/%[sdifjo]/g, () => String(args[i++]));
 }
 
-function addTest(name: string, fn?: Fn, timeout?: number): void {
-  current.children.push({ name, fn, timeout });
+/** What ctx.skip() throws: the test stops there and is reported as skipped, as Vitest does. */
+class Skipped extends Error {}
+/** The test context a test function receives (the part the GPU test files use). */
+const context = {
+  skip: (): never => {
+    throw new Skipped('skipped');
+  },
+};
+
+function addTest(name: string, fn?: (ctx: typeof context) => unknown, timeout?: number): void {
+  current.children.push({ name, fn: fn && (() => fn(context)), timeout });
 }
 export const it = Object.assign(addTest, {
   skip: (name: string) => addTest(name),
@@ -169,6 +178,11 @@ export async function run(
       for (const h of hooks.after) await withTimeout(h, timeout);
       report({ name, ok: true, ms: performance.now() - t0 });
     } catch (e) {
+      if (e instanceof Skipped) {
+        for (const h of hooks.after) await withTimeout(h, timeout);
+        report({ name, ok: 'skipped', ms: performance.now() - t0 });
+        continue;
+      }
       report({ name, ok: false, ms: performance.now() - t0, error: message(e) });
     }
   }
