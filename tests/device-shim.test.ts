@@ -49,6 +49,21 @@ describe('the device test shim', () => {
     ]);
   });
 
+  it('takes options before the function, as Vitest does: it(name, { timeout }, fn)', async () => {
+    const ran: string[] = [];
+    const seen = await outcomes(() => {
+      shim.it('runs', { timeout: 1000 }, () => void ran.push('runs'));
+      shim.it('fails', { timeout: 1000 }, () => shim.expect(1).toBe(2));
+      shim.it('times out by its own limit', { timeout: 20 }, () => new Promise((r) => setTimeout(r, 100)));
+    }, 1000);
+    expect(ran).toEqual(['runs']);
+    expect(seen).toEqual([
+      ['file > runs', true],
+      ['file > fails', false],
+      ['file > times out by its own limit', false],
+    ]);
+  });
+
   it('runs hooks in Vitest order and fails the suite whose beforeAll throws', async () => {
     const order: string[] = [];
     const seen = await outcomes(() => {

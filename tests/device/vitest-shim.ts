@@ -79,7 +79,12 @@ const context = {
   },
 };
 
-function addTest(name: string, fn?: (ctx: typeof context) => unknown, timeout?: number): void {
+type TestFn = (ctx: typeof context) => unknown;
+
+/** it(name, fn, timeout?) or, as Vitest also takes it, it(name, { timeout }, fn). */
+function addTest(name: string, a?: TestFn | { timeout?: number }, b?: TestFn | number): void {
+  const fn = typeof a === 'function' ? a : typeof b === 'function' ? b : undefined;
+  const timeout = typeof b === 'number' ? b : typeof a === 'object' ? a.timeout : undefined;
   current.children.push({ name, fn: fn && (() => fn(context)), timeout });
 }
 export const it = Object.assign(addTest, {
