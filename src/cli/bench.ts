@@ -12,7 +12,7 @@ import { openNodeDevice } from '../engine/gpu/node.ts';
 import type { EngineOptions, GpuMambaModel, KernelVariant } from '../engine/model.ts';
 import { createRandomEngine, RANDOM_MODELS, randomModelConfig } from '../engine/randomWeights.ts';
 import type { DecodeMiddle } from '../engine/decisions.ts';
-import type { SsdForm } from '../engine/mamba2/decisions.ts';
+import { SSD_FORMS, type SsdForm } from '../engine/mamba2/decisions.ts';
 import { SafetensorsFile } from '../model/safetensors.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import { formatText } from '../bench/format.ts';
@@ -209,8 +209,8 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     throw new UsageError(`--decode-rows must be 1, 2, 3 or 4 (got ${decodeRows}).`);
   }
   const ssd = args.values.get('ssd');
-  if (ssd !== undefined && !['auto', 'fused', 'fused8', 'passes', 'sgmm'].includes(ssd)) {
-    throw new UsageError(`--ssd must be auto, fused, fused8, passes or sgmm (got "${ssd}").`);
+  if (ssd !== undefined && !SSD_FORMS.includes(ssd)) {
+    throw new UsageError(`--ssd must be ${SSD_FORMS.join(', ')} (got "${ssd}").`);
   }
   const ssdChunk = intOption(args, 'ssd-chunk');
   if (ssdChunk !== undefined && ![16, 32, 48, 64].includes(ssdChunk)) {

@@ -180,7 +180,8 @@ export function m2SsdSgmmRefusal(
 
 /** Which SSD form prefill runs (EngineOptions.ssd): by the decisions below, or forced. */
 export type SsdForm = 'auto' | 'fused' | 'fused8' | 'passes' | 'sgmm';
-const FORMS: readonly string[] = ['auto', 'fused', 'fused8', 'passes', 'sgmm'];
+/** Every SsdForm, for the engine's check and the command line's. */
+export const SSD_FORMS: readonly string[] = ['auto', 'fused', 'fused8', 'passes', 'sgmm'];
 
 /**
  * The SSD scan prefill runs: on GPUs the fused pair where N ≤ M2_FUSED_MAX_N and the device has subgroups (the
@@ -202,7 +203,7 @@ export function m2SsdPlan(
   form: SsdForm = 'auto',
   q?: number,
 ): M2SsdChoice {
-  if (!FORMS.includes(form)) {
+  if (!SSD_FORMS.includes(form)) {
     throw new RangeError(`ssd must be auto, fused, fused8, passes or sgmm (got "${String(form)}").`);
   }
   if (form === 'sgmm') {
