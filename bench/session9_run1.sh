@@ -9,7 +9,8 @@
 # 2048 f16, before (dist-bench/soup-before.mjs: main at 6fbd13b, session 8's start), nosplit
 # (dist-bench/soup-nosplit.mjs: main at b357829, with the vec4 gated norm, the conv's filter in registers and
 # fused8, before in_proj's split), after (dist-bench/soup.mjs), after with --ssd fused8 and after with --ssd
-# sgmm, Mamba-2 at 130m and 2.7b beside Mamba-1, in ROUNDS interleaved rounds (median of 3 by default; the
+# sgmm, Mamba-2 at 130m and 2.7b beside Mamba-1 (session 10 adds `start`, dist-bench/soup-start.mjs: main at
+# ae5a79b, session 10's start; and `split`, after with --m2-inproj-split on), in ROUNDS interleaved rounds (median of 3 by default; the
 # twelve runs of a round take about 3.5 minutes, so ROUNDS=3 needs two calls: RUN=run1b).
 # Results in $OUT/$RUN.tar.xz.
 # Prepare: bash bench/session9_prepare.sh. There: OUT=$OUT bash bench/session9_run1.sh (RUN=, ROUNDS=, QUICK=1 (no
@@ -59,6 +60,8 @@ for round in $(seq 1 "${ROUNDS:-3}"); do
     extra=()
     [[ $which == before ]] && cli=dist-bench/soup-before.mjs
     [[ $which == nosplit ]] && cli=dist-bench/soup-nosplit.mjs
+    [[ $which == start ]] && cli=dist-bench/soup-start.mjs
+    [[ $which == split ]] && extra=(--m2-inproj-split on)
     [[ $which == fused8 ]] && extra=(--ssd fused8)
     [[ $which == sgmm ]] && extra=(--ssd sgmm)
     timeout "$(cap 60)" node "$cli" bench --model "random:$model" --dtype f16 --prefill 2048 \

@@ -8,7 +8,7 @@
 // Shapes: proj f32 [T, LDP] (in_proj's output; xBC at columns XBC_COL .. XBC_COL+CD−1), params f32 (conv
 // weight [CD, DC] at CW_OFF, bias [CD] at CB_OFF), state f32 (conv state [CD, DC−1] at CONV_OFF),
 // xbc f32 [T, CD]. 2 ≤ DC ≤ 8.
-// The per-token step and the filter load are include/m2_conv_token.wgsl's, shared with m2_conv_seg.wgsl.
+// The per-token step is include/m2_conv_token.wgsl's, shared with m2_conv_seg.wgsl.
 // Reference: causalConv in src/engine/reference/mamba2.ts.
 // Dispatch: (ceil(CD / 64), ceil(T / TT)).
 #include "dims.wgsl"
@@ -40,10 +40,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     return;
   }
   let back = i32(DC) - 1;
-  // The filter in registers: read once, not once per token (this kernel took 30 % more time than Mamba-1's
-  // conv1d at 2.7b size, for 5 % more channels, while it re-read the weights for every token).
-  var w: Taps;
-  let bias = m2ConvFilter(c, &w);
+  let bias = m2ConvBias(c);
   // Ring of the last DC inputs, newest at the end; filled with the DC−1 inputs before `first`.
   var ring: Taps;
   for (var j = 0; j < back; j++) {
@@ -51,7 +48,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
   let last = min(first + TT, dims.T);
   for (var t = first; t < last; t++) {
-    m2ConvToken(c, t, &ring, &w, bias);
+    m2ConvToken(c, t, &ring, bias);
   }
   if (gid.y == 0u) {
     var kept: array<f32, 8>;

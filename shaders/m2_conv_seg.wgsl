@@ -1,7 +1,7 @@
 // Mamba-2's grouped depthwise causal conv + SiLU over the x, B and C channels (CD of them, one filter each) for
 // a chunk of T tokens cut into segments, each continuing from and updating its own state slot (batched
 // prefill and decode of several sequences in one chunk, src/engine/mamba2/batch.ts). Invocation (c, s) runs
-// channel c of segment s token by token, its filter and window in registers:
+// channel c of segment s token by token, its window in registers:
 //   xbc[t, c] = silu(bias[c] + Σ_{k<DC} w[c, k] · in(t − (DC−1) + k)),
 // where in(i) = proj[i, XBC_COL + c] inside the segment and, before its first token, the conv state of the
 // segment's slot [c, DC−1 + …] (oldest first); at the end the slot keeps the segment's last DC−1 inputs (with
@@ -11,7 +11,7 @@
 // proj f32 [T, LDP] (in_proj's output; xBC at columns XBC_COL .. XBC_COL+CD−1), params f32 (conv weight
 // [CD, DC] at CW_OFF, bias [CD] at CB_OFF), slots f32 [slots, STRIDE] (conv state [CD, DC−1] at CONV_OFF
 // within a slot), xbc f32 [T, CD]. 2 ≤ DC ≤ 8.
-// The per-token step and the filter load are include/m2_conv_token.wgsl's, shared with m2_conv.wgsl.
+// The per-token step is include/m2_conv_token.wgsl's, shared with m2_conv.wgsl.
 // Reference: causalConv in src/engine/reference/mamba2.ts, per sequence (tests/kernels.mamba2-batch.test.ts).
 // Dispatch: (ceil(CD / 64), S) or more along y (extra invocations return).
 #include "m2_conv_token.wgsl"
@@ -36,15 +36,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let end = segs[3u + 2u * seg];
   let keep = DC - 1u;
   let st = segs[2u + 2u * seg] * STRIDE + CONV_OFF + c * keep;
-  var w: Taps;
-  let bias = m2ConvFilter(c, &w);
+  let bias = m2ConvBias(c);
   // The last DC inputs, newest at index DC−1; before the first token, the slot's DC−1 old inputs at 1 .. DC−1.
   var ring: Taps;
   for (var j = 0u; j < keep; j++) {
     ring[j + 1u] = slots[st + j];
   }
   for (var t = first; t < end; t++) {
-    m2ConvToken(c, t, &ring, &w, bias);
+    m2ConvToken(c, t, &ring, bias);
   }
   // The window's newest DC−1 inputs are the new state (old state entries where the segment was short).
   for (var j = 0u; j < keep; j++) {

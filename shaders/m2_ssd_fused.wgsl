@@ -116,13 +116,15 @@ fn rowValues(li: u32, k: u32, t0: u32, len: u32, h: u32) -> vec4f {
   return out;
 }
 #else
+// Element li + 256·k: row (li / 128 + 2·k) % 16, n = li % 128, B from k = 8. This is session 7's index math:
+// with e = li + 256·k here and M made through mEntry, the 16-row kernel ran 4-5 % slower on the H200
+// (bench/RESULTS.md, session 10).
 fn rowValue(li: u32, k: u32, t0: u32, len: u32, h: u32) -> f32 {
-  let e = li + 256u * k;
-  let r = (e / NMAX) % QF;
-  let n = e % NMAX;
+  let r = (li / NMAX + 2u * k) % QF;
+  let n = li % NMAX;
   var v = 0.0;
   if (r < len && n < N) {
-    v = xbc[(t0 + r) * xbcStride() + select(cColOf(h), bColOf(h), e >= 2048u) + n];
+    v = xbc[(t0 + r) * xbcStride() + select(cColOf(h), bColOf(h), k >= 8u) + n];
   }
   return v;
 }
@@ -238,6 +240,7 @@ fn keepHalf(lo: vec4f, hi: vec4f, mask: u32, upper: bool) -> vec4f {
   return select(lo, hi, upper) + other;
 }
 
+#ifdef ROWS8
 // M[t][s] = exp(cum_t − cum_s)·cb[t][s]·Δ_s (0 for s > t) for entry i = 16·t + s.
 fn mEntry(i: u32, a: f32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f, d0: vec4f, d1: vec4f, d2: vec4f,
           d3: vec4f, cbv: f32) -> f32 {
@@ -246,6 +249,7 @@ fn mEntry(i: u32, a: f32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f, d0: vec4f,
   let m = exp(a * (pick(t, c0, c1, c2, c3) - pick(s, c0, c1, c2, c3))) * pick(s, d0, d1, d2, d3) * cbv;
   return select(0.0, m, s <= t);
 }
+#endif
 
 @compute @workgroup_size(WGS)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -320,14 +324,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     let c2 = prefix4(d2, c1.w);
     let c3 = prefix4(d3, c2.w);
     let cumLast = a * c3.w;
-    // M's entries li (and li + 128 with ROWS8); u[p][s] at index li: (p, s) = (up, us).
-    wM[li / 4u][li % 4u] = mEntry(li, a, c0, c1, c2, c3, d0, d1, d2, d3, cbNow);
 #ifdef ROWS8
+    // M's entries li and li + 128; u[p][s] at index li: (p, s) = (up, us).
+    wM[li / 4u][li % 4u] = mEntry(li, a, c0, c1, c2, c3, d0, d1, d2, d3, cbNow);
     wM[li / 4u + 32u][li % 4u] = mEntry(li + 128u, a, c0, c1, c2, c3, d0, d1, d2, d3, cbNext);
-#endif
     let cumS = a * pick(us, c0, c1, c2, c3);
     wU[li / 4u][li % 4u] = exp(cumLast - cumS) * pick(us, d0, d1, d2, d3) * wX[us * RP + up];
     let cumT = a * pick(t, c0, c1, c2, c3);
+#else
+    // M[t][s] and u[p][s] at index li, (t, s) and (p, s) = (up, us) = (t, pr): both share s's cum and Δ
+    // (session 7's form; see rowValue).
+    let cumS = a * pick(us, c0, c1, c2, c3);
+    let dS = pick(us, d0, d1, d2, d3);
+    let cumT = a * pick(t, c0, c1, c2, c3);
+    wM[li / 4u][li % 4u] = select(0.0, exp(cumT - cumS) * dS * cbNow, us <= t);
+    wU[li / 4u][li % 4u] = exp(cumLast - cumS) * dS * wX[us * RP + up];
+#endif
     // (a), before S moves on: 16 t × 2 rows, halved twice across the four invocations of m.
     let a0 = keepHalf(part4(0u, at, sA), part4(0u, at, sB), 2u, kp);
     let a1 = keepHalf(part4(4u, at, sA), part4(4u, at, sB), 2u, kp);

@@ -36,6 +36,7 @@ import {
   M2_SSD_FUSED,
   M2_SSD_FUSED8,
   M2_SSD_SGMM_Q,
+  m2InProjSplitDefault,
   m2InProjSplits,
   m2SsdSgmm,
   m2SsdSgmmRefusal,
@@ -114,9 +115,14 @@ describe('prefill column blocks (Mamba-2 in_proj as [z | x] and [B | C | dt])', 
   const m2small = randomMamba2Config('mamba2-130m'); // d_model 768, d_inner 1,536, in_proj 3,352 rows
   const m2big = randomMamba2Config('mamba2-2.7b'); // d_model 2,560, d_inner 5,120, in_proj 10,576 rows
 
-  it('in_proj splits after z and x, at 2·d_inner', () => {
-    expect(m2InProjSplits(m2small)).toEqual([3072]);
-    expect(m2InProjSplits(m2big)).toEqual([10240]);
+  it('in_proj splits after z and x, at 2·d_inner, by default from d_inner 4,096', () => {
+    expect(m2InProjSplits(m2small, true)).toEqual([3072]);
+    expect(m2InProjSplits(m2big, true)).toEqual([10240]);
+    expect(m2InProjSplits(m2big, false)).toEqual([]);
+    expect(m2InProjSplitDefault(m2small)).toBe(false); // d_inner 1,536: the split cost 0.37 ms a chunk
+    expect(m2InProjSplitDefault(m2big)).toBe(true); // 5,120: it saved 1.05 ms
+    expect(m2InProjSplitDefault({ intermediateSize: 4096 })).toBe(true);
+    expect(m2InProjSplitDefault({ intermediateSize: 3072 })).toBe(false);
     expect(m2small.inProjSize - 3072).toBe(280); // 2·G·N + H = 256 + 24
     expect(m2big.inProjSize - 10240).toBe(336); // 256 + 80
   });

@@ -45,6 +45,8 @@ const open = (d: EngineDevice, w: Mamba2Weights, opts: Partial<EngineOptions>) =
   GpuMambaModel.fromTensors(d, w.config, mamba2NamedTensors(w), {
     dtype: 'f32',
     variant: 'hardware',
+    // These tiny models are below the default's d_inner 4,096 (m2InProjSplitDefault): the split is forced.
+    m2InProjSplit: true,
     ...opts,
   });
 
@@ -68,10 +70,10 @@ function expectInProjDispatches(
   for (let l = 0; l < layers; l++) {
     const key = `layer${l}.in_proj`;
     expect(gemmsAt(plan['body']!, key, t), `${key} prefill`).toHaveLength(blocks);
-    // gemv_fused, or gemv_fused_sg where the device has subgroups (SwiftShader has).
+    // gemv_fused, or gemv_fused_sg where the device has subgroups (SwiftShader has); _h: native f16 (the H200).
     const decode = plan['decodeBody']!.filter((d) => d.label.startsWith(`${key}.`)).map((d) => d.label);
     expect(decode, `${key} decode`).toHaveLength(parts);
-    for (const label of decode) expect(label).toMatch(/\.in_proj\.gemv_fused(_sg)?$/);
+    for (const label of decode) expect(label).toMatch(/\.in_proj\.gemv_fused(_sg)?(_h)?$/);
   }
 }
 
@@ -119,6 +121,19 @@ describe("Mamba-2 prefill's in_proj in two GEMMs, [z | x] and [B | C | dt]", () 
           expect(got, `${seq} generate`).toEqual(want);
         }
       });
+    } finally {
+      engine.destroy();
+    }
+  });
+
+  it('m2-tiny-b by default (d_inner below 4,096): in_proj whole, one GEMM a layer', async () => {
+    const f = loadMamba2Fixture('m2-tiny-b');
+    const c = f.weights.config;
+    const engine = await open(dev, f.weights, { m2InProjSplit: undefined });
+    try {
+      expectInProjDispatches(engine, c.numLayers, 40, 1, 1);
+      const grids = gemmsAt(engine.dispatchPlan!['body']!, 'layer0.in_proj', 40).map((g) => g.grid[0]);
+      expect(grids).toEqual([Math.ceil(c.inProjSize / 64)]);
     } finally {
       engine.destroy();
     }

@@ -34,6 +34,8 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
                                                 rows a workgroup, its three passes, or the passes on
                                                 subgroup matrices: f16 weights, a device that has them)
             [--ssd-chunk 16|32|48|64]   (Mamba-2 prefill: tokens per chunk of the passes and of sgmm)
+            [--m2-inproj-split on|off]   (Mamba-2 prefill: in_proj as [z | x] and [B | C | dt]; default
+                                          from d_inner 4,096)
             [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)
 ${BATCH_BENCH_USAGE}`;
 
@@ -54,6 +56,7 @@ export const BENCH_OPTIONS = {
     'decode-rows',
     'ssd',
     'ssd-chunk',
+    'm2-inproj-split',
     'variant',
     ...BATCH_BENCH_VALUES,
   ],
@@ -216,6 +219,10 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   if (ssdChunk !== undefined && ![16, 32, 48, 64].includes(ssdChunk)) {
     throw new UsageError(`--ssd-chunk must be 16, 32, 48 or 64 (got ${ssdChunk}).`);
   }
+  const split = args.values.get('m2-inproj-split');
+  if (split !== undefined && split !== 'on' && split !== 'off') {
+    throw new UsageError(`--m2-inproj-split must be on or off (got "${split}").`);
+  }
   const variant = args.values.get('variant');
   if (variant !== undefined && variant !== 'software' && variant !== 'hardware') {
     throw new UsageError(`--variant must be software or hardware (got "${variant}").`);
@@ -231,6 +238,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     decodeRows,
     ssd: ssd as SsdForm | undefined,
     ssdChunk,
+    m2InProjSplit: split === undefined ? undefined : split === 'on',
     ...batchMemoryOption(args),
   };
   const { engine, tokenizer, dev, aLogs, uploadMs } = await open(

@@ -17,6 +17,7 @@ import {
   type Int8Choice,
 } from './decisions.ts';
 import {
+  m2InProjSplitDefault,
   m2SsdChoice,
   m2SsdPlan,
   m2SsdSgmmRefusal,
@@ -93,6 +94,11 @@ export interface EngineOptions {
   /** Tokens per chunk of the SSD passes and of 'sgmm' (16, 32, 48 or 64; Q 32 at most for SwiftShader's). */
   ssdChunk?: number;
   /**
+   * Mamba-2 prefill (hardware variant): run in_proj as two GEMMs, [z | x] and [B | C | dt]. Default: from
+   * d_inner 4,096 (mamba2/decisions.ts m2InProjSplitDefault, measured on the H200). Tests force it either way.
+   */
+  m2InProjSplit?: boolean;
+  /**
    * Bytes continueMany's state slots may take, all layers together (decisions.ts batchSlots; default
    * BATCH_SLOT_BYTES, 256 MiB). More slots batch more queries per pass; Mamba-2 2.7b needs more than twice
    * its 172 MB state to batch at all.
@@ -136,6 +142,8 @@ export interface ResolvedOptions {
   m2Ssd: M2SsdChoice;
   /** Bytes of continueMany's state slots (EngineOptions.batchMemory). */
   batchMemory: number;
+  /** Mamba-2 prefill runs in_proj as [z | x] and [B | C | dt] (false for Mamba-1, which has no such split). */
+  m2InProjSplit: boolean;
 }
 
 /** The traits of an opened device that the options depend on. */
@@ -198,6 +206,7 @@ export function resolveOptions(
     prefillGemmKernel: sgmat?.kernel ?? gemmKernel('gemm', variant, false),
     m2Ssd,
     batchMemory: opts.batchMemory ?? BATCH_SLOT_BYTES,
+    m2InProjSplit: isMamba2Config(config) && (opts.m2InProjSplit ?? m2InProjSplitDefault(config)),
   };
 }
 

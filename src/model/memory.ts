@@ -114,7 +114,8 @@ export function gpuActivationBytes(
         ? planRowParts(rows, cols, dtype, opts.maxBinding, undefined, group)
         : [{ row0: 0, rows }];
       // Prefill runs Mamba-2's in_proj in column blocks, each with its own split-K need.
-      const at = isMamba2Config(config) && t.field === 'inProj' ? m2InProjSplits(config) : [];
+      const at =
+        isMamba2Config(config) && t.field === 'inProj' ? m2InProjSplits(config, opts.m2InProjSplit) : [];
       return split.flatMap((p) =>
         prefillBlocks(p, cols, dtype, at, align).map((b) => ({ rows: b.rows, cols })),
       );

@@ -10,15 +10,24 @@ import { hasF16Matrices, type SubgroupMatrixTraits } from '../sgmmDecisions.ts';
 
 /**
  * Rows of in_proj where prefill starts a new GEMM dispatch (decisions.ts prefillBlocks, which drops a split a
- * part's buffer cannot be bound at): after z and x, at 2·d_inner, so the bulk [z | x] has the very shape of
- * Mamba-1's in_proj and the thin rest [B | C | dt] (280 rows at mamba2-130m, 336 at 2.7b) takes split-K like
- * Mamba-1's x_proj. The GEMM's time goes by ceil(workgroups / 132) on the H200 (bench/RESULTS.md, Session 7):
- * whole, a 512-token chunk makes 8 x 53 = 424 tiles of 64 x 64 at 130m against Mamba-1's 384, and 1,328 at
- * 2.7b against 1,280, one round more (2.82 against 2.35 ms, 63.1 against 57.3) for 3-9 % more rows. Decode
- * keeps one GEMV per part: it is bound by its dispatches.
+ * part's buffer cannot be bound at), where `split` (m2InProjSplitDefault unless forced) says so: after z and x,
+ * at 2·d_inner, so the bulk [z | x] has the very shape of Mamba-1's in_proj and the thin rest [B | C | dt]
+ * (280 rows at mamba2-130m, 336 at 2.7b) takes split-K like Mamba-1's x_proj. Decode keeps one GEMV per part:
+ * it is bound by its dispatches.
  */
-export function m2InProjSplits(c: Pick<Mamba2Config, 'intermediateSize'>): number[] {
-  return [2 * c.intermediateSize];
+export function m2InProjSplits(c: Pick<Mamba2Config, 'intermediateSize'>, split: boolean): number[] {
+  return split ? [2 * c.intermediateSize] : [];
+}
+
+/**
+ * Whether prefill splits in_proj by default: from d_inner 4,096 (Mamba-2 1.3b and 2.7b). Measured on the H200
+ * (bench/RESULTS.md, session 10; prefill 2048 f16, GPU ms per 512-token chunk, medians of 2): at 2.7b (d_inner
+ * 5,120) the split saved 1.05 ms of in_proj's 62.9 (the rest's split-K GEMM and reduce, 4.7 ms, against 5.8 ms
+ * that its 336 rows added to the whole GEMM); at 130m (1,536) it cost 0.37 ms of 2.81, the two extra dispatches
+ * per layer costing more than the rows they took out. Sizes between the two were not measured.
+ */
+export function m2InProjSplitDefault(c: Pick<Mamba2Config, 'intermediateSize'>): boolean {
+  return c.intermediateSize >= 4096;
 }
 
 /**
