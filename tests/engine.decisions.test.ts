@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BATCH_SLOT_BYTES,
+  batchByDefault,
   batchSlots,
   decodeMiddle,
   decodeRowsFor,
@@ -549,6 +550,15 @@ describe('prefill GEMMs on subgroup matrices', () => {
     expect(resolveOptions({ dtype: 'f16', subgroupMatrix: true }, sw, c130m).prefillGemmKernel).toBe(
       'gemm_reg',
     );
+  });
+});
+
+describe('continueMany batches by default (batchByDefault)', () => {
+  it('everywhere but Mamba-2 on the hardware variant, where one generate() per query measured faster', () => {
+    expect(batchByDefault(false, 'hardware')).toBe(true);
+    expect(batchByDefault(false, 'software')).toBe(true);
+    expect(batchByDefault(true, 'software')).toBe(true);
+    expect(batchByDefault(true, 'hardware')).toBe(false);
   });
 });
 

@@ -6,7 +6,8 @@
  * 16-token chunks (so queries are cut across chunks), stop tokens, one shared state or one per query, and
  * the states left untouched. m2-tiny-a (one group, d_conv 4) and m2-tiny-b (two groups, projection biases, an
  * untied head, a clamped Δ, d_conv 3), both kernel variants, f32 and f16 weights. continueMany must batch:
- * generate() is never called.
+ * generate() is never called (the engines are opened with `batched: true`; by default the hardware variant
+ * runs Mamba-2's queries one by one, which the last describe checks).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuState, WeightDtype } from '../src/engine/api.ts';
@@ -77,10 +78,12 @@ describe.each(cases)('continueMany on %s, %s variant, %s', (name, variant, dtype
   beforeAll(async () => {
     f = loadMamba2Fixture(name);
     // A chunk of 16 tokens: 24 queries of up to 21 tokens need many chunks and cut some queries across two.
+    // batched: the hardware variant runs Mamba-2's queries one by one unless told (batchByDefault).
     e = await GpuMambaModel.fromTensors(dev, f.weights.config, mamba2NamedTensors(f.weights), {
       dtype,
       variant,
       chunkSize: 16,
+      batched: true,
     });
     engines.push(e);
     state = await stateAfter(e, prompt());
@@ -159,4 +162,43 @@ describe.each(cases)('continueMany on %s, %s variant, %s', (name, variant, dtype
       states.forEach((s) => s.destroy());
     });
   }, 600_000);
+});
+
+describe('continueMany on Mamba-2 by default', () => {
+  it.each(['software', 'hardware'] as const)(
+    '%s variant: batched on software, one generate() per query on hardware (batchByDefault), the same ids',
+    async (variant) => {
+      const f = loadMamba2Fixture('m2-tiny-a');
+      const e = await GpuMambaModel.fromTensors(dev, f.weights.config, mamba2NamedTensors(f.weights), {
+        dtype: 'f32',
+        variant,
+        chunkSize: 16,
+      });
+      engines.push(e);
+      await withScope(dev.device, async () => {
+        const state = await stateAfter(e, f.expected.int32(`${f.sequences[0]!}.tokens`));
+        const qs = queriesFor(f.weights.config.vocabSize, 3).slice(0, 5);
+        const want: number[][] = [];
+        for (const q of qs) want.push(await e.generate(state, q, { maxNewTokens: 4 }));
+        const generate = e.generate.bind(e);
+        let calls = 0;
+        e.generate = (...args: Parameters<GpuMambaModel['generate']>) => {
+          calls++;
+          return generate(...args);
+        };
+        try {
+          expect(await e.continueMany(state, qs, { maxNewTokens: 4 })).toEqual(want);
+          expect(calls).toBe(variant === 'hardware' ? qs.length : 0);
+          // A batchSize given batches on either variant.
+          calls = 0;
+          expect(await e.continueMany(state, qs, { maxNewTokens: 4, batchSize: 5 })).toEqual(want);
+          expect(calls).toBe(0);
+        } finally {
+          delete (e as { generate?: unknown }).generate;
+        }
+        state.destroy();
+      });
+    },
+    600_000,
+  );
 });

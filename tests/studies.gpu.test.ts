@@ -254,7 +254,10 @@ describe('batched answers', () => {
   }, 600_000);
 
   it('on the bundled Mamba-2 too (its batched plan, mamba2/batch.ts), answer for answer', async () => {
-    const m2 = await openModelDir(join(process.cwd(), 'public/models/soup-mamba2-4.5m'), 'f32');
+    // batched: on the hardware variant (the GPU machine) Mamba-2 runs one by one unless told (batchByDefault).
+    const m2 = await openModelDir(join(process.cwd(), 'public/models/soup-mamba2-4.5m'), 'f32', {
+      batched: true,
+    });
     try {
       const m2Model = studyModelOf(m2);
       expect(m2.engine.batchCapacity).toBeGreaterThan(1);

@@ -219,7 +219,8 @@ export async function runBatch(
 
 /**
  * continueMany where the engine has no batch capacity (batchSlots in decisions.ts: fewer than two states fit
- * the slots' memory budget, as with Mamba-2 at 2.7b size): each query through generate(), one after another.
+ * the slots' memory budget, as with Mamba-2 at 2.7b size) or does not batch by default (batchByDefault):
+ * each query through generate(), one after another.
  */
 export async function continueOneByOne(
   generate: (state: GpuState, prompt: Uint32Array, o: BatchRunOptions) => Promise<number[]>,
@@ -239,7 +240,7 @@ export async function continueOneByOne(
 /** What continueInGroups needs of the engine. */
 export interface BatchHost {
   check: (query: ArrayLike<number>) => Uint32Array;
-  /** Queries per batched pass; 0 where no batch fits (the queries then run one by one). */
+  /** Queries per batched pass; 0 where no batch fits or the engine does not batch (the queries then run one by one). */
   capacity: number;
   generate: (state: GpuState, prompt: Uint32Array, o: BatchRunOptions) => Promise<number[]>;
   /** Runs one group through runBatch, exclusively. */

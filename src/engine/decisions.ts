@@ -357,6 +357,19 @@ export const MAX_BATCH = 64;
 export const BATCH_SLOT_BYTES = 256 * 2 ** 20;
 
 /**
+ * Whether continueMany batches its queries when the caller gives no batchSize (EngineOptions.batched forces it
+ * either way; a given batchSize always batches). Not for Mamba-2 on the hardware variant: on the H200 its
+ * batched plan (mamba2/batch.ts, which scans the queries token by token) answered 8-shot ICL queries slower than
+ * one generate() per query, whose prefill runs the chunked SSD: 93 against 114 queries/s at mamba2-130m f16
+ * (batch 13), 83 against 95 in f32, 12.1 against 16.8 at mamba2-2.7b f16 (batch 12; bench/runs/
+ * 2026-12-05-h200-session10, run 2). On SwiftShader it ran 1.5-2.5 times faster than generate() (bench/RESULTS.md,
+ * session 8), and Mamba-1's batch of 32 ran 4.6-5.2 times faster on the H200.
+ */
+export function batchByDefault(mamba2: boolean, variant: KernelVariant): boolean {
+  return !(mamba2 && variant === 'hardware');
+}
+
+/**
  * Sequences per batched pass (plan/batch.ts) for a model whose working state takes `layerBytes` per layer over
  * `layers` layers: at most MAX_BATCH and the chunk size (a decode step is one chunk of one token per
  * sequence); no more slots than fit `budget` (default BATCH_SLOT_BYTES), all layers together (Mamba-1 130m: 64 slots of 2.9 MB,

@@ -333,8 +333,9 @@ export class GpuMambaModel implements MambaEngine {
 
   /**
    * Batched (both families have a batched plan: plan/batch.ts, mamba2/batch.ts) up to batchCapacity queries
-   * per pass; one generate() per query where the capacity is 0 (batchRun.ts). `onLogits` (this class only,
-   * for tests): each batched step's logits, read back too.
+   * per pass; one generate() per query where the capacity is 0, or where no batchSize is given and batching
+   * is not this engine's default (EngineOptions.batched, decisions.ts batchByDefault) (batchRun.ts).
+   * `onLogits` (this class only, for tests): each batched step's logits, read back too.
    */
   continueMany(
     state: GpuState | readonly GpuState[],
@@ -343,7 +344,7 @@ export class GpuMambaModel implements MambaEngine {
   ): Promise<number[][]> {
     return continueInGroups(state, queries, options, {
       check: (q) => this.checkTokens(q),
-      capacity: this.batchCapacity,
+      capacity: this.opts.batched || options.batchSize !== undefined ? this.batchCapacity : 0,
       generate: (s, p, o) => this.generate(s, p, o),
       runGroup: (states, group, o) => this.exclusive(() => this.runBatchGroup(states, group, o)),
     });

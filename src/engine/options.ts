@@ -8,6 +8,7 @@ import type { WeightDtype } from './api.ts';
 import type { EngineDevice } from './gpu/device.ts';
 import {
   BATCH_SLOT_BYTES,
+  batchByDefault,
   defaultChunkSize,
   DEFAULT_INT8,
   gemmKernel,
@@ -104,6 +105,12 @@ export interface EngineOptions {
    * its 172 MB state to batch at all.
    */
   batchMemory?: number;
+  /**
+   * Whether continueMany batches its queries when the caller gives no batchSize (a given batchSize always
+   * batches). Default: decisions.ts batchByDefault (not Mamba-2 on the hardware variant, where one generate()
+   * per query measured faster).
+   */
+  batched?: boolean;
 }
 
 /** What the engine needs to know of its device to settle the defaults. */
@@ -142,6 +149,8 @@ export interface ResolvedOptions {
   m2Ssd: M2SsdChoice;
   /** Bytes of continueMany's state slots (EngineOptions.batchMemory). */
   batchMemory: number;
+  /** continueMany batches when the caller gives no batchSize (EngineOptions.batched). */
+  batched: boolean;
   /** Mamba-2 prefill runs in_proj as [z | x] and [B | C | dt] (false for Mamba-1, which has no such split). */
   m2InProjSplit: boolean;
 }
@@ -207,6 +216,7 @@ export function resolveOptions(
     m2Ssd,
     batchMemory: opts.batchMemory ?? BATCH_SLOT_BYTES,
     m2InProjSplit: isMamba2Config(config) && (opts.m2InProjSplit ?? m2InProjSplitDefault(config)),
+    batched: opts.batched ?? batchByDefault(isMamba2Config(config), variant),
   };
 }
 
