@@ -15,14 +15,7 @@ LOG="$R/log.txt"
 source bench/device-lib.sh
 device_header
 
-log "== 1. GPU test project (t=${SECONDS}s)"
-SOUP_CLI=dist-bench/soup.mjs timeout "$(cap 270)" node dist-bench/gpu-tests.mjs > "$R/gpu-tests.txt" 2>&1
-log "   rc $?: $(grep -m1 'gpu tests:' "$R/gpu-tests.txt")"
-grep '^FAIL' "$R/gpu-tests.txt" | head -30 | tee -a "$LOG"
-
-log "== 2. check-mamba2 (t=${SECONDS}s)"
-timeout "$(cap 45)" node dist-bench/check-mamba2.mjs tests/fixtures/m2-tiny-{a,b,c,d,e} > "$R/check-mamba2.txt" 2>&1
-log "   rc $?: $(tail -n 1 "$R/check-mamba2.txt")"
+gpu_tests_and_fixtures "$R" 270
 
 log "== 3. batch queries (t=${SECONDS}s)"
 OUT=$R timeout "$(cap 400)" bash bench/batch_queries.sh > /dev/null 2>&1

@@ -22,14 +22,7 @@ cat "$OUT/run3e/log.txt" >> "$LOG"
 cp "$OUT/run3e/engine.jsonl" "$R/engine.jsonl"
 rm -rf "$OUT/run3e" "$OUT/run3e.tar.xz"
 
-log "== 2. GPU test project (t=${SECONDS}s)"
-SOUP_CLI=dist-bench/soup.mjs timeout "$(cap 270)" node dist-bench/gpu-tests.mjs > "$R/gpu-tests.txt" 2>&1
-log "   rc $?: $(grep -m1 'gpu tests:' "$R/gpu-tests.txt")"
-grep '^FAIL' "$R/gpu-tests.txt" | head -30 | tee -a "$LOG"
-
-log "== 3. check-mamba2 (t=${SECONDS}s)"
-timeout "$(cap 45)" node dist-bench/check-mamba2.mjs tests/fixtures/m2-tiny-{a,b,c,d,e} > "$R/check-mamba2.txt" 2>&1
-log "   rc $?: $(tail -n 1 "$R/check-mamba2.txt")"
+gpu_tests_and_fixtures "$R" 270
 
 log "== 4. side by side (t=${SECONDS}s)"
 SIZES=130m,mamba2-130m,2.8b,mamba2-2.7b DTYPES=f16 BUDGET_S=$(($(left) - 10)) OUT=$R/sbs bash bench/side_by_side.sh \

@@ -41,6 +41,25 @@ async function stateAfter(e: GpuMambaModel, tokens: ArrayLike<number>): Promise<
   return s;
 }
 
+/**
+ * Runs `body` with e.generate() counted (`calls()`: how many times continueMany fell back to it). Wrapped by
+ * hand, not with vi.spyOn: the GPU machine runs these files through tests/device/vitest-shim.ts, which has no vi.
+ */
+async function countingGenerate<T>(e: GpuMambaModel, body: (calls: () => number) => Promise<T>): Promise<T> {
+  const generate = e.generate.bind(e);
+  let calls = 0;
+  e.generate = (...args: Parameters<GpuMambaModel['generate']>) => {
+    calls++;
+    return generate(...args);
+  };
+  try {
+    return await body(() => calls);
+  } finally {
+    // The instance's own property goes; the class's method shows through again.
+    delete (e as { generate?: unknown }).generate;
+  }
+}
+
 const cases: [Mamba2FixtureName, KernelVariant, WeightDtype][] = [
   ['m2-tiny-a', 'software', 'f32'],
   ['m2-tiny-a', 'hardware', 'f32'],
@@ -55,26 +74,13 @@ describe.each(cases)('continueMany on %s, %s variant, %s', (name, variant, dtype
   let queries: number[][];
   const N = 6;
   const prompt = () => f.expected.int32(`${f.sequences[0]!}.tokens`);
-  /**
-   * continueMany, checking that it batched (generate() would run one by one). generate() is wrapped by hand,
-   * not with vi.spyOn: the GPU machine runs these files through tests/device/vitest-shim.ts, which has no vi.
-   */
-  const batched: GpuMambaModel['continueMany'] = async (s, qs, o) => {
-    const generate = e.generate.bind(e);
-    let calls = 0;
-    e.generate = (...args: Parameters<GpuMambaModel['generate']>) => {
-      calls++;
-      return generate(...args);
-    };
-    try {
+  /** continueMany, checking that it batched (generate() would run one by one). */
+  const batched: GpuMambaModel['continueMany'] = (s, qs, o) =>
+    countingGenerate(e, async (calls) => {
       const out = await e.continueMany(s, qs, o);
-      expect(calls).toBe(0);
+      expect(calls()).toBe(0);
       return out;
-    } finally {
-      // The instance's own property goes; the class's method shows through again.
-      delete (e as { generate?: unknown }).generate;
-    }
-  };
+    });
   beforeAll(async () => {
     f = loadMamba2Fixture(name);
     // A chunk of 16 tokens: 24 queries of up to 21 tokens need many chunks and cut some queries across two.
@@ -180,22 +186,13 @@ describe('continueMany on Mamba-2 by default', () => {
         const qs = queriesFor(f.weights.config.vocabSize, 3).slice(0, 5);
         const want: number[][] = [];
         for (const q of qs) want.push(await e.generate(state, q, { maxNewTokens: 4 }));
-        const generate = e.generate.bind(e);
-        let calls = 0;
-        e.generate = (...args: Parameters<GpuMambaModel['generate']>) => {
-          calls++;
-          return generate(...args);
-        };
-        try {
+        await countingGenerate(e, async (calls) => {
           expect(await e.continueMany(state, qs, { maxNewTokens: 4 })).toEqual(want);
-          expect(calls).toBe(variant === 'hardware' ? qs.length : 0);
+          expect(calls()).toBe(variant === 'hardware' ? qs.length : 0);
           // A batchSize given batches on either variant.
-          calls = 0;
           expect(await e.continueMany(state, qs, { maxNewTokens: 4, batchSize: 5 })).toEqual(want);
-          expect(calls).toBe(0);
-        } finally {
-          delete (e as { generate?: unknown }).generate;
-        }
+          expect(calls()).toBe(variant === 'hardware' ? qs.length : 0);
+        });
         state.destroy();
       });
     },
