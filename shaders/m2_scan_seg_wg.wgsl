@@ -28,7 +28,7 @@ enable subgroups;
 // (ssm [H, P, N] at SSM_OFF, dtSum [H] at DTS_OFF within a slot), y f32 [T, H·P]. No two segments of a chunk
 // may share a slot.
 // Reference: ssdScan in src/engine/reference/mamba2.ts, per sequence (tests/kernels.mamba2-batch.test.ts).
-// Dispatch: (P, H, S) or more along z (extra workgroups return); the plan passes T ≥ S.
+// Dispatch: (P, H, S) or more along z (extra workgroups return); the plan passes min(T, slots) ≥ S.
 #include "m2_delta.wgsl"
 
 override H: u32;

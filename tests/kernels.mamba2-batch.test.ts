@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
+import type { m2ScanSegKernel } from '../src/engine/mamba2/decisions.ts';
 import { causalConv, ssdScan } from '../src/engine/reference/mamba2.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
 import { withScope } from './helpers/gpu.ts';
@@ -36,7 +37,6 @@ const N = 12;
 const DI = H * P;
 const CD = DI + 2 * G * N;
 const LDP = DI + CD + H + 3;
-const DT_COL = DI + CD;
 const LIMIT = [0.05, 1.5] as const;
 
 /** A slot: 2 spare floats, ssm [H, P, N], dtSum [H], conv [CD, DC−1], 3 spare floats (stride ≠ its parts). */
@@ -165,12 +165,13 @@ const SCAN_SHAPES: ScanShape[] = [
 ];
 
 /** The scan kernels and their grids over a chunk of T tokens (T rows or layers cover the segments). */
-const SCAN_KERNELS: { name: string; subgroups: boolean; grid: (s: ScanShape, t: number) => Grid }[] = [
+const SCAN_KERNELS: { name: ScanKernel; subgroups: boolean; grid: (s: ScanShape, t: number) => Grid }[] = [
   { name: 'm2_scan_seg', subgroups: false, grid: (s, t) => [Math.ceil((s.H * s.P) / 64), t, 1] },
   { name: 'm2_scan_seg_wg', subgroups: false, grid: (s, t) => [s.P, s.H, t] },
   { name: 'm2_scan_seg_wg_sg', subgroups: true, grid: (s, t) => [s.P, s.H, t] },
 ];
 type Grid = [number, number, number];
+type ScanKernel = ReturnType<typeof m2ScanSegKernel>;
 
 // The prefill and decode tables, and one whose middle segment (41 tokens) spans two of m2_scan_seg_wg's
 // 32-token blocks of row sums.
@@ -186,20 +187,22 @@ const SCAN_TABLES: typeof TABLES = {
   },
 };
 
-describe.each(SCAN_KERNELS)('segmented Mamba-2 scan ($name)', ({ name: kernel, subgroups, grid }) => {
-  for (const shape of SCAN_SHAPES) {
-    for (const [name, table] of Object.entries(SCAN_TABLES)) {
-      it(`H ${shape.H}, P ${shape.P}, N ${shape.N}, ${name} segments: each from its slot's state and Σ Δ, both written back`, async (ctx) => {
-        if (subgroups && !dev.hasSubgroups) ctx.skip();
-        await checkScan(kernel, shape, (t) => grid(shape, t), table, 40 + name.length + shape.N);
-      });
+for (const { name: kernel, subgroups, grid } of SCAN_KERNELS) {
+  describe(`segmented Mamba-2 scan (${kernel})`, () => {
+    for (const shape of SCAN_SHAPES) {
+      for (const [name, table] of Object.entries(SCAN_TABLES)) {
+        it(`H ${shape.H}, P ${shape.P}, N ${shape.N}, ${name} segments: each from its slot's state and Σ Δ, both written back`, async (ctx) => {
+          if (subgroups && !dev.hasSubgroups) ctx.skip();
+          await checkScan(kernel, shape, (t) => grid(shape, t), table, 40 + name.length + shape.N);
+        });
+      }
     }
-  }
-});
+  });
+}
 
 /** Runs `kernel` on `table`'s segments of random inputs and checks y, the slots' state and Σ Δ per segment. */
 async function checkScan(
-  kernel: string,
+  kernel: ScanKernel,
   shape: ScanShape,
   grid: (t: number) => Grid,
   table: (typeof TABLES)[string],
