@@ -46,6 +46,8 @@ import {
   m2SsdPlan,
   m2ScanDecodeKernel,
   m2ScanRows,
+  m2ScanSegKernel,
+  M2_SCAN_SEG_WG_MAX_N,
 } from '../src/engine/mamba2/decisions.ts';
 import {
   SGMM_CHOICE,
@@ -208,6 +210,16 @@ describe('kernel choice by adapter kind', () => {
     expect(m2ScanDecodeKernel(false)).toBe('m2_scan_decode');
     expect(m2ScanRows()).toBe(1);
     expect(m2ScanRows(3)).toBe(3);
+    // The batched plan's segmented scan: a workgroup per state row on GPUs (subgroupAdd where there are
+    // subgroups), up to the 256 state entries its 64 invocations hold; one invocation per row on SwiftShader.
+    expect(m2ScanSegKernel('hardware', true, 128)).toBe('m2_scan_seg_wg_sg');
+    expect(m2ScanSegKernel('hardware', false, 128)).toBe('m2_scan_seg_wg');
+    expect(m2ScanSegKernel('hardware', true, M2_SCAN_SEG_WG_MAX_N)).toBe('m2_scan_seg_wg_sg');
+    expect(M2_SCAN_SEG_WG_MAX_N).toBe(256);
+    expect(m2ScanSegKernel('hardware', true, M2_SCAN_SEG_WG_MAX_N + 1)).toBe('m2_scan_seg');
+    expect(m2ScanSegKernel('hardware', false, 257)).toBe('m2_scan_seg');
+    expect(m2ScanSegKernel('software', false, 16)).toBe('m2_scan_seg');
+    expect(m2ScanSegKernel('software', true, 16)).toBe('m2_scan_seg');
   });
 
   it("Mamba-2's chunked SSD: tiled kernels on GPUs, the simple ones (Q ≤ 32) on SwiftShader", () => {

@@ -5,7 +5,9 @@
  * chunked SSD, then decodeStep), at batches of 1, 3 and the capacity, with queries of 1 to 21 tokens on
  * 16-token chunks (so queries are cut across chunks), stop tokens, one shared state or one per query, and
  * the states left untouched. m2-tiny-a (one group, d_conv 4) and m2-tiny-b (two groups, projection biases, an
- * untied head, a clamped Δ, d_conv 3), both kernel variants, f32 and f16 weights. continueMany must batch:
+ * untied head, a clamped Δ, d_conv 3), both kernel variants, f32 and f16 weights; each plan's segmented scan
+ * is the one mamba2/decisions.ts picks (m2_scan_seg on software, m2_scan_seg_wg with and without subgroups on
+ * hardware). continueMany must batch:
  * generate() is never called (the engines are opened with `batched: true`; by default the hardware variant
  * runs Mamba-2's queries one by one, which the last describe checks).
  */
@@ -15,6 +17,7 @@ import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { mamba2NamedTensors } from '../src/engine/mamba2Weights.ts';
 import { GpuMambaModel, type KernelVariant } from '../src/engine/model.ts';
+import type { BatchPlan } from '../src/engine/plan/batch.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
 import { rng, withScope } from './helpers/gpu.ts';
 import { loadMamba2Fixture, type Mamba2Fixture, type Mamba2FixtureName } from './helpers/mamba2Fixture.ts';
@@ -60,14 +63,16 @@ async function countingGenerate<T>(e: GpuMambaModel, body: (calls: () => number)
   }
 }
 
-const cases: [Mamba2FixtureName, KernelVariant, WeightDtype][] = [
-  ['m2-tiny-a', 'software', 'f32'],
-  ['m2-tiny-a', 'hardware', 'f32'],
-  ['m2-tiny-b', 'software', 'f32'],
-  ['m2-tiny-b', 'hardware', 'f16'],
+// The segmented scan each case's plan runs (mamba2/decisions.ts m2ScanSegKernel): m2-tiny-a's hardware case
+// turns subgroups off, so both builds of m2_scan_seg_wg run through the engine (SwiftShader has subgroups).
+const cases: [Mamba2FixtureName, KernelVariant, WeightDtype, boolean, string][] = [
+  ['m2-tiny-a', 'software', 'f32', true, 'm2_scan_seg'],
+  ['m2-tiny-a', 'hardware', 'f32', false, 'm2_scan_seg_wg'],
+  ['m2-tiny-b', 'software', 'f32', true, 'm2_scan_seg'],
+  ['m2-tiny-b', 'hardware', 'f16', true, 'm2_scan_seg_wg_sg'],
 ];
 
-describe.each(cases)('continueMany on %s, %s variant, %s', (name, variant, dtype) => {
+describe.each(cases)('continueMany on %s, %s variant, %s', (name, variant, dtype, subgroups, scanKernel) => {
   let e: GpuMambaModel;
   let f: Mamba2Fixture;
   let state: GpuState;
@@ -88,6 +93,7 @@ describe.each(cases)('continueMany on %s, %s variant, %s', (name, variant, dtype
     e = await GpuMambaModel.fromTensors(dev, f.weights.config, mamba2NamedTensors(f.weights), {
       dtype,
       variant,
+      subgroups,
       chunkSize: 16,
       batched: true,
     });
@@ -108,6 +114,9 @@ describe.each(cases)('continueMany on %s, %s variant, %s', (name, variant, dtype
       for (const batchSize of [3, 16]) {
         expect(await batched(state, queries, { maxNewTokens: N, batchSize })).toEqual(want);
       }
+      // The batch plan (built by the first continueMany; private to the engine) scans with the expected kernel.
+      const body = (e as unknown as { batch: BatchPlan }).batch.body.map((d) => d.label);
+      expect(body).toContain(`layer0.scan.${scanKernel}`);
       const after = await e.readState(state);
       after.layers.forEach((ls, l) => {
         expect(ls.ssm).toEqual(before.layers[l]!.ssm);

@@ -9,11 +9,15 @@
  * size with its 13 slots: fewer than a large GPU runs at once, so a segmented chunked scan is the step to take
  * if batched prefill turns out to dominate there). Decode of B sequences is one chunk of B one-token segments,
  * so in_proj and out_proj read their weights once for all B.
+ * On the hardware variant the scan is m2_scan_seg_wg (mamba2/decisions.ts m2ScanSegKernel): a workgroup per state
+ * row and query, the row in registers and B and C read contiguously, since m2_scan_seg's uncoalesced state in
+ * memory made this plan slower than the queries one by one on the H200 (untimed there so far).
  */
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { batchPlanOf, type BatchPlan } from '../plan/batch.ts';
 import { ceil } from '../plan/context.ts';
 import { mamba2StateLayout } from '../stateIO.ts';
+import { m2ScanSegKernel } from './decisions.ts';
 import {
   convConstants,
   gatedNormStep,
@@ -23,21 +27,38 @@ import {
   type Mamba2PlanContext,
 } from './plan.ts';
 
-/** Layer `l` between its projections on a segmented chunk, with layer l's slot buffer `slots`. */
-function segmentedMixer(ctx: Mamba2PlanContext, l: number, slots: GPUBuffer, segs: GPUBuffer): Dispatch[] {
+/**
+ * Layer `l` between its projections on a segmented chunk, with layer l's slot buffer `slots` of `slotCount`
+ * sequences.
+ */
+function segmentedMixer(
+  ctx: Mamba2PlanContext,
+  l: number,
+  slots: GPUBuffer,
+  slotCount: number,
+  segs: GPUBuffer,
+): Dispatch[] {
   const c = ctx.config;
   const a = ctx.act;
   const params = ctx.weights.layerParams[l]!;
   const STRIDE = mamba2StateLayout(c).total;
   const shape = scanShape(c);
   const conv = ctx.pipes.kernel('m2_conv_seg', { ...convConstants(ctx), STRIDE });
-  const scan = ctx.pipes.kernel('m2_scan_seg', { ...scanLayout(ctx), ...shape, STRIDE });
+  const scanKernel = m2ScanSegKernel(ctx.opts.variant, ctx.opts.useSubgroups, shape.N);
+  const scan = ctx.pipes.kernel(scanKernel, { ...scanLayout(ctx), ...shape, STRIDE });
   const convBuffers = { segs, proj: a.proj, params, slots, xbc: a.xbc };
   const scanBuffers = { segs, xbc: a.xbc, proj: a.proj, params, slots, y: a.y };
-  // One invocation per (channel or state row, segment); segments <= tokens, so T rows along y cover them.
+  // One invocation (conv, m2_scan_seg) or workgroup (m2_scan_seg_wg: row p of head h) per (channel or state row,
+  // segment); segments <= tokens, so T along y covers them. m2_scan_seg_wg has H·P workgroups per layer along z,
+  // so it stops at the slot count too (no two segments share a slot): a 512-token chunk would otherwise launch
+  // hundreds of thousands of workgroups that return at once.
+  const scanGrid = (t: number): [number, number, number] =>
+    scanKernel === 'm2_scan_seg'
+      ? [ceil(shape.H * shape.P, 64), t, 1]
+      : [shape.P, shape.H, Math.min(t, slotCount)];
   return [
     conv.dispatch(`layer${l}.conv_seg`, convBuffers, (t) => [ceil(c.convDim, 64), t, 1]),
-    scan.dispatch(`layer${l}.scan_seg`, scanBuffers, (t) => [ceil(shape.H * shape.P, 64), t, 1]),
+    scan.dispatch(`layer${l}.scan.${scanKernel}`, scanBuffers, scanGrid),
     gatedNormStep(ctx, l),
   ];
 }
@@ -46,6 +67,6 @@ function segmentedMixer(ctx: Mamba2PlanContext, l: number, slots: GPUBuffer, seg
 export function buildMamba2BatchPlan(ctx: Mamba2PlanContext, slots: number): BatchPlan {
   const stride = mamba2StateLayout(ctx.config).total;
   return batchPlanOf(ctx, slots, stride, (slotBuffers, segs) =>
-    layerSteps(ctx, 'gemm', (l) => segmentedMixer(ctx, l, slotBuffers[l]!, segs)),
+    layerSteps(ctx, 'gemm', (l) => segmentedMixer(ctx, l, slotBuffers[l]!, slots, segs)),
   );
 }

@@ -1,6 +1,6 @@
 /**
  * Mamba-2's kernel decisions as pure functions, like decisions.ts: the decode step's scan kernel and rows per
- * workgroup, the gated norm's kernel, prefill's chunked SSD scan (the chunk length Q, simple or tiled passes,
+ * workgroup, the batched plan's segmented scan, the gated norm's kernel, prefill's chunked SSD scan (the chunk length Q, simple or tiled passes,
  * or the fused pair), and where prefill's in_proj GEMM is split into column blocks. mamba2/plan.ts and
  * mamba2/ssd.ts apply them; tests/engine.decisions.test.ts checks them without a GPU.
  */
@@ -38,6 +38,26 @@ export function m2InProjSplitDefault(c: Pick<Mamba2Config, 'intermediateSize'>):
  */
 export function m2ScanDecodeKernel(useSubgroups: boolean): 'm2_scan_decode' | 'm2_scan_decode_sg' {
   return useSubgroups ? 'm2_scan_decode_sg' : 'm2_scan_decode';
+}
+
+/** The largest state_size m2_scan_seg_wg holds in registers (4 entries for each of its 64 invocations). */
+export const M2_SCAN_SEG_WG_MAX_N = 256;
+
+/**
+ * The batched plan's segmented scan (mamba2/batch.ts): on the hardware variant shaders/m2_scan_seg_wg.wgsl, 64
+ * invocations across each (state row, segment) with the row in registers and contiguous loads of B and C, its
+ * row sums gathered with subgroupAdd where the device has subgroups (`useSubgroups`); m2_scan_seg (one invocation
+ * per row and segment, the state in memory) on the software variant, where barriers are costly, and where
+ * state_size passes M2_SCAN_SEG_WG_MAX_N. Why: m2_scan_seg's batched path ran slower than the queries one by one
+ * on the H200 (bench/RESULTS.md, session 10). Untimed on a GPU so far: the new kernel waits for that measurement.
+ */
+export function m2ScanSegKernel(
+  variant: KernelVariant,
+  useSubgroups: boolean,
+  stateSize: number,
+): 'm2_scan_seg' | 'm2_scan_seg_wg' | 'm2_scan_seg_wg_sg' {
+  if (variant !== 'hardware' || stateSize > M2_SCAN_SEG_WG_MAX_N) return 'm2_scan_seg';
+  return useSubgroups ? 'm2_scan_seg_wg_sg' : 'm2_scan_seg_wg';
 }
 
 /**
