@@ -5,7 +5,7 @@ over its rounds, each figure's rounds in brackets where there are several.
 
 Each line is a `soup bench --json` result the script tagged with "run" (what ran: model, options) and, where it
 repeats, "round"; a "chunk" tag (the prefill chunk length) is part of the run's name. Printed: prefill tok/s at
-the first prefill length, GPU ms per prefill chunk with in_proj's, the scan's (the SSD pair or passes for
+the first prefill length, GPU ms per prefill chunk and µs per prefill token, with in_proj's, out_proj's, the scan's (the SSD pair or passes for
 Mamba-2, the selective scan for Mamba-1), the conv's and Mamba-2's gated norm's shares, decode tok/s and GPU
 ms per token, the prefill GEMM kernel, and the page's path (mix + score through the engine service) where the
 result has it.
@@ -32,7 +32,9 @@ def figures(d):
     }
     if pre:
         out["GPU ms/chunk"] = pre["gpuMs"]
+        out["GPU us/prefill token"] = 1000 * pre["gpuMs"] / pre["tokens"]
         out["in_proj ms"] = sum(v for k, v in kernels.items() if k.startswith("in_proj."))
+        out["out_proj ms"] = sum(v for k, v in kernels.items() if k.startswith("out_proj."))
         out["scan ms"] = sum(kernels.get(k, 0) for k in SCAN)
         out["conv ms"] = kernels.get("conv", 0)
         if "gated_norm" in kernels:

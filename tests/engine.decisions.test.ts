@@ -96,6 +96,10 @@ describe('split-K', () => {
     expect(midSplit(512, 768, 1536, defaults)).toBe(3);
     expect(midSplit(512, 768, 1536, { ...defaults, splitTarget: 1000 })).toBe(11); // ⌈1000 / 96⌉
     expect(midSplit(64, 80, 100, defaults)).toBe(1); // K of 100 allows no split
+    // 64 x 128 tiles: 8 x 6 = 48 tiles at 512 tokens → ⌈264 / 48⌉ = 6; 128 x 64: 4 x 12 → ⌈264 / 48⌉ = 6.
+    expect(midSplit(512, 768, 1536, { ...defaults, midTn: 8 })).toBe(6);
+    expect(midSplit(512, 768, 1536, { ...defaults, midTm: 8 })).toBe(6);
+    expect(midSplit(448, 768, 1536, { ...defaults, midTm: 8 })).toBe(6); // 4 x 12 tiles still
   });
 
   it('splitKFloats is the largest split × tokens × rows over every chunk length', () => {

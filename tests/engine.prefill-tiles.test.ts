@@ -98,11 +98,18 @@ for (const mdl of models) {
 
 // The prefill GEMM's configurations (shaders/gemm_tiled.wgsl), forced: 128 x 128 tiles everywhere (the 150-token
 // chunk is a full and a partial token tile), and 64 x 64 tiles with as much split-K as K allows (x_proj and
-// out_proj have K = 200: 13 steps of 16, 3 splits; the reduce adds them and the bias-free partials).
+// out_proj have K = 200: 13 steps of 16, 3 splits; the reduce adds them and the bias-free partials), and the
+// mid path's 64 x 128 and 128 x 64 tiles (`prefillGemm.midTile`) with and without split-K.
 describe('random d_inner 200 (hardware), prefill GEMM configurations forced', () => {
   const forced = [
     { name: '128 x 128 tiles', prefillGemm: { bigMinTiles: 1 } },
     { name: '64 x 64 tiles, split-K', prefillGemm: { bigMinTiles: 1e9, splitTarget: 1e6 } },
+    // The mid path's other tiles, with split-K: the reduce must count the splits with the same TM / TN. A
+    // target of 9 splits out_proj (100 outputs, K 200) 3 ways on these tiles (3 and 4 of them at 150 tokens) and
+    // 2 ways on 64 x 64 ones (6), so a reduce counting with the wrong tile adds the wrong partials.
+    { name: '64 x 128 tiles, split-K', prefillGemm: { splitTarget: 9, midTile: '64x128' as const } },
+    { name: '128 x 64 tiles, split-K', prefillGemm: { splitTarget: 9, midTile: '128x64' as const } },
+    { name: '64 x 128 tiles, no split', prefillGemm: { splitTarget: 1, midTile: '64x128' as const } },
   ];
   for (const f of forced) {
     it(`${f.name}: a 150-token chunk, then 2 tokens, give the reference logits and states within 1e-3`, async () => {

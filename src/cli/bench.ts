@@ -10,6 +10,7 @@ import type { WeightDtype } from '../engine/api.ts';
 import type { EngineDevice } from '../engine/gpu/device.ts';
 import { openNodeDevice } from '../engine/gpu/node.ts';
 import type { EngineOptions, GpuMambaModel, KernelVariant } from '../engine/model.ts';
+import { MID_TILES, type MidTile } from '../engine/options.ts';
 import { createRandomEngine, RANDOM_MODELS, randomModelConfig } from '../engine/randomWeights.ts';
 import type { DecodeMiddle } from '../engine/decisions.ts';
 import { SSD_FORMS, type SsdForm } from '../engine/mamba2/decisions.ts';
@@ -24,7 +25,8 @@ import { batchMemoryOption, openModelDir, parseDtype } from './model-dir.ts';
 export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.join(' | random:')})
             [--dtype f32|f16|int8] [--json] [--quick] [--check CHECK.safetensors]
             [--prefill 128,512,2048] [--decode-tokens 128] [--eval-tokens 256]
-            [--chunk N] [--big-tiles N] [--split-target N]   (engine tuning: prefill chunk, GEMM tiles)
+            [--chunk N] [--big-tiles N] [--split-target N] [--mid-tile 64x64|64x128|128x64]
+                                     (engine tuning: prefill chunk, GEMM tiles)
             [--f16-kernels auto|native|packed]   (f16 weights: shader-f16 loads where the device has it)
             [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)
             [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)
@@ -51,6 +53,7 @@ export const BENCH_OPTIONS = {
     'chunk',
     'big-tiles',
     'split-target',
+    'mid-tile',
     'f16-kernels',
     'decode-middle',
     'decode-rows',
@@ -219,6 +222,10 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   if (ssdChunk !== undefined && ![16, 32, 48, 64].includes(ssdChunk)) {
     throw new UsageError(`--ssd-chunk must be 16, 32, 48 or 64 (got ${ssdChunk}).`);
   }
+  const midTile = args.values.get('mid-tile');
+  if (midTile !== undefined && !(MID_TILES as readonly string[]).includes(midTile)) {
+    throw new UsageError(`--mid-tile must be ${MID_TILES.join(', ')} (got "${midTile}").`);
+  }
   const split = args.values.get('m2-inproj-split');
   if (split !== undefined && split !== 'on' && split !== 'off') {
     throw new UsageError(`--m2-inproj-split must be on or off (got "${split}").`);
@@ -231,7 +238,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   const tuning: Tuning = {
     variant: variant as KernelVariant | undefined,
     chunkSize,
-    prefillGemm: { bigMinTiles, splitTarget },
+    prefillGemm: { bigMinTiles, splitTarget, midTile: midTile as MidTile | undefined },
     f16Kernels: f16Kernels as Tuning['f16Kernels'],
     subgroupMatrix: args.flags.has('subgroup-matrix'),
     decodeMiddle: decodeMiddle as DecodeMiddle | undefined,

@@ -51,6 +51,14 @@ export function maxSplitFor(k: number): number {
 export interface GemmTuning {
   bigMinTiles: number;
   splitTarget: number;
+  /** The mid path's tile: 16·midTm tokens x 16·midTn outputs (gemm_tiled's TM / TN, 4 or 8); 4 x 4 by default. */
+  midTm?: 4 | 8;
+  midTn?: 4 | 8;
+}
+
+/** The mid path's TM / TN (gemm_tiled.wgsl overrides) under `tuning`: 64 x 64 tiles unless it says otherwise. */
+export function midTile(tuning: GemmTuning): { tm: 4 | 8; tn: 4 | 8 } {
+  return { tm: tuning.midTm ?? 4, tn: tuning.midTn ?? 4 };
 }
 
 /** Whether a prefill GEMM part of `rows` outputs runs on 128 x 128 tiles at `t` tokens (else 64 x 64). */
@@ -58,9 +66,10 @@ export function useBigTiles(t: number, rows: number, tuning: GemmTuning): boolea
   return ceil(t, 128) * ceil(rows, 128) >= tuning.bigMinTiles;
 }
 
-/** Split-K workgroups along z of the 64 x 64 prefill GEMM of a part of `rows` outputs and `k` inputs. */
+/** Split-K workgroups along z of the mid-path prefill GEMM (midTile) of a part of `rows` outputs and `k` inputs. */
 export function midSplit(t: number, rows: number, k: number, tuning: GemmTuning): number {
-  return splitCount(t, rows, 4, 4, tuning.splitTarget, maxSplitFor(k));
+  const { tm, tn } = midTile(tuning);
+  return splitCount(t, rows, tm, tn, tuning.splitTarget, maxSplitFor(k));
 }
 
 /**

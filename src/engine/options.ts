@@ -29,6 +29,16 @@ import { sgmatKernel, type SgmmChoice, type SubgroupMatrixTraits } from './sgmmD
 import { assertInt8Group } from './gpu/int8.ts';
 
 export type KernelVariant = 'software' | 'hardware';
+
+/** The prefill GEMM's mid-path tile, tokens x outputs (gemm_tiled.wgsl's 16·TM x 16·TN). */
+export type MidTile = '64x64' | '64x128' | '128x64';
+export const MID_TILES: readonly MidTile[] = ['64x64', '64x128', '128x64'];
+
+function midTileOverrides(tile: MidTile): { midTm: 4 | 8; midTn: 4 | 8 } {
+  if (!MID_TILES.includes(tile))
+    throw new RangeError(`prefillGemm.midTile must be ${MID_TILES.join(', ')} (got "${tile}").`);
+  return { midTm: tile === '128x64' ? 8 : 4, midTn: tile === '64x128' ? 8 : 4 };
+}
 export type { F16Kernels } from './decisions.ts';
 
 export interface EngineOptions {
@@ -62,9 +72,10 @@ export interface EngineOptions {
    * tiles where they give at least `bigMinTiles` workgroups, else 64 x 64 tiles with split-K up to
    * `splitTarget` workgroups. Defaults from the H200 (bench/RESULTS.md, fourth pass): split-K to 264
    * workgroups, and no 128 x 128 tiles (Infinity): there they ran 14x slower than 64 x 64 (2.8b in_proj,
-   * 512 tokens: 820 vs 58 ms). Benchmarks sweep both (`soup bench --big-tiles --split-target`).
+   * 512 tokens: 820 vs 58 ms). `midTile` ('tokens x outputs') replaces the 64 x 64 tiles with 64 x 128 or
+   * 128 x 64 ones. Benchmarks sweep all three (`soup bench --big-tiles --split-target --mid-tile`).
    */
-  prefillGemm?: { bigMinTiles?: number; splitTarget?: number };
+  prefillGemm?: { bigMinTiles?: number; splitTarget?: number; midTile?: MidTile };
   /** dtype 'int8' only: the group size and which matrices are quantised (default DEFAULT_INT8). */
   int8?: Partial<Int8Choice>;
   /**
@@ -136,6 +147,8 @@ export interface ResolvedOptions {
   decodeMiddle?: DecodeMiddle;
   bigMinTiles: number;
   splitTarget: number;
+  midTm: 4 | 8;
+  midTn: 4 | 8;
   /** Largest binding for one part of a weight matrix. */
   maxBinding: number;
   chunkSize: number;
@@ -208,6 +221,7 @@ export function resolveOptions(
     decodeMiddle: opts.decodeMiddle,
     bigMinTiles: opts.prefillGemm?.bigMinTiles ?? Infinity,
     splitTarget: opts.prefillGemm?.splitTarget ?? 264,
+    ...midTileOverrides(opts.prefillGemm?.midTile ?? '64x64'),
     maxBinding: Math.min(opts.maxBindingBytes ?? Infinity, maxBinding),
     chunkSize: Math.max(1, Math.min(opts.chunkSize ?? defaultChunkSize(variant), byLogits)),
     int8,

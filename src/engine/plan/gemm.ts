@@ -7,7 +7,7 @@
 import type { RowPart, WeightMatrix } from '../gpu/weightMatrix.ts';
 import type { BufferResource } from '../kernels/bindings.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
-import { gemmKernel, maxSplitFor, midSplit, prefillBlocks, useBigTiles } from '../decisions.ts';
+import { gemmKernel, maxSplitFor, midSplit, midTile, prefillBlocks, useBigTiles } from '../decisions.ts';
 import { sgmmFits } from '../sgmmDecisions.ts';
 import { ceil, uniformFields, weightKernel, type SharedPlanContext } from './context.ts';
 import { sgmatGemmSteps } from './sgmatGemm.ts';
@@ -121,7 +121,8 @@ export function gemmSteps(
 /**
  * One row part, or column block of one, of a prefill GEMM on GPUs (shaders/gemm_tiled.wgsl): three prebuilt
  * dispatches of which the chunk length picks one or two (the others get zero workgroups and are skipped):
- * 128 x 128 tiles when they alone give `bigMinTiles` workgroups (never by default), else 64 x 64 tiles, with
+ * 128 x 128 tiles when they alone give `bigMinTiles` workgroups (never by default), else the mid path's tiles
+ * (midTile: 64 x 64 unless `prefillGemm.midTile` says 64 x 128 or 128 x 64), with
  * split-K along z when even those are too few (x_proj's 80 outputs, out_proj at short chunks, Mamba-2
  * in_proj's [B | C | dt] block), then the split-K reduce.
  */
@@ -144,16 +145,19 @@ function tiledGemmSteps(
   const split = (t: number) => midSplit(t, p.rows, k, opts);
   const partials = ctx.splitK!;
   const big = weightKernel(ctx, 'gemm_tiled', m, { TM: 8, TN: 8 });
-  const mid = weightKernel(ctx, 'gemm_tiled', m, { TM: 4, TN: 4 });
-  const reduce = pipes.kernel('gemm_splitk_reduce', { TM: 4, TN: 4 });
+  const { tm, tn } = midTile(opts);
+  const mid = weightKernel(ctx, 'gemm_tiled', m, { TM: tm, TN: tn });
+  const reduce = pipes.kernel('gemm_splitk_reduce', { TM: tm, TN: tn });
+  // Profiles and tests know the default tile as gemm64; another one is named by its shape.
+  const midLabel = tm === 4 && tn === 4 ? 'gemm64' : `gemm${16 * tm}x${16 * tn}`;
   const dims = ctx.act.dims;
   const gemm = { dims, X: x, W: p.W, bias, Y: y, P: partials };
   return [
     big.dispatch(`${key}.gemm128`, { ...gemm, shape: bigShape }, (t) =>
       useBig(t) ? [ceil(p.rows, 128), ceil(t, 128), 1] : [0, 0, 0],
     ),
-    mid.dispatch(`${key}.gemm64`, { ...gemm, shape: midShape }, (t) =>
-      useBig(t) ? [0, 0, 0] : [ceil(p.rows, 64), ceil(t, 64), split(t)],
+    mid.dispatch(`${key}.${midLabel}`, { ...gemm, shape: midShape }, (t) =>
+      useBig(t) ? [0, 0, 0] : [ceil(p.rows, 16 * tn), ceil(t, 16 * tm), split(t)],
     ),
     reduce.dispatch(`${key}.splitk`, { dims, bias, Y: y, shape: midShape, P: partials }, (t) =>
       !useBig(t) && split(t) > 1 ? [ceil(p.rows, 64), t, 1] : [0, 0, 0],
