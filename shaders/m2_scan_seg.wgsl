@@ -18,18 +18,7 @@
 // Dispatch: (ceil(H·P / 64), S) or more along y (extra invocations return).
 #include "m2_scan_token.wgsl"
 
-override A_OFF: u32;
-override D_OFF: u32;
-override SSM_OFF: u32;
-override DTS_OFF: u32;
-override STRIDE: u32;
-
-@group(0) @binding(0) var<storage, read> segs: array<u32>;
-@group(0) @binding(1) var<storage, read> xbc: array<f32>;
-@group(0) @binding(2) var<storage, read> proj: array<f32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read_write> slots: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+#include "m2_scan_seg_io.wgsl"
 
 // The slots m2ScanToken updates.
 fn ssmAt(i: u32) -> f32 {

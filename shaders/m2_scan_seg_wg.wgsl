@@ -37,18 +37,7 @@ override G: u32;
 override N: u32;
 override LDP: u32;
 override DT_COL: u32;
-override A_OFF: u32;
-override D_OFF: u32;
-override SSM_OFF: u32;
-override DTS_OFF: u32;
-override STRIDE: u32;
-
-@group(0) @binding(0) var<storage, read> segs: array<u32>;
-@group(0) @binding(1) var<storage, read> xbc: array<f32>;
-@group(0) @binding(2) var<storage, read> proj: array<f32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read_write> slots: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+#include "m2_scan_seg_io.wgsl"
 
 // Tokens per block of row sums, and partial's row stride: one more, so the 64 stores of one token and the TB
 // loads of one contributor fall in distinct banks.
