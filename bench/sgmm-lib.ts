@@ -177,7 +177,8 @@ export function problemBuffers(device: GPUDevice, p: Problem, maxSplitCount = 16
   xPad.set(p.x);
   const bufs = {
     X: upload(device, xPad),
-    Xh: device.createBuffer({ size: bytes(rows * s.K * 2), usage: STORAGE }),
+    // Room for to_f16_x2's two halves (hi, lo); to_f16 fills the first.
+    Xh: device.createBuffer({ size: bytes(2 * rows * s.K * 2), usage: STORAGE }),
     W: upload(device, p.wWords),
     Y: device.createBuffer({ size: bytes(s.T * s.N * 4), usage: STORAGE }),
     bias: device.createBuffer({ size: 16, usage: STORAGE }),
@@ -193,16 +194,13 @@ export function problemBuffers(device: GPUDevice, p: Problem, maxSplitCount = 16
 /** A compute pass's worth of work: encode it `n` times into one pass. */
 export type Encoded = (pass: GPUComputePassEncoder) => void;
 
-/** to_f16 over the problem's padded rows (X f32 -> Xh f16). */
-export function toF16Step(device: GPUDevice, p: Problem, b: ProblemBuffers): Encoded {
+/** to_f16 over the problem's padded rows (X f32 -> Xh f16); `split`: to_f16_x2 (hi, then lo rows). */
+export function toF16Step(device: GPUDevice, p: Problem, b: ProblemBuffers, split = false): Encoded {
   const pipes = PipelineCache.forDevice(device);
   const rows = padRows(p.s.T);
-  const cvt = upload(
-    device,
-    new Uint8Array(uniformBytes('to_f16', 'cvt', { K: p.s.K, ROWS: rows })),
-    UNIFORM,
-  );
-  const k = pipes.kernel('to_f16');
+  const kernel = split ? 'to_f16_x2' : 'to_f16';
+  const cvt = upload(device, new Uint8Array(uniformBytes(kernel, 'cvt', { K: p.s.K, ROWS: rows })), UNIFORM);
+  const k = pipes.kernel(kernel);
   const bg = k.bind('sgmm.cvt', { dims: b.dims, X: b.X, Xh: b.Xh, cvt });
   const groups = Math.ceil((rows * p.s.K) / 2 / 256);
   const gx = Math.min(groups, 65535);
@@ -268,8 +266,11 @@ export async function submit(device: GPUDevice, steps: Encoded[], reps = 1): Pro
 }
 
 /** The overrides of variant `c` as pipeline constants. */
-export function sgmmConstants(c: SgmmChoice): Record<string, number> {
-  return { SGM: c.SGM, SGN: c.SGN, TI: c.TI, TJ: c.TJ, BK: c.BK };
+export function sgmmConstants(c: SgmmChoice, s?: GemmShape): Record<string, number> {
+  const base = { SGM: c.SGM, SGN: c.SGN, TI: c.TI, TJ: c.TJ, BK: c.BK };
+  if (!sgmmLayout(c).splitX) return base;
+  if (!s) throw new Error(`${c.kernel} needs the problem's shape (XROWS, the rows of X's hi half)`);
+  return { ...base, XROWS: padRows(s.T) };
 }
 
 /** A short name of a variant: kernel and geometry. */

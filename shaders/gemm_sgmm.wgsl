@@ -7,6 +7,7 @@
 #variant gemm_sgmm_hd AH BD STAGED
 #variant gemm_sgmm_ds AD BS STAGED
 #variant gemm_sgmm_ds_db AD BS STAGED DBUF
+#variant gemm_sgmm_ds_db_x2 AD BS STAGED DBUF X2
 #variant gemm_sgmm_dd AD BD
 #variant gemm_sgmm_fs_n8 AF32 BS STAGED N8
 #variant gemm_sgmm_dd_n8 AD BD N8
@@ -22,7 +23,10 @@
 // Variants (name = A source + B source): f = X f32 staged through workgroup memory, h = X f16 staged,
 // d = straight from storage (subgroupMatrixLoad on the storage array); B: s staged, d straight. _db: the staged
 // tiles double-buffered (one barrier per K step; the next step's global loads are in flight while the current
-// step multiplies). _n8: the 16 x 8 x 16 config instead of 16 x 16 x 16.
+// step multiplies). _n8: the 16 x 8 x 16 config instead of 16 x 16 x 16. _x2 (with X read straight): X as two
+// f16 halves, hi in rows 0 .. XROWS − 1 of the X buffer and lo = f16(X − hi) in rows XROWS .. 2·XROWS − 1
+// (to_f16_x2.wgsl), each multiplied by the same W matrices into the same f32 sums: the f32 GEMM's result to
+// about 2^-22 of X, for twice the A loads and products (the plain variants' X is f16-rounded, 2^-11).
 // Overrides: SGM x SGN subgroups of 32 per workgroup, each owning TI x TJ result matrices (1..4 each) of 16 x SN;
 // the workgroup tile is BM = 16 SGM TI tokens x BN = SN SGN TJ outputs; BK k per staged step (a multiple of 16).
 // Requirements (checked by the host, src/engine/sgmmDecisions.ts sgmmFits): staged per-invocation loads at most 8
@@ -36,7 +40,8 @@
 // whole by every lane as f32 arrays (values rounded to f16 where the real kernel converts),
 // f16 storage read as packed pairs; same buffers, same indices, so tests/kernels.sgmm-emulated.test.ts checks
 // the index arithmetic against float64.
-// Reference: matVec in src/engine/reference/mamba.ts on f16-rounded X (bench/sgmat-sweep.ts on the device).
+// Reference: matVec in src/engine/reference/mamba.ts on f16-rounded X (bench/sgmat-sweep.ts on the device); _x2:
+// on the f32 X.
 // Dispatch: (ceil(N / BN), ceil(T / BM), split), workgroup SGM * SGN * 32.
 #include "dims.wgsl"
 #include "shape.wgsl"
@@ -88,6 +93,13 @@ override LDS: u32 = BK + 8u;
 override NBUF: u32 = 2u;
 #else
 override NBUF: u32 = 1u;
+#endif
+#ifdef X2
+// Rows of the hi half of the X buffer (to_f16_x2's ROWS): lo starts XROWS · K halves in.
+override XROWS: u32;
+const NX = 2u;
+#else
+const NX = 1u;
 #endif
 
 #include "sgmm_ops.wgsl"
@@ -214,10 +226,15 @@ fn storeP(c: Acc, off: u32, stride: u32) {
 #endif
 
 // Left matrix i (tokens tBase + 16 i) and right matrix j (outputs nBase + SN j) at k = kb + kk of the step
-// whose tiles sit in buffer `buf`.
-fn ldA(buf: u32, kb: u32, kk: u32, i: u32) -> Left {
+// whose tiles sit in buffer `buf`; `hl`: X's hi (0) or lo (1, _x2 only) half.
+fn ldA(buf: u32, kb: u32, kk: u32, i: u32, hl: u32) -> Left {
 #ifdef AD
-  return leftStorage((tBase + 16u * i) * shape.K + kb + kk, shape.K);
+#ifdef X2
+  let half0 = hl * XROWS * shape.K;
+#else
+  let half0 = 0u;
+#endif
+  return leftStorage(half0 + (tBase + 16u * i) * shape.K + kb + kk, shape.K);
 #else
   let row = (tBase - tile0.x) + 16u * i;
   return leftStaged((buf * BM + row) * LDS + kk);
@@ -507,19 +524,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       if (kb + kk >= shape.K) {
         break;
       }
-      let a0 = ldA(buf, kb, kk, 0u);
-      var a1 = a0;
-      var a2 = a0;
-      var a3 = a0;
-      if (TI > 1u) {
-        a1 = ldA(buf, kb, kk, 1u);
-      }
-      if (TI > 2u) {
-        a2 = ldA(buf, kb, kk, 2u);
-      }
-      if (TI > 3u) {
-        a3 = ldA(buf, kb, kk, 3u);
-      }
       let b0 = ldB(buf, kb, kk, 0u);
       var b1 = b0;
       var b2 = b0;
@@ -533,50 +537,66 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       if (TJ > 3u) {
         b3 = ldB(buf, kb, kk, 3u);
       }
-      c00 = mma(a0, b0, c00);
-      if (TJ > 1u) {
-        c01 = mma(a0, b1, c01);
-      }
-      if (TJ > 2u) {
-        c02 = mma(a0, b2, c02);
-      }
-      if (TJ > 3u) {
-        c03 = mma(a0, b3, c03);
-      }
-      if (TI > 1u) {
-        c10 = mma(a1, b0, c10);
+      // X's halves (_x2: hi, then lo) against the same W matrices; one pass (hl = 0) otherwise.
+      for (var hl = 0u; hl < NX; hl++) {
+        let a0 = ldA(buf, kb, kk, 0u, hl);
+        var a1 = a0;
+        var a2 = a0;
+        var a3 = a0;
+        if (TI > 1u) {
+          a1 = ldA(buf, kb, kk, 1u, hl);
+        }
+        if (TI > 2u) {
+          a2 = ldA(buf, kb, kk, 2u, hl);
+        }
+        if (TI > 3u) {
+          a3 = ldA(buf, kb, kk, 3u, hl);
+        }
+        c00 = mma(a0, b0, c00);
         if (TJ > 1u) {
-          c11 = mma(a1, b1, c11);
+          c01 = mma(a0, b1, c01);
         }
         if (TJ > 2u) {
-          c12 = mma(a1, b2, c12);
+          c02 = mma(a0, b2, c02);
         }
         if (TJ > 3u) {
-          c13 = mma(a1, b3, c13);
+          c03 = mma(a0, b3, c03);
         }
-      }
-      if (TI > 2u) {
-        c20 = mma(a2, b0, c20);
-        if (TJ > 1u) {
-          c21 = mma(a2, b1, c21);
+        if (TI > 1u) {
+          c10 = mma(a1, b0, c10);
+          if (TJ > 1u) {
+            c11 = mma(a1, b1, c11);
+          }
+          if (TJ > 2u) {
+            c12 = mma(a1, b2, c12);
+          }
+          if (TJ > 3u) {
+            c13 = mma(a1, b3, c13);
+          }
         }
-        if (TJ > 2u) {
-          c22 = mma(a2, b2, c22);
+        if (TI > 2u) {
+          c20 = mma(a2, b0, c20);
+          if (TJ > 1u) {
+            c21 = mma(a2, b1, c21);
+          }
+          if (TJ > 2u) {
+            c22 = mma(a2, b2, c22);
+          }
+          if (TJ > 3u) {
+            c23 = mma(a2, b3, c23);
+          }
         }
-        if (TJ > 3u) {
-          c23 = mma(a2, b3, c23);
-        }
-      }
-      if (TI > 3u) {
-        c30 = mma(a3, b0, c30);
-        if (TJ > 1u) {
-          c31 = mma(a3, b1, c31);
-        }
-        if (TJ > 2u) {
-          c32 = mma(a3, b2, c32);
-        }
-        if (TJ > 3u) {
-          c33 = mma(a3, b3, c33);
+        if (TI > 3u) {
+          c30 = mma(a3, b0, c30);
+          if (TJ > 1u) {
+            c31 = mma(a3, b1, c31);
+          }
+          if (TJ > 2u) {
+            c32 = mma(a3, b2, c32);
+          }
+          if (TJ > 3u) {
+            c33 = mma(a3, b3, c33);
+          }
         }
       }
     }

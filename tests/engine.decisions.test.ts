@@ -495,11 +495,22 @@ describe('prefill GEMMs on subgroup matrices', () => {
       invocations: 256,
       workgroupBytes: 128 * 40 * 2 + 8 * 256 * 4,
       halfX: true,
+      splitX: false,
       directX: true,
       directW: false,
       xItems: 0,
       wItems: 2,
     });
+    // _x2: the same tiles, X as hi + lo halves.
+    const x2 = sgmmLayout({ kernel: 'gemm_sgmm_ds_db_x2', SGM: 2, SGN: 2, TI: 2, TJ: 4, BK: 16 });
+    expect([x2.BM, x2.BN, x2.halfX, x2.splitX, x2.directX, x2.directW]).toEqual([
+      64,
+      128,
+      true,
+      true,
+      true,
+      false,
+    ]);
     // _n8: 16 x 8 result matrices, so BN = 8 SGN TJ.
     expect(sgmmLayout({ kernel: 'gemm_sgmm_dd_n8', SGM: 2, SGN: 4, TI: 2, TJ: 2, BK: 64 }).BN).toBe(64);
     // At most 8 staged vec4 per invocation: 256 x 64 f32 over 256 invocations is 16.
@@ -545,7 +556,7 @@ describe('prefill GEMMs on subgroup matrices', () => {
     expect(featuresToRequest(new Set(['subgroups']))).toEqual(['subgroups']);
   });
 
-  it('resolves to the chosen kernel when the caller opts in, else the current one', () => {
+  it('resolves to the chosen kernel by default and when the caller opts in, gemm_tiled when it opts out', () => {
     const gpu = { isSoftware: false, hasSubgroups: true, maxStorageBufferBindingSize: MiB128 };
     const withSm = { ...gpu, subgroupMatrix: h200 };
     const on = resolveOptions({ dtype: 'f16', subgroupMatrix: true }, withSm, c130m);
@@ -553,10 +564,12 @@ describe('prefill GEMMs on subgroup matrices', () => {
     expect(on.prefillGemmKernel).toBe(SGMM_CHOICE.kernel);
     const other = resolveOptions({ dtype: 'f16', subgroupMatrix: true, sgmm: fsdb }, withSm, c130m);
     expect(other.sgmat).toEqual(fsdb);
-    // Opt-in: faster on the H200 but f16 activations move logits past what the precision tests allow
-    // (options.ts says by how much).
+    // On by default: SGMM_CHOICE is the _x2 variant, which keeps the f32 GEMM's accuracy (options.ts).
+    expect(SGMM_CHOICE.kernel).toBe('gemm_sgmm_ds_db_x2');
     const byDefault = resolveOptions({ dtype: 'f16' }, withSm, c130m);
-    expect([byDefault.sgmat, byDefault.prefillGemmKernel]).toEqual([undefined, 'gemm_tiled']);
+    expect([byDefault.sgmat, byDefault.prefillGemmKernel]).toEqual([SGMM_CHOICE, SGMM_CHOICE.kernel]);
+    const off = resolveOptions({ dtype: 'f16', subgroupMatrix: false }, withSm, c130m);
+    expect([off.sgmat, off.prefillGemmKernel]).toEqual([undefined, 'gemm_tiled']);
     const f32 = resolveOptions({ dtype: 'f32', subgroupMatrix: true }, withSm, c130m);
     expect(f32.prefillGemmKernel).toBe('gemm_tiled');
     expect(resolveOptions({ dtype: 'f16', subgroupMatrix: true }, gpu, c130m).prefillGemmKernel).toBe(

@@ -157,6 +157,59 @@ describe('gemm_sgmm emulated (EMULATE) against float64', () => {
   }
 });
 
+// The _x2 variant (X as hi + lo f16 halves, to_f16_x2 first) against the float64 sums of the f32 X itself: it
+// must reach the f32 GEMM's accuracy, where the plain variant on the same problem stays at f16 rounding's.
+describe('gemm_sgmm_ds_db_x2 emulated against float64 of the f32 X', () => {
+  const x2Cases: Case[] = [
+    {
+      c: { kernel: 'gemm_sgmm_ds_db_x2', SGM: 1, SGN: 1, TI: 2, TJ: 1, BK: 16 },
+      s: { name: 'split-K', T: 30, N: 20, K: 128 },
+      splitTarget: 8,
+    },
+    {
+      c: { kernel: 'gemm_sgmm_ds_db_x2', SGM: 2, SGN: 1, TI: 1, TJ: 2, BK: 32 },
+      s: { name: 'ragged T and N', T: 45, N: 50, K: 96 },
+      splitTarget: 0,
+    },
+  ];
+  for (const { c, s, splitTarget } of x2Cases) {
+    it(`${sgmmName(c)} on ${s.T}x${s.N}x${s.K} (${s.name}): within 1e-6, where X rounded to f16 is not`, async () => {
+      expect(sgmmFits(c, 16384, { rows: s.N, k: s.K })).toBe(true);
+      const device = dev.device;
+      await withScope(device, async () => {
+        const p = makeProblem(s, s.T * 17 + s.N * 5 + s.K, 120);
+        const all: [number, number][] = [];
+        for (let t = 0; t < s.T; t++) for (let n = 0; n < s.N; n++) all.push([t, n]);
+        const want = all.map(([t, n]) => {
+          let a = 0;
+          for (let k = 0; k < s.K; k++) a += p.x[t * s.K + k]! * p.w[n * s.K + k]!;
+          return a;
+        });
+        const run = async (kernel: SgmmChoice['kernel'], split: boolean) => {
+          const cc = { ...c, kernel };
+          const b = problemBuffers(device, p);
+          const module = device.createShaderModule({ code: emulated(kernel) });
+          const pipeline = device.createComputePipeline({
+            layout: 'auto',
+            compute: { module, entryPoint: 'main', constants: sgmmConstants(cc, s) },
+          });
+          const gemm = sgmmStep(device, pipeline, cc, p, b, splitTarget);
+          if (splitTarget > 0) expect(gemm.split, 'the case splits K').toBeGreaterThan(1);
+          await submit(device, [toF16Step(device, p, b, split), gemm.encode]);
+          const y = await readF32(device, b.Y, s.T * s.N);
+          b.destroy();
+          return relErr({ ...p, samples: all }, y, want);
+        };
+        const x2 = await run('gemm_sgmm_ds_db_x2', true);
+        const plain = await run('gemm_sgmm_ds_db', false);
+        expect(x2).toBeLessThan(1e-6);
+        // f16 rounding of X (2^-11 relative per entry) leaves the plain variant far above that.
+        expect(plain).toBeGreaterThan(1e-5);
+      });
+    });
+  }
+});
+
 describe('to_f16', () => {
   it("gives f32ToF16's bits for t < T and zeros up to the padded rows", async () => {
     const device = dev.device;
@@ -175,6 +228,38 @@ describe('to_f16', () => {
       const want = Array.from({ length: rows * s.K }, (_, i) => (i < s.T * s.K ? f32ToF16(p.x[i]!) : 0));
       b.destroy();
       expect(bits).toEqual(want);
+    });
+  });
+
+  it('to_f16_x2 gives hi = f16(x) in the first ROWS rows, lo = f16(x − hi) in the next, zeros past T', async () => {
+    const device = dev.device;
+    await withScope(device, async () => {
+      const s = { name: 'cvt', T: 5, N: 16, K: 24 };
+      const p = makeProblem(s, 5);
+      p.x[0] = 65504;
+      p.x[1] = 1 + 2 ** -11 + 2 ** -20; // hi 1 + 2^-10 (rounds up), lo negative
+      p.x[2] = 1e-6;
+      p.x[3] = Math.fround(Math.PI);
+      const b = problemBuffers(device, p);
+      await submit(device, [toF16Step(device, p, b, true)]);
+      const rows = padRows(s.T);
+      const words = new Uint32Array((await readF32(device, b.Xh, rows * s.K)).buffer);
+      const bits = Array.from(
+        { length: 2 * rows * s.K },
+        (_, i) => (words[i >> 1]! >>> (16 * (i & 1))) & 0xffff,
+      );
+      const hi = (i: number) => (i < s.T * s.K ? f32ToF16(p.x[i]!) : 0);
+      const lo = (i: number) => (i < s.T * s.K ? f32ToF16(Math.fround(p.x[i]! - f16ToF32(hi(i)))) : 0);
+      const want = Array.from({ length: 2 * rows * s.K }, (_, i) =>
+        i < rows * s.K ? hi(i) : lo(i - rows * s.K),
+      );
+      b.destroy();
+      expect(bits).toEqual(want);
+      // hi + lo is x to 2^-22 of its size on the ordinary entries.
+      for (const i of [1, 3, 7, 50]) {
+        const sum = f16ToF32(bits[i]!) + f16ToF32(bits[rows * s.K + i]!);
+        expect(Math.abs(sum - p.x[i]!)).toBeLessThanOrEqual(Math.abs(p.x[i]!) * 2 ** -22);
+      }
     });
   });
 });

@@ -11,6 +11,7 @@ import type { EngineDevice } from '../engine/gpu/device.ts';
 import { openNodeDevice } from '../engine/gpu/node.ts';
 import type { EngineOptions, GpuMambaModel, KernelVariant } from '../engine/model.ts';
 import { MID_TILES, type MidTile } from '../engine/options.ts';
+import { SGMM_CHOICE } from '../engine/sgmmDecisions.ts';
 import { createRandomEngine, RANDOM_MODELS, randomModelConfig } from '../engine/randomWeights.ts';
 import type { DecodeMiddle } from '../engine/decisions.ts';
 import { SSD_FORMS, type SsdForm } from '../engine/mamba2/decisions.ts';
@@ -29,7 +30,9 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
                                      (engine tuning: prefill chunk, GEMM tiles)
             [--f16-kernels auto|native|packed]   (f16 weights: shader-f16 loads where the device has it)
             [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)
-            [--subgroup-matrix]      (prefill GEMMs of f16 weights on subgroup matrices where the device has them)
+            [--subgroup-matrix | --no-subgroup-matrix]   (prefill GEMMs of f16 weights on subgroup matrices
+                                     where the device has them; on by default)
+            [--sgmm-x f16]   (with them: X rounded to f16, not multiplied as hi + lo halves; faster, less exact)
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
             [--decode-rows 1-4]   (decode: rows per fused-GEMV workgroup and per Mamba-2 scan workgroup)
             [--ssd auto|fused|fused8|passes|sgmm]   (Mamba-2 prefill: the fused SSD pair, 16 or 8 state
@@ -54,6 +57,7 @@ export const BENCH_OPTIONS = {
     'big-tiles',
     'split-target',
     'mid-tile',
+    'sgmm-x',
     'f16-kernels',
     'decode-middle',
     'decode-rows',
@@ -63,7 +67,7 @@ export const BENCH_OPTIONS = {
     'variant',
     ...BATCH_BENCH_VALUES,
   ],
-  flags: ['json', 'quick', 'no-dawn-toggles', 'subgroup-matrix', 'batch-queries'],
+  flags: ['json', 'quick', 'no-dawn-toggles', 'subgroup-matrix', 'no-subgroup-matrix', 'batch-queries'],
 };
 
 interface Opened {
@@ -222,6 +226,8 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   if (ssdChunk !== undefined && ![16, 32, 48, 64].includes(ssdChunk)) {
     throw new UsageError(`--ssd-chunk must be 16, 32, 48 or 64 (got ${ssdChunk}).`);
   }
+  const sgmmX = args.values.get('sgmm-x');
+  if (sgmmX !== undefined && sgmmX !== 'f16') throw new UsageError(`--sgmm-x takes f16 (got "${sgmmX}").`);
   const midTile = args.values.get('mid-tile');
   if (midTile !== undefined && !(MID_TILES as readonly string[]).includes(midTile)) {
     throw new UsageError(`--mid-tile must be ${MID_TILES.join(', ')} (got "${midTile}").`);
@@ -240,7 +246,10 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     chunkSize,
     prefillGemm: { bigMinTiles, splitTarget, midTile: midTile as MidTile | undefined },
     f16Kernels: f16Kernels as Tuning['f16Kernels'],
-    subgroupMatrix: args.flags.has('subgroup-matrix'),
+    subgroupMatrix: args.flags.has('no-subgroup-matrix')
+      ? false
+      : args.flags.has('subgroup-matrix') || undefined,
+    sgmm: sgmmX === 'f16' ? { ...SGMM_CHOICE, kernel: 'gemm_sgmm_ds_db' } : undefined,
     decodeMiddle: decodeMiddle as DecodeMiddle | undefined,
     decodeRows,
     ssd: ssd as SsdForm | undefined,

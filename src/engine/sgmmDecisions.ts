@@ -40,6 +40,7 @@ export const SGMM_KERNELS = [
   'gemm_sgmm_hd',
   'gemm_sgmm_ds',
   'gemm_sgmm_ds_db',
+  'gemm_sgmm_ds_db_x2',
   'gemm_sgmm_dd',
   'gemm_sgmm_fs_n8',
   'gemm_sgmm_dd_n8',
@@ -57,13 +58,13 @@ export interface SgmmChoice {
 }
 
 /**
- * The gemm_sgmm variant the engine runs where sgmatKernel allows subgroup matrices: bench/sgmat-sweep.ts's
- * `CHOICE` on the H200 (least time over 2.8b's and 130m's in_proj and out_proj at 512 tokens, conversions
- * included; bench/runs/2026-12-04-h200-session6): 64 x 128 tiles of 2 x 2 subgroups, each 2 x 4 result
- * matrices, X (converted to f16 by to_f16 first) read straight from storage, W staged through double-buffered
- * workgroup memory, BK 16.
+ * The gemm_sgmm variant the engine runs where sgmatKernel allows subgroup matrices: the geometry of
+ * bench/sgmat-sweep.ts's `CHOICE` on the H200 (least time over 2.8b's and 130m's in_proj and out_proj at 512
+ * tokens, conversions included; bench/runs/2026-12-04-h200-session6): 64 x 128 tiles of 2 x 2 subgroups, each
+ * 2 x 4 result matrices, X read straight from storage, W staged through double-buffered workgroup memory, BK 16;
+ * in its _x2 form, which multiplies X as hi + lo f16 halves (to_f16_x2 first) to keep the f32 GEMM's accuracy.
  */
-export const SGMM_CHOICE: SgmmChoice = { kernel: 'gemm_sgmm_ds_db', SGM: 2, SGN: 2, TI: 2, TJ: 4, BK: 16 };
+export const SGMM_CHOICE: SgmmChoice = { kernel: 'gemm_sgmm_ds_db_x2', SGM: 2, SGN: 2, TI: 2, TJ: 4, BK: 16 };
 
 /** What a gemm_sgmm variant's overrides add up to (the shader's own formulas). */
 export interface SgmmLayout {
@@ -75,6 +76,8 @@ export interface SgmmLayout {
   workgroupBytes: number;
   /** X is read as f16 (to_f16.wgsl first); X / W loaded straight from storage, not staged. */
   halfX: boolean;
+  /** _x2: X as two f16 halves (hi, lo; to_f16_x2 first), multiplied both: the f32 GEMM's accuracy. */
+  splitX: boolean;
   directX: boolean;
   directW: boolean;
   /** vec4 items of X and W each invocation stages per step (the shader holds at most 8 of each). */
@@ -102,6 +105,7 @@ export function sgmmLayout(c: SgmmChoice): SgmmLayout {
     invocations,
     workgroupBytes,
     halfX: tag[0] !== 'f',
+    splitX: tag.endsWith('_x2'),
     directX,
     directW,
     xItems: directX ? 0 : ceil((BM * c.BK) / xPerItem, invocations),

@@ -1,8 +1,8 @@
 /**
  * Dispatches of a prefill GEMM on subgroup matrices (shaders/gemm_sgmm.wgsl, the variant and overrides
  * sgmatKernel in sgmmDecisions.ts chose for f16 weights on devices that offer them): per row part of a weight
- * matrix, to_f16.wgsl first where the variant reads X as f16 (into one scratch buffer of whole 256-row tiles,
- * zero past the chunk), then the GEMM on BM x BN tiles, split along K by sgmatSplit where the tiles alone
+ * matrix, to_f16.wgsl first where the variant reads X as f16 (to_f16_x2 for the _x2 variants: X as hi + lo
+ * halves), into one scratch buffer of whole 256-row tiles, zero past the chunk, then the GEMM on BM x BN tiles, split along K by sgmatSplit where the tiles alone
  * leave the GPU idle (x_proj, out_proj at short chunks), then gemm_splitk_reduce.wgsl with the same tile size
  * to add the partials. A matrix run in several parts or column blocks converts X once, before its first
  * subgroup-matrix GEMM (`convertX`).
@@ -16,13 +16,14 @@ import { shapeUniform, type PrefillPart } from './gemm.ts';
 /** Rows of the f16 copy of X: whole 256-row tiles, so straight loads of any BM <= 256 stay inside it. */
 const padRows = (t: number) => ceil(t, 256) * 256;
 
-// One f16 copy of X per engine (keyed by its activations), sized for the widest input of any matrix.
+// One f16 copy of X per engine (keyed by its activations), sized for the widest input of any matrix; twice
+// that for the _x2 variants (hi and lo).
 const halfX = new WeakMap<object, GPUBuffer>();
-function halfXBuffer(ctx: SharedPlanContext): GPUBuffer {
+function halfXBuffer(ctx: SharedPlanContext, halves: number): GPUBuffer {
   let b = halfX.get(ctx.act);
   if (!b) {
     const widest = Math.max(...[...ctx.weights.matrices.values()].map((m) => m.cols));
-    b = ctx.buffer('sgmm.xh', padRows(ctx.opts.chunkSize) * widest * 2, GPUBufferUsage.STORAGE);
+    b = ctx.buffer('sgmm.xh', halves * padRows(ctx.opts.chunkSize) * widest * 2, GPUBufferUsage.STORAGE);
     halfX.set(ctx.act, b);
   }
   return b;
@@ -48,19 +49,27 @@ export function sgmatGemmSteps(
   const dims = ctx.act.dims;
   const P = ctx.splitK!;
   const { SGM, SGN, TI, TJ, BK } = choice;
-  const gemm = pipes.kernel(choice.kernel, { SGM, SGN, TI, TJ, BK });
+  const rows = padRows(opts.chunkSize);
+  const gemm = pipes.kernel(choice.kernel, {
+    SGM,
+    SGN,
+    TI,
+    TJ,
+    BK,
+    ...(l.splitX ? { XROWS: rows } : {}),
+  });
   const reduce = pipes.kernel('gemm_splitk_reduce', { TM: l.BM / 16, TN: l.BN / 16 });
   const steps: Dispatch[] = [];
-  const X = l.halfX ? halfXBuffer(ctx) : x;
+  const X = l.halfX ? halfXBuffer(ctx, l.splitX ? 2 : 1) : x;
   if (l.halfX && convertX) {
-    const rows = padRows(opts.chunkSize);
-    const cvt = uniformFields(ctx, `${key}.cvt`, 'to_f16', 'cvt', { K: k, ROWS: rows });
+    const cvtKernel = l.splitX ? 'to_f16_x2' : 'to_f16';
+    const cvt = uniformFields(ctx, `${key}.cvt`, cvtKernel, 'cvt', { K: k, ROWS: rows });
     const groups = ceil((rows * k) / 2, 256);
     const gx = Math.min(groups, 65535);
     steps.push(
       pipes
-        .kernel('to_f16')
-        .dispatch(`${key}.to_f16`, { dims, X: x, Xh: X, cvt }, () => [gx, ceil(groups, gx), 1]),
+        .kernel(cvtKernel)
+        .dispatch(`${key}.${cvtKernel}`, { dims, X: x, Xh: X, cvt }, () => [gx, ceil(groups, gx), 1]),
     );
   }
   steps.push(
