@@ -17,7 +17,8 @@ BUDGET_S=${BUDGET_S:-580}
 RUN=${RUN:-run1}
 R=$OUT/$RUN
 mkdir -p "$R"
-LOG="$R/log.txt"
+# The log lives in $OUT itself, so what ran comes back even if the call is cut short.
+LOG="$OUT/log.txt"
 source bench/device-lib.sh
 device_header
 
@@ -47,13 +48,13 @@ for round in $(seq 1 "${ROUNDS:-1}"); do
 done
 python3 bench/engine_summary.py "$R/engine.jsonl" | tee -a "$LOG"
 
-gpu_tests_and_fixtures "$R" 280
+gpu_tests_and_fixtures "$R" "${TESTS_S:-270}"
 
 log "== 3. check-batch, batched queries (t=${SECONDS}s)"
 timeout "$(cap 90)" node dist-bench/check-batch.mjs tests/fixtures/tiny-a tests/fixtures/m2-tiny-a tests/fixtures/m2-tiny-b \
   > "$R/check-batch.txt" 2>&1
 log "   check-batch rc $?: $(tail -n 1 "$R/check-batch.txt")"
-for q in mamba2-130m:64: mamba2-2.7b:24:--batch-memory+2048; do
+for q in ${BATCH:-mamba2-130m:64: mamba2-2.7b:24:--batch-memory+2048}; do
   IFS=: read -r model n flags <<< "$q"
   # shellcheck disable=SC2086
   timeout "$(cap 100)" node dist-bench/soup.mjs bench --batch-queries --model "random:$model" --dtype f16 \
@@ -62,6 +63,6 @@ for q in mamba2-130m:64: mamba2-2.7b:24:--batch-memory+2048; do
 done
 cat "$R/batch.txt" >> "$LOG"
 log "== done (t=${SECONDS}s)"
+cp "$LOG" "$R/log.txt"
 tar -cJf "$OUT/$RUN.tar.xz" -C "$OUT" "$RUN"
-cp "$LOG" "$OUT/log.txt"
 rm -rf "$R"
