@@ -5,7 +5,8 @@
 #   log TEXT       TEXT on stdout and appended to $LOG;
 #   device_header  starts $LOG with the date, the GPU and driver, and node's version;
 #   gpu_tests_and_fixtures DIR SECONDS
-#                  the whole GPU test project (dist-bench/gpu-tests.mjs) within SECONDS, then check-mamba2 on the
+#                  the whole GPU test project (dist-bench/gpu-tests.mjs; TESTS: file-name filters, space-separated,
+#                  for a part of it) within SECONDS, then check-mamba2 on the
 #                  five Mamba-2 fixtures, their output in DIR and the gist in $LOG.
 left() { echo $((BUDGET_S - SECONDS)); }
 cap() { local l; l=$(($(left) - ${MARGIN_S:-15})); ((l < $1)) && echo $((l > 0 ? l : 1)) || echo "$1"; }
@@ -16,7 +17,8 @@ device_header() {
 }
 gpu_tests_and_fixtures() {
   log "== GPU test project (t=${SECONDS}s)"
-  SOUP_CLI=dist-bench/soup.mjs timeout "$(cap "$2")" node dist-bench/gpu-tests.mjs > "$1/gpu-tests.txt" 2>&1
+  # shellcheck disable=SC2086
+  SOUP_CLI=dist-bench/soup.mjs timeout "$(cap "$2")" node dist-bench/gpu-tests.mjs ${TESTS:-} > "$1/gpu-tests.txt" 2>&1
   log "   rc $?: $(grep -m1 'gpu tests:' "$1/gpu-tests.txt")"
   grep '^FAIL' "$1/gpu-tests.txt" | head -30 | tee -a "$LOG"
   log "== check-mamba2 (t=${SECONDS}s)"

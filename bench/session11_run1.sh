@@ -54,7 +54,7 @@ log "== 3. check-batch, batched queries (t=${SECONDS}s)"
 timeout "$(cap 90)" node dist-bench/check-batch.mjs tests/fixtures/tiny-a tests/fixtures/m2-tiny-a tests/fixtures/m2-tiny-b \
   > "$R/check-batch.txt" 2>&1
 log "   check-batch rc $?: $(tail -n 1 "$R/check-batch.txt")"
-for q in ${BATCH:-mamba2-130m:64: mamba2-2.7b:24:--batch-memory+2048}; do
+for q in ${BATCH-mamba2-130m:64: mamba2-2.7b:24:--batch-memory+2048}; do
   IFS=: read -r model n flags <<< "$q"
   # shellcheck disable=SC2086
   timeout "$(cap 100)" node dist-bench/soup.mjs bench --batch-queries --model "random:$model" --dtype f16 \
