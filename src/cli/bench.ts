@@ -31,7 +31,7 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--f16-kernels auto|native|packed]   (f16 weights: shader-f16 loads where the device has it)
             [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)
             [--subgroup-matrix | --no-subgroup-matrix]   (prefill GEMMs of f16 weights on subgroup matrices
-                                     where the device has them; on by default)
+                                     where the device has them; off by default)
             [--sgmm-x f16]   (with them: X rounded to f16, not multiplied as hi + lo halves; faster, less exact)
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
             [--decode-rows 1-4]   (decode: rows per fused-GEMV workgroup and per Mamba-2 scan workgroup)

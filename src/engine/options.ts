@@ -86,11 +86,13 @@ export interface EngineOptions {
   f16Kernels?: F16Kernels;
   /**
    * Prefill GEMMs of f16 weights on subgroup matrices (shaders/gemm_sgmm.wgsl) where the device offers them
-   * (sgmatKernel in sgmmDecisions.ts). Default on: SGMM_CHOICE multiplies X as hi + lo f16 halves (the _x2
-   * variant), so the GEMMs keep the f32 GEMM's accuracy. Its predecessor rounded X to f16 and was opt-in for
-   * that reason: with it on by default, tiny-a's f16 greedy argmax agreed with transformers at 98.4 % of
-   * positions (the fixture test asks 99 %) and continueMany's logits moved 6e-4 from the single path's
-   * (bench/runs/2026-12-04-h200-session6). false keeps gemm_tiled.
+   * (sgmatKernel in sgmmDecisions.ts). Opt-in (default false). SGMM_CHOICE multiplies X as hi + lo f16 halves
+   * (the _x2 variant), so the GEMMs keep the f32 GEMM's accuracy; it has not run on a GPU with subgroup
+   * matrices yet, so it is neither timed nor on by default. Its predecessor, which rounded X to f16, ran 2.8b's
+   * prefill 2048 at 5,350 against 4,363 tok/s on the H200, but on by default tiny-a's f16 greedy argmax agreed
+   * with transformers at 98.4 % of positions (the fixture test asks 99 %) and continueMany's logits moved 6e-4
+   * from the single path's (bench/runs/2026-12-04-h200-session6); `sgmm: { ...SGMM_CHOICE, kernel:
+   * 'gemm_sgmm_ds_db' }` (soup bench --sgmm-x f16) still runs it.
    */
   subgroupMatrix?: boolean;
   /** The gemm_sgmm variant and overrides with subgroupMatrix (default SGMM_CHOICE; bench/sgmat-sweep.ts tries others). */
@@ -207,7 +209,7 @@ export function resolveOptions(
   if (noSgmm !== undefined) throw new RangeError(`The SSD scan on subgroup matrices ${noSgmm}.`);
   const maxBinding = dev.maxStorageBufferBindingSize;
   const sgmat =
-    (opts.subgroupMatrix ?? true)
+    opts.subgroupMatrix === true
       ? sgmatKernel(variant, opts.dtype, dev.subgroupMatrix, opts.sgmm)
       : undefined;
   // The logits of one chunk must fit one binding too.
