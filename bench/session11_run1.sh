@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Session 11's first device call (issues 14 and 15). 1. The engine at the four sizes, prefill 2048 f16, ROUNDS
-# rounds: the prefill GEMMs on subgroup matrices with X as hi + lo halves (gemm_sgmm_ds_db_x2, now the default)
+# rounds: the prefill GEMMs on subgroup matrices with X as hi + lo halves (gemm_sgmm_ds_db_x2, SGMM_CHOICE)
 # against X rounded to f16 (--sgmm-x f16) and against gemm_tiled (--no-subgroup-matrix) with each mid-path tile
 # (64x64 | 64x128 | 128x64: whether one takes Mamba-2's in_proj, 3,352 and 10,576 rows, off the wave boundary
 # its 64 x 64 tiles cross at 512 tokens, bench/RESULTS.md session 7), and a 1024-token chunk. 2. The whole GPU
-# test project at this commit, with subgroup matrices on by default (session 6 found X rounded to f16 failed
-# its precision tests), then check-mamba2. 3. check-batch on the fixtures and the batched queries of random
+# test project (TESTS: a part of it), then check-mamba2; built from 38f0edb, where the subgroup-matrix GEMMs were
+# on by default, it checks their precision on the real tensor cores (session 6 found X rounded to f16 failed the
+# precision tests). 3. check-batch on the fixtures and the batched queries of random
 # Mamba-2 130m and 2.7b (session 10's m2_scan_seg_wg, untimed so far) against generate(). Results in
 # $OUT/run1.tar.xz and $OUT/log.txt.
 # Prepare: bash bench/session11_prepare.sh. There:
@@ -23,13 +24,14 @@ source bench/device-lib.sh
 device_header
 
 # model:tag:flags ('+' for a space in flags). f16 prefill GEMMs: sgmm = subgroup matrices (now the default, X as
-# hi + lo halves), xf16 = the same with X rounded to f16 (session 6's choice), off = gemm_tiled (the old default)
+# hi + lo halves), xf16 = the same with X rounded to f16 (session 6's choice), off = gemm_tiled (the default)
 # with its mid-path tile.
 RUNS=${RUNS:-""}
 if [[ -z $RUNS ]]; then
   # The comparisons that decide the default first, each across the four sizes.
-  for c in off:--no-subgroup-matrix sgmm: xf16:--sgmm-x+f16 off-t64x128:--no-subgroup-matrix+--mid-tile+64x128 \
-    off-t128x64:--no-subgroup-matrix+--mid-tile+128x64 sgmm-c1024:--chunk+1024; do
+  for c in off:--no-subgroup-matrix sgmm:--subgroup-matrix xf16:--subgroup-matrix+--sgmm-x+f16 \
+    off-t64x128:--no-subgroup-matrix+--mid-tile+64x128 off-t128x64:--no-subgroup-matrix+--mid-tile+128x64 \
+    sgmm-c1024:--subgroup-matrix+--chunk+1024; do
     for m in 130m mamba2-130m 2.8b mamba2-2.7b; do RUNS+=" $m:$c"; done
   done
 fi
