@@ -13,6 +13,7 @@ import {
   padRows,
   problemBuffers,
   readF32,
+  reference,
   relErr,
   sgmmConstants,
   sgmmName,
@@ -20,6 +21,7 @@ import {
   submit,
   toF16Step,
   type GemmShape,
+  type Problem,
 } from '../bench/sgmm-lib.ts';
 import { sgmmFits, sgmmLayout, type SgmmChoice } from '../src/engine/sgmmDecisions.ts';
 import type { EngineDevice } from '../src/engine/gpu/device.ts';
@@ -123,35 +125,44 @@ const CASES: Case[] = [
   },
 ];
 
+/** Problem `p` with every (t, n) as a sample, so reference() and relErr() cover the whole result. */
+function everyEntry(p: Problem): Problem {
+  const all: [number, number][] = [];
+  for (let t = 0; t < p.s.T; t++) for (let n = 0; n < p.s.N; n++) all.push([t, n]);
+  return { ...p, samples: all };
+}
+
+/**
+ * Variant `c`'s EMULATE build on problem `p`, X converted first where the variant reads it as f16 (to_f16_x2
+ * for the _x2 variants); checks that a case meant to split K does. Returns Y [T, N].
+ */
+async function runEmulated(c: SgmmChoice, p: Problem, splitTarget: number): Promise<Float32Array> {
+  const device = dev.device;
+  const { s } = p;
+  const b = problemBuffers(device, p);
+  const module = device.createShaderModule({ code: emulated(c.kernel) });
+  const pipeline = device.createComputePipeline({
+    layout: 'auto',
+    compute: { module, entryPoint: 'main', constants: sgmmConstants(c, s) },
+  });
+  const gemm = sgmmStep(device, pipeline, c, p, b, splitTarget);
+  if (splitTarget > 0) expect(gemm.split, 'the case splits K').toBeGreaterThan(1);
+  const l = sgmmLayout(c);
+  await submit(device, l.halfX ? [toF16Step(device, p, b, l.splitX), gemm.encode] : [gemm.encode]);
+  const y = await readF32(device, b.Y, s.T * s.N);
+  b.destroy();
+  return y;
+}
+
 describe('gemm_sgmm emulated (EMULATE) against float64', () => {
   for (const { c, s, splitTarget } of CASES) {
     it(`${sgmmName(c)} on ${s.T}x${s.N}x${s.K} (${s.name})`, async () => {
       expect(sgmmFits(c, 16384, { rows: s.N, k: s.K }), 'the case is one the host allows').toBe(true);
-      const device = dev.device;
-      await withScope(device, async () => {
-        const p = makeProblem(s, s.T * 131 + s.N * 7 + s.K, 120);
-        const b = problemBuffers(device, p);
-        const module = device.createShaderModule({ code: emulated(c.kernel) });
-        const pipeline = device.createComputePipeline({
-          layout: 'auto',
-          compute: { module, entryPoint: 'main', constants: sgmmConstants(c) },
-        });
-        const gemm = sgmmStep(device, pipeline, c, p, b, splitTarget);
-        if (splitTarget > 0) expect(gemm.split, 'the case splits K').toBeGreaterThan(1);
-        const steps = sgmmLayout(c).halfX ? [toF16Step(device, p, b), gemm.encode] : [gemm.encode];
-        await submit(device, steps);
-        const y = await readF32(device, b.Y, s.T * s.N);
+      await withScope(dev.device, async () => {
         // The reference on every entry: float64 sums of the f16-rounded X and the f16 W.
-        const all: [number, number][] = [];
-        for (let t = 0; t < s.T; t++) for (let n = 0; n < s.N; n++) all.push([t, n]);
-        const want = all.map(([t, n]) => {
-          let a = 0;
-          for (let k = 0; k < s.K; k++) a += f16ToF32(f32ToF16(p.x[t * s.K + k]!)) * p.w[n * s.K + k]!;
-          return a;
-        });
-        const err = relErr({ ...p, samples: all }, y, want);
-        b.destroy();
-        expect(err).toBeLessThan(1e-5);
+        const p = everyEntry(makeProblem(s, s.T * 131 + s.N * 7 + s.K, 120));
+        const y = await runEmulated(c, p, splitTarget);
+        expect(relErr(p, y, reference(p).rounded)).toBeLessThan(1e-5);
       });
     });
   }
@@ -175,33 +186,11 @@ describe('gemm_sgmm_ds_db_x2 emulated against float64 of the f32 X', () => {
   for (const { c, s, splitTarget } of x2Cases) {
     it(`${sgmmName(c)} on ${s.T}x${s.N}x${s.K} (${s.name}): within 1e-6, where X rounded to f16 is not`, async () => {
       expect(sgmmFits(c, 16384, { rows: s.N, k: s.K })).toBe(true);
-      const device = dev.device;
-      await withScope(device, async () => {
-        const p = makeProblem(s, s.T * 17 + s.N * 5 + s.K, 120);
-        const all: [number, number][] = [];
-        for (let t = 0; t < s.T; t++) for (let n = 0; n < s.N; n++) all.push([t, n]);
-        const want = all.map(([t, n]) => {
-          let a = 0;
-          for (let k = 0; k < s.K; k++) a += p.x[t * s.K + k]! * p.w[n * s.K + k]!;
-          return a;
-        });
-        const run = async (kernel: SgmmChoice['kernel'], split: boolean) => {
-          const cc = { ...c, kernel };
-          const b = problemBuffers(device, p);
-          const module = device.createShaderModule({ code: emulated(kernel) });
-          const pipeline = device.createComputePipeline({
-            layout: 'auto',
-            compute: { module, entryPoint: 'main', constants: sgmmConstants(cc, s) },
-          });
-          const gemm = sgmmStep(device, pipeline, cc, p, b, splitTarget);
-          if (splitTarget > 0) expect(gemm.split, 'the case splits K').toBeGreaterThan(1);
-          await submit(device, [toF16Step(device, p, b, split), gemm.encode]);
-          const y = await readF32(device, b.Y, s.T * s.N);
-          b.destroy();
-          return relErr({ ...p, samples: all }, y, want);
-        };
-        const x2 = await run('gemm_sgmm_ds_db_x2', true);
-        const plain = await run('gemm_sgmm_ds_db', false);
+      await withScope(dev.device, async () => {
+        const p = everyEntry(makeProblem(s, s.T * 17 + s.N * 5 + s.K, 120));
+        const want = reference(p).f32;
+        const x2 = relErr(p, await runEmulated(c, p, splitTarget), want);
+        const plain = relErr(p, await runEmulated({ ...c, kernel: 'gemm_sgmm_ds_db' }, p, splitTarget), want);
         expect(x2).toBeLessThan(1e-6);
         // f16 rounding of X (2^-11 relative per entry) leaves the plain variant far above that.
         expect(plain).toBeGreaterThan(1e-5);

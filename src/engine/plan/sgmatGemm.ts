@@ -2,10 +2,10 @@
  * Dispatches of a prefill GEMM on subgroup matrices (shaders/gemm_sgmm.wgsl, the variant and overrides
  * sgmatKernel in sgmmDecisions.ts chose for f16 weights on devices that offer them): per row part of a weight
  * matrix, to_f16.wgsl first where the variant reads X as f16 (to_f16_x2 for the _x2 variants: X as hi + lo
- * halves), into one scratch buffer of whole 256-row tiles, zero past the chunk, then the GEMM on BM x BN tiles, split along K by sgmatSplit where the tiles alone
- * leave the GPU idle (x_proj, out_proj at short chunks), then gemm_splitk_reduce.wgsl with the same tile size
- * to add the partials. A matrix run in several parts or column blocks converts X once, before its first
- * subgroup-matrix GEMM (`convertX`).
+ * halves), into one scratch buffer of whole 256-row tiles, zero past the chunk, then the GEMM on BM x BN
+ * tiles, split along K by sgmatSplit where the tiles alone leave the GPU idle (x_proj, out_proj at short
+ * chunks), then gemm_splitk_reduce.wgsl with the same tile size to add the partials. A matrix run in several
+ * parts or column blocks converts X once, before its first subgroup-matrix GEMM (`convertX`).
  */
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { maxSplitFor, sgmatSplit } from '../decisions.ts';
