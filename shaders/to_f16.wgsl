@@ -15,6 +15,7 @@
 // Reference: f32ToF16 in src/model/safetensors.ts, tests/kernels.sgmm-emulated.test.ts.
 // Dispatch: (min(ceil(ROWS * K / 2 / 256), 65535), ceil(.. / 65535), 1): one invocation per u32 word.
 #include "dims.wgsl"
+#include "f16_round.wgsl"
 
 struct CvtShape { K: u32, ROWS: u32, pad0: u32, pad1: u32 }
 
@@ -34,9 +35,12 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
   if ((2u * i) / cvt.K < dims.T) {
     v = X[i];
   }
-  let hi = pack2x16float(v);
-  Xh[i] = hi;
 #ifdef SPLIT
-  Xh[words + i] = pack2x16float(v - unpack2x16float(hi));
+  // hi rounded in integer arithmetic (f16_round.wgsl says why), so the remainder is v's, not zero.
+  let hi = vec2f(roundToF16(v.x), roundToF16(v.y));
+  Xh[i] = pack2x16float(hi);
+  Xh[words + i] = pack2x16float(v - hi);
+#else
+  Xh[i] = pack2x16float(v);
 #endif
 }

@@ -13,20 +13,12 @@ alias Half = f32;
 alias Left = array<f32, 256>;
 alias Right = array<f32, 16 * SN>;
 alias Acc = array<f32, 16 * SN>;
-// f32 to the nearest f16 value, ties to even, in integer arithmetic. An unpack of a pack is not enough: on the
-// H200 the f32-X variants came out 2e-4 off, the size of X left unrounded (the compiler may fold the pair), while
-// to_f16's stored pack2x16float gave exact bits; SwiftShader's quantizeToF16 does not round to nearest. Normal
-// range: add half an f16 ulp (13 dropped bits) plus the kept lsb, clear the dropped bits; below 2^-14 the f16
-// grid is 2^-24, where round() ties to even.
+#include "f16_round.wgsl"
 fn toH(v: f32) -> Half {
 #ifdef EXACT
   return v;
 #else
-  if (abs(v) < 6.103515625e-5) {
-    return round(v * 16777216.0) / 16777216.0;
-  }
-  let b = bitcast<u32>(v);
-  return bitcast<f32>((b + 0xfffu + ((b >> 13u) & 1u)) & 0xffffe000u);
+  return roundToF16(v);
 #endif
 }
 fn half2(w: u32) -> vec2<Half> {

@@ -47,6 +47,8 @@ export interface BenchInput {
   hasTimestamps: boolean;
   /** The adapter's features (EngineDevice.adapterFeatures), printed in the header: which toggles took. */
   adapterFeatures?: string[];
+  /** EngineDevice.subgroupMatrixRefused: why subgroup matrices on offer go unused. */
+  subgroupMatrixRefused?: string;
   /** Milliseconds from opening the model to its weights being on the GPU. */
   uploadMs: number;
 }
@@ -111,7 +113,7 @@ export async function runBenchmark(input: BenchInput, opts: BenchOptions = {}): 
   const evalTokens = opts.evalTokens ?? (quick ? 32 : 256);
   const reps = quick ? 1 : 3;
   const say = opts.onProgress ?? (() => undefined);
-  const notes: string[] = [];
+  const notes: string[] = input.subgroupMatrixRefused ? [input.subgroupMatrixRefused] : [];
   const V = c.vocabSize;
   const state = engine.createState();
   const states = [engine.createState(), engine.createState(), engine.createState()];

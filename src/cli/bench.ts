@@ -26,7 +26,7 @@ import { batchMemoryOption, openModelDir, parseDtype } from './model-dir.ts';
 export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.join(' | random:')})
             [--dtype f32|f16|int8] [--json] [--quick] [--check CHECK.safetensors]
             [--prefill 128,512,2048] [--decode-tokens 128] [--eval-tokens 256]
-            [--chunk N] [--big-tiles N] [--split-target N] [--mid-tile 64x64|64x128|128x64]
+            [--chunk N] [--big-tiles N] [--split-target N] [--mid-tile auto|64x64|64x128|128x64]
                                      (engine tuning: prefill chunk, GEMM tiles)
             [--f16-kernels auto|native|packed]   (f16 weights: shader-f16 loads where the device has it)
             [--no-dawn-toggles]   (leave Dawn's f16 / unsafe-API adapter toggles off; SOUP_DAWN_TOGGLES=0)
@@ -282,6 +282,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
         adapter: [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' '),
         hasTimestamps: dev.hasTimestamps,
         adapterFeatures: dev.adapterFeatures,
+        subgroupMatrixRefused: dev.subgroupMatrixRefused,
         uploadMs,
       },
       opts,

@@ -113,6 +113,19 @@ export function sgmmLayout(c: SgmmChoice): SgmmLayout {
   };
 }
 
+/** Rows of the f16 copy of X: whole 256-row tiles, so straight loads of any BM <= 256 stay inside it. */
+export const sgmmXRows = (chunkSize: number) => Math.ceil(chunkSize / 256) * 256;
+
+/**
+ * The pipeline overrides of variant `c` for chunks of up to `chunkSize` tokens: its tile shape, and for the
+ * _x2 variants XROWS (where X's lo half starts; it has no default). The engine's plan and the device's compile
+ * probe both take them from here, so the probe compiles the pipeline the engine would build.
+ */
+export function sgmmConstants(c: SgmmChoice, chunkSize: number): Record<string, number> {
+  const { SGM, SGN, TI, TJ, BK } = c;
+  return { SGM, SGN, TI, TJ, BK, ...(sgmmLayout(c).splitX ? { XROWS: sgmmXRows(chunkSize) } : {}) };
+}
+
 /**
  * Whether variant `c` can run at all on a device with `maxWorkgroupStorage` bytes: 1..4 result matrices each
  * way, BK a multiple of 16, at most 8 staged items per invocation, whole 16-row tiles for split-K's reduce,

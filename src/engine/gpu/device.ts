@@ -17,7 +17,12 @@ export class GpuValidationError extends Error {
   override name = 'GpuValidationError';
 }
 
-import { sgmatKernel, type SubgroupMatrixConfig, type SubgroupMatrixTraits } from '../sgmmDecisions.ts';
+import {
+  sgmatKernel,
+  sgmmConstants,
+  type SubgroupMatrixConfig,
+  type SubgroupMatrixTraits,
+} from '../sgmmDecisions.ts';
 import { shaderSources } from '../shaders.gen.ts';
 
 export interface EngineDevice {
@@ -36,6 +41,11 @@ export interface EngineDevice {
   adapterFeatures: string[];
   /** Where the device has chromium-experimental-subgroup-matrix: its configs and what the kernels need to know. */
   subgroupMatrix?: SubgroupMatrixTraits;
+  /**
+   * Why the device offers chromium-experimental-subgroup-matrix but the engine will not use it (its kernel
+   * failed to compile here); benchmarks print it, so a silent fallback to the other kernels shows.
+   */
+  subgroupMatrixRefused?: string;
   /** Resolves when the device is lost, with a user-facing error. */
   lost: Promise<GpuDeviceLostError>;
 }
@@ -112,9 +122,7 @@ export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Pr
     hasTimestamps: device.features.has('timestamp-query'),
     hasShaderF16: device.features.has('shader-f16'),
     adapterFeatures: [...adapter.features].map(String).sort(),
-    subgroupMatrix: device.features.has(SUBGROUP_MATRIX)
-      ? await usableSubgroupMatrix(info, device)
-      : undefined,
+    ...(device.features.has(SUBGROUP_MATRIX) ? await usableSubgroupMatrix(info, device) : {}),
     lost,
   };
 }
@@ -127,23 +135,26 @@ export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Pr
 async function usableSubgroupMatrix(
   info: GPUAdapterInfo,
   device: GPUDevice,
-): Promise<SubgroupMatrixTraits | undefined> {
+): Promise<Pick<EngineDevice, 'subgroupMatrix' | 'subgroupMatrixRefused'>> {
   const traits = subgroupMatrixTraits(info, device);
   const choice = sgmatKernel('hardware', 'f16', traits);
   const code = choice && shaderSources[choice.kernel];
-  if (!choice || !code) return traits;
+  if (!choice || !code) return { subgroupMatrix: traits };
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: `probe ${choice.kernel}`, code });
-  const { SGM, SGN, TI, TJ, BK } = choice;
-  const constants = { SGM, SGN, TI, TJ, BK };
-  const compiled = await device
+  // Any chunk size does: only the overrides' presence matters to the compiler.
+  const constants = sgmmConstants(choice, 512);
+  const failure = await device
     .createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main', constants } })
     .then(
-      () => true,
-      () => false,
+      () => undefined,
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
     );
   const error = await device.popErrorScope();
-  return compiled && !error ? traits : undefined;
+  const why = failure ?? error?.message;
+  return why === undefined
+    ? { subgroupMatrix: traits }
+    : { subgroupMatrixRefused: `${choice.kernel} did not compile on this device: ${why.split('\n')[0]}` };
 }
 
 /**

@@ -9,12 +9,9 @@
  */
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { maxSplitFor, sgmatSplit } from '../decisions.ts';
-import { sgmmLayout } from '../sgmmDecisions.ts';
+import { sgmmConstants, sgmmLayout, sgmmXRows } from '../sgmmDecisions.ts';
 import { ceil, uniformFields, type SharedPlanContext } from './context.ts';
 import { shapeUniform, type PrefillPart } from './gemm.ts';
-
-/** Rows of the f16 copy of X: whole 256-row tiles, so straight loads of any BM <= 256 stay inside it. */
-const padRows = (t: number) => ceil(t, 256) * 256;
 
 // One f16 copy of X per engine (keyed by its activations), sized for the widest input of any matrix; twice
 // that for the _x2 variants (hi and lo).
@@ -23,7 +20,7 @@ function halfXBuffer(ctx: SharedPlanContext, halves: number): GPUBuffer {
   let b = halfX.get(ctx.act);
   if (!b) {
     const widest = Math.max(...[...ctx.weights.matrices.values()].map((m) => m.cols));
-    b = ctx.buffer('sgmm.xh', halves * padRows(ctx.opts.chunkSize) * widest * 2, GPUBufferUsage.STORAGE);
+    b = ctx.buffer('sgmm.xh', halves * sgmmXRows(ctx.opts.chunkSize) * widest * 2, GPUBufferUsage.STORAGE);
     halfX.set(ctx.act, b);
   }
   return b;
@@ -48,16 +45,8 @@ export function sgmatGemmSteps(
   const split = (t: number) => sgmatSplit(t, p.rows, k, opts, l.BM, l.BN);
   const dims = ctx.act.dims;
   const P = ctx.splitK!;
-  const { SGM, SGN, TI, TJ, BK } = choice;
-  const rows = padRows(opts.chunkSize);
-  const gemm = pipes.kernel(choice.kernel, {
-    SGM,
-    SGN,
-    TI,
-    TJ,
-    BK,
-    ...(l.splitX ? { XROWS: rows } : {}),
-  });
+  const rows = sgmmXRows(opts.chunkSize);
+  const gemm = pipes.kernel(choice.kernel, sgmmConstants(choice, opts.chunkSize));
   const reduce = pipes.kernel('gemm_splitk_reduce', { TM: l.BM / 16, TN: l.BN / 16 });
   const steps: Dispatch[] = [];
   const X = l.halfX ? halfXBuffer(ctx, l.splitX ? 2 : 1) : x;
