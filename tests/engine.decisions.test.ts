@@ -7,7 +7,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   BATCH_SLOT_BYTES,
-  batchByDefault,
   batchSlots,
   decodeMiddle,
   decodeRowsFor,
@@ -18,7 +17,9 @@ import {
   gemmKernel,
   MAX_BATCH,
   maxSplitFor,
+  MID_WIDE_K,
   midSplit,
+  midTile,
   prefillBlocks,
   reductionWidth,
   scanChannelsPerGroup,
@@ -51,11 +52,14 @@ import {
 } from '../src/engine/mamba2/decisions.ts';
 import {
   SGMM_CHOICE,
+  SGMM_KERNELS,
   sgmatKernel,
+  sgmmConstants,
   sgmmFits,
   sgmmLayout,
   type SgmmChoice,
 } from '../src/engine/sgmmDecisions.ts';
+import { shaderSources } from '../src/engine/shaders.gen.ts';
 import { assertSupported, resolveOptions } from '../src/engine/options.ts';
 import { featuresToRequest } from '../src/engine/gpu/device.ts';
 import { MAMBA_130M } from '../src/engine/bench.ts';
@@ -92,14 +96,29 @@ describe('split-K', () => {
     expect(splitCount(1, 1, 4, 4, 264, 7)).toBe(7);
   });
 
-  it('midSplit uses the 64 x 64 tiles, the tuning target and the K bound', () => {
-    expect(midSplit(512, 768, 1536, defaults)).toBe(3);
-    expect(midSplit(512, 768, 1536, { ...defaults, splitTarget: 1000 })).toBe(11); // ⌈1000 / 96⌉
+  it('midSplit uses the mid tile, the tuning target and the K bound', () => {
+    const t64 = { ...defaults, midTm: 4 as const, midTn: 4 as const };
+    expect(midSplit(512, 768, 1536, t64)).toBe(3);
+    expect(midSplit(512, 768, 1536, { ...t64, splitTarget: 1000 })).toBe(11); // ⌈1000 / 96⌉
     expect(midSplit(64, 80, 100, defaults)).toBe(1); // K of 100 allows no split
     // 64 x 128 tiles: 8 x 6 = 48 tiles at 512 tokens → ⌈264 / 48⌉ = 6; 128 x 64: 4 x 12 → ⌈264 / 48⌉ = 6.
     expect(midSplit(512, 768, 1536, { ...defaults, midTn: 8 })).toBe(6);
     expect(midSplit(512, 768, 1536, { ...defaults, midTm: 8 })).toBe(6);
     expect(midSplit(448, 768, 1536, { ...defaults, midTm: 8 })).toBe(6); // 4 x 12 tiles still
+  });
+
+  it('midTile takes 128 x 64 tiles from 1,536 inputs, 64 x 64 below, unless a tile is forced', () => {
+    expect(MID_WIDE_K).toBe(1536);
+    expect(midTile(defaults, 768)).toEqual({ tm: 4, tn: 4 }); // 130m's in_proj
+    expect(midTile(defaults, 1535)).toEqual({ tm: 4, tn: 4 });
+    expect(midTile(defaults, 1536)).toEqual({ tm: 8, tn: 4 }); // 130m's out_proj
+    expect(midTile(defaults, 5120)).toEqual({ tm: 8, tn: 4 }); // 2.8b's out_proj
+    expect(midTile({ ...defaults, midTm: 4, midTn: 4 }, 5120)).toEqual({ tm: 4, tn: 4 });
+    expect(midTile({ ...defaults, midTn: 8 }, 768)).toEqual({ tm: 4, tn: 8 });
+    // The split follows the tile: 130m's out_proj (768 outputs) at 512 tokens has 4 x 12 = 48 tiles of
+    // 128 x 64 → ⌈264 / 48⌉ = 6, against 3 on 64 x 64 tiles; and splitKFloats sizes for it.
+    expect(midSplit(512, 768, 1536, { ...defaults, midTm: 4, midTn: 4 })).toBe(3);
+    expect(splitKFloats([{ rows: 768, cols: 1536 }], 512, defaults)).toBe(6 * 512 * 768);
   });
 
   it('splitKFloats is the largest split × tokens × rows over every chunk length', () => {
@@ -485,6 +504,32 @@ describe('prefill GEMMs on subgroup matrices', () => {
     expect(sgmatKernel('hardware', 'f16', { ...h200, maxWorkgroupStorage: 45056 }, fsdb)).toEqual(fsdb);
   });
 
+  it('gives every variant exactly the overrides its shader declares, those without a default included', () => {
+    // The device's compile probe and the plan both pass sgmmConstants: an override without a default left out
+    // (XROWS of the _x2 variants) fails pipeline creation, and the probe then turns subgroup matrices off.
+    for (const kernel of SGMM_KERNELS) {
+      const src = shaderSources[kernel] ?? '';
+      const declared = [...src.matchAll(/^override (\w+): \w+( = [^;]+)?;/gm)];
+      expect(
+        declared.map((m) => m[1]),
+        kernel,
+      ).toEqual(expect.arrayContaining(['SGM', 'SGN', 'TI', 'TJ', 'BK']));
+      const required = declared.filter((m) => m[2] === undefined).map((m) => m[1] ?? '');
+      const given = Object.keys(sgmmConstants({ ...SGMM_CHOICE, kernel }, 512));
+      expect(
+        given.filter((k) => !declared.some((m) => m[1] === k)),
+        kernel,
+      ).toEqual([]);
+      expect(
+        required.filter((k) => !given.includes(k)),
+        kernel,
+      ).toEqual([]);
+    }
+    // X's lo half starts at whole 256-row tiles past the chunk.
+    expect(sgmmConstants(SGMM_CHOICE, 512).XROWS).toBe(512);
+    expect(sgmmConstants(SGMM_CHOICE, 600).XROWS).toBe(768);
+  });
+
   it("knows each variant's tiles, loads and limits", () => {
     // 256 x 128 tiles of 8 subgroups, X f16 straight, W staged: 128 x 40 halves once + 8 patches.
     const ds = sgmmLayout({ kernel: 'gemm_sgmm_ds', SGM: 4, SGN: 2, TI: 4, TJ: 4, BK: 32 });
@@ -580,15 +625,6 @@ describe('prefill GEMMs on subgroup matrices', () => {
     expect(resolveOptions({ dtype: 'f16', subgroupMatrix: true }, sw, c130m).prefillGemmKernel).toBe(
       'gemm_reg',
     );
-  });
-});
-
-describe('continueMany batches by default (batchByDefault)', () => {
-  it('everywhere but Mamba-2 on the hardware variant, where one generate() per query measured faster', () => {
-    expect(batchByDefault(false, 'hardware')).toBe(true);
-    expect(batchByDefault(false, 'software')).toBe(true);
-    expect(batchByDefault(true, 'software')).toBe(true);
-    expect(batchByDefault(true, 'hardware')).toBe(false);
   });
 });
 

@@ -118,10 +118,11 @@ describe('memory estimate', () => {
       16 +
       144 +
       32;
-    // Split-K partials, largest over chunk lengths: in_proj (3072 rows, K 768, at most 12 splits) at 257..320
-    // tokens has 5 × 48 = 240 tiles, so ⌈264 / 240⌉ = 2 splits: 2 × 320 × 3072 floats (x_proj peaks at
-    // 16 × 512 × 80, out_proj at 4 × 448 × 768, both smaller).
-    const partials = 2 * 320 * 3072 * 4;
+    // Split-K partials, largest over chunk lengths: out_proj (768 rows, K 1536, so 128 x 64 tiles and at most 16
+    // splits) at 385..512 tokens has 4 × 12 = 48 tiles, so ⌈264 / 48⌉ = 6 splits: 6 × 512 × 768 floats (the
+    // same as 8 × 384 × 768 at 384; in_proj, on 64 x 64 tiles for K 768, peaks at 2 × 320 × 3072, x_proj at
+    // 16 × 512 × 80).
+    const partials = 6 * 512 * 768 * 4;
     expect(estimateMemory(hfConfig(768, 24), 'f16').activationBytes).toBe(buffers + partials);
     expect(estimateMemory(hfConfig(768, 24), 'f32').activationBytes).toBe(buffers + partials);
     // A 16 MiB binding holds 83 tokens of logits (16 MiB / (50280 · 4)), so chunks shorten to 83 tokens, and
@@ -148,17 +149,19 @@ describe('memory estimate', () => {
   });
 
   it("Mamba-2's split-K partials are sized for in_proj as prefill runs it", () => {
-    // mamba2-130m (d_inner 1,536) runs in_proj whole by default (m2InProjSplitDefault: from 4,096): the 3,352
-    // rows peak at 256 tokens (4 × 53 tiles, 2 splits) with 2 × 256 × 3352 floats, past Mamba-1 130m's 3,072.
+    // mamba2-130m (d_inner 1,536) runs in_proj whole by default (m2InProjSplitDefault: from 4,096): its 3,352
+    // rows (K 768, 64 x 64 tiles) peak at 256 tokens (4 × 53 tiles, 2 splits) with 2 × 256 × 3352 floats; out_proj
+    // (768 rows, K 1536, 128 x 64 tiles) needs more, 6 × 512 × 768 as at Mamba-1 130m.
     const c = randomMamba2Config('mamba2-130m');
     // Without the split-K buffer: the three SSD passes, as the estimate counts them without subgroups.
     const buffers = activationBytes(c, 512, m2SsdChoice('hardware'));
-    expect(gpuActivationBytes(c, 'f16') - buffers).toBe(2 * 256 * 3352 * 4);
-    // mamba2-2.7b splits it as [z | x] and [B | C | dt]; out_proj's 2 × 384 × 2,560 floats (2 splits of 6 × 40
-    // tiles at 384 tokens) are the most any part needs there, split or not.
+    expect(gpuActivationBytes(c, 'f16') - buffers).toBe(6 * 512 * 768 * 4);
+    // mamba2-2.7b splits in_proj as [z | x] and [B | C | dt]; out_proj's 3 × 384 × 2,560 floats (3 splits of
+    // 3 × 40 tiles of 128 x 64 at 384 tokens) are the most any part needs there ([z | x] peaks at
+    // 2 × 128 × 10,240, [B | C | dt] at 15 × 384 × 336).
     const big = randomMamba2Config('mamba2-2.7b');
     const bigBuffers = activationBytes(big, 512, m2SsdChoice('hardware'));
-    expect(gpuActivationBytes(big, 'f16') - bigBuffers).toBe(2 * 384 * 2560 * 4);
+    expect(gpuActivationBytes(big, 'f16') - bigBuffers).toBe(3 * 384 * 2560 * 4);
   });
 
   it('precision default: f16 above 500 MB of f32 weights, else the checkpoint own', () => {

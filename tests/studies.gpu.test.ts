@@ -254,7 +254,7 @@ describe('batched answers', () => {
   }, 600_000);
 
   it('on the bundled Mamba-2 too (its batched plan, mamba2/batch.ts), answer for answer', async () => {
-    // batched: on the hardware variant (the GPU machine) Mamba-2 runs one by one unless told (batchByDefault).
+    // batched: the default, said so that a change of default cannot turn this into a one-by-one run.
     const m2 = await openModelDir(join(process.cwd(), 'public/models/soup-mamba2-4.5m'), 'f32', {
       batched: true,
     });

@@ -219,7 +219,7 @@ export async function runBatch(
 
 /**
  * continueMany where the engine has no batch capacity (batchSlots in decisions.ts: fewer than two states fit
- * the slots' memory budget, as with Mamba-2 at 2.7b size) or does not batch by default (batchByDefault):
+ * the slots' memory budget, as with Mamba-2 at 2.7b size) or was told not to batch (EngineOptions.batched):
  * each query through generate(), one after another.
  */
 export async function continueOneByOne(

@@ -51,14 +51,32 @@ export function maxSplitFor(k: number): number {
 export interface GemmTuning {
   bigMinTiles: number;
   splitTarget: number;
-  /** The mid path's tile: 16·midTm tokens x 16·midTn outputs (gemm_tiled's TM / TN, 4 or 8); 4 x 4 by default. */
+  /**
+   * A forced mid-path tile: 16·midTm tokens x 16·midTn outputs (gemm_tiled's TM / TN, 4 or 8); undefined
+   * (the default): chosen per matrix by midTile.
+   */
   midTm?: 4 | 8;
   midTn?: 4 | 8;
 }
 
-/** The mid path's TM / TN (gemm_tiled.wgsl overrides) under `tuning`: 64 x 64 tiles unless it says otherwise. */
-export function midTile(tuning: GemmTuning): { tm: 4 | 8; tn: 4 | 8 } {
-  return { tm: tuning.midTm ?? 4, tn: tuning.midTn ?? 4 };
+/**
+ * Inputs from which the mid path takes 128-token tiles. On the H100 (bench/RESULTS.md, session 12), 128 x 64
+ * tiles beat 64 x 64 on every matrix with K >= 1536 (out_proj at 130m, 1.94 -> 1.77 ms a chunk; in_proj and
+ * out_proj at 2.8b, 110.6 -> 96.5 ms a chunk in all) and lost on K = 768 (130m's in_proj, 2.38 -> 2.56 ms):
+ * a long reduction amortises the bigger tile's loads, a short one leaves it too few workgroups.
+ */
+export const MID_WIDE_K = 1536;
+
+/**
+ * The mid path's TM / TN (gemm_tiled.wgsl overrides) for a matrix of `k` inputs under `tuning`: the forced
+ * tile, else 128 x 64 from MID_WIDE_K inputs and 64 x 64 below. 64 x 128 (TN 8) is never chosen: it ran 8x
+ * slower on the H100, as 128 x 128 did 14x on the H200.
+ */
+export function midTile(tuning: GemmTuning, k: number): { tm: 4 | 8; tn: 4 | 8 } {
+  if (tuning.midTm !== undefined || tuning.midTn !== undefined) {
+    return { tm: tuning.midTm ?? 4, tn: tuning.midTn ?? 4 };
+  }
+  return { tm: k >= MID_WIDE_K ? 8 : 4, tn: 4 };
 }
 
 /** Whether a prefill GEMM part of `rows` outputs runs on 128 x 128 tiles at `t` tokens (else 64 x 64). */
@@ -68,7 +86,7 @@ export function useBigTiles(t: number, rows: number, tuning: GemmTuning): boolea
 
 /** Split-K workgroups along z of the mid-path prefill GEMM (midTile) of a part of `rows` outputs and `k` inputs. */
 export function midSplit(t: number, rows: number, k: number, tuning: GemmTuning): number {
-  const { tm, tn } = midTile(tuning);
+  const { tm, tn } = midTile(tuning, k);
   return splitCount(t, rows, tm, tn, tuning.splitTarget, maxSplitFor(k));
 }
 
@@ -364,19 +382,6 @@ export const MAX_BATCH = 64;
  * large (19 MB at 130m size, 172 MB at 2.7b in f32), so this budget, not MAX_BATCH, bounds its batches.
  */
 export const BATCH_SLOT_BYTES = 256 * 2 ** 20;
-
-/**
- * Whether continueMany batches its queries when the caller gives no batchSize (EngineOptions.batched forces it
- * either way; a given batchSize always batches). Not for Mamba-2 on the hardware variant: on the H200 its
- * batched plan (mamba2/batch.ts, which scans the queries token by token) answered 8-shot ICL queries slower than
- * one generate() per query, whose prefill runs the chunked SSD: 93 against 114 queries/s at mamba2-130m f16
- * (batch 13), 83 against 95 in f32, 12.1 against 16.8 at mamba2-2.7b f16 (batch 12; bench/runs/
- * 2026-12-05-h200-session10, run 2). On SwiftShader it ran 1.5-2.5 times faster than generate() (bench/RESULTS.md,
- * session 8), and Mamba-1's batch of 32 ran 4.6-5.2 times faster on the H200.
- */
-export function batchByDefault(mamba2: boolean, variant: KernelVariant): boolean {
-  return !(mamba2 && variant === 'hardware');
-}
 
 /**
  * Sequences per batched pass (plan/batch.ts) for a model whose working state takes `layerBytes` per layer over

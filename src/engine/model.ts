@@ -334,7 +334,7 @@ export class GpuMambaModel implements MambaEngine {
   /**
    * Batched (both families have a batched plan: plan/batch.ts, mamba2/batch.ts) up to batchCapacity queries
    * per pass; one generate() per query where the capacity is 0, or where no batchSize is given and batching
-   * is not this engine's default (EngineOptions.batched, decisions.ts batchByDefault) (batchRun.ts).
+   * is turned off (EngineOptions.batched) (batchRun.ts).
    * `onLogits` (this class only, for tests): each batched step's logits, read back too.
    */
   continueMany(

@@ -8,7 +8,6 @@ import type { WeightDtype } from './api.ts';
 import type { EngineDevice } from './gpu/device.ts';
 import {
   BATCH_SLOT_BYTES,
-  batchByDefault,
   defaultChunkSize,
   DEFAULT_INT8,
   gemmKernel,
@@ -31,13 +30,14 @@ import { assertInt8Group } from './gpu/int8.ts';
 export type KernelVariant = 'software' | 'hardware';
 
 /** The prefill GEMM's mid-path tile, tokens x outputs (gemm_tiled.wgsl's 16·TM x 16·TN). */
-export type MidTile = '64x64' | '64x128' | '128x64';
-export const MID_TILES: readonly MidTile[] = ['64x64', '64x128', '128x64'];
+export type MidTile = 'auto' | '64x64' | '64x128' | '128x64';
+export const MID_TILES: readonly MidTile[] = ['auto', '64x64', '64x128', '128x64'];
 
-function midTileOverrides(tile: MidTile): { midTm: 4 | 8; midTn: 4 | 8 } {
+/** A forced tile as gemm_tiled's TM / TN; 'auto' forces none (decisions.ts midTile chooses per matrix). */
+function midTileOverrides(tile: MidTile): { midTm?: 4 | 8; midTn?: 4 | 8 } {
   if (!MID_TILES.includes(tile))
     throw new RangeError(`prefillGemm.midTile must be ${MID_TILES.join(', ')} (got "${tile}").`);
-  return { midTm: tile === '128x64' ? 8 : 4, midTn: tile === '64x128' ? 8 : 4 };
+  return tile === 'auto' ? {} : { midTm: tile === '128x64' ? 8 : 4, midTn: tile === '64x128' ? 8 : 4 };
 }
 export type { F16Kernels } from './decisions.ts';
 
@@ -72,8 +72,8 @@ export interface EngineOptions {
    * tiles where they give at least `bigMinTiles` workgroups, else 64 x 64 tiles with split-K up to
    * `splitTarget` workgroups. Defaults from the H200 (bench/RESULTS.md, fourth pass): split-K to 264
    * workgroups, and no 128 x 128 tiles (Infinity): there they ran 14x slower than 64 x 64 (2.8b in_proj,
-   * 512 tokens: 820 vs 58 ms). `midTile` ('tokens x outputs') replaces the 64 x 64 tiles with 64 x 128 or
-   * 128 x 64 ones. Benchmarks sweep all three (`soup bench --big-tiles --split-target --mid-tile`).
+   * 512 tokens: 820 vs 58 ms). `midTile` ('tokens x outputs') forces the mid path's tile; 'auto' (the default)
+   * takes 128 x 64 for matrices of 1,536 inputs or more and 64 x 64 below (decisions.ts midTile). Benchmarks sweep all three (`soup bench --big-tiles --split-target --mid-tile`).
    */
   prefillGemm?: { bigMinTiles?: number; splitTarget?: number; midTile?: MidTile };
   /** dtype 'int8' only: the group size and which matrices are quantised (default DEFAULT_INT8). */
@@ -120,8 +120,10 @@ export interface EngineOptions {
   batchMemory?: number;
   /**
    * Whether continueMany batches its queries when the caller gives no batchSize (a given batchSize always
-   * batches). Default: decisions.ts batchByDefault (not Mamba-2 on the hardware variant, where one generate()
-   * per query measured faster).
+   * batches). Default true, for both families: Mamba-2's batched plan on m2_scan_seg_wg answered 8-shot ICL
+   * queries 2.27x as fast as one generate() per query at mamba2-130m f16 (batch 13) and 1.28x at mamba2-2.7b
+   * (batch 12) on the H100 (bench/runs/2026-12-05-h100-session12, run 1); its earlier token-by-token scan had
+   * been slower than generate() on the H200 (session 10), when Mamba-2 on GPUs did not batch by default.
    */
   batched?: boolean;
 }
@@ -149,8 +151,9 @@ export interface ResolvedOptions {
   decodeMiddle?: DecodeMiddle;
   bigMinTiles: number;
   splitTarget: number;
-  midTm: 4 | 8;
-  midTn: 4 | 8;
+  /** A forced mid-path tile (gemm_tiled's TM / TN); absent: chosen per matrix (decisions.ts midTile). */
+  midTm?: 4 | 8;
+  midTn?: 4 | 8;
   /** Largest binding for one part of a weight matrix. */
   maxBinding: number;
   chunkSize: number;
@@ -223,7 +226,7 @@ export function resolveOptions(
     decodeMiddle: opts.decodeMiddle,
     bigMinTiles: opts.prefillGemm?.bigMinTiles ?? Infinity,
     splitTarget: opts.prefillGemm?.splitTarget ?? 264,
-    ...midTileOverrides(opts.prefillGemm?.midTile ?? '64x64'),
+    ...midTileOverrides(opts.prefillGemm?.midTile ?? 'auto'),
     maxBinding: Math.min(opts.maxBindingBytes ?? Infinity, maxBinding),
     chunkSize: Math.max(1, Math.min(opts.chunkSize ?? defaultChunkSize(variant), byLogits)),
     int8,
@@ -232,7 +235,7 @@ export function resolveOptions(
     m2Ssd,
     batchMemory: opts.batchMemory ?? BATCH_SLOT_BYTES,
     m2InProjSplit: isMamba2Config(config) && (opts.m2InProjSplit ?? m2InProjSplitDefault(config)),
-    batched: opts.batched ?? batchByDefault(isMamba2Config(config), variant),
+    batched: opts.batched ?? true,
   };
 }
 

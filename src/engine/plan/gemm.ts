@@ -122,7 +122,7 @@ export function gemmSteps(
  * One row part, or column block of one, of a prefill GEMM on GPUs (shaders/gemm_tiled.wgsl): three prebuilt
  * dispatches of which the chunk length picks one or two (the others get zero workgroups and are skipped):
  * 128 x 128 tiles when they alone give `bigMinTiles` workgroups (never by default), else the mid path's tiles
- * (midTile: 64 x 64 unless `prefillGemm.midTile` says 64 x 128 or 128 x 64), with
+ * (midTile: 128 x 64 for long reductions, 64 x 64 for short ones, unless `prefillGemm.midTile` forces one), with
  * split-K along z when even those are too few (x_proj's 80 outputs, out_proj at short chunks, Mamba-2
  * in_proj's [B | C | dt] block), then the split-K reduce.
  */
@@ -145,7 +145,7 @@ function tiledGemmSteps(
   const split = (t: number) => midSplit(t, p.rows, k, opts);
   const partials = ctx.splitK!;
   const big = weightKernel(ctx, 'gemm_tiled', m, { TM: 8, TN: 8 });
-  const { tm, tn } = midTile(opts);
+  const { tm, tn } = midTile(opts, k);
   const mid = weightKernel(ctx, 'gemm_tiled', m, { TM: tm, TN: tn });
   const reduce = pipes.kernel('gemm_splitk_reduce', { TM: tm, TN: tn });
   // Profiles and tests know the default tile as gemm64; another one is named by its shape.
