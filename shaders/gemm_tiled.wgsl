@@ -116,8 +116,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let per = (nk + split - 1u) / split;
   let s0 = min(nk, wid.z * per);
   let s1 = min(nk, s0 + per);
-  // acc[(4 q + i) * 2 + p]: token 64 q + 4 ty + i, outputs 64 p + 4 tx + 0..3.
-  var acc: array<vec4f, 16>;
+  // acc0[4 q + i] / acc1[4 q + i]: token 64 q + 4 ty + i, outputs 4 tx + 0..3 / 64 + 4 tx + 0..3 (acc1 only for
+  // TN = 8). Two arrays, so no index depends on p: with one array[16] indexed by (4 q + i) * 2 + p, the H100
+  // ran TN = 8 tiles 8x slower than TM = 8 ones of the same size (bench/RESULTS.md, session 12).
+  var acc0: array<vec4f, 8>;
+  var acc1: array<vec4f, 8>;
   // Items li + 256 u of the X tile (u < TM / 4) and of the W tile (u < TN / 4), prefetched.
   var xr: array<vec4f, 2>;
   var wr: array<vec4f, 2>;
@@ -148,18 +151,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       }
     }
     for (var kk = 0u; kk < BK; kk++) {
-      var a: array<vec4f, 2>;
-      var b: array<vec4f, 2>;
-      for (var q = 0u; q < TM / 4u; q++) {
-        a[q] = xs[kk * SX + 16u * q + lid.y];
-      }
-      for (var p = 0u; p < TN / 4u; p++) {
-        b[p] = ws[kk * SW + 16u * p + lid.x];
+      let b0 = ws[kk * SW + lid.x];
+      var b1 = b0;
+      if (TN == 8u) {
+        b1 = ws[kk * SW + 16u + lid.x];
       }
       for (var q = 0u; q < TM / 4u; q++) {
+        let a = xs[kk * SX + 16u * q + lid.y];
         for (var i = 0u; i < 4u; i++) {
-          for (var p = 0u; p < TN / 4u; p++) {
-            acc[(4u * q + i) * 2u + p] += a[q][i] * b[p];
+          acc0[4u * q + i] += a[i] * b0;
+          if (TN == 8u) {
+            acc1[4u * q + i] += a[i] * b1;
           }
         }
       }
@@ -173,7 +175,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         continue;
       }
       for (var p = 0u; p < TN / 4u; p++) {
-        var v = acc[(4u * q + i) * 2u + p];
+        var v = acc0[4u * q + i];
+        if (p == 1u) {
+          v = acc1[4u * q + i];
+        }
         let nb = n0 + 64u * p + 4u * lid.x;
         for (var j = 0u; j < 4u; j++) {
           let n = nb + j;
