@@ -116,11 +116,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let per = (nk + split - 1u) / split;
   let s0 = min(nk, wid.z * per);
   let s1 = min(nk, s0 + per);
-  // acc0[4 q + i] / acc1[4 q + i]: token 64 q + 4 ty + i, outputs 4 tx + 0..3 / 64 + 4 tx + 0..3 (acc1 only for
-  // TN = 8). Two arrays, so no index depends on p: with one array[16] indexed by (4 q + i) * 2 + p, the H100
-  // ran TN = 8 tiles 8x slower than TM = 8 ones of the same size (bench/RESULTS.md, session 12).
-  var acc0: array<vec4f, 8>;
-  var acc1: array<vec4f, 8>;
+  // cQP[i]: token 64 Q + 4 ty + i, outputs 64 P + 4 tx + 0..3 (c01 only for TN = 8, c10 for TM = 8, c11 for
+  // both). Four arrays indexed by i alone, and the second token / output group behind a test of the override,
+  // not one array indexed by q and p in loops bounded by TM / 4 and TN / 4: in that form the H100 ran 64 x 128
+  // tiles 8-14x slower than 64 x 64 ones, and with two arrays by p 128 x 64 ones 14 % slower at 2.8b than here
+  // (bench/RESULTS.md, session 12, runs 1-3).
+  var c00: array<vec4f, 4>;
+  var c01: array<vec4f, 4>;
+  var c10: array<vec4f, 4>;
+  var c11: array<vec4f, 4>;
   // Items li + 256 u of the X tile (u < TM / 4) and of the W tile (u < TN / 4), prefetched.
   var xr: array<vec4f, 2>;
   var wr: array<vec4f, 2>;
@@ -151,18 +155,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       }
     }
     for (var kk = 0u; kk < BK; kk++) {
+      let a0 = xs[kk * SX + lid.y];
       let b0 = ws[kk * SW + lid.x];
+      var a1 = a0;
       var b1 = b0;
+      if (TM == 8u) {
+        a1 = xs[kk * SX + 16u + lid.y];
+      }
       if (TN == 8u) {
         b1 = ws[kk * SW + 16u + lid.x];
       }
-      for (var q = 0u; q < TM / 4u; q++) {
-        let a = xs[kk * SX + 16u * q + lid.y];
-        for (var i = 0u; i < 4u; i++) {
-          acc0[4u * q + i] += a[i] * b0;
-          if (TN == 8u) {
-            acc1[4u * q + i] += a[i] * b1;
-          }
+      for (var i = 0u; i < 4u; i++) {
+        c00[i] += a0[i] * b0;
+        if (TN == 8u) {
+          c01[i] += a0[i] * b1;
+        }
+        if (TM == 8u) {
+          c10[i] += a1[i] * b0;
+        }
+        if (TM == 8u && TN == 8u) {
+          c11[i] += a1[i] * b1;
         }
       }
     }
@@ -175,9 +187,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         continue;
       }
       for (var p = 0u; p < TN / 4u; p++) {
-        var v = acc0[4u * q + i];
-        if (p == 1u) {
-          v = acc1[4u * q + i];
+        var v = c00[i];
+        if (q == 1u && p == 1u) {
+          v = c11[i];
+        } else if (q == 1u) {
+          v = c10[i];
+        } else if (p == 1u) {
+          v = c01[i];
         }
         let nb = n0 + 64u * p + 4u * lid.x;
         for (var j = 0u; j < 4u; j++) {

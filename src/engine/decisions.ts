@@ -60,17 +60,18 @@ export interface GemmTuning {
 }
 
 /**
- * Inputs from which the mid path takes 128-token tiles. On the H100 (bench/RESULTS.md, session 12), 128 x 64
- * tiles beat 64 x 64 on every matrix with K >= 1536 (out_proj at 130m, 1.94 -> 1.77 ms a chunk; in_proj and
- * out_proj at 2.8b, 110.6 -> 96.5 ms a chunk in all) and lost on K = 768 (130m's in_proj, 2.38 -> 2.56 ms):
- * a long reduction amortises the bigger tile's loads, a short one leaves it too few workgroups.
+ * Inputs from which the mid path takes 128-token tiles. On the H100 (bench/RESULTS.md, session 12, run 3: GPU
+ * ms per 512-token chunk, f16), 128 x 64 tiles beat 64 x 64 on every matrix with K >= 1536 (130m's out_proj
+ * 1.92 -> 1.76; 2.8b's in_proj 57.3 -> 47.5 and out_proj 36.1 -> 30.0, the chunk 111.2 -> 95.3) and lost on
+ * K = 768 (130m's in_proj, 2.37 -> 2.56): a long reduction amortises the bigger tile's loads, a short one leaves
+ * it too few workgroups.
  */
 export const MID_WIDE_K = 1536;
 
 /**
  * The mid path's TM / TN (gemm_tiled.wgsl overrides) for a matrix of `k` inputs under `tuning`: the forced
- * tile, else 128 x 64 from MID_WIDE_K inputs and 64 x 64 below. 64 x 128 (TN 8) is never chosen: it ran 8x
- * slower on the H100, as 128 x 128 did 14x on the H200.
+ * tile, else 128 x 64 from MID_WIDE_K inputs and 64 x 64 below. 64 x 128 is never chosen (101.2 ms a chunk
+ * at 2.8b, against 95.3), nor 128 x 128 (177 ms in run 2).
  */
 export function midTile(tuning: GemmTuning, k: number): { tm: 4 | 8; tn: 4 | 8 } {
   if (tuning.midTm !== undefined || tuning.midTn !== undefined) {
