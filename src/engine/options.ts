@@ -72,8 +72,10 @@ export interface EngineOptions {
    * tiles where they give at least `bigMinTiles` workgroups, else 64 x 64 tiles with split-K up to
    * `splitTarget` workgroups. Defaults from the H200 (bench/RESULTS.md, fourth pass): split-K to 264
    * workgroups, and no 128 x 128 tiles (Infinity): there they ran 14x slower than 64 x 64 (2.8b in_proj,
-   * 512 tokens: 820 vs 58 ms; 1.6x on the H100 since session 12 changed its sums). `midTile` ('tokens x outputs') forces the mid path's tile; 'auto' (the default)
-   * takes 128 x 64 for matrices of 1,536 inputs or more and 64 x 64 below (decisions.ts midTile). Benchmarks sweep all three (`soup bench --big-tiles --split-target --mid-tile`).
+   * 512 tokens: 820 vs 58 ms; 1.6x on the H100 since session 12 changed its sums). `midTile` ('tokens x
+   * outputs') forces the mid path's tile; 'auto' (the default) takes 128 x 64 for matrices of 1,536 inputs or
+   * more and 64 x 64 below (decisions.ts midTile). Benchmarks sweep all three (`soup bench --big-tiles
+   * --split-target --mid-tile`).
    */
   prefillGemm?: { bigMinTiles?: number; splitTarget?: number; midTile?: MidTile };
   /** dtype 'int8' only: the group size and which matrices are quantised (default DEFAULT_INT8). */
