@@ -32,6 +32,7 @@ export const GPU_TESTS = [
   'tests/kernels.bind-by-name.test.ts',
   'tests/kernels.f16-emulated.test.ts',
   'tests/kernels.int8.test.ts',
+  'tests/kernels.gemv-fused.test.ts',
   'tests/kernels.models.test.ts',
   'tests/kernels.sgmm-emulated.test.ts',
   'tests/kernels.mamba2.test.ts',

@@ -5,6 +5,7 @@
  * This sweep times, at the decode shapes of mamba-2.8b (in_proj 10240×2560, out_proj 2560×5120) and mamba-130m
  * (in_proj 3072×768):
  *   - `plain`: one invocation per row, f32 weights (the "plain GEMV" whose bandwidth is the yardstick);
+ *   - `engine`: the engine's kernel at 1, 2 and 4 rows per workgroup, one step or four (STEPS4) at a time;
  *   - `sgrow WG R U`: one subgroup per R rows, WG invocations per workgroup, each lane reading U 16-byte groups
  *     of f16 per step, sums by subgroupAdd alone (no workgroup memory, no barrier).
  * Weights are cycled over enough copies that no call finds its matrix in L2 (the H200 has 50 MB), so the
@@ -113,6 +114,8 @@ interface Variant {
   source: string;
   /** The engine's gemv_fused: its Shape uniform and extra bindings, and the ROWS override. */
   engineRows?: number;
+  /** gemv_fused's STEPS4 (four steps' weights loaded together). */
+  engineSteps4?: boolean;
   /** Workgroups for N rows (needs the subgroup size for sgrow). */
   groups: (n: number, sgs: number) => number;
 }
@@ -123,13 +126,16 @@ const variants: Variant[] = [
 // The engine's decode GEMV as it runs today (gemv_fused_sg_h where shader-f16, else gemv_fused_sg packed).
 if (hasSg) {
   for (const rowsPer of [1, 2, 4]) {
-    variants.push({
-      name: `engine ${hasF16 ? 'gemv_fused_sg_h' : 'gemv_fused_sg'} ROWS=${rowsPer}`,
-      f16: true,
-      source: (hasF16 ? shaderSources['gemv_fused_sg_h'] : shaderSources['gemv_fused_sg']) ?? '',
-      engineRows: rowsPer,
-      groups: (n) => Math.ceil(n / rowsPer),
-    });
+    for (const steps4 of [false, true]) {
+      variants.push({
+        name: `engine ${hasF16 ? 'gemv_fused_sg_h' : 'gemv_fused_sg'} ROWS=${rowsPer}${steps4 ? ' STEPS4' : ''}`,
+        f16: true,
+        source: (hasF16 ? shaderSources['gemv_fused_sg_h'] : shaderSources['gemv_fused_sg']) ?? '',
+        engineRows: rowsPer,
+        engineSteps4: steps4,
+        groups: (n) => Math.ceil(n / rowsPer),
+      });
+    }
   }
 }
 // Native f16 where the adapter has shader-f16; the packed form (f16 pairs in u32, unpack2x16float) everywhere.
@@ -200,6 +206,7 @@ for (const s of shapes) {
       device.pushErrorScope('validation');
       const module = device.createShaderModule({ code: v.source });
       const constants: Record<string, number> = v.engineRows ? { ROWS: v.engineRows } : {};
+      if (v.engineSteps4) constants['STEPS4'] = 1;
       if (v.engineRows && !hasF16) constants['F16'] = 1;
       const pipeline = await device.createComputePipelineAsync({
         layout: 'auto',

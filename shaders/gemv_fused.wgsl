@@ -52,6 +52,9 @@ override CONV_OFF: u32 = 0u;
 // once per row (the 2.8b in_proj re-read its residual and norm weight 10,240 times per token). Whole rows, so
 // whole conv channels, still belong to one workgroup: the CONV and ACCUM epilogues stay race-free.
 override ROWS: u32 = 1u;
+// Load four steps' weights before summing any (the four-step loops below; decisions.ts gemvSteps): 4 · ROWS loads of
+// 16 bytes in flight per invocation instead of ROWS.
+override STEPS4: bool = false;
 
 #include "shape.wgsl"
 #include "int8_vec4.wgsl"
@@ -139,7 +142,34 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 #endif
   if (F16) {
     let per = shape.K / 8u;
-    for (var j = li; j < per; j += 64u) {
+    var j = li;
+    // With STEPS4, four steps at a time, all their weights loaded before the first is summed (one step at a time
+    // left the 2.8b decode GEMVs at a third of HBM's bandwidth, bench/RESULTS.md). The steps left over (fewer
+    // than four) run one at a time below.
+    for (; STEPS4 && j + 192u < per; j += 256u) {
+      let x0 = xAt(2u * j);
+      let x1 = xAt(2u * j + 1u);
+      let x2 = xAt(2u * j + 128u);
+      let x3 = xAt(2u * j + 129u);
+      let x4 = xAt(2u * j + 256u);
+      let x5 = xAt(2u * j + 257u);
+      let x6 = xAt(2u * j + 384u);
+      let x7 = xAt(2u * j + 385u);
+      for (var r = 0u; r < ROWS; r++) {
+        let b = row[r] * per + j;
+        let wa = oct(b);
+        let wb = oct(b + 64u);
+        let wc = oct(b + 128u);
+        let wd = oct(b + 192u);
+        acc[r] += dot(wa[0], x0) + dot(wa[1], x1) + dot(wb[0], x2) + dot(wb[1], x3) + dot(wc[0], x4) +
+          dot(wc[1], x5) + dot(wd[0], x6) + dot(wd[1], x7);
+      }
+      if (NORM) {
+        ss += sq(2u * j) + sq(2u * j + 1u) + sq(2u * j + 128u) + sq(2u * j + 129u) + sq(2u * j + 256u) +
+          sq(2u * j + 257u) + sq(2u * j + 384u) + sq(2u * j + 385u);
+      }
+    }
+    for (; j < per; j += 64u) {
       let lo = xAt(2u * j);
       let hi = xAt(2u * j + 1u);
       for (var r = 0u; r < ROWS; r++) {
@@ -153,7 +183,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   } else {
 #ifndef HALF
     let per = shape.K / 4u;
-    for (var j = li; j < per; j += 64u) {
+    var j = li;
+    // Four steps at a time with STEPS4, as in the f16 loop above.
+    for (; STEPS4 && j + 192u < per; j += 256u) {
+      let x0 = xAt(j);
+      let x1 = xAt(j + 64u);
+      let x2 = xAt(j + 128u);
+      let x3 = xAt(j + 192u);
+      for (var r = 0u; r < ROWS; r++) {
+        let b = row[r] * per + j;
+        let wa = bitcast<vec4f>(W[b]);
+        let wb = bitcast<vec4f>(W[b + 64u]);
+        let wc = bitcast<vec4f>(W[b + 128u]);
+        let wd = bitcast<vec4f>(W[b + 192u]);
+        acc[r] += dot(wa, x0) + dot(wb, x1) + dot(wc, x2) + dot(wd, x3);
+      }
+      if (NORM) {
+        ss += sq(j) + sq(j + 64u) + sq(j + 128u) + sq(j + 192u);
+      }
+    }
+    for (; j < per; j += 64u) {
       let x = xAt(j);
       for (var r = 0u; r < ROWS; r++) {
         acc[r] += dot(bitcast<vec4f>(W[row[r] * per + j]), x);

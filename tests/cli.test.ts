@@ -61,6 +61,12 @@ describe('soup reports bad input in one line', () => {
     expect(r.stderr).toMatch(/--decode-rows must be 1, 2, 3 or 4 \(got 5\)/);
   });
 
+  it('bench: fused-GEMV steps other than 1 or 4', async () => {
+    const r = await soup(['bench', '--model', 'random:mamba2-130m', '--gemv-steps', '2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--gemv-steps must be 1 or 4 \(got 2\)/);
+  });
+
   it('bench --batch-queries: the slots follow --batch-memory, and too little says so', async () => {
     // The bundled Mamba-2's states take 1.1 MB: 1 MiB holds none, so continueMany would run one by one.
     const model = 'public/models/soup-mamba2-4.5m';

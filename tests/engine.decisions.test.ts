@@ -10,6 +10,7 @@ import {
   batchSlots,
   decodeMiddle,
   decodeRowsFor,
+  gemvSteps,
   defaultChunkSize,
   dtProjFirst,
   fusedDecode,
@@ -368,6 +369,17 @@ describe('kernel choice by adapter kind', () => {
     expect(decodeRowsFor(2560, undefined, 5120)).toBe(4);
     expect(decodeRowsFor(768, undefined, 1536)).toBe(1);
     expect(decodeRowsFor(2560, 2, 5120)).toBe(2);
+  });
+
+  it('fused-GEMV steps loaded together: 1 unless forced to 4, and nothing else accepted', () => {
+    const gpu = { isSoftware: false, hasSubgroups: true, maxStorageBufferBindingSize: MiB128 };
+    expect(gemvSteps()).toBe(1);
+    expect(gemvSteps(4)).toBe(4);
+    expect(resolveOptions({ dtype: 'f16' }, gpu, c130m).decodeSteps).toBe(1);
+    expect(resolveOptions({ dtype: 'f16', decodeSteps: 4 }, gpu, c130m).decodeSteps).toBe(4);
+    expect(() => resolveOptions({ dtype: 'f16', decodeSteps: 2 as 4 }, gpu, c130m)).toThrow(
+      /decodeSteps must be 1 or 4, got 2/,
+    );
   });
 
   it('reductions are 4 wide on SwiftShader, as wide as asked on GPUs', () => {

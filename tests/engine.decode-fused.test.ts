@@ -41,6 +41,7 @@ const cases: {
   bias?: boolean;
   maxBindingBytes?: number;
   decodeRows?: number;
+  decodeSteps?: 1 | 4;
 }[] = [
   { name: 'f32', dtype: 'f32', subgroups: false },
   { name: 'f32 subgroups', dtype: 'f32', subgroups: true },
@@ -56,6 +57,9 @@ const cases: {
   // Several rows per workgroup: 3 leaves partial workgroups (x_proj 22 rows, head 512), 4 divides most.
   { name: 'f32, 4 rows per workgroup', dtype: 'f32', subgroups: false, decodeRows: 4 },
   { name: 'f16 subgroups, 3 rows per workgroup', dtype: 'f16', subgroups: true, decodeRows: 3 },
+  // The plan built with STEPS4 on (tiny-b's rows are too short for the four-step loop to run: that loop is
+  // checked at long rows in kernels.gemv-fused.test.ts).
+  { name: 'f16 subgroups, STEPS4 on', dtype: 'f16', subgroups: true, decodeSteps: 4 },
   {
     name: 'f16 split into row parts, biases, 3 rows per workgroup',
     dtype: 'f16',
@@ -81,6 +85,7 @@ describe('fused hardware decode (tiny-b)', () => {
           chunkSize: 16,
           maxBindingBytes: c.maxBindingBytes,
           decodeRows: c.decodeRows,
+          decodeSteps: c.decodeSteps,
         });
         try {
           expect(m.dispatchPlan!['decodeBody']!.some((d) => d.label.includes('gemv_fused'))).toBe(true);

@@ -35,6 +35,7 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--sgmm-x f16]   (with them: X rounded to f16, not multiplied as hi + lo halves; faster, less exact)
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
             [--decode-rows 1-4]   (decode: rows per fused-GEMV workgroup and per Mamba-2 scan workgroup)
+            [--gemv-steps 1|4]   (decode: steps of the fused GEMV whose weights load together; default 1)
             [--ssd auto|fused|fused8|passes|sgmm]   (Mamba-2 prefill: the fused SSD pair, 16 or 8 state
                                                 rows a workgroup, its three passes, or the passes on
                                                 subgroup matrices: f16 weights, a device that has them)
@@ -61,6 +62,7 @@ export const BENCH_OPTIONS = {
     'f16-kernels',
     'decode-middle',
     'decode-rows',
+    'gemv-steps',
     'ssd',
     'ssd-chunk',
     'm2-inproj-split',
@@ -214,6 +216,10 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   if (decodeMiddle !== undefined && !['fused', 'split', 'scan'].includes(decodeMiddle)) {
     throw new UsageError(`--decode-middle must be fused, split or scan (got "${decodeMiddle}").`);
   }
+  const decodeSteps = intOption(args, 'gemv-steps');
+  if (decodeSteps !== undefined && decodeSteps !== 1 && decodeSteps !== 4) {
+    throw new UsageError(`--gemv-steps must be 1 or 4 (got ${decodeSteps}).`);
+  }
   const decodeRows = intOption(args, 'decode-rows');
   if (decodeRows !== undefined && !(decodeRows >= 1 && decodeRows <= 4)) {
     throw new UsageError(`--decode-rows must be 1, 2, 3 or 4 (got ${decodeRows}).`);
@@ -252,6 +258,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     sgmm: sgmmX === 'f16' ? { ...SGMM_CHOICE, kernel: 'gemm_sgmm_ds_db' } : undefined,
     decodeMiddle: decodeMiddle as DecodeMiddle | undefined,
     decodeRows,
+    decodeSteps,
     ssd: ssd as SsdForm | undefined,
     ssdChunk,
     m2InProjSplit: split === undefined ? undefined : split === 'on',

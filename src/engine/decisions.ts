@@ -218,6 +218,17 @@ export function decodeRowsFor(rows: number, forced?: number, normCols = 0): numb
 }
 
 /**
+ * Steps of the fused decode GEMV whose weights each invocation loads before summing any (gemv_fused.wgsl's
+ * STEPS4): `forced` when given, else 1. Four keep 4 · ROWS loads of 16 bytes in flight per invocation where one
+ * keeps ROWS; they only run where a row has more than 192 of those loads (K > 1,536 in f16, > 768 in f32: the
+ * 2.8b-size GEMVs, whose in_proj read 1.2-1.6 TB/s of the H200's 4.8 in sessions 4-6). Not the default until the
+ * GPU machine times it (bench/session13_run2.sh; `soup bench --gemv-steps 4`).
+ */
+export function gemvSteps(forced?: 1 | 4): 1 | 4 {
+  return forced ?? 1;
+}
+
+/**
  * Invocations for a one-workgroup reduction (RMSNorm, log-softmax, sampling): `gpu` wide on GPUs; 4 on
  * SwiftShader, where each workgroup barrier costs a switch of every invocation's fiber (a 256-wide
  * sampler spent ~18 ms per token in barriers there).

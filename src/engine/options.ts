@@ -11,6 +11,7 @@ import {
   defaultChunkSize,
   DEFAULT_INT8,
   gemmKernel,
+  gemvSteps,
   nativeF16,
   type DecodeMiddle,
   type F16Kernels,
@@ -61,6 +62,8 @@ export interface EngineOptions {
    * workgroup of Mamba-2's decode step (m2_scan_decode; default 1, mamba2/decisions.ts m2ScanRows).
    */
   decodeRows?: number;
+  /** Steps of the fused decode GEMV loaded together (1 or 4; decisions.ts gemvSteps, default 1). */
+  decodeSteps?: 1 | 4;
   /**
    * Hardware variant: how the middle of each decode layer runs ('fused': one kernel, 3 dispatches per layer;
    * 'split': x_proj, then the decode scan step; 'scan': x_proj, then the prefill scan kernel). Default: by the
@@ -149,6 +152,8 @@ export interface ResolvedOptions {
   nativeF16: boolean;
   /** Forced rows per fused-GEMV workgroup; undefined: chosen per row part (decodeRowsFor). */
   decodeRows?: number;
+  /** Steps of the fused decode GEMV loaded together (gemvSteps). */
+  decodeSteps: 1 | 4;
   /** Forced decode middle; undefined: chosen by the x_proj size (decodeMiddle in decisions.ts). */
   decodeMiddle?: DecodeMiddle;
   bigMinTiles: number;
@@ -198,6 +203,9 @@ export function resolveOptions(
   ) {
     throw new RangeError(`decodeRows must be 1 to 4, got ${opts.decodeRows}`);
   }
+  if (opts.decodeSteps !== undefined && opts.decodeSteps !== 1 && opts.decodeSteps !== 4) {
+    throw new RangeError(`decodeSteps must be 1 or 4, got ${String(opts.decodeSteps)}`);
+  }
   const int8 = { ...DEFAULT_INT8, ...opts.int8 };
   assertInt8Group(int8.group);
   if (opts.decodeMiddle !== undefined && !['fused', 'split', 'scan'].includes(opts.decodeMiddle)) {
@@ -225,6 +233,7 @@ export function resolveOptions(
     useSubgroups: variant === 'hardware' && dev.hasSubgroups && (opts.subgroups ?? true),
     nativeF16: nativeF16(opts.dtype, dev.hasShaderF16 ?? false, opts.f16Kernels),
     decodeRows: opts.decodeRows,
+    decodeSteps: gemvSteps(opts.decodeSteps),
     decodeMiddle: opts.decodeMiddle,
     bigMinTiles: opts.prefillGemm?.bigMinTiles ?? Infinity,
     splitTarget: opts.prefillGemm?.splitTarget ?? 264,

@@ -25,7 +25,7 @@ export function fusedGemvSteps(
   const kernel = fusedGemvKernel(ctx.opts.useSubgroups);
   return m.parts.map((p) => {
     const rows = decodeRowsFor(p.rows, ctx.opts.decodeRows, consts['NORM'] ? m.cols : 0);
-    const k = weightKernel(ctx, kernel, m, { ROWS: rows, ...consts });
+    const k = weightKernel(ctx, kernel, m, { ROWS: rows, STEPS4: ctx.opts.decodeSteps === 4, ...consts });
     const shape = uniformFields(ctx, `${key}.shape`, kernel, 'shape', {
       N: p.rows,
       K: m.cols,
