@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { HALF_KERNELS, halfTwin, nativeF16 } from '../src/engine/decisions.ts';
 import { featuresToRequest, GpuUnavailableError, OPTIONAL_FEATURES } from '../src/engine/gpu/device.ts';
-import { DAWN_TOGGLES, dawnFlags, dawnTogglesFromEnv } from '../src/engine/gpu/node.ts';
+import { DAWN_TOGGLES, dawnFlags, dawnTogglesFromEnv, extraTogglesFromEnv } from '../src/engine/gpu/node.ts';
 import { resolveOptions } from '../src/engine/options.ts';
 import { MAMBA_130M } from '../src/engine/bench.ts';
 import { shaderInterfaces, shaderSources } from '../src/engine/shaders.gen.ts';
@@ -37,6 +37,17 @@ describe('Dawn flags in Node', () => {
       'disable-dawn-features=timestamp_quantization',
     ]);
     expect(dawnFlags(false)).toEqual(['disable-dawn-features=timestamp_quantization']);
+  });
+
+  it('SOUP_DAWN_EXTRA adds toggles to the adapter toggles, and refuses what is not a toggle name', () => {
+    expect(extraTogglesFromEnv({})).toEqual([]);
+    const extra = extraTogglesFromEnv({ SOUP_DAWN_EXTRA: ' disable_robustness, disable_workgroup_init ,' });
+    expect(extra).toEqual(['disable_robustness', 'disable_workgroup_init']);
+    expect(dawnFlags(true, extra)[0]).toBe(
+      'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,disable_robustness,disable_workgroup_init',
+    );
+    expect(dawnFlags(false, extra)).toEqual(['disable-dawn-features=timestamp_quantization']);
+    expect(() => extraTogglesFromEnv({ SOUP_DAWN_EXTRA: 'a=b' })).toThrow(/not a Dawn toggle name/);
   });
 
   it('SOUP_DAWN_TOGGLES=0 / off / false / no turns them off; anything else leaves them on', () => {

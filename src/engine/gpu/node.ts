@@ -27,13 +27,29 @@ export function dawnTogglesFromEnv(env: Record<string, string | undefined> = pro
   return !(v === '0' || v === 'off' || v === 'false' || v === 'no');
 }
 
+/**
+ * Further Dawn toggles to turn on, from SOUP_DAWN_EXTRA (comma-separated names, e.g. `disable_robustness`), for
+ * measuring what a toggle changes (bench/RESULTS.md); only with the adapter toggles, since most need
+ * `allow_unsafe_apis`. Names are checked for shape only: Dawn ignores a name it does not know.
+ */
+export function extraTogglesFromEnv(env: Record<string, string | undefined> = process.env): string[] {
+  const names = (env['SOUP_DAWN_EXTRA'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names) {
+    if (!/^[a-z0-9_]+$/.test(n)) throw new Error(`SOUP_DAWN_EXTRA: "${n}" is not a Dawn toggle name.`);
+  }
+  return names;
+}
+
 /** The flags given to Dawn's create(): real timestamps always, and the adapter toggles when `toggles`. */
-export function dawnFlags(toggles: boolean): string[] {
+export function dawnFlags(toggles: boolean, extra: readonly string[] = extraTogglesFromEnv()): string[] {
   // Dawn rounds timestamp queries to 2^16 ns by default (a browser's anti-fingerprinting measure); the
   // benchmark's per-kernel profiles need real durations. Measured on SwiftShader here: with the toggle every
   // timestamp was a multiple of 65,536 ns, without it none were.
   const flags = ['disable-dawn-features=timestamp_quantization'];
-  if (toggles) flags.unshift(`enable-dawn-features=${DAWN_TOGGLES.join(',')}`);
+  if (toggles) flags.unshift(`enable-dawn-features=${[...DAWN_TOGGLES, ...extra].join(',')}`);
   return flags;
 }
 
