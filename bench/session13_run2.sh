@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Prepared in session 13 for the GPU machine, not run there yet (no machine was lent after run 1). Issue 14:
+# 1. The fused decode GEMV with four steps' weights loaded before any is summed (`soup bench --gemv-steps 4`,
+#    gemv_fused.wgsl's STEPS4) against one step at a time (the default), back to back, 3 interleaved rounds,
+#    decode 64 tokens f16 at the four sizes.
+# 2. Dawn's robustness toggles (SOUP_DAWN_EXTRA), prefill 2048 f16 and the page path scoring 256 tokens, 2
+#    rounds, on gemm_tiled and on the x2 subgroup-matrix GEMMs: `safe` keeps robust access but lets Dawn skip
+#    the clamps it can prove or leave to the driver; `norob` turns robust buffer access off
+#    (disable_robustness); `noinit` also skips zeroing workgroup memory.
+# 3. bench/gemv-sweep.ts: the engine's kernel at 1, 2, 4 rows, with and without STEPS4, next to the
+#    subgroup-per-row kernels, weights cycled past L2.
+# Prepare: bash bench/session11_prepare.sh, then add the sweep:
+#   npx esbuild bench/gemv-sweep.ts --bundle --platform=node --format=esm --external:webgpu \
+#     --outfile=dist-bench/gemv-sweep.mjs && (cd dist-bench && tar -cJf all.tar.xz soup.mjs gpu-tests.mjs \
+#     check-mamba2.mjs check-batch.mjs gemv-sweep.mjs)
+# There:
+#   tar -xJf dist-bench/all.tar.xz -C dist-bench && source .device-kit/on-device.sh && OUT=$OUT bash bench/session13_run2.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-out}
+BUDGET_S=${BUDGET_S:-560}
+R=$OUT/run2
+mkdir -p "$R"
+LOG="$OUT/log.txt"
+source bench/device-lib.sh
+device_header
+: > "$R/engine.jsonl"
+for round in 1 2 3; do
+  for m in 130m mamba2-130m 2.8b mamba2-2.7b; do
+    for steps in 1 4; do
+      ((SECONDS > 150)) && { log "   out of time at round $round"; break 3; }
+      timeout "$(cap 40)" node dist-bench/soup.mjs bench --model "random:$m" --dtype f16 --prefill 512 \
+        --decode-tokens 64 --eval-tokens 64 --json --gemv-steps "$steps" 2>> "$R/engine.err" \
+        | sed "s/^{/{\"run\":\"$m steps$steps\",\"round\":$round,/" >> "$R/engine.jsonl"
+    done
+  done
+  log "   round $round done (t=${SECONDS}s)"
+done
+python3 bench/engine_summary.py "$R/engine.jsonl" | tee -a "$LOG"
+SAFE=enable_integer_range_analysis_in_robustness,vulkan_use_buffer_robust_access_2,vulkan_use_cooperative_matrix_robust_access
+log "== robustness toggles (t=${SECONDS}s)"
+: > "$R/toggles.jsonl"
+for round in 1 2; do
+  for c in base: norob:disable_robustness safe:$SAFE noinit:disable_robustness,disable_workgroup_init \
+    sgmm:+--subgroup-matrix sgmm-norob:disable_robustness+--subgroup-matrix; do
+    IFS=: read -r tag rest <<< "$c"
+    IFS=+ read -r extra flags <<< "$rest"
+    for m in 130m mamba2-130m 2.8b mamba2-2.7b; do
+      ((SECONDS > BUDGET_S - 110)) && { log "   out of time at round $round"; break 3; }
+      SOUP_DAWN_EXTRA=$extra timeout "$(cap 40)" node dist-bench/soup.mjs bench --model "random:$m" --dtype f16 \
+        --prefill 2048 --decode-tokens 32 --eval-tokens 256 --json $flags 2>> "$R/toggles.err" \
+        | sed "s/^{/{\"run\":\"$m $tag\",\"round\":$round,/" >> "$R/toggles.jsonl"
+    done
+  done
+  log "   round $round done (t=${SECONDS}s)"
+done
+python3 bench/engine_summary.py "$R/toggles.jsonl" | tee -a "$LOG"
+log "== gemv-sweep (t=${SECONDS}s)"
+timeout "$(cap 100)" node dist-bench/gemv-sweep.mjs > "$R/gemv-sweep.txt" 2>&1
+log "   rc $?"
+grep -v '^{' "$R/gemv-sweep.txt" | tail -40 | tee -a "$LOG"
+cp "$LOG" "$R/log.txt"
+tar -cJf "$OUT/run2.tar.xz" -C "$OUT" run2
+rm -rf "$R"
