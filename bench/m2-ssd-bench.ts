@@ -28,6 +28,7 @@ import { median } from '../src/bench/stats.ts';
 import {
   M2_SSD_FUSED,
   M2_SSD_FUSED8,
+  M2_SSD_FUSED_NOPREFETCH,
   m2SsdChoice,
   m2SsdSgmm,
   m2SsdSgmmRefusal,
@@ -56,6 +57,7 @@ const VARIANTS: Record<string, M2SsdChoice> = {
   tiled64nk8: m2SsdChoice('hardware', 64, 8),
   fused: M2_SSD_FUSED,
   fused8: M2_SSD_FUSED8,
+  fusednp: M2_SSD_FUSED_NOPREFETCH,
   // The passes on subgroup matrices (f16 operands): run where the device has them, else reported as skipped.
   sgmm32: m2SsdSgmm(32),
   sgmm64: m2SsdSgmm(64),

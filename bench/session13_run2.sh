@@ -7,6 +7,8 @@
 #    rounds, on gemm_tiled and on the x2 subgroup-matrix GEMMs: `safe` keeps robust access but lets Dawn skip
 #    the clamps it can prove or leave to the driver; `norob` turns robust buffer access off
 #    (disable_robustness); `noinit` also skips zeroing workgroup memory.
+# 2b. Mamba-2's fused SSD without the prefetch of the next chunk (`--ssd fused-noprefetch`: fewer registers, maybe
+#    more workgroups an SM) against the default, prefill 2048 f16, 2 rounds.
 # 3. bench/gemv-sweep.ts: the engine's kernel at 1, 2, 4 rows, with and without STEPS4, next to the
 #    subgroup-per-row kernels, weights cycled past L2.
 # Prepare: bash bench/session11_prepare.sh, then add the sweep:
@@ -55,6 +57,19 @@ for round in 1 2; do
   log "   round $round done (t=${SECONDS}s)"
 done
 python3 bench/engine_summary.py "$R/toggles.jsonl" | tee -a "$LOG"
+log "== the fused SSD without its prefetch (t=${SECONDS}s)"
+: > "$R/ssd.jsonl"
+for round in 1 2; do
+  for m in mamba2-130m mamba2-2.7b; do
+    for ssd in fused fused-noprefetch; do
+      ((SECONDS > BUDGET_S - 80)) && { log "   out of time at round $round"; break 3; }
+      timeout "$(cap 40)" node dist-bench/soup.mjs bench --model "random:$m" --dtype f16 --prefill 2048 \
+        --decode-tokens 8 --eval-tokens 32 --json --ssd "$ssd" 2>> "$R/ssd.err" \
+        | sed "s/^{/{\"run\":\"$m $ssd\",\"round\":$round,/" >> "$R/ssd.jsonl"
+    done
+  done
+done
+python3 bench/engine_summary.py "$R/ssd.jsonl" | tee -a "$LOG"
 log "== gemv-sweep (t=${SECONDS}s)"
 timeout "$(cap 100)" node dist-bench/gemv-sweep.mjs > "$R/gemv-sweep.txt" 2>&1
 log "   rc $?"

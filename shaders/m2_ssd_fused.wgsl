@@ -24,6 +24,10 @@
 // No private array is indexed at run time (the first version of this kernel did, with loops over arrays that
 // ended in local memory and waited on every load: it ran 2× slower than the three passes).
 // Head h's Σ Δ over the T tokens is added to dtSum[h] by the workgroups with z = 0.
+// PREFETCH false (m2SsdPlan's 'fused-noprefetch'): each chunk's values are loaded at its start instead of during
+// the chunk before, so the 19 staged values are not live through (a) and (b): fewer registers an invocation,
+// for more workgroups an SM, at the cost of one wait on memory per chunk. Which wins is the GPU machine's
+// question (at 2.7b the 16-row kernel's time fits one workgroup an SM, bench/RESULTS.md session 7).
 // m2_ssd_fused8 (ROWS8): the same with 8 state rows per workgroup of 128 invocations (RP rows, WGS = 16·RP
 // invocations below), twice the workgroups: at 130m size the 16-row kernel has 96 workgroups for 132 SMs, and
 // at 2.7b its time per layer is 2.8× the 130m shape's for 3.3× the heads, as if an SM held one workgroup at a
@@ -46,6 +50,7 @@ override A_OFF: u32;
 override D_OFF: u32;
 override SSM_OFF: u32;
 override DTS_OFF: u32;
+override PREFETCH: bool = true;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> xbc: array<f32>;
@@ -281,10 +286,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let pOut = 2u * l + select(0u, 1u, kp);
   let tOut = select(0u, 8u, kt);
   var dtSum = 0.0;
-  var st = loadStage(li, 0u, h, p0);
+  var st: Stage;
+  if (PREFETCH) {
+    st = loadStage(li, 0u, h, p0);
+  }
   for (var c = 0u; c < chunks; c++) {
     let len = chunkLen(c);
     let t0 = c * QF;
+    if (!PREFETCH) {
+      st = loadStage(li, c, h, p0);
+    }
     // The previous chunk's C, B, M, u, x, Δ and partial sums are read by now.
     workgroupBarrier();
 #ifdef ROWS8
@@ -311,7 +322,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     }
     let cbNow = st.m;
     workgroupBarrier();
-    if (c + 1u < chunks) {
+    if (PREFETCH && c + 1u < chunks) {
       st = loadStage(li, c + 1u, h, p0);
     }
     // The chunk's Δ and cum (before the factor A) in registers, four tokens per vec4.

@@ -38,6 +38,7 @@ import {
   gatedNormKernel,
   M2_SSD_FUSED,
   M2_SSD_FUSED8,
+  M2_SSD_FUSED_NOPREFETCH,
   M2_SSD_SGMM_Q,
   m2InProjSplitDefault,
   m2InProjSplits,
@@ -269,6 +270,9 @@ describe('kernel choice by adapter kind', () => {
     expect(m2SsdPlan('software', 64, true, 'fused')).toEqual(M2_SSD_FUSED);
     expect(m2SsdPlan('hardware', 128, true, 'passes')).toEqual(m2SsdChoice('hardware'));
     expect(m2SsdPlan('hardware', 128, true, 'fused8')).toEqual(M2_SSD_FUSED8);
+    expect(m2SsdPlan('hardware', 128, true, 'fused-noprefetch')).toEqual(M2_SSD_FUSED_NOPREFETCH);
+    expect(M2_SSD_FUSED_NOPREFETCH.prefetch).toBe(false);
+    expect(() => m2SsdPlan('hardware', 256, true, 'fused-noprefetch')).toThrow(/state_size ≤ 128/);
     expect(M2_SSD_FUSED8.rows).toBe(8);
     expect(() => m2SsdPlan('hardware', 128, false, 'fused8')).toThrow(/no subgroups/);
     expect(() => m2SsdPlan('hardware', 256, true, 'fused')).toThrow(
@@ -276,7 +280,7 @@ describe('kernel choice by adapter kind', () => {
     );
     expect(() => m2SsdPlan('hardware', 128, false, 'fused')).toThrow(/no subgroups/);
     expect(() => m2SsdPlan('hardware', 128, true, 'fast' as never)).toThrow(
-      /auto, fused, fused8, passes or sgmm/,
+      /auto, fused, fused8, fused-noprefetch, passes or sgmm/,
     );
     // Q for the passes (forced, or where 'auto' falls back to them); the fused forms keep 16.
     expect(m2SsdPlan('hardware', 128, true, 'passes', 64)).toEqual(m2SsdChoice('hardware', 64));

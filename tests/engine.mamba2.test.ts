@@ -97,6 +97,8 @@ describe('Mamba-2 engine against transformers', () => {
     checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'software', ssd: 'fused' }));
   it('hardware variant, the fused SSD pair at 8 rows a workgroup forced, m2-tiny-c: the same', () =>
     checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', ssd: 'fused8' }));
+  it('hardware variant, the fused SSD pair without its prefetch forced, m2-tiny-c: the same', () =>
+    checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', ssd: 'fused-noprefetch' }));
   it('hardware variant, m2-tiny-c, 4 rows per workgroup: the same', () =>
     checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', decodeRows: 4 }));
   it('hardware variant, f16 split into row parts, 3 rows per fused-GEMV workgroup: m2-tiny-b logits within 5e-2', async () => {

@@ -21,6 +21,7 @@ import {
   gatedNormKernel,
   M2_SSD_FUSED,
   M2_SSD_FUSED8,
+  M2_SSD_FUSED_NOPREFETCH,
   m2SsdChoice,
   type M2SsdChoice,
 } from '../src/engine/mamba2/decisions.ts';
@@ -306,6 +307,9 @@ describe('Mamba-2 chunked SSD scan (three passes m2_ssd_chunk_state → m2_ssd_s
   // The same with 8 rows a workgroup (small's P of 8 is one whole block; wide's 80 is 10).
   for (const T of [1, 45]) cases.push(['fused8', small, T, M2_SSD_FUSED8]);
   cases.push(['fused8', wide, 70, M2_SSD_FUSED8]);
+  // And with each chunk's values loaded at its start (no prefetch of the next chunk).
+  for (const T of [1, 45]) cases.push(['fused-noprefetch', small, T, M2_SSD_FUSED_NOPREFETCH]);
+  cases.push(['fused-noprefetch', wide, 70, M2_SSD_FUSED_NOPREFETCH]);
   for (const [variant, d, T, choice] of cases) {
     const shape = `H ${d.numHeads}, P ${d.headDim}, G ${d.nGroups}, N ${d.stateSize}`;
     const slice = choice.fused

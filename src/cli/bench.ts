@@ -36,8 +36,9 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
             [--decode-rows 1-4]   (decode: rows per fused-GEMV workgroup and per Mamba-2 scan workgroup)
             [--gemv-steps 1|4]   (decode: steps of the fused GEMV whose weights load together; default 1)
-            [--ssd auto|fused|fused8|passes|sgmm]   (Mamba-2 prefill: the fused SSD pair, 16 or 8 state
-                                                rows a workgroup, its three passes, or the passes on
+            [--ssd auto|fused|fused8|fused-noprefetch|passes|sgmm]   (Mamba-2 prefill: the fused SSD
+                                                pair, 16 or 8 state rows a workgroup, 16 without loading
+                                                the next chunk ahead, its three passes, or the passes on
                                                 subgroup matrices: f16 weights, a device that has them)
             [--ssd-chunk 16|32|48|64]   (Mamba-2 prefill: tokens per chunk of the passes and of sgmm)
             [--m2-inproj-split on|off]   (Mamba-2 prefill: in_proj as [z | x] and [B | C | dt]; default

@@ -116,6 +116,11 @@ export interface M2SsdChoice {
   /** The fused kernel's state rows per workgroup: 16 (m2_ssd_fused, the default) or 8 (m2_ssd_fused8). */
   rows?: 8 | 16;
   /**
+   * false: the fused kernel loads each chunk's values at its start instead of during the chunk before
+   * (m2_ssd_fused's PREFETCH), holding fewer registers through the chunk's products.
+   */
+  prefetch?: boolean;
+  /**
    * The three passes with chunk_state and chunk_scan on subgroup matrices (m2_ssd_chunk_state_sgmm,
    * m2_ssd_chunk_scan_sgmm; f16 operands, f32 sums) and the tiled state pass between them.
    */
@@ -163,6 +168,14 @@ export const M2_SSD_FUSED: M2SsdChoice = { tiled: true, q: 16, nk: 0, fused: tru
 export const M2_SSD_FUSED8: M2SsdChoice = { ...M2_SSD_FUSED, rows: 8 };
 
 /**
+ * The fused pair (16 rows) without the prefetch of the next chunk's values: the staged values are not live
+ * through the chunk's products, so an invocation needs fewer registers and an SM may hold more workgroups (at
+ * 2.7b the fused kernel's time per layer fits one workgroup an SM; bench/RESULTS.md, session 7). Not run by
+ * default: it waits for the GPU machine (bench/session13_run2.sh).
+ */
+export const M2_SSD_FUSED_NOPREFETCH: M2SsdChoice = { ...M2_SSD_FUSED, prefetch: false };
+
+/**
  * Q of the SSD passes on subgroup matrices: 64, so each chunk's products are 64-deep (four 16-deep steps on
  * the tensor cores) and the entering states in memory are a quarter of Q 16's. Not run by default: it waits for
  * a measurement on the GPU machine against the fused pair (bench/m2-ssd-bench.ts --variants sgmm).
@@ -208,9 +221,9 @@ export function m2SsdSgmmRefusal(
 }
 
 /** Which SSD form prefill runs (EngineOptions.ssd): by the decisions below, or forced. */
-export type SsdForm = 'auto' | 'fused' | 'fused8' | 'passes' | 'sgmm';
+export type SsdForm = 'auto' | 'fused' | 'fused8' | 'fused-noprefetch' | 'passes' | 'sgmm';
 /** Every SsdForm, for the engine's check and the command line's. */
-export const SSD_FORMS: readonly string[] = ['auto', 'fused', 'fused8', 'passes', 'sgmm'];
+export const SSD_FORMS: readonly string[] = ['auto', 'fused', 'fused8', 'fused-noprefetch', 'passes', 'sgmm'];
 
 /**
  * The SSD scan prefill runs: on GPUs the fused pair where N ≤ M2_FUSED_MAX_N and the device has subgroups (the
@@ -233,7 +246,9 @@ export function m2SsdPlan(
   q?: number,
 ): M2SsdChoice {
   if (!SSD_FORMS.includes(form)) {
-    throw new RangeError(`ssd must be auto, fused, fused8, passes or sgmm (got "${String(form)}").`);
+    throw new RangeError(
+      `ssd must be auto, fused, fused8, fused-noprefetch, passes or sgmm (got "${String(form)}").`,
+    );
   }
   if (form === 'sgmm') {
     if (variant !== 'hardware')
@@ -242,16 +257,18 @@ export function m2SsdPlan(
   }
   if (form === 'passes') return m2SsdChoice(variant, q);
   const fits = stateSize <= M2_FUSED_MAX_N && hasSubgroups;
-  if ((form === 'fused' || form === 'fused8') && !fits) {
+  const fusedForm = form === 'fused' || form === 'fused8' || form === 'fused-noprefetch';
+  if (fusedForm && !fits) {
     throw new RangeError(
       `The fused SSD kernel needs subgroups and state_size ≤ ${M2_FUSED_MAX_N} (this model has ${stateSize}${
         hasSubgroups ? '' : '; the device has no subgroups'
       }).`,
     );
   }
-  if ((form === 'fused' || form === 'fused8') && q !== undefined && q !== M2_SSD_FUSED.q)
+  if (fusedForm && q !== undefined && q !== M2_SSD_FUSED.q)
     throw new RangeError(`The fused SSD kernels run Q ${M2_SSD_FUSED.q} (got ${q}).`);
   if (form === 'fused8') return M2_SSD_FUSED8;
+  if (form === 'fused-noprefetch') return M2_SSD_FUSED_NOPREFETCH;
   const fused = form === 'fused' || (form === 'auto' && variant === 'hardware' && fits);
   return fused ? M2_SSD_FUSED : m2SsdChoice(variant, q);
 }

@@ -81,6 +81,7 @@ export function ssdSteps(
       D_OFF: l.D_OFF,
       SSM_OFF: l.SSM_OFF,
       DTS_OFF: l.DTS_OFF,
+      PREFETCH: choice.prefetch !== false,
     };
     const rows = choice.rows ?? 16;
     return [
