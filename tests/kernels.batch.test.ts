@@ -9,7 +9,7 @@ import type { EngineDevice } from '../src/engine/gpu/device.ts';
 import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
-import { rng, withScope } from './helpers/gpu.ts';
+import { readBuffer, rng, storageBuffer, withScope } from './helpers/gpu.ts';
 
 let dev: EngineDevice;
 let pipes: PipelineCache;
@@ -19,26 +19,11 @@ beforeAll(async () => {
 });
 
 function storage(data: ArrayBufferView): GPUBuffer {
-  const b = dev.device.createBuffer({
-    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-  });
-  dev.device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-  return b;
+  return storageBuffer(dev.device, data);
 }
 
-async function read(b: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-  const r = dev.device.createBuffer({
-    size: bytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const enc = dev.device.createCommandEncoder();
-  enc.copyBufferToBuffer(b, 0, r, 0, bytes);
-  dev.device.queue.submit([enc.finish()]);
-  await r.mapAsync(GPUMapMode.READ);
-  const out = r.getMappedRange().slice(0);
-  r.destroy();
-  return out;
+function read(b: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  return readBuffer(dev.device, b, bytes);
 }
 
 function run(pipeline: GPUComputePipeline, bind: GPUBindGroup, x: number, y: number): void {

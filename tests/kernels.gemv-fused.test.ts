@@ -14,7 +14,7 @@ import { packWeights } from '../src/engine/gpu/weightMatrix.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
-import { rng, withScope } from './helpers/gpu.ts';
+import { readBuffer, rng, storageBuffer, withScope } from './helpers/gpu.ts';
 
 let dev: EngineDevice;
 let pipes: PipelineCache;
@@ -22,29 +22,6 @@ beforeAll(async () => {
   dev = await openNodeDevice();
   pipes = PipelineCache.forDevice(dev.device);
 });
-
-function buffer(data: ArrayBufferView, usage: number): GPUBuffer {
-  const b = dev.device.createBuffer({
-    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-    usage: usage | GPUBufferUsage.COPY_DST,
-  });
-  dev.device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-  return b;
-}
-
-async function read(b: GPUBuffer, bytes: number): Promise<Float32Array> {
-  const r = dev.device.createBuffer({
-    size: bytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const enc = dev.device.createCommandEncoder();
-  enc.copyBufferToBuffer(b, 0, r, 0, bytes);
-  dev.device.queue.submit([enc.finish()]);
-  await r.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(r.getMappedRange().slice(0));
-  r.destroy();
-  return out;
-}
 
 interface Case {
   steps4: boolean;
@@ -90,11 +67,16 @@ async function check(kernel: 'gemv_fused' | 'gemv_fused_sg', c: Case, next: () =
 
   const made: GPUBuffer[] = [];
   const storage = (d: ArrayBufferView) => {
-    const b = buffer(d, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
+    const b = storageBuffer(dev.device, d);
     made.push(b);
     return b;
   };
-  const shape = buffer(new Uint32Array([N, K, 0, COL0, K, c.bias ? 1 : 0, 0, 0]), GPUBufferUsage.UNIFORM);
+  const shapeWords = new Uint32Array([N, K, 0, COL0, K, c.bias ? 1 : 0, 0, 0]);
+  const shape = dev.device.createBuffer({
+    size: shapeWords.byteLength,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
+  dev.device.queue.writeBuffer(shape, 0, shapeWords);
   made.push(shape);
   const by = storage(y0);
   const io = {
@@ -122,7 +104,7 @@ async function check(kernel: 'gemv_fused' | 'gemv_fused_sg', c: Case, next: () =
   pass.dispatchWorkgroups(Math.ceil(N / c.rows));
   pass.end();
   dev.device.queue.submit([enc.finish()]);
-  const got = await read(by, y0.byteLength);
+  const got = new Float32Array(await readBuffer(dev.device, by, y0.byteLength));
   made.forEach((b) => b.destroy());
   const label = `${kernel}${c.steps4 ? ' STEPS4' : ''} ${c.f16 ? 'f16' : 'f32'} K=${K} rows ${c.rows}${c.norm ? ' norm' : ''}${c.accum ? ' accum' : ''}${c.bias ? ' bias' : ''}`;
   // Outside columns COL0 .. COL0 + N − 1 nothing is written.

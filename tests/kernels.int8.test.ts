@@ -21,7 +21,7 @@ import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { packWeights, planRowParts } from '../src/engine/gpu/weightMatrix.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
-import { rng, withScope } from './helpers/gpu.ts';
+import { readBuffer, rng, storageBuffer, withScope } from './helpers/gpu.ts';
 
 describe('int8 quantisation (host)', () => {
   const matrix = fc
@@ -129,12 +129,7 @@ beforeAll(async () => {
 });
 
 function storage(data: ArrayBufferView): GPUBuffer {
-  const b = dev.device.createBuffer({
-    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-  });
-  dev.device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-  return b;
+  return storageBuffer(dev.device, data);
 }
 
 function uniform(words: number[]): GPUBuffer {
@@ -147,17 +142,7 @@ function uniform(words: number[]): GPUBuffer {
 }
 
 async function read(b: GPUBuffer, bytes: number): Promise<Float32Array> {
-  const r = dev.device.createBuffer({
-    size: bytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const enc = dev.device.createCommandEncoder();
-  enc.copyBufferToBuffer(b, 0, r, 0, bytes);
-  dev.device.queue.submit([enc.finish()]);
-  await r.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(r.getMappedRange().slice(0));
-  r.destroy();
-  return out;
+  return new Float32Array(await readBuffer(dev.device, b, bytes));
 }
 
 const randn = (n: number, next: () => number) => Float32Array.from({ length: n }, () => next() * 2 - 1);

@@ -12,7 +12,7 @@ import { splitCount } from '../src/engine/model.ts';
 import { packWeights, planRowParts } from '../src/engine/gpu/weightMatrix.ts';
 import { f16ToF32, f32ToF16 } from '../src/model/safetensors.ts';
 import { relMaxDiff } from './helpers/fixtures.ts';
-import { rng, withScope } from './helpers/gpu.ts';
+import { readBuffer, rng, storageBuffer, withScope } from './helpers/gpu.ts';
 
 let dev: EngineDevice;
 let pipes: PipelineCache;
@@ -22,12 +22,7 @@ beforeAll(async () => {
 });
 
 function storage(data: ArrayBufferView, extra = 0): GPUBuffer {
-  const b = dev.device.createBuffer({
-    size: Math.max(16, Math.ceil((data.byteLength + extra) / 16) * 16),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-  });
-  dev.device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-  return b;
+  return storageBuffer(dev.device, data, extra);
 }
 
 function uniform(words: ArrayBufferView): GPUBuffer {
@@ -36,18 +31,8 @@ function uniform(words: ArrayBufferView): GPUBuffer {
   return b;
 }
 
-async function read(b: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-  const r = dev.device.createBuffer({
-    size: bytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const enc = dev.device.createCommandEncoder();
-  enc.copyBufferToBuffer(b, 0, r, 0, bytes);
-  dev.device.queue.submit([enc.finish()]);
-  await r.mapAsync(GPUMapMode.READ);
-  const out = r.getMappedRange().slice(0);
-  r.destroy();
-  return out;
+function read(b: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  return readBuffer(dev.device, b, bytes);
 }
 
 function randn(n: number, next: () => number): Float32Array {

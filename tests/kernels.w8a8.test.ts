@@ -10,26 +10,12 @@ import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { encodeDispatches, PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import { writeUniform } from '../src/engine/kernels/uniforms.ts';
 import { paddedRowBytes, quantizeRowsI8 } from '../src/engine/w8a8.ts';
-import { rng, withScope } from './helpers/gpu.ts';
+import { readBuffer, rng, withScope } from './helpers/gpu.ts';
 
 let dev: EngineDevice;
 beforeAll(async () => {
   dev = await openNodeDevice();
 });
-
-async function read(device: GPUDevice, b: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-  const staging = device.createBuffer({
-    size: bytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(b, 0, staging, 0, bytes);
-  device.queue.submit([enc.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const out = staging.getMappedRange().slice(0);
-  staging.destroy();
-  return out;
-}
 
 describe('quant_rows_i8', () => {
   for (const K of [37, 16, 200]) {
@@ -69,8 +55,8 @@ describe('quant_rows_i8', () => {
         pass.end();
         device.queue.submit([enc.finish()]);
         return [
-          new Int8Array(await read(device, Q, T * kp)),
-          new Float32Array(await read(device, scale, 4 * T)),
+          new Int8Array(await readBuffer(device, Q, T * kp)),
+          new Float32Array(await readBuffer(device, scale, 4 * T)),
         ];
       });
       for (const b of made) b.destroy();

@@ -13,6 +13,34 @@ export async function withScope<T>(device: GPUDevice, fn: () => Promise<T>): Pro
   return r;
 }
 
+/**
+ * A storage buffer holding `data` (and `extra` more bytes), rounded up to 16 bytes, copyable both ways so a test
+ * can read it back.
+ */
+export function storageBuffer(device: GPUDevice, data: ArrayBufferView, extra = 0): GPUBuffer {
+  const b = device.createBuffer({
+    size: Math.max(16, Math.ceil((data.byteLength + extra) / 16) * 16),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+  });
+  device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+  return b;
+}
+
+/** The first `bytes` of buffer `b`, through a staging buffer that is destroyed afterwards. */
+export async function readBuffer(device: GPUDevice, b: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  const staging = device.createBuffer({
+    size: bytes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(b, 0, staging, 0, bytes);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = staging.getMappedRange().slice(0);
+  staging.destroy();
+  return out;
+}
+
 export function argmaxRows(x: ArrayLike<number>, width: number): number[] {
   const out: number[] = [];
   for (let r = 0; r * width < x.length; r++) {
