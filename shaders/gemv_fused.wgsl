@@ -143,9 +143,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   if (F16) {
     let per = shape.K / 8u;
     var j = li;
-    // With STEPS4, four steps at a time, all their weights loaded before the first is summed (one step at a time
-    // left the 2.8b decode GEMVs at a third of HBM's bandwidth, bench/RESULTS.md). The steps left over (fewer
-    // than four) run one at a time below.
+    // With STEPS4, four steps at a time, all their weights loaded before the first is summed (one step at a time,
+    // the 2.8b decode GEMVs read about a third of HBM's bandwidth, bench/RESULTS.md; whether more loads in flight
+    // help is for the GPU machine to time). The steps left over (fewer than four) run one at a time below.
     for (; STEPS4 && j + 192u < per; j += 256u) {
       let x0 = xAt(2u * j);
       let x1 = xAt(2u * j + 1u);
