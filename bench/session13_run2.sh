@@ -12,10 +12,7 @@
 #    more workgroups an SM) against the default, prefill 2048 f16, 2 rounds.
 # 3. bench/gemv-sweep.ts: the engine's kernel at 1, 2, 4 rows, with and without STEPS4, next to the
 #    subgroup-per-row kernels, weights cycled past L2.
-# Prepare: bash bench/session11_prepare.sh, then add the sweep:
-#   npx esbuild bench/gemv-sweep.ts --bundle --platform=node --format=esm --external:webgpu \
-#     --outfile=dist-bench/gemv-sweep.mjs && (cd dist-bench && tar -cJf all.tar.xz soup.mjs gpu-tests.mjs \
-#     check-mamba2.mjs check-batch.mjs gemv-sweep.mjs)
+# Prepare: bash bench/session13_prepare.sh.
 # There:
 #   tar -xJf dist-bench/all.tar.xz -C dist-bench && source .device-kit/on-device.sh && OUT=$OUT bash bench/session13_run2.sh
 set -uo pipefail
