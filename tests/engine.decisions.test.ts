@@ -73,6 +73,8 @@ const c130m = MAMBA_130M;
 
 const defaults = { bigMinTiles: Infinity, splitTarget: 264 };
 const MiB128 = 128 * 2 ** 20;
+/** A GPU adapter's traits as resolveOptions reads them (hardware, subgroups, 128 MiB bindings). */
+const gpu = { isSoftware: false, hasSubgroups: true, maxStorageBufferBindingSize: MiB128 };
 
 describe('split-K', () => {
   it('maxSplitFor keeps at least 4 steps of 16 inputs per split and at most 16 splits', () => {
@@ -376,7 +378,6 @@ describe('kernel choice by adapter kind', () => {
   });
 
   it('fused-GEMV steps loaded together: 1 unless forced to 4, and nothing else accepted', () => {
-    const gpu = { isSoftware: false, hasSubgroups: true, maxStorageBufferBindingSize: MiB128 };
     expect(gemvSteps()).toBe(1);
     expect(gemvSteps(4)).toBe(4);
     expect(resolveOptions({ dtype: 'f16' }, gpu, c130m).decodeSteps).toBe(1);
@@ -405,7 +406,6 @@ describe('kernel choice by adapter kind', () => {
 });
 
 describe('resolved options', () => {
-  const gpu = { isSoftware: false, hasSubgroups: true, maxStorageBufferBindingSize: MiB128 };
   const swiftshader = { isSoftware: true, hasSubgroups: true, maxStorageBufferBindingSize: MiB128 };
 
   it('the variant follows the adapter; subgroups only on the hardware variant', () => {
@@ -618,7 +618,6 @@ describe('prefill GEMMs on subgroup matrices', () => {
   });
 
   it('resolves to the chosen kernel when the caller opts in, else gemm_tiled', () => {
-    const gpu = { isSoftware: false, hasSubgroups: true, maxStorageBufferBindingSize: MiB128 };
     const withSm = { ...gpu, subgroupMatrix: h200 };
     const on = resolveOptions({ dtype: 'f16', subgroupMatrix: true }, withSm, c130m);
     expect(on.sgmat).toEqual(SGMM_CHOICE);

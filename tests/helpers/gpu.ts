@@ -1,5 +1,6 @@
 /** Helpers for GPU tests on a real adapter: error scopes that fail the test, and small host utilities. */
 import { expect } from 'vitest';
+import { stagingBuffer } from '../../src/engine/calls.ts';
 
 /** Runs `fn` inside validation and out-of-memory scopes and fails on any GPU error. */
 export async function withScope<T>(device: GPUDevice, fn: () => Promise<T>): Promise<T> {
@@ -28,15 +29,12 @@ export function storageBuffer(device: GPUDevice, data: ArrayBufferView, extra = 
 
 /** The first `bytes` of buffer `b`, through a staging buffer that is destroyed afterwards. */
 export async function readBuffer(device: GPUDevice, b: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-  const staging = device.createBuffer({
-    size: bytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
+  const staging = stagingBuffer(device, bytes);
   const enc = device.createCommandEncoder();
   enc.copyBufferToBuffer(b, 0, staging, 0, bytes);
   device.queue.submit([enc.finish()]);
   await staging.mapAsync(GPUMapMode.READ);
-  const out = staging.getMappedRange().slice(0);
+  const out = staging.getMappedRange(0, bytes).slice(0);
   staging.destroy();
   return out;
 }
