@@ -105,8 +105,8 @@ export interface EngineOptions {
   /**
    * Mamba-2 prefill's SSD scan (mamba2/decisions.ts m2SsdPlan): 'auto' (default) the fused pair on GPUs with
    * subgroups where state_size ≤ 128, else the three passes; 'fused', 'fused8' (8 state rows a workgroup),
-   * 'fused-noprefetch' (no load of the next chunk ahead) or 'passes' force one (benchmarks compare them; the fused forms fail on a device without subgroups or a model
-   * with a larger state); 'sgmm' the passes with their two chunk kernels on subgroup matrices (f16 weights and
+   * 'fused-noprefetch' (no load of the next chunk ahead) or 'passes' force one (benchmarks compare them; the
+   * fused forms fail on a device without subgroups or a model with a larger state); 'sgmm' the passes with their two chunk kernels on subgroup matrices (f16 weights and
    * a device with subgroup matrices only: m2SsdSgmmRefusal says why not; opt-in until it is timed).
    */
   ssd?: SsdForm;
