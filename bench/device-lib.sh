@@ -4,6 +4,10 @@
 #   cap N          N seconds, or fewer so a step ends MARGIN_S (default 15) seconds before the budget does;
 #   log TEXT       TEXT on stdout and appended to $LOG;
 #   device_header  starts $LOG with the date, the GPU and driver, and node's version;
+#   bench_json FILE TAG ROUND ARGS...
+#                  one `soup bench --json ARGS` (dist-bench/soup.mjs, within cap 40), its line tagged with the run TAG
+#                  and ROUND (what bench/engine_summary.py groups by) and appended to FILE, stderr to FILE's .err;
+#                  an environment prefix (SOUP_DAWN_EXTRA=…) reaches the CLI;
 #   gpu_tests_and_fixtures DIR SECONDS
 #                  the whole GPU test project (dist-bench/gpu-tests.mjs; TESTS: file-name filters, space-separated,
 #                  for a part of it) within SECONDS, then check-mamba2 on the
@@ -14,6 +18,12 @@ log() { echo "$*" | tee -a "$LOG"; }
 device_header() {
   { date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null; node --version; } \
     > "$LOG"
+}
+bench_json() {
+  local file=$1 tag=$2 round=$3
+  shift 3
+  timeout "$(cap 40)" node dist-bench/soup.mjs bench --json "$@" 2>> "${file%.jsonl}.err" \
+    | sed "s/^{/{\"run\":\"$tag\",\"round\":$round,/" >> "$file"
 }
 gpu_tests_and_fixtures() {
   log "== GPU test project (t=${SECONDS}s)"

@@ -29,9 +29,8 @@ for round in 1 2 3; do
   for m in 130m mamba2-130m 2.8b mamba2-2.7b; do
     for steps in 1 4; do
       ((SECONDS > 150)) && { log "   out of time at round $round"; break 3; }
-      timeout "$(cap 40)" node dist-bench/soup.mjs bench --model "random:$m" --dtype f16 --prefill 512 \
-        --decode-tokens 64 --eval-tokens 64 --json --gemv-steps "$steps" 2>> "$R/engine.err" \
-        | sed "s/^{/{\"run\":\"$m steps$steps\",\"round\":$round,/" >> "$R/engine.jsonl"
+      bench_json "$R/engine.jsonl" "$m steps$steps" "$round" --model "random:$m" --dtype f16 --prefill 512 \
+        --decode-tokens 64 --eval-tokens 64 --gemv-steps "$steps"
     done
   done
   log "   round $round done (t=${SECONDS}s)"
@@ -47,9 +46,9 @@ for round in 1 2; do
     IFS=+ read -r extra flags <<< "$rest"
     for m in 130m mamba2-130m 2.8b mamba2-2.7b; do
       ((SECONDS > BUDGET_S - 110)) && { log "   out of time at round $round"; break 3; }
-      SOUP_DAWN_EXTRA=$extra timeout "$(cap 40)" node dist-bench/soup.mjs bench --model "random:$m" --dtype f16 \
-        --prefill 2048 --decode-tokens 32 --eval-tokens 256 --json ${flags//+/ } 2>> "$R/toggles.err" \
-        | sed "s/^{/{\"run\":\"$m $tag\",\"round\":$round,/" >> "$R/toggles.jsonl"
+      # shellcheck disable=SC2086
+      SOUP_DAWN_EXTRA=$extra bench_json "$R/toggles.jsonl" "$m $tag" "$round" --model "random:$m" --dtype f16 \
+        --prefill 2048 --decode-tokens 32 --eval-tokens 256 ${flags//+/ }
     done
   done
   log "   round $round done (t=${SECONDS}s)"
@@ -61,9 +60,8 @@ for round in 1 2; do
   for m in mamba2-130m mamba2-2.7b; do
     for ssd in fused fused-noprefetch; do
       ((SECONDS > BUDGET_S - 80)) && { log "   out of time at round $round"; break 3; }
-      timeout "$(cap 40)" node dist-bench/soup.mjs bench --model "random:$m" --dtype f16 --prefill 2048 \
-        --decode-tokens 8 --eval-tokens 32 --json --ssd "$ssd" 2>> "$R/ssd.err" \
-        | sed "s/^{/{\"run\":\"$m $ssd\",\"round\":$round,/" >> "$R/ssd.jsonl"
+      bench_json "$R/ssd.jsonl" "$m $ssd" "$round" --model "random:$m" --dtype f16 --prefill 2048 \
+        --decode-tokens 8 --eval-tokens 32 --ssd "$ssd"
     done
   done
 done
