@@ -67,6 +67,12 @@ describe('soup reports bad input in one line', () => {
     expect(r.stderr).toMatch(/--gemv-steps must be 1 or 4 \(got 2\)/);
   });
 
+  it('bench: a gated-norm form other than loop or keep', async () => {
+    const r = await soup(['bench', '--model', 'random:mamba2-130m', '--gated-norm', 'once']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--gated-norm must be loop or keep \(got "once"\)/);
+  });
+
   it('bench --batch-queries: the slots follow --batch-memory, and too little says so', async () => {
     // The bundled Mamba-2's states take 1.1 MB: 1 MiB holds none, so continueMany would run one by one.
     const model = 'public/models/soup-mamba2-4.5m';

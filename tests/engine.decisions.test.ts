@@ -387,6 +387,15 @@ describe('kernel choice by adapter kind', () => {
     );
   });
 
+  it("Mamba-2's gated norm: walked twice unless 'keep' is asked, and nothing else accepted", () => {
+    const m2 = randomMamba2Config('mamba2-2.7b');
+    expect(resolveOptions({ dtype: 'f16' }, gpu, m2).gatedNorm).toBe('loop');
+    expect(resolveOptions({ dtype: 'f16', gatedNorm: 'keep' }, gpu, m2).gatedNorm).toBe('keep');
+    expect(() => resolveOptions({ dtype: 'f16', gatedNorm: 'once' as never }, gpu, m2)).toThrow(
+      /gatedNorm must be 'loop' or 'keep', got once/,
+    );
+  });
+
   it('reductions are 4 wide on SwiftShader, as wide as asked on GPUs', () => {
     expect(reductionWidth('software', 256)).toBe(4);
     expect(reductionWidth('software', 64)).toBe(4);

@@ -99,6 +99,10 @@ describe('Mamba-2 engine against transformers', () => {
     checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', ssd: 'fused8' }));
   it('hardware variant, the fused SSD pair without its prefetch forced, m2-tiny-c: the same', () =>
     checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', ssd: 'fused-noprefetch' }));
+  it('hardware variant, the gated norm with its values kept in registers, m2-tiny-a and c: the same', async () => {
+    await checkFixture('m2-tiny-a', ['long', 'a'], { variant: 'hardware', gatedNorm: 'keep' });
+    await checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', gatedNorm: 'keep' });
+  });
   it('hardware variant, m2-tiny-c, 4 rows per workgroup: the same', () =>
     checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', decodeRows: 4 }));
   it('hardware variant, f16 split into row parts, 3 rows per fused-GEMV workgroup: m2-tiny-b logits within 5e-2', async () => {

@@ -325,23 +325,35 @@ describe('Mamba-2 chunked SSD scan (three passes m2_ssd_chunk_state → m2_ssd_s
   }
 });
 
-describe('Mamba-2 gated RMSNorm (m2_gated_norm, m2_gated_norm_v4)', () => {
-  // The vec4 variant needs in_proj's row stride and z's column to be multiples of 4 (gatedNormKernel); its
-  // cases put z at column 4 of a 120-wide row, so a wrong offset or stride reads the wrong channels.
+describe('Mamba-2 gated RMSNorm (m2_gated_norm, m2_gated_norm_v4, m2_gated_norm_keep)', () => {
+  // The vec4 variants need in_proj's row stride and z's column to be multiples of 4 (gatedNormKernel); their
+  // cases put z at column 4 of a 120-wide row, so a wrong offset or stride reads the wrong channels. The kept
+  // variant runs at 1 and 2 invocations a group, so its 8 vec4s (groups of 32 channels) fill all eight slots or
+  // four, and groups of 16 leave slots past the group's end, which must neither load nor store.
   const cases = [
-    { kernel: 'm2_gated_norm', ldp: LDP, zCol: 0 },
-    { kernel: 'm2_gated_norm_v4', ldp: LDP + 1, zCol: 4 },
+    { kernel: 'm2_gated_norm', ldp: LDP, zCol: 0, form: 'loop', wg: 0 },
+    { kernel: 'm2_gated_norm_v4', ldp: LDP + 1, zCol: 4, form: 'loop', wg: 0 },
+    { kernel: 'm2_gated_norm_keep', ldp: LDP + 1, zCol: 4, form: 'keep', wg: 1 },
+    { kernel: 'm2_gated_norm_keep', ldp: LDP + 1, zCol: 4, form: 'keep', wg: 2 },
   ] as const;
-  for (const { kernel, ldp, zCol } of cases) {
+  it('m2_gated_norm_keep only where a group fits its slots', () => {
+    expect(gatedNormKernel(DI, DI, LDP + 1, 4, 'keep', 1)).toBe('m2_gated_norm_keep');
+    expect(gatedNormKernel(2 * DI, 2 * DI, LDP + 1, 4, 'keep', 1)).toBe('m2_gated_norm_v4');
+    expect(gatedNormKernel(5120, 5120, 10576, 0, 'keep', 256)).toBe('m2_gated_norm_keep');
+    expect(gatedNormKernel(5120, 5120, 10576, 0, 'loop', 256)).toBe('m2_gated_norm_v4');
+    expect(gatedNormKernel(DI, DI, LDP, 0, 'keep', 1)).toBe('m2_gated_norm');
+  });
+  for (const { kernel, ldp, zCol, form, wg } of cases) {
     for (const groups of [1, G]) {
-      it(`${kernel}: groups of ${DI / groups} channels, z at column ${zCol} of ${ldp}`, async () => {
+      it(`${kernel}: groups of ${DI / groups} channels, z at column ${zCol} of ${ldp}${wg ? `, ${wg} invocation(s) a group` : ''}`, async () => {
         const T = 3;
         const r = uniformRandom(50 + groups);
         const { parts, offsets, flat } = layerParams(r, 4);
         const y = r(T * DI, 2);
         const proj = r(T * ldp, 3);
         const gs = DI / groups;
-        expect(gatedNormKernel(DI, gs, ldp, zCol)).toBe(kernel);
+        const wgUsed = wg || (dev.isSoftware ? 4 : 64);
+        expect(gatedNormKernel(DI, gs, ldp, zCol, form, wgUsed)).toBe(kernel);
         const b = new Buffers(dev.device);
         const [got] = await withScope(dev.device, async () => {
           const out = b.storage(T * DI);
@@ -352,7 +364,7 @@ describe('Mamba-2 gated RMSNorm (m2_gated_norm, m2_gated_norm_v4)', () => {
             Z_COL: zCol,
             W_OFF: offsets.norm,
             EPS: 1e-5,
-            WG: dev.isSoftware ? 4 : 64,
+            WG: wgUsed,
           });
           const step = k.dispatch(
             'gated norm',

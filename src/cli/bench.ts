@@ -14,7 +14,7 @@ import { MID_TILES, type MidTile } from '../engine/options.ts';
 import { SGMM_CHOICE } from '../engine/sgmmDecisions.ts';
 import { createRandomEngine, RANDOM_MODELS, randomModelConfig } from '../engine/randomWeights.ts';
 import type { DecodeMiddle } from '../engine/decisions.ts';
-import { SSD_FORMS, type SsdForm } from '../engine/mamba2/decisions.ts';
+import { GATED_NORM_FORMS, SSD_FORMS, type GatedNormForm, type SsdForm } from '../engine/mamba2/decisions.ts';
 import { SafetensorsFile } from '../model/safetensors.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import { formatText } from '../bench/format.ts';
@@ -41,6 +41,8 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
                                                 the next chunk ahead, its three passes, or the passes on
                                                 subgroup matrices: f16 weights, a device that has them)
             [--ssd-chunk 16|32|48|64]   (Mamba-2 prefill: tokens per chunk of the passes and of sgmm)
+            [--gated-norm loop|keep]   (Mamba-2 prefill: the gated norm reads y and z twice, or once
+                                        with the values kept in registers; default loop)
             [--m2-inproj-split on|off]   (Mamba-2 prefill: in_proj as [z | x] and [B | C | dt]; default
                                           from d_inner 4,096)
             [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)
@@ -67,6 +69,7 @@ export const BENCH_OPTIONS = {
     'ssd',
     'ssd-chunk',
     'm2-inproj-split',
+    'gated-norm',
     'variant',
     ...BATCH_BENCH_VALUES,
   ],
@@ -243,6 +246,10 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   if (split !== undefined && split !== 'on' && split !== 'off') {
     throw new UsageError(`--m2-inproj-split must be on or off (got "${split}").`);
   }
+  const gatedNorm = args.values.get('gated-norm');
+  if (gatedNorm !== undefined && !GATED_NORM_FORMS.includes(gatedNorm)) {
+    throw new UsageError(`--gated-norm must be ${GATED_NORM_FORMS.join(' or ')} (got "${gatedNorm}").`);
+  }
   const variant = args.values.get('variant');
   if (variant !== undefined && variant !== 'software' && variant !== 'hardware') {
     throw new UsageError(`--variant must be software or hardware (got "${variant}").`);
@@ -263,6 +270,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     ssd: ssd as SsdForm | undefined,
     ssdChunk,
     m2InProjSplit: split === undefined ? undefined : split === 'on',
+    gatedNorm: gatedNorm as GatedNormForm | undefined,
     ...batchMemoryOption(args),
   };
   const { engine, tokenizer, dev, aLogs, uploadMs } = await open(

@@ -18,10 +18,12 @@ import {
   type Int8Choice,
 } from './decisions.ts';
 import {
+  GATED_NORM_FORMS,
   m2InProjSplitDefault,
   m2SsdChoice,
   m2SsdPlan,
   m2SsdSgmmRefusal,
+  type GatedNormForm,
   type M2SsdChoice,
   type SsdForm,
 } from './mamba2/decisions.ts';
@@ -118,6 +120,12 @@ export interface EngineOptions {
    */
   m2InProjSplit?: boolean;
   /**
+   * Mamba-2 prefill (hardware variant): the gated RMSNorm's kernel. 'keep' holds each invocation's gated values
+   * in registers between the sum of squares and the store (m2_gated_norm_keep: y and z read once); 'loop'
+   * walks them twice (m2_gated_norm_v4). Default 'loop' (mamba2/decisions.ts gatedNormKernel).
+   */
+  gatedNorm?: GatedNormForm;
+  /**
    * Bytes continueMany's state slots may take, all layers together (decisions.ts batchSlots; default
    * BATCH_SLOT_BYTES, 256 MiB). More slots batch more queries per pass; Mamba-2 2.7b needs more than twice
    * its 172 MB state to batch at all.
@@ -178,6 +186,8 @@ export interface ResolvedOptions {
   batched: boolean;
   /** Mamba-2 prefill runs in_proj as [z | x] and [B | C | dt] (false for Mamba-1, which has no such split). */
   m2InProjSplit: boolean;
+  /** Mamba-2's gated RMSNorm form on the hardware variant (EngineOptions.gatedNorm). */
+  gatedNorm: GatedNormForm;
 }
 
 /** The traits of an opened device that the options depend on. */
@@ -210,6 +220,9 @@ export function resolveOptions(
   assertInt8Group(int8.group);
   if (opts.decodeMiddle !== undefined && !['fused', 'split', 'scan'].includes(opts.decodeMiddle)) {
     throw new RangeError(`decodeMiddle must be 'fused', 'split' or 'scan', got ${String(opts.decodeMiddle)}`);
+  }
+  if (opts.gatedNorm !== undefined && !GATED_NORM_FORMS.includes(opts.gatedNorm)) {
+    throw new RangeError(`gatedNorm must be 'loop' or 'keep', got ${String(opts.gatedNorm)}`);
   }
   if (opts.batchMemory !== undefined && !(Number.isFinite(opts.batchMemory) && opts.batchMemory >= 0)) {
     throw new RangeError(`batchMemory must be a number of bytes, 0 or more (got ${opts.batchMemory}).`);
@@ -246,6 +259,7 @@ export function resolveOptions(
     m2Ssd,
     batchMemory: opts.batchMemory ?? BATCH_SLOT_BYTES,
     m2InProjSplit: isMamba2Config(config) && (opts.m2InProjSplit ?? m2InProjSplitDefault(config)),
+    gatedNorm: opts.gatedNorm ?? 'loop',
     batched: opts.batched ?? true,
   };
 }

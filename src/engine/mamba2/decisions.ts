@@ -70,19 +70,32 @@ export function m2ScanRows(forced?: number): number {
   return forced ?? 1;
 }
 
+/** How the gated RMSNorm walks a row: twice through memory ('loop') or once, kept in registers ('keep'). */
+export type GatedNormForm = 'loop' | 'keep';
+/** Every GatedNormForm, for the engine's check and the command line's. */
+export const GATED_NORM_FORMS: readonly string[] = ['loop', 'keep'];
+
+/** Vec4 slots an invocation of m2_gated_norm_keep holds: its group is at most 4 · 8 · WG channels. */
+export const GATED_NORM_KEEP_SLOTS = 8;
+
 /**
  * The gated RMSNorm's kernel (shaders/m2_gated_norm.wgsl): the vec4 variant where the row of d_inner channels
  * (`di`), the normalised group (`gs`), in_proj's row stride (`ldp`) and z's first column (`zCol`) are all
  * multiples of 4, so every vec4 of y, z and out starts at a multiple of 4; else one channel at a time (tiny
- * fixture models with an odd number of heads have an odd in_proj row).
+ * fixture models with an odd number of heads have an odd in_proj row). With `form` 'keep' and a group that fits
+ * GATED_NORM_KEEP_SLOTS vec4s for each of the `wg` invocations, the vec4 kernel that reads y and z once. 'loop'
+ * is the default until the GPU machine times 'keep' (`soup bench --gated-norm keep`).
  */
 export function gatedNormKernel(
   di: number,
   gs: number,
   ldp: number,
   zCol: number,
-): 'm2_gated_norm' | 'm2_gated_norm_v4' {
-  return [di, gs, ldp, zCol].every((v) => v % 4 === 0) ? 'm2_gated_norm_v4' : 'm2_gated_norm';
+  form: GatedNormForm = 'loop',
+  wg = 1,
+): 'm2_gated_norm' | 'm2_gated_norm_v4' | 'm2_gated_norm_keep' {
+  if (![di, gs, ldp, zCol].every((v) => v % 4 === 0)) return 'm2_gated_norm';
+  return form === 'keep' && gs <= 4 * GATED_NORM_KEEP_SLOTS * wg ? 'm2_gated_norm_keep' : 'm2_gated_norm_v4';
 }
 
 /**

@@ -107,7 +107,9 @@ export function gatedNormStep(ctx: Mamba2PlanContext, l: number): Dispatch {
   const c = ctx.config;
   const a = ctx.act;
   // transformers 5.17 normalises all of d_inner at once, whatever n_groups is (GS = DI).
-  const normKernel = gatedNormKernel(c.intermediateSize, c.intermediateSize, c.inProjSize, 0);
+  const wg = reductionWidth(ctx.opts.variant, NORM_WG_GPU);
+  const form = ctx.opts.variant === 'hardware' ? ctx.opts.gatedNorm : 'loop';
+  const normKernel = gatedNormKernel(c.intermediateSize, c.intermediateSize, c.inProjSize, 0, form, wg);
   const norm = ctx.pipes.kernel(normKernel, {
     DI: c.intermediateSize,
     GS: c.intermediateSize,
@@ -115,7 +117,7 @@ export function gatedNormStep(ctx: Mamba2PlanContext, l: number): Dispatch {
     Z_COL: 0,
     W_OFF: ctx.weights.pl.gateNorm,
     EPS: c.layerNormEpsilon,
-    WG: reductionWidth(ctx.opts.variant, NORM_WG_GPU),
+    WG: wg,
   });
   const weight = ctx.weights.layerParams[l]!;
   const normBuffers = { dims: a.dims, y: a.y, proj: a.proj, weight, out: a.gated };
