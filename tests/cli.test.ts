@@ -67,10 +67,13 @@ describe('soup reports bad input in one line', () => {
     expect(r.stderr).toMatch(/--gemv-steps must be 1 or 4 \(got 2\)/);
   });
 
-  it('bench: a gated-norm form other than loop or keep', async () => {
+  it('bench: a gated-norm form other than loop or keep, a conv form other than scalar or vec4', async () => {
     const r = await soup(['bench', '--model', 'random:mamba2-130m', '--gated-norm', 'once']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--gated-norm must be loop or keep \(got "once"\)/);
+    const c = await soup(['bench', '--model', 'random:mamba2-130m', '--m2-conv', 'wide']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/--m2-conv must be scalar or vec4 \(got "wide"\)/);
   });
 
   it('bench --batch-queries: the slots follow --batch-memory, and too little says so', async () => {

@@ -103,6 +103,11 @@ describe('Mamba-2 engine against transformers', () => {
     await checkFixture('m2-tiny-a', ['long', 'a'], { variant: 'hardware', gatedNorm: 'keep' });
     await checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', gatedNorm: 'keep' });
   });
+  it('both variants, the conv on vec4s (m2_conv4), m2-tiny-a and e (the fixtures of d_conv 4): the same', async () => {
+    await checkFixture('m2-tiny-a', ['long', 'a'], { variant: 'hardware', m2Conv: 'vec4' });
+    const e = loadMamba2Fixture('m2-tiny-e');
+    await checkFixture('m2-tiny-e', e.sequences, { variant: 'software', m2Conv: 'vec4' });
+  });
   it('hardware variant, m2-tiny-c, 4 rows per workgroup: the same', () =>
     checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', decodeRows: 4 }));
   it('hardware variant, f16 split into row parts, 3 rows per fused-GEMV workgroup: m2-tiny-b logits within 5e-2', async () => {

@@ -19,6 +19,7 @@ import { openNodeDevice } from '../src/engine/gpu/node.ts';
 import { PipelineCache } from '../src/engine/kernels/pipelines.ts';
 import {
   gatedNormKernel,
+  m2ConvKernel,
   M2_SSD_FUSED,
   M2_SSD_FUSED8,
   M2_SSD_FUSED_NOPREFETCH,
@@ -115,6 +116,66 @@ describe('Mamba-2 grouped depthwise conv (m2_conv)', () => {
       });
     }
   }
+});
+
+describe('Mamba-2 conv, four channels and four tokens an invocation (m2_conv4, d_conv 4)', () => {
+  // 308 channels: two workgroups of 64 × 4 along x, the second partly idle; 1 to 13 tokens: tiles of 4 with a
+  // partial last one, and chunks shorter than the 3 inputs the state keeps (the new state then mixes the old
+  // state and the chunk). xBC starts at column 12 of a 340-wide row, so a wrong offset or stride shows.
+  const cd = 308;
+  const ldp = 340;
+  const xbcCol = 12;
+  for (const T of [1, 2, 3, 5, 13]) {
+    it(`${T} tokens, ${cd} channels: outputs and the new conv state`, async () => {
+      expect(m2ConvKernel('vec4', 4, cd, ldp, xbcCol)).toBe('m2_conv4');
+      const r = uniformRandom(900 + T);
+      const convW = r(cd * 4);
+      const convB = r(cd);
+      const cwOff = 5;
+      const cbOff = cwOff + convW.length + 1;
+      const flat = new Float32Array(cbOff + cd);
+      flat.set(convW, cwOff);
+      flat.set(convB, cbOff);
+      const proj = r(T * ldp);
+      const stateOff = 7;
+      const state = r(stateOff + cd * 3);
+      const b = new Buffers(dev.device);
+      const [gotXbc, gotState] = await withScope(dev.device, async () => {
+        const xbc = b.storage(T * cd);
+        const st = b.storage(state);
+        const k = pipes.kernel('m2_conv4', {
+          CD: cd,
+          LDP: ldp,
+          XBC_COL: xbcCol,
+          HAS_BIAS: true,
+          CW_OFF: cwOff,
+          CB_OFF: cbOff,
+          CONV_OFF: stateOff,
+        });
+        const step = k.dispatch(
+          'conv4',
+          { dims: b.dims(T), proj: b.storage(proj), params: b.storage(flat), state: st, xbc },
+          (t) => [Math.ceil(cd / 256), Math.ceil(t / 4), 1],
+        );
+        return b.run([step], T, [
+          [xbc, T * cd],
+          [st, state.length],
+        ]);
+      });
+      b.destroy();
+      const wantState = Float64Array.from(state.subarray(stateOff));
+      const want = causalConv(proj, T, ldp, xbcCol, cd, 4, convW, convB, wantState);
+      expect(relMaxDiff(gotXbc!, want)).toBeLessThan(TOL);
+      expect(relMaxDiff(gotState!.subarray(stateOff), wantState)).toBeLessThan(TOL);
+      expect([...gotState!.subarray(0, stateOff)]).toEqual([...state.subarray(0, stateOff)]);
+    });
+  }
+  it('only for d_conv 4 and vec4-aligned columns, and only when asked', () => {
+    expect(m2ConvKernel('vec4', 3, cd, ldp, xbcCol)).toBe('m2_conv');
+    expect(m2ConvKernel('vec4', 4, cd, ldp + 1, xbcCol)).toBe('m2_conv');
+    expect(m2ConvKernel('vec4', 4, cd, ldp, xbcCol + 2)).toBe('m2_conv');
+    expect(m2ConvKernel('scalar', 4, cd, ldp, xbcCol)).toBe('m2_conv');
+  });
 });
 
 /** One scan problem: conv outputs, in_proj rows (raw Δ), parameters and a random starting state. */

@@ -14,7 +14,14 @@ import { MID_TILES, type MidTile } from '../engine/options.ts';
 import { SGMM_CHOICE } from '../engine/sgmmDecisions.ts';
 import { createRandomEngine, RANDOM_MODELS, randomModelConfig } from '../engine/randomWeights.ts';
 import type { DecodeMiddle } from '../engine/decisions.ts';
-import { GATED_NORM_FORMS, SSD_FORMS, type GatedNormForm, type SsdForm } from '../engine/mamba2/decisions.ts';
+import {
+  GATED_NORM_FORMS,
+  M2_CONV_FORMS,
+  SSD_FORMS,
+  type GatedNormForm,
+  type M2ConvForm,
+  type SsdForm,
+} from '../engine/mamba2/decisions.ts';
 import { SafetensorsFile } from '../model/safetensors.ts';
 import type { MambaTokenizer } from '../model/tokenizer.ts';
 import { formatText } from '../bench/format.ts';
@@ -43,6 +50,8 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--ssd-chunk 16|32|48|64]   (Mamba-2 prefill: tokens per chunk of the passes and of sgmm)
             [--gated-norm loop|keep]   (Mamba-2 prefill: the gated norm reads y and z twice, or once
                                         with the values kept in registers; default loop)
+            [--m2-conv scalar|vec4]   (Mamba-2 prefill: the conv one channel an invocation, or four
+                                       channels and four tokens with vec4 loads, d_conv 4; default scalar)
             [--m2-inproj-split on|off]   (Mamba-2 prefill: in_proj as [z | x] and [B | C | dt]; default
                                           from d_inner 4,096)
             [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)
@@ -70,6 +79,7 @@ export const BENCH_OPTIONS = {
     'ssd-chunk',
     'm2-inproj-split',
     'gated-norm',
+    'm2-conv',
     'variant',
     ...BATCH_BENCH_VALUES,
   ],
@@ -250,6 +260,10 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   if (gatedNorm !== undefined && !GATED_NORM_FORMS.includes(gatedNorm)) {
     throw new UsageError(`--gated-norm must be ${GATED_NORM_FORMS.join(' or ')} (got "${gatedNorm}").`);
   }
+  const m2Conv = args.values.get('m2-conv');
+  if (m2Conv !== undefined && !M2_CONV_FORMS.includes(m2Conv)) {
+    throw new UsageError(`--m2-conv must be ${M2_CONV_FORMS.join(' or ')} (got "${m2Conv}").`);
+  }
   const variant = args.values.get('variant');
   if (variant !== undefined && variant !== 'software' && variant !== 'hardware') {
     throw new UsageError(`--variant must be software or hardware (got "${variant}").`);
@@ -271,6 +285,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     ssdChunk,
     m2InProjSplit: split === undefined ? undefined : split === 'on',
     gatedNorm: gatedNorm as GatedNormForm | undefined,
+    m2Conv: m2Conv as M2ConvForm | undefined,
     ...batchMemoryOption(args),
   };
   const { engine, tokenizer, dev, aLogs, uploadMs } = await open(

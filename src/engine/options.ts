@@ -19,11 +19,13 @@ import {
 } from './decisions.ts';
 import {
   GATED_NORM_FORMS,
+  M2_CONV_FORMS,
   m2InProjSplitDefault,
   m2SsdChoice,
   m2SsdPlan,
   m2SsdSgmmRefusal,
   type GatedNormForm,
+  type M2ConvForm,
   type M2SsdChoice,
   type SsdForm,
 } from './mamba2/decisions.ts';
@@ -126,6 +128,12 @@ export interface EngineOptions {
    */
   gatedNorm?: GatedNormForm;
   /**
+   * Mamba-2 prefill: the conv over x, B and C one channel an invocation ('scalar', m2_conv) or four channels
+   * and four tokens with vec4 loads ('vec4', m2_conv4, d_conv 4 only). Default 'scalar' (mamba2/decisions.ts
+   * m2ConvKernel).
+   */
+  m2Conv?: M2ConvForm;
+  /**
    * Bytes continueMany's state slots may take, all layers together (decisions.ts batchSlots; default
    * BATCH_SLOT_BYTES, 256 MiB). More slots batch more queries per pass; Mamba-2 2.7b needs more than twice
    * its 172 MB state to batch at all.
@@ -188,6 +196,8 @@ export interface ResolvedOptions {
   m2InProjSplit: boolean;
   /** Mamba-2's gated RMSNorm form on the hardware variant (EngineOptions.gatedNorm). */
   gatedNorm: GatedNormForm;
+  /** Mamba-2's prefill conv form (EngineOptions.m2Conv). */
+  m2Conv: M2ConvForm;
 }
 
 /** The traits of an opened device that the options depend on. */
@@ -223,6 +233,9 @@ export function resolveOptions(
   }
   if (opts.gatedNorm !== undefined && !GATED_NORM_FORMS.includes(opts.gatedNorm)) {
     throw new RangeError(`gatedNorm must be 'loop' or 'keep', got ${String(opts.gatedNorm)}`);
+  }
+  if (opts.m2Conv !== undefined && !M2_CONV_FORMS.includes(opts.m2Conv)) {
+    throw new RangeError(`m2Conv must be 'scalar' or 'vec4', got ${String(opts.m2Conv)}`);
   }
   if (opts.batchMemory !== undefined && !(Number.isFinite(opts.batchMemory) && opts.batchMemory >= 0)) {
     throw new RangeError(`batchMemory must be a number of bytes, 0 or more (got ${opts.batchMemory}).`);
@@ -260,6 +273,7 @@ export function resolveOptions(
     batchMemory: opts.batchMemory ?? BATCH_SLOT_BYTES,
     m2InProjSplit: isMamba2Config(config) && (opts.m2InProjSplit ?? m2InProjSplitDefault(config)),
     gatedNorm: opts.gatedNorm ?? 'loop',
+    m2Conv: opts.m2Conv ?? 'scalar',
     batched: opts.batched ?? true,
   };
 }

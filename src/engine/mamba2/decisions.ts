@@ -70,6 +70,27 @@ export function m2ScanRows(forced?: number): number {
   return forced ?? 1;
 }
 
+/** Mamba-2's prefill conv: one channel an invocation ('scalar', m2_conv) or four, in registers ('vec4'). */
+export type M2ConvForm = 'scalar' | 'vec4';
+/** Every M2ConvForm, for the engine's check and the command line's. */
+export const M2_CONV_FORMS: readonly string[] = ['scalar', 'vec4'];
+
+/**
+ * The conv kernel over x, B and C for `form`: shaders/m2_conv4.wgsl (four channels and four tokens an
+ * invocation, vec4 loads) where 'vec4' is asked and the filter is 4 wide (`dc`) and the channel count (`cd`),
+ * in_proj's row stride (`ldp`) and xBC's first column (`xbcCol`) are multiples of 4; else m2_conv. 'scalar' is
+ * the default until the GPU machine times 'vec4' (`soup bench --m2-conv vec4`).
+ */
+export function m2ConvKernel(
+  form: M2ConvForm,
+  dc: number,
+  cd: number,
+  ldp: number,
+  xbcCol: number,
+): 'm2_conv' | 'm2_conv4' {
+  return form === 'vec4' && dc === 4 && [cd, ldp, xbcCol].every((v) => v % 4 === 0) ? 'm2_conv4' : 'm2_conv';
+}
+
 /** How the gated RMSNorm walks a row: twice through memory ('loop') or once, kept in registers ('keep'). */
 export type GatedNormForm = 'loop' | 'keep';
 /** Every GatedNormForm, for the engine's check and the command line's. */

@@ -13,7 +13,13 @@
 import type { Mamba2Config } from '../../model/mamba2Config.ts';
 import type { Mamba2Activations } from '../activations.ts';
 import { fusedDecode, NORM_WG_GPU, reductionWidth } from '../decisions.ts';
-import { gatedNormKernel, m2InProjSplits, m2ScanDecodeKernel, m2ScanRows } from './decisions.ts';
+import {
+  gatedNormKernel,
+  m2ConvKernel,
+  m2InProjSplits,
+  m2ScanDecodeKernel,
+  m2ScanRows,
+} from './decisions.ts';
 import type { Dispatch } from '../kernels/pipelines.ts';
 import { outputSteps, type DispatchPlan } from '../plan/assemble.ts';
 import { ceil } from '../plan/context.ts';
@@ -102,6 +108,13 @@ export function convConstants(ctx: Mamba2PlanContext) {
   };
 }
 
+/** m2_conv4's constants: m2_conv's without DC (the kernel is written for d_conv 4 alone). */
+function conv4Constants(consts: ReturnType<typeof convConstants>) {
+  const { DC, ...rest } = consts;
+  void DC;
+  return rest;
+}
+
 /** Layer `l`'s gated RMSNorm: y · silu(z) normalised, into `gated` (shaders/m2_gated_norm.wgsl). */
 export function gatedNormStep(ctx: Mamba2PlanContext, l: number): Dispatch {
   const c = ctx.config;
@@ -128,14 +141,19 @@ export function gatedNormStep(ctx: Mamba2PlanContext, l: number): Dispatch {
 function mixerSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
   const c = ctx.config;
   const a = ctx.act;
-  const conv = ctx.pipes.kernel('m2_conv', convConstants(ctx));
+  const consts = convConstants(ctx);
+  const kernel = m2ConvKernel(ctx.opts.m2Conv, c.convKernel, c.convDim, c.inProjSize, c.intermediateSize);
   const params = ctx.weights.layerParams[l]!;
   const convBuffers = { dims: a.dims, proj: a.proj, params, state: ctx.weights.work[l]!, xbc: a.xbc };
-  return [
-    conv.dispatch(`layer${l}.conv`, convBuffers, (t) => [ceil(c.convDim, 64), ceil(t, 8), 1]),
-    ...scanSteps(ctx, l, mode),
-    gatedNormStep(ctx, l),
-  ];
+  const conv =
+    kernel === 'm2_conv4'
+      ? ctx.pipes
+          .kernel(kernel, conv4Constants(consts))
+          .dispatch(`layer${l}.conv`, convBuffers, (t) => [ceil(c.convDim, 256), ceil(t, 4), 1])
+      : ctx.pipes
+          .kernel(kernel, consts)
+          .dispatch(`layer${l}.conv`, convBuffers, (t) => [ceil(c.convDim, 64), ceil(t, 8), 1]);
+  return [conv, ...scanSteps(ctx, l, mode), gatedNormStep(ctx, l)];
 }
 
 /**
