@@ -387,14 +387,16 @@ describe('kernel choice by adapter kind', () => {
     );
   });
 
-  it("Mamba-2's gated norm and conv: walked twice and scalar unless asked, and nothing else accepted", () => {
+  it("Mamba-2's gated norm and conv: walked twice unless asked, the conv on vec4s on GPUs, nothing else accepted", () => {
     const m2 = randomMamba2Config('mamba2-2.7b');
     expect(resolveOptions({ dtype: 'f16' }, gpu, m2).gatedNorm).toBe('loop');
     expect(resolveOptions({ dtype: 'f16', gatedNorm: 'keep' }, gpu, m2).gatedNorm).toBe('keep');
     expect(() => resolveOptions({ dtype: 'f16', gatedNorm: 'once' as never }, gpu, m2)).toThrow(
       /gatedNorm must be 'loop' or 'keep', got once/,
     );
-    expect(resolveOptions({ dtype: 'f16' }, gpu, m2).m2Conv).toBe('scalar');
+    expect(resolveOptions({ dtype: 'f16' }, gpu, m2).m2Conv).toBe('vec4');
+    expect(resolveOptions({ dtype: 'f16', variant: 'software' }, gpu, m2).m2Conv).toBe('scalar');
+    expect(resolveOptions({ dtype: 'f16', m2Conv: 'scalar' }, gpu, m2).m2Conv).toBe('scalar');
     expect(resolveOptions({ dtype: 'f16', m2Conv: 'vec4' }, gpu, m2).m2Conv).toBe('vec4');
     expect(() => resolveOptions({ dtype: 'f16', m2Conv: 'wide' as never }, gpu, m2)).toThrow(
       /m2Conv must be 'scalar' or 'vec4', got wide/,

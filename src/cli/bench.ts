@@ -51,7 +51,7 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--gated-norm loop|keep]   (Mamba-2 prefill: the gated norm reads y and z twice, or once
                                         with the values kept in registers; default loop)
             [--m2-conv scalar|vec4]   (Mamba-2 prefill: the conv one channel an invocation, or four
-                                       channels and four tokens with vec4 loads, d_conv 4; default scalar)
+                                       channels and four tokens with vec4 loads, d_conv 4; default vec4 on GPUs)
             [--m2-inproj-split on|off]   (Mamba-2 prefill: in_proj as [z | x] and [B | C | dt]; default
                                           from d_inner 4,096)
             [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)

@@ -20,6 +20,7 @@ import {
 import {
   GATED_NORM_FORMS,
   M2_CONV_FORMS,
+  m2ConvDefault,
   m2InProjSplitDefault,
   m2SsdChoice,
   m2SsdPlan,
@@ -129,8 +130,8 @@ export interface EngineOptions {
   gatedNorm?: GatedNormForm;
   /**
    * Mamba-2 prefill: the conv over x, B and C one channel an invocation ('scalar', m2_conv) or four channels
-   * and four tokens with vec4 loads ('vec4', m2_conv4, d_conv 4 only). Default 'scalar' (mamba2/decisions.ts
-   * m2ConvKernel).
+   * and four tokens with vec4 loads ('vec4', m2_conv4, d_conv 4 only). Default 'vec4' on the hardware variant,
+   * 'scalar' on the software one (mamba2/decisions.ts m2ConvDefault).
    */
   m2Conv?: M2ConvForm;
   /**
@@ -273,7 +274,7 @@ export function resolveOptions(
     batchMemory: opts.batchMemory ?? BATCH_SLOT_BYTES,
     m2InProjSplit: isMamba2Config(config) && (opts.m2InProjSplit ?? m2InProjSplitDefault(config)),
     gatedNorm: opts.gatedNorm ?? 'loop',
-    m2Conv: opts.m2Conv ?? 'scalar',
+    m2Conv: opts.m2Conv ?? m2ConvDefault(variant),
     batched: opts.batched ?? true,
   };
 }

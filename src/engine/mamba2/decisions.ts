@@ -78,8 +78,7 @@ export const M2_CONV_FORMS: readonly string[] = ['scalar', 'vec4'];
 /**
  * The conv kernel over x, B and C for `form`: shaders/m2_conv4.wgsl (four channels and four tokens an
  * invocation, vec4 loads) where 'vec4' is asked and the filter is 4 wide (`dc`) and the channel count (`cd`),
- * in_proj's row stride (`ldp`) and xBC's first column (`xbcCol`) are multiples of 4; else m2_conv. 'scalar' is
- * the default until the GPU machine times 'vec4' (`soup bench --m2-conv vec4`).
+ * in_proj's row stride (`ldp`) and xBC's first column (`xbcCol`) are multiples of 4; else m2_conv.
  */
 export function m2ConvKernel(
   form: M2ConvForm,
@@ -89,6 +88,15 @@ export function m2ConvKernel(
   xbcCol: number,
 ): 'm2_conv' | 'm2_conv4' {
   return form === 'vec4' && dc === 4 && [cd, ldp, xbcCol].every((v) => v % 4 === 0) ? 'm2_conv4' : 'm2_conv';
+}
+
+/**
+ * The conv form a variant takes unless forced: 'vec4' on GPUs. On the H100 (bench/RESULTS.md, session 14;
+ * prefill 2048 f16, GPU ms per 512-token chunk, medians of 2) m2_conv4 took 1.38 ms where m2_conv took 2.00 at
+ * mamba2-2.7b, 0.37 where 0.41 at mamba2-130m. SwiftShader keeps the measured scalar kernel.
+ */
+export function m2ConvDefault(variant: KernelVariant): M2ConvForm {
+  return variant === 'hardware' ? 'vec4' : 'scalar';
 }
 
 /** How the gated RMSNorm walks a row: twice through memory ('loop') or once, kept in registers ('keep'). */
@@ -105,7 +113,8 @@ export const GATED_NORM_KEEP_SLOTS = 8;
  * multiples of 4, so every vec4 of y, z and out starts at a multiple of 4; else one channel at a time (tiny
  * fixture models with an odd number of heads have an odd in_proj row). With `form` 'keep' and a group that fits
  * GATED_NORM_KEEP_SLOTS vec4s for each of the `wg` invocations, the vec4 kernel that reads y and z once. 'loop'
- * is the default until the GPU machine times 'keep' (`soup bench --gated-norm keep`).
+ * stays the default: on the H100 (bench/RESULTS.md, session 14) 'keep' took 0.33 ms a 512-token chunk where
+ * 'loop' took 0.28 at mamba2-130m, and 1.22 against 1.21 at mamba2-2.7b (the second read hits L2).
  */
 export function gatedNormKernel(
   di: number,
