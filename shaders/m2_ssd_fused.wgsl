@@ -51,6 +51,11 @@ override D_OFF: u32;
 override SSM_OFF: u32;
 override DTS_OFF: u32;
 override PREFETCH: bool = true;
+// ABLATE: bits that leave parts of each chunk's work out, for bench/m2-ssd-bench.ts --ablate only (0, the
+// default, everywhere else): its time without a part says what that part costs. The results are then wrong.
+//   1: (a) and its reduction; 2: (b); 4: the staging loads from memory (values made from li instead);
+//   8: the exps of M, u, the decay and the output (1 instead).
+override ABLATE: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> xbc: array<f32>;
@@ -146,6 +151,24 @@ fn rowValues(li: u32, k: u32, t0: u32, len: u32, h: u32) -> vec4f {
 
 fn loadStage(li: u32, c: u32, h: u32, p0: u32) -> Stage {
   var st: Stage;
+  if ((ABLATE & 4u) != 0u) {
+    let v = f32(li + c) * 1e-3;
+    st.r0 = vec4f(v);
+    st.r1 = vec4f(v);
+    st.r2 = vec4f(v);
+    st.r3 = vec4f(v);
+#ifdef ROWS8
+    st.r4 = vec4f(v);
+    st.r5 = vec4f(v);
+    st.r6 = vec4f(v);
+    st.r7 = vec4f(v);
+    st.m2 = v;
+#endif
+    st.x = v;
+    st.dt = v;
+    st.m = v;
+    return st;
+  }
   let len = chunkLen(c);
   let t0 = c * QF;
 #ifdef ROWS8
@@ -193,6 +216,11 @@ fn putRows(li: u32, k: u32, v: vec4f) {
   wCB[at + 192u][comp] = v.w;
 }
 #endif
+
+// exp, or 1 where ABLATE leaves the exps out.
+fn ex(v: f32) -> f32 {
+  return select(exp(v), 1.0, (ABLATE & 8u) != 0u);
+}
 
 // The inclusive prefix sums of v, plus `base`.
 fn prefix4(v: vec4f, base: f32) -> vec4f {
@@ -251,7 +279,7 @@ fn mEntry(i: u32, a: f32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f, d0: vec4f,
           d3: vec4f, cbv: f32) -> f32 {
   let t = i / 16u;
   let s = i % 16u;
-  let m = exp(a * (pick(t, c0, c1, c2, c3) - pick(s, c0, c1, c2, c3))) * pick(s, d0, d1, d2, d3) * cbv;
+  let m = ex(a * (pick(t, c0, c1, c2, c3) - pick(s, c0, c1, c2, c3))) * pick(s, d0, d1, d2, d3) * cbv;
   return select(0.0, m, s <= t);
 }
 #endif
@@ -340,7 +368,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     wM[li / 4u][li % 4u] = mEntry(li, a, c0, c1, c2, c3, d0, d1, d2, d3, cbNow);
     wM[li / 4u + 32u][li % 4u] = mEntry(li + 128u, a, c0, c1, c2, c3, d0, d1, d2, d3, cbNext);
     let cumS = a * pick(us, c0, c1, c2, c3);
-    wU[li / 4u][li % 4u] = exp(cumLast - cumS) * pick(us, d0, d1, d2, d3) * wX[us * RP + up];
+    wU[li / 4u][li % 4u] = ex(cumLast - cumS) * pick(us, d0, d1, d2, d3) * wX[us * RP + up];
     let cumT = a * pick(t, c0, c1, c2, c3);
 #else
     // M[t][s] and u[p][s] at index li, (t, s) and (p, s) = (up, us) = (t, pr): both share s's cum and Δ
@@ -348,27 +376,29 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     let cumS = a * pick(us, c0, c1, c2, c3);
     let dS = pick(us, d0, d1, d2, d3);
     let cumT = a * pick(t, c0, c1, c2, c3);
-    wM[li / 4u][li % 4u] = select(0.0, exp(cumT - cumS) * dS * cbNow, us <= t);
-    wU[li / 4u][li % 4u] = exp(cumLast - cumS) * dS * wX[us * RP + up];
+    wM[li / 4u][li % 4u] = select(0.0, ex(cumT - cumS) * dS * cbNow, us <= t);
+    wU[li / 4u][li % 4u] = ex(cumLast - cumS) * dS * wX[us * RP + up];
 #endif
     // (a), before S moves on: 16 t × 2 rows, halved twice across the four invocations of m.
-    let a0 = keepHalf(part4(0u, at, sA), part4(0u, at, sB), 2u, kp);
-    let a1 = keepHalf(part4(4u, at, sA), part4(4u, at, sB), 2u, kp);
-    let a2 = keepHalf(part4(8u, at, sA), part4(8u, at, sB), 2u, kp);
-    let a3 = keepHalf(part4(12u, at, sA), part4(12u, at, sB), 2u, kp);
-    let e0 = keepHalf(a0, a2, 1u, kt);
-    let e1 = keepHalf(a1, a3, 1u, kt);
-    let pbase = w * 16u * RP + tOut * RP + pOut;
-    for (var k = 0u; k < 4u; k++) {
-      wPart[pbase + k * RP] = e0[k];
-      wPart[pbase + (k + 4u) * RP] = e1[k];
+    if ((ABLATE & 1u) == 0u) {
+      let a0 = keepHalf(part4(0u, at, sA), part4(0u, at, sB), 2u, kp);
+      let a1 = keepHalf(part4(4u, at, sA), part4(4u, at, sB), 2u, kp);
+      let a2 = keepHalf(part4(8u, at, sA), part4(8u, at, sB), 2u, kp);
+      let a3 = keepHalf(part4(12u, at, sA), part4(12u, at, sB), 2u, kp);
+      let e0 = keepHalf(a0, a2, 1u, kt);
+      let e1 = keepHalf(a1, a3, 1u, kt);
+      let pbase = w * 16u * RP + tOut * RP + pOut;
+      for (var k = 0u; k < 4u; k++) {
+        wPart[pbase + k * RP] = e0[k];
+        wPart[pbase + (k + 4u) * RP] = e1[k];
+      }
     }
     workgroupBarrier();
     // (b): the state leaving the chunk.
-    let decay = exp(cumLast);
+    let decay = ex(cumLast);
     sA *= decay;
     sB *= decay;
-    for (var sq = 0u; sq < 4u; sq++) {
+    for (var sq = 0u; sq < 4u && (ABLATE & 2u) == 0u; sq++) {
       let uA = wU[(2u * l) * 4u + sq];
       let uB = wU[(2u * l + 1u) * 4u + sq];
       for (var k = 0u; k < 4u; k++) {
@@ -388,7 +418,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       for (var ww = 0u; ww < 8u; ww++) {
         sum += wPart[ww * 16u * RP + t * RP + pr];
       }
-      y[(t0 + t) * H * P + h * P + p0 + pr] = exp(cumT) * sum + intra + d * wX[li];
+      y[(t0 + t) * H * P + h * P + p0 + pr] = ex(cumT) * sum + intra + d * wX[li];
     }
   }
   storeState4(rowA, nb, liveA, sA);

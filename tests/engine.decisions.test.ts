@@ -51,6 +51,7 @@ import {
   m2ScanRows,
   m2ScanSegKernel,
   M2_SCAN_SEG_WG_MAX_N,
+  fused4rSpan,
 } from '../src/engine/mamba2/decisions.ts';
 import {
   SGMM_CHOICE,
@@ -276,13 +277,30 @@ describe('kernel choice by adapter kind', () => {
     expect(M2_SSD_FUSED_NOPREFETCH.prefetch).toBe(false);
     expect(() => m2SsdPlan('hardware', 256, true, 'fused-noprefetch')).toThrow(/state_size ≤ 128/);
     expect(M2_SSD_FUSED8.rows).toBe(8);
+    expect(m2SsdPlan('hardware', 128, true, 'fused4r', undefined, 32)).toEqual({
+      ...M2_SSD_FUSED,
+      rows4: true,
+      sgs: 32,
+    });
+    expect(m2SsdPlan('hardware', 128, true, 'fused4r', undefined, 4).sgs).toBe(4);
+    // The butterfly's span: the smallest subgroup size up to its 32 lanes, where a power of two; else memory.
+    expect([32, 64, 4, 16, 12, 0, undefined].map(fused4rSpan)).toEqual([32, 32, 4, 16, 1, 1, 1]);
+    // 'auto' takes it from d_inner 4,096 where the butterfly is all shuffles (session 15's H100 run).
+    const fused4r32 = { ...M2_SSD_FUSED, rows4: true, sgs: 32 };
+    expect(m2SsdPlan('hardware', 128, true, 'auto', undefined, 32, 5120)).toEqual(fused4r32);
+    expect(m2SsdPlan('hardware', 128, true, 'auto', undefined, 32, 4096)).toEqual(fused4r32);
+    expect(m2SsdPlan('hardware', 128, true, 'auto', undefined, 32, 1536)).toEqual(M2_SSD_FUSED);
+    expect(m2SsdPlan('hardware', 128, true, 'auto', undefined, 16, 5120)).toEqual(M2_SSD_FUSED);
+    expect(m2SsdPlan('hardware', 128, true, 'fused', undefined, 32, 5120)).toEqual(M2_SSD_FUSED);
+    expect(m2SsdPlan('software', 128, true, 'auto', undefined, 32, 5120).fused).toBe(false);
+    expect(() => m2SsdPlan('hardware', 256, true, 'fused4r')).toThrow(/state_size ≤ 128/);
     expect(() => m2SsdPlan('hardware', 128, false, 'fused8')).toThrow(/no subgroups/);
     expect(() => m2SsdPlan('hardware', 256, true, 'fused')).toThrow(
       /state_size ≤ 128 \(this model has 256\)/,
     );
     expect(() => m2SsdPlan('hardware', 128, false, 'fused')).toThrow(/no subgroups/);
     expect(() => m2SsdPlan('hardware', 128, true, 'fast' as never)).toThrow(
-      /auto, fused, fused8, fused-noprefetch, passes or sgmm/,
+      /auto, fused, fused8, fused-noprefetch, fused4r, passes or sgmm/,
     );
     // Q for the passes (forced, or where 'auto' falls back to them); the fused forms keep 16.
     expect(m2SsdPlan('hardware', 128, true, 'passes', 64)).toEqual(m2SsdChoice('hardware', 64));

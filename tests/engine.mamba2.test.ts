@@ -99,6 +99,10 @@ describe('Mamba-2 engine against transformers', () => {
     checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', ssd: 'fused8' }));
   it('hardware variant, the fused SSD pair without its prefetch forced, m2-tiny-c: the same', () =>
     checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', ssd: 'fused-noprefetch' }));
+  it('hardware variant, the fused SSD pair with four state rows an invocation forced, m2-tiny-a and c: the same', async () => {
+    await checkFixture('m2-tiny-a', ['long', 'a'], { variant: 'hardware', ssd: 'fused4r' });
+    await checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', ssd: 'fused4r' });
+  });
   it('hardware variant, the gated norm with its values kept in registers, m2-tiny-a and c: the same', async () => {
     await checkFixture('m2-tiny-a', ['long', 'a'], { variant: 'hardware', gatedNorm: 'keep' });
     await checkFixture('m2-tiny-c', ['long', 'one'], { variant: 'hardware', gatedNorm: 'keep' });

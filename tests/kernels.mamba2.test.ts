@@ -23,6 +23,7 @@ import {
   M2_SSD_FUSED,
   M2_SSD_FUSED8,
   M2_SSD_FUSED_NOPREFETCH,
+  m2SsdFused4r,
   m2SsdChoice,
   type M2SsdChoice,
 } from '../src/engine/mamba2/decisions.ts';
@@ -371,6 +372,21 @@ describe('Mamba-2 chunked SSD scan (three passes m2_ssd_chunk_state → m2_ssd_s
   // And with each chunk's values loaded at its start (no prefetch of the next chunk).
   for (const T of [1, 45]) cases.push(['fused-noprefetch', small, T, M2_SSD_FUSED_NOPREFETCH]);
   cases.push(['fused-noprefetch', wide, 70, M2_SSD_FUSED_NOPREFETCH]);
+  // Four rows an invocation (m2_ssd_fused4r): its butterfly over the 32 invocations of a row block with
+  // shuffles across the device's subgroups (SwiftShader's 4: masks 1 and 2) and the rest through workgroup memory,
+  // and all of it through memory (span 1). Wide's 80 rows are 5 blocks of 16, each 4 blocks of 4 rows; small's 8
+  // leave two of the four idle; N 12 and 72 leave most of the 32 groups of 4 n zero.
+  for (const sgs of [4, 1]) {
+    const choice = { ...m2SsdFused4r(sgs), sgs };
+    for (const T of [1, 16, 45]) cases.push([`fused4r span ${sgs}`, small, T, choice]);
+    cases.push([`fused4r span ${sgs}`, wide, 70, choice]);
+  }
+  // And at this device's own span, as the engine plans it (32 on NVIDIA: every round a shuffle).
+  it('fused4r at the device span: 70 tokens (P 80, N 72) from a random state', async () => {
+    const choice = m2SsdFused4r(dev.subgroupMinSize);
+    const c = ssdCase(wide, 70, 7);
+    expectSsd(await runSsd(dev.device, pipes, wide, 70, c, choice), c, TOL);
+  });
   for (const [variant, d, T, choice] of cases) {
     const shape = `H ${d.numHeads}, P ${d.headDim}, G ${d.nGroups}, N ${d.stateSize}`;
     const slice = choice.fused

@@ -43,10 +43,11 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--decode-middle fused|split|scan]   (decode: x_proj+scan in one kernel, or after an x_proj GEMV)
             [--decode-rows 1-4]   (decode: rows per fused-GEMV workgroup and per Mamba-2 scan workgroup)
             [--gemv-steps 1|4]   (decode: steps of the fused GEMV whose weights load together; default 1)
-            [--ssd auto|fused|fused8|fused-noprefetch|passes|sgmm]   (Mamba-2 prefill: the fused SSD
-                                                pair, 16 or 8 state rows a workgroup, 16 without loading
-                                                the next chunk ahead, its three passes, or the passes on
-                                                subgroup matrices: f16 weights, a device that has them)
+            [--ssd auto|fused|fused8|fused-noprefetch|fused4r|passes|sgmm]   (Mamba-2 prefill: the fused
+                                                SSD pair, 16 or 8 state rows a workgroup, 16 without loading
+                                                the next chunk ahead, 16 with four rows an invocation, its
+                                                three passes, or the passes on subgroup matrices: f16
+                                                weights, a device that has them)
             [--ssd-chunk 16|32|48|64]   (Mamba-2 prefill: tokens per chunk of the passes and of sgmm)
             [--gated-norm loop|keep]   (Mamba-2 prefill: the gated norm reads y and z twice, or once
                                         with the values kept in registers; default loop)

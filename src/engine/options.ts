@@ -109,8 +109,9 @@ export interface EngineOptions {
   sgmm?: SgmmChoice;
   /**
    * Mamba-2 prefill's SSD scan (mamba2/decisions.ts m2SsdPlan): 'auto' (default) the fused pair on GPUs with
-   * subgroups where state_size ≤ 128, else the three passes; 'fused', 'fused8' (8 state rows a workgroup),
-   * 'fused-noprefetch' (no load of the next chunk ahead) or 'passes' force one (benchmarks compare them; the
+   * subgroups where state_size ≤ 128 (four state rows an invocation from d_inner 4,096 where subgroups span 32),
+   * else the three passes; 'fused', 'fused8' (8 state rows a workgroup), 'fused-noprefetch' (no load of the next
+   * chunk ahead), 'fused4r' (four state rows an invocation) or 'passes' force one (benchmarks compare them; the
    * fused forms fail on a device without subgroups or a model with a larger state); 'sgmm' the passes with their two chunk kernels on subgroup matrices (f16 weights and
    * a device with subgroup matrices only: m2SsdSgmmRefusal says why not; opt-in until it is timed).
    */
@@ -154,6 +155,8 @@ export interface EngineOptions {
 export interface DeviceTraits {
   isSoftware: boolean;
   hasSubgroups: boolean;
+  /** The adapter's smallest subgroup size (0 or absent: unknown). */
+  subgroupMinSize?: number;
   maxStorageBufferBindingSize: number;
   /** The device has `shader-f16` (absent: no). */
   hasShaderF16?: boolean;
@@ -206,6 +209,7 @@ export function deviceTraits(dev: EngineDevice): DeviceTraits {
   return {
     isSoftware: dev.isSoftware,
     hasSubgroups: dev.hasSubgroups,
+    subgroupMinSize: dev.subgroupMinSize,
     hasShaderF16: dev.hasShaderF16,
     maxStorageBufferBindingSize: dev.device.limits.maxStorageBufferBindingSize,
     subgroupMatrix: dev.subgroupMatrix,
@@ -243,7 +247,15 @@ export function resolveOptions(
   }
   // A forced SSD form the model cannot take (or a misspelt one) fails here, before any weights load.
   const m2Ssd = isMamba2Config(config)
-    ? m2SsdPlan(variant, config.stateSize, dev.hasSubgroups, opts.ssd, opts.ssdChunk)
+    ? m2SsdPlan(
+        variant,
+        config.stateSize,
+        dev.hasSubgroups,
+        opts.ssd,
+        opts.ssdChunk,
+        dev.subgroupMinSize,
+        config.intermediateSize,
+      )
     : m2SsdChoice(variant);
   const noSgmm = m2Ssd.sgmm === true ? m2SsdSgmmRefusal(opts.dtype, dev.subgroupMatrix, m2Ssd.q) : undefined;
   if (noSgmm !== undefined) throw new RangeError(`The SSD scan on subgroup matrices ${noSgmm}.`);

@@ -31,6 +31,8 @@ export interface EngineDevice {
   /** True for software adapters (SwiftShader), where workgroup barriers are costly: kernels pick variants by it. */
   isSoftware: boolean;
   hasSubgroups: boolean;
+  /** The adapter's smallest subgroup size (GPUAdapterInfo.subgroupMinSize; 0 where it does not say). */
+  subgroupMinSize: number;
   hasTimestamps: boolean;
   /**
    * The device has `shader-f16` (requested wherever the adapter offers it): kernels may declare `enable f16;`
@@ -119,6 +121,7 @@ export async function openDevice(gpu: GPU | undefined, label = 'state-soup'): Pr
     },
     isSoftware,
     hasSubgroups: device.features.has('subgroups'),
+    subgroupMinSize: (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0,
     hasTimestamps: device.features.has('timestamp-query'),
     hasShaderF16: device.features.has('shader-f16'),
     adapterFeatures: [...adapter.features].map(String).sort(),

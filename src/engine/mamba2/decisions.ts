@@ -159,6 +159,13 @@ export interface M2SsdChoice {
   /** The fused kernel's state rows per workgroup: 16 (m2_ssd_fused, the default) or 8 (m2_ssd_fused8). */
   rows?: 8 | 16;
   /**
+   * The fused kernel with four state rows an invocation (m2_ssd_fused4r, 128 invocations a workgroup of 16 rows)
+   * instead of two; `sgs` is its butterfly's subgroup span (fused4rSpan).
+   */
+  rows4?: boolean;
+  /** m2_ssd_fused4r's SGS: butterfly masks below it go through subgroup shuffles, the rest through memory. */
+  sgs?: number;
+  /**
    * false: the fused kernel loads each chunk's values at its start instead of during the chunk before
    * (m2_ssd_fused's PREFETCH), holding fewer registers through the chunk's products.
    */
@@ -168,6 +175,11 @@ export interface M2SsdChoice {
    * m2_ssd_chunk_scan_sgmm; f16 operands, f32 sums) and the tiled state pass between them.
    */
   sgmm?: boolean;
+  /**
+   * bench/m2-ssd-bench.ts --ablate only: the fused kernel's ABLATE bits (parts of each chunk's work left out, to
+   * time what each costs; the results are then wrong). Never set by the engine.
+   */
+  ablate?: number;
 }
 
 /**
@@ -263,10 +275,48 @@ export function m2SsdSgmmRefusal(
   return undefined;
 }
 
+/**
+ * The subgroup span m2_ssd_fused4r may shuffle across (its SGS): the device's smallest subgroup size, at most 32
+ * (the butterfly's width), where that is a power of two; else 1, every round through workgroup memory. Subgroups
+ * of at least that size made of consecutive invocations are what WebGPU's 1-D workgroups give on the GPUs
+ * measured (NVIDIA's 32, SwiftShader's 4).
+ */
+export function fused4rSpan(subgroupMinSize: number | undefined): number {
+  const m = subgroupMinSize ?? 0;
+  return m >= 1 && (m & (m - 1)) === 0 ? Math.min(32, m) : 1;
+}
+
+/**
+ * The fused pair with four state rows an invocation (m2_ssd_fused4r): a vec4 of C or B read from workgroup
+ * memory feeds 16 multiply-adds instead of 8. The GPU plan's default where fused4rDefault says so.
+ */
+export function m2SsdFused4r(subgroupMinSize: number | undefined): M2SsdChoice {
+  return { ...M2_SSD_FUSED, rows4: true, sgs: fused4rSpan(subgroupMinSize) };
+}
+
+/**
+ * Whether the GPU plan takes m2_ssd_fused4r over m2_ssd_fused: from d_inner 4,096 where its butterfly shuffles
+ * across all 32 invocations (subgroups of at least 32). Measured on the H100 (bench/RESULTS.md, session 15;
+ * prefill 2048 f16, GPU ms per 512-token chunk, medians of 3): at mamba2-2.7b (d_inner 5,120, 320 workgroups) the
+ * SSD took 14.27 ms where m2_ssd_fused took 15.49, the chunk 99.50 against 100.79; at mamba2-130m (1,536, 96
+ * workgroups of 4 warps where m2_ssd_fused has 8, for 132 SMs) 2.59 against 2.33. Sizes between were not measured.
+ */
+export function fused4rDefault(dInner: number, subgroupMinSize: number | undefined): boolean {
+  return dInner >= 4096 && fused4rSpan(subgroupMinSize) === 32;
+}
+
 /** Which SSD form prefill runs (EngineOptions.ssd): by the decisions below, or forced. */
-export type SsdForm = 'auto' | 'fused' | 'fused8' | 'fused-noprefetch' | 'passes' | 'sgmm';
+export type SsdForm = 'auto' | 'fused' | 'fused8' | 'fused-noprefetch' | 'fused4r' | 'passes' | 'sgmm';
 /** Every SsdForm, for the engine's check and the command line's. */
-export const SSD_FORMS: readonly string[] = ['auto', 'fused', 'fused8', 'fused-noprefetch', 'passes', 'sgmm'];
+export const SSD_FORMS: readonly string[] = [
+  'auto',
+  'fused',
+  'fused8',
+  'fused-noprefetch',
+  'fused4r',
+  'passes',
+  'sgmm',
+];
 
 /**
  * The SSD scan prefill runs: on GPUs the fused pair where N ≤ M2_FUSED_MAX_N and the device has subgroups (the
@@ -277,6 +327,9 @@ export const SSD_FORMS: readonly string[] = ['auto', 'fused', 'fused8', 'fused-n
  * bench/runs/2026-12-04-h200-session7 run 3): 90.5 against 154.1 µs a layer at the 130m shape, 235.3 against
  * 453.6 at 2.7b; prefill 2048 with the engine 72,056 against 60,340 tok/s (mamba2-130m), 4,301 against 3,908
  * (mamba2-2.7b).
+ * 'auto' takes 'fused4r' instead of 'fused' where fused4rDefault says so (`dInner`: heads × head_dim).
+ * 'fused4r' the fused pair with four state rows an invocation, its butterfly's span from `subgroupMinSize`
+ * (fused4rSpan).
  * 'sgmm' (forced only, hardware variant) takes the passes on subgroup matrices; options.ts checks the device
  * and the weights with m2SsdSgmmRefusal. `q` sets Q for 'passes' and 'sgmm' (and for 'auto' where it falls back
  * to the passes); the fused forms run Q 16 and refuse another.
@@ -287,10 +340,12 @@ export function m2SsdPlan(
   hasSubgroups: boolean,
   form: SsdForm = 'auto',
   q?: number,
+  subgroupMinSize?: number,
+  dInner = 0,
 ): M2SsdChoice {
   if (!SSD_FORMS.includes(form)) {
     throw new RangeError(
-      `ssd must be auto, fused, fused8, fused-noprefetch, passes or sgmm (got "${String(form)}").`,
+      `ssd must be auto, fused, fused8, fused-noprefetch, fused4r, passes or sgmm (got "${String(form)}").`,
     );
   }
   if (form === 'sgmm') {
@@ -300,7 +355,8 @@ export function m2SsdPlan(
   }
   if (form === 'passes') return m2SsdChoice(variant, q);
   const fits = stateSize <= M2_FUSED_MAX_N && hasSubgroups;
-  const fusedForm = form === 'fused' || form === 'fused8' || form === 'fused-noprefetch';
+  const fusedForm =
+    form === 'fused' || form === 'fused8' || form === 'fused-noprefetch' || form === 'fused4r';
   if (fusedForm && !fits) {
     throw new RangeError(
       `The fused SSD kernel needs subgroups and state_size ≤ ${M2_FUSED_MAX_N} (this model has ${stateSize}${
@@ -311,7 +367,10 @@ export function m2SsdPlan(
   if (fusedForm && q !== undefined && q !== M2_SSD_FUSED.q)
     throw new RangeError(`The fused SSD kernels run Q ${M2_SSD_FUSED.q} (got ${q}).`);
   if (form === 'fused8') return M2_SSD_FUSED8;
+  if (form === 'fused4r') return m2SsdFused4r(subgroupMinSize);
   if (form === 'fused-noprefetch') return M2_SSD_FUSED_NOPREFETCH;
-  const fused = form === 'fused' || (form === 'auto' && variant === 'hardware' && fits);
+  const auto = form === 'auto' && variant === 'hardware' && fits;
+  if (auto && fused4rDefault(dInner, subgroupMinSize)) return m2SsdFused4r(subgroupMinSize);
+  const fused = form === 'fused' || auto;
   return fused ? M2_SSD_FUSED : m2SsdChoice(variant, q);
 }

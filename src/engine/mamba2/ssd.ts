@@ -84,12 +84,16 @@ export function ssdSteps(
       PREFETCH: choice.prefetch !== false,
     };
     const rows = choice.rows ?? 16;
+    const kernel = choice.rows4 ? 'm2_ssd_fused4r' : rows === 8 ? 'm2_ssd_fused8' : 'm2_ssd_fused';
+    const constants = choice.rows4
+      ? { ...fused, SGS: choice.sgs ?? 1 }
+      : { ...fused, ...(choice.ablate ? { ABLATE: choice.ablate } : {}) };
     return [
       pipes
         .kernel('m2_ssd_cb', { H, P, G, N, Q })
         .dispatch(`${prefix}chunk_cb`, { dims, xbc, cb: cs }, (t) => [ceil(t, Q), G, 1]),
       pipes
-        .kernel(rows === 8 ? 'm2_ssd_fused8' : 'm2_ssd_fused', fused)
+        .kernel(kernel, constants)
         .dispatch(`${prefix}ssd_fused`, { dims, xbc, proj, params, cb: cs, state, y }, () => [
           ceil(P, rows),
           H,
