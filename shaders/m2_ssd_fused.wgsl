@@ -40,32 +40,14 @@
 // Dispatch: (ceil(P / RP), H).
 enable subgroups;
 
-#include "dims.wgsl"
-#include "m2_ssd_chunk.wgsl"
-#include "m2_delta.wgsl"
+#include "m2_ssd_fused_common.wgsl"
 
-override LDP: u32;
-override DT_COL: u32;
-override A_OFF: u32;
-override D_OFF: u32;
-override SSM_OFF: u32;
-override DTS_OFF: u32;
-override PREFETCH: bool = true;
 // ABLATE: bits that leave parts of each chunk's work out, for bench/m2-ssd-bench.ts --ablate only (0, the
 // default, everywhere else): its time without a part says what that part costs. The results are then wrong.
 //   1: (a) and its reduction; 2: (b); 4: the staging loads from memory (values made from li instead);
 //   8: the exps of M, u, the decay and the output (1 instead).
 override ABLATE: u32 = 0u;
 
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> xbc: array<f32>;
-@group(0) @binding(2) var<storage, read> proj: array<f32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read> cb: array<f32>;
-@group(0) @binding(5) var<storage, read_write> state: array<f32>;
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
-
-const QF = 16u;
 #ifdef ROWS8
 const RP = 8u;
 #else
@@ -86,7 +68,6 @@ var<workgroup> wPart: array<f32, 128 * RP>;
 var<workgroup> wX: array<f32, WGS>;
 var<workgroup> wM: array<vec4f, 64>;
 var<workgroup> wU: array<vec4f, 4 * RP>;
-var<workgroup> wDl: array<vec4f, 4>;
 
 // What one invocation stages per chunk: values k = 0 .. 15 of [2][16 rows][128] (C, then B) at element
 // e = li + 256·k: n = e % 128, row (e / 128) % 16, B where e ≥ 2048 (with ROWS8, vec4s k = 0 .. 7 of it at vec4
@@ -220,40 +201,6 @@ fn putRows(li: u32, k: u32, v: vec4f) {
 // exp, or 1 where ABLATE leaves the exps out.
 fn ex(v: f32) -> f32 {
   return select(exp(v), 1.0, (ABLATE & 8u) != 0u);
-}
-
-// The inclusive prefix sums of v, plus `base`.
-fn prefix4(v: vec4f, base: f32) -> vec4f {
-  let a = base + v.x;
-  let b = a + v.y;
-  let c = b + v.z;
-  return vec4f(a, b, c, c + v.w);
-}
-
-// Entry i (< 16) of the 16 values held as four vec4s.
-fn pick(i: u32, v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f) -> f32 {
-  let lo = select(v0, v1, i >= 4u);
-  let hi = select(v2, v3, i >= 12u);
-  return select(lo, hi, i >= 8u)[i % 4u];
-}
-
-// State row `row` (an offset into `state`), n = nb .. nb + 3; zeros past N or for a row past P.
-fn loadState4(row: u32, nb: u32, live: bool) -> vec4f {
-  var v = vec4f(0.0);
-  for (var k = 0u; k < 4u; k++) {
-    if (live && nb + k < N) {
-      v[k] = state[row + nb + k];
-    }
-  }
-  return v;
-}
-
-fn storeState4(row: u32, nb: u32, live: bool, v: vec4f) {
-  for (var k = 0u; k < 4u; k++) {
-    if (live && nb + k < N) {
-      state[row + nb + k] = v[k];
-    }
-  }
 }
 
 // (a) for tokens tb .. tb + 3 and state row `s`: this invocation's share (its 4 values of n) of C_t · s.
@@ -424,14 +371,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   storeState4(rowA, nb, liveA, sA);
   storeState4(rowB, nb, liveB, sB);
   if (wid.x == 0u) {
-    workgroupBarrier();
-    if (li < QF) {
-      wDl[li / 4u][li % 4u] = dtSum;
-    }
-    workgroupBarrier();
-    if (li == 0u) {
-      let v = wDl[0] + wDl[1] + wDl[2] + wDl[3];
-      state[DTS_OFF + h] += v.x + v.y + v.z + v.w;
-    }
+    addDtSum(li, h, dtSum);
   }
 }

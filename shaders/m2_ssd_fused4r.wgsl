@@ -31,29 +31,11 @@
 // Dispatch: (ceil(P / 16), H).
 enable subgroups;
 
-#include "dims.wgsl"
-#include "m2_ssd_chunk.wgsl"
-#include "m2_delta.wgsl"
+#include "m2_ssd_fused_common.wgsl"
 
-override LDP: u32;
-override DT_COL: u32;
-override A_OFF: u32;
-override D_OFF: u32;
-override SSM_OFF: u32;
-override DTS_OFF: u32;
-override PREFETCH: bool = true;
 // Butterfly masks below SGS go through subgroupShuffleXor, the others through workgroup memory.
 override SGS: u32 = 32u;
 
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> xbc: array<f32>;
-@group(0) @binding(2) var<storage, read> proj: array<f32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read> cb: array<f32>;
-@group(0) @binding(5) var<storage, read_write> state: array<f32>;
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
-
-const QF = 16u;
 // State rows per workgroup, and invocations: 32 (one per 4 n of 128) for every 4 rows.
 const RP = 16u;
 const WGS = 128u;
@@ -64,7 +46,6 @@ var<workgroup> wB: array<vec4f, 512>;
 // x_s[p] for p = 2·k, 2·k + 1 at vec2 s·RP/2 + k.
 var<workgroup> wX: array<vec2f, 128>;
 // Δ_s as 4 vec4s; M[t][s] at vec4 4·t + s/4; u[s][p] at vec4 s·RP/4 + p/4.
-var<workgroup> wDl: array<vec4f, 4>;
 var<workgroup> wM: array<vec4f, 64>;
 var<workgroup> wU: array<vec4f, 64>;
 // The butterfly's exchanges through workgroup memory (one vec4 an invocation; 1 entry where SGS covers them all).
@@ -156,21 +137,6 @@ fn putX(e: u32, v: f32) {
   wX[e / 2u][e % 2u] = v;
 }
 
-// The inclusive prefix sums of v, plus `base`.
-fn prefix4(v: vec4f, base: f32) -> vec4f {
-  let a = base + v.x;
-  let b = a + v.y;
-  let c = b + v.z;
-  return vec4f(a, b, c, c + v.w);
-}
-
-// Entry i (< 16) of the 16 values held as four vec4s.
-fn pick(i: u32, v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f) -> f32 {
-  let lo = select(v0, v1, i >= 4u);
-  let hi = select(v2, v3, i >= 12u);
-  return select(lo, hi, i >= 8u)[i % 4u];
-}
-
 // The partner's v in the butterfly round of `mask` (li ^ mask): a shuffle within the subgroup, or through
 // workgroup memory (the first barrier: every invocation has read the last exchange).
 fn exchange(v: vec4f, mask: u32, li: u32) -> vec4f {
@@ -192,25 +158,6 @@ fn keepHalf(lo: vec4f, hi: vec4f, mask: u32, upper: bool, li: u32) -> vec4f {
 fn part(t: u32, nb: u32, s0: vec4f, s1: vec4f, s2: vec4f, s3: vec4f) -> vec4f {
   let ct = wC[t * NV + nb];
   return vec4f(dot(ct, s0), dot(ct, s1), dot(ct, s2), dot(ct, s3));
-}
-
-// State row `row` (an offset into `state`), n = nb4 .. nb4 + 3; zeros past N or for a row past P.
-fn loadState4(row: u32, nb4: u32, live: bool) -> vec4f {
-  var v = vec4f(0.0);
-  for (var k = 0u; k < 4u; k++) {
-    if (live && nb4 + k < N) {
-      v[k] = state[row + nb4 + k];
-    }
-  }
-  return v;
-}
-
-fn storeState4(row: u32, nb4: u32, live: bool, v: vec4f) {
-  for (var k = 0u; k < 4u; k++) {
-    if (live && nb4 + k < N) {
-      state[row + nb4 + k] = v[k];
-    }
-  }
 }
 
 @compute @workgroup_size(WGS)
@@ -363,14 +310,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   storeState4(row0 + 2u * N, nb4, live2, s2);
   storeState4(row0 + 3u * N, nb4, live3, s3);
   if (wid.x == 0u) {
-    workgroupBarrier();
-    if (li < QF) {
-      wDl[li / 4u][li % 4u] = dtSum;
-    }
-    workgroupBarrier();
-    if (li == 0u) {
-      let v = wDl[0] + wDl[1] + wDl[2] + wDl[3];
-      state[DTS_OFF + h] += v.x + v.y + v.z + v.w;
-    }
+    addDtSum(li, h, dtSum);
   }
 }

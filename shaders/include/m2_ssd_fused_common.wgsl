@@ -1,0 +1,74 @@
+// What the two fused SSD kernels (m2_ssd_fused, m2_ssd_fused4r) share: their overrides and bindings (shapes in
+// their headers), chunks of QF = 16 tokens, the chunk's Δ in workgroup memory (wDl, four vec4s), the prefix sums and
+// picks over 16 values held as four vec4s, the loads and stores of four state entries, and the Σ Δ epilogue.
+// Reference: ssdScan in src/engine/reference/mamba2.ts.
+#include "dims.wgsl"
+#include "m2_ssd_chunk.wgsl"
+#include "m2_delta.wgsl"
+
+override LDP: u32;
+override DT_COL: u32;
+override A_OFF: u32;
+override D_OFF: u32;
+override SSM_OFF: u32;
+override DTS_OFF: u32;
+override PREFETCH: bool = true;
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> xbc: array<f32>;
+@group(0) @binding(2) var<storage, read> proj: array<f32>;
+@group(0) @binding(3) var<storage, read> params: array<f32>;
+@group(0) @binding(4) var<storage, read> cb: array<f32>;
+@group(0) @binding(5) var<storage, read_write> state: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+
+const QF = 16u;
+var<workgroup> wDl: array<vec4f, 4>;
+
+// The inclusive prefix sums of v, plus `base`.
+fn prefix4(v: vec4f, base: f32) -> vec4f {
+  let a = base + v.x;
+  let b = a + v.y;
+  let c = b + v.z;
+  return vec4f(a, b, c, c + v.w);
+}
+
+// Entry i (< 16) of the 16 values held as four vec4s.
+fn pick(i: u32, v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f) -> f32 {
+  let lo = select(v0, v1, i >= 4u);
+  let hi = select(v2, v3, i >= 12u);
+  return select(lo, hi, i >= 8u)[i % 4u];
+}
+
+// State row `row` (an offset into `state`), n = nb .. nb + 3; zeros past N or for a row past P.
+fn loadState4(row: u32, nb: u32, live: bool) -> vec4f {
+  var v = vec4f(0.0);
+  for (var k = 0u; k < 4u; k++) {
+    if (live && nb + k < N) {
+      v[k] = state[row + nb + k];
+    }
+  }
+  return v;
+}
+
+fn storeState4(row: u32, nb: u32, live: bool, v: vec4f) {
+  for (var k = 0u; k < 4u; k++) {
+    if (live && nb + k < N) {
+      state[row + nb + k] = v[k];
+    }
+  }
+}
+
+// Adds head h's Σ Δ (the `dtSum` each invocation li < 16 gathered over its tokens) to dtSum[h]. Called by every
+// invocation of one workgroup per head (two barriers).
+fn addDtSum(li: u32, h: u32, dtSum: f32) {
+  workgroupBarrier();
+  if (li < QF) {
+    wDl[li / 4u][li % 4u] = dtSum;
+  }
+  workgroupBarrier();
+  if (li == 0u) {
+    let v = wDl[0] + wDl[1] + wDl[2] + wDl[3];
+    state[DTS_OFF + h] += v.x + v.y + v.z + v.w;
+  }
+}
