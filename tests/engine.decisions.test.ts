@@ -42,6 +42,7 @@ import {
   M2_SSD_SGMM_Q,
   m2InProjSplitDefault,
   m2InProjSplits,
+  m2InProjSplitRow,
   m2SsdSgmm,
   m2SsdSgmmRefusal,
   m2SsdSgmmStorage,
@@ -146,10 +147,14 @@ describe('prefill column blocks (Mamba-2 in_proj as [z | x] and [B | C | dt])', 
   const m2small = randomMamba2Config('mamba2-130m'); // d_model 768, d_inner 1,536, in_proj 3,352 rows
   const m2big = randomMamba2Config('mamba2-2.7b'); // d_model 2,560, d_inner 5,120, in_proj 10,576 rows
 
-  it('in_proj splits after z and x, at 2·d_inner, by default from d_inner 4,096', () => {
+  it('in_proj splits by default from d_inner 4,096: after z and x below it, at the last whole 64-row tile from it', () => {
     expect(m2InProjSplits(m2small, true)).toEqual([3072]);
-    expect(m2InProjSplits(m2big, true)).toEqual([10240]);
+    // 10,576 rows: 165 whole tiles (10,560), the thin part dt's 16 rows (session 15's H100 run).
+    expect(m2InProjSplits(m2big, true)).toEqual([10560]);
+    expect(m2InProjSplits(m2big, true, 10240)).toEqual([10240]);
     expect(m2InProjSplits(m2big, false)).toEqual([]);
+    // mamba2-1.3b's 8,512 rows are whole tiles: the split stays after z and x.
+    expect(m2InProjSplitRow({ intermediateSize: 4096, inProjSize: 8512 })).toBe(8192);
     expect(m2InProjSplitDefault(m2small)).toBe(false); // d_inner 1,536: the split cost 0.37 ms a chunk
     expect(m2InProjSplitDefault(m2big)).toBe(true); // 5,120: it saved 1.05 ms
     expect(m2InProjSplitDefault({ intermediateSize: 4096 })).toBe(true);

@@ -126,6 +126,31 @@ describe("Mamba-2 prefill's in_proj in two GEMMs, [z | x] and [B | C | dt]", () 
     }
   });
 
+  it('m2-tiny-b, f32, split at row 160 (m2InProjSplitAt), 8 rows before the end of [B | C | dt]: 3 and 1 tiles wide; logits and greedy as transformers', async () => {
+    const f = loadMamba2Fixture('m2-tiny-b');
+    const c = f.weights.config;
+    const at = 160;
+    expect(at).toBeGreaterThan(2 * c.intermediateSize);
+    expect(at).toBeLessThan(c.inProjSize);
+    const engine = await open(dev, f.weights, { m2InProjSplitAt: at, m2InProjSplit: undefined });
+    try {
+      const grids = gemmsAt(engine.dispatchPlan!['body']!, 'layer0.in_proj', 40).map((g) => g.grid[0]);
+      expect(grids).toEqual([Math.ceil(at / 64), Math.ceil((c.inProjSize - at) / 64)]);
+      await withScope(dev.device, async () => {
+        for (const seq of ['long', 'one']) {
+          const tokens = f.expected.int32(`${seq}.tokens`);
+          const logits = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
+          expect(relMaxDiff(logits, f.expected.float32(`${seq}.logits`)), seq).toBeLessThan(1e-3);
+          const want = [...f.expected.int32(`${seq}.greedy`)];
+          const got = await engine.generate(engine.createState(), tokens, { maxNewTokens: want.length });
+          expect(got, `${seq} generate`).toEqual(want);
+        }
+      });
+    } finally {
+      engine.destroy();
+    }
+  });
+
   it('m2-tiny-b by default (d_inner below 4,096): in_proj whole, one GEMM a layer', async () => {
     const f = loadMamba2Fixture('m2-tiny-b');
     const c = f.weights.config;

@@ -53,8 +53,8 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
                                         with the values kept in registers; default loop)
             [--m2-conv scalar|vec4]   (Mamba-2 prefill: the conv one channel an invocation, or four
                                        channels and four tokens with vec4 loads, d_conv 4; default vec4 on GPUs)
-            [--m2-inproj-split on|off]   (Mamba-2 prefill: in_proj as [z | x] and [B | C | dt]; default
-                                          from d_inner 4,096)
+            [--m2-inproj-split on|off|ROW]   (Mamba-2 prefill: in_proj as two GEMMs, split where the
+                                              engine chooses or at ROW; default on from d_inner 4,096)
             [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)
 ${BATCH_BENCH_USAGE}`;
 
@@ -254,8 +254,8 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     throw new UsageError(`--mid-tile must be ${MID_TILES.join(', ')} (got "${midTile}").`);
   }
   const split = args.values.get('m2-inproj-split');
-  if (split !== undefined && split !== 'on' && split !== 'off') {
-    throw new UsageError(`--m2-inproj-split must be on or off (got "${split}").`);
+  if (split !== undefined && split !== 'on' && split !== 'off' && !/^\d+$/.test(split)) {
+    throw new UsageError(`--m2-inproj-split must be on, off or a row of in_proj (got "${split}").`);
   }
   const gatedNorm = args.values.get('gated-norm');
   if (gatedNorm !== undefined && !GATED_NORM_FORMS.includes(gatedNorm)) {
@@ -284,7 +284,8 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     decodeSteps,
     ssd: ssd as SsdForm | undefined,
     ssdChunk,
-    m2InProjSplit: split === undefined ? undefined : split === 'on',
+    m2InProjSplit: split === undefined ? undefined : split !== 'off',
+    m2InProjSplitAt: split !== undefined && /^\d+$/.test(split) ? Number(split) : undefined,
     gatedNorm: gatedNorm as GatedNormForm | undefined,
     m2Conv: m2Conv as M2ConvForm | undefined,
     ...batchMemoryOption(args),

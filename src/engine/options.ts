@@ -119,10 +119,16 @@ export interface EngineOptions {
   /** Tokens per chunk of the SSD passes and of 'sgmm' (16, 32, 48 or 64; Q 32 at most for SwiftShader's). */
   ssdChunk?: number;
   /**
-   * Mamba-2 prefill (hardware variant): run in_proj as two GEMMs, [z | x] and [B | C | dt]. Default: from
-   * d_inner 4,096 (mamba2/decisions.ts m2InProjSplitDefault, measured on the H200). Tests force it either way.
+   * Mamba-2 prefill (hardware variant): run in_proj as two GEMMs, split where mamba2/decisions.ts
+   * m2InProjSplitRow says (after z and x, or from d_inner 4,096 at the last whole 64-row tile). Default: from
+   * d_inner 4,096 (m2InProjSplitDefault, measured on the H200). Tests force it either way.
    */
   m2InProjSplit?: boolean;
+  /**
+   * With the split: the row of in_proj where it is made (benchmarks; default 2·d_inner, after z and x). Between 1
+   * and in_proj's rows − 1.
+   */
+  m2InProjSplitAt?: number;
   /**
    * Mamba-2 prefill (hardware variant): the gated RMSNorm's kernel. 'keep' holds each invocation's gated values
    * in registers between the sum of squares and the store (m2_gated_norm_keep: y and z read once); 'loop'
@@ -198,6 +204,8 @@ export interface ResolvedOptions {
   batched: boolean;
   /** Mamba-2 prefill runs in_proj as [z | x] and [B | C | dt] (false for Mamba-1, which has no such split). */
   m2InProjSplit: boolean;
+  /** Where the split is made (EngineOptions.m2InProjSplitAt); undefined: after z and x. */
+  m2InProjSplitAt?: number;
   /** Mamba-2's gated RMSNorm form on the hardware variant (EngineOptions.gatedNorm). */
   gatedNorm: GatedNormForm;
   /** Mamba-2's prefill conv form (EngineOptions.m2Conv). */
@@ -242,6 +250,12 @@ export function resolveOptions(
   if (opts.m2Conv !== undefined && !M2_CONV_FORMS.includes(opts.m2Conv)) {
     throw new RangeError(`m2Conv must be 'scalar' or 'vec4', got ${String(opts.m2Conv)}`);
   }
+  if (isMamba2Config(config) && opts.m2InProjSplitAt !== undefined) {
+    const rows = 2 * config.intermediateSize + 2 * config.nGroups * config.stateSize + config.numHeads;
+    const at = opts.m2InProjSplitAt;
+    if (!(Number.isInteger(at) && at >= 1 && at < rows))
+      throw new RangeError(`m2InProjSplitAt must be a row of in_proj from 1 to ${rows - 1} (got ${at}).`);
+  }
   if (opts.batchMemory !== undefined && !(Number.isFinite(opts.batchMemory) && opts.batchMemory >= 0)) {
     throw new RangeError(`batchMemory must be a number of bytes, 0 or more (got ${opts.batchMemory}).`);
   }
@@ -284,7 +298,10 @@ export function resolveOptions(
     prefillGemmKernel: sgmat?.kernel ?? gemmKernel('gemm', variant, false),
     m2Ssd,
     batchMemory: opts.batchMemory ?? BATCH_SLOT_BYTES,
-    m2InProjSplit: isMamba2Config(config) && (opts.m2InProjSplit ?? m2InProjSplitDefault(config)),
+    m2InProjSplit:
+      isMamba2Config(config) &&
+      (opts.m2InProjSplitAt !== undefined || (opts.m2InProjSplit ?? m2InProjSplitDefault(config))),
+    m2InProjSplitAt: isMamba2Config(config) ? opts.m2InProjSplitAt : undefined,
     gatedNorm: opts.gatedNorm ?? 'loop',
     m2Conv: opts.m2Conv ?? m2ConvDefault(variant),
     batched: opts.batched ?? true,

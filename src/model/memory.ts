@@ -115,7 +115,9 @@ export function gpuActivationBytes(
         : [{ row0: 0, rows }];
       // Prefill runs Mamba-2's in_proj in column blocks, each with its own split-K need.
       const at =
-        isMamba2Config(config) && t.field === 'inProj' ? m2InProjSplits(config, opts.m2InProjSplit) : [];
+        isMamba2Config(config) && t.field === 'inProj'
+          ? m2InProjSplits(config, opts.m2InProjSplit, opts.m2InProjSplitAt)
+          : [];
       return split.flatMap((p) =>
         prefillBlocks(p, cols, dtype, at, align).map((b) => ({ rows: b.rows, cols })),
       );

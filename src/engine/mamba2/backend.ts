@@ -41,7 +41,7 @@ export class Mamba2Backend extends WeightsBackend<GpuMamba2Weights> {
       act: this.act,
       unusedRw: this.unusedRw,
       buffer: alloc,
-      prefillSplits: mamba2PrefillSplits(this.config, opts.m2InProjSplit),
+      prefillSplits: mamba2PrefillSplits(this.config, opts.m2InProjSplit, opts.m2InProjSplitAt),
     };
     this.planCtx = { ...ctx, splitK: allocateSplitK(ctx) };
     return buildMamba2Plan(this.planCtx);

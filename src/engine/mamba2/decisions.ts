@@ -10,13 +10,33 @@ import { hasF16Matrices, type SubgroupMatrixTraits } from '../sgmmDecisions.ts';
 
 /**
  * Rows of in_proj where prefill starts a new GEMM dispatch (decisions.ts prefillBlocks, which drops a split a
- * part's buffer cannot be bound at), where `split` (m2InProjSplitDefault unless forced) says so: after z and x,
- * at 2·d_inner, so the bulk [z | x] has the very shape of Mamba-1's in_proj and the thin rest [B | C | dt]
- * (280 rows at mamba2-130m, 336 at 2.7b) takes split-K like Mamba-1's x_proj. Decode keeps one GEMV per part:
- * it is bound by its dispatches.
+ * part's buffer cannot be bound at), where `split` (m2InProjSplitDefault unless forced) says so: at
+ * m2InProjSplitRow, or at `at` (EngineOptions.m2InProjSplitAt, benchmarks). Decode keeps one GEMV per part: it is
+ * bound by its dispatches.
  */
-export function m2InProjSplits(c: Pick<Mamba2Config, 'intermediateSize'>, split: boolean): number[] {
-  return split ? [2 * c.intermediateSize] : [];
+export function m2InProjSplits(
+  c: Pick<Mamba2Config, 'intermediateSize' | 'inProjSize'>,
+  split: boolean,
+  at?: number,
+): number[] {
+  return split ? [at ?? m2InProjSplitRow(c)] : [];
+}
+
+/**
+ * Where in_proj's split falls by default. Below d_inner 4,096 it falls after z and x, at 2·d_inner, so the bulk
+ * [z | x] has the very shape of Mamba-1's in_proj and the thin rest [B | C | dt] (280 rows at mamba2-130m) takes
+ * split-K like Mamba-1's x_proj. From 4,096 it falls at the last whole tile of 64 rows, where in_proj's rows leave
+ * one partly filled, so the thin part is only the rows past it (dt's 16 of 10,576 at 2.7b). Measured on the H100
+ * (bench/RESULTS.md, session 15; prefill 2048 f16, GPU ms per 512-token chunk, 2 rounds): mamba2-2.7b 98.46 at
+ * 10,560 against 99.38 at 10,240 (in_proj and its reduce 51.01 against 51.81; 103.34 unsplit). At mamba2-130m,
+ * where the split is off by default, the last whole tile (3,328) was slower than 3,072 (8.65 against 8.47). The
+ * thin part's dispatches cost about as much whatever its rows, so fewer rows help only where the bulk keeps its
+ * pace.
+ */
+export function m2InProjSplitRow(c: Pick<Mamba2Config, 'intermediateSize' | 'inProjSize'>): number {
+  const whole = Math.floor(c.inProjSize / 64) * 64;
+  const last = c.intermediateSize >= 4096 && whole > 2 * c.intermediateSize && whole < c.inProjSize;
+  return last ? whole : 2 * c.intermediateSize;
 }
 
 /**

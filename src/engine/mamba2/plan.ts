@@ -40,11 +40,15 @@ type Mode = 'gemm' | 'gemv';
 
 /**
  * Where the GPU prefill splits each layer's in_proj GEMM into dispatches, by matrix key (the plan context's
- * prefillSplits): [z | x] and [B | C | dt] where `split` (ResolvedOptions.m2InProjSplit) says so
- * (m2InProjSplits). Decode's fused GEMV still reads each part whole.
+ * prefillSplits): two parts where `split` (ResolvedOptions.m2InProjSplit) says so, at the row m2InProjSplits
+ * gives (`at` forces one). Decode's fused GEMV still reads each part whole.
  */
-export function mamba2PrefillSplits(c: Mamba2Config, split: boolean): Map<string, readonly number[]> {
-  const splits = m2InProjSplits(c, split);
+export function mamba2PrefillSplits(
+  c: Mamba2Config,
+  split: boolean,
+  at?: number,
+): Map<string, readonly number[]> {
+  const splits = m2InProjSplits(c, split, at);
   return new Map(Array.from({ length: c.numLayers }, (_, l) => [`layer${l}.in_proj`, splits]));
 }
 
