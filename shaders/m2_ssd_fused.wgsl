@@ -222,11 +222,10 @@ fn keepHalf(lo: vec4f, hi: vec4f, mask: u32, upper: bool) -> vec4f {
 
 #ifdef ROWS8
 // M[t][s] = exp(cum_t − cum_s)·cb[t][s]·Δ_s (0 for s > t) for entry i = 16·t + s.
-fn mEntry(i: u32, a: f32, c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f, d0: vec4f, d1: vec4f, d2: vec4f,
-          d3: vec4f, cbv: f32) -> f32 {
+fn mEntry(i: u32, a: f32, ck: ChunkCum, cbv: f32) -> f32 {
   let t = i / 16u;
   let s = i % 16u;
-  let m = ex(a * (pick(t, c0, c1, c2, c3) - pick(s, c0, c1, c2, c3))) * pick(s, d0, d1, d2, d3) * cbv;
+  let m = ex(a * (cumAt(ck, t) - cumAt(ck, s))) * deltaAt(ck, s) * cbv;
   return select(0.0, m, s <= t);
 }
 #endif
@@ -290,39 +289,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     putRows(li, 12u, st.r3);
 #endif
     wX[li] = st.x;
-    if (li < QF) {
-      let delta = select(0.0, m2Delta(st.dt, h), li < len);
-      wDl[li / 4u][li % 4u] = delta;
-      dtSum += delta;
-    }
+    dtSum += stageDelta(li, st.dt, len, h);
     let cbNow = st.m;
     workgroupBarrier();
     if (PREFETCH && c + 1u < chunks) {
       st = loadStage(li, c + 1u, h, p0);
     }
-    // The chunk's Δ and cum (before the factor A) in registers, four tokens per vec4.
-    let d0 = wDl[0];
-    let d1 = wDl[1];
-    let d2 = wDl[2];
-    let d3 = wDl[3];
-    let c0 = prefix4(d0, 0.0);
-    let c1 = prefix4(d1, c0.w);
-    let c2 = prefix4(d2, c1.w);
-    let c3 = prefix4(d3, c2.w);
-    let cumLast = a * c3.w;
+    // The chunk's Δ and their running sums (before the factor A) in registers.
+    let ck = chunkCum();
+    let cumLast = a * ck.c3.w;
 #ifdef ROWS8
     // M's entries li and li + 128; u[p][s] at index li: (p, s) = (up, us).
-    wM[li / 4u][li % 4u] = mEntry(li, a, c0, c1, c2, c3, d0, d1, d2, d3, cbNow);
-    wM[li / 4u + 32u][li % 4u] = mEntry(li + 128u, a, c0, c1, c2, c3, d0, d1, d2, d3, cbNext);
-    let cumS = a * pick(us, c0, c1, c2, c3);
-    wU[li / 4u][li % 4u] = ex(cumLast - cumS) * pick(us, d0, d1, d2, d3) * wX[us * RP + up];
-    let cumT = a * pick(t, c0, c1, c2, c3);
+    wM[li / 4u][li % 4u] = mEntry(li, a, ck, cbNow);
+    wM[li / 4u + 32u][li % 4u] = mEntry(li + 128u, a, ck, cbNext);
+    let cumS = a * cumAt(ck, us);
+    wU[li / 4u][li % 4u] = ex(cumLast - cumS) * deltaAt(ck, us) * wX[us * RP + up];
+    let cumT = a * cumAt(ck, t);
 #else
     // M[t][s] and u[p][s] at index li, (t, s) and (p, s) = (up, us) = (t, pr): both share s's cum and Δ
     // (session 7's form; see rowValue).
-    let cumS = a * pick(us, c0, c1, c2, c3);
-    let dS = pick(us, d0, d1, d2, d3);
-    let cumT = a * pick(t, c0, c1, c2, c3);
+    let cumS = a * cumAt(ck, us);
+    let dS = deltaAt(ck, us);
+    let cumT = a * cumAt(ck, t);
     wM[li / 4u][li % 4u] = select(0.0, ex(cumT - cumS) * dS * cbNow, us <= t);
     wU[li / 4u][li % 4u] = ex(cumLast - cumS) * dS * wX[us * RP + up];
 #endif

@@ -217,38 +217,27 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     putRows(li, 3u, st.b3, true);
     putX(li, st.x0);
     putX(li + WGS, st.x1);
-    if (li < QF) {
-      let delta = select(0.0, m2Delta(st.dt, h), li < len);
-      wDl[li / 4u][li % 4u] = delta;
-      dtSum += delta;
-    }
+    dtSum += stageDelta(li, st.dt, len, h);
     let cb0 = st.m0;
     let cb1 = st.m1;
     workgroupBarrier();
     if (PREFETCH && c + 1u < chunks) {
       st = loadStage(li, c + 1u, h, p0);
     }
-    // The chunk's Δ and cum (before the factor A), four tokens per vec4.
-    let d0 = wDl[0];
-    let d1 = wDl[1];
-    let d2 = wDl[2];
-    let d3 = wDl[3];
-    let c0 = prefix4(d0, 0.0);
-    let c1 = prefix4(d1, c0.w);
-    let c2 = prefix4(d2, c1.w);
-    let c3 = prefix4(d3, c2.w);
-    let cumLast = a * c3.w;
-    let cumS = a * pick(ms, c0, c1, c2, c3);
-    let dS = pick(ms, d0, d1, d2, d3);
-    wM[li / 4u][li % 4u] = select(0.0, exp(a * pick(mt0, c0, c1, c2, c3) - cumS) * dS * cb0, ms <= mt0);
-    wM[li / 4u + 32u][li % 4u] = select(0.0, exp(a * pick(mt1, c0, c1, c2, c3) - cumS) * dS * cb1, ms <= mt1);
+    // The chunk's Δ and their running sums (before the factor A) in registers.
+    let ck = chunkCum();
+    let cumLast = a * ck.c3.w;
+    let cumS = a * cumAt(ck, ms);
+    let dS = deltaAt(ck, ms);
+    wM[li / 4u][li % 4u] = select(0.0, exp(a * cumAt(ck, mt0) - cumS) * dS * cb0, ms <= mt0);
+    wM[li / 4u + 32u][li % 4u] = select(0.0, exp(a * cumAt(ck, mt1) - cumS) * dS * cb1, ms <= mt1);
     let xu0 = wX[(us0 * RP + up) / 2u][up % 2u];
     let xu1 = wX[(us1 * RP + up) / 2u][up % 2u];
-    let cu0 = a * pick(us0, c0, c1, c2, c3);
-    let cu1 = a * pick(us1, c0, c1, c2, c3);
-    wU[(us0 * RP + up) / 4u][up % 4u] = exp(cumLast - cu0) * pick(us0, d0, d1, d2, d3) * xu0;
-    wU[(us1 * RP + up) / 4u][up % 4u] = exp(cumLast - cu1) * pick(us1, d0, d1, d2, d3) * xu1;
-    let cumT = a * pick(tOut, c0, c1, c2, c3);
+    let cu0 = a * cumAt(ck, us0);
+    let cu1 = a * cumAt(ck, us1);
+    wU[(us0 * RP + up) / 4u][up % 4u] = exp(cumLast - cu0) * deltaAt(ck, us0) * xu0;
+    wU[(us1 * RP + up) / 4u][up % 4u] = exp(cumLast - cu1) * deltaAt(ck, us1) * xu1;
+    let cumT = a * cumAt(ck, tOut);
     // (a), before S moves on: 16 t × 4 rows, halved five times across the 32 invocations of nb.
     let q0 = keepHalf(part(0u, nb, s0, s1, s2, s3), part(8u, nb, s0, s1, s2, s3), 16u, u4, li);
     let q1 = keepHalf(part(1u, nb, s0, s1, s2, s3), part(9u, nb, s0, s1, s2, s3), 16u, u4, li);

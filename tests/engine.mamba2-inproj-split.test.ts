@@ -97,6 +97,20 @@ function randomModel(): Mamba2Weights {
   });
 }
 
+/** The fixture's logits (to 1e-3) and greedy continuations of its long and one-token sequences, as transformers gave. */
+async function expectTransformers(engine: GpuMambaModel, f: ReturnType<typeof loadMamba2Fixture>) {
+  await withScope(dev.device, async () => {
+    for (const seq of ['long', 'one']) {
+      const tokens = f.expected.int32(`${seq}.tokens`);
+      const logits = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
+      expect(relMaxDiff(logits, f.expected.float32(`${seq}.logits`)), seq).toBeLessThan(1e-3);
+      const want = [...f.expected.int32(`${seq}.greedy`)];
+      const got = await engine.generate(engine.createState(), tokens, { maxNewTokens: want.length });
+      expect(got, `${seq} generate`).toEqual(want);
+    }
+  });
+}
+
 /** Deterministic token ids below `vocab`. */
 const tokensOf = (n: number, vocab: number) => Array.from({ length: n }, (_, i) => (i * 37 + 11) % vocab);
 
@@ -111,16 +125,7 @@ describe("Mamba-2 prefill's in_proj in two GEMMs, [z | x] and [B | C | dt]", () 
       // 128 rows of [z | x] are 2 tiles of 64, the 40 of [B | C | dt] one; whole, 168 rows would be 3.
       const grids = gemmsAt(engine.dispatchPlan!['body']!, 'layer0.in_proj', t).map((g) => g.grid[0]);
       expect(grids).toEqual([Math.ceil((2 * c.intermediateSize) / 64), 1]);
-      await withScope(dev.device, async () => {
-        for (const seq of ['long', 'one']) {
-          const tokens = f.expected.int32(`${seq}.tokens`);
-          const logits = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
-          expect(relMaxDiff(logits, f.expected.float32(`${seq}.logits`)), seq).toBeLessThan(1e-3);
-          const want = [...f.expected.int32(`${seq}.greedy`)];
-          const got = await engine.generate(engine.createState(), tokens, { maxNewTokens: want.length });
-          expect(got, `${seq} generate`).toEqual(want);
-        }
-      });
+      await expectTransformers(engine, f);
     } finally {
       engine.destroy();
     }
@@ -136,16 +141,7 @@ describe("Mamba-2 prefill's in_proj in two GEMMs, [z | x] and [B | C | dt]", () 
     try {
       const grids = gemmsAt(engine.dispatchPlan!['body']!, 'layer0.in_proj', 40).map((g) => g.grid[0]);
       expect(grids).toEqual([Math.ceil(at / 64), Math.ceil((c.inProjSize - at) / 64)]);
-      await withScope(dev.device, async () => {
-        for (const seq of ['long', 'one']) {
-          const tokens = f.expected.int32(`${seq}.tokens`);
-          const logits = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
-          expect(relMaxDiff(logits, f.expected.float32(`${seq}.logits`)), seq).toBeLessThan(1e-3);
-          const want = [...f.expected.int32(`${seq}.greedy`)];
-          const got = await engine.generate(engine.createState(), tokens, { maxNewTokens: want.length });
-          expect(got, `${seq} generate`).toEqual(want);
-        }
-      });
+      await expectTransformers(engine, f);
     } finally {
       engine.destroy();
     }

@@ -40,6 +40,51 @@ fn pick(i: u32, v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f) -> f32 {
   return select(lo, hi, i >= 8u)[i % 4u];
 }
 
+// Token li's Δ from its raw in_proj value (0 past the chunk's `len`) into wDl for li < 16; returns it (0 for the
+// other invocations), for the caller's Σ Δ.
+fn stageDelta(li: u32, raw: f32, len: u32, h: u32) -> f32 {
+  var delta = 0.0;
+  if (li < QF) {
+    delta = select(0.0, m2Delta(raw, h), li < len);
+    wDl[li / 4u][li % 4u] = delta;
+  }
+  return delta;
+}
+
+// The chunk's Δ (from wDl) and their running sums before the factor A, four tokens a vec4.
+struct ChunkCum {
+  d0: vec4f,
+  d1: vec4f,
+  d2: vec4f,
+  d3: vec4f,
+  c0: vec4f,
+  c1: vec4f,
+  c2: vec4f,
+  c3: vec4f,
+}
+
+fn chunkCum() -> ChunkCum {
+  var k: ChunkCum;
+  k.d0 = wDl[0];
+  k.d1 = wDl[1];
+  k.d2 = wDl[2];
+  k.d3 = wDl[3];
+  k.c0 = prefix4(k.d0, 0.0);
+  k.c1 = prefix4(k.d1, k.c0.w);
+  k.c2 = prefix4(k.d2, k.c1.w);
+  k.c3 = prefix4(k.d3, k.c2.w);
+  return k;
+}
+
+// Δ and the running sum (before A) of token i (< 16) of the chunk.
+fn deltaAt(k: ChunkCum, i: u32) -> f32 {
+  return pick(i, k.d0, k.d1, k.d2, k.d3);
+}
+
+fn cumAt(k: ChunkCum, i: u32) -> f32 {
+  return pick(i, k.c0, k.c1, k.c2, k.c3);
+}
+
 // State row `row` (an offset into `state`), n = nb .. nb + 3; zeros past N or for a row past P.
 fn loadState4(row: u32, nb: u32, live: bool) -> vec4f {
   var v = vec4f(0.0);
