@@ -64,7 +64,7 @@ const W_B = 512u;
 // The partial sums of (a), one per subgroup-of-four's block of 16 n: [8 blocks][16 t][RP p].
 var<workgroup> wPart: array<f32, 128 * RP>;
 // x_s[p] at s·RP + p; M[t][s] = exp(cum_t − cum_s)·cb·Δ_s as 4 vec4s per t; u[p][s] = exp(cum_15 − cum_s)·Δ_s·x_s[p]
-// as 4 vec4s per p; Δ_s as 4 vec4s.
+// as 4 vec4s per p (Δ is in the include's wDl).
 var<workgroup> wX: array<f32, WGS>;
 var<workgroup> wM: array<vec4f, 64>;
 var<workgroup> wU: array<vec4f, 4 * RP>;

@@ -45,7 +45,7 @@ var<workgroup> wC: array<vec4f, 512>;
 var<workgroup> wB: array<vec4f, 512>;
 // x_s[p] for p = 2·k, 2·k + 1 at vec2 s·RP/2 + k.
 var<workgroup> wX: array<vec2f, 128>;
-// Δ_s as 4 vec4s; M[t][s] at vec4 4·t + s/4; u[s][p] at vec4 s·RP/4 + p/4.
+// M[t][s] at vec4 4·t + s/4; u[s][p] at vec4 s·RP/4 + p/4 (Δ is in the include's wDl).
 var<workgroup> wM: array<vec4f, 64>;
 var<workgroup> wU: array<vec4f, 64>;
 // The butterfly's exchanges through workgroup memory (one vec4 an invocation; 1 entry where SGS covers them all).

@@ -147,6 +147,16 @@ describe('prefill column blocks (Mamba-2 in_proj as [z | x] and [B | C | dt])', 
   const m2small = randomMamba2Config('mamba2-130m'); // d_model 768, d_inner 1,536, in_proj 3,352 rows
   const m2big = randomMamba2Config('mamba2-2.7b'); // d_model 2,560, d_inner 5,120, in_proj 10,576 rows
 
+  it('a forced split row turns the split on and must fall inside in_proj', () => {
+    const r = resolveOptions({ dtype: 'f16', m2InProjSplitAt: 10368 }, gpu, m2big);
+    expect([r.m2InProjSplit, r.m2InProjSplitAt]).toEqual([true, 10368]);
+    expect(resolveOptions({ dtype: 'f16', m2InProjSplitAt: 10575 }, gpu, m2big).m2InProjSplitAt).toBe(10575);
+    for (const at of [0, 10576, 1.5])
+      expect(() => resolveOptions({ dtype: 'f16', m2InProjSplitAt: at }, gpu, m2big), String(at)).toThrow(
+        /m2InProjSplitAt must be a row of in_proj from 1 to 10575/,
+      );
+  });
+
   it('in_proj splits by default from d_inner 4,096: after z and x below it, at the last whole 64-row tile from it', () => {
     expect(m2InProjSplits(m2small, true)).toEqual([3072]);
     // 10,576 rows: 165 whole tiles (10,560), the thin part dt's 16 rows (session 15's H100 run).

@@ -125,8 +125,8 @@ export interface EngineOptions {
    */
   m2InProjSplit?: boolean;
   /**
-   * With the split: the row of in_proj where it is made (benchmarks; default 2·d_inner, after z and x). Between 1
-   * and in_proj's rows − 1.
+   * Splits in_proj at this row (benchmarks; default m2InProjSplitRow's row where the split is on). Between 1 and
+   * in_proj's rows − 1.
    */
   m2InProjSplitAt?: number;
   /**
@@ -202,9 +202,9 @@ export interface ResolvedOptions {
   batchMemory: number;
   /** continueMany batches when the caller gives no batchSize (EngineOptions.batched). */
   batched: boolean;
-  /** Mamba-2 prefill runs in_proj as [z | x] and [B | C | dt] (false for Mamba-1, which has no such split). */
+  /** Mamba-2 prefill runs in_proj as two GEMMs (false for Mamba-1, which has no such split). */
   m2InProjSplit: boolean;
-  /** Where the split is made (EngineOptions.m2InProjSplitAt); undefined: after z and x. */
+  /** Where the split is made (EngineOptions.m2InProjSplitAt); undefined: at m2InProjSplitRow's row. */
   m2InProjSplitAt?: number;
   /** Mamba-2's gated RMSNorm form on the hardware variant (EngineOptions.gatedNorm). */
   gatedNorm: GatedNormForm;
@@ -251,10 +251,11 @@ export function resolveOptions(
     throw new RangeError(`m2Conv must be 'scalar' or 'vec4', got ${String(opts.m2Conv)}`);
   }
   if (isMamba2Config(config) && opts.m2InProjSplitAt !== undefined) {
-    const rows = 2 * config.intermediateSize + 2 * config.nGroups * config.stateSize + config.numHeads;
     const at = opts.m2InProjSplitAt;
-    if (!(Number.isInteger(at) && at >= 1 && at < rows))
-      throw new RangeError(`m2InProjSplitAt must be a row of in_proj from 1 to ${rows - 1} (got ${at}).`);
+    if (!(Number.isInteger(at) && at >= 1 && at < config.inProjSize))
+      throw new RangeError(
+        `m2InProjSplitAt must be a row of in_proj from 1 to ${config.inProjSize - 1} (got ${at}).`,
+      );
   }
   if (opts.batchMemory !== undefined && !(Number.isFinite(opts.batchMemory) && opts.batchMemory >= 0)) {
     throw new RangeError(`batchMemory must be a number of bytes, 0 or more (got ${opts.batchMemory}).`);
