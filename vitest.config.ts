@@ -24,6 +24,7 @@ export const GPU_TESTS = [
   'tests/engine.mamba2.test.ts',
   'tests/engine.mamba2-batch.test.ts',
   'tests/engine.mamba2-inproj-split.test.ts',
+  'tests/engine.mamba2-norm-fold.test.ts',
   'tests/engine.m2-ssd-sgmm.test.ts',
   'tests/engine.prefill-tiles.test.ts',
   'tests/engine.sgmm-emulated.test.ts',

@@ -1,5 +1,7 @@
 #variant gemm_tiled
 #variant gemm_tiled_h HALF
+#variant gemm_tiled_rs RSTD
+#variant gemm_tiled_rs_h HALF RSTD
 #ifdef HALF
 enable f16;
 #endif
@@ -22,6 +24,11 @@ enable f16;
 // splitCount (include/split_count.wgsl) is shared with gemm_splitk_reduce.wgsl; splitCount() in src/engine/model.ts
 // is its host twin.
 // gemm_tiled_h (devices with shader-f16) reads the f16 weights as array<f16> (the same bytes), sums in f32.
+// _rs (RSTD): Mamba-2's out_proj with its gated RMSNorm folded in. X holds g·w (g = y·silu(z) gated by the fused
+// SSD, w the norm's weight) and gss f32 [T, NPART] the SSD workgroups' partial sums of g² per token; every
+// result of token t is multiplied by rstd_t = 1 / sqrt(Σ_j gss[t, j] / DI + EPS) before the bias (the partial
+// sums of split-K too: the scale is the same for every K range). So Y = W · (g·w·rstd_t), the norm's output,
+// without the norm's pass over y and z (reference: gatedRmsNorm in src/engine/reference/mamba2.ts, then matVec).
 // Reference: matVec in src/engine/reference/mamba.ts applied to every token.
 // Dispatch: (ceil(N / BN), ceil(T / BM), splitCount(T)).
 #include "dims.wgsl"
@@ -55,6 +62,38 @@ override SX: u32 = 4u * TM + 1u;
 override SW: u32 = 4u * TN + 1u;
 var<workgroup> xs: array<vec4f, 16u * SX>; // [16 k][BM / 4 token groups]
 var<workgroup> ws: array<vec4f, 16u * SW>; // [16 k][BN / 4 output groups]
+
+#ifdef RSTD
+override NPART: u32;
+override DI: u32;
+override EPS: f32;
+@group(0) @binding(7) var<storage, read> gss: array<f32>;
+var<workgroup> wPartSq: array<f32, 256>;
+var<workgroup> wScale: array<f32, 128>;
+
+// rstd of tokens t0 .. t0 + BM − 1 into wScale: 256 / BM invocations a token, each summing every (256 / BM)-th
+// partial, then one of them adds their sums. Called in uniform control flow (two barriers).
+fn tokenScales(li: u32, t0: u32) {
+  let bm = 16u * TM;
+  let lanes = 256u / bm;
+  let r = li % bm;
+  let t = min(t0 + r, dims.T - 1u);
+  var s = 0.0;
+  for (var j = li / bm; j < NPART; j += lanes) {
+    s += gss[t * NPART + j];
+  }
+  wPartSq[li] = s;
+  workgroupBarrier();
+  if (li < bm) {
+    var total = 0.0;
+    for (var k = 0u; k < lanes; k++) {
+      total += wPartSq[li + k * bm];
+    }
+    wScale[li] = inverseSqrt(total / f32(DI) + EPS);
+  }
+  workgroupBarrier();
+}
+#endif
 
 #ifndef HALF
 fn wordAt(i: u32) -> u32 {
@@ -180,12 +219,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
     workgroupBarrier();
   }
+#ifdef RSTD
+  tokenScales(li, t0);
+#endif
   for (var q = 0u; q < TM / 4u; q++) {
     for (var i = 0u; i < 4u; i++) {
       let t = t0 + 64u * q + 4u * lid.y + i;
       if (t >= T) {
         continue;
       }
+#ifdef RSTD
+      let tokenScale = wScale[64u * q + 4u * lid.y + i];
+#endif
       for (var p = 0u; p < TN / 4u; p++) {
         var v = c00[i];
         if (q == 1u && p == 1u) {
@@ -205,6 +250,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
           if (I8 && GS == 0u) {
             v[j] *= i8Scale(N, shape.K, n, 0u);
           }
+#endif
+#ifdef RSTD
+          v[j] *= tokenScale;
 #endif
           if (split == 1u) {
             var y = v[j];

@@ -1,5 +1,7 @@
 #variant m2_ssd_fused
 #variant m2_ssd_fused8 ROWS8
+#variant m2_ssd_fused_gate GATE
+#variant m2_ssd_fused8_gate ROWS8 GATE
 // Chunked SSD scan (Mamba-2 prefill), fused variant for GPUs, pass 2 of 2: workgroup (z, h) carries the state
 // rows p0 .. p0 + 15 (p0 = 16·z) of head h through every chunk of 16 tokens, in registers, so the states
 // entering the chunks never go to memory (the three-pass variant writes them all and reads them twice). Per
@@ -33,6 +35,7 @@
 // at 2.7b its time per layer is 2.8× the 130m shape's for 3.3× the heads, as if an SM held one workgroup at a
 // time (bench/RESULTS.md, session 7). Each invocation keeps the same two rows of state; it stages twice the
 // values of C and B per chunk, and makes two entries of M.
+// _gate (GATE): the outputs gated and weighted for the folded norm, Σ g² per token to gss (the include says how).
 // Shapes: xbc f32 [T, CD] (x [H·P] | B [G·N] | C [G·N]), proj f32 [T, LDP] (raw Δ at DT_COL), params f32
 // (dt_bias at DTB_OFF, A_log [H] at A_OFF, D [H] at D_OFF), cb f32 [ceil(T/16), G, 16, 16], state f32 (ssm
 // [H, P, N] at SSM_OFF, dtSum [H] at DTS_OFF), y f32 [T, H·P]. Q = 16, N ≤ 128, any P and G | H.
@@ -89,6 +92,9 @@ struct Stage {
   x: f32,
   dt: f32,
   m: f32,
+#ifdef GATE
+  z: f32,
+#endif
 }
 
 #ifdef ROWS8
@@ -148,6 +154,9 @@ fn loadStage(li: u32, c: u32, h: u32, p0: u32) -> Stage {
     st.x = v;
     st.dt = v;
     st.m = v;
+#ifdef GATE
+    st.z = v;
+#endif
     return st;
   }
   let len = chunkLen(c);
@@ -171,8 +180,14 @@ fn loadStage(li: u32, c: u32, h: u32, p0: u32) -> Stage {
   let s = li / RP;
   let p = li % RP;
   st.x = 0.0;
+#ifdef GATE
+  st.z = 0.0;
+#endif
   if (s < len && p0 + p < P) {
     st.x = xbc[(t0 + s) * xbcStride() + h * P + p0 + p];
+#ifdef GATE
+    st.z = zAt(t0 + s, h, p0 + p);
+#endif
   }
   st.dt = 0.0;
   if (li < len) {
@@ -260,6 +275,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let pOut = 2u * l + select(0u, 1u, kp);
   let tOut = select(0u, 8u, kt);
   var dtSum = 0.0;
+#ifdef GATE
+  let gw = select(0.0, params[GW_OFF + h * P + p0 + pr], p0 + pr < P);
+  let sqParts = (P + RP - 1u) / RP * H;
+  let sqPart = h * ((P + RP - 1u) / RP) + wid.x;
+  let sqRows = min(RP, P - p0);
+#endif
   var st: Stage;
   if (PREFETCH) {
     st = loadStage(li, 0u, h, p0);
@@ -272,6 +293,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     }
     // The previous chunk's C, B, M, u, x, Δ and partial sums are read by now.
     workgroupBarrier();
+#ifdef GATE
+    // and its g² are all in wSq.
+    if (c > 0u) {
+      flushSq(li, t0 - QF, QF, sqRows, sqPart, sqParts);
+    }
+    let zNow = st.z;
+#endif
 #ifdef ROWS8
     putRows(li, 0u, st.r0);
     putRows(li, 1u, st.r1);
@@ -353,9 +381,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       for (var ww = 0u; ww < 8u; ww++) {
         sum += wPart[ww * 16u * RP + t * RP + pr];
       }
-      y[(t0 + t) * H * P + h * P + p0 + pr] = ex(cumT) * sum + intra + d * wX[li];
+      var out = ex(cumT) * sum + intra + d * wX[li];
+#ifdef GATE
+      out = gated(out, zNow, gw, t, pr);
+#endif
+      y[(t0 + t) * H * P + h * P + p0 + pr] = out;
     }
   }
+#ifdef GATE
+  workgroupBarrier();
+  if (chunks > 0u) {
+    flushSq(li, (chunks - 1u) * QF, chunkLen(chunks - 1u), sqRows, sqPart, sqParts);
+  }
+#endif
   storeState4(rowA, nb, liveA, sA);
   storeState4(rowB, nb, liveB, sB);
   if (wid.x == 0u) {

@@ -1,3 +1,5 @@
+#variant m2_ssd_fused4r
+#variant m2_ssd_fused4r_gate GATE
 // Chunked SSD scan (Mamba-2 prefill), fused variant for GPUs with four state rows an invocation, pass 2 of 2
 // (after m2_ssd_cb). The same recurrence as m2_ssd_fused: workgroup (z, h) carries the state rows p0 .. p0 + 15
 // (p0 = 16·z) of head h through every chunk of 16 tokens in registers. Per chunk c (tokens t0 = 16·c ..), with S
@@ -24,6 +26,7 @@
 // staged at its start; M[t][s] = exp(cum_t − cum_s)·cb·Δ_s and u[s][p] = exp(cum_15 − cum_s)·Δ_s·x_s[p] go to
 // workgroup memory; two barriers (more in the workgroup-memory rounds). No private array is indexed at run time.
 // Head h's Σ Δ over the T tokens is added to dtSum[h] by the workgroups with z = 0.
+// _gate (GATE): the outputs gated and weighted for the folded norm, Σ g² per token to gss (the include says how).
 // Shapes: xbc f32 [T, CD] (x [H·P] | B [G·N] | C [G·N]), proj f32 [T, LDP] (raw Δ at DT_COL), params f32
 // (dt_bias at DTB_OFF, A_log [H] at A_OFF, D [H] at D_OFF), cb f32 [ceil(T/16), G, 16, 16], state f32 (ssm
 // [H, P, N] at SSM_OFF, dtSum [H] at DTS_OFF), y f32 [T, H·P]. Q = 16, N ≤ 128, any P and G | H.
@@ -70,6 +73,19 @@ struct Stage {
   dt: f32,
   m0: f32,
   m1: f32,
+#ifdef GATE
+  z: vec2f,
+#endif
+}
+
+// The outputs invocation li stores after the butterfly: token outToken(li), rows outRow(li) and outRow(li) + 1.
+fn outToken(li: u32) -> u32 {
+  let nb = li % NV;
+  return ((nb >> 1u) & 1u) + 2u * ((nb >> 2u) & 1u) + 4u * ((nb >> 3u) & 1u) + 8u * ((nb >> 4u) & 1u);
+}
+
+fn outRow(li: u32) -> u32 {
+  return 4u * (li / NV) + 2u * (li % 2u);
 }
 
 // Staged vec4 k of this invocation: row r = (li / 32 + 4·k) % 16 of C or B (`col`), n = 4·(li % 32) ..; zeros
@@ -121,6 +137,18 @@ fn loadStage(li: u32, c: u32, h: u32, p0: u32) -> Stage {
   let at = (c * G + h / (H / G)) * 256u;
   st.m0 = cb[at + li];
   st.m1 = cb[at + li + WGS];
+#ifdef GATE
+  // z of this invocation's two outputs.
+  let tz = outToken(li);
+  let pz = p0 + outRow(li);
+  st.z = vec2f(0.0);
+  if (tz < len && pz < P) {
+    st.z.x = zAt(t0 + tz, h, pz);
+  }
+  if (tz < len && pz + 1u < P) {
+    st.z.y = zAt(t0 + tz, h, pz + 1u);
+  }
+#endif
   return st;
 }
 
@@ -185,8 +213,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let u2 = (nb & 4u) != 0u;
   let u1 = (nb & 2u) != 0u;
   let u0 = (nb & 1u) != 0u;
-  let tOut = ((nb >> 1u) & 1u) + 2u * ((nb >> 2u) & 1u) + 4u * ((nb >> 3u) & 1u) + 8u * ((nb >> 4u) & 1u);
-  let pOut = 4u * pg + 2u * (nb & 1u);
+  let tOut = outToken(li);
+  let pOut = outRow(li);
   // M's entries li, li + 128: (t, s) = (i / 16, i % 16); u's entries li, li + 128: (s, p) = (i / RP, i % RP).
   let mt0 = li / 16u;
   let mt1 = mt0 + 8u;
@@ -195,6 +223,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let us1 = us0 + WGS / RP;
   let up = li % RP;
   var dtSum = 0.0;
+#ifdef GATE
+  let gw0 = select(0.0, params[GW_OFF + h * P + p0 + pOut], p0 + pOut < P);
+  let gw1 = select(0.0, params[GW_OFF + h * P + p0 + pOut + 1u], p0 + pOut + 1u < P);
+  let sqParts = (P + RP - 1u) / RP * H;
+  let sqPart = h * ((P + RP - 1u) / RP) + wid.x;
+  let sqRows = min(RP, P - p0);
+#endif
   var st: Stage;
   if (PREFETCH) {
     st = loadStage(li, 0u, h, p0);
@@ -207,6 +242,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     }
     // The previous chunk's C, B, x, M, u and Δ are read by now.
     workgroupBarrier();
+#ifdef GATE
+    // and its g² are all in wSq.
+    if (c > 0u) {
+      flushSq(li, t0 - QF, QF, sqRows, sqPart, sqParts);
+    }
+    let zNow = st.z;
+#endif
     putRows(li, 0u, st.c0, false);
     putRows(li, 1u, st.c1, false);
     putRows(li, 2u, st.c2, false);
@@ -284,8 +326,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
         intra += mrow.z * wX[(4u * sq + 2u) * (RP / 2u) + pOut / 2u];
         intra += mrow.w * wX[(4u * sq + 3u) * (RP / 2u) + pOut / 2u];
       }
-      let out = exp(cumT) * red + intra + d * wX[tOut * (RP / 2u) + pOut / 2u];
+      var out = exp(cumT) * red + intra + d * wX[tOut * (RP / 2u) + pOut / 2u];
       let at = (t0 + tOut) * H * P + h * P + p0 + pOut;
+#ifdef GATE
+      out = vec2f(gated(out.x, zNow.x, gw0, tOut, pOut), gated(out.y, zNow.y, gw1, tOut, pOut + 1u));
+#endif
       if (p0 + pOut < P) {
         y[at] = out.x;
       }
@@ -294,6 +339,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       }
     }
   }
+#ifdef GATE
+  workgroupBarrier();
+  if (chunks > 0u) {
+    flushSq(li, (chunks - 1u) * QF, chunkLen(chunks - 1u), sqRows, sqPart, sqParts);
+  }
+#endif
   storeState4(row0, nb4, live0, s0);
   storeState4(row0 + N, nb4, live1, s1);
   storeState4(row0 + 2u * N, nb4, live2, s2);

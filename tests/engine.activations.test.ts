@@ -101,6 +101,8 @@ describe('activation sizing, Mamba-2', () => {
       'cum',
       'dl',
       'cs',
+      // The fused SSD's partial sums of g² where the gated norm folds into it (mamba2/plan.ts).
+      'gss',
     ];
     const device = dev.device;
     const created: { label: string; size: number }[] = [];

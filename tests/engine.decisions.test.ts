@@ -37,6 +37,7 @@ import {
   M2_SCAN_SLICE_GPU,
   gatedNormKernel,
   M2_SSD_FUSED,
+  gatedNormFoldRefusal,
   M2_SSD_FUSED8,
   M2_SSD_FUSED_NOPREFETCH,
   M2_SSD_SGMM_Q,
@@ -420,13 +421,21 @@ describe('kernel choice by adapter kind', () => {
     );
   });
 
-  it("Mamba-2's gated norm and conv: walked twice unless asked, the conv on vec4s on GPUs, nothing else accepted", () => {
+  it("Mamba-2's gated norm and conv: folded where the SSD is fused, else walked twice unless asked, the conv on vec4s on GPUs, nothing else accepted", () => {
     const m2 = randomMamba2Config('mamba2-2.7b');
-    expect(resolveOptions({ dtype: 'f16' }, gpu, m2).gatedNorm).toBe('loop');
+    expect(resolveOptions({ dtype: 'f16' }, gpu, m2).gatedNorm).toBe('fold');
+    expect(resolveOptions({ dtype: 'f16', ssd: 'passes' }, gpu, m2).gatedNorm).toBe('loop');
+    expect(resolveOptions({ dtype: 'f16', variant: 'software' }, gpu, m2).gatedNorm).toBe('loop');
     expect(resolveOptions({ dtype: 'f16', gatedNorm: 'keep' }, gpu, m2).gatedNorm).toBe('keep');
-    expect(() => resolveOptions({ dtype: 'f16', gatedNorm: 'once' as never }, gpu, m2)).toThrow(
-      /gatedNorm must be 'loop' or 'keep', got once/,
+    expect(resolveOptions({ dtype: 'f16', gatedNorm: 'loop' }, gpu, m2).gatedNorm).toBe('loop');
+    expect(() => resolveOptions({ dtype: 'f16', ssd: 'passes', gatedNorm: 'fold' }, gpu, m2)).toThrow(
+      /folded into the SSD and out_proj needs a fused SSD form/,
     );
+    expect(() => resolveOptions({ dtype: 'f16', gatedNorm: 'once' as never }, gpu, m2)).toThrow(
+      /gatedNorm must be 'loop', 'keep' or 'fold', got once/,
+    );
+    expect(gatedNormFoldRefusal('hardware', M2_SSD_FUSED, true)).toMatch(/not on subgroup matrices/);
+    expect(gatedNormFoldRefusal('hardware', M2_SSD_FUSED, false)).toBeUndefined();
     expect(resolveOptions({ dtype: 'f16' }, gpu, m2).m2Conv).toBe('vec4');
     expect(resolveOptions({ dtype: 'f16', variant: 'software' }, gpu, m2).m2Conv).toBe('scalar');
     expect(resolveOptions({ dtype: 'f16', m2Conv: 'scalar' }, gpu, m2).m2Conv).toBe('scalar');

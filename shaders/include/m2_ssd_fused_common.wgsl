@@ -25,6 +25,43 @@ override PREFETCH: bool = true;
 const QF = 16u;
 var<workgroup> wDl: array<vec4f, 4>;
 
+#ifdef GATE
+// The gated RMSNorm's first half, folded into the output (the kernels' _gate variants): each output v becomes
+// g·w, with g = v·silu(z), z = proj[t, Z_COL + h·P + p] and w = params[GW_OFF + h·P + p] the norm's weight,
+// and the workgroup's Σ_p g² of each token goes to gss[t, part] (part = h·ceil(P / RP) + z of the dispatch).
+// out_proj's gemm_tiled_rs adds a token's parts up into its rstd, so no pass of its own reads y and z again.
+// gss f32 [T, H·ceil(P / RP)].
+override Z_COL: u32;
+override GW_OFF: u32;
+@group(0) @binding(7) var<storage, read_write> gss: array<f32>;
+// g² of the chunk's token t (< 16) and row p (< 16) at 16·t + p.
+var<workgroup> wSq: array<f32, 256>;
+
+// z of token t, row p of head h (the caller keeps t and p inside T and P).
+fn zAt(t: u32, h: u32, p: u32) -> f32 {
+  return proj[t * LDP + Z_COL + h * P + p];
+}
+
+// Output v of the chunk's token t, row p gated and weighted; its g² kept for flushSq.
+fn gated(v: f32, z: f32, w: f32, t: u32, p: u32) -> f32 {
+  let g = v * z / (1.0 + exp(-z));
+  wSq[16u * t + p] = g * g;
+  return g * w;
+}
+
+// After a barrier that follows the outputs of the chunk at t0 (`len` tokens): invocation li < len adds token
+// li's `rows` live rows into gss.
+fn flushSq(li: u32, t0: u32, len: u32, rows: u32, part: u32, parts: u32) {
+  if (li < len) {
+    var s = 0.0;
+    for (var p = 0u; p < rows; p++) {
+      s += wSq[16u * li + p];
+    }
+    gss[(t0 + li) * parts + part] = s;
+  }
+}
+#endif
+
 // The inclusive prefix sums of v, plus `base`.
 fn prefix4(v: vec4f, base: f32) -> vec4f {
   let a = base + v.x;

@@ -10,7 +10,7 @@ import { isMamba2Config, type AnyMambaConfig } from '../model/family.ts';
 import type { Mamba2Config } from '../model/mamba2Config.ts';
 import { splitKFloats, type GemmTuning } from './decisions.ts';
 import type { M2SsdChoice } from './mamba2/decisions.ts';
-import { ssdScratchFloats } from './mamba2/ssd.ts';
+import { ssdGateParts, ssdScratchFloats } from './mamba2/ssd.ts';
 
 /** Words of the sampler's report: id, prob, count, then up to 16 (id, prob) alternatives. */
 export const SAMPLE_OUT_WORDS = 3 + 2 * 16;
@@ -46,9 +46,12 @@ export type Activations = Record<ActivationName, GPUBuffer>;
 export type SharedActivationName = Exclude<ActivationName, 'xz' | 'xc' | 'dbc' | 'y' | 'dt'>;
 export type SharedActivations = Record<SharedActivationName, GPUBuffer>;
 
-/** Mamba-2's activations: in_proj's output, the conv's, the scan's and the chunked scan's scratch. */
+/**
+ * Mamba-2's activations: in_proj's output, the conv's, the scan's, the gated norm's, the chunked scan's scratch
+ * and `gss`, the fused SSD's partial sums of g² per token where the gated norm is folded (mamba2/plan.ts).
+ */
 export type Mamba2ActivationName =
-  SharedActivationName | 'proj' | 'xbc' | 'y' | 'gated' | 'cum' | 'dl' | 'cs';
+  SharedActivationName | 'proj' | 'xbc' | 'y' | 'gated' | 'cum' | 'dl' | 'cs' | 'gss';
 export type Mamba2Activations = Record<Mamba2ActivationName, GPUBuffer>;
 
 function sharedSizes(config: AnyMambaConfig, T: number): Record<SharedActivationName, number> {
@@ -96,6 +99,7 @@ export function mamba2ActivationSizes(
 ): Record<Mamba2ActivationName, number> {
   const T = chunkSize;
   const H = c.numHeads;
+  const shape = { H, P: c.headDim, G: c.nGroups, N: c.stateSize };
   return {
     ...sharedSizes(c, T),
     proj: T * c.inProjSize * 4,
@@ -104,7 +108,8 @@ export function mamba2ActivationSizes(
     gated: T * c.intermediateSize * 4,
     cum: T * H * 4,
     dl: T * H * 4,
-    cs: ssdScratchFloats(T, { H, P: c.headDim, G: c.nGroups, N: c.stateSize }, ssd) * 4,
+    cs: ssdScratchFloats(T, shape, ssd) * 4,
+    gss: ssd.fused ? T * ssdGateParts(shape, ssd) * 4 : 0,
   };
 }
 

@@ -315,6 +315,7 @@ export const HALF_KERNELS = [
   'gemv_fused',
   'gemv_fused_sg',
   'gemm_tiled',
+  'gemm_tiled_rs',
   'gemm_reg',
 ] as const;
 export type HalfKernel = (typeof HALF_KERNELS)[number];

@@ -19,6 +19,7 @@ import {
 } from './decisions.ts';
 import {
   GATED_NORM_FORMS,
+  gatedNormFoldRefusal,
   M2_CONV_FORMS,
   m2ConvDefault,
   m2InProjSplitDefault,
@@ -130,9 +131,11 @@ export interface EngineOptions {
    */
   m2InProjSplitAt?: number;
   /**
-   * Mamba-2 prefill (hardware variant): the gated RMSNorm's kernel. 'keep' holds each invocation's gated values
-   * in registers between the sum of squares and the store (m2_gated_norm_keep: y and z read once); 'loop'
-   * walks them twice (m2_gated_norm_v4). Default 'loop' (mamba2/decisions.ts gatedNormKernel).
+   * Mamba-2 prefill (hardware variant): how the gated RMSNorm is made (mamba2/decisions.ts GatedNormForm).
+   * 'fold' gates in the fused SSD kernel and scales in out_proj's GEMM, with no pass of its own; 'keep' holds
+   * each invocation's gated values in registers between the sum of squares and the store (m2_gated_norm_keep:
+   * y and z read once); 'loop' walks them twice (m2_gated_norm_v4). Default 'fold' where the plan allows it
+   * (gatedNormFoldRefusal: a fused SSD form, out_proj on gemm_tiled), else 'loop'.
    */
   gatedNorm?: GatedNormForm;
   /**
@@ -245,7 +248,7 @@ export function resolveOptions(
     throw new RangeError(`decodeMiddle must be 'fused', 'split' or 'scan', got ${String(opts.decodeMiddle)}`);
   }
   if (opts.gatedNorm !== undefined && !GATED_NORM_FORMS.includes(opts.gatedNorm)) {
-    throw new RangeError(`gatedNorm must be 'loop' or 'keep', got ${String(opts.gatedNorm)}`);
+    throw new RangeError(`gatedNorm must be 'loop', 'keep' or 'fold', got ${String(opts.gatedNorm)}`);
   }
   if (opts.m2Conv !== undefined && !M2_CONV_FORMS.includes(opts.m2Conv)) {
     throw new RangeError(`m2Conv must be 'scalar' or 'vec4', got ${String(opts.m2Conv)}`);
@@ -279,6 +282,9 @@ export function resolveOptions(
     opts.subgroupMatrix === true
       ? sgmatKernel(variant, opts.dtype, dev.subgroupMatrix, opts.sgmm)
       : undefined;
+  const noFold = gatedNormFoldRefusal(variant, m2Ssd, sgmat !== undefined);
+  if (isMamba2Config(config) && opts.gatedNorm === 'fold' && noFold !== undefined)
+    throw new RangeError(`The gated norm folded into the SSD and out_proj ${noFold}.`);
   // The logits of one chunk must fit one binding too.
   const byLogits = Math.floor(maxBinding / (config.vocabSize * 4));
   return {
@@ -303,7 +309,7 @@ export function resolveOptions(
       isMamba2Config(config) &&
       (opts.m2InProjSplitAt !== undefined || (opts.m2InProjSplit ?? m2InProjSplitDefault(config))),
     m2InProjSplitAt: isMamba2Config(config) ? opts.m2InProjSplitAt : undefined,
-    gatedNorm: opts.gatedNorm ?? 'loop',
+    gatedNorm: opts.gatedNorm ?? (noFold === undefined ? 'fold' : 'loop'),
     m2Conv: opts.m2Conv ?? m2ConvDefault(variant),
     batched: opts.batched ?? true,
   };

@@ -119,10 +119,30 @@ export function m2ConvDefault(variant: KernelVariant): M2ConvForm {
   return variant === 'hardware' ? 'vec4' : 'scalar';
 }
 
-/** How the gated RMSNorm walks a row: twice through memory ('loop') or once, kept in registers ('keep'). */
-export type GatedNormForm = 'loop' | 'keep';
+/**
+ * How prefill makes the gated RMSNorm: its own pass walking a row twice through memory ('loop') or once, kept in
+ * registers ('keep'), or folded ('fold'): the fused SSD kernel gates and weights its outputs and leaves partial
+ * sums of g² per token, and out_proj's GEMM (gemm_tiled_rs) scales each token's results by its rstd, so no pass
+ * reads y and z again (continueMany's batched plan keeps the pass, as 'loop').
+ */
+export type GatedNormForm = 'loop' | 'keep' | 'fold';
 /** Every GatedNormForm, for the engine's check and the command line's. */
-export const GATED_NORM_FORMS: readonly string[] = ['loop', 'keep'];
+export const GATED_NORM_FORMS: readonly string[] = ['loop', 'keep', 'fold'];
+
+/**
+ * Why the gated norm cannot fold into the SSD and out_proj on this plan, or undefined where it can: it needs the
+ * hardware variant, a fused SSD form and out_proj on gemm_tiled (not the subgroup-matrix GEMM).
+ */
+export function gatedNormFoldRefusal(
+  variant: KernelVariant,
+  ssd: M2SsdChoice,
+  subgroupMatrixGemm: boolean,
+): string | undefined {
+  if (variant !== 'hardware') return 'needs the hardware variant';
+  if (!ssd.fused) return 'needs a fused SSD form';
+  if (subgroupMatrixGemm) return 'needs out_proj on gemm_tiled, not on subgroup matrices';
+  return undefined;
+}
 
 /** Vec4 slots an invocation of m2_gated_norm_keep holds: its group is at most 4 · 8 · WG channels. */
 export const GATED_NORM_KEEP_SLOTS = 8;

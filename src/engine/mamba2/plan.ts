@@ -1,6 +1,7 @@
 /**
  * Mamba-2's dispatch plan. Per chunk of T tokens: embed → per layer [RMSNorm (+ the previous out_proj) →
- * in_proj → m2_conv → scan → m2_gated_norm → out_proj] → norm_f → LM head. The matrices, the embedding, the
+ * in_proj → m2_conv → scan → m2_gated_norm → out_proj] → norm_f → LM head; on GPUs the gated norm folds into
+ * the fused SSD and out_proj's GEMM (foldsNorm). The matrices, the embedding, the
  * RMSNorm, the LM head, NLL and the sampler are the Mamba-1 engine's builders (plan/gemm.ts, plan/layer.ts,
  * plan/assemble.ts), so both families get the same kernel choices (tiled / split-K GEMM for prefill, the GEMV
  * variants for decode). Prefill scans with the chunked SSD (ssd.ts: the fused pair on GPUs, three passes else), decode with the token step
@@ -24,11 +25,11 @@ import type { Dispatch } from '../kernels/pipelines.ts';
 import { outputSteps, type DispatchPlan } from '../plan/assemble.ts';
 import { ceil } from '../plan/context.ts';
 import { fusedGemvSteps, type FusedGemvContext } from '../plan/fusedGemv.ts';
-import { gemmSteps } from '../plan/gemm.ts';
+import { gemmSteps, type NormFold } from '../plan/gemm.ts';
 import { embedSteps, rmsnormStep } from '../plan/layer.ts';
 import { mamba2StateLayout } from '../stateIO.ts';
 import type { GpuMamba2Weights } from './placement.ts';
-import { ssdSteps, type SsdLayout, type SsdShape } from './ssd.ts';
+import { ssdGateParts, ssdSteps, type SsdLayout, type SsdShape } from './ssd.ts';
 
 export interface Mamba2PlanContext extends FusedGemvContext {
   config: Mamba2Config;
@@ -79,8 +80,28 @@ export function scanLayout(ctx: Mamba2PlanContext): SsdLayout {
   };
 }
 
-/** Layer `l`'s SSM: the chunked SSD for a chunk ('gemm', ssd.ts), the token step for decode ('gemv'). */
-function scanSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
+/**
+ * Whether this plan folds the gated norm into the SSD and out_proj (GatedNormForm 'fold'; the options have
+ * checked that the SSD form and out_proj's GEMM allow it): prefill chunks only.
+ */
+const foldsNorm = (ctx: Mamba2PlanContext, mode: Mode) => mode === 'gemm' && ctx.opts.gatedNorm === 'fold';
+
+/** The fold's out_proj side (gemm_tiled_rs): where the fused SSD left its Σ g², how many, over how many channels. */
+function normFold(ctx: Mamba2PlanContext): NormFold {
+  const c = ctx.config;
+  return {
+    gss: ctx.act.gss,
+    NPART: ssdGateParts(scanShape(c), ctx.opts.m2Ssd),
+    DI: c.intermediateSize,
+    EPS: c.layerNormEpsilon,
+  };
+}
+
+/**
+ * Layer `l`'s SSM: the chunked SSD for a chunk ('gemm', ssd.ts), the token step for decode ('gemv'); with
+ * `fold`, the fused SSD's outputs gated and weighted for the folded norm (z at column 0 of proj).
+ */
+function scanSteps(ctx: Mamba2PlanContext, l: number, mode: Mode, fold = false): Dispatch[] {
   const a = ctx.act;
   const params = ctx.weights.layerParams[l]!;
   const state = ctx.weights.work[l]!;
@@ -93,7 +114,8 @@ function scanSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
     return [k.dispatch(`layer${l}.scan`, { dims, xbc, proj, params, state, y }, () => [rows, 1, 1])];
   }
   const buffers = { dims, xbc, proj, params, cum, dl, cs, state, y };
-  return ssdSteps(ctx.pipes, `layer${l}.`, shape, layout, buffers, ctx.opts.m2Ssd);
+  const gate = fold ? { gss: a.gss, Z_COL: 0, GW_OFF: ctx.weights.pl.gateNorm } : undefined;
+  return ssdSteps(ctx.pipes, `layer${l}.`, shape, layout, buffers, ctx.opts.m2Ssd, gate);
 }
 
 /** The conv's constants (m2_conv, m2_conv_seg): channels, filter, where xBC sits in proj, weights, state. */
@@ -141,8 +163,11 @@ export function gatedNormStep(ctx: Mamba2PlanContext, l: number): Dispatch {
   return norm.dispatch(`layer${l}.gated_norm`, normBuffers, (t) => [t, 1, 1]);
 }
 
-/** Layer `l` between its projections: the conv over x, B and C, the SSM, the gated RMSNorm. */
-function mixerSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
+/**
+ * Layer `l` between its projections: the conv over x, B and C, the SSM, the gated RMSNorm (none of its own with
+ * `fold`: the SSD gates, out_proj scales).
+ */
+function mixerSteps(ctx: Mamba2PlanContext, l: number, mode: Mode, fold = false): Dispatch[] {
   const c = ctx.config;
   const a = ctx.act;
   const consts = convConstants(ctx);
@@ -157,31 +182,37 @@ function mixerSteps(ctx: Mamba2PlanContext, l: number, mode: Mode): Dispatch[] {
       : ctx.pipes
           .kernel(kernel, consts)
           .dispatch(`layer${l}.conv`, convBuffers, (t) => [ceil(c.convDim, 64), ceil(t, 8), 1]);
-  return [conv, ...scanSteps(ctx, l, mode), gatedNormStep(ctx, l)];
+  const scan = scanSteps(ctx, l, mode, fold);
+  return fold ? [conv, ...scan] : [conv, ...scan, gatedNormStep(ctx, l)];
 }
 
 /**
  * Every layer on a chunk ('gemm') or on one token ('gemv'), after the embedding: RMSNorm, in_proj, `mixer(l)`
- * (the conv, the scan and the gated norm; the batched plan passes its segmented ones), out_proj.
+ * (the conv, the scan and the gated norm; the batched plan passes its segmented ones), out_proj. Without a
+ * `mixer`, a prefill plan may fold the gated norm (foldsNorm): out_proj then reads the SSD's gated y.
  */
 export function layerSteps(
   ctx: Mamba2PlanContext,
   mode: Mode,
-  mixer: (l: number) => Dispatch[] = (l) => mixerSteps(ctx, l, mode),
+  mixer?: (l: number) => Dispatch[],
 ): Dispatch[] {
   const c = ctx.config;
   const a = ctx.act;
   const pl = ctx.weights.pl;
+  const fold = mixer === undefined && foldsNorm(ctx, mode);
+  const mix = mixer ?? ((l: number) => mixerSteps(ctx, l, mode, fold));
+  const outIn = fold ? a.y : a.gated;
+  const outFold = fold ? normFold(ctx) : undefined;
   const steps: Dispatch[] = embedSteps(ctx);
   for (let l = 0; l < c.numLayers; l++) {
     const params = ctx.weights.layerParams[l]!;
     steps.push(rmsnormStep(ctx, `layer${l}.norm`, l > 0, params, pl.norm));
     const inBias = c.useBias ? pl.inProjBias : undefined;
     steps.push(...gemmSteps(ctx, `layer${l}.in_proj`, a.normed, a.proj, c.inProjSize, params, inBias, mode));
-    steps.push(...mixer(l));
+    steps.push(...mix(l));
     const outBias = c.useBias ? pl.outProjBias : undefined;
     steps.push(
-      ...gemmSteps(ctx, `layer${l}.out_proj`, a.gated, a.delta, c.hiddenSize, params, outBias, mode),
+      ...gemmSteps(ctx, `layer${l}.out_proj`, outIn, a.delta, c.hiddenSize, params, outBias, mode, outFold),
     );
   }
   return steps;

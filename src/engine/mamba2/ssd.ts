@@ -7,7 +7,7 @@
  * bench/m2-ssd-bench.ts, so all three run the same kernels on the same grids.
  */
 import { M2_FUSED_MAX_N, type M2SsdChoice } from './decisions.ts';
-import type { Dispatch, PipelineCache } from '../kernels/pipelines.ts';
+import type { Constants, Dispatch, PipelineCache } from '../kernels/pipelines.ts';
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
@@ -46,6 +46,24 @@ export interface SsdBuffers {
   y: GPUBuffer;
 }
 
+/**
+ * The gated norm's first half folded into the fused kernel (its _gate variant): z's column in `proj`, the norm's
+ * weight in `params`, and `gss`, where each workgroup leaves its Σ g² per token (ssdGateParts of them).
+ */
+export interface SsdGate {
+  gss: GPUBuffer;
+  Z_COL: number;
+  GW_OFF: number;
+}
+
+/** State rows a workgroup of the fused form carries (16, or 8 for fused8). */
+const fusedRows = (choice: M2SsdChoice) => (choice.rows4 ? 16 : (choice.rows ?? 16));
+
+/** How many partial sums of g² per token the fused form's _gate variant writes: one per workgroup. */
+export function ssdGateParts(s: SsdShape, choice: M2SsdChoice): number {
+  return s.H * ceil(s.P, fusedRows(choice));
+}
+
 /** Floats of `cs` a chunk of T tokens needs: the entering states (three passes) or C·Bᵀ per chunk and group (fused). */
 export function ssdScratchFloats(T: number, s: SsdShape, choice: M2SsdChoice): number {
   return choice.fused ? ceil(T, 16) * s.G * 256 : ceil(T, choice.q) * s.H * s.P * s.N;
@@ -53,7 +71,7 @@ export function ssdScratchFloats(T: number, s: SsdShape, choice: M2SsdChoice): n
 
 /**
  * The scan's dispatches: the three passes, labelled `${prefix}chunk_state`, `…state_pass`, `…chunk_scan`, or
- * the fused pair `…chunk_cb`, `…ssd_fused`.
+ * the fused pair `…chunk_cb`, `…ssd_fused` (with `gate`, the fused kernel's _gate variant: fused forms only).
  */
 export function ssdSteps(
   pipes: PipelineCache,
@@ -62,8 +80,10 @@ export function ssdSteps(
   l: SsdLayout,
   b: SsdBuffers,
   choice: M2SsdChoice,
+  gate?: SsdGate,
 ): Dispatch[] {
   const { H, P, G, N } = s;
+  if (gate && !choice.fused) throw new Error('The gated norm folds into the fused SSD kernels alone.');
   const Q = choice.q;
   const dt = { DTB_OFF: l.DTB_OFF, DT_MIN: l.DT_MIN, DT_MAX: l.DT_MAX, LDP: l.LDP, DT_COL: l.DT_COL };
   const { dims, xbc, proj, params, cum, dl, cs, state, y } = b;
@@ -83,22 +103,19 @@ export function ssdSteps(
       DTS_OFF: l.DTS_OFF,
       PREFETCH: choice.prefetch !== false,
     };
-    const rows = choice.rows ?? 16;
-    const kernel = choice.rows4 ? 'm2_ssd_fused4r' : rows === 8 ? 'm2_ssd_fused8' : 'm2_ssd_fused';
+    const rows = fusedRows(choice);
+    const base = choice.rows4 ? 'm2_ssd_fused4r' : rows === 8 ? 'm2_ssd_fused8' : 'm2_ssd_fused';
+    const kernel = gate ? (`${base}_gate` as const) : base;
+    const gateConsts: Constants = gate ? { Z_COL: gate.Z_COL, GW_OFF: gate.GW_OFF } : {};
     const constants = choice.rows4
-      ? { ...fused, SGS: choice.sgs ?? 1 }
-      : { ...fused, ...(choice.ablate ? { ABLATE: choice.ablate } : {}) };
+      ? { ...fused, ...gateConsts, SGS: choice.sgs ?? 1 }
+      : { ...fused, ...gateConsts, ...(choice.ablate ? { ABLATE: choice.ablate } : {}) };
+    const buffers = { dims, xbc, proj, params, cb: cs, state, y, ...(gate ? { gss: gate.gss } : {}) };
     return [
       pipes
         .kernel('m2_ssd_cb', { H, P, G, N, Q })
         .dispatch(`${prefix}chunk_cb`, { dims, xbc, cb: cs }, (t) => [ceil(t, Q), G, 1]),
-      pipes
-        .kernel(kernel, constants)
-        .dispatch(`${prefix}ssd_fused`, { dims, xbc, proj, params, cb: cs, state, y }, () => [
-          ceil(P, rows),
-          H,
-          1,
-        ]),
+      pipes.kernel(kernel, constants).dispatch(`${prefix}ssd_fused`, buffers, () => [ceil(P, rows), H, 1]),
     ];
   }
   // The tiled kernels (and those on subgroup matrices) make 64 × 64 blocks: chunk_state of local[P, N],

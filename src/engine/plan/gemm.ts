@@ -6,7 +6,7 @@
  */
 import type { RowPart, WeightMatrix } from '../gpu/weightMatrix.ts';
 import type { BufferResource } from '../kernels/bindings.ts';
-import type { Dispatch } from '../kernels/pipelines.ts';
+import type { Constants, Dispatch } from '../kernels/pipelines.ts';
 import { gemmKernel, maxSplitFor, midSplit, midTile, prefillBlocks, useBigTiles } from '../decisions.ts';
 import { sgmmFits } from '../sgmmDecisions.ts';
 import { ceil, uniformFields, weightKernel, type SharedPlanContext } from './context.ts';
@@ -71,7 +71,21 @@ export function prefillParts(
   );
 }
 
-/** y[., ldy] = x · matrix `key`ᵀ (+ bias at `biasOff` of `bias`), for a chunk ('gemm') or one token ('gemv'). */
+/**
+ * Mamba-2's gated RMSNorm folded into out_proj's prefill GEMM (gemm_tiled_rs): `gss` holds the fused SSD's
+ * partial sums of g² per token, NPART of them, over DI channels; EPS is the norm's.
+ */
+export interface NormFold {
+  gss: GPUBuffer;
+  NPART: number;
+  DI: number;
+  EPS: number;
+}
+
+/**
+ * y[., ldy] = x · matrix `key`ᵀ (+ bias at `biasOff` of `bias`), for a chunk ('gemm') or one token ('gemv');
+ * with `fold`, each token's results scaled by its rstd first (prefill on gemm_tiled only).
+ */
 export function gemmSteps(
   ctx: SharedPlanContext,
   key: string,
@@ -81,9 +95,12 @@ export function gemmSteps(
   bias: GPUBuffer,
   biasOff: number | undefined,
   mode: 'gemm' | 'gemv',
+  fold?: NormFold,
 ): Dispatch[] {
   const m = ctx.weights.matrices.get(key)!;
   const kernel = gemmKernel(mode, ctx.opts.variant, ctx.opts.useSubgroups);
+  if (fold && (kernel !== 'gemm_tiled' || ctx.opts.sgmat))
+    throw new Error(`The gated norm folds into gemm_tiled alone, not ${ctx.opts.sgmat?.kernel ?? kernel}.`);
   if (kernel === 'gemm_tiled') {
     const sgmat = ctx.opts.sgmat;
     const maxWg = ctx.device.limits.maxComputeWorkgroupStorageSize;
@@ -93,7 +110,7 @@ export function gemmSteps(
     // on gemm_tiled.
     return prefillParts(ctx, key, m).flatMap((p) => {
       if (!sgmat || m.dtype !== 'f16' || !sgmmFits(sgmat, maxWg, { rows: p.rows, k: m.cols })) {
-        return tiledGemmSteps(ctx, key, m, p, x, y, ldy, bias, biasOff);
+        return tiledGemmSteps(ctx, key, m, p, x, y, ldy, bias, biasOff, fold);
       }
       const steps = sgmatGemmSteps(ctx, key, m.cols, p, x, y, ldy, bias, biasOff, !halfX);
       halfX = true;
@@ -124,7 +141,8 @@ export function gemmSteps(
  * 128 x 128 tiles when they alone give `bigMinTiles` workgroups (never by default), else the mid path's tiles
  * (midTile: 128 x 64 for long reductions, 64 x 64 for short ones, unless `prefillGemm.midTile` forces one), with
  * split-K along z when even those are too few (x_proj's 80 outputs, out_proj at short chunks, Mamba-2
- * in_proj's [B | C | dt] block), then the split-K reduce.
+ * in_proj's [B | C | dt] block), then the split-K reduce. With `fold`, the GEMMs are gemm_tiled_rs (the gated
+ * norm's per-token scale applied to the sums, or to the split-K partials before the reduce adds them).
  */
 function tiledGemmSteps(
   ctx: SharedPlanContext,
@@ -136,6 +154,7 @@ function tiledGemmSteps(
   ldy: number,
   bias: GPUBuffer,
   biasOff: number | undefined,
+  fold?: NormFold,
 ): Dispatch[] {
   const { opts, pipes } = ctx;
   const k = m.cols;
@@ -144,14 +163,16 @@ function tiledGemmSteps(
   const useBig = (t: number) => useBigTiles(t, p.rows, opts);
   const split = (t: number) => midSplit(t, p.rows, k, opts);
   const partials = ctx.splitK!;
-  const big = weightKernel(ctx, 'gemm_tiled', m, { TM: 8, TN: 8 });
+  const base = fold ? 'gemm_tiled_rs' : 'gemm_tiled';
+  const norm: Constants = fold ? { NPART: fold.NPART, DI: fold.DI, EPS: fold.EPS } : {};
+  const big = weightKernel(ctx, base, m, { TM: 8, TN: 8, ...norm });
   const { tm, tn } = midTile(opts, k);
-  const mid = weightKernel(ctx, 'gemm_tiled', m, { TM: tm, TN: tn });
+  const mid = weightKernel(ctx, base, m, { TM: tm, TN: tn, ...norm });
   const reduce = pipes.kernel('gemm_splitk_reduce', { TM: tm, TN: tn });
   // Profiles and tests know the default tile as gemm64; another one is named by its shape.
   const midLabel = tm === 4 && tn === 4 ? 'gemm64' : `gemm${16 * tm}x${16 * tn}`;
   const dims = ctx.act.dims;
-  const gemm = { dims, X: x, W: p.W, bias, Y: y, P: partials };
+  const gemm = { dims, X: x, W: p.W, bias, Y: y, P: partials, ...(fold ? { gss: fold.gss } : {}) };
   return [
     big.dispatch(`${key}.gemm128`, { ...gemm, shape: bigShape }, (t) =>
       useBig(t) ? [ceil(p.rows, 128), ceil(t, 128), 1] : [0, 0, 0],
