@@ -38,6 +38,8 @@ import {
   gatedNormKernel,
   M2_SSD_FUSED,
   gatedNormFoldRefusal,
+  normRowsFit,
+  NORM_ROWS_WG,
   M2_SSD_FUSED8,
   M2_SSD_FUSED_NOPREFETCH,
   M2_SSD_SGMM_Q,
@@ -443,6 +445,26 @@ describe('kernel choice by adapter kind', () => {
     expect(() => resolveOptions({ dtype: 'f16', m2Conv: 'wide' as never }, gpu, m2)).toThrow(
       /m2Conv must be 'scalar' or 'vec4', got wide/,
     );
+  });
+
+  it("Mamba-2's in_proj rows past the split from the RMSNorm: on where the split falls at the last whole tile, refused where they cannot be", () => {
+    const big = randomMamba2Config('mamba2-2.7b');
+    const small = randomMamba2Config('mamba2-130m');
+    expect(resolveOptions({ dtype: 'f16' }, gpu, big).m2NormRows).toBe(true);
+    expect(resolveOptions({ dtype: 'f16', m2NormRows: false }, gpu, big).m2NormRows).toBe(false);
+    expect(resolveOptions({ dtype: 'f16', variant: 'software' }, gpu, big).m2NormRows).toBe(false);
+    expect(resolveOptions({ dtype: 'f16' }, gpu, small).m2NormRows).toBe(false);
+    // 130m's last whole tile of 64 rows is 3,328: dt's 24 rows past it.
+    const forced = { dtype: 'f16', m2InProjSplitAt: 3328, m2NormRows: true } as const;
+    expect(resolveOptions(forced, gpu, small).m2NormRows).toBe(true);
+    expect(() => resolveOptions({ ...forced, m2InProjSplitAt: 3072 }, gpu, small)).toThrow(
+      /at most 32 rows past the split \(280 here\)/,
+    );
+    expect(() => resolveOptions({ ...forced, dtype: 'int8' }, gpu, small)).toThrow(/f32 or f16 weights/);
+    expect(normRowsFit(2560, 16, NORM_ROWS_WG)).toBe(true);
+    expect(normRowsFit(2564, 16, NORM_ROWS_WG)).toBe(false);
+    expect(normRowsFit(8192, 16, NORM_ROWS_WG)).toBe(false);
+    expect(normRowsFit(768, 33, NORM_ROWS_WG)).toBe(false);
   });
 
   it('reductions are 4 wide on SwiftShader, as wide as asked on GPUs', () => {

@@ -98,9 +98,13 @@ function randomModel(): Mamba2Weights {
 }
 
 /** The fixture's logits (to 1e-3) and greedy continuations of its long and one-token sequences, as transformers gave. */
-async function expectTransformers(engine: GpuMambaModel, f: ReturnType<typeof loadMamba2Fixture>) {
+async function expectTransformers(
+  engine: GpuMambaModel,
+  f: ReturnType<typeof loadMamba2Fixture>,
+  sequences = ['long', 'one'],
+) {
   await withScope(dev.device, async () => {
-    for (const seq of ['long', 'one']) {
+    for (const seq of sequences) {
       const tokens = f.expected.int32(`${seq}.tokens`);
       const logits = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
       expect(relMaxDiff(logits, f.expected.float32(`${seq}.logits`)), seq).toBeLessThan(1e-3);
@@ -213,6 +217,93 @@ describe("Mamba-2 prefill's in_proj in two GEMMs, [z | x] and [B | C | dt]", () 
       });
     } finally {
       s.destroy();
+      engine.destroy();
+    }
+  });
+});
+
+describe("in_proj's rows past the split made by the RMSNorm before it (m2NormRows, rmsnorm_rows.wgsl)", () => {
+  /** The norms of a chunk's plan: rmsnorm_rows (its grid is one workgroup a token either way). */
+  const norms = (engine: GpuMambaModel) =>
+    engine.dispatchPlan!['body']!.filter((d) => /^layer\d+\.norm$/.test(d.label));
+
+  it('m2-tiny-a, f32, split at 288 (8 rows of dt): one GEMM a layer of 5 tiles, the rows from the norm; logits and greedy as transformers', async () => {
+    const f = loadMamba2Fixture('m2-tiny-a');
+    const c = f.weights.config;
+    const at = 288;
+    expect(c.inProjSize - at).toBe(8);
+    const engine = await open(dev, f.weights, { m2InProjSplitAt: at, m2NormRows: true });
+    try {
+      expectInProjDispatches(engine, c.numLayers, 40, 1, 1);
+      const grids = gemmsAt(engine.dispatchPlan!['body']!, 'layer0.in_proj', 40).map((g) => g.grid[0]);
+      expect(grids).toEqual([at / 64 + 0.5].map(Math.ceil));
+      expect(norms(engine)).toHaveLength(c.numLayers);
+      await expectTransformers(engine, f, ['long', 'a']);
+    } finally {
+      engine.destroy();
+    }
+  });
+
+  it('m2-tiny-b (in_proj biases), f32 and f16 (packed), split at 160: as the same split made by a GEMM', async () => {
+    const f = loadMamba2Fixture('m2-tiny-b');
+    const tokens = f.expected.int32('long.tokens');
+    for (const dtype of ['f32', 'f16'] as const) {
+      const logits: Float32Array[] = [];
+      for (const m2NormRows of [true, false]) {
+        const engine = await open(dev, f.weights, { dtype, m2InProjSplitAt: 160, m2NormRows });
+        try {
+          const gemms = gemmsAt(engine.dispatchPlan!['body']!, 'layer0.in_proj', tokens.length);
+          expect(gemms, `${dtype} ${m2NormRows}`).toHaveLength(m2NormRows ? 1 : 2);
+          await withScope(dev.device, async () => {
+            logits.push((await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!);
+          });
+        } finally {
+          engine.destroy();
+        }
+      }
+      expect(relMaxDiff(logits[0]!, logits[1]!), dtype).toBeLessThan(1e-5);
+      if (dtype === 'f32')
+        expect(relMaxDiff(logits[0]!, f.expected.float32('long.logits'))).toBeLessThan(1e-3);
+    }
+  });
+
+  it('a random d_model 128 model, f32, split at 528 (24 rows), 150 tokens then 3: the float64 logits', async () => {
+    const w = randomModel();
+    const at = w.config.inProjSize - 24;
+    const engine = await open(dev, w, { chunkSize: 160, m2InProjSplitAt: at, m2NormRows: true });
+    const s = engine.createState();
+    try {
+      expectInProjDispatches(engine, w.config.numLayers, 150, 1, 1);
+      await withScope(dev.device, async () => {
+        let prev: ReturnType<typeof mamba2Forward>['state'] | undefined;
+        for (const part of [tokensOf(150, w.config.vocabSize), [5, 299, 0]]) {
+          const ref = mamba2Forward(w, part, prev);
+          const got = (await engine.prefill(s, part, { logits: 'all' }))!;
+          expect(relMaxDiff(got, ref.logits)).toBeLessThan(1e-3);
+          prev = ref.state;
+        }
+      });
+    } finally {
+      s.destroy();
+      engine.destroy();
+    }
+  });
+
+  it('is refused where it cannot be made, and off by default below d_inner 4,096', async () => {
+    const f = loadMamba2Fixture('m2-tiny-a');
+    await expect(open(dev, f.weights, { m2InProjSplitAt: 200, m2NormRows: true })).rejects.toThrow(
+      /at most 32 rows past the split \(96 here\)/,
+    );
+    await expect(open(dev, f.weights, { m2InProjSplit: false, m2NormRows: true })).rejects.toThrow(
+      /needs in_proj split/,
+    );
+    await expect(
+      open(dev, f.weights, { variant: 'software', m2InProjSplitAt: 288, m2NormRows: true }),
+    ).rejects.toThrow(/needs the hardware variant/);
+    const engine = await open(dev, f.weights, { m2InProjSplitAt: 288 });
+    try {
+      expect(gemmsAt(engine.dispatchPlan!['body']!, 'layer0.in_proj', 40)).toHaveLength(2);
+    } finally {
       engine.destroy();
     }
   });

@@ -49,12 +49,16 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
                                                 three passes, or the passes on subgroup matrices: f16
                                                 weights, a device that has them)
             [--ssd-chunk 16|32|48|64]   (Mamba-2 prefill: tokens per chunk of the passes and of sgmm)
-            [--gated-norm loop|keep]   (Mamba-2 prefill: the gated norm reads y and z twice, or once
-                                        with the values kept in registers; default loop)
+            [--gated-norm loop|keep|fold]   (Mamba-2 prefill: the gated norm reads y and z twice, or
+                                             once with the values kept in registers, or is folded into
+                                             the fused SSD and out_proj; default fold where the SSD is
+                                             fused)
             [--m2-conv scalar|vec4]   (Mamba-2 prefill: the conv one channel an invocation, or four
                                        channels and four tokens with vec4 loads, d_conv 4; default vec4 on GPUs)
             [--m2-inproj-split on|off|ROW]   (Mamba-2 prefill: in_proj as two GEMMs, split where the
                                               engine chooses or at ROW; default on from d_inner 4,096)
+            [--m2-norm-rows on|off]   (Mamba-2 prefill: in_proj's rows past the split made by the
+                                       RMSNorm before it, at most 32; default on from d_inner 4,096)
             [--variant software|hardware]   (kernels; default by adapter: software on SwiftShader)
 ${BATCH_BENCH_USAGE}`;
 
@@ -80,6 +84,7 @@ export const BENCH_OPTIONS = {
     'ssd-chunk',
     'm2-inproj-split',
     'gated-norm',
+    'm2-norm-rows',
     'm2-conv',
     'variant',
     ...BATCH_BENCH_VALUES,
@@ -261,6 +266,10 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   if (gatedNorm !== undefined && !GATED_NORM_FORMS.includes(gatedNorm)) {
     throw new UsageError(`--gated-norm must be ${GATED_NORM_FORMS.join(' or ')} (got "${gatedNorm}").`);
   }
+  const normRows = args.values.get('m2-norm-rows');
+  if (normRows !== undefined && normRows !== 'on' && normRows !== 'off') {
+    throw new UsageError(`--m2-norm-rows must be on or off (got "${normRows}").`);
+  }
   const m2Conv = args.values.get('m2-conv');
   if (m2Conv !== undefined && !M2_CONV_FORMS.includes(m2Conv)) {
     throw new UsageError(`--m2-conv must be ${M2_CONV_FORMS.join(' or ')} (got "${m2Conv}").`);
@@ -287,6 +296,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     m2InProjSplit: split === undefined ? undefined : split !== 'off',
     m2InProjSplitAt: split !== undefined && /^\d+$/.test(split) ? Number(split) : undefined,
     gatedNorm: gatedNorm as GatedNormForm | undefined,
+    m2NormRows: normRows === undefined ? undefined : normRows === 'on',
     m2Conv: m2Conv as M2ConvForm | undefined,
     ...batchMemoryOption(args),
   };

@@ -317,6 +317,7 @@ export const HALF_KERNELS = [
   'gemm_tiled',
   'gemm_tiled_rs',
   'gemm_reg',
+  'rmsnorm_rows',
 ] as const;
 export type HalfKernel = (typeof HALF_KERNELS)[number];
 

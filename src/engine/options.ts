@@ -23,6 +23,10 @@ import {
   M2_CONV_FORMS,
   m2ConvDefault,
   m2InProjSplitDefault,
+  m2InProjSplitRow,
+  normRowsDefault,
+  NORM_ROWS_WG,
+  normRowsRefusal,
   m2SsdChoice,
   m2SsdPlan,
   m2SsdSgmmRefusal,
@@ -131,6 +135,13 @@ export interface EngineOptions {
    */
   m2InProjSplitAt?: number;
   /**
+   * Mamba-2 prefill (hardware variant): in_proj's rows past its split are made by the RMSNorm before it
+   * (shaders/rmsnorm_rows.wgsl), and the GEMM stops at the split, so the thin part takes no dispatch of its own.
+   * Default where the split falls at the last whole tile (mamba2/decisions.ts normRowsDefault); true where
+   * normRowsRefusal says the plan cannot take it is refused.
+   */
+  m2NormRows?: boolean;
+  /**
    * Mamba-2 prefill (hardware variant): how the gated RMSNorm is made (mamba2/decisions.ts GatedNormForm).
    * 'fold' gates in the fused SSD kernel and scales in out_proj's GEMM, with no pass of its own; 'keep' holds
    * each invocation's gated values in registers between the sum of squares and the store (m2_gated_norm_keep:
@@ -209,6 +220,8 @@ export interface ResolvedOptions {
   m2InProjSplit: boolean;
   /** Where the split is made (EngineOptions.m2InProjSplitAt); undefined: at m2InProjSplitRow's row. */
   m2InProjSplitAt?: number;
+  /** Whether the RMSNorm makes in_proj's rows past the split (EngineOptions.m2NormRows). */
+  m2NormRows: boolean;
   /** Mamba-2's gated RMSNorm form on the hardware variant (EngineOptions.gatedNorm). */
   gatedNorm: GatedNormForm;
   /** Mamba-2's prefill conv form (EngineOptions.m2Conv). */
@@ -282,6 +295,20 @@ export function resolveOptions(
     opts.subgroupMatrix === true
       ? sgmatKernel(variant, opts.dtype, dev.subgroupMatrix, opts.sgmm)
       : undefined;
+  const m2Split =
+    isMamba2Config(config) &&
+    (opts.m2InProjSplitAt !== undefined || (opts.m2InProjSplit ?? m2InProjSplitDefault(config)));
+  const noNormRows = isMamba2Config(config)
+    ? normRowsRefusal(
+        config,
+        variant,
+        opts.dtype,
+        m2Split ? (opts.m2InProjSplitAt ?? m2InProjSplitRow(config)) : undefined,
+        NORM_ROWS_WG,
+      )
+    : 'needs a Mamba-2 model';
+  if (opts.m2NormRows === true && noNormRows !== undefined)
+    throw new RangeError(`in_proj's rows past its split made by the RMSNorm ${noNormRows}.`);
   const noFold = gatedNormFoldRefusal(variant, m2Ssd, sgmat !== undefined);
   if (isMamba2Config(config) && opts.gatedNorm === 'fold' && noFold !== undefined)
     throw new RangeError(`The gated norm folded into the SSD and out_proj ${noFold}.`);
@@ -305,10 +332,10 @@ export function resolveOptions(
     prefillGemmKernel: sgmat?.kernel ?? gemmKernel('gemm', variant, false),
     m2Ssd,
     batchMemory: opts.batchMemory ?? BATCH_SLOT_BYTES,
-    m2InProjSplit:
-      isMamba2Config(config) &&
-      (opts.m2InProjSplitAt !== undefined || (opts.m2InProjSplit ?? m2InProjSplitDefault(config))),
+    m2InProjSplit: m2Split,
     m2InProjSplitAt: isMamba2Config(config) ? opts.m2InProjSplitAt : undefined,
+    m2NormRows:
+      isMamba2Config(config) && noNormRows === undefined && (opts.m2NormRows ?? normRowsDefault(config)),
     gatedNorm: opts.gatedNorm ?? (noFold === undefined ? 'fold' : 'loop'),
     m2Conv: opts.m2Conv ?? m2ConvDefault(variant),
     batched: opts.batched ?? true,

@@ -50,6 +50,52 @@ export function m2InProjSplitDefault(c: Pick<Mamba2Config, 'intermediateSize'>):
   return c.intermediateSize >= 4096;
 }
 
+/** The most rows past in_proj's split that rmsnorm_rows.wgsl takes (its workgroup arrays' sizes). */
+export const NORM_ROWS_MAX = 32;
+/**
+ * rmsnorm_rows.wgsl's invocations a token: 64, so its ROWS · WG partial sums fit 2,048 floats for 32 rows (the
+ * plain norm's NORM_WG_GPU is wider). Only the hardware variant runs it.
+ */
+export const NORM_ROWS_WG = 64;
+
+/**
+ * Whether rmsnorm_rows.wgsl can make `rows` rows of a projection of `dm` inputs with `wg` invocations a token:
+ * 8-channel groups, the normalised row in 1,024 vec4s of workgroup memory, ROWS · WG partial sums in 2,048.
+ */
+export function normRowsFit(dm: number, rows: number, wg: number): boolean {
+  return dm % 8 === 0 && dm <= 4096 && rows >= 1 && rows <= NORM_ROWS_MAX && rows * wg <= 2048;
+}
+
+/**
+ * Why the RMSNorm cannot make in_proj's rows past its split (EngineOptions.m2NormRows) for this plan, or
+ * undefined where it can: the hardware variant, f32 or f16 weights, a split, at most NORM_ROWS_MAX rows past it
+ * and a shape normRowsFit takes. (The plan also needs the split to fall on a bound block of one row part,
+ * mamba2/plan.ts normRowsAt; it keeps the thin GEMM where it does not.)
+ */
+export function normRowsRefusal(
+  c: Pick<Mamba2Config, 'hiddenSize' | 'intermediateSize' | 'inProjSize'>,
+  variant: KernelVariant,
+  dtype: string,
+  splitAt: number | undefined,
+  wg: number,
+): string | undefined {
+  if (variant !== 'hardware') return 'needs the hardware variant';
+  if (dtype === 'int8') return 'needs f32 or f16 weights';
+  if (splitAt === undefined) return 'needs in_proj split';
+  const rows = c.inProjSize - splitAt;
+  if (!normRowsFit(c.hiddenSize, rows, wg))
+    return `takes at most ${NORM_ROWS_MAX} rows past the split (${rows} here) and d_model a multiple of 8 up to 4,096`;
+  return undefined;
+}
+
+/**
+ * Whether the RMSNorm makes in_proj's rows past the split by default: where the split falls at the last whole
+ * tile (from d_inner 4,096, m2InProjSplitRow), so the rows are dt's few. Untimed when written (session 16).
+ */
+export function normRowsDefault(c: Pick<Mamba2Config, 'intermediateSize'>): boolean {
+  return m2InProjSplitDefault(c);
+}
+
 /**
  * Mamba-2's decode step on the fused plan (hardware variant): shaders/m2_scan_decode.wgsl, 64 invocations across
  * each state row (contiguous loads and stores), its row sums reduced with subgroupAdd where the device has

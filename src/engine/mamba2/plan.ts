@@ -18,6 +18,7 @@ import {
   gatedNormKernel,
   m2ConvKernel,
   m2InProjSplits,
+  NORM_ROWS_WG,
   m2ScanDecodeKernel,
   m2ScanRows,
 } from './decisions.ts';
@@ -25,7 +26,9 @@ import type { Dispatch } from '../kernels/pipelines.ts';
 import { outputSteps, type DispatchPlan } from '../plan/assemble.ts';
 import { ceil } from '../plan/context.ts';
 import { fusedGemvSteps, type FusedGemvContext } from '../plan/fusedGemv.ts';
-import { gemmSteps, type NormFold } from '../plan/gemm.ts';
+import { gemmSteps, prefillParts, type NormFold } from '../plan/gemm.ts';
+import { weightKernel } from '../plan/context.ts';
+import type { RowPart } from '../gpu/weightMatrix.ts';
 import { embedSteps, rmsnormStep } from '../plan/layer.ts';
 import { mamba2StateLayout } from '../stateIO.ts';
 import type { GpuMamba2Weights } from './placement.ts';
@@ -141,6 +144,59 @@ function conv4Constants(consts: ReturnType<typeof convConstants>) {
   return rest;
 }
 
+/**
+ * Where the RMSNorm before in_proj makes in_proj's last rows (ResolvedOptions.m2NormRows): from the split row
+ * on, where the prefill blocks have a boundary there (so the GEMM can stop at it) and those rows lie in one row
+ * part of the weights (one binding); undefined where not, and the thin GEMM stays.
+ */
+export function normRowsAt(ctx: Mamba2PlanContext): { row: number; part: RowPart } | undefined {
+  if (!ctx.opts.m2NormRows) return undefined;
+  const c = ctx.config;
+  const key = 'layer0.in_proj';
+  const row = m2InProjSplits(c, true, ctx.opts.m2InProjSplitAt)[0]!;
+  const m = ctx.weights.matrices.get(key)!;
+  const part = m.parts.find((p) => p.row0 <= row && row < p.row0 + p.rows);
+  const whole = part !== undefined && part.row0 + part.rows === c.inProjSize;
+  const boundary = prefillParts(ctx, key, m).some((b) => b.row0 === row);
+  return whole && boundary ? { row, part } : undefined;
+}
+
+/**
+ * Layer `l`'s RMSNorm (+ the previous out_proj) and, from `at.row` on, in_proj's rows for every token
+ * (shaders/rmsnorm_rows.wgsl), into `normed` and `proj`.
+ */
+function normRowsStep(ctx: Mamba2PlanContext, l: number, at: { row: number; part: RowPart }): Dispatch {
+  const c = ctx.config;
+  const a = ctx.act;
+  const pl = ctx.weights.pl;
+  const m = ctx.weights.matrices.get(`layer${l}.in_proj`)!;
+  const part = m.parts.find((p) => p.row0 === at.part.row0)!;
+  const k = weightKernel(ctx, 'rmsnorm_rows', m, {
+    DM: c.hiddenSize,
+    ADD: l > 0,
+    EPS: c.layerNormEpsilon,
+    W_OFF: pl.norm,
+    WG: NORM_ROWS_WG,
+    ROWS: c.inProjSize - at.row,
+    ROW0: at.row - part.row0,
+    COL0: at.row,
+    LDP: c.inProjSize,
+    HAS_BIAS: c.useBias,
+    BIAS_OFF: c.useBias ? pl.inProjBias + at.row : 0,
+  });
+  const params = ctx.weights.layerParams[l]!;
+  const buffers = {
+    dims: a.dims,
+    delta: a.delta,
+    W: part.buffer,
+    resid: a.resid,
+    weight: params,
+    out: a.normed,
+    proj: a.proj,
+  };
+  return k.dispatch(`layer${l}.norm`, buffers, (t) => [t, 1, 1]);
+}
+
 /** Layer `l`'s gated RMSNorm: y · silu(z) normalised, into `gated` (shaders/m2_gated_norm.wgsl). */
 export function gatedNormStep(ctx: Mamba2PlanContext, l: number): Dispatch {
   const c = ctx.config;
@@ -203,12 +259,19 @@ export function layerSteps(
   const mix = mixer ?? ((l: number) => mixerSteps(ctx, l, mode, fold));
   const outIn = fold ? a.y : a.gated;
   const outFold = fold ? normFold(ctx) : undefined;
+  const rowsAt = mode === 'gemm' ? normRowsAt(ctx) : undefined;
   const steps: Dispatch[] = embedSteps(ctx);
   for (let l = 0; l < c.numLayers; l++) {
     const params = ctx.weights.layerParams[l]!;
-    steps.push(rmsnormStep(ctx, `layer${l}.norm`, l > 0, params, pl.norm));
+    steps.push(
+      rowsAt ? normRowsStep(ctx, l, rowsAt) : rmsnormStep(ctx, `layer${l}.norm`, l > 0, params, pl.norm),
+    );
     const inBias = c.useBias ? pl.inProjBias : undefined;
-    steps.push(...gemmSteps(ctx, `layer${l}.in_proj`, a.normed, a.proj, c.inProjSize, params, inBias, mode));
+    const inKey = `layer${l}.in_proj`;
+    const below = rowsAt?.row;
+    steps.push(
+      ...gemmSteps(ctx, inKey, a.normed, a.proj, c.inProjSize, params, inBias, mode, undefined, below),
+    );
     steps.push(...mix(l));
     const outBias = c.useBias ? pl.outProjBias : undefined;
     steps.push(

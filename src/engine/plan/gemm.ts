@@ -84,7 +84,8 @@ export interface NormFold {
 
 /**
  * y[., ldy] = x · matrix `key`ᵀ (+ bias at `biasOff` of `bias`), for a chunk ('gemm') or one token ('gemv');
- * with `fold`, each token's results scaled by its rstd first (prefill on gemm_tiled only).
+ * with `fold`, each token's results scaled by its rstd first (prefill on gemm_tiled only); with `rowsBelow`, a
+ * prefill GEMM leaves out the blocks from that row on (another dispatch makes those rows: mamba2/plan.ts).
  */
 export function gemmSteps(
   ctx: SharedPlanContext,
@@ -96,6 +97,7 @@ export function gemmSteps(
   biasOff: number | undefined,
   mode: 'gemm' | 'gemv',
   fold?: NormFold,
+  rowsBelow = Infinity,
 ): Dispatch[] {
   const m = ctx.weights.matrices.get(key)!;
   const kernel = gemmKernel(mode, ctx.opts.variant, ctx.opts.useSubgroups);
@@ -108,7 +110,8 @@ export function gemmSteps(
     let halfX = false;
     // Blocks the subgroup-matrix variant cannot take (straight loads need K % 16 == 0, whole tiles of rows) stay
     // on gemm_tiled.
-    return prefillParts(ctx, key, m).flatMap((p) => {
+    const parts = prefillParts(ctx, key, m).filter((p) => p.row0 < rowsBelow);
+    return parts.flatMap((p) => {
       if (!sgmat || m.dtype !== 'f16' || !sgmmFits(sgmat, maxWg, { rows: p.rows, k: m.cols })) {
         return tiledGemmSteps(ctx, key, m, p, x, y, ldy, bias, biasOff, fold);
       }
