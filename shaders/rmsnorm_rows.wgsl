@@ -13,11 +13,14 @@ enable f16;
 // As a GEMM of their own they cost two dispatches a layer (split-K and its reduce), about 26 µs a layer on the
 // H100 whatever their rows (bench/RESULTS.md, session 15); here they ride on the norm, which already holds the
 // token's normalised row, and the GEMM before stops at the tile (mamba2/plan.ts).
-// Each invocation owns groups of 8 channels, k = 8·o .. 8·o + 7 for o = li, li + WG, ..: it adds, normalises and
-// stores them, keeps them in workgroup memory (wn, its own entries only, so no barrier) and dots them with the
-// same channels of each of the ROWS weight rows (16-byte loads); the ROWS partial sums are then summed over the
-// workgroup in one tree (log2 WG barriers for all rows).
-// Requirements (mamba2/decisions.ts m2NormRowsFits): DM % 8 == 0, DM ≤ 4 · 1024, ROWS ≤ 32, ROWS · WG ≤ 2048.
+// The norm walks groups of 8 channels, k = 8·o .. 8·o + 7 for o = li, li + WG, .. (16-byte loads); the
+// normalised row goes to `out` and to workgroup memory (wn). Then LPR invocations share each row (LPR: the
+// largest power of two with ROWS · LPR ≤ WG): lane j of row r dots octs j, j + LPR, .. of wn with the same
+// channels of W's row (four octs' loads in flight at a time), and the row's LPR sums are added in a tree
+// (log2 LPR barriers). The first version (one
+// invocation walking every row over its own octs, WG 64) took 94 µs a layer at mamba2-2.7b on the H100
+// against the plain norm's 18 (bench/RESULTS.md, session 16): a chain of ROWS · octs / WG dependent loads.
+// Requirements (mamba2/decisions.ts normRowsFit): DM % 8 == 0, DM ≤ 4 · 1024, ROWS ≤ 32 ≤ WG, WG a power of 2.
 // Shapes: resid, delta, out f32 [T, DM]; weight f32 (the layer's parameters: the norm at W_OFF, the bias at
 // BIAS_OFF); W: the row part of the projection's weight [rows, DM] that holds rows ROW0 .. ROW0 + ROWS − 1
 // (f32 bits, f16 packed two per u32, or array<vec4<f16>> in the HALF twin); proj f32 [T, LDP].
@@ -29,7 +32,7 @@ override DM: u32;
 override ADD: bool;
 override EPS: f32;
 override W_OFF: u32;
-override WG: u32 = 64u;
+override WG: u32 = 256u;
 override ROWS: u32;
 override ROW0: u32;
 override COL0: u32;
@@ -54,7 +57,6 @@ override F16: bool;
 
 var<workgroup> partial: array<f32, 256>;
 var<workgroup> wn: array<vec4f, 1024>;
-var<workgroup> rowPart: array<f32, 2048>;
 
 fn normWeight(k: u32) -> vec4f {
   return vec4f(weight[W_OFF + k], weight[W_OFF + k + 1u], weight[W_OFF + k + 2u], weight[W_OFF + k + 3u]);
@@ -75,6 +77,11 @@ fn woct(row: u32, o: u32) -> array<vec4f, 2> {
   }
   return array<vec4f, 2>(bitcast<vec4f>(W[e / 4u]), bitcast<vec4f>(W[e / 4u + 1u]));
 #endif
+}
+
+// Oct o of the normalised row (wn) dotted with weights w.
+fn octDot(o: u32, w: array<vec4f, 2>) -> f32 {
+  return dot(wn[2u * o], w[0]) + dot(wn[2u * o + 1u], w[1]);
 }
 
 @compute @workgroup_size(WG)
@@ -112,28 +119,42 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       wn[2u * o + q] = n;
     }
   }
-  for (var r = 0u; r < ROWS; r++) {
-    var s = 0.0;
-    for (var o = li; o < octs; o += WG) {
-      let w = woct(ROW0 + r, o);
-      s += dot(wn[2u * o], w[0]) + dot(wn[2u * o + 1u], w[1]);
-    }
-    rowPart[r * WG + li] = s;
+  // Invocations per row: the largest power of two with ROWS · lpr ≤ WG.
+  var lpr = WG;
+  while (lpr * ROWS > WG) {
+    lpr >>= 1u;
   }
+  let r = li / lpr;
+  let lane = li % lpr;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) {
-      for (var r = 0u; r < ROWS; r++) {
-        rowPart[r * WG + li] += rowPart[r * WG + li + s];
-      }
+  var dot8 = 0.0;
+  if (r < ROWS) {
+    // Four octs a step, their loads issued before any is used (at mamba2-2.7b a lane walks 20 octs).
+    var o = lane;
+    for (; o + 3u * lpr < octs; o += 4u * lpr) {
+      let w0 = woct(ROW0 + r, o);
+      let w1 = woct(ROW0 + r, o + lpr);
+      let w2 = woct(ROW0 + r, o + 2u * lpr);
+      let w3 = woct(ROW0 + r, o + 3u * lpr);
+      dot8 += (octDot(o, w0) + octDot(o + lpr, w1)) + (octDot(o + 2u * lpr, w2) + octDot(o + 3u * lpr, w3));
+    }
+    for (; o < octs; o += lpr) {
+      dot8 += octDot(o, woct(ROW0 + r, o));
+    }
+  }
+  partial[li] = dot8;
+  workgroupBarrier();
+  for (var s = lpr / 2u; s > 0u; s >>= 1u) {
+    if (lane < s) {
+      partial[li] += partial[li + s];
     }
     workgroupBarrier();
   }
-  if (li < ROWS) {
-    var v = rowPart[li * WG];
+  if (r < ROWS && lane == 0u) {
+    var v = partial[li];
     if (HAS_BIAS) {
-      v += weight[BIAS_OFF + li];
+      v += weight[BIAS_OFF + r];
     }
-    proj[t * LDP + COL0 + li] = v;
+    proj[t * LDP + COL0 + r] = v;
   }
 }

@@ -423,9 +423,10 @@ describe('kernel choice by adapter kind', () => {
     );
   });
 
-  it("Mamba-2's gated norm and conv: folded where the SSD is fused, else walked twice unless asked, the conv on vec4s on GPUs, nothing else accepted", () => {
+  it("Mamba-2's gated norm and conv: walked twice unless asked, folded only where the SSD is fused, the conv on vec4s on GPUs, nothing else accepted", () => {
     const m2 = randomMamba2Config('mamba2-2.7b');
-    expect(resolveOptions({ dtype: 'f16' }, gpu, m2).gatedNorm).toBe('fold');
+    expect(resolveOptions({ dtype: 'f16' }, gpu, m2).gatedNorm).toBe('loop');
+    expect(resolveOptions({ dtype: 'f16', gatedNorm: 'fold' }, gpu, m2).gatedNorm).toBe('fold');
     expect(resolveOptions({ dtype: 'f16', ssd: 'passes' }, gpu, m2).gatedNorm).toBe('loop');
     expect(resolveOptions({ dtype: 'f16', variant: 'software' }, gpu, m2).gatedNorm).toBe('loop');
     expect(resolveOptions({ dtype: 'f16', gatedNorm: 'keep' }, gpu, m2).gatedNorm).toBe('keep');

@@ -289,6 +289,39 @@ describe("in_proj's rows past the split made by the RMSNorm before it (m2NormRow
     }
   });
 
+  it('a random d_model 264 model (33 octs: 8 invocations a row walk four octs a step, then the rest), 25 rows: the float64 logits', async () => {
+    const config = parseMamba2Config({
+      model_type: 'mamba2',
+      vocab_size: 200,
+      hidden_size: 264,
+      num_hidden_layers: 1,
+      num_heads: 33,
+      head_dim: 16,
+      n_groups: 1,
+      state_size: 16,
+    });
+    const shapes = tensorShapesOf(config);
+    const w = mamba2WeightsFromSource(config, {
+      has: (n) => shapes.has(n),
+      shape: (n) => shapes.get(n)!,
+      float32: (n) => hostTensor(config, n, 3),
+    });
+    // 1,121 rows; row 1,096 is 1,096 · 264 · 4 bytes in, a multiple of 256 (a block can be bound there).
+    const at = 1096;
+    expect(config.inProjSize - at).toBe(25);
+    const engine = await open(dev, w, { m2InProjSplitAt: at, m2NormRows: true });
+    try {
+      expectInProjDispatches(engine, 1, 40, 1, 1);
+      const tokens = tokensOf(40, config.vocabSize);
+      await withScope(dev.device, async () => {
+        const got = (await engine.prefill(engine.createState(), tokens, { logits: 'all' }))!;
+        expect(relMaxDiff(got, mamba2Forward(w, tokens).logits)).toBeLessThan(1e-3);
+      });
+    } finally {
+      engine.destroy();
+    }
+  });
+
   it('is refused where it cannot be made, and off by default below d_inner 4,096', async () => {
     const f = loadMamba2Fixture('m2-tiny-a');
     await expect(open(dev, f.weights, { m2InProjSplitAt: 200, m2NormRows: true })).rejects.toThrow(

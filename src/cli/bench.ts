@@ -51,8 +51,7 @@ export const BENCH_USAGE = `  bench     --model (DIR | random:${RANDOM_MODELS.jo
             [--ssd-chunk 16|32|48|64]   (Mamba-2 prefill: tokens per chunk of the passes and of sgmm)
             [--gated-norm loop|keep|fold]   (Mamba-2 prefill: the gated norm reads y and z twice, or
                                              once with the values kept in registers, or is folded into
-                                             the fused SSD and out_proj; default fold where the SSD is
-                                             fused)
+                                             the fused SSD and out_proj; default loop)
             [--m2-conv scalar|vec4]   (Mamba-2 prefill: the conv one channel an invocation, or four
                                        channels and four tokens with vec4 loads, d_conv 4; default vec4 on GPUs)
             [--m2-inproj-split on|off|ROW]   (Mamba-2 prefill: in_proj as two GEMMs, split where the

@@ -145,8 +145,8 @@ export interface EngineOptions {
    * Mamba-2 prefill (hardware variant): how the gated RMSNorm is made (mamba2/decisions.ts GatedNormForm).
    * 'fold' gates in the fused SSD kernel and scales in out_proj's GEMM, with no pass of its own; 'keep' holds
    * each invocation's gated values in registers between the sum of squares and the store (m2_gated_norm_keep:
-   * y and z read once); 'loop' walks them twice (m2_gated_norm_v4). Default 'fold' where the plan allows it
-   * (gatedNormFoldRefusal: a fused SSD form, out_proj on gemm_tiled), else 'loop'.
+   * y and z read once); 'loop' walks them twice (m2_gated_norm_v4). Default 'loop': 'fold' (where
+   * gatedNormFoldRefusal allows it: a fused SSD form, out_proj on gemm_tiled) was slower on the H100.
    */
   gatedNorm?: GatedNormForm;
   /**
@@ -336,7 +336,7 @@ export function resolveOptions(
     m2InProjSplitAt: isMamba2Config(config) ? opts.m2InProjSplitAt : undefined,
     m2NormRows:
       isMamba2Config(config) && noNormRows === undefined && (opts.m2NormRows ?? normRowsDefault(config)),
-    gatedNorm: opts.gatedNorm ?? (noFold === undefined ? 'fold' : 'loop'),
+    gatedNorm: opts.gatedNorm ?? 'loop',
     m2Conv: opts.m2Conv ?? m2ConvDefault(variant),
     batched: opts.batched ?? true,
   };

@@ -52,18 +52,15 @@ export function m2InProjSplitDefault(c: Pick<Mamba2Config, 'intermediateSize'>):
 
 /** The most rows past in_proj's split that rmsnorm_rows.wgsl takes (its workgroup arrays' sizes). */
 export const NORM_ROWS_MAX = 32;
-/**
- * rmsnorm_rows.wgsl's invocations a token: 64, so its ROWS · WG partial sums fit 2,048 floats for 32 rows (the
- * plain norm's NORM_WG_GPU is wider). Only the hardware variant runs it.
- */
-export const NORM_ROWS_WG = 64;
+/** rmsnorm_rows.wgsl's invocations a token, as the plain norm's on GPUs (NORM_WG_GPU); hardware variant only. */
+export const NORM_ROWS_WG = 256;
 
 /**
  * Whether rmsnorm_rows.wgsl can make `rows` rows of a projection of `dm` inputs with `wg` invocations a token:
- * 8-channel groups, the normalised row in 1,024 vec4s of workgroup memory, ROWS · WG partial sums in 2,048.
+ * 8-channel groups, the normalised row in 1,024 vec4s of workgroup memory, at least one invocation a row.
  */
 export function normRowsFit(dm: number, rows: number, wg: number): boolean {
-  return dm % 8 === 0 && dm <= 4096 && rows >= 1 && rows <= NORM_ROWS_MAX && rows * wg <= 2048;
+  return dm % 8 === 0 && dm <= 4096 && rows >= 1 && rows <= NORM_ROWS_MAX && rows <= wg;
 }
 
 /**
@@ -169,7 +166,10 @@ export function m2ConvDefault(variant: KernelVariant): M2ConvForm {
  * How prefill makes the gated RMSNorm: its own pass walking a row twice through memory ('loop') or once, kept in
  * registers ('keep'), or folded ('fold'): the fused SSD kernel gates and weights its outputs and leaves partial
  * sums of g² per token, and out_proj's GEMM (gemm_tiled_rs) scales each token's results by its rstd, so no pass
- * reads y and z again (continueMany's batched plan keeps the pass, as 'loop').
+ * reads y and z again (continueMany's batched plan keeps the pass, as 'loop'). 'loop' is the default: on the H100
+ * (bench/RESULTS.md, session 16; prefill 2048 f16, GPU ms per 512-token chunk) 'fold' saved the pass (1.20 ms at
+ * mamba2-2.7b, 0.28 at 130m) but the SSD took 18.70 where 13.05 and out_proj 31.97 where 28.65 at 2.7b (2.69 and
+ * 1.89 where 2.08 and 1.54 at 130m): 108.2 ms a chunk against 100.4.
  */
 export type GatedNormForm = 'loop' | 'keep' | 'fold';
 /** Every GatedNormForm, for the engine's check and the command line's. */

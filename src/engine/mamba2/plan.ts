@@ -1,7 +1,8 @@
 /**
  * Mamba-2's dispatch plan. Per chunk of T tokens: embed → per layer [RMSNorm (+ the previous out_proj) →
- * in_proj → m2_conv → scan → m2_gated_norm → out_proj] → norm_f → LM head; on GPUs the gated norm folds into
- * the fused SSD and out_proj's GEMM (foldsNorm). The matrices, the embedding, the
+ * in_proj → m2_conv → scan → m2_gated_norm → out_proj] → norm_f → LM head. On GPUs, from d_inner 4,096, the
+ * RMSNorm also makes in_proj's rows past its last whole tile (normRowsAt); with gatedNorm 'fold' the gated norm
+ * folds into the fused SSD and out_proj's GEMM (foldsNorm). The matrices, the embedding, the
  * RMSNorm, the LM head, NLL and the sampler are the Mamba-1 engine's builders (plan/gemm.ts, plan/layer.ts,
  * plan/assemble.ts), so both families get the same kernel choices (tiled / split-K GEMM for prefill, the GEMV
  * variants for decode). Prefill scans with the chunked SSD (ssd.ts: the fused pair on GPUs, three passes else), decode with the token step
