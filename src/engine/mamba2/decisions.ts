@@ -87,7 +87,10 @@ export function normRowsRefusal(
 
 /**
  * Whether the RMSNorm makes in_proj's rows past the split by default: where the split falls at the last whole
- * tile (from d_inner 4,096, m2InProjSplitRow), so the rows are dt's few. Untimed when written (session 16).
+ * tile (from d_inner 4,096, m2InProjSplitRow), so the rows are dt's few. On the H100 (bench/RESULTS.md, session
+ * 16; prefill 2048 f16, GPU ms per 512-token chunk, medians of 3) mamba2-2.7b took 96.00 against 98.38 with the
+ * thin GEMM (in_proj 48.00 against 50.99, the norm 1.78 against 1.17). At mamba2-130m, forced at 3,328 (24 rows),
+ * 8.28 against 8.05: the GEMM kept its pace and the norm cost more.
  */
 export function normRowsDefault(c: Pick<Mamba2Config, 'intermediateSize'>): boolean {
   return m2InProjSplitDefault(c);
