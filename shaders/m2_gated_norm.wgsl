@@ -41,7 +41,7 @@ const L = 1u;
 @group(0) @binding(3) var<storage, read> weight: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<Lane>;
 
-var<workgroup> sums: array<f32, 256>;
+#include "wg_sum.wgsl"
 
 // Channels i·L .. i·L + L − 1 of token t, gated.
 fn gated(t: u32, i: u32) -> Lane {
@@ -112,15 +112,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     ss += squares(v);
   }
 #endif
-  sums[li] = ss;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (li < stride) {
-      sums[li] += sums[li + stride];
-    }
-    workgroupBarrier();
-  }
-  let scale = inverseSqrt(sums[0] / f32(GS) + EPS);
+  let scale = inverseSqrt(workgroupSum(li, ss) / f32(GS) + EPS);
 #ifdef KEEP
   put(t, i0, end, v0, scale);
   put(t, i0 + WG, end, v1, scale);

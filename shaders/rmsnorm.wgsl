@@ -19,7 +19,7 @@ override WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read> weight: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-var<workgroup> partial: array<f32, 256>;
+#include "wg_sum.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -37,15 +37,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     }
     ss += v * v;
   }
-  partial[li] = ss;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) {
-      partial[li] += partial[li + s];
-    }
-    workgroupBarrier();
-  }
-  let scale = inverseSqrt(partial[0] / f32(DM) + EPS);
+  let scale = inverseSqrt(workgroupSum(li, ss) / f32(DM) + EPS);
   for (var i = li; i < DM; i += WG) {
     out[base + i] = resid[base + i] * scale * weight[W_OFF + i];
   }

@@ -55,7 +55,7 @@ override F16: bool;
 @group(0) @binding(5) var<storage, read_write> out: array<vec4f>;
 @group(0) @binding(6) var<storage, read_write> proj: array<f32>;
 
-var<workgroup> partial: array<f32, 256>;
+#include "wg_sum.wgsl"
 var<workgroup> wn: array<vec4f, 1024>;
 
 fn normWeight(k: u32) -> vec4f {
@@ -103,15 +103,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       ss += dot(v, v);
     }
   }
-  partial[li] = ss;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) {
-      partial[li] += partial[li + s];
-    }
-    workgroupBarrier();
-  }
-  let scale = inverseSqrt(partial[0] / f32(DM) + EPS);
+  let scale = inverseSqrt(workgroupSum(li, ss) / f32(DM) + EPS);
   for (var o = li; o < octs; o += WG) {
     for (var q = 0u; q < 2u; q++) {
       let n = resid[base + 2u * o + q] * scale * normWeight(8u * o + 4u * q);
