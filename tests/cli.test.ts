@@ -67,10 +67,13 @@ describe('soup reports bad input in one line', () => {
     expect(r.stderr).toMatch(/--gemv-steps must be 1 or 4 \(got 2\)/);
   });
 
-  it('bench: a gated-norm form other than loop or keep, a conv form other than scalar or vec4', async () => {
+  it('bench: a gated-norm form other than loop, keep or fold, a conv form other than scalar or vec4, --m2-norm-rows other than on or off', async () => {
     const r = await soup(['bench', '--model', 'random:mamba2-130m', '--gated-norm', 'once']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--gated-norm must be loop or keep \(got "once"\)/);
+    expect(r.stderr).toMatch(/--gated-norm must be loop, keep or fold \(got "once"\)/);
+    const n = await soup(['bench', '--model', 'random:mamba2-130m', '--m2-norm-rows', 'maybe']);
+    expect(n.code).toBe(2);
+    expect(n.stderr).toMatch(/--m2-norm-rows must be on or off \(got "maybe"\)/);
     const c = await soup(['bench', '--model', 'random:mamba2-130m', '--m2-conv', 'wide']);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/--m2-conv must be scalar or vec4 \(got "wide"\)/);

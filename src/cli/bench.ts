@@ -263,7 +263,8 @@ export async function runBench(args: ParsedArgs): Promise<void> {
   }
   const gatedNorm = args.values.get('gated-norm');
   if (gatedNorm !== undefined && !GATED_NORM_FORMS.includes(gatedNorm)) {
-    throw new UsageError(`--gated-norm must be ${GATED_NORM_FORMS.join(' or ')} (got "${gatedNorm}").`);
+    const forms = `${GATED_NORM_FORMS.slice(0, -1).join(', ')} or ${GATED_NORM_FORMS.at(-1)!}`;
+    throw new UsageError(`--gated-norm must be ${forms} (got "${gatedNorm}").`);
   }
   const normRows = args.values.get('m2-norm-rows');
   if (normRows !== undefined && normRows !== 'on' && normRows !== 'off') {
