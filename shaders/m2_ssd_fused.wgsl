@@ -277,9 +277,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   var dtSum = 0.0;
 #ifdef GATE
   let gw = select(0.0, params[GW_OFF + h * P + p0 + pr], p0 + pr < P);
-  let sqParts = (P + RP - 1u) / RP * H;
-  let sqPart = h * ((P + RP - 1u) / RP) + wid.x;
-  let sqRows = min(RP, P - p0);
 #endif
   var st: Stage;
   if (PREFETCH) {
@@ -296,7 +293,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 #ifdef GATE
     // and its g² are all in wSq.
     if (c > 0u) {
-      flushSq(li, t0 - QF, QF, sqRows, sqPart, sqParts);
+      flushSq(li, t0 - QF, QF, h, wid.x);
     }
     let zNow = st.z;
 #endif
@@ -391,7 +388,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 #ifdef GATE
   workgroupBarrier();
   if (chunks > 0u) {
-    flushSq(li, (chunks - 1u) * QF, chunkLen(chunks - 1u), sqRows, sqPart, sqParts);
+    flushSq(li, (chunks - 1u) * QF, chunkLen(chunks - 1u), h, wid.x);
   }
 #endif
   storeState4(rowA, nb, liveA, sA);

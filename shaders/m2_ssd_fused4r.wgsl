@@ -226,9 +226,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 #ifdef GATE
   let gw0 = select(0.0, params[GW_OFF + h * P + p0 + pOut], p0 + pOut < P);
   let gw1 = select(0.0, params[GW_OFF + h * P + p0 + pOut + 1u], p0 + pOut + 1u < P);
-  let sqParts = (P + RP - 1u) / RP * H;
-  let sqPart = h * ((P + RP - 1u) / RP) + wid.x;
-  let sqRows = min(RP, P - p0);
 #endif
   var st: Stage;
   if (PREFETCH) {
@@ -245,7 +242,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 #ifdef GATE
     // and its g² are all in wSq.
     if (c > 0u) {
-      flushSq(li, t0 - QF, QF, sqRows, sqPart, sqParts);
+      flushSq(li, t0 - QF, QF, h, wid.x);
     }
     let zNow = st.z;
 #endif
@@ -342,7 +339,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 #ifdef GATE
   workgroupBarrier();
   if (chunks > 0u) {
-    flushSq(li, (chunks - 1u) * QF, chunkLen(chunks - 1u), sqRows, sqPart, sqParts);
+    flushSq(li, (chunks - 1u) * QF, chunkLen(chunks - 1u), h, wid.x);
   }
 #endif
   storeState4(row0, nb4, live0, s0);

@@ -39,17 +39,15 @@ override COL0: u32;
 override LDP: u32;
 override HAS_BIAS: bool = false;
 override BIAS_OFF: u32 = 0u;
-#ifndef HALF
+#ifdef HALF
+const F16 = true;
+#else
 override F16: bool;
 #endif
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> delta: array<vec4f>;
-#ifdef HALF
-@group(0) @binding(2) var<storage, read> W: array<vec4<f16>>;
-#else
-@group(0) @binding(2) var<storage, read> W: array<vec4u>;
-#endif
+#include "weights_vec4.wgsl"
 @group(0) @binding(3) var<storage, read_write> resid: array<vec4f>;
 @group(0) @binding(4) var<storage, read> weight: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<vec4f>;
@@ -62,21 +60,15 @@ fn normWeight(k: u32) -> vec4f {
   return vec4f(weight[W_OFF + k], weight[W_OFF + k + 1u], weight[W_OFF + k + 2u], weight[W_OFF + k + 3u]);
 }
 
-// Weights 8·o .. 8·o + 7 of row `row` of W as two vec4s.
+// Weights 8·o .. 8·o + 7 of row `row` of W as two vec4s (f16: weights_vec4's oct; f32: two vec4s of bits).
 fn woct(row: u32, o: u32) -> array<vec4f, 2> {
   let e = row * DM + 8u * o;
-#ifdef HALF
-  return array<vec4f, 2>(vec4f(W[e / 4u]), vec4f(W[e / 4u + 1u]));
-#else
-  if (F16) {
-    let w = W[e / 8u];
-    return array<vec4f, 2>(
-      vec4f(unpack2x16float(w.x), unpack2x16float(w.y)),
-      vec4f(unpack2x16float(w.z), unpack2x16float(w.w)),
-    );
+#ifndef HALF
+  if (!F16) {
+    return array<vec4f, 2>(bitcast<vec4f>(W[e / 4u]), bitcast<vec4f>(W[e / 4u + 1u]));
   }
-  return array<vec4f, 2>(bitcast<vec4f>(W[e / 4u]), bitcast<vec4f>(W[e / 4u + 1u]));
 #endif
+  return oct(e / 8u);
 }
 
 // Oct o of the normalised row (wn) dotted with weights w.

@@ -50,14 +50,16 @@ fn gated(v: f32, z: f32, w: f32, t: u32, p: u32) -> f32 {
 }
 
 // After a barrier that follows the outputs of the chunk at t0 (`len` tokens): invocation li < len adds token
-// li's `rows` live rows into gss.
-fn flushSq(li: u32, t0: u32, len: u32, rows: u32, part: u32, parts: u32) {
+// li's live rows (of the RP from p0 = RP·zb, the including kernel's rows per workgroup) into gss, at the part of
+// workgroup (zb, h).
+fn flushSq(li: u32, t0: u32, len: u32, h: u32, zb: u32) {
   if (li < len) {
+    let blocks = (P + RP - 1u) / RP;
     var s = 0.0;
-    for (var p = 0u; p < rows; p++) {
+    for (var p = 0u; p < min(RP, P - RP * zb); p++) {
       s += wSq[16u * li + p];
     }
-    gss[(t0 + li) * parts + part] = s;
+    gss[(t0 + li) * blocks * H + h * blocks + zb] = s;
   }
 }
 #endif

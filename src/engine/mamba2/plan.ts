@@ -29,7 +29,6 @@ import { ceil } from '../plan/context.ts';
 import { fusedGemvSteps, type FusedGemvContext } from '../plan/fusedGemv.ts';
 import { gemmSteps, prefillParts, type NormFold } from '../plan/gemm.ts';
 import { weightKernel } from '../plan/context.ts';
-import type { RowPart } from '../gpu/weightMatrix.ts';
 import { embedSteps, rmsnormStep } from '../plan/layer.ts';
 import { mamba2StateLayout } from '../stateIO.ts';
 import type { GpuMamba2Weights } from './placement.ts';
@@ -146,11 +145,11 @@ function conv4Constants(consts: ReturnType<typeof convConstants>) {
 }
 
 /**
- * Where the RMSNorm before in_proj makes in_proj's last rows (ResolvedOptions.m2NormRows): from the split row
- * on, where the prefill blocks have a boundary there (so the GEMM can stop at it) and those rows lie in one row
- * part of the weights (one binding); undefined where not, and the thin GEMM stays.
+ * The row from which the RMSNorm before in_proj makes in_proj's rows (ResolvedOptions.m2NormRows): the split
+ * row, where the prefill blocks have a boundary there (so the GEMM can stop at it) and the rows from it lie in one
+ * row part of the weights (one binding); undefined where not, and the thin GEMM stays.
  */
-export function normRowsAt(ctx: Mamba2PlanContext): { row: number; part: RowPart } | undefined {
+export function normRowsAt(ctx: Mamba2PlanContext): number | undefined {
   if (!ctx.opts.m2NormRows) return undefined;
   const c = ctx.config;
   const key = 'layer0.in_proj';
@@ -159,31 +158,31 @@ export function normRowsAt(ctx: Mamba2PlanContext): { row: number; part: RowPart
   const part = m.parts.find((p) => p.row0 <= row && row < p.row0 + p.rows);
   const whole = part !== undefined && part.row0 + part.rows === c.inProjSize;
   const boundary = prefillParts(ctx, key, m).some((b) => b.row0 === row);
-  return whole && boundary ? { row, part } : undefined;
+  return whole && boundary ? row : undefined;
 }
 
 /**
- * Layer `l`'s RMSNorm (+ the previous out_proj) and, from `at.row` on, in_proj's rows for every token
+ * Layer `l`'s RMSNorm (+ the previous out_proj) and in_proj's rows from `row` on for every token
  * (shaders/rmsnorm_rows.wgsl), into `normed` and `proj`.
  */
-function normRowsStep(ctx: Mamba2PlanContext, l: number, at: { row: number; part: RowPart }): Dispatch {
+function normRowsStep(ctx: Mamba2PlanContext, l: number, row: number): Dispatch {
   const c = ctx.config;
   const a = ctx.act;
   const pl = ctx.weights.pl;
   const m = ctx.weights.matrices.get(`layer${l}.in_proj`)!;
-  const part = m.parts.find((p) => p.row0 === at.part.row0)!;
+  const part = m.parts.find((p) => p.row0 <= row && row < p.row0 + p.rows)!;
   const k = weightKernel(ctx, 'rmsnorm_rows', m, {
     DM: c.hiddenSize,
     ADD: l > 0,
     EPS: c.layerNormEpsilon,
     W_OFF: pl.norm,
     WG: NORM_ROWS_WG,
-    ROWS: c.inProjSize - at.row,
-    ROW0: at.row - part.row0,
-    COL0: at.row,
+    ROWS: c.inProjSize - row,
+    ROW0: row - part.row0,
+    COL0: row,
     LDP: c.inProjSize,
     HAS_BIAS: c.useBias,
-    BIAS_OFF: c.useBias ? pl.inProjBias + at.row : 0,
+    BIAS_OFF: c.useBias ? pl.inProjBias + row : 0,
   });
   const params = ctx.weights.layerParams[l]!;
   const buffers = {
@@ -265,13 +264,14 @@ export function layerSteps(
   for (let l = 0; l < c.numLayers; l++) {
     const params = ctx.weights.layerParams[l]!;
     steps.push(
-      rowsAt ? normRowsStep(ctx, l, rowsAt) : rmsnormStep(ctx, `layer${l}.norm`, l > 0, params, pl.norm),
+      rowsAt !== undefined
+        ? normRowsStep(ctx, l, rowsAt)
+        : rmsnormStep(ctx, `layer${l}.norm`, l > 0, params, pl.norm),
     );
     const inBias = c.useBias ? pl.inProjBias : undefined;
     const inKey = `layer${l}.in_proj`;
-    const below = rowsAt?.row;
     steps.push(
-      ...gemmSteps(ctx, inKey, a.normed, a.proj, c.inProjSize, params, inBias, mode, undefined, below),
+      ...gemmSteps(ctx, inKey, a.normed, a.proj, c.inProjSize, params, inBias, mode, undefined, rowsAt),
     );
     steps.push(...mix(l));
     const outBias = c.useBias ? pl.outProjBias : undefined;
